@@ -1,0 +1,16 @@
+"""feedforward: feedforward neural networks from first principles on NumPy."""
+
+from . import (activations, callbacks, diagnostics, initializers, layers, losses, metrics,
+               optimizers, regularizers)
+from .errors import FeedforwardError
+from .layers import Activation, Dense, Dropout, Maxout
+from .model import Sequential
+from .saving import load_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation", "Dense", "Dropout", "FeedforwardError", "Maxout", "Sequential", "activations",
+    "callbacks", "diagnostics", "initializers", "layers", "load_model", "losses", "metrics",
+    "optimizers", "regularizers",
+]

@@ -1,0 +1,96 @@
+"""One name registry per concept: ``get`` / ``serialize`` / ``deserialize``.
+
+Names are matched case-insensitively with underscores ignored, so ``"glorot_uniform"``,
+``"GlorotUniform"`` and ``"glorotuniform"`` are one name. Classes resolve only through
+these maps: nothing is ever imported by a name read from a file or a config.
+"""
+
+from __future__ import annotations
+
+from .errors import FeedforwardError, describe
+
+
+def _key(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+class Registry:
+    """Name map for one concept, generated from a list of classes.
+
+    Each class has a ``name`` attribute (its Keras name) and may list ``aliases``.
+    Instances must provide ``get_config()`` returning JSON-safe constructor arguments.
+    """
+
+    def __init__(self, kind: str, classes, base=None):
+        self.kind = kind
+        self.base = base
+        self.classes = {}
+        self._map = {}
+        for cls in classes:
+            self.register(cls)
+
+    def register(self, cls):
+        self.classes[cls.name] = cls
+        for name in (cls.name, cls.__name__, *getattr(cls, "aliases", ())):
+            self._map[_key(name)] = cls
+        return cls
+
+    def names(self) -> list[str]:
+        """The canonical names plus aliases, sorted."""
+        out = set(self.classes)
+        for cls in self.classes.values():
+            out.update(getattr(cls, "aliases", ()))
+        return sorted(out)
+
+    def lookup(self, name: str):
+        cls = self._map.get(_key(name)) if isinstance(name, str) else None
+        if cls is None:
+            raise FeedforwardError(
+                f"unknown {self.kind} {name!r}; known {self.kind}s: {', '.join(self.names())}")
+        return cls
+
+    def get(self, x, **defaults):
+        """Resolve None, a name, a config dict or an instance to an instance (None stays None)."""
+        if x is None:
+            return None
+        if isinstance(x, str):
+            return self.lookup(x)(**defaults)
+        if isinstance(x, dict):
+            return self.deserialize(x)
+        if self.base is not None and isinstance(x, self.base):
+            return x
+        if self.base is None and type(x) in self.classes.values():
+            return x
+        raise FeedforwardError(
+            f"{self.kind}: expected a name, a config dict or a {self.kind} instance, got {describe(x)}")
+
+    def serialize(self, obj) -> dict | None:
+        if obj is None:
+            return None
+        return {"class_name": type(obj).name, "config": obj.get_config()}
+
+    def deserialize(self, d: dict):
+        if not isinstance(d, dict) or "class_name" not in d:
+            raise FeedforwardError(
+                f"{self.kind} config: expected a dict with 'class_name' and 'config', got {describe(d)}")
+        cls = self.lookup(d["class_name"])
+        config = d.get("config") or {}
+        if not isinstance(config, dict):
+            raise FeedforwardError(f"{self.kind} config: 'config' must be a dict, got {describe(config)}")
+        try:
+            return cls(**config)
+        except TypeError as e:
+            raise FeedforwardError(f"{self.kind} {cls.name!r}: bad config {config!r} ({e})") from None
+
+
+class Configurable:
+    """Mixin: ``get_config`` from the constructor arguments stored under the same names."""
+
+    _config_keys: tuple[str, ...] = ()
+
+    def get_config(self) -> dict:
+        return {k: getattr(self, k) for k in self._config_keys}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,78 @@
+"""The library's one exception type, and the checks that raise it at the boundary."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class FeedforwardError(ValueError):
+    """Every error the library raises on bad input, bad files or failed training.
+
+    A ``ValueError`` subclass, so ``except ValueError`` also catches it.
+    """
+
+
+def describe(x) -> str:
+    """A short description of a value for error messages: type, and shape/dtype for arrays."""
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape} and dtype {x.dtype}"
+    text = repr(x)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(x).__name__} {text}"
+
+
+def as_array(x, name: str, dtype=None, ndim: tuple[int, ...] | None = None,
+             finite: bool = True, allow_empty: bool = False) -> np.ndarray:
+    """Convert ``x`` to a NumPy array and check it, naming ``name`` in any error.
+
+    Accepts anything ``np.asarray`` accepts (lists, pandas objects). Raises
+    :class:`FeedforwardError` for non-numeric data, a wrong number of dimensions,
+    empty data, or NaN/inf values.
+    """
+    if x is None:
+        raise FeedforwardError(f"{name}: expected an array, got None")
+    if hasattr(x, "to_numpy"):  # pandas DataFrame / Series
+        x = x.to_numpy()
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as e:
+        raise FeedforwardError(f"{name}: could not be read as an array ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise FeedforwardError(
+            f"{name}: expected numeric data, got dtype {arr.dtype}"
+            + (" (strings or mixed types)" if arr.dtype.kind in "OUS" else ""))
+    if ndim is not None and arr.ndim not in ndim:
+        want = " or ".join(str(d) for d in ndim)
+        raise FeedforwardError(f"{name}: expected {want} dimensions, got shape {arr.shape}")
+    if not allow_empty and arr.size == 0:
+        raise FeedforwardError(f"{name}: expected at least one sample, got shape {arr.shape}")
+    if dtype is not None:
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise FeedforwardError(
+            f"{name}: expected finite values, got {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    return arr
+
+
+def check_number(value, name: str, low=None, high=None, low_open=False, high_open=False,
+                 integer=False):
+    """Check a scalar hyperparameter lies in a range; return it unchanged.
+
+    ``low_open`` / ``high_open`` make the bounds strict.
+    """
+    kind = "an integer" if integer else "a number"
+    ok_type = (isinstance(value, (int, np.integer)) if integer
+               else isinstance(value, (int, float, np.integer, np.floating)))
+    if isinstance(value, bool) or not ok_type:
+        raise FeedforwardError(f"{name}: expected {kind}, got {describe(value)}")
+    if not np.isfinite(value):
+        raise FeedforwardError(f"{name}: expected a finite number, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        op = ">" if low_open else ">="
+        raise FeedforwardError(f"{name}: expected a value {op} {low}, got {value}")
+    if high is not None and (value > high or (high_open and value == high)):
+        op = "<" if high_open else "<="
+        raise FeedforwardError(f"{name}: expected a value {op} {high}, got {value}")
+    return value

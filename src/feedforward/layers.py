@@ -1,0 +1,273 @@
+"""Layers: ``build``, ``forward``, ``backward``, ``get_config``.
+
+The contract (see DESIGN.md):
+
+- ``build(input_shape, rng, dtype) -> output_shape`` creates ``params`` (and ``grads``, same keys).
+- ``forward(x, training) -> y`` caches exactly what ``backward`` needs.
+- ``backward(grad_y) -> grad_x`` writes ``grads`` *in place* (the model keeps all parameters and
+  gradients in one flat buffer and ``params`` / ``grads`` are views into it) and never recomputes
+  the forward pass.
+
+Shapes exclude the batch axis: an MLP layer has ``input_shape == (features,)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import activations, initializers, regularizers
+from ._registry import Configurable, Registry
+from .errors import FeedforwardError, check_number
+
+
+class Layer(Configurable):
+    """Base class for layers. Parameter-free layers need only ``forward`` and ``backward``."""
+
+    name = "layer"
+    aliases: tuple[str, ...] = ()
+    activation = None  # layers ending in an activation expose it (for the fused loss gradient)
+
+    def __init__(self):
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.regularizers: dict[str, regularizers.Regularizer] = {}
+        self.input_shape = None
+        self.input_grad = True  # the model turns this off for the first layer: nobody reads it
+        self._buffers: dict = {}
+
+    @property
+    def built(self) -> bool:
+        return self.input_shape is not None
+
+    def param_shapes(self, input_shape) -> dict:
+        """``{name: (shape, initializer)}`` for ``input_shape``; allocates nothing."""
+        return {}
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        return tuple(input_shape)
+
+    def build(self, input_shape, rng: np.random.Generator, dtype="float32") -> tuple:
+        input_shape = tuple(int(d) for d in input_shape)
+        self.params = {k: init(shape, rng, dtype)
+                       for k, (shape, init) in self.param_shapes(input_shape).items()}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.input_shape, self.dtype = input_shape, np.dtype(dtype)
+        return self.compute_output_shape(input_shape)
+
+    def _buffer(self, key: str, shape) -> np.ndarray:
+        """A reusable work array: one allocation per (key, batch shape), not one per batch."""
+        buf = self._buffers.get((key, shape))
+        if buf is None:
+            buf = self._buffers[(key, shape)] = np.empty(shape, dtype=self.dtype)
+        return buf
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def count_params(self) -> int:
+        return sum(p.size for p in self.params.values())
+
+
+class _Affine(Layer):
+    """Shared by Dense and Maxout: ``z = x @ kernel + bias``, then ``y = activation(z)``.
+
+    ``backward_from_logits(grad_z)`` is the part after the activation's derivative; the model
+    calls it directly when the loss supplies dL/dz (the fused softmax / sigmoid gradient).
+    """
+
+    _config_keys = ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+                    "kernel_regularizer", "bias_regularizer")
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None):
+        super().__init__()
+        self.units = int(check_number(units, "units", low=1, integer=True))
+        self.activation = activations.get(activation) or activations.Linear()
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        for key, reg in (("kernel", kernel_regularizer), ("bias", bias_regularizer)):
+            reg = regularizers.get(reg)
+            if reg is not None:
+                self.regularizers[key] = reg
+
+    @property
+    def kernel_regularizer(self):
+        return self.regularizers.get("kernel")
+
+    @property
+    def bias_regularizer(self):
+        return self.regularizers.get("bias")
+
+    def get_config(self):
+        return {
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+        }
+
+    def _width(self) -> int:
+        return self.units
+
+    def param_shapes(self, input_shape):
+        if len(input_shape) != 1:
+            raise FeedforwardError(
+                f"{type(self).__name__}: expected a flat input (features,), got shape {input_shape}")
+        shapes = {"kernel": ((input_shape[0], self._width()), self.kernel_initializer)}
+        if self.use_bias:
+            shapes["bias"] = ((self._width(),), self.bias_initializer)
+        return shapes
+
+    def _affine(self, x):
+        self.x = x
+        z = np.matmul(x, self.params["kernel"], out=self._buffer("z", (x.shape[0], self._width())))
+        if self.use_bias:
+            z += self.params["bias"]
+        return z
+
+    def backward_from_logits(self, grad_z):
+        np.matmul(self.x.T, grad_z, out=self.grads["kernel"])
+        if self.use_bias:
+            np.sum(grad_z, axis=0, out=self.grads["bias"])
+        if not self.input_grad:
+            return None
+        return grad_z @ self.params["kernel"].T
+
+
+class Dense(_Affine):
+    """Fully connected layer: ``y = activation(x @ kernel + bias)``.
+
+    Parameters
+    ----------
+    units : int
+        Number of neurons (output features).
+    activation : str, dict or Activation, optional
+        Applied to ``z = x @ kernel + bias``; linear when None.
+    use_bias : bool
+        Whether to add the bias vector (the "bias node").
+    kernel_initializer, bias_initializer : str, dict or Initializer
+    kernel_regularizer, bias_regularizer : str, dict or Regularizer, optional
+
+    Shapes: ``x (n, in)``, ``kernel (in, units)``, ``bias (units,)``, ``y (n, units)``.
+    """
+
+    name = "Dense"
+
+    def compute_output_shape(self, input_shape):
+        return (self.units,)
+
+    def forward(self, x, training=False):
+        self.z = self._affine(x)
+        self.y = self.activation(self.z)
+        return self.y
+
+    def backward(self, grad_y):
+        return self.backward_from_logits(self.activation.backward(self.z, self.y, grad_y))
+
+
+class Maxout(_Affine):
+    """Maxout units (Goodfellow et al., 2013): ``y_j = max_k z_jk``, ``z = x @ kernel + bias``.
+
+    The kernel has shape ``(in, units * pieces)``; columns ``j*pieces .. j*pieces+pieces-1``
+    belong to unit ``j``. The derivative routes each unit's gradient to its winning piece.
+    """
+
+    name = "Maxout"
+    _config_keys = ("units", "pieces", "use_bias", "kernel_initializer", "bias_initializer",
+                    "kernel_regularizer", "bias_regularizer")
+
+    def __init__(self, units, pieces=2, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None):
+        super().__init__(units, None, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer)
+        self.pieces = int(check_number(pieces, "pieces", low=1, integer=True))
+        self.activation = None
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        return {"units": self.units, "pieces": self.pieces, **config}
+
+    def _width(self):
+        return self.units * self.pieces
+
+    def compute_output_shape(self, input_shape):
+        return (self.units,)
+
+    def forward(self, x, training=False):
+        z = self._affine(x).reshape(x.shape[0], self.units, self.pieces)
+        self.argmax = z.argmax(axis=2)[..., None]
+        return np.take_along_axis(z, self.argmax, axis=2)[..., 0]
+
+    def backward(self, grad_y):
+        n = grad_y.shape[0]
+        grad_z = self._buffer("grad_z", (n, self.units, self.pieces))
+        grad_z.fill(0)
+        np.put_along_axis(grad_z, self.argmax, grad_y[..., None], axis=2)
+        return self.backward_from_logits(grad_z.reshape(n, -1))
+
+
+class Activation(Layer):
+    """Applies an activation function on its own: ``y = f(x)``."""
+
+    name = "Activation"
+    _config_keys = ("activation",)
+
+    def __init__(self, activation):
+        super().__init__()
+        self.activation = activations.get(activation)
+        if self.activation is None:
+            raise FeedforwardError("activation: expected a name, config or Activation, got None")
+
+    def get_config(self):
+        return {"activation": activations.serialize(self.activation)}
+
+    def forward(self, x, training=False):
+        self.x, self.y = x, self.activation(x)
+        return self.y
+
+    def backward(self, grad_y):
+        return self.activation.backward(self.x, self.y, grad_y)
+
+    def backward_from_logits(self, grad_z):
+        return grad_z
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, each input is zeroed with probability ``rate`` and the
+    survivors are scaled by ``1 / (1 - rate)``, so inference is the identity.
+
+    The mask comes from ``self.rng``, the model's dropout stream (independent of initialization).
+    """
+
+    name = "Dropout"
+    _config_keys = ("rate",)
+
+    def __init__(self, rate: float):
+        super().__init__()
+        self.rate = float(check_number(rate, "rate", low=0, high=1, high_open=True))
+        self.rng = np.random.default_rng()
+        self.mask = None
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0:
+            self.mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=self.dtype) >= self.rate
+        self.mask = keep * self.dtype.type(1 / (1 - self.rate))
+        return x * self.mask
+
+    def backward(self, grad_y):
+        return grad_y if self.mask is None else grad_y * self.mask
+
+
+ALL = [Dense, Activation, Dropout, Maxout]
+registry = Registry("layer", ALL, base=Layer)
+get, serialize, deserialize = registry.get, registry.serialize, registry.deserialize

@@ -1,0 +1,193 @@
+"""Loss functions: ``value(y_pred, y_true) -> float`` and ``gradient(y_pred, y_true) -> array``.
+
+``y_pred`` has shape ``(n, k)``. ``y_true`` may have the same shape, or shape ``(n,)``:
+integer class labels for categorical cross-entropy, one target per sample otherwise.
+Every loss is a mean over the batch (and over outputs), except ``sse``, which is a sum.
+
+**The fused gradient.** Softmax followed by categorical cross-entropy, and sigmoid followed by
+binary cross-entropy, have the joint derivative ``dL/dz = (p - y) / n`` with respect to the
+pre-activation ``z`` (``n`` counts the averaged elements). Multiplying the loss gradient
+``-y / p`` by the activation's Jacobian gives the same value, but divides by ``p`` (which
+underflows to 0 for confident predictions) and costs more. ``Sequential.compile`` recognises
+these pairs through ``Loss.fused_activation`` and calls ``Loss.fused_gradient`` instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import Configurable, Registry
+from .errors import FeedforwardError, as_array, check_number
+
+EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] before a log, as in Keras
+
+
+def match_targets(y_true, y_pred: np.ndarray, labels: bool = False) -> np.ndarray:
+    """Bring targets to the shape of ``y_pred``, checking them.
+
+    With ``labels=True`` a vector of integer labels becomes one-hot rows (``k = y_pred.shape[1]``).
+    Otherwise a vector becomes a column. Raises :class:`FeedforwardError` when the shapes or
+    label values cannot match.
+    """
+    y = as_array(y_true, "y", ndim=(1, 2))
+    n, k = y_pred.shape
+    if y.shape[0] != n:
+        raise FeedforwardError(f"y: expected {n} rows to match the predictions, got {y.shape[0]}")
+    if y.ndim == 1 and labels and k > 1:
+        if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+            raise FeedforwardError("y: expected integer class labels, got non-integer values")
+        lo, hi = int(y.min()), int(y.max())
+        if lo < 0 or hi >= k:
+            raise FeedforwardError(
+                f"y: expected class labels in [0, {k - 1}] for {k} outputs, got labels in [{lo}, {hi}]")
+        onehot = np.zeros((n, k), dtype=y_pred.dtype)
+        onehot[np.arange(n), y.astype(np.intp)] = 1
+        return onehot
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.shape[1] != k:
+        raise FeedforwardError(
+            f"y: expected {k} column(s) to match the model's {k} output(s), got shape {y.shape}")
+    return np.ascontiguousarray(y, dtype=y_pred.dtype)
+
+
+class Loss(Configurable):
+    """Base class. ``labels`` says whether integer label vectors mean classes."""
+
+    name = "loss"
+    aliases: tuple[str, ...] = ()
+    labels = False
+    fused_activation: str | None = None
+    reduction = "mean"  # how batch values combine into an epoch value: "mean" or "sum"
+
+    def prepare(self, y_true, y_pred):
+        """Targets in the shape of ``y_pred``; checked (see :func:`match_targets`)."""
+        if isinstance(y_true, np.ndarray) and y_true.shape == y_pred.shape \
+                and y_true.dtype == y_pred.dtype:
+            return y_true
+        return match_targets(y_true, y_pred, self.labels)
+
+    def value(self, y_pred, y_true) -> float:
+        return float(self._value(y_pred, self.prepare(y_true, y_pred)))
+
+    def gradient(self, y_pred, y_true) -> np.ndarray:
+        return self._gradient(y_pred, self.prepare(y_true, y_pred))
+
+    def fused_gradient(self, p, y_true) -> np.ndarray:
+        """dL/dz through the fused activation: ``(p - y) / size`` (see the module docstring)."""
+        y = self.prepare(y_true, p)
+        return (p - y) / (p.shape[0] if self.labels else p.size)
+
+
+class SSE(Loss):
+    """L = sum_ij (p_ij - y_ij)^2;  dL/dp = 2 (p - y)."""
+
+    name = "sse"
+    aliases = ("sum_squared_error",)
+    reduction = "sum"
+
+    def _value(self, p, y):
+        d = p - y
+        return np.sum(d * d)
+
+    def _gradient(self, p, y):
+        return 2 * (p - y)
+
+
+class MSE(Loss):
+    """L = mean_ij (p_ij - y_ij)^2;  dL/dp = 2 (p - y) / size."""
+
+    name = "mse"
+    aliases = ("mean_squared_error", "squared_error")
+
+    def _value(self, p, y):
+        d = p - y
+        return np.mean(d * d)
+
+    def _gradient(self, p, y):
+        return (2 / p.size) * (p - y)
+
+
+class MAE(Loss):
+    """L = mean_ij |p_ij - y_ij|;  dL/dp = sign(p - y) / size."""
+
+    name = "mae"
+    aliases = ("mean_absolute_error",)
+
+    def _value(self, p, y):
+        return np.mean(np.abs(p - y))
+
+    def _gradient(self, p, y):
+        return np.sign(p - y) / p.size
+
+
+class Huber(Loss):
+    """L = mean of 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta), d = p - y.
+
+    dL/dp = clip(d, -delta, delta) / size.
+    """
+
+    name = "huber"
+    aliases = ("huber_loss",)
+    _config_keys = ("delta",)
+
+    def __init__(self, delta: float = 1.0):
+        self.delta = float(check_number(delta, "delta", low=0, low_open=True))
+
+    def _value(self, p, y):
+        a = np.abs(p - y)
+        return np.mean(np.where(a <= self.delta, 0.5 * a * a, self.delta * (a - 0.5 * self.delta)))
+
+    def _gradient(self, p, y):
+        return np.clip(p - y, -self.delta, self.delta) / p.size
+
+
+class BinaryCrossentropy(Loss):
+    """L = -mean(y log p + (1 - y) log(1 - p)), targets in [0, 1], ``p`` probabilities.
+
+    dL/dp = (p - y) / (p (1 - p)) / size. Fused with a sigmoid output: (p - y) / size.
+    """
+
+    name = "binary_crossentropy"
+    aliases = ("log_loss", "bce")
+    fused_activation = "sigmoid"
+
+    def prepare(self, y_true, y_pred):
+        y = super().prepare(y_true, y_pred)
+        if y is not y_true and (y.min() < 0 or y.max() > 1):
+            raise FeedforwardError(
+                f"y: binary cross-entropy expects targets in [0, 1], got values in "
+                f"[{y.min()}, {y.max()}]")
+        return y
+
+    def _value(self, p, y):
+        p = np.clip(p, EPSILON, 1 - EPSILON)
+        return -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))
+
+    def _gradient(self, p, y):
+        p = np.clip(p, EPSILON, 1 - EPSILON)
+        return (p - y) / (p * (1 - p)) / p.size
+
+
+class CategoricalCrossentropy(Loss):
+    """L = -(1/n) sum_i sum_j y_ij log p_ij, with ``p`` rows of probabilities.
+
+    ``y`` is one-hot (or probability) rows, or integer labels ``(n,)``.
+    dL/dp = -y / (n p). Fused with a softmax output: (p - y) / n.
+    """
+
+    name = "categorical_crossentropy"
+    aliases = ("sparse_categorical_crossentropy", "cce", "cross_entropy", "crossentropy")
+    labels = True
+    fused_activation = "softmax"
+
+    def _value(self, p, y):
+        return -np.sum(y * np.log(np.clip(p, EPSILON, 1.0))) / p.shape[0]
+
+    def _gradient(self, p, y):
+        return -y / np.clip(p, EPSILON, 1.0) / p.shape[0]
+
+
+ALL = [SSE, MSE, MAE, Huber, BinaryCrossentropy, CategoricalCrossentropy]
+registry = Registry("loss", ALL, base=Loss)
+get, serialize, deserialize = registry.get, registry.serialize, registry.deserialize

@@ -1,0 +1,165 @@
+"""Metrics, accumulated over batches: ``reset()``, ``update(y_pred, y_true)``, ``result()``.
+
+Calling a metric, ``m(y_pred, y_true)``, resets it and returns the value on that data.
+Targets may be labels ``(n,)`` or rows shaped like ``y_pred`` (see :func:`losses.match_targets`).
+Sums are kept in float64, so the epoch value is exact, not an average of batch values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import Configurable, Registry
+from .errors import FeedforwardError, as_array
+from .losses import match_targets
+
+
+class Metric(Configurable):
+    name = "metric"
+    aliases: tuple[str, ...] = ()
+    labels = False  # whether integer label vectors mean classes
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self._sums = np.zeros(self._n_sums)
+
+    def update(self, y_pred, y_true):
+        if not (isinstance(y_true, np.ndarray) and y_true.shape == y_pred.shape):
+            y_true = match_targets(y_true, y_pred, self.labels)
+        self._sums += self._batch_sums(y_pred, y_true)
+
+    def __call__(self, y_pred, y_true) -> float:
+        self.reset()
+        self.update(as_array(y_pred, "y_pred", ndim=(2,)), y_true)
+        return self.result()
+
+
+class BinaryAccuracy(Metric):
+    """Fraction of outputs on the right side of ``threshold`` (element-wise, for multi-label too)."""
+
+    name = "binary_accuracy"
+    _config_keys = ("threshold",)
+    _n_sums = 2
+
+    def __init__(self, threshold: float = 0.5):
+        self.threshold = float(threshold)
+        super().__init__()
+
+    def _batch_sums(self, p, y):
+        return np.sum((p > self.threshold) == (y > self.threshold)), p.size
+
+    def result(self):
+        return float(self._sums[0] / max(self._sums[1], 1))
+
+
+class CategoricalAccuracy(Metric):
+    """Fraction of rows whose largest output is the true class."""
+
+    name = "categorical_accuracy"
+    aliases = ("sparse_categorical_accuracy",)
+    labels = True
+    _n_sums = 2
+
+    def _batch_sums(self, p, y):
+        return np.sum(p.argmax(axis=1) == y.argmax(axis=1)), p.shape[0]
+
+    def result(self):
+        return float(self._sums[0] / max(self._sums[1], 1))
+
+
+class Accuracy(CategoricalAccuracy):
+    """``"accuracy"``: binary for one output column, categorical otherwise.
+
+    ``Sequential.compile`` replaces it by :class:`BinaryAccuracy` for binary cross-entropy
+    (multi-label outputs) and by :class:`CategoricalAccuracy` for categorical cross-entropy.
+    """
+
+    name = "accuracy"
+    aliases = ("acc",)
+
+    def _batch_sums(self, p, y):
+        if p.shape[1] == 1:
+            return np.sum((p > 0.5) == (y > 0.5)), p.size
+        return super()._batch_sums(p, y)
+
+
+class MeanSquaredError(Metric):
+    name = "mse"
+    aliases = ("mean_squared_error",)
+    _n_sums = 2
+
+    def _batch_sums(self, p, y):
+        d = p - y
+        return np.sum(d * d, dtype=np.float64), p.size
+
+    def result(self):
+        return float(self._sums[0] / max(self._sums[1], 1))
+
+
+class MeanAbsoluteError(MeanSquaredError):
+    name = "mae"
+    aliases = ("mean_absolute_error",)
+
+    def _batch_sums(self, p, y):
+        return np.sum(np.abs(p - y), dtype=np.float64), p.size
+
+
+class R2(Metric):
+    """Coefficient of determination, 1 - SS_res / SS_tot, averaged uniformly over outputs."""
+
+    name = "r2"
+    aliases = ("r2_score", "r_squared")
+
+    def reset(self):
+        self._sums = None
+
+    def update(self, y_pred, y_true):
+        if not (isinstance(y_true, np.ndarray) and y_true.shape == y_pred.shape):
+            y_true = match_targets(y_true, y_pred)
+        y = y_true.astype(np.float64)
+        d = y_pred - y_true
+        sums = np.stack([np.full(y.shape[1], y.shape[0], dtype=np.float64), y.sum(0),
+                         (y * y).sum(0), np.sum(d * d, axis=0, dtype=np.float64)])
+        self._sums = sums if self._sums is None else self._sums + sums
+
+    def result(self):
+        if self._sums is None:
+            return float("nan")
+        n, s, ss, res = self._sums
+        tot = ss - s * s / n
+        r2 = np.where(tot > 0, 1 - res / np.where(tot > 0, tot, 1), np.where(res == 0, 1.0, 0.0))
+        return float(r2.mean())
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
+    """Counts ``C[i, j]`` of samples of true class ``i`` predicted as class ``j``.
+
+    ``y_true`` and ``y_pred`` are labels ``(n,)`` or rows of scores ``(n, k)`` (argmax taken;
+    a single column is thresholded at 0.5).
+    """
+
+    def labels(a, name):
+        a = as_array(a, name, ndim=(1, 2))
+        if a.ndim == 2:
+            a = (a[:, 0] > 0.5) if a.shape[1] == 1 else a.argmax(axis=1)
+        if a.dtype.kind == "f" and not np.array_equal(a, np.round(a)):
+            raise FeedforwardError(f"{name}: expected integer class labels or score rows")
+        a = a.astype(np.intp)
+        if a.min() < 0:
+            raise FeedforwardError(f"{name}: expected non-negative labels, got {a.min()}")
+        return a
+
+    t, p = labels(y_true, "y_true"), labels(y_pred, "y_pred")
+    if t.shape != p.shape:
+        raise FeedforwardError(f"y_pred: expected {t.shape[0]} samples like y_true, got {p.shape[0]}")
+    k = num_classes or int(max(t.max(), p.max())) + 1
+    if max(t.max(), p.max()) >= k:
+        raise FeedforwardError(f"num_classes: {k} is too small for labels up to {max(t.max(), p.max())}")
+    return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
+
+
+ALL = [Accuracy, BinaryAccuracy, CategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, R2]
+registry = Registry("metric", ALL, base=Metric)
+get, serialize, deserialize = registry.get, registry.serialize, registry.deserialize

@@ -1,0 +1,452 @@
+"""``Sequential``: a stack of layers with build, compile, fit, evaluate, predict and save."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from . import layers as layers_mod
+from . import losses, metrics, optimizers
+from .callbacks import CallbackList, History, ProgressBar
+from .errors import FeedforwardError, as_array, check_number, describe
+
+DTYPES = ("float32", "float64")
+_STREAMS = ("init", "dropout", "shuffle")
+
+
+def _rng_streams(seed):
+    """Independent generators for initialization, dropout and shuffling from one seed.
+
+    Spawning keeps them apart, so adding a Dropout layer does not change the initial weights.
+    """
+    children = np.random.SeedSequence(seed).spawn(len(_STREAMS))
+    return {k: np.random.default_rng(s) for k, s in zip(_STREAMS, children)}
+
+
+class Sequential:
+    """A feedforward network: the output of each layer is the input of the next.
+
+    Parameters
+    ----------
+    layers : list of Layer, optional
+        The layers, first to last; more can be appended with :meth:`add`.
+    input_dim : int, optional
+        Number of input features. When given the model is built at once; otherwise at the
+        first ``fit`` / ``predict`` / ``build`` call, from the data.
+    seed : int, optional
+        Seed of every random stream (initialization, dropout, shuffling). The same seed, data
+        and configuration give bit-identical weights after ``fit``.
+    dtype : {"float32", "float64"}
+        Floating-point type of parameters and computations.
+
+    Attributes
+    ----------
+    params, grads : ndarray
+        Every parameter (and its gradient) in one flat buffer; each layer's ``params`` and
+        ``grads`` entries are views into these.
+    """
+
+    def __init__(self, layers=None, input_dim=None, seed=None, dtype="float32"):
+        if dtype not in DTYPES:
+            raise FeedforwardError(f"dtype: expected one of {DTYPES}, got {dtype!r}")
+        if seed is not None:
+            seed = int(check_number(seed, "seed", low=0, integer=True))
+        self.layers: list = []
+        self.seed, self.dtype, self.input_dim = seed, np.dtype(dtype), None
+        self.optimizer = self.loss = None
+        self.metrics: list = []
+        self.metric_names: list[str] = []
+        self.stop_training = False
+        self.history = None
+        self._rngs = _rng_streams(seed)
+        for layer in layers or []:
+            self.add(layer)
+        if input_dim is not None:
+            self.build(input_dim)
+
+    # ------------------------------------------------------------------ structure
+    def add(self, layer):
+        """Append a layer (a Layer instance, a layer config dict, or a layer name)."""
+        if self.built:
+            raise FeedforwardError("add: the model is already built; create a new Sequential")
+        self.layers.append(layers_mod.get(layer))
+
+    @property
+    def built(self) -> bool:
+        return self.input_dim is not None
+
+    def build(self, input_dim):
+        """Create every parameter, in one flat buffer, for inputs with ``input_dim`` features."""
+        input_dim = int(check_number(input_dim, "input_dim", low=1, integer=True))
+        if not self.layers:
+            raise FeedforwardError("build: the model has no layers; pass layers=[...] or call add()")
+        shape = (input_dim,)
+        for layer in self.layers:
+            if hasattr(layer, "rng"):  # layers that draw noise share the dropout stream
+                layer.rng = self._rngs["dropout"]
+            shape = layer.build(shape, self._rngs["init"], self.dtype)
+        self.input_dim, self.output_shape = input_dim, shape
+        self._flatten_parameters()
+        self.layers[0].input_grad = False
+        return self
+
+    def _flatten_parameters(self):
+        total = sum(layer.count_params() for layer in self.layers)
+        self.params = np.empty(total, dtype=self.dtype)
+        self.grads = np.zeros(total, dtype=self.dtype)
+        offset = 0
+        for layer in self.layers:
+            for k, p in layer.params.items():
+                view = self.params[offset:offset + p.size].reshape(p.shape)
+                view[...] = p
+                layer.params[k] = view
+                layer.grads[k] = self.grads[offset:offset + p.size].reshape(p.shape)
+                offset += p.size
+
+    def _require_built(self, what):
+        if not self.built:
+            raise FeedforwardError(f"{what}: the model is not built yet; call build(input_dim) or fit")
+
+    def count_params(self) -> int:
+        self._require_built("count_params")
+        return int(self.params.size)
+
+    # ------------------------------------------------------------------ weights
+    def _param_arrays(self):
+        return [p for layer in self.layers for p in layer.params.values()]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters in Keras order: ``[kernel_1, bias_1, kernel_2, ...]``."""
+        self._require_built("get_weights")
+        return [p.copy() for p in self._param_arrays()]
+
+    def set_weights(self, weights):
+        """Set the parameters from a list in the order of :meth:`get_weights`."""
+        self._require_built("set_weights")
+        targets = self._param_arrays()
+        if len(weights) != len(targets):
+            raise FeedforwardError(
+                f"weights: expected a list of {len(targets)} arrays, got {len(weights)}")
+        for i, (t, w) in enumerate(zip(targets, weights)):
+            w = as_array(w, f"weights[{i}]")
+            if w.shape != t.shape:
+                raise FeedforwardError(f"weights[{i}]: expected shape {t.shape}, got {w.shape}")
+            t[...] = w
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="sgd", loss="mse", metrics=None):
+        """Choose the optimizer, the loss and the metrics.
+
+        When the last layer's activation is softmax and the loss is categorical
+        cross-entropy, or sigmoid and binary cross-entropy, backpropagation starts from the
+        fused gradient ``(p - y) / n`` with respect to the pre-activation (see
+        :mod:`feedforward.losses`); the activation's own Jacobian is skipped.
+        ``"accuracy"`` becomes binary or categorical accuracy to suit the loss.
+        """
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = losses.get(loss)
+        if self.optimizer is None or self.loss is None:
+            raise FeedforwardError("compile: optimizer and loss must not be None")
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            metrics = [metrics]
+        self.metrics = [self._resolve_metric(m) for m in metrics or []]
+        # the History keys: the name the user gave ("accuracy"), else the metric's own
+        self.metric_names = [m if isinstance(m, str) else r.name
+                             for m, r in zip(metrics or [], self.metrics)]
+        last = self.layers[-1] if self.layers else None
+        act = getattr(last, "activation", None)
+        self._fused = act is not None and act.name == self.loss.fused_activation
+        return self
+
+    def _resolve_metric(self, m):
+        if isinstance(m, str) and m.replace("_", "").lower() in ("accuracy", "acc"):
+            if isinstance(self.loss, losses.BinaryCrossentropy):
+                return metrics.BinaryAccuracy()
+            if isinstance(self.loss, losses.CategoricalCrossentropy):
+                return metrics.CategoricalAccuracy()
+        m = metrics.get(m)
+        return m
+
+    def _require_compiled(self, what):
+        if self.loss is None:
+            raise FeedforwardError(f"{what}: call compile(optimizer, loss, metrics) first")
+
+    # ------------------------------------------------------------------ data checks
+    def _check_x(self, x, name="x"):
+        x = as_array(x, name, dtype=self.dtype, ndim=(1, 2))
+        if x.ndim == 1:
+            if self.built and self.input_dim == 1:
+                x = x[:, None]
+            else:
+                raise FeedforwardError(
+                    f"{name}: expected a 2-D array (samples, features), got shape {x.shape}; "
+                    "use x.reshape(-1, 1) for one feature or x.reshape(1, -1) for one sample")
+        if not self.built:
+            self.build(x.shape[1])
+        elif x.shape[1] != self.input_dim:
+            raise FeedforwardError(
+                f"{name}: expected {self.input_dim} features (the input of layer 0, "
+                f"{type(self.layers[0]).__name__}), got {x.shape[1]}")
+        return x
+
+    def _check_xy(self, x, y, xname="x", yname="y"):
+        x = self._check_x(x, xname)
+        y = as_array(y, yname, ndim=(1, 2))
+        if y.shape[0] != x.shape[0]:
+            raise FeedforwardError(
+                f"{yname}: expected {x.shape[0]} samples to match {xname}, got {y.shape[0]}")
+        probe = np.broadcast_to(np.zeros((), self.dtype), (x.shape[0], *self.output_shape))
+        try:
+            y = self.loss.prepare(y, probe)
+        except FeedforwardError as e:
+            raise FeedforwardError(f"{e} (loss {self.loss.name}, output layer "
+                                   f"{type(self.layers[-1]).__name__})") from None
+        return x, np.ascontiguousarray(y)
+
+    # ------------------------------------------------------------------ the engine
+    def _forward(self, x, training):
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def _backward(self, grad, from_logits=False):
+        last = self.layers[-1]
+        grad = last.backward_from_logits(grad) if from_logits else last.backward(grad)
+        for layer in reversed(self.layers[:-1]):
+            grad = layer.backward(grad)
+
+    def _penalty(self, with_grads):
+        total = 0.0
+        for layer in self.layers:
+            for k, reg in layer.regularizers.items():
+                total += reg.penalty(layer.params[k])
+                if with_grads:
+                    layer.grads[k] += reg.gradient(layer.params[k])
+        return total
+
+    def _compute_gradients(self, x, y, training=True):
+        """Forward, loss and backward on one batch; fills ``self.grads``; returns (loss, output)."""
+        out = self._forward(x, training)
+        loss = self.loss._value(out, y)
+        if self._fused:
+            self._backward(self.loss.fused_gradient(out, y), from_logits=True)
+        else:
+            self._backward(self.loss._gradient(out, y))
+        return float(loss) + self._penalty(with_grads=True), out
+
+    def _loss_value(self, x, y, training=False):
+        return float(self.loss._value(self._forward(x, training), y)) + self._penalty(False)
+
+    def _train_step(self, x, y):
+        loss, out = self._compute_gradients(x, y, training=True)
+        if not np.isfinite(loss):
+            raise FeedforwardError(
+                f"training diverged: the loss became {loss} at optimizer step "
+                f"{self.optimizer.iterations}. Lower the learning rate (now {self.optimizer.lr:g}), "
+                "scale the inputs (e.g. to zero mean and unit variance), or use a smaller "
+                "initialization.")
+        self.optimizer.apply([self.params], [self.grads])
+        return loss, out
+
+    def train_on_batch(self, x, y) -> float:
+        """Exactly one optimizer step on this batch; returns the loss before the step."""
+        self._require_compiled("train_on_batch")
+        x, y = self._check_xy(x, y)
+        return self._train_step(x, y)[0]
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
+            shuffle=True, callbacks=None, verbose=1) -> History:
+        """Train for ``epochs`` passes over ``(x, y)`` in mini-batches.
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+        y : array of shape (n,) (labels or targets) or (n, outputs)
+        epochs : int
+        batch_size : int
+            ``n`` for batch gradient descent, ``1`` for stochastic, ``k`` for mini-batch.
+        validation_split : float in [0, 1)
+            Fraction of the data, taken from the end before shuffling, held out for validation.
+        validation_data : tuple (x_val, y_val), optional
+            Overrides ``validation_split``.
+        shuffle : bool
+            Reshuffle the training data every epoch.
+        callbacks : list of Callback
+        verbose : {0, 1, 2}
+            Silent, a progress bar per epoch, or one line per epoch.
+
+        Returns
+        -------
+        History
+            ``history.history`` maps ``loss``, each metric and their ``val_`` versions to
+            per-epoch lists.
+        """
+        self._require_compiled("fit")
+        epochs = int(check_number(epochs, "epochs", low=1, integer=True))
+        batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
+        validation_split = check_number(validation_split, "validation_split", low=0, high=1,
+                                        high_open=True)
+        if verbose not in (0, 1, 2):
+            raise FeedforwardError(f"verbose: expected 0, 1 or 2, got {describe(verbose)}")
+        x, y = self._check_xy(x, y)
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise FeedforwardError(
+                    f"validation_data: expected a tuple (x_val, y_val), got {describe(validation_data)}")
+            val = self._check_xy(*validation_data, xname="x_val", yname="y_val")
+        elif validation_split > 0:
+            cut = int(round(x.shape[0] * (1 - validation_split)))
+            if cut < 1 or cut >= x.shape[0]:
+                raise FeedforwardError(
+                    f"validation_split: {validation_split} of {x.shape[0]} samples leaves an "
+                    "empty training or validation set")
+            x, y, val = x[:cut], y[:cut], (x[cut:], y[cut:])
+        else:
+            val = None
+
+        n = x.shape[0]
+        batch_size = min(batch_size, n)
+        steps = -(-n // batch_size)
+        self.history = History()
+        cbs = [self.history] + list(callbacks or [])
+        if verbose:
+            cbs.append(ProgressBar(verbose))
+        cbs = CallbackList(cbs, self)
+        self._fit_state = {"epochs": epochs, "steps": steps}
+        self.stop_training = False
+        # the shuffled copies are refilled in place every epoch, so batches are contiguous slices
+        xs, ys = (np.empty_like(x), np.empty_like(y)) if shuffle else (x, y)
+        cbs.on_train_begin()
+        for epoch in range(epochs):
+            cbs.on_epoch_begin(epoch)
+            if shuffle:
+                perm = self._rngs["shuffle"].permutation(n)
+                np.take(x, perm, axis=0, out=xs)
+                np.take(y, perm, axis=0, out=ys)
+            for m in self.metrics:
+                m.reset()
+            total = 0.0
+            for step in range(steps):
+                xb = xs[step * batch_size:(step + 1) * batch_size]
+                yb = ys[step * batch_size:(step + 1) * batch_size]
+                loss, out = self._train_step(xb, yb)
+                total += loss * self._weight(len(xb))
+                for m in self.metrics:
+                    m.update(out, yb)
+                cbs.on_batch_end(step, {"loss": total / self._weight(min(n, (step + 1) * batch_size))})
+            logs = {"loss": total / self._weight(n), **self._metric_results()}
+            if val is not None:
+                logs.update({f"val_{k}": v for k, v in self._evaluate(*val).items()})
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end()
+        return self.history
+
+    # ------------------------------------------------------------------ inference
+    def _batches(self, n, batch_size):
+        batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
+        return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+    def predict(self, x, batch_size=1024) -> np.ndarray:
+        """Outputs for ``x`` of shape ``(n, features)``: shape ``(n, outputs)``, inference mode."""
+        self._require_built_or_layers()
+        x = self._check_x(x)
+        out = np.empty((x.shape[0], *self.output_shape), dtype=self.dtype)
+        for s in self._batches(x.shape[0], batch_size):
+            out[s] = self._forward(x[s], training=False)
+        return out
+
+    def _require_built_or_layers(self):
+        if not self.layers:
+            raise FeedforwardError("predict: the model has no layers")
+
+    def _metric_results(self):
+        return {k: m.result() for k, m in zip(self.metric_names, self.metrics)}
+
+    def _weight(self, n):
+        """How a batch's loss counts in the epoch's: by its size for means, once for sums."""
+        return 1 if self.loss.reduction == "sum" else n
+
+    def _evaluate(self, x, y, batch_size=1024):
+        for m in self.metrics:
+            m.reset()
+        total = 0.0
+        for s in self._batches(x.shape[0], batch_size):
+            out = self._forward(x[s], training=False)
+            total += float(self.loss._value(out, y[s])) * self._weight(out.shape[0])
+            for m in self.metrics:
+                m.update(out, y[s])
+        if self.loss.reduction == "mean":
+            total /= x.shape[0]
+        return {"loss": total + self._penalty(False), **self._metric_results()}
+
+    def evaluate(self, x, y, batch_size=1024, return_dict=False):
+        """Loss (with regularization penalties) and metrics on ``(x, y)``, in inference mode.
+
+        Returns the loss alone when there are no metrics, else ``[loss, metric, ...]``;
+        a dict when ``return_dict`` is true.
+        """
+        self._require_compiled("evaluate")
+        x, y = self._check_xy(x, y)
+        logs = self._evaluate(x, y, batch_size)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    # ------------------------------------------------------------------ description
+    def summary(self, print_fn=None) -> str:
+        """A table of layers with output shapes and parameter counts; printed and returned."""
+        self._require_built("summary")
+        table = Table(title="Sequential")
+        for col in ("#", "Layer", "Output shape", "Param #"):
+            table.add_column(col, justify="right" if col in ("#", "Param #") else "left")
+        shape = (self.input_dim,)
+        for i, layer in enumerate(self.layers):
+            shape = layer.compute_output_shape(shape)
+            act = getattr(layer, "activation", None)
+            label = type(layer).__name__ + (f" ({act.name})" if act is not None else "")
+            table.add_row(str(i), label, str((None, *shape)), f"{layer.count_params():,}")
+        console = Console(file=io.StringIO(), width=80, highlight=False)
+        console.print(table)
+        console.print(f"Total params: {self.count_params():,}")
+        text = console.file.getvalue()
+        (print_fn or print)(text.rstrip("\n"))
+        return text
+
+    def get_config(self) -> dict:
+        """JSON-safe description from which :meth:`from_config` rebuilds the same network."""
+        return {
+            "input_dim": self.input_dim, "seed": self.seed, "dtype": self.dtype.name,
+            "layers": [layers_mod.serialize(layer) for layer in self.layers],
+        }
+
+    def get_compile_config(self) -> dict | None:
+        if self.loss is None:
+            return None
+        return {"optimizer": optimizers.serialize(self.optimizer),
+                "loss": losses.serialize(self.loss),
+                "metrics": [{"name": k, **metrics.serialize(m)}
+                            for k, m in zip(self.metric_names, self.metrics)]}
+
+    @classmethod
+    def from_config(cls, config: dict, dtype=None):
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise FeedforwardError(f"config: expected a dict with a 'layers' list, got {describe(config)}")
+        return cls([layers_mod.deserialize(c) for c in config["layers"]],
+                   input_dim=config.get("input_dim"), seed=config.get("seed"),
+                   dtype=dtype or config.get("dtype", "float32"))
+
+    def save(self, path):
+        """Write the model (config, weights, optimizer state) to one safetensors file."""
+        from .saving import save_model
+
+        save_model(self, path)
+
+    def __repr__(self):
+        return f"Sequential({self.layers!r})"
