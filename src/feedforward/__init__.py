@@ -1,7 +1,7 @@
 """feedforward: feedforward neural networks from first principles on NumPy."""
 
 from . import (activations, callbacks, diagnostics, initializers, layers, losses, metrics,
-               optimizers, regularizers)
+               optimizers, regularizers, schedules)
 from .errors import FeedforwardError
 from .layers import Activation, Dense, Dropout, Maxout
 from .model import Sequential
@@ -12,5 +12,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Activation", "Dense", "Dropout", "FeedforwardError", "Maxout", "Sequential", "activations",
     "callbacks", "diagnostics", "initializers", "layers", "load_model", "losses", "metrics",
-    "optimizers", "regularizers",
+    "optimizers", "regularizers", "schedules",
 ]

@@ -54,7 +54,7 @@ class Registry:
         if x is None:
             return None
         if isinstance(x, str):
-            return self.lookup(x)(**defaults)
+            return self._construct(self.lookup(x), defaults)
         if isinstance(x, dict):
             return self.deserialize(x)
         if self.base is not None and isinstance(x, self.base):
@@ -77,6 +77,10 @@ class Registry:
         config = d.get("config") or {}
         if not isinstance(config, dict):
             raise FeedforwardError(f"{self.kind} config: 'config' must be a dict, got {describe(config)}")
+        return self._construct(cls, config)
+
+    def _construct(self, cls, config: dict):
+        # a missing or unknown argument is a TypeError from Python: report it as bad input
         try:
             return cls(**config)
         except TypeError as e:

@@ -6,10 +6,15 @@
 
 from __future__ import annotations
 
+import csv
+import os
 import time
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .errors import FeedforwardError, check_number
 
 
 class Callback:
@@ -117,3 +122,204 @@ class ProgressBar(Callback):
         seconds = time.perf_counter() - self.start
         self.console.print(f"epoch {epoch + 1}/{self.epochs}  {seconds:.2f}s  {_format_logs(logs or {})}",
                            soft_wrap=True)
+
+
+class _Monitor(Callback):
+    """Shared by callbacks that watch one logged value and track its best."""
+
+    def __init__(self, monitor="val_loss", mode="auto", min_delta=0.0):
+        if mode not in ("auto", "min", "max"):
+            raise FeedforwardError(f"mode: expected 'auto', 'min' or 'max', got {mode!r}")
+        self.monitor, self.min_delta = monitor, abs(float(check_number(min_delta, "min_delta")))
+        if mode == "auto":  # accuracy-like values grow, losses and errors shrink
+            mode = "max" if any(k in monitor for k in ("acc", "r2", "auc")) else "min"
+        self.mode = mode
+
+    def _value(self, logs):
+        if self.monitor not in (logs or {}):
+            raise FeedforwardError(
+                f"monitor: {self.monitor!r} is not among the logged values {sorted(logs or {})}; "
+                "val_* values need validation_split or validation_data")
+        return float(logs[self.monitor])
+
+    def _improved(self, value, best):
+        if best is None:
+            return np.isfinite(value)
+        if self.mode == "min":
+            return value < best - self.min_delta
+        return value > best + self.min_delta
+
+
+class EarlyStopping(_Monitor):
+    """Stop training when ``monitor`` has not improved for ``patience`` epochs.
+
+    Parameters
+    ----------
+    monitor : str
+        A key of the epoch logs, e.g. ``"val_loss"`` or ``"val_accuracy"``.
+    min_delta : float
+        The smallest change that counts as an improvement.
+    patience : int
+        Epochs without improvement before stopping.
+    mode : {"auto", "min", "max"}
+        Whether lower or higher is better; ``"auto"`` infers it from the name.
+    baseline : float, optional
+        Training stops unless the value improves on this within ``patience`` epochs.
+    restore_best_weights : bool
+        At the end of training, restore the weights of the best epoch.
+    start_from_epoch : int
+        Epochs of warm-up before the value is watched.
+
+    Attributes
+    ----------
+    best, best_epoch, stopped_epoch
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", baseline=None,
+                 restore_best_weights=False, start_from_epoch=0):
+        super().__init__(monitor, mode, min_delta)
+        self.patience = int(check_number(patience, "patience", low=0, integer=True))
+        self.baseline = None if baseline is None else float(check_number(baseline, "baseline"))
+        self.restore_best_weights = bool(restore_best_weights)
+        self.start_from_epoch = int(check_number(start_from_epoch, "start_from_epoch", low=0,
+                                                 integer=True))
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best_epoch = 0, None, None
+        self.best, self.best_weights = self.baseline, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch < self.start_from_epoch:
+            return
+        value = self._value(logs)
+        if self._improved(value, self.best):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.params.copy()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.params[...] = self.best_weights
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model file at the end of epochs.
+
+    ``path`` may hold ``{epoch}`` (1-based) and any logged key, e.g.
+    ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"``. With ``save_best_only`` a file is written
+    only when ``monitor`` improves.
+    """
+
+    def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto"):
+        super().__init__(monitor, mode)
+        self.path, self.save_best_only = str(path), bool(save_best_only)
+        self.best = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_best_only:
+            value = self._value(logs)
+            if not self._improved(value, self.best):
+                return
+            self.best = value
+        self.model.save(self.path.format(epoch=epoch + 1, **(logs or {})))
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)``."""
+
+    def __init__(self, schedule, verbose=0):
+        if not callable(schedule):
+            raise FeedforwardError(f"schedule: expected a callable (epoch, lr) -> lr, got {schedule!r}")
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = self.schedule(epoch, self.model.optimizer.lr)
+        self.model.optimizer.learning_rate = float(
+            check_number(lr, "learning_rate (from the schedule)", low=0, low_open=True))
+        if self.verbose:
+            print(f"epoch {epoch + 1}: learning rate {lr:g}")
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs.
+
+    After a reduction, ``cooldown`` epochs pass before watching again; the rate never goes
+    below ``min_lr``.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0, verbose=0):
+        super().__init__(monitor, mode, min_delta)
+        self.factor = float(check_number(factor, "factor", low=0, high=1, low_open=True,
+                                         high_open=True))
+        self.patience = int(check_number(patience, "patience", low=0, integer=True))
+        self.cooldown = int(check_number(cooldown, "cooldown", low=0, integer=True))
+        self.min_lr = float(check_number(min_lr, "min_lr", low=0))
+        self.verbose = verbose
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_left = None, 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._value(logs)
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.wait = 0
+        if self._improved(value, self.best):
+            self.best, self.wait = value, 0
+            return
+        if self.cooldown_left > 0:
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            opt = self.model.optimizer
+            new = max(opt.lr * self.factor, self.min_lr)
+            if new < opt.lr:
+                opt.learning_rate = new
+                if self.verbose:
+                    print(f"epoch {epoch + 1}: reducing the learning rate to {new:g}")
+            self.cooldown_left, self.wait = self.cooldown, 0
+
+
+class TerminateOnNaN(Callback):
+    """End training quietly when the loss becomes NaN or infinite.
+
+    Without it, ``fit`` raises an error on divergence. With it, the diverging update is
+    skipped, training stops, and ``fit`` returns the History (whose last loss is non-finite).
+    """
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            print(f"batch {batch}: the loss is {loss}; terminating training")
+            self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """Append each epoch's logs as a row of a CSV file (header written once)."""
+
+    def __init__(self, filename, separator=",", append=False):
+        self.filename, self.separator, self.append = str(filename), separator, bool(append)
+
+    def on_train_begin(self, logs=None):
+        exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
+        self.file = open(self.filename, "a" if self.append else "w", newline="")
+        self.writer, self.header_done = None, bool(exists)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {"epoch": epoch, **(logs or {})}
+        if self.writer is None:
+            self.writer = csv.DictWriter(self.file, fieldnames=list(logs),
+                                         delimiter=self.separator)
+            if not self.header_done:
+                self.writer.writeheader()
+        self.writer.writerow(logs)
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        self.file.close()

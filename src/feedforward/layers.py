@@ -31,6 +31,7 @@ class Layer(Configurable):
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.regularizers: dict[str, regularizers.Regularizer] = {}
+        self.constraints: dict[str, regularizers.Constraint] = {}
         self.input_shape = None
         self.input_grad = True  # the model turns this off for the first layer: nobody reads it
         self._buffers: dict = {}
@@ -78,11 +79,9 @@ class _Affine(Layer):
     calls it directly when the loss supplies dL/dz (the fused softmax / sigmoid gradient).
     """
 
-    _config_keys = ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
-                    "kernel_regularizer", "bias_regularizer")
-
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None):
         super().__init__()
         self.units = int(check_number(units, "units", low=1, integer=True))
         self.activation = activations.get(activation) or activations.Linear()
@@ -93,6 +92,10 @@ class _Affine(Layer):
             reg = regularizers.get(reg)
             if reg is not None:
                 self.regularizers[key] = reg
+        for key, con in (("kernel", kernel_constraint), ("bias", bias_constraint)):
+            con = regularizers.constraints.get(con)
+            if con is not None:
+                self.constraints[key] = con
 
     @property
     def kernel_regularizer(self):
@@ -111,6 +114,8 @@ class _Affine(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": regularizers.constraints.serialize(self.constraints.get("kernel")),
+            "bias_constraint": regularizers.constraints.serialize(self.constraints.get("bias")),
         }
 
     def _width(self) -> int:
@@ -154,6 +159,9 @@ class Dense(_Affine):
         Whether to add the bias vector (the "bias node").
     kernel_initializer, bias_initializer : str, dict or Initializer
     kernel_regularizer, bias_regularizer : str, dict or Regularizer, optional
+        Penalties added to the loss (see :mod:`feedforward.regularizers`).
+    kernel_constraint, bias_constraint : str, dict or Constraint, optional
+        Projections applied after every update, e.g. ``MaxNorm``.
 
     Shapes: ``x (n, in)``, ``kernel (in, units)``, ``bias (units,)``, ``y (n, units)``.
     """
@@ -180,13 +188,11 @@ class Maxout(_Affine):
     """
 
     name = "Maxout"
-    _config_keys = ("units", "pieces", "use_bias", "kernel_initializer", "bias_initializer",
-                    "kernel_regularizer", "bias_regularizer")
-
     def __init__(self, units, pieces=2, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None):
         super().__init__(units, None, use_bias, kernel_initializer, bias_initializer,
-                         kernel_regularizer, bias_regularizer)
+                         kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
         self.pieces = int(check_number(pieces, "pieces", low=1, integer=True))
         self.activation = None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._registry import Configurable, Registry
-from .errors import FeedforwardError, as_array
+from .errors import FeedforwardError, as_array, check_number
 from .losses import match_targets
 
 
@@ -107,30 +107,44 @@ class MeanAbsoluteError(MeanSquaredError):
 
 
 class R2(Metric):
-    """Coefficient of determination, 1 - SS_res / SS_tot, averaged uniformly over outputs."""
+    """Coefficient of determination, 1 - SS_res / SS_tot, averaged uniformly over outputs.
+
+    SS_tot is accumulated by merging each batch's mean and centred sum of squares (Chan, Golub
+    & LeVeque, 1979) rather than as ``sum(y^2) - sum(y)^2 / n``, which cancels catastrophically
+    for targets far from 0. The epoch value equals the value on the whole data.
+    """
 
     name = "r2"
     aliases = ("r2_score", "r_squared")
 
     def reset(self):
-        self._sums = None
+        self._sums = None  # rows n, mean, SS_tot, SS_res; one column per output
 
     def update(self, y_pred, y_true):
         if not (isinstance(y_true, np.ndarray) and y_true.shape == y_pred.shape):
             y_true = match_targets(y_true, y_pred)
         y = y_true.astype(np.float64)
         d = y_pred - y_true
-        sums = np.stack([np.full(y.shape[1], y.shape[0], dtype=np.float64), y.sum(0),
-                         (y * y).sum(0), np.sum(d * d, axis=0, dtype=np.float64)])
-        self._sums = sums if self._sums is None else self._sums + sums
+        mean = y.mean(axis=0)
+        batch = np.stack([np.full(y.shape[1], y.shape[0], dtype=np.float64), mean,
+                          np.sum((y - mean) ** 2, axis=0),
+                          np.sum(d * d, axis=0, dtype=np.float64)])
+        self._sums = batch if self._sums is None else _merge_r2(self._sums, batch)
 
     def result(self):
         if self._sums is None:
             return float("nan")
-        n, s, ss, res = self._sums
-        tot = ss - s * s / n
+        _, _, tot, res = self._sums
         r2 = np.where(tot > 0, 1 - res / np.where(tot > 0, tot, 1), np.where(res == 0, 1.0, 0.0))
         return float(r2.mean())
+
+
+def _merge_r2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Combine two ``(4, k)`` R2 accumulators (n, mean, SS_tot, SS_res) into one."""
+    (na, ma, ta, ra), (nb, mb, tb, rb) = a, b
+    n = na + nb
+    delta = mb - ma
+    return np.stack([n, ma + delta * (nb / n), ta + tb + delta * delta * (na * nb / n), ra + rb])
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
@@ -154,7 +168,9 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
     t, p = labels(y_true, "y_true"), labels(y_pred, "y_pred")
     if t.shape != p.shape:
         raise FeedforwardError(f"y_pred: expected {t.shape[0]} samples like y_true, got {p.shape[0]}")
-    k = num_classes or int(max(t.max(), p.max())) + 1
+    if num_classes is not None:
+        check_number(num_classes, "num_classes", low=1, integer=True)
+    k = int(num_classes) if num_classes is not None else int(max(t.max(), p.max())) + 1
     if max(t.max(), p.max()) >= k:
         raise FeedforwardError(f"num_classes: {k} is too small for labels up to {max(t.max(), p.max())}")
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from . import layers as layers_mod
 from . import losses, metrics, optimizers
-from .callbacks import CallbackList, History, ProgressBar
+from .callbacks import CallbackList, History, ProgressBar, TerminateOnNaN
 from .errors import FeedforwardError, as_array, check_number, describe
 
 DTYPES = ("float32", "float64")
@@ -24,6 +24,17 @@ def _rng_streams(seed):
     """
     children = np.random.SeedSequence(seed).spawn(len(_STREAMS))
     return {k: np.random.default_rng(s) for k, s in zip(_STREAMS, children)}
+
+
+class Diverged(FeedforwardError):
+    """Training produced a non-finite loss; the update that would have used it was skipped."""
+
+    def __init__(self, loss, optimizer):
+        self.loss = loss
+        super().__init__(
+            f"training diverged: the loss became {loss} at optimizer step {optimizer.iterations}. "
+            f"Lower the learning rate (now {optimizer.lr:g}), scale the inputs (e.g. to zero "
+            "mean and unit variance), use a smaller initialization, or set clipnorm.")
 
 
 class Sequential:
@@ -105,6 +116,8 @@ class Sequential:
                 layer.params[k] = view
                 layer.grads[k] = self.grads[offset:offset + p.size].reshape(p.shape)
                 offset += p.size
+        self._sizes = [p.size for p in self._param_arrays()]
+        self._constrained = [layer for layer in self.layers if getattr(layer, "constraints", None)]
 
     def _require_built(self, what):
         if not self.built:
@@ -241,14 +254,15 @@ class Sequential:
         return float(self.loss._value(self._forward(x, training), y)) + self._penalty(False)
 
     def _train_step(self, x, y):
+        """One update: gradients (with penalties), clipping and the rule (the optimizer), then
+        constraints. A non-finite loss skips the update and raises :class:`Diverged`."""
         loss, out = self._compute_gradients(x, y, training=True)
         if not np.isfinite(loss):
-            raise FeedforwardError(
-                f"training diverged: the loss became {loss} at optimizer step "
-                f"{self.optimizer.iterations}. Lower the learning rate (now {self.optimizer.lr:g}), "
-                "scale the inputs (e.g. to zero mean and unit variance), or use a smaller "
-                "initialization.")
-        self.optimizer.apply([self.params], [self.grads])
+            raise Diverged(loss, self.optimizer)
+        self.optimizer.apply([self.params], [self.grads], segments=[self._sizes])
+        for layer in self._constrained:
+            for k, constraint in layer.constraints.items():
+                constraint(layer.params[k])
         return loss, out
 
     def train_on_batch(self, x, y) -> float:
@@ -316,6 +330,7 @@ class Sequential:
         if verbose:
             cbs.append(ProgressBar(verbose))
         cbs = CallbackList(cbs, self)
+        self.stop_training = False
         self._fit_state = {"epochs": epochs, "steps": steps}
         self.stop_training = False
         # the shuffled copies are refilled in place every epoch, so batches are contiguous slices
@@ -327,25 +342,44 @@ class Sequential:
                 perm = self._rngs["shuffle"].permutation(n)
                 np.take(x, perm, axis=0, out=xs)
                 np.take(y, perm, axis=0, out=ys)
-            for m in self.metrics:
-                m.reset()
-            total = 0.0
-            for step in range(steps):
-                xb = xs[step * batch_size:(step + 1) * batch_size]
-                yb = ys[step * batch_size:(step + 1) * batch_size]
-                loss, out = self._train_step(xb, yb)
-                total += loss * self._weight(len(xb))
-                for m in self.metrics:
-                    m.update(out, yb)
-                cbs.on_batch_end(step, {"loss": total / self._weight(min(n, (step + 1) * batch_size))})
-            logs = {"loss": total / self._weight(n), **self._metric_results()}
+            logs = self._train_epoch(xs, ys, batch_size, cbs)
             if val is not None:
                 logs.update({f"val_{k}": v for k, v in self._evaluate(*val).items()})
+            logs["learning_rate"] = self.optimizer.lr
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
         cbs.on_train_end()
         return self.history
+
+    def _train_epoch(self, xs, ys, batch_size, cbs):
+        """One pass over contiguous batches; returns the epoch's training logs.
+
+        The loss and metrics are running values over the batches seen (with dropout active),
+        as in Keras. ``stop_training`` set by a callback ends the epoch after that batch.
+        """
+        for m in self.metrics:
+            m.reset()
+        total, seen = 0.0, 0
+        terminate_on_nan = any(isinstance(cb, TerminateOnNaN) for cb in cbs.callbacks)
+        for step, start in enumerate(range(0, xs.shape[0], batch_size)):
+            xb, yb = xs[start:start + batch_size], ys[start:start + batch_size]
+            try:
+                loss, out = self._train_step(xb, yb)
+            except Diverged as e:
+                if not terminate_on_nan:
+                    raise
+                self.stop_training, total, seen = True, e.loss, max(seen, 1)
+                cbs.on_batch_end(step, {"loss": e.loss})
+                break
+            total += loss * self._weight(len(xb))
+            seen += len(xb)
+            for m in self.metrics:
+                m.update(out, yb)
+            cbs.on_batch_end(step, {"loss": total / self._weight(seen)})
+            if self.stop_training:
+                break
+        return {"loss": total / self._weight(seen), **self._metric_results()}
 
     # ------------------------------------------------------------------ inference
     def _batches(self, n, batch_size):

@@ -1,41 +1,77 @@
-"""Optimizers: one object per model, holding per-parameter state, updating in place.
+r"""Optimizers: one object per model, holding per-parameter state, updating in place.
 
-``apply(params, grads)`` takes lists of arrays (the model passes its flat parameter and
-gradient buffers, so one update touches the whole model in a few vectorised passes).
-Numerics follow ``torch.optim`` of the same name; argument names follow Keras.
+``apply(params, grads)`` takes lists of arrays. The model passes its whole flat parameter and
+gradient buffers, so one update touches every weight in a handful of vectorised passes, and
+``segments`` (the sizes of the variables inside each flat array) for per-variable clipping.
+
+One update, in order:
+
+1. ``grads`` holds the loss gradient plus the regularizer gradients (done by the model);
+2. clipping: ``clipvalue`` (element-wise), ``clipnorm`` (per variable), ``global_clipnorm``
+   (all variables together), each as ``torch.nn.utils.clip_grad_*``: a gradient with norm
+   :math:`\|g\|` is scaled by :math:`\min(1, c / (\|g\| + 10^{-6}))`;
+3. the optimizer's own rule, including its weight decay;
+4. with the learning rate of this step (a schedule is evaluated at the step count).
+
+Numerics follow ``torch.optim`` 2.13 of the same name (trajectories agree to rounding), and so
+do the default values; argument names follow Keras. In the formulas, :math:`\gamma` is
+``learning_rate``, :math:`g_t` the clipped gradient, :math:`\lambda` ``weight_decay``,
+:math:`\epsilon` ``epsilon``, :math:`t` the 1-based step.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from ._registry import Configurable, Registry
 from .errors import FeedforwardError, check_number, describe
 
+_CLIP_EPS = 1e-6  # as torch.nn.utils.clip_grad_norm_
+
 
 class Optimizer(Configurable):
-    """Base class: learning rate (a float or a schedule ``step -> rate``), step counter, slots.
+    """Base class: learning rate (a float or a schedule ``step -> rate``), clipping, step counter
+    and slots.
 
-    ``slots`` maps a slot name (``"velocity"``, ...) to a list of arrays, one per parameter
-    array given to ``apply``; they are saved in model files as ``optimizer.<slot>.<i>``.
+    ``slots`` maps a slot name to a list of arrays, one per parameter array given to ``apply``;
+    model files store them as ``optimizer.<slot>.<i>``. ``state_scalars`` names float attributes
+    that are state too (saved in the file's metadata).
     """
 
     name = "optimizer"
     aliases: tuple[str, ...] = ()
-    slot_names: tuple[str, ...] = ()
+    state_scalars: tuple[str, ...] = ()
 
-    def __init__(self, learning_rate=0.01):
+    def __init__(self, learning_rate=0.001, weight_decay=0.0, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None):
+        if isinstance(learning_rate, (str, dict)):  # a schedule by name or config
+            from . import schedules
+
+            learning_rate = schedules.get(learning_rate)
         if callable(learning_rate):
             self.learning_rate = learning_rate
         else:
             self.learning_rate = float(check_number(learning_rate, "learning_rate", low=0,
                                                     low_open=True))
+        self.weight_decay = float(check_number(weight_decay, "weight_decay", low=0))
+        for key, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                           ("global_clipnorm", global_clipnorm)):
+            if value is not None:
+                value = float(check_number(value, key, low=0, low_open=True))
+            setattr(self, key, value)
+        if clipnorm is not None and global_clipnorm is not None:
+            raise FeedforwardError("clipnorm, global_clipnorm: set at most one of them")
         self.iterations = 0
         self.slots: dict[str, list[np.ndarray]] = {}
 
+    # -- configuration
+    slot_names: tuple[str, ...] = ()
+
     @property
     def lr(self) -> float:
-        """The learning rate for the current step (a schedule is evaluated at ``iterations``)."""
+        """The learning rate of the next step (a schedule is evaluated at ``iterations``)."""
         if callable(self.learning_rate):
             return float(self.learning_rate(self.iterations))
         return self.learning_rate
@@ -46,44 +82,381 @@ class Optimizer(Configurable):
             if not hasattr(lr, "get_config"):
                 raise FeedforwardError(
                     f"learning_rate: a schedule without get_config cannot be saved, got {describe(lr)}")
-            lr = {"class_name": type(lr).name, "config": lr.get_config()}
-        return {"learning_rate": lr, **{k: getattr(self, k) for k in self._config_keys}}
+            from . import schedules
 
+            lr = schedules.serialize(lr)
+        keys = (*self._config_keys, "weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
+        return {"learning_rate": lr, **{k: getattr(self, k) for k in keys}}
+
+    # -- state
     def build(self, params):
         """Create the slots for these parameter arrays (zeros, as in torch.optim)."""
         self.slots = {s: [np.zeros_like(p) for p in params] for s in self.slot_names}
 
-    def apply(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """One step: update every array of ``params`` in place from ``grads``."""
-        if self.slot_names and not self.slots:
+    def get_state(self) -> dict:
+        return {"iterations": self.iterations, **{k: getattr(self, k) for k in self.state_scalars}}
+
+    def set_state(self, state: dict):
+        self.iterations = int(state.get("iterations", 0))
+        for k in self.state_scalars:
+            if k in state:
+                setattr(self, k, float(state[k]))
+
+    # -- the update
+    def apply(self, params: list[np.ndarray], grads: list[np.ndarray], segments=None) -> None:
+        """One step: update every array of ``params`` in place from ``grads``.
+
+        ``segments[i]``, when given, lists the sizes of the variables that make up ``params[i]``
+        (for per-variable ``clipnorm``); otherwise each array is one variable. ``grads`` may be
+        modified in place by clipping.
+        """
+        if not self.slots and self.slot_names:
             self.build(params)
+        self._clip(grads, segments)
         lr = self.lr
+        self.iterations += 1
+        self._begin_step(self.iterations)
         for i, (p, g) in enumerate(zip(params, grads)):
             self._update(i, p, g, lr)
-        self.iterations += 1
+
+    def _clip(self, grads, segments):
+        if self.clipvalue is not None:
+            for g in grads:
+                np.clip(g, -self.clipvalue, self.clipvalue, out=g)
+        if self.clipnorm is not None:
+            for i, g in enumerate(grads):
+                sizes = np.asarray(segments[i] if segments else [g.size])
+                starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+                flat = g.reshape(-1)
+                norms = np.sqrt(np.add.reduceat(flat * flat, starts, dtype=np.float64))
+                coef = np.minimum(self.clipnorm / (norms + _CLIP_EPS), 1.0)
+                flat *= np.repeat(coef, sizes).astype(g.dtype, copy=False)
+        if self.global_clipnorm is not None:
+            total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+            coef = min(self.global_clipnorm / (total + _CLIP_EPS), 1.0)
+            for g in grads:
+                g *= g.dtype.type(coef)
+
+    def _begin_step(self, t):
+        """Hook for state shared by all arrays at step ``t`` (e.g. NAdam's momentum schedule)."""
+
+    def _decayed(self, p, g, lr):
+        """L2-style weight decay, folded into the gradient: g + lambda * p."""
+        return g + self.weight_decay * p if self.weight_decay else g
 
     def _update(self, i, p, g, lr):
         raise NotImplementedError
 
 
+def _check_beta(value, name):
+    return float(check_number(value, name, low=0, high=1, high_open=True))
+
+
 class SGD(Optimizer):
-    r"""Stochastic gradient descent.
+    r"""Stochastic gradient descent, with optional (Nesterov) momentum.
 
     .. math::
-        \theta_t = \theta_{t-1} - \gamma\, g_t
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+        b_t &= \mu b_{t-1} + g_t \qquad (b_0 = 0) \\
+        \theta_t &= \theta_{t-1} - \gamma \, d_t, \quad
+        d_t = \begin{cases} g_t & \mu = 0 \\ b_t & \text{momentum} \\
+                            g_t + \mu b_t & \text{nesterov} \end{cases}
 
-    with :math:`\gamma` = ``learning_rate`` and :math:`g_t` the gradient of the loss on the batch.
-    Batch, stochastic and mini-batch gradient descent are this rule with ``batch_size`` = n, 1, k.
-    (Robbins & Monro, 1951.)
+    :math:`\mu` is ``momentum``. No epsilon. Batch, stochastic and mini-batch gradient descent
+    are this rule with ``batch_size`` = n, 1, k. Robbins & Monro (1951); momentum: Polyak (1964);
+    Nesterov momentum in the form of Sutskever et al. (2013).
     """
 
     name = "SGD"
-    aliases = ("gradient_descent",)
+    aliases = ("gradient_descent", "momentum")
+    _config_keys = ("momentum", "nesterov")
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
+                 **kwargs):
+        super().__init__(learning_rate, weight_decay, **kwargs)
+        self.momentum = float(check_number(momentum, "momentum", low=0, high=1))
+        self.nesterov = bool(nesterov)
+        if self.nesterov and self.momentum == 0:
+            raise FeedforwardError("nesterov: Nesterov momentum needs momentum > 0, got momentum=0")
+
+    @property
+    def slot_names(self):
+        return ("momentum",) if self.momentum else ()
 
     def _update(self, i, p, g, lr):
+        g = self._decayed(p, g, lr)
+        if self.momentum:
+            b = self.slots["momentum"][i]
+            b *= self.momentum
+            b += g
+            g = g + self.momentum * b if self.nesterov else b
         p -= lr * g
 
 
-ALL = [SGD]
+class Adagrad(Optimizer):
+    r"""Adagrad: per-weight rates shrinking with the sum of squared gradients.
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+        s_t &= s_{t-1} + g_t^2 \qquad (s_0 = \text{initial\_accumulator\_value}) \\
+        \theta_t &= \theta_{t-1} - \gamma \, g_t / (\sqrt{s_t} + \epsilon)
+
+    Epsilon is added after the square root. Duchi, Hazan & Singer (2011).
+    """
+
+    name = "Adagrad"
+    _config_keys = ("initial_accumulator_value", "epsilon")
+    slot_names = ("accumulator",)
+
+    def __init__(self, learning_rate=0.01, initial_accumulator_value=0.0, epsilon=1e-10,
+                 weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate, weight_decay, **kwargs)
+        self.initial_accumulator_value = float(
+            check_number(initial_accumulator_value, "initial_accumulator_value", low=0))
+        self.epsilon = float(check_number(epsilon, "epsilon", low=0))
+
+    def build(self, params):
+        self.slots = {"accumulator": [np.full_like(p, self.initial_accumulator_value)
+                                      for p in params]}
+
+    def _update(self, i, p, g, lr):
+        g = self._decayed(p, g, lr)
+        s = self.slots["accumulator"][i]
+        s += g * g
+        p -= lr * g / (np.sqrt(s) + self.epsilon)
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta: Adagrad with decaying averages and units-corrected steps.
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+        v_t &= \rho v_{t-1} + (1 - \rho) g_t^2 \\
+        \Delta_t &= \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{v_t + \epsilon}} \, g_t \\
+        u_t &= \rho u_{t-1} + (1 - \rho) \Delta_t^2 \\
+        \theta_t &= \theta_{t-1} - \gamma \Delta_t
+
+    Epsilon is added inside both square roots; :math:`v_0 = u_0 = 0`. Zeiler (2012).
+    """
+
+    name = "Adadelta"
+    _config_keys = ("rho", "epsilon")
+    slot_names = ("square_avg", "acc_delta")
+
+    def __init__(self, learning_rate=1.0, rho=0.9, epsilon=1e-6, weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate, weight_decay, **kwargs)
+        self.rho = _check_beta(rho, "rho")
+        self.epsilon = float(check_number(epsilon, "epsilon", low=0))
+
+    def _update(self, i, p, g, lr):
+        g = self._decayed(p, g, lr)
+        v, u = self.slots["square_avg"][i], self.slots["acc_delta"][i]
+        v *= self.rho
+        v += (1 - self.rho) * g * g
+        delta = np.sqrt(u + self.epsilon) / np.sqrt(v + self.epsilon) * g
+        u *= self.rho
+        u += (1 - self.rho) * delta * delta
+        p -= lr * delta
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop: divide by a running root mean square of recent gradients.
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+        v_t &= \rho v_{t-1} + (1 - \rho) g_t^2 \\
+        \bar g_t &= \rho \bar g_{t-1} + (1 - \rho) g_t \quad \text{(centered only)} \\
+        d_t &= \sqrt{v_t - \bar g_t^2} + \epsilon \ \text{(centered)}, \quad
+               \sqrt{v_t} + \epsilon \ \text{(otherwise)} \\
+        b_t &= \mu b_{t-1} + g_t / d_t \quad \text{(momentum } \mu > 0\text{)} \\
+        \theta_t &= \theta_{t-1} - \gamma \, b_t \quad (\text{or } \gamma g_t / d_t \text{ if } \mu = 0)
+
+    Epsilon is added after the square root. ``rho`` is torch's ``alpha``. Hinton, Srivastava &
+    Swersky, Neural Networks for Machine Learning, lecture 6e (2012); centered: Graves (2013).
+    """
+
+    name = "RMSprop"
+    _config_keys = ("rho", "momentum", "centered", "epsilon")
+
+    def __init__(self, learning_rate=0.01, rho=0.99, momentum=0.0, centered=False, epsilon=1e-8,
+                 weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate, weight_decay, **kwargs)
+        self.rho = _check_beta(rho, "rho")
+        self.momentum = float(check_number(momentum, "momentum", low=0, high=1))
+        self.centered = bool(centered)
+        self.epsilon = float(check_number(epsilon, "epsilon", low=0))
+
+    @property
+    def slot_names(self):
+        return ("square_avg",) + ("grad_avg",) * self.centered + ("momentum",) * (self.momentum > 0)
+
+    def _update(self, i, p, g, lr):
+        g = self._decayed(p, g, lr)
+        v = self.slots["square_avg"][i]
+        v *= self.rho
+        v += (1 - self.rho) * g * g
+        if self.centered:
+            m = self.slots["grad_avg"][i]
+            m += (1 - self.rho) * (g - m)
+            d = np.sqrt(v - m * m) + self.epsilon
+        else:
+            d = np.sqrt(v) + self.epsilon
+        if self.momentum:
+            b = self.slots["momentum"][i]
+            b *= self.momentum
+            b += g / d
+            p -= lr * b
+        else:
+            p -= lr * g / d
+
+
+class Adam(Optimizer):
+    r"""Adam: momentum on the gradient, RMSprop-style scaling, both bias-corrected.
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        \hat v_t &= \max(\hat v_{t-1}, v_t) \ \text{(amsgrad)}, \quad v_t \ \text{(otherwise)} \\
+        \theta_t &= \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t}
+                    \frac{m_t}{\sqrt{\hat v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+
+    with :math:`m_0 = v_0 = 0`. Epsilon is added after the square root of the bias-corrected
+    second moment. Kingma & Ba (2015); ``amsgrad``: Reddi, Kale & Kumar (2018).
+
+    The parts are methods so that the variants share them: :class:`AdamW` changes the weight
+    decay, :class:`Adamax` the denominator, :class:`Nadam` the step.
+    """
+
+    name = "Adam"
+    _config_keys = ("beta_1", "beta_2", "epsilon", "amsgrad")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, amsgrad=False,
+                 weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate, weight_decay, **kwargs)
+        self.beta_1, self.beta_2 = _check_beta(beta_1, "beta_1"), _check_beta(beta_2, "beta_2")
+        self.epsilon = float(check_number(epsilon, "epsilon", low=0))
+        self.amsgrad = bool(amsgrad)
+
+    @property
+    def slot_names(self):
+        return ("m", "v") + ("v_max",) * self.amsgrad
+
+    def _update(self, i, p, g, lr):
+        g = self._decayed(p, g, lr)
+        m = self.slots["m"][i]
+        m += (1 - self.beta_1) * (g - m)  # the same rounding as torch's lerp
+        self._step(i, p, g, m, self._denominator(i, g), lr)
+
+    def _denominator(self, i, g):
+        v = self.slots["v"][i]
+        v *= self.beta_2
+        v += (1 - self.beta_2) * g * g
+        if self.amsgrad:
+            v = np.maximum(self.slots["v_max"][i], v, out=self.slots["v_max"][i])
+        return np.sqrt(v) / math.sqrt(1 - self.beta_2 ** self.iterations) + self.epsilon
+
+    def _step(self, i, p, g, m, denom, lr):
+        p -= (lr / (1 - self.beta_1 ** self.iterations)) * m / denom
+
+
+class AMSGrad(Adam):
+    """Adam with ``amsgrad=True`` (registry name ``amsgrad``)."""
+
+    name = "amsgrad"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, amsgrad=True,
+                 weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, **kwargs)
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay: the weights shrink directly, not through the gradient.
+
+    .. math::
+        \theta_{t-1} \leftarrow \theta_{t-1} (1 - \gamma \lambda)
+
+    then the :class:`Adam` rule without the :math:`\lambda \theta` gradient term.
+    Loshchilov & Hutter (2019). ``weight_decay`` defaults to 0.01, as in torch.
+    """
+
+    name = "AdamW"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, amsgrad=False,
+                 weight_decay=0.01, **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, **kwargs)
+
+    def _decayed(self, p, g, lr):
+        if self.weight_decay:
+            p *= 1 - lr * self.weight_decay
+        return g
+
+
+class Adamax(Adam):
+    r"""Adamax: Adam with the infinity norm in place of the second moment.
+
+    .. math::
+        u_t &= \max(\beta_2 u_{t-1}, |g_t| + \epsilon) \qquad (u_0 = 0) \\
+        \theta_t &= \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t} \frac{m_t}{u_t}
+
+    with :math:`m_t` and the weight decay as in :class:`Adam`. Epsilon is added to
+    :math:`|g_t|` inside the maximum. Kingma & Ba (2015), section 7.
+    """
+
+    name = "Adamax"
+    _config_keys = ("beta_1", "beta_2", "epsilon")
+
+    def __init__(self, learning_rate=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, False, weight_decay, **kwargs)
+
+    slot_names = ("m", "u")
+
+    def _denominator(self, i, g):
+        u = self.slots["u"][i]
+        u *= self.beta_2
+        return np.maximum(u, np.abs(g) + self.epsilon, out=u)
+
+
+class Nadam(Adam):
+    r"""NAdam: Adam with Nesterov momentum and a momentum warm-up schedule.
+
+    .. math::
+        \mu_t &= \beta_1 (1 - \tfrac12 \, 0.96^{t \psi}), \quad
+        \Pi_t = \prod_{s \le t} \mu_s \\
+        \theta_t &= \theta_{t-1}
+          - \gamma \frac{1 - \mu_t}{1 - \Pi_t} \frac{g_t}{d_t}
+          - \gamma \frac{\mu_{t+1}}{1 - \Pi_t \mu_{t+1}} \frac{m_t}{d_t}, \quad
+        d_t = \sqrt{v_t / (1 - \beta_2^t)} + \epsilon
+
+    with :math:`m_t, v_t` and the weight decay as in :class:`Adam`; :math:`\psi` is
+    ``momentum_decay`` (0.004). Epsilon is added after the square root. Dozat (2016).
+    """
+
+    name = "Nadam"
+    _config_keys = ("beta_1", "beta_2", "epsilon", "momentum_decay")
+    state_scalars = ("mu_product",)
+
+    def __init__(self, learning_rate=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 momentum_decay=0.004, weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, False, weight_decay, **kwargs)
+        self.momentum_decay = float(check_number(momentum_decay, "momentum_decay", low=0))
+        self.mu_product = 1.0
+
+    def _mu(self, t):
+        return self.beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
+
+    def _begin_step(self, t):
+        self.mu_t, self.mu_next = self._mu(t), self._mu(t + 1)
+        self.mu_product *= self.mu_t
+
+    def _step(self, i, p, g, m, denom, lr):
+        prod = self.mu_product
+        p -= (lr * (1 - self.mu_t) / (1 - prod)) * g / denom
+        p -= (lr * self.mu_next / (1 - prod * self.mu_next)) * m / denom
+
+
+ALL = [SGD, Adagrad, Adadelta, RMSprop, Adam, AMSGrad, AdamW, Adamax, Nadam]
 registry = Registry("optimizer", ALL, base=Optimizer)
 get, serialize, deserialize = registry.get, registry.serialize, registry.deserialize
+

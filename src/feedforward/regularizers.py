@@ -68,3 +68,36 @@ class L2(Regularizer):
 ALL = [L1, L2, L1L2]
 registry = Registry("regularizer", ALL, base=Regularizer)
 get, serialize, deserialize = registry.get, registry.serialize, registry.deserialize
+
+
+class Constraint(Configurable):
+    """A projection applied to a parameter, in place, after every optimizer step."""
+
+    name = "constraint"
+    aliases: tuple[str, ...] = ()
+
+    def __call__(self, w: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+class MaxNorm(Constraint):
+    """Rescale each unit's incoming weight vector to norm at most ``max_value``.
+
+    ``w[:, j] *= min(1, max_value / ||w[:, j]||)`` for ``axis=0`` (a Dense kernel of shape
+    (in, out): one column per unit). Srivastava et al. (2014) use it with dropout.
+    """
+
+    name = "max_norm"
+    aliases = ("maxnorm",)
+    _config_keys = ("max_value", "axis")
+
+    def __init__(self, max_value: float = 2.0, axis: int = 0):
+        self.max_value = float(check_number(max_value, "max_value", low=0, low_open=True))
+        self.axis = int(check_number(axis, "axis", integer=True))
+
+    def __call__(self, w):
+        norms = np.sqrt(np.sum(w * w, axis=self.axis if w.ndim > 1 else None, keepdims=True))
+        w *= np.minimum(1.0, self.max_value / np.maximum(norms, 1e-12)).astype(w.dtype, copy=False)
+
+
+constraints = Registry("constraint", [MaxNorm], base=Constraint)

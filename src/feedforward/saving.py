@@ -2,7 +2,8 @@
 
 - tensors ``layers.<i>.<name>`` (``kernel``, ``bias``) and optimizer slots ``optimizer.<slot>.<i>``;
 - metadata: ``format`` = ``"feedforward"``, ``format_version``, ``config`` (the model's JSON config),
-  ``compile`` (optimizer, loss and metrics, JSON) and ``optimizer_iterations``.
+  ``compile`` (optimizer, loss and metrics, JSON) and ``optimizer_state`` (step count and
+  scalar state, JSON).
 
 Nothing is unpickled and nothing is imported by a name from the file: classes resolve only
 through the registries. Declared shapes are checked against the config before any parameter
@@ -63,7 +64,7 @@ def save_model(model, path, extra_metadata: dict | None = None):
         "format_version": str(FORMAT_VERSION),
         "config": json.dumps(model.get_config()),
         "compile": json.dumps(model.get_compile_config()),
-        "optimizer_iterations": str(model.optimizer.iterations if model.optimizer else 0),
+        "optimizer_state": json.dumps(model.optimizer.get_state() if model.optimizer else {}),
         **(extra_metadata or {}),
     }
     _atomic_write(path, st_save(model_tensors(model), metadata=meta))
@@ -163,9 +164,13 @@ def _restore_compile(model, f, meta, path):
                 raise FeedforwardError(f"{path}: optimizer slot {name!r} does not match the "
                                        f"model's {model.params.size} parameters")
             slots[slot] = [_tensor(f, name, model.dtype, path)]
+    if slots and len(slots) != len(opt.slot_names):
+        raise FeedforwardError(f"{path}: the file has optimizer slots {sorted(slots)} but "
+                               f"{type(opt).__name__} needs {list(opt.slot_names)}")
     if slots:
         opt.slots = slots
+    state = _json(meta, "optimizer_state", path) if "optimizer_state" in meta else {}
     try:
-        opt.iterations = int(meta.get("optimizer_iterations", "0"))
-    except ValueError:
-        raise FeedforwardError(f"{path}: optimizer_iterations must be an integer") from None
+        opt.set_state(state)
+    except (TypeError, ValueError, AttributeError) as e:
+        raise FeedforwardError(f"{path}: the optimizer state is malformed ({e})") from None

@@ -1,0 +1,198 @@
+r"""Learning-rate schedules: plain callables ``step -> learning rate``.
+
+Pass one as ``learning_rate=`` to any optimizer; it is evaluated at the optimizer's step count
+(0 for the first update), so a schedule decays per optimizer step, as in Keras. For a per-epoch
+schedule use the :class:`~feedforward.callbacks.LearningRateScheduler` callback.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._registry import Configurable, Registry
+from .errors import FeedforwardError, check_number
+
+
+def _positive(value, name):
+    return float(check_number(value, name, low=0, low_open=True))
+
+
+class Schedule(Configurable):
+    name = "schedule"
+    aliases: tuple[str, ...] = ()
+
+    def __call__(self, step) -> float:
+        raise NotImplementedError
+
+
+class Constant(Schedule):
+    r""":math:`\gamma_t = \gamma_0`."""
+
+    name = "constant"
+    _config_keys = ("learning_rate",)
+
+    def __init__(self, learning_rate=0.01):
+        self.learning_rate = _positive(learning_rate, "learning_rate")
+
+    def __call__(self, step):
+        return self.learning_rate
+
+
+class StepDecay(Schedule):
+    r""":math:`\gamma_t = \gamma_0 \cdot \text{gamma}^{\lfloor t / \text{step\_size} \rfloor}`
+    (torch's ``StepLR``)."""
+
+    name = "step_decay"
+    aliases = ("step",)
+    _config_keys = ("initial_learning_rate", "step_size", "gamma")
+
+    def __init__(self, initial_learning_rate=0.01, step_size=1000, gamma=0.1):
+        self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
+        self.step_size = int(check_number(step_size, "step_size", low=1, integer=True))
+        self.gamma = float(check_number(gamma, "gamma", low=0, low_open=True))
+
+    def __call__(self, step):
+        return self.initial_learning_rate * self.gamma ** (step // self.step_size)
+
+
+class ExponentialDecay(Schedule):
+    r""":math:`\gamma_t = \gamma_0 \cdot r^{t / s}`, with :math:`\lfloor t / s \rfloor` when
+    ``staircase``; :math:`r` = ``decay_rate``, :math:`s` = ``decay_steps``.
+    ``decay_steps=1`` is torch's ``ExponentialLR(gamma=r)``."""
+
+    name = "exponential_decay"
+    aliases = ("exponential",)
+    _config_keys = ("initial_learning_rate", "decay_steps", "decay_rate", "staircase")
+
+    def __init__(self, initial_learning_rate=0.01, decay_steps=1000, decay_rate=0.96,
+                 staircase=False):
+        self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = int(check_number(decay_steps, "decay_steps", low=1, integer=True))
+        self.decay_rate = _positive(decay_rate, "decay_rate")
+        self.staircase = bool(staircase)
+
+    def _progress(self, step):
+        p = step / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+    def __call__(self, step):
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
+
+
+class InverseTimeDecay(ExponentialDecay):
+    r""":math:`\gamma_t = \gamma_0 / (1 + r \, t / s)`, with :math:`\lfloor t / s \rfloor` when
+    ``staircase`` (the classic :math:`1/t` annealing)."""
+
+    name = "inverse_time_decay"
+    aliases = ("inverse_time",)
+
+    def __init__(self, initial_learning_rate=0.01, decay_steps=1000, decay_rate=0.5,
+                 staircase=False):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase)
+
+    def __call__(self, step):
+        return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
+
+
+class CosineDecay(Schedule):
+    r"""Cosine annealing to a floor, after an optional linear warm-up.
+
+    With :math:`w` = ``warmup_steps`` and peak :math:`\hat\gamma` = ``warmup_target``
+    (or :math:`\gamma_0` without warm-up):
+
+    .. math::
+        \gamma_t = \begin{cases}
+          \gamma_0 + (\hat\gamma - \gamma_0) \, t / w & t < w \\
+          \hat\gamma \left( \alpha + (1 - \alpha) \tfrac12
+            \left(1 + \cos \pi \tfrac{\min(t - w, s)}{s}\right) \right) & t \ge w
+        \end{cases}
+
+    :math:`s` = ``decay_steps``, the floor is :math:`\alpha \hat\gamma` (``alpha``).
+    Without warm-up this is torch's ``CosineAnnealingLR(T_max=s, eta_min=alpha * lr)`` for
+    :math:`t \le s`. Loshchilov & Hutter (2017).
+    """
+
+    name = "cosine_decay"
+    aliases = ("cosine",)
+    _config_keys = ("initial_learning_rate", "decay_steps", "alpha", "warmup_target",
+                    "warmup_steps")
+
+    def __init__(self, initial_learning_rate=0.01, decay_steps=1000, alpha=0.0,
+                 warmup_target=None, warmup_steps=0):
+        self.initial_learning_rate = float(check_number(initial_learning_rate,
+                                                        "initial_learning_rate", low=0))
+        self.decay_steps = int(check_number(decay_steps, "decay_steps", low=1, integer=True))
+        self.alpha = float(check_number(alpha, "alpha", low=0, high=1))
+        self.warmup_target = (None if warmup_target is None
+                              else _positive(warmup_target, "warmup_target"))
+        self.warmup_steps = int(check_number(warmup_steps, "warmup_steps", low=0, integer=True))
+
+    def __call__(self, step):
+        peak = self.initial_learning_rate if self.warmup_target is None else self.warmup_target
+        if step < self.warmup_steps:
+            return self.initial_learning_rate + (peak - self.initial_learning_rate) \
+                * step / self.warmup_steps
+        t = min(step - self.warmup_steps, self.decay_steps) / self.decay_steps
+        return peak * (self.alpha + (1 - self.alpha) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+class PiecewiseConstantDecay(Schedule):
+    r""":math:`\gamma_t` = ``values[i]`` for ``boundaries[i-1] < t <= boundaries[i]``
+    (``values[0]`` up to the first boundary, ``values[-1]`` after the last)."""
+
+    name = "piecewise_constant_decay"
+    aliases = ("piecewise_constant",)
+    _config_keys = ("boundaries", "values")
+
+    def __init__(self, boundaries=(1000,), values=(0.01, 0.001)):
+        self.boundaries = [int(check_number(b, "boundaries", integer=True)) for b in boundaries]
+        self.values = [_positive(v, "values") for v in values]
+        if len(self.values) != len(self.boundaries) + 1:
+            raise FeedforwardError(f"values: expected {len(self.boundaries) + 1} values for "
+                                   f"{len(self.boundaries)} boundaries, got {len(self.values)}")
+        if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
+            raise FeedforwardError(f"boundaries: expected increasing steps, got {self.boundaries}")
+
+    def __call__(self, step):
+        return self.values[int(np.searchsorted(self.boundaries, step, side="left"))]
+
+
+class LinearWarmup(Schedule):
+    r"""Warm up linearly, then follow ``schedule`` (a schedule or a constant rate).
+
+    .. math::
+        \gamma_t = \begin{cases}
+          \gamma^{\text{after}}_0 \left(f + (1 - f) \, t / w\right) & t < w \\
+          \gamma^{\text{after}}_{t - w} & t \ge w \end{cases}
+
+    :math:`f` = ``start_factor``, :math:`w` = ``warmup_steps``. With a constant rate this is
+    torch's ``LinearLR(start_factor=f, total_iters=w)``. Goyal et al. (2017).
+    """
+
+    name = "linear_warmup"
+    aliases = ("warmup",)
+
+    def __init__(self, schedule=0.01, warmup_steps=100, start_factor=0.0):
+        if isinstance(schedule, (int, float)) and not isinstance(schedule, bool):
+            schedule = Constant(schedule)
+        self.schedule = get(schedule)
+        self.warmup_steps = int(check_number(warmup_steps, "warmup_steps", low=0, integer=True))
+        self.start_factor = float(check_number(start_factor, "start_factor", low=0, high=1))
+
+    def get_config(self):
+        return {"schedule": serialize(self.schedule), "warmup_steps": self.warmup_steps,
+                "start_factor": self.start_factor}
+
+    def __call__(self, step):
+        if step < self.warmup_steps:
+            f = self.start_factor + (1 - self.start_factor) * step / self.warmup_steps
+            return self.schedule(0) * f
+        return self.schedule(step - self.warmup_steps)
+
+
+ALL = [Constant, StepDecay, ExponentialDecay, InverseTimeDecay, CosineDecay,
+       PiecewiseConstantDecay, LinearWarmup]
+registry = Registry("schedule", ALL, base=Schedule)
+get, serialize, deserialize = registry.get, registry.serialize, registry.deserialize
