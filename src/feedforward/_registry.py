@@ -30,8 +30,16 @@ class Registry:
             self.register(cls)
 
     def register(self, cls):
+        """Add ``cls`` under its name, its class name and its aliases; a taken name is an error."""
+        names = (cls.name, cls.__name__, *getattr(cls, "aliases", ()))
+        for name in names:
+            # silently replacing would make the other class unreachable by that name
+            other = self._map.get(_key(name))
+            if other is not None and other is not cls:
+                raise FeedforwardError(f"{self.kind} name {name!r} of {cls.__name__}: "
+                                       f"already taken by {other.__name__}")
         self.classes[cls.name] = cls
-        for name in (cls.name, cls.__name__, *getattr(cls, "aliases", ())):
+        for name in names:
             self._map[_key(name)] = cls
         return cls
 
@@ -61,8 +69,8 @@ class Registry:
             return x
         if self.base is None and type(x) in self.classes.values():
             return x
-        raise FeedforwardError(
-            f"{self.kind}: expected a name, a config dict or a {self.kind} instance, got {describe(x)}")
+        raise FeedforwardError(f"{self.kind}: expected a name, a config dict or a {self.kind} "
+                               f"instance, got {describe(x)}")
 
     def serialize(self, obj) -> dict | None:
         if obj is None:
@@ -71,12 +79,13 @@ class Registry:
 
     def deserialize(self, d: dict):
         if not isinstance(d, dict) or "class_name" not in d:
-            raise FeedforwardError(
-                f"{self.kind} config: expected a dict with 'class_name' and 'config', got {describe(d)}")
+            raise FeedforwardError(f"{self.kind} config: expected a dict with 'class_name' and "
+                                   f"'config', got {describe(d)}")
         cls = self.lookup(d["class_name"])
         config = d.get("config") or {}
         if not isinstance(config, dict):
-            raise FeedforwardError(f"{self.kind} config: 'config' must be a dict, got {describe(config)}")
+            raise FeedforwardError(
+                f"{self.kind} config: 'config' must be a dict, got {describe(config)}")
         return self._construct(cls, config)
 
     def _construct(self, cls, config: dict):
@@ -84,7 +93,8 @@ class Registry:
         try:
             return cls(**config)
         except TypeError as e:
-            raise FeedforwardError(f"{self.kind} {cls.name!r}: bad config {config!r} ({e})") from None
+            raise FeedforwardError(
+                f"{self.kind} {cls.name!r}: bad config {config!r} ({e})") from None
 
 
 class Configurable:

@@ -207,7 +207,8 @@ class Orthogonal(Initializer):
 
     def sample(self, shape, rng):
         if len(shape) < 2:
-            raise FeedforwardError(f"orthogonal: expected a shape with 2 or more dimensions, got {shape}")
+            raise FeedforwardError(
+                f"shape: orthogonal expects 2 or more dimensions, got {shape}")
         rows, cols = math.prod(shape[:-1]), shape[-1]
         a = rng.standard_normal((max(rows, cols), min(rows, cols)))
         q, r = np.linalg.qr(a)
