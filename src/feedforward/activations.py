@@ -162,7 +162,10 @@ class Sigmoid(Activation):
 
 
 class SiLU(Activation):
-    """f(x) = x * sigmoid(x) (Elfwing et al., 2017; "swish");  f'(x) = s + x s (1 - s), s = sigmoid(x)."""
+    """f(x) = x * sigmoid(x) (Elfwing et al., 2017; "swish").
+
+    f'(x) = s + x s (1 - s), with s = sigmoid(x).
+    """
 
     name = "silu"
     aliases = ("swish",)

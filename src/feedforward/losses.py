@@ -39,7 +39,8 @@ def match_targets(y_true, y_pred: np.ndarray, labels: bool = False) -> np.ndarra
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= k:
             raise FeedforwardError(
-                f"y: expected class labels in [0, {k - 1}] for {k} outputs, got labels in [{lo}, {hi}]")
+                f"y: expected class labels in [0, {k - 1}] for {k} outputs, "
+                f"got labels in [{lo}, {hi}]")
         onehot = np.zeros((n, k), dtype=y_pred.dtype)
         onehot[np.arange(n), y.astype(np.intp)] = 1
         return onehot
@@ -61,10 +62,11 @@ class Loss(Configurable):
     reduction = "mean"  # how batch values combine into an epoch value: "mean" or "sum"
 
     def prepare(self, y_true, y_pred):
-        """Targets in the shape of ``y_pred``; checked (see :func:`match_targets`)."""
-        if isinstance(y_true, np.ndarray) and y_true.shape == y_pred.shape \
-                and y_true.dtype == y_pred.dtype:
-            return y_true
+        """Targets in the shape of ``y_pred``; checked (see :func:`match_targets`).
+
+        The public methods prepare their targets; the model prepares them once per ``fit``
+        and calls the underscored methods, which take prepared targets, on every batch.
+        """
         return match_targets(y_true, y_pred, self.labels)
 
     def value(self, y_pred, y_true) -> float:
@@ -75,7 +77,9 @@ class Loss(Configurable):
 
     def fused_gradient(self, p, y_true) -> np.ndarray:
         """dL/dz through the fused activation: ``(p - y) / size`` (see the module docstring)."""
-        y = self.prepare(y_true, p)
+        return self._fused_gradient(p, self.prepare(y_true, p))
+
+    def _fused_gradient(self, p, y):
         return (p - y) / (p.shape[0] if self.labels else p.size)
 
 
@@ -154,7 +158,6 @@ class BinaryCrossentropy(Loss):
 
     def prepare(self, y_true, y_pred):
         y = super().prepare(y_true, y_pred)
-        # checked on the fast path too: an array already shaped like y_pred is still user data
         if y.min() < 0 or y.max() > 1:
             raise FeedforwardError(
                 f"y: binary cross-entropy expects targets in [0, 1], got values in "

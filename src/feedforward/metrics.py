@@ -37,7 +37,7 @@ class Metric(Configurable):
 
 
 class BinaryAccuracy(Metric):
-    """Fraction of outputs on the right side of ``threshold`` (element-wise, for multi-label too)."""
+    """Fraction of outputs on the right side of ``threshold``, element-wise (multi-label too)."""
 
     name = "binary_accuracy"
     _config_keys = ("threshold",)
@@ -159,7 +159,8 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
         if a.ndim == 2:
             a = (a[:, 0] > 0.5) if a.shape[1] == 1 else a.argmax(axis=1)
         if a.dtype.kind == "f" and not np.array_equal(a, np.round(a)):
-            raise FeedforwardError(f"{name}: expected integer class labels or score rows")
+            raise FeedforwardError(f"{name}: expected integer class labels or score rows, "
+                                   f"got the value {a[a != np.round(a)][0]}")
         a = a.astype(np.intp)
         if a.min() < 0:
             raise FeedforwardError(f"{name}: expected non-negative labels, got {a.min()}")
@@ -167,12 +168,14 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
 
     t, p = labels(y_true, "y_true"), labels(y_pred, "y_pred")
     if t.shape != p.shape:
-        raise FeedforwardError(f"y_pred: expected {t.shape[0]} samples like y_true, got {p.shape[0]}")
+        raise FeedforwardError(
+            f"y_pred: expected {t.shape[0]} samples like y_true, got {p.shape[0]}")
     if num_classes is not None:
         check_number(num_classes, "num_classes", low=1, integer=True)
-    k = int(num_classes) if num_classes is not None else int(max(t.max(), p.max())) + 1
-    if max(t.max(), p.max()) >= k:
-        raise FeedforwardError(f"num_classes: {k} is too small for labels up to {max(t.max(), p.max())}")
+    top = int(max(t.max(), p.max()))
+    k = int(num_classes) if num_classes is not None else top + 1
+    if top >= k:
+        raise FeedforwardError(f"num_classes: {k} is too small for labels up to {top}")
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
 
 

@@ -245,7 +245,7 @@ class Sequential:
         out = self._forward(x, training)
         loss = self.loss._value(out, y)
         if self._fused:
-            self._backward(self.loss.fused_gradient(out, y), from_logits=True)
+            self._backward(self.loss._fused_gradient(out, y), from_logits=True)
         else:
             self._backward(self.loss._gradient(out, y))
         return float(loss) + self._penalty(with_grads=True), out
