@@ -43,6 +43,10 @@ class Registry:
             self._map[_key(name)] = cls
         return cls
 
+    @property
+    def plural(self) -> str:
+        return self.kind + ("es" if self.kind.endswith("s") else "s")
+
     def names(self) -> list[str]:
         """The canonical names plus aliases, sorted."""
         out = set(self.classes)
@@ -54,7 +58,7 @@ class Registry:
         cls = self._map.get(_key(name)) if isinstance(name, str) else None
         if cls is None:
             raise FeedforwardError(
-                f"unknown {self.kind} {name!r}; known {self.kind}s: {', '.join(self.names())}")
+                f"unknown {self.kind} {name!r}; known {self.plural}: {', '.join(self.names())}")
         return cls
 
     def get(self, x, **defaults):

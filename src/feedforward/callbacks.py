@@ -160,13 +160,16 @@ class EarlyStopping(_Monitor):
     min_delta : float
         The smallest change that counts as an improvement.
     patience : int
-        Epochs without improvement before stopping.
+        Training stops at the end of the ``patience``-th epoch in a row without improvement
+        (as in Keras; ``0`` and ``1`` both stop at the first such epoch).
     mode : {"auto", "min", "max"}
         Whether lower or higher is better; ``"auto"`` infers it from the name.
     baseline : float, optional
-        Training stops unless the value improves on this within ``patience`` epochs.
+        An epoch resets the patience count only if it also improves on ``baseline``, so
+        training stops unless the value beats it within ``patience`` epochs.
     restore_best_weights : bool
-        At the end of training, restore the weights of the best epoch.
+        At the end of training, restore the weights of the best epoch (the best value seen,
+        whether or not it beat ``baseline``).
     start_from_epoch : int
         Epochs of warm-up before the value is watched.
 
@@ -186,19 +189,20 @@ class EarlyStopping(_Monitor):
 
     def on_train_begin(self, logs=None):
         self.wait, self.stopped_epoch, self.best_epoch = 0, None, None
-        self.best, self.best_weights = self.baseline, None
+        self.best, self.best_weights = None, None
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch < self.start_from_epoch:
             return
         value = self._value(logs)
+        self.wait += 1
         if self._improved(value, self.best):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.params.copy()
-            return
-        self.wait += 1
-        if self.wait > self.patience:
+            if self.baseline is None or self._improved(value, self.baseline):
+                self.wait = 0
+        if self.wait >= max(self.patience, 1):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
@@ -229,13 +233,29 @@ class ModelCheckpoint(_Monitor):
         self.model.save(self.path.format(epoch=epoch + 1, **(logs or {})))
 
 
+def _require_constant_rate(callback):
+    """A callback that sets the rate would silently replace a schedule given as learning_rate."""
+    lr = callback.model.optimizer.learning_rate
+    if callable(lr):
+        raise FeedforwardError(
+            f"{type(callback).__name__}: the optimizer's learning_rate must be a number for this "
+            f"callback to set it, got the schedule {lr!r}; use one of the two, not both")
+
+
 class LearningRateScheduler(Callback):
-    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)``."""
+    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)``.
+
+    ``epoch`` is 0-based and ``lr`` is the current rate. The optimizer's ``learning_rate``
+    must be a number, not a schedule.
+    """
 
     def __init__(self, schedule, verbose=0):
         if not callable(schedule):
             raise FeedforwardError(f"schedule: expected a callable (epoch, lr) -> lr, got {schedule!r}")
         self.schedule, self.verbose = schedule, verbose
+
+    def on_train_begin(self, logs=None):
+        _require_constant_rate(self)
 
     def on_epoch_begin(self, epoch, logs=None):
         lr = self.schedule(epoch, self.model.optimizer.lr)
@@ -245,11 +265,22 @@ class LearningRateScheduler(Callback):
             print(f"epoch {epoch + 1}: learning rate {lr:g}")
 
 
-class ReduceLROnPlateau(_Monitor):
-    """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs.
+_MIN_DECAY = 1e-8  # torch's ReduceLROnPlateau(eps=1e-8): smaller reductions are skipped
 
-    After a reduction, ``cooldown`` epochs pass before watching again; the rate never goes
-    below ``min_lr``.
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving.
+
+    The epochs are counted as by ``torch.optim.lr_scheduler.ReduceLROnPlateau`` with
+    ``threshold_mode="abs"`` and ``threshold=min_delta``, so both reduce at the same epochs:
+
+    - an epoch is *bad* unless its value beats the best so far by more than ``min_delta``;
+    - the rate becomes ``max(lr * factor, min_lr)`` at the end of the ``patience + 1``-th bad
+      epoch in a row (``patience`` bad epochs are tolerated), and the count restarts;
+    - the ``cooldown`` epochs after a reduction count no bad epochs;
+    - a reduction by less than ``1e-8`` (torch's ``eps``) is skipped.
+
+    The optimizer's ``learning_rate`` must be a number, not a schedule.
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
@@ -263,23 +294,22 @@ class ReduceLROnPlateau(_Monitor):
         self.verbose = verbose
 
     def on_train_begin(self, logs=None):
+        _require_constant_rate(self)
         self.best, self.wait, self.cooldown_left = None, 0, 0
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._value(logs)
+        if self._improved(value, self.best):
+            self.best, self.wait = value, 0
+        else:
+            self.wait += 1
         if self.cooldown_left > 0:
             self.cooldown_left -= 1
             self.wait = 0
-        if self._improved(value, self.best):
-            self.best, self.wait = value, 0
-            return
-        if self.cooldown_left > 0:
-            return
-        self.wait += 1
         if self.wait > self.patience:
             opt = self.model.optimizer
             new = max(opt.lr * self.factor, self.min_lr)
-            if new < opt.lr:
+            if opt.lr - new > _MIN_DECAY:
                 opt.learning_rate = new
                 if self.verbose:
                     print(f"epoch {epoch + 1}: reducing the learning rate to {new:g}")

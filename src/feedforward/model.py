@@ -29,10 +29,11 @@ def _rng_streams(seed):
 class Diverged(FeedforwardError):
     """Training produced a non-finite loss; the update that would have used it was skipped."""
 
-    def __init__(self, loss, optimizer):
+    def __init__(self, loss, optimizer, what=None):
         self.loss = loss
+        what = what or f"the loss became {loss}"
         super().__init__(
-            f"training diverged: the loss became {loss} at optimizer step {optimizer.iterations}. "
+            f"training diverged: {what} at optimizer step {optimizer.iterations}. "
             f"Lower the learning rate (now {optimizer.lr:g}), scale the inputs (e.g. to zero "
             "mean and unit variance), use a smaller initialization, or set clipnorm.")
 
@@ -215,7 +216,10 @@ class Sequential:
         try:
             y = self.loss.prepare(y, probe)
         except FeedforwardError as e:
-            raise FeedforwardError(f"{e} (loss {self.loss.name}, output layer "
+            message = str(e)
+            if message.startswith("y:"):  # the loss calls its targets "y"
+                message = yname + message[1:]
+            raise FeedforwardError(f"{message} (loss {self.loss.name}, output layer "
                                    f"{type(self.layers[-1]).__name__})") from None
         return x, np.ascontiguousarray(y)
 
@@ -379,6 +383,11 @@ class Sequential:
             cbs.on_batch_end(step, {"loss": total / self._weight(seen)})
             if self.stop_training:
                 break
+        if not np.isfinite(self.params).all():  # the last update overflowed: no loss shows it
+            error = Diverged(float("nan"), self.optimizer, "the weights became non-finite")
+            if not terminate_on_nan:
+                raise error
+            self.stop_training, total = True, float("nan")
         return {"loss": total / self._weight(seen), **self._metric_results()}
 
     # ------------------------------------------------------------------ inference

@@ -14,7 +14,8 @@ One update, in order:
 4. with the learning rate of this step (a schedule is evaluated at the step count).
 
 Numerics follow ``torch.optim`` 2.13 of the same name (trajectories agree to rounding), and so
-do the default values; argument names follow Keras. In the formulas, :math:`\gamma` is
+do the default values, except SGD's ``learning_rate`` (0.01 as in Keras; torch's is 0.001);
+argument names follow Keras. In the formulas, :math:`\gamma` is
 ``learning_rate``, :math:`g_t` the clipped gradient, :math:`\lambda` ``weight_decay``,
 :math:`\epsilon` ``epsilon``, :math:`t` the 1-based step.
 """
@@ -49,7 +50,11 @@ class Optimizer(Configurable):
         if isinstance(learning_rate, (str, dict)):  # a schedule by name or config
             from . import schedules
 
-            learning_rate = schedules.get(learning_rate)
+            try:
+                learning_rate = schedules.get(learning_rate)
+            except FeedforwardError as e:
+                raise FeedforwardError(f"learning_rate: expected a positive number or a "
+                                       f"schedule, got {learning_rate!r} ({e})") from None
         if callable(learning_rate):
             self.learning_rate = learning_rate
         else:

@@ -1,9 +1,9 @@
 """The model file: one safetensors file, loadable without running code.
 
 - tensors ``layers.<i>.<name>`` (``kernel``, ``bias``) and optimizer slots ``optimizer.<slot>.<i>``;
-- metadata: ``format`` = ``"feedforward"``, ``format_version``, ``config`` (the model's JSON config),
-  ``compile`` (optimizer, loss and metrics, JSON) and ``optimizer_state`` (step count and
-  scalar state, JSON).
+- metadata: ``format`` = ``"feedforward"``, ``format_version``, ``config`` (the model's JSON
+  config), ``compile`` (optimizer, loss and metrics, JSON) and ``optimizer_state`` (step count
+  and scalar state, JSON).
 
 Nothing is unpickled and nothing is imported by a name from the file: classes resolve only
 through the registries. Declared shapes are checked against the config before any parameter
@@ -90,8 +90,6 @@ def _json(meta, key, path):
 
 def load_model(path, compile: bool = True):
     """Load a model saved by :meth:`Sequential.save`. Refuses anything else with a clear error."""
-    from .model import Sequential
-
     path = Path(path)
     if not path.is_file():
         raise FeedforwardError(f"path: no model file at {str(path)!r}")
@@ -105,12 +103,7 @@ def load_model(path, compile: bool = True):
             if version != str(FORMAT_VERSION):
                 raise FeedforwardError(f"{path}: format version {version!r} is not supported; "
                                        f"this library reads version {FORMAT_VERSION}")
-            config = _json(meta, "config", path)
-            model = Sequential.from_config({**config, "input_dim": None})
-            input_dim = config.get("input_dim")
-            if not isinstance(input_dim, int) or input_dim < 1:
-                raise FeedforwardError(f"{path}: the config's input_dim must be a positive "
-                                       f"integer, got {input_dim!r}")
+            model, input_dim = _unbuilt_model(_json(meta, "config", path), path)
             _check_shapes(f, _expected_shapes(model.layers, input_dim), path)
             model.build(input_dim)
             model.set_weights([_tensor(f, name, model.dtype, path)
@@ -121,6 +114,23 @@ def load_model(path, compile: bool = True):
         raise FeedforwardError(f"{path}: not a readable safetensors file ({e}); the file may be "
                                "truncated or of another format") from None
     return model
+
+
+def _unbuilt_model(config, path):
+    """The model a config describes, its parameters not yet allocated; and its input_dim."""
+    from .model import Sequential
+
+    if not isinstance(config, dict):
+        raise FeedforwardError(f"{path}: the model file's config must be a JSON object, got "
+                               f"{type(config).__name__}")
+    input_dim = config.get("input_dim")
+    if type(input_dim) is not int or input_dim < 1:
+        raise FeedforwardError(f"{path}: the config's input_dim must be a positive integer, "
+                               f"got {input_dim!r}")
+    try:
+        return Sequential.from_config({**config, "input_dim": None}), input_dim
+    except FeedforwardError as e:
+        raise FeedforwardError(f"{path}: the model file's config is refused: {e}") from None
 
 
 def _check_shapes(f, expected, path):
@@ -139,7 +149,8 @@ def _check_shapes(f, expected, path):
 def _tensor(f, name, dtype, path):
     a = f.get_tensor(name)
     if a.dtype != dtype:
-        raise FeedforwardError(f"{path}: tensor {name!r} has dtype {a.dtype}, the config says {dtype}")
+        raise FeedforwardError(
+            f"{path}: tensor {name!r} has dtype {a.dtype}, the config says {dtype}")
     return a
 
 

@@ -47,9 +47,9 @@ def gradient_check(model, x, y, epsilon: float = 1e-6, training: bool = False) -
     from ..model import Sequential
 
     model._require_compiled("gradient_check")
+    if not model.built:  # built from the data, as fit and predict would
+        model._check_x(x)
     clone = Sequential.from_config(model.get_config(), dtype="float64")
-    if not clone.built:
-        clone.build(np.shape(x)[1])
     clone.set_weights(model.get_weights())
     clone.compile(model.optimizer, model.loss, [])
     x, y = clone._check_xy(x, y)

@@ -1,0 +1,31 @@
+"""Data: datasets, preprocessing, splitting, augmentation and batching.
+
+- :mod:`~feedforward.data.playground`: the TensorFlow Playground's 2-D datasets;
+- :mod:`~feedforward.data.mnist`: MNIST from IDX files, with a checked download;
+- :mod:`~feedforward.data.tabular`: CSV files and scikit-learn's bundled datasets;
+- :mod:`~feedforward.data.preprocessing`: scalers, image mean subtraction, label encoding;
+- :mod:`~feedforward.data.split`: stratified train / validation / test splits;
+- :mod:`~feedforward.data.augment`: image augmentation applied per batch during training;
+- :mod:`~feedforward.data.batching`: the mini-batch iterator.
+
+Wherever an array is accepted, so is a pandas DataFrame or Series (through ``to_numpy``);
+pandas itself is not required.
+"""
+
+from . import augment, batching, mnist, playground, preprocessing, split, tabular
+from .augment import Augmenter, flip, gaussian_noise, mirror, rotate, translate
+from .batching import BatchIterator, batches
+from .mnist import download_mnist, load_mnist, read_idx
+from .playground import blobs, circle, gaussian, multi_gaussian, plane, spiral, xor
+from .preprocessing import ImageMeanSubtraction, LabelEncoder, MinMaxScaler, StandardScaler, one_hot
+from .split import Split, train_val_test_split
+from .tabular import Dataset, load_csv, load_dataset
+
+__all__ = [
+    "Augmenter", "BatchIterator", "Dataset", "ImageMeanSubtraction", "LabelEncoder",
+    "MinMaxScaler", "Split", "StandardScaler", "augment", "batches", "batching", "blobs",
+    "circle", "download_mnist", "flip", "gaussian", "gaussian_noise", "load_csv", "load_dataset",
+    "load_mnist", "mirror", "mnist", "multi_gaussian", "one_hot", "plane", "playground",
+    "preprocessing", "read_idx", "rotate", "spiral", "split", "tabular", "train_val_test_split",
+    "translate", "xor",
+]

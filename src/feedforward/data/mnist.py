@@ -1,0 +1,246 @@
+"""MNIST from the standard IDX files, gzipped or not, with an optional checked download.
+
+The IDX format (LeCun et al.): a big-endian header, then the values in C order.
+
+- bytes 0-1: zero; byte 2: the value type (``0x08`` unsigned byte, ``0x09`` signed byte,
+  ``0x0B`` int16, ``0x0C`` int32, ``0x0D`` float32, ``0x0E`` float64); byte 3: the number of
+  dimensions ``d``;
+- ``d`` big-endian uint32 sizes;
+- the values.
+
+MNIST images are ``0x00000803`` (unsigned bytes, 3 dimensions: n, 28, 28) and labels
+``0x00000801`` (unsigned bytes, one dimension: n). The files are
+``{train,t10k}-{images-idx3,labels-idx1}-ubyte``, optionally ending in ``.gz`` (``.idx``
+instead of ``-idx`` is accepted too). Gzip is recognised by its magic bytes, not its name.
+
+``download=True`` fetches missing files with :mod:`urllib` into the folder (by default
+:func:`default_cache_dir` ``/ "mnist"``), writing each through a temporary file that is renamed
+into place only after its MD5 checksum matches the published one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import math
+import os
+import tempfile
+import urllib.request
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FeedforwardError
+
+IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801
+
+MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
+           "https://storage.googleapis.com/cvdf-datasets/mnist/")
+"""Where :func:`download_mnist` looks, in order (yann.lecun.com no longer serves the files)."""
+
+CHECKSUMS = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+"""MD5 of the four published gzip files."""
+
+KINDS = {"train": ("train",), "test": ("t10k",), "t10k": ("t10k",), "all": ("train", "t10k")}
+
+
+def default_cache_dir() -> Path:
+    """Where downloaded datasets go: ``$FEEDFORWARD_DATA``, else ``$XDG_CACHE_HOME/feedforward``,
+    else ``~/.cache/feedforward``."""
+    if os.environ.get("FEEDFORWARD_DATA"):
+        return Path(os.environ["FEEDFORWARD_DATA"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "feedforward"
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise FeedforwardError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as e:
+        raise FeedforwardError(f"{path}: the gzip data is truncated or corrupt ({e})") from None
+
+
+def read_idx(path) -> np.ndarray:
+    """Read one IDX file (gzipped or not) into an array of its declared type and shape.
+
+    Raises
+    ------
+    FeedforwardError
+        When the header is not IDX, or the data is shorter or longer than the header declares.
+    """
+    path = Path(path)
+    return _parse_idx(_read_bytes(path), path)
+
+
+def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in IDX_TYPES or raw[3] == 0:
+        raise FeedforwardError(
+            f"{path}: not an IDX file (its first 4 bytes are {raw[:4].hex() or 'missing'}; "
+            "expected 0000 then a type code 08/09/0b/0c/0d/0e and a dimension count)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise FeedforwardError(f"{path}: truncated in the header ({len(raw)} bytes, the header "
+                               f"of {ndim} dimensions needs {header})")
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, offset=4))
+    dtype = np.dtype(IDX_TYPES[raw[2]])
+    expected = math.prod(shape) * dtype.itemsize
+    found = len(raw) - header
+    if found != expected:
+        what = "truncated" if found < expected else "longer than declared"
+        raise FeedforwardError(
+            f"{path}: {what}: the header declares shape {shape} ({expected} bytes of data), "
+            f"the file holds {found}")
+    return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _read_checked(path: Path, what: str, magic: int) -> np.ndarray:
+    """Read MNIST images or labels, first checking the magic number that names them."""
+    raw = _read_bytes(path)
+    found = int.from_bytes(raw[:4], "big")
+    if len(raw) < 4 or found != magic:
+        raise FeedforwardError(
+            f"{path}: wrong magic number 0x{found:08x} for MNIST {what}; expected "
+            f"0x{magic:08x} (unsigned bytes, {magic & 0xFF} dimension(s))")
+    return _parse_idx(raw, path)
+
+
+def _candidates(prefix: str, what: str) -> list[str]:
+    stem = "images-idx3-ubyte" if what == "images" else "labels-idx1-ubyte"
+    dotted = stem.replace("-idx", ".idx")
+    return [f"{prefix}-{s}{gz}" for s in (stem, dotted) for gz in ("", ".gz")]
+
+
+def _find(folder: Path, prefix: str, what: str) -> Path | None:
+    for name in _candidates(prefix, what):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _load_pair(folder: Path, prefix: str):
+    paths = {w: _find(folder, prefix, w) for w in ("images", "labels")}
+    missing = [w for w, p in paths.items() if p is None]
+    if missing:
+        looked = ", ".join(_candidates(prefix, missing[0]))
+        raise FeedforwardError(
+            f"path: no MNIST {prefix} {missing[0]} in {str(folder)!r} (looked for {looked}); "
+            "pass download=True to fetch the files")
+    images = _read_checked(paths["images"], "images", IMAGES_MAGIC)
+    labels = _read_checked(paths["labels"], "labels", LABELS_MAGIC)
+    if images.shape[0] != labels.shape[0]:
+        raise FeedforwardError(
+            f"{folder}: {images.shape[0]} images in {paths['images'].name} but "
+            f"{labels.shape[0]} labels in {paths['labels'].name}")
+    return images, labels
+
+
+def load_mnist(path=None, kind="train", download=False):
+    """Load MNIST (or a dataset in its format: Fashion-MNIST, ...) from a folder of IDX files.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The folder holding the files. Defaults to ``default_cache_dir() / "mnist"``.
+    kind : {"train", "test", "all"}
+        The 60,000 training images, the 10,000 test images (``"t10k"`` also works) or both,
+        training first.
+    download : bool
+        Fetch missing files for ``kind`` into ``path`` first, checking their MD5 checksums.
+
+    Returns
+    -------
+    x : ndarray of shape (n, 28, 28), uint8
+    y : ndarray of shape (n,), int64 labels 0 .. 9
+
+    Raises
+    ------
+    FeedforwardError
+        For missing files, a wrong magic number, a truncated or oversized file, or a different
+        number of images and labels.
+    """
+    if kind not in KINDS:
+        raise FeedforwardError(f"kind: expected one of {sorted(KINDS)}, got {kind!r}")
+    folder = Path(path).expanduser() if path is not None else default_cache_dir() / "mnist"
+    if download:
+        download_mnist(folder, kind)
+    elif not folder.is_dir():
+        raise FeedforwardError(f"path: {str(folder)!r} is not a folder; pass the folder holding "
+                               "the MNIST IDX files, or download=True")
+    pairs = [_load_pair(folder, prefix) for prefix in KINDS[kind]]
+    x = np.concatenate([p[0] for p in pairs]) if len(pairs) > 1 else pairs[0][0]
+    y = np.concatenate([p[1] for p in pairs]) if len(pairs) > 1 else pairs[0][1]
+    return x, y.astype(np.int64)
+
+
+def md5(path) -> str:
+    """Hex MD5 of a file, read in chunks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fetch(url: str, dest: Path, timeout: float = 30.0) -> None:
+    """Copy ``url`` into the file ``dest`` (the one network call; tests replace it)."""
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as f:
+        while chunk := response.read(1 << 20):
+            f.write(chunk)
+
+
+def _download_file(name: str, folder: Path) -> Path:
+    """Fetch ``name`` from the first mirror that serves it with the right checksum."""
+    errors = []
+    for mirror in MIRRORS:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+        os.close(fd)
+        tmp = Path(tmp)
+        try:
+            _fetch(mirror + name, tmp)
+            got = md5(tmp)
+            if got != CHECKSUMS[name]:
+                errors.append(f"{mirror + name}: checksum mismatch (md5 {got}, expected "
+                              f"{CHECKSUMS[name]})")
+                continue
+            os.replace(tmp, folder / name)
+            return folder / name
+        except (OSError, http.client.HTTPException) as e:  # URLError, HTTPError are OSErrors
+            errors.append(f"{mirror + name}: {e}")
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise FeedforwardError(f"download of {name} failed: " + "; ".join(errors))
+
+
+def download_mnist(path=None, kind="all") -> Path:
+    """Fetch the MNIST files of ``kind`` missing from ``path`` (all four by default).
+
+    Files already present (under any accepted name) are kept as they are; each new one is
+    verified against :data:`CHECKSUMS` before it is renamed into place. Returns the folder.
+    """
+    if kind not in KINDS:
+        raise FeedforwardError(f"kind: expected one of {sorted(KINDS)}, got {kind!r}")
+    folder = Path(path).expanduser() if path is not None else default_cache_dir() / "mnist"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FeedforwardError(f"path: cannot create {str(folder)!r} ({e.strerror or e})") from None
+    for prefix in KINDS[kind]:
+        for what in ("images", "labels"):
+            if _find(folder, prefix, what) is None:
+                _download_file(_candidates(prefix, what)[1], folder)
+    return folder

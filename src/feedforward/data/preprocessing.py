@@ -1,0 +1,445 @@
+"""Preprocessing: feature scaling, image mean subtraction and label encoding.
+
+Every preprocessor has ``fit(x)``, ``transform(x)``, ``fit_transform(x)`` and
+``inverse_transform(x)``, and two halves that save with a model:
+
+- ``get_config()``: JSON-safe constructor arguments (resolved through :data:`registry`);
+- ``get_state()`` / ``set_state(state)``: the fitted statistics as a dict of NumPy arrays,
+  stored as tensors in the model file.
+
+``deserialize(config, state)`` rebuilds a fitted preprocessor from the two. Statistics are
+computed over the first axis in float64. ``transform`` keeps a floating input's dtype and
+gives float64 for integer input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._registry import Configurable, Registry
+from ..errors import FeedforwardError, as_array, check_number, describe
+from ._images import check_image_shape
+
+
+def _out_dtype(x: np.ndarray):
+    return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+
+
+class Preprocessor(Configurable):
+    """Base class: the ``fit`` / ``transform`` protocol and the state dict.
+
+    Subclasses list their fitted arrays in ``_state_keys``; each is held in the attribute of
+    the same name with a trailing underscore (``mean`` in ``mean_``), None until fitted.
+    """
+
+    name = "preprocessor"
+    aliases: tuple[str, ...] = ()
+    _state_keys: tuple[str, ...] = ()
+
+    def __init__(self):
+        for k in self._state_keys:
+            setattr(self, k + "_", None)
+
+    @property
+    def fitted(self) -> bool:
+        return all(getattr(self, k + "_") is not None for k in self._state_keys)
+
+    def _require_fitted(self, what):
+        if not self.fitted:
+            raise FeedforwardError(
+                f"{type(self).__name__}.{what}: not fitted yet; call fit(x) or fit_transform(x) "
+                "first")
+
+    def fit(self, x, y=None):
+        """Learn the statistics of ``x``; returns ``self``. ``y`` is ignored."""
+        raise NotImplementedError
+
+    def transform(self, x):
+        raise NotImplementedError
+
+    def inverse_transform(self, x):
+        raise NotImplementedError
+
+    def fit_transform(self, x, y=None):
+        """``fit(x)`` then ``transform(x)``."""
+        return self.fit(x, y).transform(x)
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """The fitted statistics, as float64 arrays keyed by name."""
+        self._require_fitted("get_state")
+        return {k: np.array(getattr(self, k + "_"), dtype=np.float64) for k in self._state_keys}
+
+    def set_state(self, state: dict) -> Preprocessor:
+        """Restore the statistics from :meth:`get_state`'s dict; returns ``self``."""
+        if not isinstance(state, dict) or set(state) != set(self._state_keys):
+            got = sorted(state) if isinstance(state, dict) else describe(state)
+            raise FeedforwardError(
+                f"{type(self).__name__}.set_state: expected a dict with keys "
+                f"{sorted(self._state_keys)}, got {got}")
+        arrays = {k: as_array(v, f"state[{k!r}]", dtype=np.float64, allow_empty=True)
+                  for k, v in state.items()}
+        shapes = {a.shape for a in arrays.values()}
+        if len(shapes) > 1:
+            raise FeedforwardError(
+                f"{type(self).__name__}.set_state: the arrays must share one shape, got "
+                f"{ {k: a.shape for k, a in arrays.items()} }")
+        self._set_state(arrays)
+        return self
+
+    def _set_state(self, arrays):
+        for k, a in arrays.items():
+            setattr(self, k + "_", a)
+
+    def _check_features(self, x, name="x"):
+        """``x`` as an array whose trailing shape matches the fitted statistics."""
+        x = as_array(x, name)
+        want = getattr(self, self._state_keys[0] + "_").shape
+        if x.ndim < 1 or x.shape[1:] != want:
+            raise FeedforwardError(
+                f"{type(self).__name__}: {name} must have shape (n, {', '.join(map(str, want))})"
+                f" as in fit, got {x.shape}")
+        return x
+
+
+class StandardScaler(Preprocessor):
+    r"""Standardize each feature: :math:`z = (x - \mu) / \sigma`.
+
+    ``mean`` and ``scale`` (the population standard deviation, ``ddof=0``) are taken over the
+    first axis of the training data, so ``x`` may be ``(n, features)`` or ``(n, h, w, ...)``.
+    A constant feature has ``scale = 1``: it becomes 0 instead of a division by zero.
+
+    Parameters
+    ----------
+    with_mean : bool
+        Subtract the mean (otherwise ``mean = 0``).
+    with_std : bool
+        Divide by the standard deviation (otherwise ``scale = 1``).
+    """
+
+    name = "standard_scaler"
+    aliases = ("standardize", "standardization", "z_score")
+    _config_keys = ("with_mean", "with_std")
+    _state_keys = ("mean", "scale")
+
+    def __init__(self, with_mean=True, with_std=True):
+        super().__init__()
+        self.with_mean, self.with_std = bool(with_mean), bool(with_std)
+
+    def fit(self, x, y=None):
+        x = as_array(x, "x", dtype=np.float64)
+        mean = x.mean(axis=0)
+        std = x.std(axis=0)
+        # an exactly constant feature; its computed std may be a rounding error instead of 0
+        constant = np.ptp(x, axis=0) == 0
+        self.mean_ = mean if self.with_mean else np.zeros_like(mean)
+        self.scale_ = np.where(constant, 1.0, std) if self.with_std else np.ones_like(std)
+        return self
+
+    def transform(self, x):
+        """``(x - mean) / scale``; ``x`` of shape ``(n, ...)`` as in ``fit``."""
+        self._require_fitted("transform")
+        x = self._check_features(x)
+        dt = _out_dtype(x)
+        return (x - self.mean_.astype(dt)) / self.scale_.astype(dt)
+
+    def inverse_transform(self, x):
+        """``x * scale + mean``."""
+        self._require_fitted("inverse_transform")
+        x = self._check_features(x)
+        dt = _out_dtype(x)
+        return x * self.scale_.astype(dt) + self.mean_.astype(dt)
+
+
+class MinMaxScaler(Preprocessor):
+    r"""Scale each feature linearly so its training range becomes ``feature_range``.
+
+    .. math:: x' = lo + (x - x_{min}) \frac{hi - lo}{x_{max} - x_{min}}
+
+    Values outside the training range map outside ``feature_range`` (nothing is clipped).
+    A constant feature maps to the middle of the range, ``(lo + hi) / 2`` (0 for the default
+    ``(-1, 1)``), rather than dividing by zero: it carries no information, and centred at zero
+    it adds nothing to the next layer's pre-activations.
+
+    Parameters
+    ----------
+    feature_range : (lo, hi)
+        Target range, ``lo < hi``; ``(-1, 1)`` centres features on zero.
+    """
+
+    name = "min_max_scaler"
+    aliases = ("minmax", "min_max")
+    _state_keys = ("data_min", "data_max")
+
+    def __init__(self, feature_range=(-1, 1)):
+        super().__init__()
+        try:
+            lo, hi = feature_range
+        except (TypeError, ValueError):
+            raise FeedforwardError(
+                f"feature_range: expected a pair (lo, hi), got {describe(feature_range)}") from None
+        lo = float(check_number(lo, "feature_range[0]"))
+        hi = float(check_number(hi, "feature_range[1]"))
+        if not lo < hi:
+            raise FeedforwardError(f"feature_range: expected lo < hi, got ({lo}, {hi})")
+        self.feature_range = (lo, hi)
+
+    def get_config(self):
+        return {"feature_range": list(self.feature_range)}
+
+    def fit(self, x, y=None):
+        x = as_array(x, "x", dtype=np.float64)
+        self._set_state({"data_min": x.min(axis=0), "data_max": x.max(axis=0)})
+        return self
+
+    def _set_state(self, arrays):
+        super()._set_state(arrays)
+        lo, hi = self.feature_range
+        span = self.data_max_ - self.data_min_
+        constant = span == 0
+        # x' = x * scale + offset; constant features: scale 1, offset to the middle
+        self._scale = np.where(constant, 1.0, (hi - lo) / np.where(constant, 1.0, span))
+        self._offset = np.where(constant, (lo + hi) / 2, lo) - self.data_min_ * self._scale
+
+    def transform(self, x):
+        """``x * scale + offset`` with the fitted ``scale`` and ``offset``."""
+        self._require_fitted("transform")
+        x = self._check_features(x)
+        dt = _out_dtype(x)
+        return x * self._scale.astype(dt) + self._offset.astype(dt)
+
+    def inverse_transform(self, x):
+        self._require_fitted("inverse_transform")
+        x = self._check_features(x)
+        dt = _out_dtype(x)
+        return (x - self._offset.astype(dt)) / self._scale.astype(dt)
+
+
+class ImageMeanSubtraction(Preprocessor):
+    """Subtract a mean from images: per channel, per pixel, or each image's own.
+
+    Images are ``(n, h, w)``, ``(n, h, w, c)`` or flattened ``(n, h * w * c)`` rows
+    (channels last).
+
+    Parameters
+    ----------
+    mode : {"channel", "pixel", "image"}
+        ``"channel"``: subtract the training set's mean of each channel (state ``mean`` of
+        shape ``(c,)``). ``"pixel"``: subtract the training set's mean image (state ``mean``
+        of the image's shape). ``"image"``: subtract from each image the mean of its own values;
+        this needs no fitting and cannot be inverted (the means are not kept).
+    image_shape : tuple (h, w) or (h, w, c), optional
+        The channel count of flattened rows in ``"channel"`` mode; without it, flattened rows
+        are one channel.
+    """
+
+    name = "image_mean_subtraction"
+    aliases = ("mean_subtraction",)
+    _config_keys = ("mode", "image_shape")
+    _state_keys = ("mean",)
+    MODES = ("channel", "pixel", "image")
+
+    def __init__(self, mode="channel", image_shape=None):
+        super().__init__()
+        if mode not in self.MODES:
+            raise FeedforwardError(f"mode: expected one of {self.MODES}, got {mode!r}")
+        self.mode = mode
+        shape = check_image_shape(image_shape)
+        self.image_shape = list(shape) if shape is not None else None
+
+    @property
+    def fitted(self) -> bool:
+        return self.mode == "image" or self.mean_ is not None
+
+    def get_state(self):
+        return {} if self.mode == "image" else super().get_state()
+
+    def set_state(self, state):
+        if self.mode == "image":
+            if state:
+                raise FeedforwardError("ImageMeanSubtraction.set_state: mode 'image' has no "
+                                       f"state, got {sorted(state)}")
+            return self
+        return super().set_state(state)
+
+    def _channels(self, x):
+        """``x`` as ``(n, pixels, c)`` for the per-channel mean."""
+        if x.ndim == 4:
+            c = x.shape[3]
+        elif x.ndim == 2 and self.image_shape is not None and len(self.image_shape) == 3:
+            c = self.image_shape[2]
+        else:
+            c = 1
+        if x.ndim < 2 or x[0].size % c:
+            raise FeedforwardError(
+                f"ImageMeanSubtraction: x of shape {x.shape} is not a batch of images with {c} "
+                "channel(s)")
+        return x.reshape(x.shape[0], -1, c)
+
+    def fit(self, x, y=None):
+        x = as_array(x, "x", ndim=(2, 3, 4))
+        if self.mode == "channel":
+            self.mean_ = self._channels(x).mean(axis=(0, 1), dtype=np.float64)
+        elif self.mode == "pixel":
+            self.mean_ = x.mean(axis=0, dtype=np.float64)
+        return self
+
+    def _shift(self, x, sign, what):
+        self._require_fitted(what)
+        x = as_array(x, "x", ndim=(2, 3, 4))
+        dt = _out_dtype(x)
+        if self.mode == "image":
+            axes = tuple(range(1, x.ndim))
+            return x - x.mean(axis=axes, keepdims=True, dtype=np.float64).astype(dt)
+        if self.mode == "pixel":
+            x = self._check_features(x)
+            return x + sign * self.mean_.astype(dt)
+        xc = self._channels(x)
+        if xc.shape[2] != self.mean_.shape[0]:
+            raise FeedforwardError(
+                f"ImageMeanSubtraction: x has {xc.shape[2]} channel(s), fitted on "
+                f"{self.mean_.shape[0]}")
+        return (xc + sign * self.mean_.astype(dt)).reshape(x.shape)
+
+    def transform(self, x):
+        return self._shift(x, -1, "transform")
+
+    def inverse_transform(self, x):
+        if self.mode == "image":
+            raise FeedforwardError(
+                "ImageMeanSubtraction.inverse_transform: mode 'image' discards each image's mean, "
+                "so it cannot be inverted; use mode 'channel' or 'pixel'")
+        return self._shift(x, 1, "inverse_transform")
+
+
+class LabelEncoder(Preprocessor):
+    """Class labels (strings or numbers) to integers ``0 .. k - 1``, in sorted order.
+
+    Its state is ``classes``, which may be strings, so it lives in the JSON config rather than
+    in :meth:`get_state` (which is empty): ``LabelEncoder(classes=[...])`` is a fitted encoder.
+
+    Parameters
+    ----------
+    classes : list, optional
+        The labels, in the order of their codes; given, no ``fit`` is needed.
+    """
+
+    name = "label_encoder"
+    _config_keys = ("classes",)
+
+    def __init__(self, classes=None):
+        super().__init__()
+        self.classes_ = None
+        if classes is not None:
+            self.classes_ = self._unique(classes, "classes")
+            if len(self.classes_) != len(classes):
+                raise FeedforwardError(f"classes: expected distinct labels, got {classes!r}")
+            self.classes_ = np.asarray(classes)
+
+    @property
+    def classes(self):
+        return None if self.classes_ is None else self.classes_.tolist()
+
+    @property
+    def fitted(self) -> bool:
+        return self.classes_ is not None
+
+    @staticmethod
+    def _labels(y, name):
+        if hasattr(y, "to_numpy"):
+            y = y.to_numpy()
+        y = np.asarray(y)
+        if y.ndim != 1 or y.size == 0:
+            raise FeedforwardError(f"{name}: expected a non-empty 1-D array of labels, got "
+                                   f"{describe(y)}")
+        return y
+
+    def _unique(self, y, name="y"):
+        y = self._labels(y, name)
+        try:
+            return np.unique(y)
+        except TypeError:
+            raise FeedforwardError(
+                f"{name}: labels must be all numbers or all strings, got mixed types") from None
+
+    def get_state(self):
+        return {}
+
+    def set_state(self, state):
+        if state:
+            raise FeedforwardError("LabelEncoder.set_state: its classes live in the config; "
+                                   f"got state {sorted(state)}")
+        return self
+
+    def fit(self, y, _=None):
+        """Learn the sorted distinct labels of ``y`` (shape ``(n,)``)."""
+        self.classes_ = self._unique(y)
+        return self
+
+    def transform(self, y):
+        """Codes ``0 .. k - 1`` (int64, shape ``(n,)``) for labels seen in ``fit``."""
+        self._require_fitted("transform")
+        y = self._labels(y, "y")
+        order = np.argsort(self.classes_, kind="stable")
+        try:
+            pos = np.searchsorted(self.classes_[order], y).clip(0, len(order) - 1)
+        except TypeError:
+            raise FeedforwardError(
+                f"y: labels of type {y.dtype} cannot match the classes {self.classes}") from None
+        codes = order[pos]
+        unknown = self.classes_[codes] != y
+        if np.any(unknown):
+            raise FeedforwardError(
+                f"y: unknown label {y[np.argmax(unknown)]!r}; known classes: {self.classes}")
+        return codes.astype(np.int64)
+
+    def inverse_transform(self, codes):
+        """The labels for integer codes of shape ``(n,)``."""
+        self._require_fitted("inverse_transform")
+        codes = as_array(codes, "codes", ndim=(1,))
+        k = len(self.classes_)
+        if codes.dtype.kind == "f" and not np.array_equal(codes, np.round(codes)):
+            raise FeedforwardError("codes: expected integer codes, got non-integer values")
+        if codes.min() < 0 or codes.max() >= k:
+            raise FeedforwardError(
+                f"codes: expected codes in [0, {k - 1}], got [{codes.min()}, {codes.max()}]")
+        return self.classes_[codes.astype(np.intp)]
+
+
+def one_hot(y, num_classes=None, dtype="float32"):
+    """Integer labels of shape ``(n,)`` as one-hot rows of shape ``(n, num_classes)``.
+
+    Parameters
+    ----------
+    y : array of shape (n,)
+        Labels in ``0 .. num_classes - 1``.
+    num_classes : int, optional
+        Defaults to ``max(y) + 1``.
+    dtype : str or numpy dtype
+    """
+    y = as_array(y, "y", ndim=(1,))
+    if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+        raise FeedforwardError("y: expected integer class labels, got non-integer values")
+    y = y.astype(np.intp)
+    if y.min() < 0:
+        raise FeedforwardError(f"y: expected labels >= 0, got {y.min()}")
+    if num_classes is None:
+        num_classes = int(y.max()) + 1
+    num_classes = int(check_number(num_classes, "num_classes", low=1, integer=True))
+    if y.max() >= num_classes:
+        raise FeedforwardError(
+            f"y: expected labels in [0, {num_classes - 1}] for num_classes={num_classes}, "
+            f"got {y.max()}")
+    out = np.zeros((y.shape[0], num_classes), dtype=dtype)
+    out[np.arange(y.shape[0]), y] = 1
+    return out
+
+
+ALL = [StandardScaler, MinMaxScaler, ImageMeanSubtraction, LabelEncoder]
+registry = Registry("preprocessor", ALL, base=Preprocessor)
+get, serialize = registry.get, registry.serialize
+
+
+def deserialize(config: dict, state: dict | None = None) -> Preprocessor:
+    """A preprocessor from :func:`serialize`'s dict, fitted from ``state`` when given."""
+    obj = registry.deserialize(config)
+    return obj.set_state(state) if state is not None else obj
