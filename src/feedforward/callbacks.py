@@ -1,7 +1,9 @@
-"""Callbacks: hooks called by ``Sequential.fit`` at the start and end of training, epochs and batches.
+"""Callbacks: hooks called by ``Sequential.fit`` at the start and end of training, epochs and
+batches.
 
-``logs`` holds the epoch's ``loss``, metrics and ``val_*`` entries. A callback may set
-``model.stop_training = True`` to end training after the current epoch.
+``logs`` holds the epoch's ``loss``, metrics, ``val_*`` entries and ``learning_rate``. A callback
+may set ``model.stop_training = True``: from ``on_batch_end`` training ends after that batch,
+from ``on_epoch_end`` after that epoch.
 """
 
 from __future__ import annotations
@@ -112,6 +114,10 @@ class ProgressBar(Callback):
             self.task = self.progress.add_task("", total=self.steps, logs="")
             self.progress.start()
 
+    def on_train_end(self, logs=None):
+        if getattr(self, "live", False):  # an error mid-epoch left the bar running
+            self.progress.stop()
+
     def on_batch_end(self, batch, logs=None):
         if self.live:
             self.progress.update(self.task, advance=1, logs=_format_logs(logs or {}))
@@ -119,9 +125,11 @@ class ProgressBar(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.live:
             self.progress.stop()
+            self.live = False
         seconds = time.perf_counter() - self.start
-        self.console.print(f"epoch {epoch + 1}/{self.epochs}  {seconds:.2f}s  {_format_logs(logs or {})}",
-                           soft_wrap=True)
+        self.console.print(
+            f"epoch {epoch + 1}/{self.epochs}  {seconds:.2f}s  {_format_logs(logs or {})}",
+            soft_wrap=True)
 
 
 class _Monitor(Callback):
@@ -230,7 +238,15 @@ class ModelCheckpoint(_Monitor):
             if not self._improved(value, self.best):
                 return
             self.best = value
-        self.model.save(self.path.format(epoch=epoch + 1, **(logs or {})))
+        self.model.save(self._format_path(epoch, logs or {}))
+
+    def _format_path(self, epoch, logs):
+        try:
+            return self.path.format(epoch=epoch + 1, **logs)
+        except (KeyError, IndexError, ValueError) as e:
+            raise FeedforwardError(
+                f"path: {self.path!r} could not be formatted with epoch and the logged values "
+                f"{sorted(logs)} ({type(e).__name__}: {e})") from None
 
 
 def _require_constant_rate(callback):
@@ -251,7 +267,8 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, schedule, verbose=0):
         if not callable(schedule):
-            raise FeedforwardError(f"schedule: expected a callable (epoch, lr) -> lr, got {schedule!r}")
+            raise FeedforwardError(
+                f"schedule: expected a callable (epoch, lr) -> lr, got {schedule!r}")
         self.schedule, self.verbose = schedule, verbose
 
     def on_train_begin(self, logs=None):

@@ -340,20 +340,22 @@ class Sequential:
         # the shuffled copies are refilled in place every epoch, so batches are contiguous slices
         xs, ys = (np.empty_like(x), np.empty_like(y)) if shuffle else (x, y)
         cbs.on_train_begin()
-        for epoch in range(epochs):
-            cbs.on_epoch_begin(epoch)
-            if shuffle:
-                perm = self._rngs["shuffle"].permutation(n)
-                np.take(x, perm, axis=0, out=xs)
-                np.take(y, perm, axis=0, out=ys)
-            logs = self._train_epoch(xs, ys, batch_size, cbs)
-            if val is not None:
-                logs.update({f"val_{k}": v for k, v in self._evaluate(*val).items()})
-            logs["learning_rate"] = self.optimizer.lr
-            cbs.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cbs.on_train_end()
+        try:  # on_train_end runs on errors too: files are closed, best weights restored
+            for epoch in range(epochs):
+                cbs.on_epoch_begin(epoch)
+                if shuffle:
+                    perm = self._rngs["shuffle"].permutation(n)
+                    np.take(x, perm, axis=0, out=xs)
+                    np.take(y, perm, axis=0, out=ys)
+                logs = self._train_epoch(xs, ys, batch_size, cbs)
+                if val is not None:
+                    logs.update({f"val_{k}": v for k, v in self._evaluate(*val).items()})
+                logs["learning_rate"] = self.optimizer.lr
+                cbs.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            cbs.on_train_end()
         return self.history
 
     def _train_epoch(self, xs, ys, batch_size, cbs):

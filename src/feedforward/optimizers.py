@@ -86,7 +86,8 @@ class Optimizer(Configurable):
         if callable(lr):
             if not hasattr(lr, "get_config"):
                 raise FeedforwardError(
-                    f"learning_rate: a schedule without get_config cannot be saved, got {describe(lr)}")
+                    "learning_rate: a schedule without get_config cannot be saved, "
+                    f"got {describe(lr)}")
             from . import schedules
 
             lr = schedules.serialize(lr)
@@ -121,7 +122,7 @@ class Optimizer(Configurable):
         lr = self.lr
         self.iterations += 1
         self._begin_step(self.iterations)
-        for i, (p, g) in enumerate(zip(params, grads)):
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             self._update(i, p, g, lr)
 
     def _clip(self, grads, segments):
@@ -274,7 +275,8 @@ class RMSprop(Optimizer):
         d_t &= \sqrt{v_t - \bar g_t^2} + \epsilon \ \text{(centered)}, \quad
                \sqrt{v_t} + \epsilon \ \text{(otherwise)} \\
         b_t &= \mu b_{t-1} + g_t / d_t \quad \text{(momentum } \mu > 0\text{)} \\
-        \theta_t &= \theta_{t-1} - \gamma \, b_t \quad (\text{or } \gamma g_t / d_t \text{ if } \mu = 0)
+        \theta_t &= \theta_{t-1} - \gamma \, b_t
+            \quad (\text{or } \gamma g_t / d_t \text{ if } \mu = 0)
 
     Epsilon is added after the square root. ``rho`` is torch's ``alpha``. Hinton, Srivastava &
     Swersky, Neural Networks for Machine Learning, lecture 6e (2012); centered: Graves (2013).

@@ -8,6 +8,7 @@ schedule use the :class:`~feedforward.callbacks.LearningRateScheduler` callback.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 
@@ -152,7 +153,7 @@ class PiecewiseConstantDecay(Schedule):
         if len(self.values) != len(self.boundaries) + 1:
             raise FeedforwardError(f"values: expected {len(self.boundaries) + 1} values for "
                                    f"{len(self.boundaries)} boundaries, got {len(self.values)}")
-        if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
+        if any(b >= c for b, c in pairwise(self.boundaries)):
             raise FeedforwardError(f"boundaries: expected increasing steps, got {self.boundaries}")
 
     def __call__(self, step):
@@ -176,7 +177,7 @@ class LinearWarmup(Schedule):
 
     def __init__(self, schedule=0.01, warmup_steps=100, start_factor=0.0):
         if isinstance(schedule, (int, float)) and not isinstance(schedule, bool):
-            schedule = Constant(schedule)
+            schedule = Constant(_positive(schedule, "schedule"))  # name the argument given
         self.schedule = get(schedule)
         self.warmup_steps = int(check_number(warmup_steps, "warmup_steps", low=0, integer=True))
         self.start_factor = float(check_number(start_factor, "start_factor", low=0, high=1))

@@ -362,6 +362,7 @@ class LabelEncoder(Preprocessor):
                 f"{name}: labels must be all numbers or all strings, got mixed types") from None
 
     def get_state(self):
+        self._require_fitted("get_state")
         return {}
 
     def set_state(self, state):
@@ -389,7 +390,7 @@ class LabelEncoder(Preprocessor):
         unknown = self.classes_[codes] != y
         if np.any(unknown):
             raise FeedforwardError(
-                f"y: unknown label {y[np.argmax(unknown)]!r}; known classes: {self.classes}")
+                f"y: unknown label {y[np.argmax(unknown)].item()!r}; known classes: {self.classes}")
         return codes.astype(np.int64)
 
     def inverse_transform(self, codes):
