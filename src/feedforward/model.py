@@ -10,15 +10,18 @@ from rich.table import Table
 
 from . import layers as layers_mod
 from . import losses, metrics, optimizers
+from .data import augment as augment_mod
+from .data import preprocessing as prep
+from .data.batching import BatchIterator
 from .callbacks import CallbackList, History, ProgressBar, TerminateOnNaN
 from .errors import FeedforwardError, as_array, check_number, describe
 
 DTYPES = ("float32", "float64")
-_STREAMS = ("init", "dropout", "shuffle")
+_STREAMS = ("init", "dropout", "shuffle", "augment")  # append only: keeps earlier streams
 
 
 def _rng_streams(seed):
-    """Independent generators for initialization, dropout and shuffling from one seed.
+    """Independent generators for initialization, dropout, shuffling and augmentation.
 
     Spawning keeps them apart, so adding a Dropout layer does not change the initial weights.
     """
@@ -53,6 +56,13 @@ class Sequential:
         and configuration give bit-identical weights after ``fit``.
     dtype : {"float32", "float64"}
         Floating-point type of parameters and computations.
+    preprocessing : Preprocessor or list, optional
+        Transforms applied to raw inputs before the first layer, in ``fit``, ``evaluate`` and
+        ``predict`` (e.g. ``ff.data.StandardScaler()``). Unfitted ones are fitted on the
+        training inputs by the first ``fit``. They are saved with the model, so ``predict``
+        on raw inputs works after ``load_model``.
+    classes : list, optional
+        Names of the classes, in the order of the output units (kept in the model file).
 
     Attributes
     ----------
@@ -61,7 +71,8 @@ class Sequential:
         ``grads`` entries are views into these.
     """
 
-    def __init__(self, layers=None, input_dim=None, seed=None, dtype="float32"):
+    def __init__(self, layers=None, input_dim=None, seed=None, dtype="float32", preprocessing=None,
+                 classes=None):
         if dtype not in DTYPES:
             raise FeedforwardError(f"dtype: expected one of {DTYPES}, got {dtype!r}")
         if seed is not None:
@@ -74,6 +85,10 @@ class Sequential:
         self.stop_training = False
         self.history = None
         self._rngs = _rng_streams(seed)
+        if preprocessing is not None and not isinstance(preprocessing, (list, tuple)):
+            preprocessing = [preprocessing]
+        self.preprocessing = [prep.get(p) for p in preprocessing or []]
+        self.classes = None if classes is None else list(classes)
         for layer in layers or []:
             self.add(layer)
         if input_dim is not None:
@@ -189,8 +204,9 @@ class Sequential:
             raise FeedforwardError(f"{what}: call compile(optimizer, loss, metrics) first")
 
     # ------------------------------------------------------------------ data checks
-    def _check_x(self, x, name="x"):
-        x = as_array(x, name, dtype=self.dtype, ndim=(1, 2))
+    def _raw_x(self, x, name="x"):
+        """Inputs checked (numeric, finite, 2-D, the model's feature count), not yet transformed."""
+        x = as_array(x, name, ndim=(1, 2))
         if x.ndim == 1:
             if self.built and self.input_dim == 1:
                 x = x[:, None]
@@ -206,13 +222,26 @@ class Sequential:
                 f"{type(self.layers[0]).__name__}), got {x.shape[1]}")
         return x
 
+    def _input(self, x):
+        """Raw inputs to what the first layer sees: the preprocessing, then the model's dtype."""
+        for p in self.preprocessing:
+            x = p.transform(x)
+        return np.ascontiguousarray(x, dtype=self.dtype)
+
+    def _check_x(self, x, name="x"):
+        return self._input(self._raw_x(x, name))
+
     def _check_xy(self, x, y, xname="x", yname="y"):
-        x = self._check_x(x, xname)
+        x = self._raw_x(x, xname)
+        return self._input(x), self._targets(y, x.shape[0], xname, yname)
+
+    def _targets(self, y, n, xname="x", yname="y"):
+        """Targets checked against the loss and brought to the output's shape."""
         y = as_array(y, yname, ndim=(1, 2))
-        if y.shape[0] != x.shape[0]:
+        if y.shape[0] != n:
             raise FeedforwardError(
-                f"{yname}: expected {x.shape[0]} samples to match {xname}, got {y.shape[0]}")
-        probe = np.broadcast_to(np.zeros((), self.dtype), (x.shape[0], *self.output_shape))
+                f"{yname}: expected {n} samples to match {xname}, got {y.shape[0]}")
+        probe = np.broadcast_to(np.zeros((), self.dtype), (n, *self.output_shape))
         try:
             y = self.loss.prepare(y, probe)
         except FeedforwardError as e:
@@ -221,7 +250,7 @@ class Sequential:
                 message = yname + message[1:]
             raise FeedforwardError(f"{message} (loss {self.loss.name}, output layer "
                                    f"{type(self.layers[-1]).__name__})") from None
-        return x, np.ascontiguousarray(y)
+        return np.ascontiguousarray(y)
 
     # ------------------------------------------------------------------ the engine
     def _forward(self, x, training):
@@ -277,7 +306,7 @@ class Sequential:
 
     # ------------------------------------------------------------------ fit
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
-            shuffle=True, callbacks=None, verbose=1) -> History:
+            shuffle=True, callbacks=None, verbose=1, augment=None) -> History:
         """Train for ``epochs`` passes over ``(x, y)`` in mini-batches.
 
         Parameters
@@ -296,6 +325,9 @@ class Sequential:
         callbacks : list of Callback
         verbose : {0, 1, 2}
             Silent, a progress bar per epoch, or one line per epoch.
+        augment : Augmenter, dict or callable ``(x_batch, rng) -> x_batch``, optional
+            Applied to every training batch of raw inputs, before the preprocessing, with the
+            model's augmentation stream; never to validation, ``evaluate`` or ``predict``.
 
         Returns
         -------
@@ -310,21 +342,30 @@ class Sequential:
                                         high_open=True)
         if verbose not in (0, 1, 2):
             raise FeedforwardError(f"verbose: expected 0, 1 or 2, got {describe(verbose)}")
-        x, y = self._check_xy(x, y)
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise FeedforwardError(
-                    f"validation_data: expected a tuple (x_val, y_val), got {describe(validation_data)}")
-            val = self._check_xy(*validation_data, xname="x_val", yname="y_val")
-        elif validation_split > 0:
+        x = self._raw_x(x)
+        y = self._targets(y, x.shape[0])
+        val = None
+        if validation_data is None and validation_split > 0:
             cut = int(round(x.shape[0] * (1 - validation_split)))
             if cut < 1 or cut >= x.shape[0]:
                 raise FeedforwardError(
                     f"validation_split: {validation_split} of {x.shape[0]} samples leaves an "
                     "empty training or validation set")
             x, y, val = x[:cut], y[:cut], (x[cut:], y[cut:])
-        else:
-            val = None
+        for p in self.preprocessing:  # fitted on the training part only
+            if not p.fitted:
+                p.fit(x)
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise FeedforwardError("validation_data: expected a tuple (x_val, y_val), got "
+                                       f"{describe(validation_data)}")
+            val = self._check_xy(*validation_data, xname="x_val", yname="y_val")
+        elif val is not None:
+            val = (self._input(val[0]), val[1])
+        if augment is not None and not callable(augment):
+            augment = augment_mod.get(augment)
+        if augment is None:
+            x = self._input(x)
 
         n = x.shape[0]
         batch_size = min(batch_size, n)
@@ -337,17 +378,12 @@ class Sequential:
         self.stop_training = False
         self._fit_state = {"epochs": epochs, "steps": steps}
         self.stop_training = False
-        # the shuffled copies are refilled in place every epoch, so batches are contiguous slices
-        xs, ys = (np.empty_like(x), np.empty_like(y)) if shuffle else (x, y)
+        batches = BatchIterator(x, y, batch_size, shuffle, rng=self._rngs["shuffle"])
         cbs.on_train_begin()
         try:  # on_train_end runs on errors too: files are closed, best weights restored
             for epoch in range(epochs):
                 cbs.on_epoch_begin(epoch)
-                if shuffle:
-                    perm = self._rngs["shuffle"].permutation(n)
-                    np.take(x, perm, axis=0, out=xs)
-                    np.take(y, perm, axis=0, out=ys)
-                logs = self._train_epoch(xs, ys, batch_size, cbs)
+                logs = self._train_epoch(batches, cbs, augment)
                 if val is not None:
                     logs.update({f"val_{k}": v for k, v in self._evaluate(*val).items()})
                 logs["learning_rate"] = self.optimizer.lr
@@ -358,7 +394,7 @@ class Sequential:
             cbs.on_train_end()
         return self.history
 
-    def _train_epoch(self, xs, ys, batch_size, cbs):
+    def _train_epoch(self, batches, cbs, augment=None):
         """One pass over contiguous batches; returns the epoch's training logs.
 
         The loss and metrics are running values over the batches seen (with dropout active),
@@ -368,8 +404,9 @@ class Sequential:
             m.reset()
         total, seen = 0.0, 0
         terminate_on_nan = any(isinstance(cb, TerminateOnNaN) for cb in cbs.callbacks)
-        for step, start in enumerate(range(0, xs.shape[0], batch_size)):
-            xb, yb = xs[start:start + batch_size], ys[start:start + batch_size]
+        for step, (xb, yb) in enumerate(batches):
+            if augment is not None:
+                xb = self._input(augment(xb, self._rngs["augment"]))
             try:
                 loss, out = self._train_step(xb, yb)
             except Diverged as e:
@@ -393,17 +430,15 @@ class Sequential:
         return {"loss": total / self._weight(seen), **self._metric_results()}
 
     # ------------------------------------------------------------------ inference
-    def _batches(self, n, batch_size):
-        batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
-        return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
-
     def predict(self, x, batch_size=1024) -> np.ndarray:
         """Outputs for ``x`` of shape ``(n, features)``: shape ``(n, outputs)``, inference mode."""
         self._require_built_or_layers()
         x = self._check_x(x)
         out = np.empty((x.shape[0], *self.output_shape), dtype=self.dtype)
-        for s in self._batches(x.shape[0], batch_size):
-            out[s] = self._forward(x[s], training=False)
+        start = 0
+        for xb in BatchIterator(x, batch_size=batch_size):
+            out[start:start + len(xb)] = self._forward(xb, training=False)
+            start += len(xb)
         return out
 
     def _require_built_or_layers(self):
@@ -421,11 +456,11 @@ class Sequential:
         for m in self.metrics:
             m.reset()
         total = 0.0
-        for s in self._batches(x.shape[0], batch_size):
-            out = self._forward(x[s], training=False)
-            total += float(self.loss._value(out, y[s])) * self._weight(out.shape[0])
+        for xb, yb in BatchIterator(x, y, batch_size=batch_size):
+            out = self._forward(xb, training=False)
+            total += float(self.loss._value(out, yb)) * self._weight(out.shape[0])
             for m in self.metrics:
-                m.update(out, y[s])
+                m.update(out, yb)
         if self.loss.reduction == "mean":
             total /= x.shape[0]
         return {"loss": total + self._penalty(False), **self._metric_results()}
@@ -469,6 +504,8 @@ class Sequential:
         return {
             "input_dim": self.input_dim, "seed": self.seed, "dtype": self.dtype.name,
             "layers": [layers_mod.serialize(layer) for layer in self.layers],
+            "preprocessing": [prep.serialize(p) for p in self.preprocessing],
+            "classes": self.classes,
         }
 
     def get_compile_config(self) -> dict | None:
@@ -485,7 +522,9 @@ class Sequential:
             raise FeedforwardError(f"config: expected a dict with a 'layers' list, got {describe(config)}")
         return cls([layers_mod.deserialize(c) for c in config["layers"]],
                    input_dim=config.get("input_dim"), seed=config.get("seed"),
-                   dtype=dtype or config.get("dtype", "float32"))
+                   dtype=dtype or config.get("dtype", "float32"),
+                   preprocessing=[prep.deserialize(c) for c in config.get("preprocessing") or []],
+                   classes=config.get("classes"))
 
     def save(self, path):
         """Write the model (config, weights, optimizer state) to one safetensors file."""

@@ -1,6 +1,7 @@
 """The model file: one safetensors file, loadable without running code.
 
-- tensors ``layers.<i>.<name>`` (``kernel``, ``bias``) and optimizer slots ``optimizer.<slot>.<i>``;
+- tensors ``layers.<i>.<name>`` (``kernel``, ``bias``), the fitted statistics of the
+  preprocessing ``preprocessing.<i>.<name>`` and optimizer slots ``optimizer.<slot>.<i>``;
 - metadata: ``format`` = ``"feedforward"``, ``format_version``, ``config`` (the model's JSON
   config), ``compile`` (optimizer, loss and metrics, JSON) and ``optimizer_state`` (step count
   and scalar state, JSON).
@@ -43,9 +44,13 @@ def _atomic_write(path: Path, data: bytes):
 
 
 def model_tensors(model) -> dict[str, np.ndarray]:
-    """The named tensors of a model file: parameters, then optimizer slots."""
+    """The named tensors of a model file: parameters, fitted preprocessing, optimizer slots."""
     tensors = {f"layers.{i}.{k}": np.ascontiguousarray(p)
                for i, layer in enumerate(model.layers) for k, p in layer.params.items()}
+    for i, p in enumerate(model.preprocessing):
+        if p.fitted:
+            tensors.update({f"preprocessing.{i}.{k}": np.ascontiguousarray(a)
+                            for k, a in p.get_state().items()})
     if model.optimizer is not None:
         for slot, arrays in model.optimizer.slots.items():
             for j, a in enumerate(arrays):
@@ -108,6 +113,7 @@ def load_model(path, compile: bool = True):
             model.build(input_dim)
             model.set_weights([_tensor(f, name, model.dtype, path)
                                for name in _expected_shapes(model.layers, input_dim)])
+            _restore_preprocessing(model, f, path)
             if compile:
                 _restore_compile(model, f, meta, path)
     except SafetensorError as e:
@@ -131,6 +137,24 @@ def _unbuilt_model(config, path):
         return Sequential.from_config({**config, "input_dim": None}), input_dim
     except FeedforwardError as e:
         raise FeedforwardError(f"{path}: the model file's config is refused: {e}") from None
+
+
+def _restore_preprocessing(model, f, path):
+    """Set the fitted statistics of each preprocessor whose tensors the file holds."""
+    for i, p in enumerate(model.preprocessing):
+        names = [k for k in f.keys() if k.startswith(f"preprocessing.{i}.")]
+        if not names:
+            continue
+        for k in names:  # statistics are per feature at most: bound them before reading
+            size = int(np.prod(f.get_slice(k).get_shape()))
+            if size > model.input_dim:
+                raise FeedforwardError(f"{path}: preprocessing tensor {k!r} has {size} values, "
+                                       f"more than the model's {model.input_dim} features")
+        state = {k.split(".", 2)[2]: f.get_tensor(k) for k in names}
+        try:
+            p.set_state(state)
+        except FeedforwardError as e:
+            raise FeedforwardError(f"{path}: preprocessing {i} is refused: {e}") from None
 
 
 def _check_shapes(f, expected, path):

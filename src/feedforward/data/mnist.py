@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.client
 import math
 import os
 import tempfile
-import urllib.request
 import zlib
 from pathlib import Path
 
@@ -198,6 +196,8 @@ def md5(path) -> str:
 
 def _fetch(url: str, dest: Path, timeout: float = 30.0) -> None:
     """Copy ``url`` into the file ``dest`` (the one network call; tests replace it)."""
+    import urllib.request  # here, so that importing the library does not load the HTTP stack
+
     with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as f:
         while chunk := response.read(1 << 20):
             f.write(chunk)
@@ -205,6 +205,8 @@ def _fetch(url: str, dest: Path, timeout: float = 30.0) -> None:
 
 def _download_file(name: str, folder: Path) -> Path:
     """Fetch ``name`` from the first mirror that serves it with the right checksum."""
+    import http.client
+
     errors = []
     for mirror in MIRRORS:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
