@@ -70,6 +70,7 @@ class Optimizer(Configurable):
             raise FeedforwardError("clipnorm, global_clipnorm: set at most one of them")
         self.iterations = 0
         self.slots: dict[str, list[np.ndarray]] = {}
+        self._scratch: dict = {}
 
     # -- configuration
     slot_names: tuple[str, ...] = ()
@@ -143,12 +144,24 @@ class Optimizer(Configurable):
             for g in grads:
                 g *= g.dtype.type(coef)
 
+    def _tmp(self, i, p, k=0):
+        """Work array ``k`` shaped like parameter array ``i``: the rules write their
+        intermediate values into these, so a step allocates nothing."""
+        buf = self._scratch.get((i, k))
+        if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
+            buf = self._scratch[(i, k)] = np.empty_like(p)
+        return buf
+
     def _begin_step(self, t):
         """Hook for state shared by all arrays at step ``t`` (e.g. NAdam's momentum schedule)."""
 
-    def _decayed(self, p, g, lr):
-        """L2-style weight decay, folded into the gradient: g + lambda * p."""
-        return g + self.weight_decay * p if self.weight_decay else g
+    def _decayed(self, i, p, g, lr):
+        """L2-style weight decay, folded into the gradient: g + lambda * p (in work array 1)."""
+        if not self.weight_decay:
+            return g
+        out = np.multiply(p, self.weight_decay, out=self._tmp(i, p, 1))
+        out += g
+        return out
 
     def _update(self, i, p, g, lr):
         raise NotImplementedError
@@ -190,13 +203,20 @@ class SGD(Optimizer):
         return ("momentum",) if self.momentum else ()
 
     def _update(self, i, p, g, lr):
-        g = self._decayed(p, g, lr)
+        g = self._decayed(i, p, g, lr)
+        t = self._tmp(i, p)
         if self.momentum:
             b = self.slots["momentum"][i]
             b *= self.momentum
             b += g
-            g = g + self.momentum * b if self.nesterov else b
-        p -= lr * g
+            if self.nesterov:
+                np.multiply(b, self.momentum, out=t)
+                t += g
+                g = t
+            else:
+                g = b
+        np.multiply(g, lr, out=t)
+        p -= t
 
 
 class Adagrad(Optimizer):
@@ -226,10 +246,15 @@ class Adagrad(Optimizer):
                                       for p in params]}
 
     def _update(self, i, p, g, lr):
-        g = self._decayed(p, g, lr)
-        s = self.slots["accumulator"][i]
-        s += g * g
-        p -= lr * g / (np.sqrt(s) + self.epsilon)
+        g = self._decayed(i, p, g, lr)
+        s, t = self.slots["accumulator"][i], self._tmp(i, p)
+        np.multiply(g, g, out=t)
+        s += t
+        np.sqrt(s, out=t)
+        t += self.epsilon
+        np.divide(g, t, out=t)
+        t *= lr
+        p -= t
 
 
 class Adadelta(Optimizer):
@@ -255,14 +280,25 @@ class Adadelta(Optimizer):
         self.epsilon = float(check_number(epsilon, "epsilon", low=0))
 
     def _update(self, i, p, g, lr):
-        g = self._decayed(p, g, lr)
+        g = self._decayed(i, p, g, lr)
         v, u = self.slots["square_avg"][i], self.slots["acc_delta"][i]
+        delta, t = self._tmp(i, p), self._tmp(i, p, 2)
         v *= self.rho
-        v += (1 - self.rho) * g * g
-        delta = np.sqrt(u + self.epsilon) / np.sqrt(v + self.epsilon) * g
+        np.multiply(g, g, out=t)
+        t *= 1 - self.rho
+        v += t
+        np.add(u, self.epsilon, out=delta)
+        np.sqrt(delta, out=delta)
+        np.add(v, self.epsilon, out=t)
+        np.sqrt(t, out=t)
+        delta /= t
+        delta *= g
         u *= self.rho
-        u += (1 - self.rho) * delta * delta
-        p -= lr * delta
+        np.multiply(delta, delta, out=t)
+        t *= 1 - self.rho
+        u += t
+        delta *= lr
+        p -= delta
 
 
 class RMSprop(Optimizer):
@@ -298,23 +334,32 @@ class RMSprop(Optimizer):
         return ("square_avg",) + ("grad_avg",) * self.centered + ("momentum",) * (self.momentum > 0)
 
     def _update(self, i, p, g, lr):
-        g = self._decayed(p, g, lr)
-        v = self.slots["square_avg"][i]
+        g = self._decayed(i, p, g, lr)
+        v, d = self.slots["square_avg"][i], self._tmp(i, p)
         v *= self.rho
-        v += (1 - self.rho) * g * g
+        np.multiply(g, g, out=d)
+        d *= 1 - self.rho
+        v += d
         if self.centered:
             m = self.slots["grad_avg"][i]
-            m += (1 - self.rho) * (g - m)
-            d = np.sqrt(v - m * m) + self.epsilon
+            np.subtract(g, m, out=d)
+            d *= 1 - self.rho
+            m += d
+            np.multiply(m, m, out=d)
+            np.subtract(v, d, out=d)
+            np.sqrt(d, out=d)
         else:
-            d = np.sqrt(v) + self.epsilon
+            np.sqrt(v, out=d)
+        d += self.epsilon
+        np.divide(g, d, out=d)
         if self.momentum:
             b = self.slots["momentum"][i]
             b *= self.momentum
-            b += g / d
-            p -= lr * b
+            b += d
+            np.multiply(b, lr, out=d)
         else:
-            p -= lr * g / d
+            d *= lr
+        p -= d
 
 
 class Adam(Optimizer):
@@ -350,21 +395,31 @@ class Adam(Optimizer):
         return ("m", "v") + ("v_max",) * self.amsgrad
 
     def _update(self, i, p, g, lr):
-        g = self._decayed(p, g, lr)
-        m = self.slots["m"][i]
-        m += (1 - self.beta_1) * (g - m)  # the same rounding as torch's lerp
-        self._step(i, p, g, m, self._denominator(i, g), lr)
+        g = self._decayed(i, p, g, lr)
+        m, t = self.slots["m"][i], self._tmp(i, p)
+        np.subtract(g, m, out=t)  # m + (1 - beta_1)(g - m): the same rounding as torch's lerp
+        t *= 1 - self.beta_1
+        m += t
+        self._step(i, p, g, m, self._denominator(i, p, g), lr)
 
-    def _denominator(self, i, g):
-        v = self.slots["v"][i]
+    def _denominator(self, i, p, g):
+        """sqrt(v_hat) / sqrt(1 - beta_2^t) + epsilon, in work array 0."""
+        v, d = self.slots["v"][i], self._tmp(i, p)
         v *= self.beta_2
-        v += (1 - self.beta_2) * g * g
+        np.multiply(g, g, out=d)
+        d *= 1 - self.beta_2
+        v += d
         if self.amsgrad:
             v = np.maximum(self.slots["v_max"][i], v, out=self.slots["v_max"][i])
-        return np.sqrt(v) / math.sqrt(1 - self.beta_2 ** self.iterations) + self.epsilon
+        np.sqrt(v, out=d)
+        d /= math.sqrt(1 - self.beta_2 ** self.iterations)
+        d += self.epsilon
+        return d
 
     def _step(self, i, p, g, m, denom, lr):
-        p -= (lr / (1 - self.beta_1 ** self.iterations)) * m / denom
+        np.divide(m, denom, out=denom)
+        denom *= lr / (1 - self.beta_1 ** self.iterations)
+        p -= denom
 
 
 class AMSGrad(Adam):
@@ -393,7 +448,7 @@ class AdamW(Adam):
                  weight_decay=0.01, **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, **kwargs)
 
-    def _decayed(self, p, g, lr):
+    def _decayed(self, i, p, g, lr):
         if self.weight_decay:
             p *= 1 - lr * self.weight_decay
         return g
@@ -419,10 +474,19 @@ class Adamax(Adam):
 
     slot_names = ("m", "u")
 
-    def _denominator(self, i, g):
-        u = self.slots["u"][i]
+    def _denominator(self, i, p, g):
+        """u_t, updated in place; the step divides by it into work array 0."""
+        u, t = self.slots["u"][i], self._tmp(i, p)
         u *= self.beta_2
-        return np.maximum(u, np.abs(g) + self.epsilon, out=u)
+        np.abs(g, out=t)
+        t += self.epsilon
+        np.maximum(u, t, out=u)
+        return u
+
+    def _step(self, i, p, g, m, denom, lr):
+        t = np.divide(m, denom, out=self._tmp(i, p))
+        t *= lr / (1 - self.beta_1 ** self.iterations)
+        p -= t
 
 
 class Nadam(Adam):
@@ -453,14 +517,26 @@ class Nadam(Adam):
     def _mu(self, t):
         return self.beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
 
+    def _tmp(self, i, p, k=0):
+        """Work array ``k`` shaped like parameter array ``i``: the rules write their
+        intermediate values into these, so a step allocates nothing."""
+        buf = self._scratch.get((i, k))
+        if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
+            buf = self._scratch[(i, k)] = np.empty_like(p)
+        return buf
+
     def _begin_step(self, t):
         self.mu_t, self.mu_next = self._mu(t), self._mu(t + 1)
         self.mu_product *= self.mu_t
 
     def _step(self, i, p, g, m, denom, lr):
-        prod = self.mu_product
-        p -= (lr * (1 - self.mu_t) / (1 - prod)) * g / denom
-        p -= (lr * self.mu_next / (1 - prod * self.mu_next)) * m / denom
+        prod, t = self.mu_product, self._tmp(i, p, 2)
+        np.divide(g, denom, out=t)
+        t *= lr * (1 - self.mu_t) / (1 - prod)
+        p -= t
+        np.divide(m, denom, out=t)
+        t *= lr * self.mu_next / (1 - prod * self.mu_next)
+        p -= t
 
 
 ALL = [SGD, Adagrad, Adadelta, RMSprop, Adam, AMSGrad, AdamW, Adamax, Nadam]
