@@ -1,6 +1,6 @@
 """feedforward: feedforward neural networks from first principles on NumPy."""
 
-from . import (activations, callbacks, diagnostics, initializers, layers, losses, metrics,
+from . import (activations, callbacks, data, diagnostics, initializers, layers, losses, metrics,
                optimizers, regularizers, schedules)
 from .errors import FeedforwardError
 from .layers import Activation, Dense, Dropout, Maxout
@@ -11,6 +11,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Activation", "Dense", "Dropout", "FeedforwardError", "Maxout", "Sequential", "activations",
-    "callbacks", "diagnostics", "initializers", "layers", "load_model", "losses", "metrics",
+    "callbacks", "data", "diagnostics", "initializers", "layers", "load_model", "losses", "metrics",
     "optimizers", "regularizers", "schedules",
 ]

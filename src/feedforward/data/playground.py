@@ -9,7 +9,7 @@ to 1 are accepted.
 
 What ``noise`` does differs between datasets, as in the Playground:
 
-``circle`` (binary; ``n // 2`` points generated inside, the rest outside)
+``circle`` (binary; ``n - n // 2`` points generated inside, ``n // 2`` outside)
     Inside points have radius ``r ~ U(0, 2.5)``, outside points ``r ~ U(3.5, 5)``, with a
     uniform angle. The label is 1 when the point *displaced by noise* lies within radius 2.5:
     the displacement is ``U(-5, 5) * noise`` per coordinate. Noise never moves a point; it

@@ -330,10 +330,10 @@ class LabelEncoder(Preprocessor):
         super().__init__()
         self.classes_ = None
         if classes is not None:
-            self.classes_ = self._unique(classes, "classes")
-            if len(self.classes_) != len(classes):
+            labels = self._labels(classes, "classes")
+            if len(self._unique(labels, "classes")) != len(labels):
                 raise FeedforwardError(f"classes: expected distinct labels, got {classes!r}")
-            self.classes_ = np.asarray(classes)
+            self.classes_ = labels
 
     @property
     def classes(self):
