@@ -1,7 +1,18 @@
 """feedforward: feedforward neural networks from first principles on NumPy."""
 
-from . import (activations, callbacks, data, diagnostics, initializers, layers, losses, metrics,
-               optimizers, regularizers, schedules)
+from . import (
+               activations,
+               callbacks,
+               data,
+               diagnostics,
+               initializers,
+               layers,
+               losses,
+               metrics,
+               optimizers,
+               regularizers,
+               schedules,
+)
 from .errors import FeedforwardError
 from .layers import Activation, Dense, Dropout, Maxout
 from .model import Sequential

@@ -51,8 +51,9 @@ def as_array(x, name: str, dtype=None, ndim: tuple[int, ...] | None = None,
         arr = np.ascontiguousarray(arr, dtype=dtype)
     if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
+        where = tuple(int(i) for i in bad)
         raise FeedforwardError(
-            f"{name}: expected finite values, got {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+            f"{name}: expected finite values, got {arr[tuple(bad)]} at index {where}")
     return arr
 
 

@@ -123,8 +123,8 @@ class _Affine(Layer):
 
     def param_shapes(self, input_shape):
         if len(input_shape) != 1:
-            raise FeedforwardError(
-                f"{type(self).__name__}: expected a flat input (features,), got shape {input_shape}")
+            raise FeedforwardError(f"{type(self).__name__}: expected a flat input (features,), "
+                                   f"got shape {input_shape}")
         shapes = {"kernel": ((input_shape[0], self._width()), self.kernel_initializer)}
         if self.use_bias:
             shapes["bias"] = ((self._width(),), self.bias_initializer)

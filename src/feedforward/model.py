@@ -10,10 +10,10 @@ from rich.table import Table
 
 from . import layers as layers_mod
 from . import losses, metrics, optimizers
+from .callbacks import CallbackList, History, ProgressBar, TerminateOnNaN
 from .data import augment as augment_mod
 from .data import preprocessing as prep
 from .data.batching import BatchIterator
-from .callbacks import CallbackList, History, ProgressBar, TerminateOnNaN
 from .errors import FeedforwardError, as_array, check_number, describe
 
 DTYPES = ("float32", "float64")
@@ -26,7 +26,7 @@ def _rng_streams(seed):
     Spawning keeps them apart, so adding a Dropout layer does not change the initial weights.
     """
     children = np.random.SeedSequence(seed).spawn(len(_STREAMS))
-    return {k: np.random.default_rng(s) for k, s in zip(_STREAMS, children)}
+    return {k: np.random.default_rng(s) for k, s in zip(_STREAMS, children, strict=True)}
 
 
 class Diverged(FeedforwardError):
@@ -109,7 +109,8 @@ class Sequential:
         """Create every parameter, in one flat buffer, for inputs with ``input_dim`` features."""
         input_dim = int(check_number(input_dim, "input_dim", low=1, integer=True))
         if not self.layers:
-            raise FeedforwardError("build: the model has no layers; pass layers=[...] or call add()")
+            raise FeedforwardError(
+                "build: the model has no layers; pass layers=[...] or call add()")
         shape = (input_dim,)
         for layer in self.layers:
             if hasattr(layer, "rng"):  # layers that draw noise share the dropout stream
@@ -137,7 +138,8 @@ class Sequential:
 
     def _require_built(self, what):
         if not self.built:
-            raise FeedforwardError(f"{what}: the model is not built yet; call build(input_dim) or fit")
+            raise FeedforwardError(
+                f"{what}: the model is not built yet; call build(input_dim) or fit")
 
     def count_params(self) -> int:
         self._require_built("count_params")
@@ -159,7 +161,7 @@ class Sequential:
         if len(weights) != len(targets):
             raise FeedforwardError(
                 f"weights: expected a list of {len(targets)} arrays, got {len(weights)}")
-        for i, (t, w) in enumerate(zip(targets, weights)):
+        for i, (t, w) in enumerate(zip(targets, weights, strict=True)):
             w = as_array(w, f"weights[{i}]")
             if w.shape != t.shape:
                 raise FeedforwardError(f"weights[{i}]: expected shape {t.shape}, got {w.shape}")
@@ -184,7 +186,7 @@ class Sequential:
         self.metrics = [self._resolve_metric(m) for m in metrics or []]
         # the History keys: the name the user gave ("accuracy"), else the metric's own
         self.metric_names = [m if isinstance(m, str) else r.name
-                             for m, r in zip(metrics or [], self.metrics)]
+                             for m, r in zip(metrics or [], self.metrics, strict=True)]
         last = self.layers[-1] if self.layers else None
         act = getattr(last, "activation", None)
         self._fused = act is not None and act.name == self.loss.fused_activation
@@ -446,7 +448,7 @@ class Sequential:
             raise FeedforwardError("predict: the model has no layers")
 
     def _metric_results(self):
-        return {k: m.result() for k, m in zip(self.metric_names, self.metrics)}
+        return {k: m.result() for k, m in zip(self.metric_names, self.metrics, strict=True)}
 
     def _weight(self, n):
         """How a batch's loss counts in the epoch's: by its size for means, once for sums."""
@@ -514,12 +516,13 @@ class Sequential:
         return {"optimizer": optimizers.serialize(self.optimizer),
                 "loss": losses.serialize(self.loss),
                 "metrics": [{"name": k, **metrics.serialize(m)}
-                            for k, m in zip(self.metric_names, self.metrics)]}
+                            for k, m in zip(self.metric_names, self.metrics, strict=True)]}
 
     @classmethod
     def from_config(cls, config: dict, dtype=None):
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-            raise FeedforwardError(f"config: expected a dict with a 'layers' list, got {describe(config)}")
+            raise FeedforwardError(
+                f"config: expected a dict with a 'layers' list, got {describe(config)}")
         return cls([layers_mod.deserialize(c) for c in config["layers"]],
                    input_dim=config.get("input_dim"), seed=config.get("seed"),
                    dtype=dtype or config.get("dtype", "float32"),
