@@ -50,15 +50,17 @@ def test_shuffled_epochs_are_permutations_that_keep_pairs():
     assert not np.array_equal(orders[0], orders[1])
 
 
-def test_shuffled_batches_are_contiguous_slices_of_one_reused_buffer():
+def test_shuffled_batches_are_gathered_into_one_reused_batch_buffer():
     it = BatchIterator(X, Y, batch_size=5, shuffle=True, rng=0)
-    first = [xb for xb, _ in it]
-    assert all(xb.flags.c_contiguous for xb in first)
-    base = first[0].base
-    assert all(xb.base is base for xb in first)
-    second = [xb for xb, _ in it]
-    assert second[0].base is base  # the next epoch refills the same buffer
-    assert not np.shares_memory(first[0], X)
+    bases = []
+    for xb, yb in it:
+        assert xb.flags.c_contiguous and yb.flags.c_contiguous
+        assert not np.shares_memory(xb, X) and not np.shares_memory(yb, Y)
+        bases.append(xb.base)
+    assert all(base is bases[0] for base in bases)  # memory O(batch), not a copy of X
+    assert bases[0].shape == (5, *X.shape[1:])
+    second = next(iter(it))[0]
+    assert second.base is bases[0]  # the next epoch reuses it too
 
 
 def test_the_permutation_is_one_generator_call_per_epoch():
@@ -67,7 +69,7 @@ def test_the_permutation_is_one_generator_call_per_epoch():
     ref = np.random.default_rng(42)
     for _ in range(2):
         perm = ref.permutation(len(X))
-        got = np.concatenate([yb for _, yb in it])
+        got = np.concatenate([yb.copy() for _, yb in it])  # each batch reuses one buffer
         assert np.array_equal(got, Y[perm])
 
 

@@ -22,6 +22,12 @@ def describe(x) -> str:
     return f"{type(x).__name__} {text}"
 
 
+def _all_finite(a: np.ndarray, chunk: int = 1 << 18) -> bool:
+    """``np.isfinite(a).all()`` in slices: no temporary as large as the data."""
+    flat = a.reshape(-1)
+    return all(np.isfinite(flat[i:i + chunk]).all() for i in range(0, flat.size, chunk))
+
+
 def as_array(x, name: str, dtype=None, ndim: tuple[int, ...] | None = None,
              finite: bool = True, allow_empty: bool = False) -> np.ndarray:
     """Convert ``x`` to a NumPy array and check it, naming ``name`` in any error.
@@ -49,7 +55,7 @@ def as_array(x, name: str, dtype=None, ndim: tuple[int, ...] | None = None,
         raise FeedforwardError(f"{name}: expected at least one sample, got shape {arr.shape}")
     if dtype is not None:
         arr = np.ascontiguousarray(arr, dtype=dtype)
-    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if finite and arr.dtype.kind == "f" and not _all_finite(arr):
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = tuple(int(i) for i in bad)
         raise FeedforwardError(

