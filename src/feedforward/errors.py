@@ -25,6 +25,8 @@ def describe(x) -> str:
 def _all_finite(a: np.ndarray, chunk: int = 1 << 18) -> bool:
     """``np.isfinite(a).all()`` in slices: no temporary as large as the data."""
     flat = a.reshape(-1)
+    if flat.size <= chunk:
+        return bool(np.isfinite(flat).all())
     return all(np.isfinite(flat[i:i + chunk]).all() for i in range(0, flat.size, chunk))
 
 

@@ -435,7 +435,10 @@ class Sequential:
     def predict(self, x, batch_size=1024) -> np.ndarray:
         """Outputs for ``x`` of shape ``(n, features)``: shape ``(n, outputs)``, inference mode."""
         self._require_built_or_layers()
+        batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
         x = self._check_x(x)
+        if x.shape[0] <= batch_size:  # one batch: skip the iterator (latency of small calls)
+            return self._forward(x, training=False).copy()  # layers reuse their buffers
         out = np.empty((x.shape[0], *self.output_shape), dtype=self.dtype)
         start = 0
         for xb in BatchIterator(x, batch_size=batch_size):
