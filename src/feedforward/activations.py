@@ -16,10 +16,14 @@ import numpy as np
 from ._registry import Configurable, Registry
 from .errors import check_number
 
-try:  # exact erf, vectorised; SciPy is optional
-    from scipy.special import erf as _erf
-except ImportError:  # pragma: no cover - depends on the environment
-    _erf = np.frompyfunc(math.erf, 1, 1)
+def _erf(x):
+    """Exact erf, vectorised: SciPy's when installed (imported on first use, as it costs a
+    quarter second of start-up), else math.erf element by element."""
+    try:
+        from scipy.special import erf
+    except ImportError:  # pragma: no cover - depends on the environment
+        return np.frompyfunc(math.erf, 1, 1)(x)
+    return erf(x)
 
 
 class Activation(Configurable):

@@ -1,0 +1,143 @@
+"""Shared by the commands: consoles, JSON output, number formats, and model files with the
+record of the run that trained them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from safetensors import SafetensorError, safe_open
+
+from .. import losses
+from ..errors import FeedforwardError
+from ..saving import load_model, save_model
+
+RECORD_KEY = "feedforward_cli"
+"""Metadata entry of a model file written by ``train``: its configuration, data and results."""
+
+
+def console(quiet: bool = False) -> Console:
+    # soft wrap: long lines stay whole in logs and pipes; tables still fit the width.
+    # No markup: file names, column names and class labels may hold "[...]".
+    return Console(highlight=False, markup=False, quiet=quiet, soft_wrap=True)
+
+
+def dumps(obj, level: int = 0) -> str:
+    """Indented JSON with each list of scalars on one line, so matrix rows stay rows."""
+    if isinstance(obj, np.ndarray):
+        obj = obj.tolist()
+    pad, end = "  " * (level + 1), "  " * level
+    if isinstance(obj, dict) and obj:
+        items = [f"{pad}{json.dumps(str(k))}: {dumps(v, level + 1)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + f"\n{end}}}"
+    if isinstance(obj, (list, tuple)) and any(
+            isinstance(v, (dict, list, tuple, np.ndarray)) for v in obj):
+        return "[\n" + ",\n".join(pad + dumps(v, level + 1) for v in obj) + f"\n{end}]"
+    return json.dumps(obj, default=_json_default)
+
+
+def print_json(obj) -> None:
+    """``obj`` as JSON on stdout (never through rich, which would wrap lines)."""
+    sys.stdout.write(dumps(obj) + "\n")
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON-serializable: {type(value).__name__}")
+
+
+# ---------------------------------------------------------------------------- model files
+def save(model, path, record: dict) -> None:
+    """Save ``model`` with ``record`` (JSON) in the file's metadata."""
+    save_model(model, path, extra_metadata={RECORD_KEY: json.dumps(record, default=_json_default)})
+
+
+def load(path, label="MODEL"):
+    """The model at ``path`` and its training record (None for files not written by ``train``)."""
+    if not Path(path).is_file():
+        raise FeedforwardError(f"{label}: no model file at {str(path)!r}")
+    try:
+        model = load_model(path)
+    except FeedforwardError as e:
+        raise FeedforwardError(f"{label}: {e}") from None
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            text = (f.metadata() or {}).get(RECORD_KEY)
+    except SafetensorError as e:  # load_model read it a moment ago
+        raise FeedforwardError(f"{label}: {path} could not be read again ({e})") from None
+    if text is None:
+        return model, None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise FeedforwardError(f"{label}: the training record in {path} is not valid JSON "
+                               f"({e})") from None
+    return model, record if isinstance(record, dict) else None
+
+
+def is_classifier(model) -> bool:
+    """Whether the model's outputs are class scores: a cross-entropy loss, or class names."""
+    if isinstance(model.loss, (losses.CategoricalCrossentropy, losses.BinaryCrossentropy)):
+        return True
+    return model.loss is None and model.classes is not None
+
+
+def classes_of(model) -> list:
+    """The model's class labels; 0 .. k - 1 when it has none."""
+    if model.classes is not None:
+        return list(model.classes)
+    k = model.output_shape[0]
+    return list(range(2 if k == 1 else k))
+
+
+def class_scores(out: np.ndarray):
+    """Predicted codes ``(n,)`` and per-class probabilities ``(n, k)`` from the outputs.
+
+    One output column is the probability of class 1 (a sigmoid); its class 0 is ``1 - p``.
+    """
+    if out.shape[1] == 1:
+        p = out[:, 0]
+        return (p > 0.5).astype(np.int64), np.column_stack([1 - p, p])
+    return out.argmax(axis=1), out
+
+
+# ---------------------------------------------------------------------------- formats
+def is_fraction(metric: str) -> bool:
+    """Metrics shown as percentages: the accuracies."""
+    return "acc" in metric
+
+
+def fmt(metric: str, value) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f} %" if is_fraction(metric) else f"{value:.4g}"
+
+
+def metrics_table(results: dict, title: str) -> Table:
+    """Rows: metrics; columns: the splits of ``results`` (``{split: {metric: value}}``)."""
+    table = Table(title=title)
+    table.add_column("metric")
+    for split in results:
+        table.add_column(split, justify="right")
+    names = list(dict.fromkeys(k for logs in results.values() for k in logs))
+    for name in names:
+        table.add_row(name, *(fmt(name, logs.get(name)) for logs in results.values()))
+    return table
+
+
+def confusion_table(matrix: np.ndarray, classes: list, title: str) -> Table:
+    """Rows: true class; columns: predicted class."""
+    table = Table(title=title)
+    table.add_column("true \\ predicted")
+    for c in classes:
+        table.add_column(str(c), justify="right")
+    for c, row in zip(classes, matrix, strict=True):
+        table.add_row(str(c), *(str(int(v)) for v in row))
+    return table

@@ -1,0 +1,113 @@
+"""``feedforward evaluate``: a model's loss and metrics on labelled data.
+
+Without ``--data``, the data is the split of the training run recorded in the model file (the
+test split by default), rebuilt from the recorded configuration: the same numbers ``train``
+reported. With ``--data``, every row of that dataset is used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import FeedforwardError
+from ..metrics import confusion_matrix
+from . import common, config, datasets
+
+EXAMPLES = """\
+examples:
+  feedforward evaluate runs/digits/model.safetensors              # its run's test split
+  feedforward evaluate runs/digits/model.safetensors --split val
+  feedforward evaluate runs/iris/model.safetensors --data held_out.csv --target species
+  feedforward evaluate runs/digits/model.safetensors --json | jq .metrics.accuracy
+"""
+
+SPLITS = ("test", "val", "train", "all")
+
+
+def add_parser(subparsers, parents):
+    parser = subparsers.add_parser(
+        "evaluate", parents=parents, help="loss and metrics of a model on labelled data",
+        description="Evaluate a model file on labelled data: its loss, its metrics and, for "
+                    "classification, the confusion matrix.",
+        epilog=EXAMPLES)
+    parser.add_argument("model", metavar="MODEL", help="a model file written by train")
+    parser.add_argument("--data", "--dataset", "-d", dest="data", metavar="NAME|FILE|DIR",
+                        help="labelled data: a built-in name, a CSV file or an MNIST folder "
+                             "(default: the training run's data)")
+    parser.add_argument("--target", metavar="COLUMN", type=config.parse_target,
+                        help="the target column of a CSV file (default: the last)")
+    parser.add_argument("--split", choices=SPLITS, default=None,
+                        help="which split of the training run's data (default: test, or "
+                             "val, or train: the first the run had); with --data every row "
+                             "is used")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args, console) -> int:
+    model, record = common.load(args.model)
+    if model.loss is None:
+        raise FeedforwardError(f"MODEL: {args.model} holds no loss (it was saved before "
+                               "compile), so it cannot be evaluated")
+    if args.data is not None:
+        if args.split is not None:
+            raise FeedforwardError("--split: applies to the training run's data; with --data "
+                                   "every row is evaluated")
+        name, split, x, y = _given_data(args, model)
+    else:
+        if args.target is not None:
+            raise FeedforwardError("--target: applies to a CSV file given with --data")
+        name, split, x, y = _recorded_data(args, record)
+    logs = model.evaluate(x, y, return_dict=True)
+    result = {"model": str(args.model), "data": name, "split": split, "samples": int(len(x)),
+              "metrics": logs}
+    classifier = common.is_classifier(model)
+    if classifier:
+        classes = common.classes_of(model)
+        codes, _ = common.class_scores(model.predict(x))
+        matrix = confusion_matrix(y, codes, num_classes=len(classes))
+        result.update(classes=classes, confusion_matrix=matrix.tolist())
+    if args.json:
+        common.print_json(result)
+        return 0
+    console.print(common.metrics_table({f"{name} ({split}, {len(x)} samples)": logs},
+                                       "evaluation"))
+    if classifier and len(classes) <= 20:
+        console.print(common.confusion_table(matrix, classes, "confusion matrix"))
+    return 0
+
+
+def _given_data(args, model):
+    data = datasets.load(args.data, args.target, label="--data")
+    if common.is_classifier(model):
+        labels = data.y if data.classes is None else np.asarray(data.classes, dtype=object)[data.y]
+        y = datasets.label_codes(labels, common.classes_of(model), label="--data")
+    else:
+        if data.classes is not None:
+            raise FeedforwardError(f"--data: the model is a regression model, but the target "
+                                   f"of {data.name} holds class labels")
+        y = data.y.astype(np.float64)
+    return data.name, "all", data.x, y
+
+
+def _recorded_data(args, record):
+    if record is None or "config" not in record:
+        raise FeedforwardError(f"--data: {args.model} has no record of its training data (it "
+                               "was not written by feedforward train); pass --data")
+    cfg = {**config.DEFAULTS, **record["config"]}
+    raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
+                        cfg["seed"], label="the recorded dataset")
+    data = datasets.for_task(raw, record.get("task", cfg["task"]))
+    if args.split == "all":
+        return data.name, "all", data.x, data.y
+    parts = datasets.split(data, cfg["val"], cfg["test"], cfg["seed"])
+    splits = {"train": (parts.x_train, parts.y_train), "val": (parts.x_val, parts.y_val),
+              "test": (parts.x_test, parts.y_test)}
+    # by default the split train reported its final numbers on
+    split = args.split or next(s for s in ("test", "val", "train") if len(splits[s][0]))
+    x, y = splits[split]
+    if len(x) == 0:
+        raise FeedforwardError(f"--split {split}: the training run had no {split} split "
+                               f"(--{split} 0); choose another split or pass --data")
+    return data.name, split, x, y

@@ -1,0 +1,115 @@
+"""``feedforward predict``: a model's answers for the rows of a CSV file.
+
+Rows are raw, unscaled features: the model file carries its scaling. Classification gives the
+predicted class label and one probability per class; regression gives the predicted values.
+Numbers are written in the shortest form that reads back as the same number of the model's
+float type, so the file holds exactly what ``model.predict`` returned.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+
+import numpy as np
+from rich.table import Table
+
+from ..errors import FeedforwardError
+from . import common, datasets
+
+EXAMPLES = """\
+examples:
+  feedforward predict runs/iris/model.safetensors flowers.csv     # a table, or CSV when piped
+  feedforward predict runs/iris/model.safetensors flowers.csv -o predictions.csv
+  feedforward predict runs/iris/model.safetensors flowers.csv --json
+
+INPUT.csv has a header row. When it names the model's features (as in the training data), those
+columns are used and others, such as the target, are ignored; otherwise it must have exactly as
+many columns as the model has features.
+"""
+
+
+def add_parser(subparsers, parents):
+    parser = subparsers.add_parser(
+        "predict", parents=parents, help="predict classes or values for the rows of a CSV file",
+        description="Predict with a model file on the rows of a CSV file of raw features: class "
+                    "labels with per-class probabilities, or values for regression.",
+        epilog=EXAMPLES)
+    parser.add_argument("model", metavar="MODEL", help="a model file written by train")
+    parser.add_argument("input", metavar="INPUT.csv", help="rows of raw features, with a header")
+    parser.add_argument("--output", "-o", metavar="OUT.csv",
+                        help="write the predictions to this CSV file")
+    parser.add_argument("--json", action="store_true", help="print the predictions as JSON")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def predictions(model, x):
+    """Column names and rows (lists of Python values) of the predictions for ``x``."""
+    out = model.predict(x)
+    if common.is_classifier(model):
+        classes = common.classes_of(model)
+        codes, probs = common.class_scores(out)
+        columns = ["prediction", *(f"probability_{c}" for c in classes)]
+        rows = [[classes[c], *p] for c, p in zip(codes.tolist(), probs, strict=True)]
+    else:
+        columns = (["prediction"] if out.shape[1] == 1 else
+                   [f"prediction_{j}" for j in range(out.shape[1])])
+        rows = [list(r) for r in out]
+    return columns, rows
+
+
+def run(args, console) -> int:
+    model, record = common.load(args.model)
+    names = (record or {}).get("feature_names")
+    x = datasets.read_features(args.input, names, model.input_dim, label="INPUT.csv")
+    columns, rows = predictions(model, x)
+    if args.output:
+        try:
+            with open(args.output, "w", newline="") as f:
+                _write_csv(f, columns, rows)
+        except OSError as e:
+            raise FeedforwardError(f"--output: cannot write {args.output!r} "
+                                   f"({e.strerror or e})") from None
+        console.print(f"wrote {len(rows)} predictions to {args.output}")
+    if args.json:
+        classes = common.classes_of(model) if common.is_classifier(model) else None
+        common.print_json(_as_json(columns, rows, classes))
+    elif not args.output:
+        if sys.stdout.isatty():
+            console.print(_table(columns, rows))
+        else:
+            buffer = io.StringIO()
+            _write_csv(buffer, columns, rows)
+            sys.stdout.write(buffer.getvalue())
+    return 0
+
+
+def _write_csv(f, columns, rows):
+    writer = csv.writer(f, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        # str of a NumPy float is the shortest text that reads back as the same value
+        writer.writerow([str(v) for v in row])
+
+
+def _as_json(columns, rows, classes):
+    """One object per row: the prediction, and each class's probability (``classes`` given)."""
+    if classes is not None:
+        return [{"prediction": row[0],
+                 "probabilities": {str(c): float(p)
+                                   for c, p in zip(classes, row[1:], strict=True)}}
+                for row in rows]
+    if len(columns) == 1:
+        return [{"prediction": float(row[0])} for row in rows]
+    return [{"prediction": [float(v) for v in row]} for row in rows]
+
+
+def _table(columns, rows) -> Table:
+    table = Table()
+    for c in columns:
+        table.add_column(c, justify="left" if c == "prediction" else "right")
+    for row in rows:
+        table.add_row(*(f"{v:.4f}" if isinstance(v, np.floating) else str(v) for v in row))
+    return table
