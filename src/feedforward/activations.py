@@ -16,6 +16,7 @@ import numpy as np
 from ._registry import Configurable, Registry
 from .errors import check_number
 
+
 def _erf(x):
     """Exact erf, vectorised: SciPy's when installed (imported on first use, as it costs a
     quarter second of start-up), else math.erf element by element."""
