@@ -517,14 +517,6 @@ class Nadam(Adam):
     def _mu(self, t):
         return self.beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
 
-    def _tmp(self, i, p, k=0):
-        """Work array ``k`` shaped like parameter array ``i``: the rules write their
-        intermediate values into these, so a step allocates nothing."""
-        buf = self._scratch.get((i, k))
-        if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
-            buf = self._scratch[(i, k)] = np.empty_like(p)
-        return buf
-
     def _begin_step(self, t):
         self.mu_t, self.mu_next = self._mu(t), self._mu(t + 1)
         self.mu_product *= self.mu_t

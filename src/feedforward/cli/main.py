@@ -18,9 +18,9 @@ import textwrap
 
 from .. import __version__
 from ..errors import FeedforwardError
-from . import common, datasets, evaluate, predict, summary, train
+from . import check, common, datasets, evaluate, predict, summary, train
 
-COMMANDS = (train, evaluate, predict, summary, datasets)
+COMMANDS = (train, evaluate, predict, summary, datasets, check)
 USAGE_ERROR = 2
 
 EXAMPLES = """\
@@ -28,6 +28,8 @@ examples:
   feedforward datasets                                   # what is built in
   feedforward train                                      # digits; writes runs/digits
   feedforward train --dataset spiral --samples 1000 --noise 0.1 --epochs 300 --out runs/spiral
+  feedforward train --doctor                             # name what goes wrong, with fixes
+  feedforward check --layers 32                          # sanity recipe; recommends a rate
   feedforward evaluate runs/digits/model.safetensors     # the run's test split again
   feedforward predict runs/digits/model.safetensors rows.csv -o predictions.csv
   feedforward summary runs/digits/model.safetensors

@@ -7,6 +7,7 @@ The folder (``--out``) receives:
 - ``history.csv``: the loss, metrics and learning rate of every epoch;
 - ``metrics.json``: the final loss and metrics on each split, the confusion matrix, timings;
 - ``config.toml``: the resolved configuration; ``--config`` with it repeats the run exactly;
+- ``monitor.json`` (with ``--doctor``): the per-layer monitor records and the findings;
 - PNG plots (with matplotlib): ``loss.png``, one per metric, ``learning_rate.png`` for a
   schedule, ``confusion_matrix.png`` for classification.
 """
@@ -34,10 +35,11 @@ from .. import (
     schedules,
 )
 from ..data import Augmenter, MinMaxScaler, StandardScaler, gaussian_noise
+from ..diagnostics import Doctor
 from ..errors import FeedforwardError
 from ..layers import Dense, Dropout, Maxout
 from ..metrics import confusion_matrix
-from ..model import Sequential
+from ..model import Diverged, Sequential
 from . import common, config, datasets, plots
 
 EXAMPLES = """\
@@ -75,6 +77,10 @@ def add_parser(subparsers, parents):
                         help="output folder (default: runs/DATASET); files in it are replaced")
     parser.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
                         help="write PNG plots (needs matplotlib; default: yes)")
+    parser.add_argument("--doctor", action="store_true",
+                        help="watch training and name what goes wrong (vanishing or exploding "
+                             "gradients, dead units, learning rate, overfitting, ...) with "
+                             "fixes, live and at the end; writes monitor.json")
     config.add_arguments(parser)
     parser.set_defaults(run=run)
     return parser
@@ -308,7 +314,8 @@ def run(args, console) -> int:
     out = _out_folder(args.out, data)
     _describe(console, cfg, data, parts, model, plan)
 
-    history, stopper, seconds = _fit(cfg, plan, model, splits, out, console)
+    doctor = Doctor(print_fn=console.print) if args.doctor else None
+    history, stopper, seconds = _fit(cfg, plan, model, splits, out, console, doctor)
     epochs_run = len(history.epoch)
     weights_epoch = _weights_epoch(stopper, epochs_run, console)
     results = {name: model.evaluate(x, y, return_dict=True)
@@ -332,6 +339,8 @@ def run(args, console) -> int:
     (out / "metrics.json").write_text(common.dumps(summary) + "\n")
     (out / "config.toml").write_text(config.dumps(cfg, plan.notes, _header()))
     written = [MODEL_FILE, "history.csv", "metrics.json", "config.toml"]
+    if doctor is not None:
+        written.append(_report_doctor(console, doctor, out))
     if args.plots:
         restored = weights_epoch if weights_epoch != epochs_run else None
         written += _plots(console, history.history, out, data, restored, summary)
@@ -355,10 +364,10 @@ def _out_folder(out, data) -> Path:
     return out
 
 
-def _fit(cfg, plan, model, splits, out, console):
+def _fit(cfg, plan, model, splits, out, console, doctor=None):
     """Train with the run's callbacks; returns the History, the EarlyStopping (or None) and
-    the seconds spent."""
-    cbs = [callbacks.CSVLogger(out / "history.csv")]
+    the seconds spent. A divergence ends the run, after the doctor's findings."""
+    cbs = [callbacks.CSVLogger(out / "history.csv")] + ([doctor] if doctor else [])
     stopper = None
     if cfg["early_stopping"]:
         stopper = callbacks.EarlyStopping(monitor=plan.monitor, patience=cfg["patience"],
@@ -370,10 +379,28 @@ def _fit(cfg, plan, model, splits, out, console):
     start = time.perf_counter()
     # overflow on the way to a non-finite loss is what the Diverged error reports, in one line
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        history = model.fit(x, y, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                            validation_data=val if len(val[0]) else None, callbacks=cbs,
-                            verbose=0 if console.quiet else 1, augment=plan.augment)
+        try:
+            history = model.fit(x, y, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+                                validation_data=val if len(val[0]) else None, callbacks=cbs,
+                                verbose=0 if console.quiet else 1, augment=plan.augment)
+        except Diverged as e:
+            if doctor is not None:
+                doctor.findings = doctor.diagnose(error=e)
+                _report_doctor(console, doctor, out)
+            raise
     return history, stopper, time.perf_counter() - start
+
+
+def _report_doctor(console, doctor, out) -> str:
+    """Print the doctor's findings and write them with the monitor's records; the file name."""
+    findings = doctor.findings
+    console.print(f"doctor: {len(findings)} finding(s)" + (":" if findings else
+                                                           ", training looks healthy"))
+    for finding in findings:
+        console.print(str(finding))
+    record = {"findings": [f.to_dict() for f in findings], **doctor.monitor.to_dict()}
+    (out / "monitor.json").write_text(common.dumps(record) + "\n")
+    return "monitor.json"
 
 
 def _describe(console, cfg, data, parts, model, plan):
