@@ -1,0 +1,65 @@
+"""``feedforward check``: the sanity recipe before a long run, on the network ``train`` would build.
+
+It takes the same data and model options as ``train`` (and ``--config``) and runs
+:func:`feedforward.diagnostics.check` on the training split: the gradient check, the initial
+loss against ln k, overfitting a small subset, and the learning-rate range test. Exit status 0
+when every step passes, 1 when one fails.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import check as sanity
+from ..diagnostics.check import plot_lr_curve
+from . import config, datasets, train
+
+EXAMPLES = """\
+examples:
+  feedforward check                                  # digits, the default network
+  feedforward check --dataset spiral --layers 64,64 --plot lr.png
+  feedforward check --layers 1                       # too small: the overfitting step fails
+"""
+
+
+def add_parser(subparsers, parents):
+    parser = subparsers.add_parser(
+        "check", parents=parents, help="sanity-check a network before training it",
+        description="Run the sanity recipe on the network that `feedforward train` would build "
+                    "with the same options: gradient check, initial loss, overfitting a small "
+                    "subset without regularization, and a learning-rate range test that "
+                    "recommends a rate.",
+        epilog=EXAMPLES)
+    parser.add_argument("--config", metavar="FILE.toml",
+                        help="TOML experiment file; flags override its values")
+    parser.add_argument("--subset", type=int, default=64, metavar="N",
+                        help="samples to overfit (default: 64)")
+    parser.add_argument("--max-steps", type=int, default=2000, metavar="N",
+                        help="full-batch steps allowed to overfit the subset (default: 2000)")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="save the range test's loss against learning rate (matplotlib)")
+    config.add_arguments(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args, console) -> int:
+    flags = {o.key: getattr(args, o.key) for o in config.OPTIONS}
+    cfg = config.resolve(flags, args.config)
+    raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
+                        cfg["seed"], label=cfg.label("dataset"))
+    data = datasets.for_task(raw, cfg["task"], label=cfg.label("task"))
+    parts = datasets.split(data, cfg["val"], cfg["test"], cfg["seed"])
+    plan = train.make_plan(cfg, data, len(parts.x_train))
+    console.print(f"{data.name}: checking on {len(parts.x_train)} training samples")
+    report = sanity(lambda: train.build_model(cfg, plan, data), parts.x_train, parts.y_train,
+                    subset=args.subset, max_steps=args.max_steps,
+                    batch_size=cfg["batch_size"])
+    for step in report.steps:
+        console.print(str(step))
+    if report.recommended_learning_rate is not None:
+        console.print(f"recommended learning rate: {report.recommended_learning_rate:.2g} "
+                      f"(--learning-rate {report.recommended_learning_rate:.2g})")
+    if args.plot:
+        console.print(f"wrote {args.plot}" if plot_lr_curve(report, args.plot)
+                      else "plot skipped: matplotlib is not installed")
+    console.print("all checks passed" if report.passed else "some checks failed")
+    return 0 if report.passed else 1

@@ -1,0 +1,276 @@
+"""The sanity recipe before a long training run, as one function: :func:`check`.
+
+1. **Gradient check**: backpropagation against central differences, on a float64 copy and a
+   few samples, for a random subset of the parameters.
+2. **Initial loss**: with small random weights a k-class softmax predicts about 1/k for every
+   class, so the cross-entropy starts near ln k (ln 2 for a sigmoid output); well above
+   it (1.5 ln k), the untrained network is confidently wrong.
+3. **Overfit a small subset** (64 samples, regularization and dropout off): a network that
+   can learn the data drives the loss on so few samples to near zero. If it cannot, more
+   training will not help: reconsider the architecture.
+4. **Learning-rate range test**: a few hundred steps with the rate growing exponentially;
+   the recommended rate is a tenth of the rate where the smoothed loss was lowest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import losses, optimizers
+from ..errors import FeedforwardError, check_number
+from ..layers import Dropout
+from .gradient_check import relative_error
+
+
+@dataclass
+class Step:
+    """One step of the recipe: ``passed`` is True, False, or None when it does not apply."""
+
+    name: str
+    passed: bool | None
+    summary: str
+    evidence: dict = field(default_factory=dict)
+    advice: str = ""
+
+    def __str__(self):
+        mark = {True: "PASS", False: "FAIL", None: "SKIP"}[self.passed]
+        return f"[{mark}] {self.name}: {self.summary}" + (f"\n       {self.advice}"
+                                                          if self.advice else "")
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "passed": self.passed, "summary": self.summary,
+                "evidence": self.evidence, "advice": self.advice}
+
+
+@dataclass
+class Report:
+    """The steps of :func:`check`; ``passed`` when none failed."""
+
+    steps: list
+    recommended_learning_rate: float | None = None
+    lr_curve: dict = field(default_factory=dict)  # {"learning_rate": [...], "loss": [...]}
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed is not False for s in self.steps)
+
+    def __getitem__(self, name) -> Step:
+        return next(s for s in self.steps if s.name == name)
+
+    def __str__(self):
+        return "\n".join(str(s) for s in self.steps)
+
+
+def _fresh(model_factory, x):
+    """A new compiled model from a factory, or a copy of a compiled model with new weights,
+    built for ``x``."""
+    from ..model import Sequential
+
+    if isinstance(model_factory, Sequential):
+        source = model_factory
+        config = {**source.get_config(), "input_dim": None}
+        model = Sequential.from_config(config)
+        model.compile(optimizers.deserialize(optimizers.serialize(source.optimizer)),
+                      losses.deserialize(losses.serialize(source.loss)))
+    elif callable(model_factory):
+        model = model_factory()
+    else:
+        raise FeedforwardError("model_factory: expected a Sequential or a callable returning "
+                               f"a compiled Sequential, got {type(model_factory).__name__}")
+    if not isinstance(model, Sequential) or model.loss is None:
+        raise FeedforwardError("model_factory: expected it to return a compiled Sequential, "
+                               f"got {type(model).__name__}")
+    model._raw_x(x[:1])
+    return model
+
+
+def _prepared(model, x, y):
+    """Inputs and targets as the first layer and the loss see them (preprocessing fitted)."""
+    x = model._raw_x(x)
+    for p in model.preprocessing:
+        if not p.fitted:
+            p.fit(x)
+    return model._input(x), model._targets(y, x.shape[0])
+
+
+# ---------------------------------------------------------------------------- the steps
+def gradient_step(model, x, y, samples=8, parameters=200, seed=0) -> Step:
+    from ..model import Sequential
+
+    clone = Sequential.from_config(model.get_config(), dtype="float64")
+    clone.set_weights(model.get_weights())
+    clone.compile(model.optimizer, model.loss, [])
+    x, y = x[:samples].astype(np.float64), y[:samples]
+    clone._compute_gradients(x, y, training=False)
+    analytic = clone.grads.copy()
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(clone.params.size, min(parameters, clone.params.size), replace=False)
+    numeric = np.empty(len(idx))
+    eps = 1e-6
+    for j, i in enumerate(idx):
+        old = clone.params[i]
+        clone.params[i] = old + eps
+        plus = clone._loss_value(x, y)
+        clone.params[i] = old - eps
+        minus = clone._loss_value(x, y)
+        clone.params[i] = old
+        numeric[j] = (plus - minus) / (2 * eps)
+    error = relative_error(analytic[idx], numeric)
+    passed = error < 1e-4
+    return Step("gradient_check", passed,
+                f"relative error {error:.2e} over {len(idx)} parameters (float64, "
+                f"{len(x)} samples)", {"relative_error": error, "parameters": len(idx)},
+                "" if passed else "backpropagation disagrees with numerical differentiation: "
+                "a custom layer, activation or loss has a wrong derivative")
+
+
+def initial_loss_step(model, x, y) -> Step:
+    loss = float(model.loss._value(model._forward(x, False), y))
+    k = model.output_shape[0]
+    if isinstance(model.loss, losses.CategoricalCrossentropy) and k > 1:
+        expected, what = math.log(k), f"ln {k}"
+    elif isinstance(model.loss, losses.BinaryCrossentropy):
+        expected, what = math.log(2), "ln 2"
+    else:
+        return Step("initial_loss", None, f"initial loss {loss:.4g}; no reference value for "
+                    f"the {model.loss.name} loss", {"loss": loss})
+    passed = loss <= 1.5 * expected  # He-initialized ReLU stacks start near 1.3 ln k
+    return Step("initial_loss", passed,
+                f"initial loss {loss:.4g}, expected about {what} = {expected:.4g}",
+                {"loss": loss, "expected": expected},
+                "" if passed else "the untrained network is confident: the initial weights "
+                "or the inputs are too large (scale the inputs; use glorot_uniform or "
+                "he_normal), or the labels do not match the output layer")
+
+
+def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
+    """Full-batch steps on ``subset`` samples with regularization and dropout off."""
+    for layer in model.layers:
+        layer.regularizers = {}
+        if isinstance(layer, Dropout):
+            layer.rate = 0.0
+    x, y = x[:subset], y[:subset]
+    first = loss = model._train_step(x, y)[0]
+    classification = isinstance(model.loss, (losses.CategoricalCrossentropy,
+                                              losses.BinaryCrossentropy))
+    target = 0.05 if classification else 0.01 * first
+    steps = 1
+    while loss > target and steps < max_steps:
+        loss = model._train_step(x, y)[0]
+        steps += 1
+        if not math.isfinite(loss):
+            break
+    passed = bool(loss <= target)
+    evidence = {"samples": len(x), "steps": steps, "loss": loss, "target": target}
+    if passed:
+        return Step("overfit_small_subset", True,
+                    f"loss {loss:.3g} <= {target:.3g} on {len(x)} samples after {steps} steps",
+                    evidence)
+    return Step("overfit_small_subset", False,
+                f"loss still {loss:.3g} (target {target:.3g}) on {len(x)} samples after "
+                f"{steps} steps", evidence,
+                "the network cannot even memorise a small sample, so more data or training "
+                "will not help: reconsider the architecture (more units or layers, a different "
+                "activation), check that the labels match the inputs, or raise the learning rate")
+
+
+def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0):
+    """Train with the rate growing from ``low`` to ``high``; returns (Step, rate, curve)."""
+    growth = (high / low) ** (1 / (steps - 1))
+    opt = model.optimizer
+    opt.learning_rate = lambda t: low * growth ** t  # the optimizer's schedule interface
+    n = x.shape[0]
+    rng = np.random.default_rng(0)
+    order = rng.permutation(n)
+    rates, curve, smooth, best = [], [], None, math.inf
+    for t in range(steps):
+        rows = order[(t * batch_size) % n:][:batch_size]
+        rate = opt.lr
+        loss = model._compute_gradients(x[rows], y[rows])[0]
+        if not math.isfinite(loss):
+            break
+        opt.apply([model.params], [model.grads], segments=[model._sizes])
+        smooth = loss if smooth is None else 0.9 * smooth + 0.1 * loss  # fastai's smoothing
+        rates.append(rate)
+        curve.append(smooth)
+        best = min(best, smooth)
+        if smooth > 4 * best and t > 10:
+            break
+    if not curve:
+        return Step("learning_rate_range", False, f"the loss was not finite even at rate {low:g}",
+                    {"steps": 0}, "check the data for extreme values and the loss"), None, {}
+    i = int(np.argmin(curve))
+    recommended = rates[i] / 10
+    passed = curve[i] < 0.9 * curve[0]
+    step = Step("learning_rate_range", passed,
+                f"lowest smoothed loss {curve[i]:.3g} at rate {rates[i]:.2g}; recommended "
+                f"learning rate {recommended:.2g}",
+                {"recommended_learning_rate": recommended, "rate_at_min": rates[i],
+                 "steps": len(rates)},
+                "" if passed else "no rate made the loss go down: check the data, the labels "
+                "and the loss")
+    return step, recommended, {"learning_rate": rates, "loss": curve}
+
+
+def check(model_factory, x, y, subset=64, max_steps=2000, batch_size=32, lr_steps=200,
+          plot=None) -> Report:
+    """Run the sanity recipe; each step on a fresh model.
+
+    Parameters
+    ----------
+    model_factory : callable or Sequential
+        Returns a new compiled model (same architecture, new weights), or a compiled model
+        whose configuration is copied (its weights are not touched).
+    x : array of shape (n, features)
+    y : array of shape (n,) or (n, outputs)
+    subset : int
+        Samples for the overfitting step.
+    max_steps : int
+        Full-batch steps allowed to overfit the subset.
+    batch_size, lr_steps : int
+        Mini-batch size and number of steps of the learning-rate range test.
+    plot : str or Path, optional
+        Where to save a loss-against-rate plot (needs matplotlib; skipped without it).
+
+    Returns
+    -------
+    Report
+        ``report.steps`` in order; ``report.passed``; ``report.recommended_learning_rate``.
+    """
+    subset = int(check_number(subset, "subset", low=2, integer=True))
+    max_steps = int(check_number(max_steps, "max_steps", low=1, integer=True))
+    lr_steps = int(check_number(lr_steps, "lr_steps", low=20, integer=True))
+    model = _fresh(model_factory, x)
+    xs, ys = _prepared(model, x, y)  # every fresh model would fit the same preprocessing
+    steps = [gradient_step(model, xs, ys), initial_loss_step(model, xs, ys),
+             overfit_step(_fresh(model_factory, x), xs, ys, subset, max_steps)]
+    lr_step, rate, curve = lr_range_step(_fresh(model_factory, x), xs, ys, batch_size, lr_steps)
+    steps.append(lr_step)
+    report = Report(steps, rate, curve)
+    if plot is not None:
+        plot_lr_curve(report, plot)
+    return report
+
+
+def plot_lr_curve(report: Report, path) -> bool:
+    """Save the range test's loss against rate (log scale); False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(report.lr_curve["learning_rate"], report.lr_curve["loss"])
+    ax.axvline(report.recommended_learning_rate, ls="--", c="gray", label="recommended")
+    ax.set(xscale="log", xlabel="learning rate", ylabel="smoothed loss",
+           title="learning-rate range test")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True

@@ -1,0 +1,219 @@
+"""A training monitor: per-layer statistics of activations, gradients and weights.
+
+Each record holds, for every layer with parameters or an activation:
+
+- ``dead_fraction``: the fraction of ReLU units never active on the probe batch (hidden layers);
+- ``saturated_fraction``: the fraction of sigmoid / tanh outputs where the derivative is below
+  5 % of its maximum (hidden layers);
+- ``grad_norm``, ``weight_norm``: Euclidean norms over the layer's parameters;
+- ``update_ratio``: ``||w_t - w_{t-1}|| / ||w_t||`` for the last optimizer step;
+- ``act_mean``, ``act_std``: of the layer's outputs on the probe batch;
+- ``symmetric``: whether all units of the layer have the same incoming weights and bias, as
+  when a constant initialization was never broken.
+
+The probe batch is drawn once from the training data, by default from the inputs the first
+layer sees in the first batches (so it is already preprocessed), and run in inference mode:
+the monitor draws no random numbers and leaves the training trajectory unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..callbacks import Callback
+from ..errors import FeedforwardError, check_number
+
+SATURATION = {"sigmoid": lambda y: y * (1 - y) < 0.05 * 0.25,  # f' below 5 % of its peak
+              "tanh": lambda y: 1 - y * y < 0.05}
+DEAD = {"relu"}
+
+
+class Monitor(Callback):
+    """Record per-layer statistics every ``every`` epochs, or every ``every_steps`` steps.
+
+    Parameters
+    ----------
+    every : int
+        Record at the end of every ``every``-th epoch (the default frequency: each epoch).
+    every_steps : int, optional
+        Record after every ``every_steps``-th optimizer step instead.
+    probe_size : int
+        Rows of the probe batch.
+    probe : array of shape (n, features), optional
+        Raw inputs to use as the probe (preprocessed like ``fit``'s inputs); by default the
+        first ``probe_size`` training rows that the first layer sees.
+
+    Attributes
+    ----------
+    records : list of dict
+        ``{"epoch", "step", "layers": [{"index", "layer", "activation", ...}]}``, one per
+        recording. ``fit``'s History holds the monitor as ``history.monitor``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of each feature of the probe, as the first layer sees it.
+    """
+
+    def __init__(self, every=1, every_steps=None, probe_size=256, probe=None):
+        self.every = int(check_number(every, "every", low=1, integer=True))
+        self.every_steps = None if every_steps is None else int(
+            check_number(every_steps, "every_steps", low=1, integer=True))
+        self.probe_size = int(check_number(probe_size, "probe_size", low=1, integer=True))
+        self._raw_probe = probe
+        self.records: list[dict] = []
+        self.inputs: dict = {}
+        self._probe, self._parts, self._batch = None, [], None
+        self._epoch = self._step = 0
+        self._previous = None
+
+    def set_data(self, x):
+        """Use the raw inputs ``x`` (n, features) as the probe batch."""
+        self._raw_probe = x
+
+    # ------------------------------------------------------------------ hooks
+    def on_train_begin(self, logs=None):
+        model = self.model
+        self.records, self.inputs, self._step, self._previous = [], {}, 0, None
+        self._steps, self._batch = model._fit_state["steps"], None
+        self._probe = None if self._raw_probe is None else \
+            model._check_x(self._raw_probe, "probe")[:self.probe_size].copy()
+        self._parts: list[np.ndarray] = []
+        if model.history is not None:
+            model.history.monitor = self
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        if self.every_steps is None and self._steps == 1 and self._due_epoch(epoch):
+            self._previous = self.model.params.copy()
+
+    def on_batch_end(self, batch, logs=None):
+        self._step += 1
+        if self._batch is None:  # the probe runs in chunks of this size (see _outputs)
+            self._batch = len(getattr(self.model.layers[0], "x", ())) or None
+        if self._probe is None:
+            self._collect_probe()
+        if self.every_steps is not None:
+            if self.every_steps == 1 or self._step % self.every_steps == self.every_steps - 1:
+                self._previous = self.model.params.copy()
+            if self._step % self.every_steps == 0:
+                self.record()
+        elif batch == self._steps - 2 and self._due_epoch(self._epoch):
+            self._previous = self.model.params.copy()  # the weights before the last step
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every_steps is None and self._due_epoch(epoch):
+            self.record()
+
+    def _due_epoch(self, epoch):
+        return (epoch + 1) % self.every == 0
+
+    def _collect_probe(self):
+        """Gather the probe from the inputs the first layer saw, batch by batch."""
+        x = getattr(self.model.layers[0], "x", None)
+        if x is None:
+            return
+        self._parts.append(np.array(x[:self.probe_size - sum(len(p) for p in self._parts)]))
+        if sum(len(p) for p in self._parts) >= self.probe_size or \
+                len(self._parts) >= self._steps:
+            self._probe, self._parts = np.concatenate(self._parts), []
+
+    # ------------------------------------------------------------------ measuring
+    def record(self) -> dict:
+        """Measure the model now; append and return the record."""
+        model = self.model
+        probe = self._probe if self._probe is not None else (
+            np.concatenate(self._parts) if self._parts else None)
+        if probe is None:
+            raise FeedforwardError("Monitor: no probe batch yet; pass probe= or call set_data")
+        if not self.inputs:
+            self.inputs = {"mean": probe.mean(axis=0).tolist(), "std": probe.std(axis=0).tolist()}
+        layers, offset = [], 0
+        last = len(model.layers) - 1
+        for i, (layer, y) in enumerate(zip(model.layers, self._outputs(probe), strict=True)):
+            size = layer.count_params()
+            if size == 0 and getattr(layer, "activation", None) is None:
+                continue  # Dropout: the identity in inference
+            entry = {"index": i, "layer": type(layer).__name__, "units": int(y.shape[1]),
+                     "activation": getattr(getattr(layer, "activation", None), "name", None),
+                     **_activation_stats(y, _activation_name(layer), hidden=i < last)}
+            if size:
+                s = slice(offset, offset + size)
+                entry.update(_parameter_stats(layer, model.params[s], model.grads[s],
+                                              None if self._previous is None
+                                              else self._previous[s]))
+                offset += size
+            layers.append(entry)
+        record = {"epoch": self._epoch, "step": self._step, "layers": layers}
+        self.records.append(record)
+        return record
+
+    def _outputs(self, probe):
+        """Each layer's outputs on the probe, in inference mode.
+
+        The probe goes through in chunks of the training batch size: the same matrix shapes
+        as training, so the same BLAS kernels and work buffers (a larger product can take a
+        multithreaded path that costs far more on a busy machine).
+        """
+        chunk = self._batch or self.probe_size
+        outputs = [[] for _ in self.model.layers]
+        for start in range(0, len(probe), chunk):
+            x = probe[start:start + chunk]
+            for out, layer in zip(outputs, self.model.layers, strict=True):
+                x = layer.forward(x, False)
+                out.append(x.copy())  # layers reuse their buffers from one call to the next
+        return [np.concatenate(out) for out in outputs]
+
+    def measure(self, model, epoch=0) -> dict:
+        """One record of ``model`` outside ``fit``, on the probe given to the constructor."""
+        if self._raw_probe is None:
+            raise FeedforwardError("Monitor.measure: pass probe= (raw inputs) first")
+        self.set_model(model)
+        self._probe = model._check_x(self._raw_probe, "probe")[:self.probe_size]
+        self._epoch, self._step, self._previous, self._parts = epoch, 0, None, []
+        self._batch, self.inputs = None, {}
+        return self.record()
+
+    # ------------------------------------------------------------------ export
+    def to_dict(self) -> dict:
+        return {"inputs": self.inputs, "records": self.records}
+
+    def to_json(self, path=None, indent=None) -> str:
+        """The records as JSON; written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent)
+        if path is not None:
+            with open(path, "w") as f:
+                f.write(text)
+        return text
+
+
+def _activation_name(layer) -> str | None:
+    act = getattr(layer, "activation", None)
+    return None if act is None else act.name
+
+
+def _activation_stats(y, activation, hidden) -> dict:
+    """Mean, std, dead and saturated fractions of the outputs ``y`` (n, units)."""
+    stats = {"act_mean": float(y.mean()), "act_std": float(y.std())}
+    if hidden and activation in DEAD:
+        stats["dead_fraction"] = float(1 - (y > 0).any(axis=0).mean())
+    if hidden and activation in SATURATION:
+        stats["saturated_fraction"] = float(SATURATION[activation](y).mean())
+    return stats
+
+
+def _parameter_stats(layer, w, g, previous) -> dict:
+    weight_norm = float(np.linalg.norm(w))
+    ratio = None
+    if previous is not None:
+        ratio = float(np.linalg.norm(w - previous) / weight_norm) if weight_norm > 0 else 0.0
+    stats = {"grad_norm": float(np.linalg.norm(g)), "weight_norm": weight_norm,
+             "update_ratio": ratio}
+    kernel = layer.params.get("kernel")
+    if kernel is not None and kernel.ndim == 2 and kernel.shape[1] > 1:
+        # every unit's incoming weights (and bias) equal to the first unit's, to rounding
+        spread = np.abs(kernel - kernel[:, :1]).max()
+        bias = layer.params.get("bias")
+        if bias is not None:
+            spread = max(spread, np.abs(bias - bias[0]).max())
+        stats["symmetric"] = bool(spread <= 1e-6 * max(float(np.abs(kernel).max()), 1e-30))
+    return stats

@@ -1,0 +1,158 @@
+"""The sanity recipe: ``ff.diagnostics.check`` and ``feedforward check``."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import feedforward as ff
+from feedforward.diagnostics import check
+
+D = ff.Dense
+STEPS = ["gradient_check", "initial_loss", "overfit_small_subset", "learning_rate_range"]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.model_selection import train_test_split
+
+    x, y = ff.data.load_dataset("digits")
+    return train_test_split(np.asarray(x, dtype=np.float64), np.asarray(y), test_size=0.25,
+                            random_state=0, stratify=y)
+
+
+def _factory(units=(128, 64), learning_rate=None, scale=True):
+    def make():
+        model = ff.Sequential(
+            [D(u, "relu", kernel_initializer="he_normal") for u in units] + [D(10, "softmax")],
+            seed=0, preprocessing=ff.data.StandardScaler() if scale else None)
+        model.compile(ff.optimizers.Adam(learning_rate) if learning_rate else "adam",
+                      "categorical_crossentropy", ["accuracy"])
+        return model
+    return make
+
+
+@pytest.fixture(scope="module")
+def sensible(digits):
+    return check(_factory(), digits[0], digits[2])
+
+
+def test_passes_on_a_sensible_architecture(sensible):
+    assert [s.name for s in sensible.steps] == STEPS
+    assert sensible.passed and all(s.passed for s in sensible.steps)
+    assert sensible["gradient_check"].evidence["relative_error"] < 1e-6
+    loss = sensible["initial_loss"].evidence
+    assert loss["expected"] == pytest.approx(math.log(10))
+    overfit = sensible["overfit_small_subset"].evidence
+    assert overfit["samples"] == 64 and 1 < overfit["steps"] < 2000 and overfit["loss"] <= 0.05
+
+
+def test_recommended_rate_trains_digits_with_adam_to_95_percent(sensible, digits):
+    x_train, x_test, y_train, y_test = digits
+    rate = sensible.recommended_learning_rate
+    assert 1e-5 < rate < 1
+    curve = sensible.lr_curve
+    assert np.all(np.diff(curve["learning_rate"]) > 0)  # the rate grows exponentially
+    assert np.allclose(np.diff(np.log(curve["learning_rate"])),
+                       math.log(curve["learning_rate"][1] / curve["learning_rate"][0]))
+    model = _factory(learning_rate=rate)()
+    model.fit(x_train, y_train, epochs=20, verbose=0)
+    assert model.evaluate(x_test, y_test, return_dict=True)["accuracy"] >= 0.95
+
+
+def test_a_network_too_small_fails_the_overfitting_step_with_advice(digits):
+    report = check(_factory(units=(1,)), digits[0], digits[2], max_steps=500)
+    step = report["overfit_small_subset"]
+    assert step.passed is False and not report.passed
+    assert step.evidence["steps"] == 500 and step.evidence["loss"] > 0.05
+    assert "reconsider the architecture" in step.advice
+    assert report["gradient_check"].passed  # the gradients of a small network are right
+
+
+def test_unscaled_inputs_fail_the_initial_loss(digits):
+    report = check(_factory(scale=False), digits[0] * 100, digits[2], max_steps=1)
+    step = report["initial_loss"]
+    assert step.passed is False and step.evidence["loss"] > 1.5 * math.log(10)
+    assert "too large" in step.advice
+
+
+def test_regression_loss_has_no_reference_value():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 3))
+    y = x @ np.array([1.0, -2.0, 0.5])
+
+    def make():
+        model = ff.Sequential([D(16, "tanh"), D(1)], seed=0)
+        model.compile("adam", "mse")
+        return model
+    report = check(make, x, y, lr_steps=50)
+    assert report["initial_loss"].passed is None
+    assert report["overfit_small_subset"].passed
+    assert report.passed  # a skipped step is not a failure
+
+
+def test_a_compiled_model_is_copied_not_trained(digits):
+    model = _factory()()
+    model.build(64)
+    before = model.get_weights()
+    report = check(model, digits[0], digits[2], lr_steps=30)
+    assert [s.name for s in report.steps] == STEPS
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_plot(sensible, tmp_path):
+    pytest.importorskip("matplotlib")
+    from feedforward.diagnostics.check import plot_lr_curve
+
+    assert plot_lr_curve(sensible, tmp_path / "lr.png")
+    assert (tmp_path / "lr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("kwargs, name", [({"subset": 1}, "subset"),
+                                          ({"max_steps": 0}, "max_steps"),
+                                          ({"lr_steps": 5}, "lr_steps")])
+def test_bad_arguments(digits, kwargs, name):
+    with pytest.raises(ff.FeedforwardError, match=name):
+        check(_factory(), digits[0], digits[2], **kwargs)
+
+
+def test_bad_factory(digits):
+    with pytest.raises(ff.FeedforwardError, match="model_factory"):
+        check("mlp", digits[0], digits[2])
+    with pytest.raises(ff.FeedforwardError, match="compiled Sequential"):
+        check(lambda: ff.Sequential([D(10, "softmax")]), digits[0], digits[2])
+
+
+# ---------------------------------------------------------------------------- the CLI
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "feedforward.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_check_passes_on_the_default_network(tmp_path):
+    result = _cli("check", "--layers", "64", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in STEPS:
+        assert f"[PASS] {name}" in result.stdout
+    assert "recommended learning rate" in result.stdout and "all checks passed" in result.stdout
+
+
+def test_cli_check_fails_a_network_too_small(tmp_path):
+    result = _cli("check", "--layers", "1", "--max-steps", "300", "--plot", "lr.png",
+                  cwd=tmp_path)
+    assert result.returncode == 1
+    assert "[FAIL] overfit_small_subset" in result.stdout
+    assert "reconsider the architecture" in result.stdout
+    assert "some checks failed" in result.stdout
+
+
+def test_cli_check_bad_option_is_one_line(tmp_path):
+    result = _cli("check", "--subset", "1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("feedforward check: error: subset")
+    assert len(result.stderr.strip().splitlines()) == 1
