@@ -378,8 +378,10 @@ class Sequential:
             cbs.append(ProgressBar(verbose))
         cbs = CallbackList(cbs, self)
         self.stop_training = False
-        self._fit_state = {"epochs": epochs, "steps": steps}
-        self.stop_training = False
+        # what callbacks may read about this fit; x is what the first layer sees, unless the
+        # batches are augmented (then raw inputs, which _input turns into that)
+        self._fit_state = {"epochs": epochs, "steps": steps, "batch_size": batch_size,
+                           "x": x, "x_is_raw": augment is not None}
         batches = BatchIterator(x, y, batch_size, shuffle, rng=self._rngs["shuffle"])
         cbs.on_train_begin()
         try:  # on_train_end runs on errors too: files are closed, best weights restored
@@ -394,6 +396,7 @@ class Sequential:
                     break
         finally:
             cbs.on_train_end()
+            self._fit_state.pop("x")  # not kept alive after fit
         return self.history
 
     def _train_epoch(self, batches, cbs, augment=None):

@@ -11,8 +11,8 @@ Each record holds, for every layer with parameters or an activation:
 - ``symmetric``: whether all units of the layer have the same incoming weights and bias, as
   when a constant initialization was never broken.
 
-The probe batch is drawn once from the training data, by default from the inputs the first
-layer sees in the first batches (so it is already preprocessed), and run in inference mode:
+The probe batch is taken once from the training data, by default its first ``probe_size`` rows
+as the first layer sees them (preprocessed), and run in inference mode:
 the monitor draws no random numbers and leaves the training trajectory unchanged.
 """
 
@@ -62,7 +62,7 @@ class Monitor(Callback):
         self._raw_probe = probe
         self.records: list[dict] = []
         self.inputs: dict = {}
-        self._probe, self._parts, self._batch = None, [], None
+        self._probe, self._batch = None, None
         self._epoch = self._step = 0
         self._previous = None
 
@@ -74,10 +74,13 @@ class Monitor(Callback):
     def on_train_begin(self, logs=None):
         model = self.model
         self.records, self.inputs, self._step, self._previous = [], {}, 0, None
-        self._steps, self._batch = model._fit_state["steps"], None
-        self._probe = None if self._raw_probe is None else \
-            model._check_x(self._raw_probe, "probe")[:self.probe_size].copy()
-        self._parts: list[np.ndarray] = []
+        state = model._fit_state
+        self._steps, self._batch = state["steps"], state["batch_size"]
+        if self._raw_probe is not None:
+            self._probe = model._check_x(self._raw_probe, "probe")[:self.probe_size].copy()
+        else:  # the first training rows, as the first layer sees them
+            x = state["x"][:self.probe_size]
+            self._probe = np.array(model._input(x) if state["x_is_raw"] else x)
         if model.history is not None:
             model.history.monitor = self
 
@@ -88,10 +91,6 @@ class Monitor(Callback):
 
     def on_batch_end(self, batch, logs=None):
         self._step += 1
-        if self._batch is None:  # the probe runs in chunks of this size (see _outputs)
-            self._batch = len(getattr(self.model.layers[0], "x", ())) or None
-        if self._probe is None:
-            self._collect_probe()
         if self.every_steps is not None:
             if self.every_steps == 1 or self._step % self.every_steps == self.every_steps - 1:
                 self._previous = self.model.params.copy()
@@ -107,22 +106,11 @@ class Monitor(Callback):
     def _due_epoch(self, epoch):
         return (epoch + 1) % self.every == 0
 
-    def _collect_probe(self):
-        """Gather the probe from the inputs the first layer saw, batch by batch."""
-        x = getattr(self.model.layers[0], "x", None)
-        if x is None:
-            return
-        self._parts.append(np.array(x[:self.probe_size - sum(len(p) for p in self._parts)]))
-        if sum(len(p) for p in self._parts) >= self.probe_size or \
-                len(self._parts) >= self._steps:
-            self._probe, self._parts = np.concatenate(self._parts), []
-
     # ------------------------------------------------------------------ measuring
     def record(self) -> dict:
         """Measure the model now; append and return the record."""
         model = self.model
-        probe = self._probe if self._probe is not None else (
-            np.concatenate(self._parts) if self._parts else None)
+        probe = self._probe
         if probe is None:
             raise FeedforwardError("Monitor: no probe batch yet; pass probe= or call set_data")
         if not self.inputs:
@@ -169,7 +157,7 @@ class Monitor(Callback):
             raise FeedforwardError("Monitor.measure: pass probe= (raw inputs) first")
         self.set_model(model)
         self._probe = model._check_x(self._raw_probe, "probe")[:self.probe_size]
-        self._epoch, self._step, self._previous, self._parts = epoch, 0, None, []
+        self._epoch, self._step, self._previous = epoch, 0, None
         self._batch, self.inputs = None, {}
         return self.record()
 
