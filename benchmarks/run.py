@@ -64,7 +64,7 @@ def parse_args(argv=None):
     p.add_argument("--rows", type=int, help="training rows per epoch (full 60000, quick 20000)")
     p.add_argument("--retry-noisy", type=int,
                    help="run a measurement again, up to this many times, while other processes "
-                        f"use more than {report.NOISY:.0%} of the CPUs (full 2, quick 0)")
+                        f"use more than {report.NOISY:.0%}% of the CPUs (full 2, quick 0)")
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
                    help="threads for every peer (default: the CPUs this process may use)")
     p.add_argument("--settings", choices=("auto", "env", "unset", "both"), default="auto",
