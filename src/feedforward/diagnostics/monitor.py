@@ -62,7 +62,7 @@ class Monitor(Callback):
         self._raw_probe = probe
         self.records: list[dict] = []
         self.inputs: dict = {}
-        self._probe, self._batch = None, None
+        self._probe = None
         self._epoch = self._step = 0
         self._previous = None
 
@@ -75,7 +75,7 @@ class Monitor(Callback):
         model = self.model
         self.records, self.inputs, self._step, self._previous = [], {}, 0, None
         state = model._fit_state
-        self._steps, self._batch = state["steps"], state["batch_size"]
+        self._steps = state["steps"]
         if self._raw_probe is not None:
             self._probe = model._check_x(self._raw_probe, "probe")[:self.probe_size].copy()
         else:  # the first training rows, as the first layer sees them
@@ -136,20 +136,12 @@ class Monitor(Callback):
         return record
 
     def _outputs(self, probe):
-        """Each layer's outputs on the probe, in inference mode.
-
-        The probe goes through in chunks of the training batch size: the same matrix shapes
-        as training, so the same BLAS kernels and work buffers (a larger product can take a
-        multithreaded path that costs far more on a busy machine).
-        """
-        chunk = self._batch or self.probe_size
-        outputs = [[] for _ in self.model.layers]
-        for start in range(0, len(probe), chunk):
-            x = probe[start:start + chunk]
-            for out, layer in zip(outputs, self.model.layers, strict=True):
-                x = layer.forward(x, False)
-                out.append(x.copy())  # layers reuse their buffers from one call to the next
-        return [np.concatenate(out) for out in outputs]
+        """Each layer's outputs on the probe, in inference mode, in one pass."""
+        outputs, x = [], probe
+        for layer in self.model.layers:
+            x = layer.forward(x, False)
+            outputs.append(x.copy())  # layers reuse their buffers from one call to the next
+        return outputs
 
     def measure(self, model, epoch=0) -> dict:
         """One record of ``model`` outside ``fit``, on the probe given to the constructor."""
@@ -158,7 +150,7 @@ class Monitor(Callback):
         self.set_model(model)
         self._probe = model._check_x(self._raw_probe, "probe")[:self.probe_size]
         self._epoch, self._step, self._previous = epoch, 0, None
-        self._batch, self.inputs = None, {}
+        self.inputs = {}
         return self.record()
 
     # ------------------------------------------------------------------ export
