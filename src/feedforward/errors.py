@@ -65,6 +65,16 @@ def as_array(x, name: str, dtype=None, ndim: tuple[int, ...] | None = None,
     return arr
 
 
+def as_samples(a, name: str) -> np.ndarray:
+    """Any array-like (pandas objects too) as an array with at least one sample on axis 0."""
+    if hasattr(a, "to_numpy"):  # pandas DataFrame / Series
+        a = a.to_numpy()
+    a = np.asarray(a)
+    if a.ndim == 0 or a.shape[0] == 0:
+        raise FeedforwardError(f"{name}: expected at least one sample, got {describe(a)}")
+    return a
+
+
 def check_number(value, name: str, low=None, high=None, low_open=False, high_open=False,
                  integer=False):
     """Check a scalar hyperparameter lies in a range; return it unchanged.

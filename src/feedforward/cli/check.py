@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..diagnostics import check as sanity
 from ..diagnostics.check import plot_lr_curve
-from . import config, datasets, train
+from . import config, train
 
 EXAMPLES = """\
 examples:
@@ -42,12 +42,7 @@ def add_parser(subparsers, parents):
 
 
 def run(args, console) -> int:
-    flags = {o.key: getattr(args, o.key) for o in config.OPTIONS}
-    cfg = config.resolve(flags, args.config)
-    raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
-                        cfg["seed"], label=cfg.label("dataset"))
-    data = datasets.for_task(raw, cfg["task"], label=cfg.label("task"))
-    parts = datasets.split(data, cfg["val"], cfg["test"], cfg["seed"])
+    cfg, data, parts = train.load(args)
     plan = train.make_plan(cfg, data, len(parts.x_train))
     console.print(f"{data.name}: checking on {len(parts.x_train)} training samples")
     report = sanity(lambda: train.build_model(cfg, plan, data), parts.x_train, parts.y_train,

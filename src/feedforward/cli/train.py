@@ -299,13 +299,18 @@ def _optimizer(cfg, plan):
 SPLITS = ("train", "val", "test")
 
 
-def run(args, console) -> int:
+def load(args):
+    """The resolved configuration of ``args`` (flags over the file), its data and the split."""
     flags = {o.key: getattr(args, o.key) for o in config.OPTIONS}
     cfg = config.resolve(flags, args.config)
     raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
                         cfg["seed"], label=cfg.label("dataset"))
     data = datasets.for_task(raw, cfg["task"], label=cfg.label("task"))
-    parts = datasets.split(data, cfg["val"], cfg["test"], cfg["seed"])
+    return cfg, data, datasets.split(data, cfg["val"], cfg["test"], cfg["seed"])
+
+
+def run(args, console) -> int:
+    cfg, data, parts = load(args)
     splits = {name: (parts[i], parts[i + 3]) for i, name in enumerate(SPLITS)}
     plan = make_plan(cfg, data, len(parts.x_train))
     model = build_model(cfg, plan, data)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import FeedforwardError, check_number, describe
+from ..errors import FeedforwardError, as_samples, check_number, describe
 
 
 class BatchIterator:
@@ -40,8 +40,8 @@ class BatchIterator:
     """
 
     def __init__(self, x, y=None, batch_size=32, shuffle=False, rng=None, drop_last=False):
-        self.x = _samples(x, "x")
-        self.y = None if y is None else _samples(y, "y")
+        self.x = as_samples(x, "x")
+        self.y = None if y is None else as_samples(y, "y")
         n = self.x.shape[0]
         if self.y is not None and self.y.shape[0] != n:
             raise FeedforwardError(f"y: expected {n} samples to match x, got {self.y.shape[0]}")
@@ -76,15 +76,6 @@ class BatchIterator:
             else:
                 batch = [a[s] for a in arrays]
             yield batch[0] if self.y is None else tuple(batch)
-
-
-def _samples(a, name):
-    if hasattr(a, "to_numpy"):  # pandas DataFrame / Series
-        a = a.to_numpy()
-    a = np.asarray(a)
-    if a.ndim == 0 or a.shape[0] == 0:
-        raise FeedforwardError(f"{name}: expected at least one sample, got {describe(a)}")
-    return a
 
 
 def batches(x, y=None, batch_size=32, shuffle=False, rng=None, drop_last=False):

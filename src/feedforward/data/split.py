@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import FeedforwardError, check_number, describe
+from ..errors import FeedforwardError, as_samples, check_number, describe
 
 _NAMES = ("train", "val", "test")
 
@@ -32,15 +32,6 @@ class Split(NamedTuple):
     y_train: np.ndarray | None
     y_val: np.ndarray | None
     y_test: np.ndarray | None
-
-
-def _array(a, name):
-    if hasattr(a, "to_numpy"):  # pandas DataFrame / Series
-        a = a.to_numpy()
-    a = np.asarray(a)
-    if a.ndim == 0 or a.shape[0] == 0:
-        raise FeedforwardError(f"{name}: expected at least one sample, got {describe(a)}")
-    return a
 
 
 def _sizes(n, fractions):
@@ -147,8 +138,8 @@ def train_val_test_split(x, y=None, val=0.2, test=0.2, stratify="auto", seed=Non
         ``(x_train, x_val, x_test, y_train, y_val, y_test)``, each split in random order;
         the ``y_*`` are None when ``y`` is.
     """
-    x = _array(x, "x")
-    y = None if y is None else _array(y, "y")
+    x = as_samples(x, "x")
+    y = None if y is None else as_samples(y, "y")
     n = x.shape[0]
     if y is not None and y.shape[0] != n:
         raise FeedforwardError(f"y: expected {n} samples to match x, got {y.shape[0]}")
