@@ -1,17 +1,18 @@
 """feedforward: feedforward neural networks from first principles on NumPy."""
 
 from . import (
-               activations,
-               callbacks,
-               data,
-               diagnostics,
-               initializers,
-               layers,
-               losses,
-               metrics,
-               optimizers,
-               regularizers,
-               schedules,
+    activations,
+    callbacks,
+    data,
+    diagnostics,
+    initializers,
+    interop,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    regularizers,
+    schedules,
 )
 from .errors import FeedforwardError
 from .layers import Activation, Dense, Dropout, Maxout
@@ -22,6 +23,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Activation", "Dense", "Dropout", "FeedforwardError", "Maxout", "Sequential", "activations",
-    "callbacks", "data", "diagnostics", "initializers", "layers", "load_model", "losses", "metrics",
-    "optimizers", "regularizers", "schedules",
+    "callbacks", "data", "diagnostics", "initializers", "interop", "layers", "load_model",
+    "losses", "metrics", "optimizers", "regularizers", "schedules",
 ]

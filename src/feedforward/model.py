@@ -535,6 +535,13 @@ class Sequential:
                    preprocessing=[prep.deserialize(c) for c in config.get("preprocessing") or []],
                    classes=config.get("classes"))
 
+    def export_onnx(self, path, opset=17):
+        """Write the model, with its preprocessing, as an ONNX graph (needs the ``onnx`` extra);
+        see :func:`feedforward.onnx.export_onnx`."""
+        from .onnx import export_onnx
+
+        return export_onnx(self, path, opset=opset)
+
     def save(self, path):
         """Write the model (config, weights, optimizer state) to one safetensors file."""
         from .saving import save_model

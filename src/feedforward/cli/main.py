@@ -18,9 +18,9 @@ import textwrap
 
 from .. import __version__
 from ..errors import FeedforwardError
-from . import check, common, datasets, evaluate, predict, summary, train
+from . import check, common, datasets, evaluate, export, predict, summary, train
 
-COMMANDS = (train, evaluate, predict, summary, datasets, check)
+COMMANDS = (train, evaluate, predict, summary, export, datasets, check)
 USAGE_ERROR = 2
 
 EXAMPLES = """\
@@ -33,6 +33,7 @@ examples:
   feedforward evaluate runs/digits/model.safetensors     # the run's test split again
   feedforward predict runs/digits/model.safetensors rows.csv -o predictions.csv
   feedforward summary runs/digits/model.safetensors
+  feedforward export runs/digits/model.safetensors --onnx digits.onnx
 
 Run `feedforward COMMAND --help` for the options of a command.
 """

@@ -1,0 +1,223 @@
+"""ONNX export: a fitted :class:`~feedforward.Sequential` as an ONNX graph.
+
+The graph takes ``input`` of shape ``(batch, features)`` (``batch`` is dynamic) and gives
+``output`` of shape ``(batch, outputs)``, equal to ``model.predict`` on raw inputs:
+
+- the fitted preprocessing comes first, as element-wise ``Sub`` / ``Div`` / ``Mul`` / ``Add``;
+- ``Dense`` is ``MatMul`` (+ ``Add`` for the bias) and then its activation;
+- ``Maxout`` is ``MatMul`` + ``Add``, ``Reshape`` to ``(batch, units, pieces)`` and ``ReduceMax``
+  over the pieces;
+- ``Activation`` layers are their activation; ``Dropout`` is the identity at inference and
+  is left out.
+
+Activations map to ONNX operators with our parameters: ``Identity``, ``Relu``,
+``LeakyRelu(alpha)``, ``Elu(alpha)``, ``Selu(alpha, gamma)`` with our constants, ``Sigmoid``,
+``Tanh``, ``Softplus``, ``Softsign``, ``Softmax(axis=-1)``. ``Gelu`` is an operator only from
+opset 20, so it is composed: ``0.5 x (1 + Erf(x / sqrt 2))``, or with ``Tanh`` for the
+approximate form; SiLU is ``x * Sigmoid(x)``.
+
+The graph is float32 whatever the model's dtype (float64 weights and statistics are rounded to
+float32): float32 is the type ONNX runtimes implement for every operator used. The default
+opset is :data:`OPSET` (17), written into the model's ``opset_import``; opsets 13 and later
+are accepted (13 is the first whose ``Softmax`` normalises one axis only).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from . import __version__
+from . import activations as act
+from .data import preprocessing as prep
+from .errors import FeedforwardError, check_number
+from .layers import Activation, Dense, Dropout, Maxout
+
+OPSET = 17
+MIN_OPSET = 13
+_REDUCE_AXES_AS_INPUT = 18  # from this opset on, ReduceMax / ReduceMean take axes as an input
+
+
+def _import_onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise FeedforwardError(
+            "export_onnx: the onnx package is not installed; install it with "
+            "pip install 'feedforward[onnx]'") from None
+    return onnx
+
+
+class _Graph:
+    """Nodes and float32 initializers, with unique names, appended in order."""
+
+    def __init__(self, onnx, opset):
+        self.onnx, self.opset = onnx, opset
+        self.nodes, self.initializers = [], []
+        self._count = 0
+
+    def _name(self, prefix):
+        self._count += 1
+        return f"{prefix}_{self._count}"
+
+    def const(self, value, prefix="const", dtype=np.float32):
+        name = self._name(prefix)
+        array = np.asarray(value, dtype=dtype)
+        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def node(self, op, *inputs, **attrs):
+        out = self._name(op.lower())
+        self.nodes.append(self.onnx.helper.make_node(op, list(inputs), [out], **attrs))
+        return out
+
+    def reduce(self, op, x, axis, keepdims):
+        if self.opset >= _REDUCE_AXES_AS_INPUT:
+            return self.node(op, x, self.const([axis], "axes", np.int64), keepdims=keepdims)
+        return self.node(op, x, axes=[axis], keepdims=keepdims)
+
+
+# ---------------------------------------------------------------------------- activations
+def _gelu(g, x, f):
+    if f.approximate:  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = g.node("Mul", g.node("Mul", x, x), x)
+        inner = g.node("Add", x, g.node("Mul", cube, g.const(0.044715)))
+        cdf2 = g.node("Tanh", g.node("Mul", inner, g.const(math.sqrt(2 / math.pi))))
+    else:  # 0.5 x (1 + erf(x / sqrt 2))
+        cdf2 = g.node("Erf", g.node("Mul", x, g.const(1 / math.sqrt(2))))
+    return g.node("Mul", g.node("Mul", x, g.node("Add", cdf2, g.const(1.0))), g.const(0.5))
+
+
+_SIMPLE = {act.Linear: "Identity", act.ReLU: "Relu", act.Sigmoid: "Sigmoid", act.Tanh: "Tanh",
+           act.Softplus: "Softplus", act.Softsign: "Softsign"}
+
+
+def _activation(g, x, f):
+    """Nodes computing ``f(x)``; returns the output's name."""
+    kind = type(f)
+    if kind in _SIMPLE:
+        return g.node(_SIMPLE[kind], x)
+    if kind is act.LeakyReLU:
+        return g.node("LeakyRelu", x, alpha=f.alpha)
+    if kind is act.ELU:
+        return g.node("Elu", x, alpha=f.alpha)
+    if kind is act.SELU:
+        return g.node("Selu", x, alpha=f.alpha, gamma=f.scale)
+    if kind is act.Softmax:
+        return g.node("Softmax", x, axis=-1)
+    if kind is act.SiLU:
+        return g.node("Mul", x, g.node("Sigmoid", x))
+    if kind is act.GELU:
+        return _gelu(g, x, f)
+    raise FeedforwardError(f"export_onnx: activation {f.name!r} ({kind.__name__}) has no ONNX "
+                           "translation")
+
+
+# ---------------------------------------------------------------------------- layers
+def _affine(g, x, layer):
+    z = g.node("MatMul", x, g.const(layer.params["kernel"], "kernel"))
+    if layer.use_bias:
+        z = g.node("Add", z, g.const(layer.params["bias"], "bias"))
+    return z
+
+
+def _layer(g, x, layer, index):
+    if isinstance(layer, Dense):
+        return _activation(g, _affine(g, x, layer), layer.activation)
+    if isinstance(layer, Maxout):
+        shape = g.const([-1, layer.units, layer.pieces], "shape", np.int64)
+        z = g.node("Reshape", _affine(g, x, layer), shape)
+        return g.reduce("ReduceMax", z, axis=2, keepdims=0)
+    if isinstance(layer, Activation):
+        return _activation(g, x, layer.activation)
+    if isinstance(layer, Dropout):  # the identity at inference
+        return x
+    raise FeedforwardError(f"export_onnx: layer {index} ({type(layer).__name__}) has no ONNX "
+                           "translation")
+
+
+# ---------------------------------------------------------------------------- preprocessing
+def _preprocessor(g, x, p, features, index):
+    """Nodes applying the fitted ``p`` to rows of ``features`` values."""
+    what = f"preprocessing[{index}] ({type(p).__name__})"
+    if not p.fitted:
+        raise FeedforwardError(f"export_onnx: {what} is not fitted; fit the model first")
+    if isinstance(p, prep.StandardScaler):
+        x = g.node("Sub", x, g.const(p.mean_.reshape(-1), "mean"))
+        return g.node("Div", x, g.const(p.scale_.reshape(-1), "scale"))
+    if isinstance(p, prep.MinMaxScaler):
+        x = g.node("Mul", x, g.const(p._scale.reshape(-1), "scale"))
+        return g.node("Add", x, g.const(p._offset.reshape(-1), "offset"))
+    if isinstance(p, prep.ImageMeanSubtraction):
+        if p.mode == "image":
+            return g.node("Sub", x, g.reduce("ReduceMean", x, axis=1, keepdims=1))
+        mean = p.mean_.reshape(-1)
+        if p.mode == "channel":  # rows are channels-last pixels: the means repeat per pixel
+            mean = np.tile(mean, features // mean.size)
+        return g.node("Sub", x, g.const(mean, "mean"))
+    raise FeedforwardError(f"export_onnx: {what} transforms no input features and has no ONNX "
+                           "translation")
+
+
+# ---------------------------------------------------------------------------- export
+def to_onnx(model, opset=OPSET):
+    """The ``onnx.ModelProto`` of a built ``model``; see :func:`export_onnx`."""
+    onnx = _import_onnx()
+    opset = int(check_number(opset, "opset", low=MIN_OPSET, high=onnx.defs.onnx_opset_version(),
+                             integer=True))
+    if not model.built:
+        raise FeedforwardError("export_onnx: the model is not built yet; call build(input_dim) "
+                               "or fit")
+    g = _Graph(onnx, opset)
+    x = "input"
+    for i, p in enumerate(model.preprocessing):
+        x = _preprocessor(g, x, p, model.input_dim, i)
+    for i, layer in enumerate(model.layers):
+        x = _layer(g, x, layer, i)
+    g.nodes.append(onnx.helper.make_node("Identity", [x], ["output"]))
+    float32 = onnx.TensorProto.FLOAT
+    graph = onnx.helper.make_graph(
+        g.nodes, "feedforward_sequential",
+        [onnx.helper.make_tensor_value_info("input", float32, ["batch", model.input_dim])],
+        [onnx.helper.make_tensor_value_info("output", float32,
+                                            ["batch", *model.output_shape])],
+        initializer=g.initializers)
+    proto = onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", opset)], producer_name="feedforward",
+        producer_version=__version__,
+        doc_string=f"feedforward Sequential, float32, opset {opset}")
+    if model.classes is not None:
+        onnx.helper.set_model_props(proto, {"classes": json.dumps(model.classes, default=str)})
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def export_onnx(model, path, opset=OPSET):
+    """Write ``model`` as an ONNX file that computes ``model.predict`` on raw inputs.
+
+    Parameters
+    ----------
+    model : Sequential
+        A built model; its preprocessing must be fitted.
+    path : str or path-like
+        The ``.onnx`` file to write.
+    opset : int
+        The ONNX opset (default 17); at least 13 and at most what the installed ``onnx``
+        supports.
+
+    Returns
+    -------
+    onnx.ModelProto
+        The graph written: input ``input`` of shape ``(batch, features)``, output ``output``
+        of shape ``(batch, outputs)``, float32, checked by ``onnx.checker.check_model``.
+        The class names, when the model has them, are the JSON metadata entry ``classes``.
+    """
+    onnx = _import_onnx()
+    proto = to_onnx(model, opset)
+    try:
+        onnx.save_model(proto, str(path))
+    except OSError as e:
+        raise FeedforwardError(f"path: could not write {str(path)!r} ({e})") from None
+    return proto
