@@ -1,0 +1,450 @@
+"""scikit-learn estimators: :class:`NeuralNetClassifier` and :class:`NeuralNetRegressor`.
+
+They wrap a :class:`~feedforward.model.Sequential` of ``Dense`` (and ``Dropout``) layers and
+follow scikit-learn's conventions (``get_params``/``set_params``, fitted attributes ending in
+``_``, ``n_features_in_``, ``feature_names_in_``, tags), so they work in ``Pipeline``,
+``GridSearchCV`` and ``cross_val_score``. Import this module explicitly; ``import feedforward``
+does not import scikit-learn::
+
+    from feedforward.sklearn import NeuralNetClassifier
+
+Per-sample weights (``sample_weight``, ``class_weight``) travel with the targets: the wrapper
+appends them as a last column of ``y``, so shuffling and batching keep each weight with its
+row, and a private loss multiplies every row's loss and gradient by it.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import layers, losses, optimizers, regularizers
+from .callbacks import Callback, EarlyStopping
+from .errors import FeedforwardError
+from .model import Sequential
+
+_HE_FAMILY = frozenset({"relu", "leaky_relu", "elu", "selu", "gelu", "silu", "swish"})
+
+
+class _WeightedLoss(losses.Loss):
+    """``base`` with each row's loss and gradient scaled by a weight stored as y's last column.
+
+    ``L = (1/n) sum_i w_i l_i`` where ``l_i`` is row ``i``'s share of ``base`` (so that
+    ``w = 1`` gives ``base`` back). Private: registered in no registry, never saved.
+    """
+
+    def __init__(self, base):
+        self.base = base
+        self.name, self.fused_activation = base.name, base.fused_activation
+
+    def prepare(self, y_true, y_pred):
+        y = np.asarray(y_true)
+        return np.hstack([self.base.prepare(y[:, :-1], y_pred), y[:, -1:].astype(y_pred.dtype)])
+
+    def _rows(self, p, y):
+        """Per-row losses ``l_i`` of shape (n,), whose mean is ``base._value(p, y)``."""
+        if isinstance(self.base, losses.MSE):
+            return np.mean((p - y) ** 2, axis=1)
+        p = np.clip(p, losses.EPSILON, 1 - losses.EPSILON)
+        if isinstance(self.base, losses.BinaryCrossentropy):
+            return -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p), axis=1)
+        return -np.sum(y * np.log(p), axis=1)
+
+    def _value(self, p, y):
+        return np.mean(y[:, -1] * self._rows(p, y[:, :-1]))
+
+    def _gradient(self, p, y):
+        return y[:, -1:] * self.base._gradient(p, y[:, :-1])
+
+    def _fused_gradient(self, p, y):
+        return y[:, -1:] * self.base._fused_gradient(p, y[:, :-1])
+
+
+class _ValidationScore(Callback):
+    """Adds ``val_score`` (the estimator's ``score`` on held-out data) to every epoch's logs."""
+
+    def __init__(self, score):
+        self.score, self.scores = score, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.scores.append(self.score())
+        logs["val_score"] = self.scores[-1]
+
+
+class _BaseNeuralNet(BaseEstimator):
+    """Shared parameters, network building and the training loop."""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", kernel_initializer="auto",
+                 dropout=0.0, optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=200,
+                 l1=0.0, l2=1e-4, early_stopping=False, validation_fraction=0.1, patience=10,
+                 restore_best_weights=True, random_state=None, verbose=0, warm_start=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.kernel_initializer = kernel_initializer
+        self.dropout = dropout
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.l1 = l1
+        self.l2 = l2
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.restore_best_weights = restore_best_weights
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ hooks for subclasses
+    def _output(self):
+        """(units, activation, loss name) of the output layer, from the fitted targets."""
+        raise NotImplementedError
+
+    def _encode(self, y):
+        """Targets of shape (n, outputs) for the loss."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ building
+    def _check_params(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        if any(not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+            raise FeedforwardError("hidden_layer_sizes: expected positive integers, got "
+                                   f"{self.hidden_layer_sizes!r}")
+        if not 0 <= self.dropout < 1:
+            raise FeedforwardError(f"dropout: expected a rate in [0, 1), got {self.dropout!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise FeedforwardError("validation_fraction: expected a number in (0, 1), got "
+                                   f"{self.validation_fraction!r}")
+        if self.verbose not in (0, 1, 2, False, True):
+            raise FeedforwardError(f"verbose: expected 0, 1 or 2, got {self.verbose!r}")
+        return sizes
+
+    def _build(self, n_features):
+        sizes = self._check_params()
+        init = self.kernel_initializer
+        if init == "auto":
+            init = "he_uniform" if self.activation in _HE_FAMILY else "glorot_uniform"
+        reg = regularizers.L1L2(self.l1, self.l2) if self.l1 or self.l2 else None
+        stack = []
+        for units in sizes:
+            stack.append(layers.Dense(units, self.activation, kernel_initializer=init,
+                                      kernel_regularizer=reg))
+            if self.dropout:
+                stack.append(layers.Dropout(self.dropout))
+        units, activation, _ = self._output()
+        stack.append(layers.Dense(units, activation, kernel_initializer="glorot_uniform",
+                                  kernel_regularizer=reg))
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return self._compile(Sequential(stack, input_dim=n_features, seed=seed, dtype="float64"))
+
+    def _optimizer(self):
+        """A fresh optimizer: a name is built with ``learning_rate``; a config or an
+        instance (copied, so fits never share state) keeps its own learning rate."""
+        if isinstance(self.optimizer, str):
+            return optimizers.get(self.optimizer, learning_rate=self.learning_rate)
+        return optimizers.get(copy.deepcopy(self.optimizer))
+
+    def _batch_size(self, n):
+        if self.batch_size == "auto":
+            return min(200, n)
+        if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
+            raise FeedforwardError(
+                f"batch_size: expected a positive integer or 'auto', got {self.batch_size!r}")
+        return int(self.batch_size)
+
+    # ------------------------------------------------------------------ training
+    def _weights(self, X, y, sample_weight):
+        """Per-sample weights, rescaled to mean 1 so the loss scale does not depend on them."""
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        w = w * self._class_weights(y)
+        total = w.sum()
+        if total <= 0:
+            raise FeedforwardError("sample_weight: expected a positive total weight, got "
+                                   f"{total}")
+        return w * (len(w) / total)
+
+    def _class_weights(self, y):
+        return 1.0
+
+    def _fit(self, X, y, sample_weight, epochs, incremental):
+        w = self._weights(X, y, sample_weight)
+        target = np.hstack([self._encode(y), w[:, None]])
+        if not (incremental or self.warm_start) or not hasattr(self, "model_"):
+            self.model_ = self._build(X.shape[1])
+            self.n_iter_, self.loss_curve_ = 0, []
+        callbacks, score = [], None
+        use_validation = self.early_stopping and not incremental
+        if use_validation:
+            X, Xv, target, tv, y, yv = self._split(X, target, y)
+            score = _ValidationScore(lambda: self._score(Xv, yv, tv[:, -1]))
+            callbacks = [score, EarlyStopping("val_score", mode="max", patience=self.patience,
+                                              restore_best_weights=self.restore_best_weights)]
+        # FeedforwardError is a ValueError, which is what scikit-learn's callers expect
+        history = self.model_.fit(X, target, epochs=epochs,
+                                  batch_size=self._batch_size(X.shape[0]),
+                                  callbacks=callbacks, verbose=int(self.verbose))
+        self.history_ = history.history
+        self.loss_curve_ = self.loss_curve_ + history.history["loss"]
+        self.n_iter_ += len(history.epoch)
+        self.loss_ = self.loss_curve_[-1]
+        if use_validation:  # History logs before the score is added: record it here
+            self.history_["val_score"] = score.scores
+            self.validation_scores_ = score.scores
+            self.best_validation_score_ = max(score.scores)
+        return self
+
+    def _split(self, X, target, y):
+        """The training and validation parts of X, the weighted targets and y."""
+        stratify = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        try:
+            return train_test_split(X, target, y, test_size=self.validation_fraction,
+                                    random_state=seed, stratify=stratify)
+        except ValueError:  # a class too small to stratify: split at random
+            return train_test_split(X, target, y, test_size=self.validation_fraction,
+                                    random_state=seed)
+
+    def _check_X(self, X):
+        check_is_fitted(self, "model_")
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    # A pickled Sequential would lose the views that tie each layer's parameters to the flat
+    # buffer, so the network travels as its config and weights (the optimizer state is lost).
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # not the live __dict__
+        if "model_" in state:
+            model = state["model_"]
+            state["model_"] = {"config": model.get_config(), "weights": model.get_weights()}
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if isinstance(getattr(self, "model_", None), dict):
+            saved = self.model_
+            self.model_ = Sequential.from_config(saved["config"])
+            # copies: a memory-mapped, read-only array must not become a parameter
+            self.model_.set_weights([np.array(w) for w in saved["weights"]])
+            self._compile(self.model_)
+
+    def _compile(self, model):
+        loss = _WeightedLoss(losses.get(self._output()[2]))
+        return model.compile(optimizer=self._optimizer(), loss=loss)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
+    """A multilayer perceptron classifier trained by feedforward.
+
+    Binary targets use one sigmoid output and binary cross-entropy; more classes a softmax
+    layer and categorical cross-entropy; a 2-D 0/1 indicator matrix (multilabel) one sigmoid
+    output per label and binary cross-entropy.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int
+        Units of each hidden ``Dense`` layer.
+    activation : str
+        Activation of the hidden layers (any feedforward activation name).
+    kernel_initializer : str
+        ``"auto"`` is ``he_uniform`` for the ReLU family, ``glorot_uniform`` otherwise.
+    dropout : float in [0, 1)
+        Dropout rate after every hidden layer.
+    optimizer : str, dict or Optimizer
+        Any feedforward optimizer. A name is built with ``learning_rate``; a config dict or
+        an instance (copied at each ``fit``) keeps its own options and learning rate.
+    learning_rate : float, str or dict
+        A float, or a schedule name or config (see :mod:`feedforward.schedules`).
+    batch_size : int or "auto"
+        ``"auto"`` is ``min(200, n_samples)``, as in scikit-learn's MLP.
+    epochs : int
+        Passes over the data per ``fit`` (at most, with early stopping).
+    l1, l2 : float
+        Penalties on every kernel.
+    early_stopping : bool
+        Hold out ``validation_fraction`` (stratified) and stop when its accuracy has not
+        improved for ``patience`` epochs. ``partial_fit`` never holds data out.
+    restore_best_weights : bool
+        With early stopping, end with the weights of the best validation epoch.
+    class_weight : None, "balanced" or dict
+        Weights of each class in the loss; ``"balanced"`` is ``n / (k * count(class))``.
+    random_state : None, int or RandomState
+        Seeds initialization, dropout, shuffling and the validation split.
+    verbose : {0, 1, 2}
+    warm_start : bool
+        Continue from the previous ``fit``'s weights instead of starting again.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,) (or a list of arrays for multilabel)
+    model_ : Sequential
+    n_features_in_, feature_names_in_, n_iter_, loss_, loss_curve_, history_
+    validation_scores_, best_validation_score_ : with ``early_stopping`` only
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", kernel_initializer="auto",
+                 dropout=0.0, optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=200,
+                 l1=0.0, l2=1e-4, early_stopping=False, validation_fraction=0.1, patience=10,
+                 restore_best_weights=True, class_weight=None, random_state=None, verbose=0,
+                 warm_start=False):
+        super().__init__(hidden_layer_sizes, activation, kernel_initializer, dropout, optimizer,
+                         learning_rate, batch_size, epochs, l1, l2, early_stopping,
+                         validation_fraction, patience, restore_best_weights, random_state,
+                         verbose, warm_start)
+        self.class_weight = class_weight
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X`` of shape (n, features) and ``y`` of shape (n,) or (n, labels)."""
+        keep = self.warm_start and hasattr(self, "model_")
+        X, y = self._validate(X, y, reset=not keep)
+        self._set_classes(y, None if not keep else self._binarizer.classes_)
+        return self._fit(X, y, sample_weight, self.epochs, incremental=False)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch on ``(X, y)``; the first call needs ``classes`` (all of them)."""
+        first = not hasattr(self, "model_")
+        if first and classes is None and not (np.ndim(y) == 2 and np.shape(y)[1] > 1):
+            raise ValueError("classes: expected every class label on the first call to "
+                             "partial_fit, got None")
+        X, y = self._validate(X, y, reset=first)
+        if not first and classes is not None and not np.array_equal(
+                np.unique(classes), self._binarizer.classes_):
+            raise ValueError(f"classes: expected {self._binarizer.classes_} as on the first "
+                             f"call, got {np.unique(classes)}")
+        self._set_classes(y, classes if first else self._binarizer.classes_)
+        return self._fit(X, y, sample_weight, 1, incremental=True)
+
+    def _validate(self, X, y, reset):
+        return validate_data(self, X, y, reset=reset, multi_output=True, dtype=np.float64)
+
+    def _set_classes(self, y, classes):
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim == 2 and kind != "multilabel-indicator":
+            raise ValueError(f"y: expected labels of shape (n,) or a 0/1 multilabel indicator "
+                             f"matrix, got {kind} targets of shape {y.shape}")
+        self._binarizer = LabelBinarizer().fit(y if classes is None else np.asarray(classes))
+        self.classes_ = self._binarizer.classes_
+        if self._binarizer.y_type_ == "multilabel-indicator":
+            self.classes_ = [np.array([0, 1])] * y.shape[1]
+        elif len(self.classes_) < 2:
+            raise ValueError("y: a classifier needs at least 2 classes, got only one class,"
+                             f" {self.classes_[0]!r}")
+        unseen = np.setdiff1d(np.unique(y), self._binarizer.classes_) if y.ndim == 1 else []
+        if len(unseen):
+            raise ValueError(f"y: labels {unseen} are not in classes {self._binarizer.classes_}")
+
+    @property
+    def _multilabel(self):
+        return self._binarizer.y_type_ == "multilabel-indicator"
+
+    def _output(self):
+        k = len(self._binarizer.classes_)
+        if self._multilabel or k == 2:
+            return (1 if k == 2 and not self._multilabel else k), "sigmoid", "binary_crossentropy"
+        return k, "softmax", "categorical_crossentropy"
+
+    def _encode(self, y):
+        y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+        return self._binarizer.transform(y).astype(np.float64)
+
+    def _class_weights(self, y):
+        if self.class_weight is None:
+            return 1.0
+        if self._multilabel:
+            raise ValueError("class_weight: not supported for multilabel targets")
+        return compute_sample_weight(self.class_weight, y.ravel())
+
+    def _score(self, X, y, w):
+        return accuracy_score(y, self._labels(self._proba(X)), sample_weight=w)
+
+    def _proba(self, X):
+        p = self.model_.predict(X)
+        return np.hstack([1 - p, p]) if p.shape[1] == 1 and not self._multilabel else p
+
+    def _labels(self, p):
+        if self._multilabel:
+            return (p > 0.5).astype(int)
+        return self.classes_[np.argmax(p, axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities of shape (n, n_classes) (per-label for multilabel)."""
+        return self._proba(self._check_X(X))
+
+    def predict(self, X):
+        """Labels of shape (n,), or a 0/1 indicator matrix (n, labels) for multilabel."""
+        return self._labels(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
+    """A multilayer perceptron regressor trained by feedforward: linear outputs, squared error.
+
+    Parameters are those of :class:`NeuralNetClassifier` without ``class_weight``; with
+    ``early_stopping`` the validation score is R².
+
+    Attributes
+    ----------
+    model_ : Sequential
+    n_outputs_ : int
+    n_features_in_, feature_names_in_, n_iter_, loss_, loss_curve_, history_
+    validation_scores_, best_validation_score_ : with ``early_stopping`` only
+    """
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X`` of shape (n, features) and ``y`` of shape (n,) or (n, outputs)."""
+        keep = self.warm_start and hasattr(self, "model_")
+        X, y = self._validate_regression(X, y, reset=not keep)
+        return self._fit(X, y, sample_weight, self.epochs, incremental=False)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch on ``(X, y)``, continuing from the current weights."""
+        X, y = self._validate_regression(X, y, reset=not hasattr(self, "model_"))
+        return self._fit(X, y, sample_weight, 1, incremental=True)
+
+    def _validate_regression(self, X, y, reset):
+        X, y = validate_data(self, X, y, reset=reset, multi_output=True, y_numeric=True,
+                             dtype=np.float64)
+        outputs = 1 if y.ndim == 1 else y.shape[1]
+        if not reset and outputs != self.n_outputs_:
+            raise ValueError(f"y: expected {self.n_outputs_} output(s) as before, got {outputs}")
+        self._ravel, self.n_outputs_ = y.ndim == 1, outputs
+        return X, y
+
+    def _output(self):
+        return self.n_outputs_, "linear", "mse"
+
+    def _encode(self, y):
+        return y.reshape(len(y), -1)
+
+    def _score(self, X, y, w):
+        return r2_score(y, self._predict(X), sample_weight=w)
+
+    def _predict(self, X):
+        out = self.model_.predict(X)
+        return out.ravel() if self._ravel else out
+
+    def predict(self, X):
+        """Predictions of shape (n,), or (n, outputs) for multi-output targets."""
+        return self._predict(self._check_X(X))
