@@ -80,3 +80,19 @@ def test_augmentation_changes_training_batches_only():
     model.predict(x)
     assert len(seen) == calls  # never at evaluation or prediction
     assert json.dumps(model.get_config())  # the config stays JSON
+
+
+def test_pickled_model_keeps_one_flat_buffer_and_trains_on_identically():
+    import pickle
+
+    x, y = _data()
+    a = _model(preprocessing=ff.data.StandardScaler())
+    a.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    b = pickle.loads(pickle.dumps(a))
+    for layer in b.layers:
+        for p in layer.params.values():
+            assert np.shares_memory(p, b.params)  # views of the flat buffer, as after build
+    assert np.array_equal(a.predict(x), b.predict(x))
+    a.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    b.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    assert np.array_equal(a.params, b.params)  # optimizer state and random streams came along

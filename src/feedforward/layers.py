@@ -40,6 +40,16 @@ class Layer(Configurable):
     def built(self) -> bool:
         return self.input_shape is not None
 
+    _caches = ("x", "z", "y", "mask", "argmax", "_buffers")
+
+    def __getstate__(self):
+        """Pickle the configuration and parameters, not the work buffers and forward caches."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._caches}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._buffers = {}
+
     def param_shapes(self, input_shape) -> dict:
         """``{name: (shape, initializer)}`` for ``input_shape``; allocates nothing."""
         return {}

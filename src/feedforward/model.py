@@ -373,10 +373,8 @@ class Sequential:
         batch_size = min(batch_size, n)
         steps = -(-n // batch_size)
         self.history = History()
-        cbs = [self.history] + list(callbacks or [])
-        if verbose:
-            cbs.append(ProgressBar(verbose))
-        cbs = CallbackList(cbs, self)
+        cbs = list(callbacks or []) + ([ProgressBar(verbose)] if verbose else [])
+        cbs = CallbackList(cbs + [self.history], self)  # last: it records what the others added
         self.stop_training = False
         # what callbacks may read about this fit; x is what the first layer sees, unless the
         # batches are augmented (then raw inputs, which _input turns into that)
@@ -547,6 +545,12 @@ class Sequential:
         from .saving import save_model
 
         save_model(self, path)
+
+    def __setstate__(self, state):
+        """Unpickling gives each layer a copy of its arrays: tie them to one flat buffer again."""
+        self.__dict__.update(state)
+        if self.built:
+            self._flatten_parameters()
 
     def __repr__(self):
         return f"Sequential({self.layers!r})"
