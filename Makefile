@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples
+	$(PY) -m ruff check src tests examples benchmarks
 
 # The main job: `feedforward train` with its defaults (scikit-learn's digits, two hidden ReLU
 # layers, Adam, early stopping); model, history, metrics, config and plots go to runs/demo.
