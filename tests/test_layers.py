@@ -13,18 +13,9 @@ import torch
 import torch.nn.functional as F
 
 import feedforward as ff
+from _helpers import PARITY_TOL, TOL, randomize
 from feedforward import activations, layers, regularizers
 from feedforward.diagnostics import gradient_check
-
-TOL = 1e-6
-PARITY_TOL = 1e-10
-
-
-def randomize(model, seed=0, scale=0.7):
-    """Replace every parameter, biases included, by Normal(0, scale^2) draws."""
-    rng = np.random.default_rng(seed)
-    model.set_weights([rng.normal(0, scale, w.shape) for w in model.get_weights()])
-    return model
 
 
 def regression_data(n=6, d=3, k=2, seed=1):

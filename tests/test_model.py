@@ -12,19 +12,10 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import feedforward as ff
+from _helpers import PARITY_TOL, TOL, randomize
 from feedforward import losses
 from feedforward.callbacks import Callback
 from feedforward.diagnostics import gradient_check
-
-TOL = 1e-6
-PARITY_TOL = 1e-10
-
-
-def randomize(model, seed=0, scale=0.7):
-    """Replace every parameter, biases included, by Normal(0, scale^2) draws."""
-    rng = np.random.default_rng(seed)
-    model.set_weights([rng.normal(0, scale, w.shape) for w in model.get_weights()])
-    return model
 
 
 def targets(kind, n, k, seed=2):
