@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e ".[dev,all]"
 	touch $(STAMP)
 
-test: $(STAMP)
+# The browser tests drive the system Chromium through Playwright; no browser is downloaded.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest
 
 lint: $(STAMP)

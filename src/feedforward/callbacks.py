@@ -37,6 +37,17 @@ class Callback:
 
     def on_batch_end(self, batch, logs=None): ...
 
+    # A callback with state that a resumed run needs overrides both (see BackupAndRestore).
+    def get_state(self) -> dict:
+        """JSON-safe values and NumPy arrays that :meth:`set_state` takes back."""
+        return {}
+
+    def set_state(self, state: dict) -> None: ...
+
+
+def _stateful(callback) -> bool:
+    return type(callback).get_state is not Callback.get_state
+
 
 class CallbackList(Callback):
     """Calls each hook on every callback, in order."""
@@ -80,6 +91,12 @@ class History(Callback):
         self.epoch.append(epoch)
         for k, v in (logs or {}).items():
             self.history.setdefault(k, []).append(v)
+
+    def get_state(self):
+        return {"epoch": list(self.epoch), "history": {k: list(v) for k, v in self.history.items()}}
+
+    def set_state(self, state):
+        self.epoch, self.history = list(state["epoch"]), dict(state["history"])
 
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
@@ -218,6 +235,16 @@ class EarlyStopping(_Monitor):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.params[...] = self.best_weights
 
+    def get_state(self):
+        state = {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch}
+        if self.best_weights is not None:
+            state["best_weights"] = self.best_weights
+        return state
+
+    def set_state(self, state):
+        self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
+        self.best_weights = state.get("best_weights")
+
 
 class ModelCheckpoint(_Monitor):
     """Save the model file at the end of epochs.
@@ -239,6 +266,12 @@ class ModelCheckpoint(_Monitor):
                 return
             self.best = value
         self.model.save(self._format_path(epoch, logs or {}))
+
+    def get_state(self):
+        return {"best": self.best}
+
+    def set_state(self, state):
+        self.best = state["best"]
 
     def _format_path(self, epoch, logs):
         try:
@@ -332,6 +365,13 @@ class ReduceLROnPlateau(_Monitor):
                     print(f"epoch {epoch + 1}: reducing the learning rate to {new:g}")
             self.cooldown_left, self.wait = self.cooldown, 0
 
+    def get_state(self):
+        return {"best": self.best, "wait": self.wait, "cooldown_left": self.cooldown_left}
+
+    def set_state(self, state):
+        self.best, self.wait, self.cooldown_left = (state["best"], state["wait"],
+                                                    state["cooldown_left"])
+
 
 class TerminateOnNaN(Callback):
     """End training quietly when the loss becomes NaN or infinite.
@@ -347,6 +387,11 @@ class TerminateOnNaN(Callback):
             self.model.stop_training = True
 
 
+def _data_rows(filename) -> int:
+    with open(filename, newline="") as f:
+        return max(sum(1 for _ in f) - 1, 0)
+
+
 class CSVLogger(Callback):
     """Append each epoch's logs as a row of a CSV file (header written once)."""
 
@@ -357,6 +402,7 @@ class CSVLogger(Callback):
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
         self.file = open(self.filename, "a" if self.append else "w", newline="")
         self.writer, self.header_done = None, bool(exists)
+        self.rows = _data_rows(self.filename) if exists else 0
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {"epoch": epoch, **(logs or {})}
@@ -367,6 +413,108 @@ class CSVLogger(Callback):
                 self.writer.writeheader()
         self.writer.writerow(logs)
         self.file.flush()
+        self.rows += 1
+
+    def get_state(self):
+        return {"rows": self.rows}
+
+    def set_state(self, state):
+        """Keep the header and the rows of the epochs being resumed from; drop any later row
+        (written after the checkpoint, before the interruption)."""
+        self.file.close()
+        with open(self.filename, newline="") as f:
+            lines = f.readlines()[:1 + state["rows"]] if state["rows"] else []
+        self.file = open(self.filename, "w", newline="")
+        self.file.writelines(lines)
+        self.file.flush()
+        self.writer, self.header_done, self.rows = None, bool(lines), state["rows"]
 
     def on_train_end(self, logs=None):
         self.file.close()
+
+
+class BackupAndRestore(Callback):
+    """Save everything training needs to resume, and resume from it: crash-safe training.
+
+    At each save the file ``backup_dir/checkpoint.safetensors`` is replaced atomically by the
+    weights, the optimizer state, the epoch and batch position, the running loss and metric
+    sums, every random stream's state and the other callbacks' states (see
+    :mod:`feedforward.checkpoint`). A ``fit`` with this callback that finds the file continues
+    exactly where the interrupted run stopped, mid-epoch included: its final weights are
+    bit-identical to those of a run that was never interrupted.
+
+    Parameters
+    ----------
+    backup_dir : str or Path
+        The folder of the checkpoint (created if missing).
+    save_freq : "epoch" or int
+        Save at the end of every epoch, or every ``save_freq`` optimizer steps.
+    delete_checkpoint : bool
+        Delete the checkpoint when ``fit`` ends without error (as in Keras), so that the next
+        ``fit`` starts afresh.
+
+    Notes
+    -----
+    Non-finite weights are never saved: after a divergence the last good checkpoint stays.
+    The resumed ``fit`` must be given the same model configuration, data, batch size and
+    callbacks; anything else is refused with an error.
+    """
+
+    FILE = "checkpoint.safetensors"
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        if save_freq != "epoch":
+            save_freq = int(check_number(save_freq, "save_freq", low=1, integer=True))
+        self.backup_dir, self.save_freq = str(backup_dir), save_freq
+        self.delete_checkpoint = bool(delete_checkpoint)
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.backup_dir, self.FILE)
+
+    def _others(self):
+        return [cb for cb in self.model._callbacks if _stateful(cb)]
+
+    def on_train_begin(self, logs=None):
+        from . import checkpoint
+
+        try:
+            os.makedirs(self.backup_dir, exist_ok=True)
+        except OSError as e:
+            raise FeedforwardError(f"backup_dir: cannot create {self.backup_dir!r} "
+                                   f"({e.strerror or e})") from None
+        state = self.model._fit_state
+        self.digest = checkpoint.fingerprint(state["x"], state["y"])
+        if os.path.exists(self.path):
+            position = checkpoint.restore(self.path, self.model, self._others(), self.digest)
+            state["initial_position"] = position
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        # the permutation of this epoch is drawn from this state, after this hook
+        self.shuffle_state = self.model._rngs["shuffle"].bit_generator.state
+
+    def on_batch_end(self, batch, logs=None):
+        if self.save_freq != "epoch" and self.model.optimizer.iterations % self.save_freq == 0:
+            total, seen = self.model._epoch_sums
+            self._save({"epoch": self.epoch, "batch": batch + 1, "total": total, "seen": seen},
+                       self.shuffle_state)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if np.isfinite((logs or {}).get("loss", 0.0)):
+            self._save({"epoch": epoch + 1, "batch": 0, "total": 0.0, "seen": 0},
+                       self.model._rngs["shuffle"].bit_generator.state)
+
+    def _save(self, position, shuffle_state):
+        from . import checkpoint
+
+        if np.isfinite(self.model.params).all():  # else the run diverged: keep the last good
+            checkpoint.write(self.path, self.model, position, shuffle_state, self._others(),
+                             self.digest)
+
+    def on_train_end(self, logs=None):
+        finished = self.model._fit_state.get("finished", False)
+        if finished and self.delete_checkpoint and os.path.exists(self.path):
+            os.remove(self.path)
+            if not os.listdir(self.backup_dir):  # a folder made for the checkpoint alone
+                os.rmdir(self.backup_dir)

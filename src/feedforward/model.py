@@ -10,7 +10,7 @@ from rich.table import Table
 
 from . import layers as layers_mod
 from . import losses, metrics, optimizers
-from .callbacks import CallbackList, History, ProgressBar, TerminateOnNaN
+from .callbacks import BackupAndRestore, CallbackList, History, ProgressBar, TerminateOnNaN
 from .data import augment as augment_mod
 from .data import preprocessing as prep
 from .data.batching import BatchIterator
@@ -32,11 +32,12 @@ def _rng_streams(seed):
 class Diverged(FeedforwardError):
     """Training produced a non-finite loss; the update that would have used it was skipped."""
 
-    def __init__(self, loss, optimizer, what=None):
-        self.loss = loss
-        what = what or f"the loss became {loss}"
+    def __init__(self, loss, optimizer, what=None, restored=False):
+        self.loss, self.what, self.restored = loss, what or f"the loss became {loss}", restored
+        kept = (" The weights and optimizer state of the epoch's start (the last good ones) "
+                "were restored." if restored else "")
         super().__init__(
-            f"training diverged: {what} at optimizer step {optimizer.iterations}. "
+            f"training diverged: {self.what} at optimizer step {optimizer.iterations}.{kept} "
             f"Lower the learning rate (now {optimizer.lr:g}), scale the inputs (e.g. to zero "
             "mean and unit variance), use a smaller initialization, or set clipnorm.")
 
@@ -373,64 +374,113 @@ class Sequential:
         batch_size = min(batch_size, n)
         steps = -(-n // batch_size)
         self.history = History()
-        cbs = list(callbacks or []) + ([ProgressBar(verbose)] if verbose else [])
-        cbs = CallbackList(cbs + [self.history], self)  # last: it records what the others added
+        cbs = CallbackList(self._ordered_callbacks(callbacks, verbose), self)
+        self._callbacks = cbs.callbacks
         self.stop_training = False
         # what callbacks may read about this fit; x is what the first layer sees, unless the
         # batches are augmented (then raw inputs, which _input turns into that)
         self._fit_state = {"epochs": epochs, "steps": steps, "batch_size": batch_size,
-                           "x": x, "x_is_raw": augment is not None}
+                           "x": x, "y": y, "x_is_raw": augment is not None}
         batches = BatchIterator(x, y, batch_size, shuffle, rng=self._rngs["shuffle"])
-        cbs.on_train_begin()
+        cbs.on_train_begin()  # a BackupAndRestore may set initial_position
+        position = self._fit_state.get("initial_position", {"epoch": 0, "batch": 0})
         try:  # on_train_end runs on errors too: files are closed, best weights restored
-            for epoch in range(epochs):
+            for epoch in range(position["epoch"], epochs):
                 cbs.on_epoch_begin(epoch)
-                logs = self._train_epoch(batches, cbs, augment)
+                logs = self._train_epoch(batches, cbs, augment, position)
+                position = {"epoch": epoch + 1, "batch": 0}
                 if val is not None:
                     logs.update({f"val_{k}": v for k, v in self._evaluate(*val).items()})
                 logs["learning_rate"] = self.optimizer.lr
                 cbs.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
+            self._fit_state["finished"] = True
         finally:
             cbs.on_train_end()
-            self._fit_state.pop("x")  # not kept alive after fit
+            for k in ("x", "y"):  # not kept alive after fit
+                self._fit_state.pop(k)
+            self._callbacks = None
         return self.history
 
-    def _train_epoch(self, batches, cbs, augment=None):
+    def _ordered_callbacks(self, callbacks, verbose):
+        """The user's callbacks, the progress bar, then History, which records what the others
+        added to the logs, then any BackupAndRestore, which saves what all of them hold."""
+        callbacks = list(callbacks or [])
+        backups = [cb for cb in callbacks if isinstance(cb, BackupAndRestore)]
+        others = [cb for cb in callbacks if not isinstance(cb, BackupAndRestore)]
+        return others + ([ProgressBar(verbose)] if verbose else []) + [self.history] + backups
+
+    def _train_epoch(self, batches, cbs, augment=None, position=None):
         """One pass over contiguous batches; returns the epoch's training logs.
 
         The loss and metrics are running values over the batches seen (with dropout active),
         as in Keras. ``stop_training`` set by a callback ends the epoch after that batch.
+        ``position["batch"]`` batches were done before a resumed run's checkpoint: the epoch's
+        permutation is drawn again and they are skipped, their sums restored.
+
+        A divergence undoes the epoch: weights and optimizer state go back to those of its
+        start, the end of the last epoch with a finite loss.
         """
-        for m in self.metrics:
-            m.reset()
-        total, seen = 0.0, 0
+        skip = (position or {}).get("batch", 0)
+        if not skip:
+            for m in self.metrics:
+                m.reset()
+        total, seen = (position["total"], position["seen"]) if skip else (0.0, 0)
+        self._epoch_sums = (total, seen)
+        self._snapshot()
         terminate_on_nan = any(isinstance(cb, TerminateOnNaN) for cb in cbs.callbacks)
         for step, (xb, yb) in enumerate(batches):
+            if step < skip:
+                continue
             if augment is not None:
                 xb = self._input(augment(xb, self._rngs["augment"]))
             try:
                 loss, out = self._train_step(xb, yb)
             except Diverged as e:
-                if not terminate_on_nan:
-                    raise
+                self._undo_epoch(e, terminate_on_nan)
                 self.stop_training, total, seen = True, e.loss, max(seen, 1)
                 cbs.on_batch_end(step, {"loss": e.loss})
                 break
             total += loss * self._weight(len(xb))
             seen += len(xb)
+            self._epoch_sums = (total, seen)
             for m in self.metrics:
                 m.update(out, yb)
             cbs.on_batch_end(step, {"loss": total / self._weight(seen)})
             if self.stop_training:
                 break
         if not np.isfinite(self.params).all():  # the last update overflowed: no loss shows it
-            error = Diverged(float("nan"), self.optimizer, "the weights became non-finite")
-            if not terminate_on_nan:
-                raise error
+            self._undo_epoch(Diverged(float("nan"), self.optimizer,
+                                      "the weights became non-finite"), terminate_on_nan)
             self.stop_training, total = True, float("nan")
         return {"loss": total / self._weight(seen), **self._metric_results()}
+
+    def _snapshot(self):
+        """Keep the weights and optimizer state of the epoch's start (copied into reused
+        buffers: one pass over them per epoch)."""
+        opt, good = self.optimizer, getattr(self, "_good", None)
+        arrays = [self.params] + [a for slot in opt.slots.values() for a in slot]
+        if good is None or [a.shape for a in good[0]] != [a.shape for a in arrays]:
+            good = ([np.empty_like(a) for a in arrays], None, None)
+        for dst, src in zip(good[0], arrays, strict=True):
+            np.copyto(dst, src)
+        self._good = (good[0], list(opt.slots), opt.get_state())
+
+    def _undo_epoch(self, error, quietly):
+        """Restore the snapshot; raise ``error`` (naming what was restored) unless ``quietly``."""
+        opt, (arrays, slot_names, state) = self.optimizer, self._good
+        report = Diverged(error.loss, opt, error.what, restored=True)  # the step it happened at
+        np.copyto(self.params, arrays[0])
+        if not slot_names:  # built during the epoch: back to the lazily built zeros
+            opt.slots = {}
+        else:
+            flat = [a for name in slot_names for a in opt.slots[name]]
+            for dst, src in zip(flat, arrays[1:], strict=True):
+                np.copyto(dst, src)
+        opt.set_state(state)
+        if not quietly:
+            raise report from None
 
     # ------------------------------------------------------------------ inference
     def predict(self, x, batch_size=1024) -> np.ndarray:
@@ -541,9 +591,14 @@ class Sequential:
         return export_onnx(self, path, opset=opset)
 
     def save(self, path):
-        """Write the model (config, weights, optimizer state) to one safetensors file."""
+        """Write the model (config, weights, optimizer state) to one safetensors file.
+
+        Non-finite weights are refused, so a diverged run never overwrites a good file."""
         from .saving import save_model
 
+        if self.built and not np.isfinite(self.params).all():
+            raise FeedforwardError(f"path: not writing {str(path)!r}: the model's weights are "
+                                   "not finite (training diverged)")
         save_model(self, path)
 
     def __setstate__(self, state):

@@ -18,9 +18,20 @@ import textwrap
 
 from .. import __version__
 from ..errors import FeedforwardError
-from . import check, common, datasets, evaluate, export, predict, summary, train
+from . import (
+    check,
+    common,
+    datasets,
+    evaluate,
+    export,
+    playground,
+    predict,
+    summary,
+    train,
+    tune,
+)
 
-COMMANDS = (train, evaluate, predict, summary, export, datasets, check)
+COMMANDS = (train, evaluate, predict, summary, export, datasets, check, tune, playground)
 USAGE_ERROR = 2
 
 EXAMPLES = """\

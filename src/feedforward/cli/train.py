@@ -6,7 +6,10 @@ The folder (``--out``) receives:
   this run (configuration, data, results) in its metadata;
 - ``history.csv``: the loss, metrics and learning rate of every epoch;
 - ``metrics.json``: the final loss and metrics on each split, the confusion matrix, timings;
-- ``config.toml``: the resolved configuration; ``--config`` with it repeats the run exactly;
+- ``config.toml``: the resolved configuration (written first); ``--config`` with it repeats the
+  run exactly;
+- ``backup/checkpoint.safetensors`` while training: the last checkpoint, from which
+  ``--resume DIR`` continues an interrupted run exactly where it stopped (removed at the end);
 - ``monitor.json`` (with ``--doctor``): the per-layer monitor records and the findings;
 - PNG plots (with matplotlib): ``loss.png``, one per metric, ``learning_rate.png`` for a
   schedule, ``confusion_matrix.png`` for classification.
@@ -53,6 +56,7 @@ examples:
                     --augment-rotation 10 --augment-translation 2
   feedforward train --config runs/digits/config.toml --out runs/again   # the same run again
   feedforward train --config runs/digits/config.toml --dropout 0.1 --out runs/dropout
+  feedforward train --resume runs/digits     # continue a run that was killed or crashed
 
 The options can also come from a TOML file (--config): one `key = value` line per option, the
 keys being the flags' names with underscores (learning_rate = 0.01, layers = [64, 32]).
@@ -62,6 +66,7 @@ Flags given on the command line override the file.
 RELU_FAMILY = {"relu", "leaky_relu", "elu", "gelu", "silu"}
 CLASSIFICATION_LOSSES = (losses.CategoricalCrossentropy, losses.BinaryCrossentropy)
 MODEL_FILE = "model.safetensors"
+BACKUP = "backup"
 
 
 def add_parser(subparsers, parents):
@@ -81,9 +86,35 @@ def add_parser(subparsers, parents):
                         help="watch training and name what goes wrong (vanishing or exploding "
                              "gradients, dead units, learning rate, overfitting, ...) with "
                              "fixes, live and at the end; writes monitor.json")
+    parser.add_argument("--resume", metavar="DIR",
+                        help="continue the interrupted run in DIR from its last checkpoint, "
+                             "with its config.toml; the result is bit-identical to a run that "
+                             "was never interrupted")
+    parser.add_argument("--checkpoint-every", type=int, metavar="STEPS",
+                        help="save the checkpoint every STEPS optimizer steps (default: at the "
+                             "end of every epoch)")
     config.add_arguments(parser)
     parser.set_defaults(run=run)
     return parser
+
+
+def _resume_folder(args) -> Path | None:
+    """With ``--resume DIR``: DIR's config.toml becomes the config and DIR the output folder."""
+    if args.resume is None:
+        return None
+    folder = Path(args.resume)
+    if args.config is not None or args.out is not None:
+        raise FeedforwardError("--resume: it takes the config and the output folder from DIR; "
+                               "drop --config and --out")
+    if not (folder / "config.toml").is_file():
+        raise FeedforwardError(f"--resume: {str(folder)!r} holds no config.toml; expected the "
+                               "folder of a run of `feedforward train`")
+    if not (folder / BACKUP / callbacks.BackupAndRestore.FILE).is_file() and (
+            folder / MODEL_FILE).is_file():
+        raise FeedforwardError(f"--resume: the run in {str(folder)!r} has finished (it has "
+                               f"{MODEL_FILE} and no checkpoint); there is nothing to resume")
+    args.config, args.out = str(folder / "config.toml"), str(folder)
+    return folder
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -310,6 +341,10 @@ def load(args):
 
 
 def run(args, console) -> int:
+    resuming = _resume_folder(args) is not None
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise FeedforwardError(f"--checkpoint-every: expected a positive number of steps, got "
+                               f"{args.checkpoint_every}")
     cfg, data, parts = load(args)
     splits = {name: (parts[i], parts[i + 3]) for i, name in enumerate(SPLITS)}
     plan = make_plan(cfg, data, len(parts.x_train))
@@ -318,9 +353,17 @@ def run(args, console) -> int:
         cfg["dataset"] = str(Path(cfg["dataset"]).expanduser().resolve())  # file works anywhere
     out = _out_folder(args.out, data)
     _describe(console, cfg, data, parts, model, plan)
+    if not resuming:  # first, so that --resume finds it
+        (out / "config.toml").write_text(config.dumps(cfg, plan.notes, _header()))
 
     doctor = Doctor(print_fn=console.print) if args.doctor else None
-    history, stopper, seconds = _fit(cfg, plan, model, splits, out, console, doctor)
+    backup = callbacks.BackupAndRestore(out / BACKUP, args.checkpoint_every or "epoch")
+    if resuming:
+        found = Path(backup.path).is_file()
+        console.print(f"resuming from {backup.path}" if found else
+                      "no checkpoint was written yet: training from the start")
+    history, stopper, seconds = _fit(cfg, plan, model, splits, out, console, doctor,
+                                     backup, resuming)
     epochs_run = len(history.epoch)
     weights_epoch = _weights_epoch(stopper, epochs_run, console)
     results = {name: model.evaluate(x, y, return_dict=True)
@@ -342,7 +385,6 @@ def run(args, console) -> int:
               "epochs": epochs_run, "weights_epoch": weights_epoch, "results": results}
     common.save(model, out / MODEL_FILE, record)
     (out / "metrics.json").write_text(common.dumps(summary) + "\n")
-    (out / "config.toml").write_text(config.dumps(cfg, plan.notes, _header()))
     written = [MODEL_FILE, "history.csv", "metrics.json", "config.toml"]
     if doctor is not None:
         written.append(_report_doctor(console, doctor, out))
@@ -369,10 +411,11 @@ def _out_folder(out, data) -> Path:
     return out
 
 
-def _fit(cfg, plan, model, splits, out, console, doctor=None):
+def _fit(cfg, plan, model, splits, out, console, doctor=None, backup=None, resuming=False):
     """Train with the run's callbacks; returns the History, the EarlyStopping (or None) and
     the seconds spent. A divergence ends the run, after the doctor's findings."""
-    cbs = [callbacks.CSVLogger(out / "history.csv")] + ([doctor] if doctor else [])
+    cbs = [callbacks.CSVLogger(out / "history.csv", append=resuming)] + (
+        [doctor] if doctor else []) + ([backup] if backup else [])
     stopper = None
     if cfg["early_stopping"]:
         stopper = callbacks.EarlyStopping(monitor=plan.monitor, patience=cfg["patience"],
