@@ -502,7 +502,8 @@ class BackupAndRestore(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if np.isfinite((logs or {}).get("loss", 0.0)):
-            self._save({"epoch": epoch + 1, "batch": 0, "total": 0.0, "seen": 0},
+            self._save({"epoch": epoch + 1, "batch": 0, "total": 0.0, "seen": 0,
+                        "stopped": bool(self.model.stop_training)},
                        self.model._rngs["shuffle"].bit_generator.state)
 
     def _save(self, position, shuffle_state):

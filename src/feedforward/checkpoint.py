@@ -107,13 +107,14 @@ def _take(tensors, name, like, path):
 def restore(path, model, callbacks, data_digest) -> dict:
     """Load the checkpoint at ``path`` into ``model`` and ``callbacks`` (in place).
 
-    Returns the position: ``epoch``, ``batch``, ``total``, ``seen``. Refuses a checkpoint of
+    Returns the position: ``epoch``, ``batch``, ``total``, ``seen`` and ``stopped`` (a callback
+    had ended training). Refuses a checkpoint of
     another model, optimizer or training data.
     """
     meta, state, tensors = _read(path)
     try:
         _restore(path, model, callbacks, data_digest, meta, state, tensors)
-        return {k: state[k] for k in ("epoch", "batch", "total", "seen")}
+        return {k: state.get(k, False) for k in ("epoch", "batch", "total", "seen", "stopped")}
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
         if isinstance(e, FeedforwardError):
             raise

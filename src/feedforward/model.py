@@ -10,11 +10,18 @@ from rich.table import Table
 
 from . import layers as layers_mod
 from . import losses, metrics, optimizers
-from .callbacks import BackupAndRestore, CallbackList, History, ProgressBar, TerminateOnNaN
+from .callbacks import (
+    BackupAndRestore,
+    Callback,
+    CallbackList,
+    History,
+    ProgressBar,
+    TerminateOnNaN,
+)
 from .data import augment as augment_mod
 from .data import preprocessing as prep
 from .data.batching import BatchIterator
-from .errors import FeedforwardError, as_array, check_number, describe
+from .errors import FeedforwardError, as_array, cast, check_number, describe
 
 DTYPES = ("float32", "float64")
 _STREAMS = ("init", "dropout", "shuffle", "augment")  # append only: keeps earlier streams
@@ -27,6 +34,18 @@ def _rng_streams(seed):
     """
     children = np.random.SeedSequence(seed).spawn(len(_STREAMS))
     return {k: np.random.default_rng(s) for k, s in zip(_STREAMS, children, strict=True)}
+
+
+def _check_callbacks(callbacks) -> list:
+    """``callbacks`` as a list of Callback instances (None: none)."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise FeedforwardError(f"callbacks: expected a list of Callback, got {describe(callbacks)}")
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, Callback):
+            raise FeedforwardError(f"callbacks[{i}]: expected a Callback, got {describe(cb)}")
+    return list(callbacks)
 
 
 class Diverged(FeedforwardError):
@@ -225,18 +244,19 @@ class Sequential:
                 f"{type(self.layers[0]).__name__}), got {x.shape[1]}")
         return x
 
-    def _input(self, x):
-        """Raw inputs to what the first layer sees: the preprocessing, then the model's dtype."""
+    def _input(self, x, name="x"):
+        """Raw inputs to what the first layer sees: the preprocessing, then the model's dtype
+        (refusing values that overflow it, such as 1e300 for float32)."""
         for p in self.preprocessing:
             x = p.transform(x)
-        return np.ascontiguousarray(x, dtype=self.dtype)
+        return cast(x, self.dtype, name)
 
     def _check_x(self, x, name="x"):
-        return self._input(self._raw_x(x, name))
+        return self._input(self._raw_x(x, name), name)
 
     def _check_xy(self, x, y, xname="x", yname="y"):
         x = self._raw_x(x, xname)
-        return self._input(x), self._targets(y, x.shape[0], xname, yname)
+        return self._input(x, xname), self._targets(y, x.shape[0], xname, yname)
 
     def _targets(self, y, n, xname="x", yname="y"):
         """Targets checked against the loss and brought to the output's shape."""
@@ -317,6 +337,9 @@ class Sequential:
         x : array of shape (n, features)
         y : array of shape (n,) (labels or targets) or (n, outputs)
         epochs : int
+            0 trains nothing and returns an empty History, as in Keras; the arguments and
+            data are still checked, an unbuilt model is built and unfitted preprocessing
+            is fitted, as in any fit.
         batch_size : int
             ``n`` for batch gradient descent, ``1`` for stochastic, ``k`` for mini-batch.
         validation_split : float in [0, 1)
@@ -339,7 +362,8 @@ class Sequential:
             per-epoch lists.
         """
         self._require_compiled("fit")
-        epochs = int(check_number(epochs, "epochs", low=1, integer=True))
+        epochs = int(check_number(epochs, "epochs", low=0, integer=True))
+        callbacks = _check_callbacks(callbacks)
         batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
         validation_split = check_number(validation_split, "validation_split", low=0, high=1,
                                         high_open=True)
@@ -385,7 +409,8 @@ class Sequential:
         cbs.on_train_begin()  # a BackupAndRestore may set initial_position
         position = self._fit_state.get("initial_position", {"epoch": 0, "batch": 0})
         try:  # on_train_end runs on errors too: files are closed, best weights restored
-            for epoch in range(position["epoch"], epochs):
+            # a checkpoint written after a callback ended training resumes to its end
+            for epoch in range(epochs if position.get("stopped") else position["epoch"], epochs):
                 cbs.on_epoch_begin(epoch)
                 logs = self._train_epoch(batches, cbs, augment, position)
                 position = {"epoch": epoch + 1, "batch": 0}

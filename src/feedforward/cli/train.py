@@ -18,6 +18,7 @@ The folder (``--out``) receives:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import math
 import platform
@@ -357,7 +358,9 @@ def run(args, console) -> int:
         (out / "config.toml").write_text(config.dumps(cfg, plan.notes, _header()))
 
     doctor = Doctor(print_fn=console.print) if args.doctor else None
-    backup = callbacks.BackupAndRestore(out / BACKUP, args.checkpoint_every or "epoch")
+    # kept until every output is written: a run killed after fit can still be resumed
+    backup = callbacks.BackupAndRestore(out / BACKUP, args.checkpoint_every or "epoch",
+                                        delete_checkpoint=False)
     if resuming:
         found = Path(backup.path).is_file()
         console.print(f"resuming from {backup.path}" if found else
@@ -398,7 +401,14 @@ def run(args, console) -> int:
     console.print(f"{headline[0] + ' ' if headline else ''}({final_split} loss "
                   f"{final['loss']:.4g}) after {epochs_run} epochs, {seconds:.1f} s of training")
     console.print(f"wrote {out}: {', '.join(written)}")
+    _remove_backup(backup)
     return 0
+
+
+def _remove_backup(backup):
+    Path(backup.path).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # left when something else was put there
+        Path(backup.backup_dir).rmdir()
 
 
 def _out_folder(out, data) -> Path:
