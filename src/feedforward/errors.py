@@ -54,15 +54,39 @@ def as_array(x, name: str, dtype=None, ndim: tuple[int, ...] | None = None,
         want = " or ".join(str(d) for d in ndim)
         raise FeedforwardError(f"{name}: expected {want} dimensions, got shape {arr.shape}")
     if not allow_empty and arr.size == 0:
-        raise FeedforwardError(f"{name}: expected at least one sample, got shape {arr.shape}")
+        what = "feature" if arr.ndim > 1 and arr.shape[0] else "sample"
+        raise FeedforwardError(f"{name}: expected at least one {what}, got shape {arr.shape}")
     if dtype is not None:
         arr = np.ascontiguousarray(arr, dtype=dtype)
-    if finite and arr.dtype.kind == "f" and not _all_finite(arr):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        where = tuple(int(i) for i in bad)
-        raise FeedforwardError(
-            f"{name}: expected finite values, got {arr[tuple(bad)]} at index {where}")
+    if finite:
+        check_finite(arr, name)
     return arr
+
+
+def check_finite(a: np.ndarray, name: str, after: str = "", hint: str = "") -> None:
+    """Refuse NaN or inf in a float array, naming ``name`` and the first bad index.
+
+    ``after`` says what produced the values (e.g. a conversion), ``hint`` what to do.
+    """
+    if a.dtype.kind != "f" or _all_finite(a):
+        return
+    bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+    raise FeedforwardError(f"{name}: expected finite values{after}, got {a[bad]} at index {bad}"
+                           + (f"; {hint}" if hint else ""))
+
+
+def cast(a, dtype, name: str) -> np.ndarray:
+    """``a`` as a contiguous array of ``dtype``, refusing values that were finite before but
+    overflow the narrower float type (1e300 in float64 is inf in float32)."""
+    a = np.asarray(a)
+    with np.errstate(over="ignore"):  # the overflow is reported below, by name
+        out = np.ascontiguousarray(a, dtype=dtype)
+    if a.dtype.kind == "f" and out.dtype.kind == "f" and a.dtype.itemsize > out.dtype.itemsize:
+        limit = np.finfo(out.dtype).max
+        check_finite(out, name, f" after conversion to {out.dtype}",
+                     f"{out.dtype} holds magnitudes up to {limit:.2g}: scale the data, or "
+                     "use dtype='float64'")
+    return out
 
 
 def as_samples(a, name: str) -> np.ndarray:
@@ -86,7 +110,11 @@ def check_number(value, name: str, low=None, high=None, low_open=False, high_ope
                else isinstance(value, (int, float, np.integer, np.floating)))
     if isinstance(value, bool) or not ok_type:
         raise FeedforwardError(f"{name}: expected {kind}, got {describe(value)}")
-    if not np.isfinite(value):
+    try:
+        finite = bool(np.isfinite(float(value)))
+    except OverflowError:  # an int beyond the float range: exact as an int, infinite as a float
+        finite = integer
+    if not finite:
         raise FeedforwardError(f"{name}: expected a finite number, got {value}")
     if low is not None and (value < low or (low_open and value == low)):
         op = ">" if low_open else ">="
