@@ -136,6 +136,33 @@ def test_a_foreign_file_is_not_taken_for_a_checkpoint(data, tmp_path):
         fit(make(), data, [BackupAndRestore(tmp_path)])
 
 
+def test_a_damaged_or_inflated_checkpoint_is_refused_before_it_is_read(data, tmp_path):
+    with pytest.raises(Crash):
+        fit(make(), data, [BackupAndRestore(tmp_path, save_freq=1), CrashAt(3)])
+    path = tmp_path / BackupAndRestore.FILE
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])
+    with pytest.raises(FeedforwardError, match="checkpoint"):
+        fit(make(), data, [BackupAndRestore(tmp_path)])
+    from safetensors.numpy import save_file
+
+    with _open(good, tmp_path) as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    tensors["callbacks.0.huge"] = np.zeros(10**6, dtype="float32")
+    save_file(tensors, str(path), metadata=meta)
+    with pytest.raises(FeedforwardError, match="larger than any array"):
+        fit(make(), data, [BackupAndRestore(tmp_path)])
+
+
+def _open(content, folder):
+    from safetensors import safe_open
+
+    copy = folder / "copy.safetensors"
+    copy.write_bytes(content)
+    return safe_open(str(copy), "numpy")
+
+
 def test_save_freq_is_validated():
     for bad in (0, -2, 1.5, "batch"):
         with pytest.raises(FeedforwardError, match="save_freq"):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -78,21 +79,39 @@ def write(path, model, position, shuffle_state, callbacks, data_digest):
     saving._atomic_write(Path(path), st_save(tensors, metadata=meta))
 
 
-def _read(path):
-    """The metadata and a tensor reader of a checkpoint, refusing anything that is not one."""
+def _json(meta, key, path):
+    try:
+        return json.loads(meta[key])
+    except (KeyError, TypeError, json.JSONDecodeError, RecursionError) as e:
+        raise FeedforwardError(f"{path}: the checkpoint's {key!r} is missing or not valid JSON "
+                               f"({type(e).__name__})") from None
+
+
+def _read(path, model):
+    """The metadata, training state and tensors of a checkpoint of ``model``.
+
+    Refuses a file that is not a checkpoint, the checkpoint of another model or optimizer, and,
+    before reading it, any tensor larger than the model's parameters.
+    """
     try:
         with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
             if meta.get("format") != saving.FORMAT or STATE_KEY not in meta:
                 raise FeedforwardError(f"{path}: not a feedforward training checkpoint")
-            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-            tensors = {k: f.get_tensor(k) for k in shapes}
+            for key, ours in (("config", model.get_config()),
+                              ("compile", model.get_compile_config())):
+                if _json(meta, key, path) != json.loads(json.dumps(ours)):
+                    raise FeedforwardError(f"{path}: the checkpoint's {key} differs from this "
+                                           "model's; it belongs to another run")
+            limit = max(model.params.size, 64)
+            for k in f.keys():
+                if math.prod(f.get_slice(k).get_shape()) > limit:
+                    raise FeedforwardError(f"{path}: tensor {k!r} is larger than any array of "
+                                           "this model")
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
     except SafetensorError as e:
         raise FeedforwardError(f"{path}: not a readable checkpoint ({e})") from None
-    try:
-        return meta, json.loads(meta[STATE_KEY]), tensors
-    except (json.JSONDecodeError, RecursionError) as e:
-        raise FeedforwardError(f"{path}: the training state is not valid JSON ({e})") from None
+    return meta, _json(meta, STATE_KEY, path), tensors
 
 
 def _take(tensors, name, like, path):
@@ -108,10 +127,9 @@ def restore(path, model, callbacks, data_digest) -> dict:
     """Load the checkpoint at ``path`` into ``model`` and ``callbacks`` (in place).
 
     Returns the position: ``epoch``, ``batch``, ``total``, ``seen`` and ``stopped`` (a callback
-    had ended training). Refuses a checkpoint of
-    another model, optimizer or training data.
+    had ended training). Refuses a checkpoint of another model, optimizer or training data.
     """
-    meta, state, tensors = _read(path)
+    meta, state, tensors = _read(path, model)
     try:
         _restore(path, model, callbacks, data_digest, meta, state, tensors)
         return {k: state.get(k, False) for k in ("epoch", "batch", "total", "seen", "stopped")}
@@ -122,10 +140,6 @@ def restore(path, model, callbacks, data_digest) -> dict:
 
 
 def _restore(path, model, callbacks, data_digest, meta, state, tensors):
-    for key, ours in (("config", model.get_config()), ("compile", model.get_compile_config())):
-        if json.loads(meta[key]) != json.loads(json.dumps(ours)):
-            raise FeedforwardError(f"{path}: the checkpoint's {key} differs from this model's; "
-                                   "it belongs to another run")
     if state["data"] != data_digest:
         raise FeedforwardError(f"{path}: the checkpoint was written while training on other "
                                "data (or another split); it cannot be resumed on this data")
@@ -139,7 +153,7 @@ def _restore(path, model, callbacks, data_digest, meta, state, tensors):
         for slot, arrays in opt.slots.items():
             for j, a in enumerate(arrays):
                 _take(tensors, f"optimizer.{slot}.{j}", a, path)
-    opt.set_state(json.loads(meta["optimizer_state"]))
+    opt.set_state(_json(meta, "optimizer_state", path))
     if state["learning_rate"] is not None:
         opt.learning_rate = float(state["learning_rate"])
     for i, m in enumerate(model.metrics):
