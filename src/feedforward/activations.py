@@ -34,9 +34,37 @@ class Activation(Configurable):
     aliases: tuple[str, ...] = ()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Apply the activation: ``y = f(x)``.
+
+        Parameters
+        ----------
+        x : ndarray
+            The pre-activations, e.g. of shape (n, units); softmax acts on the last axis.
+
+        Returns
+        -------
+        ndarray
+            ``y``, of the shape of ``x``.
+        """
         raise NotImplementedError
 
     def backward(self, x: np.ndarray, y: np.ndarray, grad_y: np.ndarray) -> np.ndarray:
+        """Backpropagate through the activation: ``grad_x = grad_y * f'(x)``.
+
+        Parameters
+        ----------
+        x : ndarray
+            The input of the forward pass, e.g. of shape (n, units).
+        y : ndarray
+            The output ``f(x)`` of the forward pass, of the shape of ``x``.
+        grad_y : ndarray
+            The gradient of the loss with respect to ``y``, of the shape of ``x``.
+
+        Returns
+        -------
+        ndarray
+            ``grad_x``, the gradient of the loss with respect to ``x``, of the shape of ``x``.
+        """
         raise NotImplementedError
 
 
@@ -66,7 +94,13 @@ class ReLU(Activation):
 
 
 class LeakyReLU(Activation):
-    """f(x) = x if x > 0 else alpha * x;  f'(x) = 1 if x > 0 else alpha."""
+    """f(x) = x if x > 0 else alpha * x;  f'(x) = 1 if x > 0 else alpha.
+
+    Parameters
+    ----------
+    alpha : float
+        The slope for negative inputs (default 0.01); at least 0.
+    """
 
     name = "leaky_relu"
     _config_keys = ("alpha",)
@@ -82,7 +116,14 @@ class LeakyReLU(Activation):
 
 
 class ELU(Activation):
-    """f(x) = x if x > 0 else alpha * (exp(x) - 1);  f'(x) = 1 if x > 0 else f(x) + alpha."""
+    """f(x) = x if x > 0 else alpha * (exp(x) - 1);  f'(x) = 1 if x > 0 else f(x) + alpha.
+
+    Parameters
+    ----------
+    alpha : float
+        The scale of the negative part: f(x) tends to -alpha as x goes to -inf (default 1.0);
+        at least 0.
+    """
 
     name = "elu"
     _config_keys = ("alpha",)
@@ -120,6 +161,11 @@ class GELU(Activation):
 
     f'(x) = Phi(x) + x * phi(x). With ``approximate=True``, Phi(x) is replaced by
     0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))).
+
+    Parameters
+    ----------
+    approximate : bool
+        Use the tanh approximation of Phi instead of the exact erf (default False).
     """
 
     name = "gelu"

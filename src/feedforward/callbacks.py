@@ -20,29 +20,96 @@ from .errors import FeedforwardError, check_number
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing.
+
+    Attributes
+    ----------
+    model : Sequential
+        The model being trained, set by ``fit`` through :meth:`set_model`.
+    """
 
     model = None
 
     def set_model(self, model):
+        """Attach the callback to the model that ``fit`` trains.
+
+        Parameters
+        ----------
+        model : Sequential
+            The model; hooks reach it as ``self.model``.
+        """
         self.model = model
 
-    def on_train_begin(self, logs=None): ...
+    def on_train_begin(self, logs=None):
+        """Called once at the start of ``fit``, before the first epoch.
 
-    def on_train_end(self, logs=None): ...
+        Parameters
+        ----------
+        logs : dict, optional
+            Unused by ``fit`` (None); kept for Keras's signature.
+        """
 
-    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_train_end(self, logs=None):
+        """Called once at the end of ``fit``, also when training stopped early or failed.
 
-    def on_epoch_end(self, epoch, logs=None): ...
+        Parameters
+        ----------
+        logs : dict, optional
+            Unused by ``fit`` (None); kept for Keras's signature.
+        """
 
-    def on_batch_end(self, batch, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None):
+        """Called at the start of each epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch index, 0-based.
+        logs : dict, optional
+            Unused by ``fit`` (None); kept for Keras's signature.
+        """
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Called at the end of each epoch, after validation.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch index, 0-based.
+        logs : dict, optional
+            The epoch's ``loss``, metrics, ``val_*`` entries and ``learning_rate``.
+        """
+
+    def on_batch_end(self, batch, logs=None):
+        """Called after each optimizer step.
+
+        Parameters
+        ----------
+        batch : int
+            The batch index within the epoch, 0-based.
+        logs : dict, optional
+            ``{"loss": ...}``, the running mean loss of the epoch so far.
+        """
 
     # A callback with state that a resumed run needs overrides both (see BackupAndRestore).
     def get_state(self) -> dict:
-        """JSON-safe values and NumPy arrays that :meth:`set_state` takes back."""
+        """JSON-safe values and NumPy arrays that :meth:`set_state` takes back.
+
+        Returns
+        -------
+        dict
+            The state a resumed run needs; empty for a callback without state.
+        """
         return {}
 
-    def set_state(self, state: dict) -> None: ...
+    def set_state(self, state: dict) -> None:
+        """Take back a state returned by :meth:`get_state`, when ``fit`` resumes a run.
+
+        Parameters
+        ----------
+        state : dict
+            The state, as :meth:`get_state` returned it (arrays included).
+        """
 
 
 def _stateful(callback) -> bool:
@@ -50,7 +117,15 @@ def _stateful(callback) -> bool:
 
 
 class CallbackList(Callback):
-    """Calls each hook on every callback, in order."""
+    """Calls each hook on every callback, in order.
+
+    Parameters
+    ----------
+    callbacks : iterable of Callback
+        The callbacks, in the order their hooks are called.
+    model : Sequential
+        The model given to each callback's :meth:`~Callback.set_model`.
+    """
 
     def __init__(self, callbacks, model):
         self.callbacks = list(callbacks)
@@ -110,6 +185,13 @@ class ProgressBar(Callback):
     """A live bar per epoch with the running loss (``verbose=1``), or one line per epoch (``2``).
 
     Where the output is not a terminal (a log file, CI), ``verbose=1`` prints one line per epoch.
+
+    Parameters
+    ----------
+    verbose : {1, 2}
+        1 for the live bar, 2 for one line per epoch (default 1).
+    console : rich.console.Console, optional
+        Where to print; by default a new console on standard output.
     """
 
     def __init__(self, verbose: int = 1, console: Console | None = None):
@@ -252,6 +334,17 @@ class ModelCheckpoint(_Monitor):
     ``path`` may hold ``{epoch}`` (1-based) and any logged key, e.g.
     ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"``. With ``save_best_only`` a file is written
     only when ``monitor`` improves.
+
+    Parameters
+    ----------
+    path : str or Path
+        The model file to write, a format string as above.
+    monitor : str
+        A key of the epoch logs (default ``"val_loss"``); used only with ``save_best_only``.
+    save_best_only : bool
+        Write only when ``monitor`` improves on the best value so far (default False).
+    mode : {"auto", "min", "max"}
+        Whether lower or higher is better; ``"auto"`` infers it from the name.
     """
 
     def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto"):
@@ -296,6 +389,13 @@ class LearningRateScheduler(Callback):
 
     ``epoch`` is 0-based and ``lr`` is the current rate. The optimizer's ``learning_rate``
     must be a number, not a schedule.
+
+    Parameters
+    ----------
+    schedule : callable
+        ``schedule(epoch, lr) -> float``, the new rate (positive).
+    verbose : int
+        When non-zero, print the rate at the start of each epoch (default 0).
     """
 
     def __init__(self, schedule, verbose=0):
@@ -331,6 +431,26 @@ class ReduceLROnPlateau(_Monitor):
     - a reduction by less than ``1e-8`` (torch's ``eps``) is skipped.
 
     The optimizer's ``learning_rate`` must be a number, not a schedule.
+
+    Parameters
+    ----------
+    monitor : str
+        A key of the epoch logs (default ``"val_loss"``).
+    factor : float
+        The multiplier of the rate at each reduction, in (0, 1) (default 0.1).
+    patience : int
+        Bad epochs in a row tolerated before a reduction (default 10).
+    mode : {"auto", "min", "max"}
+        Whether lower or higher is better; ``"auto"`` infers it from the name.
+    min_delta : float
+        The margin by which a value must beat the best to count as an improvement
+        (default 1e-4).
+    cooldown : int
+        Epochs after a reduction during which no bad epochs are counted (default 0).
+    min_lr : float
+        The lower bound of the rate (default 0).
+    verbose : int
+        When non-zero, print each reduction (default 0).
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
@@ -393,7 +513,17 @@ def _data_rows(filename) -> int:
 
 
 class CSVLogger(Callback):
-    """Append each epoch's logs as a row of a CSV file (header written once)."""
+    """Append each epoch's logs as a row of a CSV file (header written once).
+
+    Parameters
+    ----------
+    filename : str or Path
+        The CSV file; its first column is ``epoch`` (0-based).
+    separator : str
+        The field delimiter (default ``","``).
+    append : bool
+        Add rows to an existing file instead of overwriting it (default False).
+    """
 
     def __init__(self, filename, separator=",", append=False):
         self.filename, self.separator, self.append = str(filename), separator, bool(append)
@@ -419,8 +549,15 @@ class CSVLogger(Callback):
         return {"rows": self.rows}
 
     def set_state(self, state):
-        """Keep the header and the rows of the epochs being resumed from; drop any later row
-        (written after the checkpoint, before the interruption)."""
+        """Keep the header and the rows of the epochs being resumed from; drop any later row.
+
+        Rows after those are written after the checkpoint, before the interruption.
+
+        Parameters
+        ----------
+        state : dict
+            ``{"rows": int}``, the data rows written when the checkpoint was saved.
+        """
         self.file.close()
         with open(self.filename, newline="") as f:
             lines = f.readlines()[:1 + state["rows"]] if state["rows"] else []

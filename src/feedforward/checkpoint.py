@@ -34,7 +34,20 @@ STATE_KEY = "training_state"
 
 
 def fingerprint(x, y) -> str:
-    """A digest of the training data, so a checkpoint is never resumed on other data."""
+    """A digest of the training data, so a checkpoint is never resumed on other data.
+
+    Parameters
+    ----------
+    x : array of shape (n, features)
+        The training inputs.
+    y : ndarray
+        The training targets, e.g. of shape (n,) or (n, outputs).
+
+    Returns
+    -------
+    str
+        32 hexadecimal digits (BLAKE2b) of the dtypes, shapes and bytes of ``x`` and ``y``.
+    """
     h = hashlib.blake2b(digest_size=16)
     for a in (x, y):
         a = np.ascontiguousarray(a)
@@ -50,10 +63,25 @@ def _rng_states(model, shuffle_state):
 
 
 def write(path, model, position, shuffle_state, callbacks, data_digest):
-    """Write the checkpoint of ``model`` at ``position`` (a dict: ``epoch``, ``batch``,
-    ``total``, ``seen``) atomically to ``path``.
+    """Write the checkpoint of ``model`` at ``position`` atomically to ``path``.
 
     Non-finite weights are never written: a diverging run keeps its last good checkpoint.
+
+    Parameters
+    ----------
+    path : str or Path
+        The checkpoint file, replaced atomically.
+    model : Sequential
+        The compiled model being trained.
+    position : dict
+        Where training stands: ``epoch``, ``batch`` (batches of it done), ``total`` and
+        ``seen`` (the epoch's running loss sum and sample count); ``stopped`` optional.
+    shuffle_state : dict
+        The state of the shuffling stream at the start of the epoch.
+    callbacks : list of Callback
+        The callbacks whose :meth:`~feedforward.callbacks.Callback.get_state` is saved.
+    data_digest : str
+        The :func:`fingerprint` of the training data.
     """
     if not np.isfinite(model.params).all():
         raise FeedforwardError(f"{path}: the weights are not finite; the last good checkpoint "
@@ -126,8 +154,25 @@ def _take(tensors, name, like, path):
 def restore(path, model, callbacks, data_digest) -> dict:
     """Load the checkpoint at ``path`` into ``model`` and ``callbacks`` (in place).
 
-    Returns the position: ``epoch``, ``batch``, ``total``, ``seen`` and ``stopped`` (a callback
-    had ended training). Refuses a checkpoint of another model, optimizer or training data.
+    Refuses a checkpoint of another model, optimizer or training data.
+
+    Parameters
+    ----------
+    path : str or Path
+        The checkpoint file written by :func:`write`.
+    model : Sequential
+        The compiled model whose weights, optimizer state, metric sums and random streams
+        are restored.
+    callbacks : list of Callback
+        The callbacks given their saved states, in the order of :func:`write`.
+    data_digest : str
+        The :func:`fingerprint` of the training data; it must match the checkpoint's.
+
+    Returns
+    -------
+    dict
+        The position: ``epoch``, ``batch``, ``total``, ``seen`` and ``stopped`` (a callback
+        had ended training).
     """
     meta, state, tensors = _read(path, model)
     try:

@@ -32,7 +32,19 @@ _TRUNC_STD = 0.87962566103423978
 
 
 def compute_fans(shape) -> tuple[int, int]:
-    """Fan-in and fan-out of a weight shape: ``(in, out)`` for 2-D, ``(n, n)`` for 1-D."""
+    """Fan-in and fan-out of a weight shape: ``(in, out)`` for 2-D, ``(n, n)`` for 1-D.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The weight shape. With more than two dimensions the leading ones form the receptive
+        field, which multiplies both fans; a scalar shape ``()`` has fans ``(1, 1)``.
+
+    Returns
+    -------
+    tuple of int
+        ``(fan_in, fan_out)``.
+    """
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -52,17 +64,51 @@ def _truncated_normal(rng, shape, std):
 
 
 class Initializer(Configurable):
+    """Base class. Subclasses set ``name`` and define :meth:`sample`."""
+
     name = "initializer"
     aliases: tuple[str, ...] = ()
 
     def __call__(self, shape, rng: np.random.Generator, dtype="float32") -> np.ndarray:
+        """Draw an initial weight array.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The shape of the weight array, e.g. (fan_in, fan_out) for a Dense kernel.
+        rng : numpy.random.Generator
+            The random stream to draw from.
+        dtype : str or numpy.dtype
+            The dtype of the result (default ``"float32"``).
+
+        Returns
+        -------
+        ndarray
+            The weights, of shape ``shape`` and dtype ``dtype``.
+        """
         return np.asarray(self.sample(tuple(shape), rng), dtype=dtype)
 
     def sample(self, shape, rng):
+        """Draw the weights; :meth:`__call__` casts them to its ``dtype``.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The shape of the weight array, e.g. (fan_in, fan_out) for a Dense kernel.
+        rng : numpy.random.Generator
+            The random stream to draw from.
+
+        Returns
+        -------
+        ndarray
+            The weights, of shape ``shape``.
+        """
         raise NotImplementedError
 
 
 class Zeros(Initializer):
+    """w = 0."""
+
     name = "zeros"
     aliases = ("zero",)
 
@@ -71,6 +117,8 @@ class Zeros(Initializer):
 
 
 class Ones(Initializer):
+    """w = 1."""
+
     name = "ones"
     aliases = ("one",)
 
@@ -79,6 +127,14 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
+    """w = ``value``.
+
+    Parameters
+    ----------
+    value : float
+        The value of every weight (default 0).
+    """
+
     name = "constant"
     _config_keys = ("value",)
 
@@ -90,7 +146,15 @@ class Constant(Initializer):
 
 
 class RandomNormal(Initializer):
-    """w ~ Normal(mean, stddev^2). Small random initialization when ``stddev`` is small."""
+    """w ~ Normal(mean, stddev^2). Small random initialization when ``stddev`` is small.
+
+    Parameters
+    ----------
+    mean : float
+        The mean (default 0).
+    stddev : float
+        The standard deviation (default 0.05); at least 0.
+    """
 
     name = "random_normal"
     aliases = ("normal",)
@@ -105,7 +169,15 @@ class RandomNormal(Initializer):
 
 
 class RandomUniform(Initializer):
-    """w ~ Uniform(minval, maxval)."""
+    """w ~ Uniform(minval, maxval).
+
+    Parameters
+    ----------
+    minval : float
+        The lower bound (default -0.05).
+    maxval : float
+        The upper bound (default 0.05); at least ``minval``.
+    """
 
     name = "random_uniform"
     aliases = ("uniform",)
@@ -122,7 +194,15 @@ class RandomUniform(Initializer):
 
 
 class TruncatedNormal(Initializer):
-    """w ~ Normal(mean, stddev^2) truncated to mean +/- 2 stddev (``stddev`` before truncation)."""
+    """w ~ Normal(mean, stddev^2) truncated to mean +/- 2 stddev (``stddev`` before truncation).
+
+    Parameters
+    ----------
+    mean : float
+        The mean (default 0).
+    stddev : float
+        The standard deviation of the normal before truncation (default 0.05); at least 0.
+    """
 
     name = "truncated_normal"
     _config_keys = ("mean", "stddev")
@@ -140,6 +220,16 @@ class VarianceScaling(Initializer):
 
     ``distribution`` is ``"truncated_normal"``, ``"untruncated_normal"`` or ``"uniform"``
     (on ``[-limit, limit]`` with ``limit = sqrt(3 scale / n)``).
+
+    Parameters
+    ----------
+    scale : float
+        The numerator of the variance (default 1.0); positive.
+    mode : {"fan_in", "fan_out", "fan_avg"}
+        Which fan is ``n`` (default ``"fan_in"``); ``"fan_avg"`` is their mean.
+    distribution : {"truncated_normal", "untruncated_normal", "uniform"}
+        The distribution drawn from (default ``"truncated_normal"``; ``"normal"`` is an alias
+        of it).
     """
 
     name = "variance_scaling"
@@ -160,6 +250,18 @@ class VarianceScaling(Initializer):
         self.mode, self.distribution = mode, distribution
 
     def variance(self, shape) -> float:
+        """The variance ``scale / n`` of the weights for ``shape``.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The shape of the weight array, e.g. (fan_in, fan_out) for a Dense kernel.
+
+        Returns
+        -------
+        float
+            ``scale / max(1, n)``, ``n`` the fan chosen by ``mode`` (see :func:`compute_fans`).
+        """
         fan_in, fan_out = compute_fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         return self.scale / max(1.0, n)
@@ -197,7 +299,16 @@ LecunNormal = _preset("LecunNormal", "lecun_normal", 1.0, "fan_in", "truncated_n
 
 
 class Orthogonal(Initializer):
-    """A (semi-)orthogonal matrix times ``gain`` (Saxe et al., 2014): QR of a Gaussian matrix."""
+    """A (semi-)orthogonal matrix times ``gain`` (Saxe et al., 2014): QR of a Gaussian matrix.
+
+    A shape of more than two dimensions is drawn as a matrix of shape
+    (prod(shape[:-1]), shape[-1]) and reshaped.
+
+    Parameters
+    ----------
+    gain : float
+        The multiplier of the orthogonal matrix (default 1.0).
+    """
 
     name = "orthogonal"
     _config_keys = ("gain",)

@@ -163,7 +163,21 @@ def _preprocessor(g, x, p, features, index):
 
 # ---------------------------------------------------------------------------- export
 def to_onnx(model, opset=OPSET):
-    """The ``onnx.ModelProto`` of a built ``model``; see :func:`export_onnx`."""
+    """The ``onnx.ModelProto`` of a built ``model``; see :func:`export_onnx`.
+
+    Parameters
+    ----------
+    model : Sequential
+        A built model; its preprocessing must be fitted.
+    opset : int
+        The ONNX opset (default 17); at least 13 and at most what the installed ``onnx``
+        supports.
+
+    Returns
+    -------
+    onnx.ModelProto
+        The checked graph, not written to a file.
+    """
     onnx = _import_onnx()
     opset = int(check_number(opset, "opset", low=MIN_OPSET, high=onnx.defs.onnx_opset_version(),
                              integer=True))

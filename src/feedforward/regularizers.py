@@ -12,6 +12,16 @@ from .errors import check_number
 
 
 class Regularizer(Configurable):
+    """R(w) = l1 * sum|w| + l2 * sum w^2; the base of the weight penalties.
+
+    Parameters
+    ----------
+    l1 : float
+        The L1 factor (default 0); at least 0.
+    l2 : float
+        The L2 factor (default 0); at least 0.
+    """
+
     name = "regularizer"
     aliases: tuple[str, ...] = ()
     _config_keys = ("l1", "l2")
@@ -21,7 +31,18 @@ class Regularizer(Configurable):
         self.l2 = float(check_number(l2, "l2", low=0))
 
     def penalty(self, w: np.ndarray) -> float:
-        """R(w) = l1 * sum|w| + l2 * sum w^2."""
+        """R(w) = l1 * sum|w| + l2 * sum w^2.
+
+        Parameters
+        ----------
+        w : ndarray
+            The parameter array, e.g. a kernel of shape (in, out).
+
+        Returns
+        -------
+        float
+            The penalty added to the loss.
+        """
         out = 0.0
         if self.l1:
             out += self.l1 * float(np.abs(w).sum())
@@ -30,7 +51,18 @@ class Regularizer(Configurable):
         return out
 
     def gradient(self, w: np.ndarray) -> np.ndarray:
-        """dR/dw = l1 * sign(w) + 2 l2 w."""
+        """dR/dw = l1 * sign(w) + 2 l2 w.
+
+        Parameters
+        ----------
+        w : ndarray
+            The parameter array, e.g. a kernel of shape (in, out).
+
+        Returns
+        -------
+        ndarray
+            The gradient of the penalty, of the shape of ``w``.
+        """
         g = np.zeros_like(w)
         if self.l1:
             g += self.l1 * np.sign(w)
@@ -40,13 +72,27 @@ class Regularizer(Configurable):
 
 
 class L1L2(Regularizer):
-    """R(w) = l1 * sum|w| + l2 * sum w^2."""
+    """R(w) = l1 * sum|w| + l2 * sum w^2.
+
+    Parameters
+    ----------
+    l1 : float
+        The L1 factor (default 0); at least 0.
+    l2 : float
+        The L2 factor (default 0); at least 0.
+    """
 
     name = "l1_l2"
 
 
 class L1(Regularizer):
-    """R(w) = l1 * sum|w| (lasso; drives weights to exactly zero)."""
+    """R(w) = l1 * sum|w| (lasso; drives weights to exactly zero).
+
+    Parameters
+    ----------
+    l1 : float
+        The factor (default 0.01); at least 0.
+    """
 
     name = "l1"
     _config_keys = ("l1",)
@@ -56,7 +102,13 @@ class L1(Regularizer):
 
 
 class L2(Regularizer):
-    """R(w) = l2 * sum w^2 (ridge, weight decay)."""
+    """R(w) = l2 * sum w^2 (ridge, weight decay).
+
+    Parameters
+    ----------
+    l2 : float
+        The factor (default 0.01); at least 0.
+    """
 
     name = "l2"
     _config_keys = ("l2",)
@@ -77,6 +129,13 @@ class Constraint(Configurable):
     aliases: tuple[str, ...] = ()
 
     def __call__(self, w: np.ndarray) -> None:
+        """Project ``w`` in place.
+
+        Parameters
+        ----------
+        w : ndarray
+            The parameter array, e.g. a kernel of shape (in, out); modified in place.
+        """
         raise NotImplementedError
 
 
@@ -85,6 +144,13 @@ class MaxNorm(Constraint):
 
     ``w[:, j] *= min(1, max_value / ||w[:, j]||)`` for ``axis=0`` (a Dense kernel of shape
     (in, out): one column per unit). Srivastava et al. (2014) use it with dropout.
+
+    Parameters
+    ----------
+    max_value : float
+        The largest norm allowed (default 2.0); positive.
+    axis : int
+        The axis along which norms are taken (default 0); a 1-D array is one vector.
     """
 
     name = "max_norm"

@@ -21,15 +21,35 @@ def _positive(value, name):
 
 
 class Schedule(Configurable):
+    """Base class. Subclasses set ``name`` and define ``__call__``."""
+
     name = "schedule"
     aliases: tuple[str, ...] = ()
 
     def __call__(self, step) -> float:
+        r"""The learning rate :math:`\gamma_t` at step ``t``.
+
+        Parameters
+        ----------
+        step : int
+            The optimizer's step count :math:`t`, 0 for the first update.
+
+        Returns
+        -------
+        float
+            The learning rate.
+        """
         raise NotImplementedError
 
 
 class Constant(Schedule):
-    r""":math:`\gamma_t = \gamma_0`."""
+    r""":math:`\gamma_t = \gamma_0`.
+
+    Parameters
+    ----------
+    learning_rate : float
+        :math:`\gamma_0` (default 0.01); positive.
+    """
 
     name = "constant"
     _config_keys = ("learning_rate",)
@@ -43,7 +63,17 @@ class Constant(Schedule):
 
 class StepDecay(Schedule):
     r""":math:`\gamma_t = \gamma_0 \cdot \text{gamma}^{\lfloor t / \text{step\_size} \rfloor}`
-    (torch's ``StepLR``)."""
+    (torch's ``StepLR``).
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        :math:`\gamma_0`, the rate at step 0 (default 0.01); positive.
+    step_size : int
+        The steps between two decays (default 1000); at least 1.
+    gamma : float
+        The factor of each decay (default 0.1); positive.
+    """
 
     name = "step_decay"
     aliases = ("step",)
@@ -61,7 +91,19 @@ class StepDecay(Schedule):
 class ExponentialDecay(Schedule):
     r""":math:`\gamma_t = \gamma_0 \cdot r^{t / s}`, with :math:`\lfloor t / s \rfloor` when
     ``staircase``; :math:`r` = ``decay_rate``, :math:`s` = ``decay_steps``.
-    ``decay_steps=1`` is torch's ``ExponentialLR(gamma=r)``."""
+    ``decay_steps=1`` is torch's ``ExponentialLR(gamma=r)``.
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        :math:`\gamma_0`, the rate at step 0 (default 0.01); positive.
+    decay_steps : int
+        :math:`s` (default 1000); at least 1.
+    decay_rate : float
+        :math:`r`, the factor per ``decay_steps`` steps (default 0.96); positive.
+    staircase : bool
+        Decay in steps, every ``decay_steps`` steps, instead of continuously (default False).
+    """
 
     name = "exponential_decay"
     aliases = ("exponential",)
@@ -84,7 +126,19 @@ class ExponentialDecay(Schedule):
 
 class InverseTimeDecay(ExponentialDecay):
     r""":math:`\gamma_t = \gamma_0 / (1 + r \, t / s)`, with :math:`\lfloor t / s \rfloor` when
-    ``staircase`` (the classic :math:`1/t` annealing)."""
+    ``staircase`` (the classic :math:`1/t` annealing).
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        :math:`\gamma_0`, the rate at step 0 (default 0.01); positive.
+    decay_steps : int
+        :math:`s` (default 1000); at least 1.
+    decay_rate : float
+        :math:`r` (default 0.5); positive.
+    staircase : bool
+        Decay in steps, every ``decay_steps`` steps, instead of continuously (default False).
+    """
 
     name = "inverse_time_decay"
     aliases = ("inverse_time",)
@@ -113,6 +167,19 @@ class CosineDecay(Schedule):
     :math:`s` = ``decay_steps``, the floor is :math:`\alpha \hat\gamma` (``alpha``).
     Without warm-up this is torch's ``CosineAnnealingLR(T_max=s, eta_min=alpha * lr)`` for
     :math:`t \le s`. Loshchilov & Hutter (2017).
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        :math:`\gamma_0`, the rate at step 0 (default 0.01); at least 0.
+    decay_steps : int
+        :math:`s`, the steps of the decay after the warm-up (default 1000); at least 1.
+    alpha : float
+        :math:`\alpha`, the floor as a fraction of the peak, in [0, 1] (default 0).
+    warmup_target : float, optional
+        :math:`\hat\gamma`, the peak reached at the end of the warm-up; positive.
+    warmup_steps : int
+        :math:`w` (default 0, no warm-up).
     """
 
     name = "cosine_decay"
@@ -141,7 +208,15 @@ class CosineDecay(Schedule):
 
 class PiecewiseConstantDecay(Schedule):
     r""":math:`\gamma_t` = ``values[i]`` for ``boundaries[i-1] < t <= boundaries[i]``
-    (``values[0]`` up to the first boundary, ``values[-1]`` after the last)."""
+    (``values[0]`` up to the first boundary, ``values[-1]`` after the last).
+
+    Parameters
+    ----------
+    boundaries : sequence of int
+        Increasing step counts (default ``(1000,)``).
+    values : sequence of float
+        The rates, one more than ``boundaries``; positive (default ``(0.01, 0.001)``).
+    """
 
     name = "piecewise_constant_decay"
     aliases = ("piecewise_constant",)
@@ -170,6 +245,16 @@ class LinearWarmup(Schedule):
 
     :math:`f` = ``start_factor``, :math:`w` = ``warmup_steps``. With a constant rate this is
     torch's ``LinearLR(start_factor=f, total_iters=w)``. Goyal et al. (2017).
+
+    Parameters
+    ----------
+    schedule : float, str, dict or Schedule
+        :math:`\gamma^{\text{after}}`: a positive constant rate (default 0.01), or a schedule
+        by name, config dict or instance.
+    warmup_steps : int
+        :math:`w` (default 100).
+    start_factor : float
+        :math:`f`, the fraction of the rate at step 0, in [0, 1] (default 0).
     """
 
     name = "linear_warmup"
@@ -183,6 +268,13 @@ class LinearWarmup(Schedule):
         self.start_factor = float(check_number(start_factor, "start_factor", low=0, high=1))
 
     def get_config(self):
+        """The constructor arguments, with ``schedule`` serialized.
+
+        Returns
+        -------
+        dict
+            ``schedule`` (a config dict), ``warmup_steps`` and ``start_factor``.
+        """
         return {"schedule": serialize(self.schedule), "warmup_steps": self.warmup_steps,
                 "start_factor": self.start_factor}
 

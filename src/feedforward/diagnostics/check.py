@@ -27,7 +27,22 @@ from .gradient_check import relative_error
 
 @dataclass
 class Step:
-    """One step of the recipe: ``passed`` is True, False, or None when it does not apply."""
+    """One step of the recipe: ``passed`` is True, False, or None when it does not apply.
+
+    Parameters
+    ----------
+    name : str
+        The step: ``"gradient_check"``, ``"initial_loss"``, ``"overfit_small_subset"`` or
+        ``"learning_rate_range"``.
+    passed : bool or None
+        The verdict; None when the step does not apply.
+    summary : str
+        One line of the numbers behind the verdict.
+    evidence : dict
+        Those numbers, by name.
+    advice : str
+        What to do about a failure (empty when the step passed).
+    """
 
     name: str
     passed: bool | None
@@ -41,13 +56,33 @@ class Step:
                                                           if self.advice else "")
 
     def to_dict(self) -> dict:
+        """The step as a JSON-safe dict.
+
+        Returns
+        -------
+        dict
+            ``name``, ``passed``, ``summary``, ``evidence`` and ``advice``.
+        """
         return {"name": self.name, "passed": self.passed, "summary": self.summary,
                 "evidence": self.evidence, "advice": self.advice}
 
 
 @dataclass
 class Report:
-    """The steps of :func:`check`; ``passed`` when none failed."""
+    """The steps of :func:`check`; ``passed`` when none failed.
+
+    ``report["initial_loss"]`` is the step of that name.
+
+    Parameters
+    ----------
+    steps : list of Step
+        The steps, in the order they ran.
+    recommended_learning_rate : float, optional
+        A tenth of the rate at the lowest smoothed loss of the range test; None when its loss
+        was never finite.
+    lr_curve : dict
+        ``{"learning_rate": [...], "loss": [...]}``: the range test's rates and smoothed losses.
+    """
 
     steps: list
     recommended_learning_rate: float | None = None
@@ -98,6 +133,30 @@ def _prepared(model, x, y):
 
 # ---------------------------------------------------------------------------- the steps
 def gradient_step(model, x, y, samples=8, parameters=200, seed=0) -> Step:
+    """Backpropagation against central differences, on a float64 copy of ``model``.
+
+    Passes when the relative error is below 1e-4.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled, built model.
+    x : array of shape (n, features)
+        Inputs as the first layer sees them (preprocessed).
+    y : ndarray
+        Targets as the loss sees them (prepared by it), e.g. of shape (n, outputs).
+    samples : int
+        The first rows of ``x`` and ``y`` used (default 8).
+    parameters : int
+        The number of parameters, drawn at random, whose derivative is compared (default 200).
+    seed : int
+        The seed of that draw.
+
+    Returns
+    -------
+    Step
+        ``"gradient_check"``, with the relative error as evidence.
+    """
     from ..model import Sequential
 
     clone = Sequential.from_config(model.get_config(), dtype="float64")
@@ -128,6 +187,24 @@ def gradient_step(model, x, y, samples=8, parameters=200, seed=0) -> Step:
 
 
 def initial_loss_step(model, x, y) -> Step:
+    """The untrained loss against ln k (categorical cross-entropy, k outputs) or ln 2 (binary).
+
+    Passes when the loss is at most 1.5 times that; does not apply to other losses.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled, built model.
+    x : array of shape (n, features)
+        Inputs as the first layer sees them (preprocessed).
+    y : ndarray
+        Targets as the loss sees them (prepared by it), e.g. of shape (n, outputs).
+
+    Returns
+    -------
+    Step
+        ``"initial_loss"``; ``passed`` is None for a loss without a reference value.
+    """
     loss = float(model.loss._value(model._forward(x, False), y))
     k = model.output_shape[0]
     if isinstance(model.loss, losses.CategoricalCrossentropy) and k > 1:
@@ -147,7 +224,29 @@ def initial_loss_step(model, x, y) -> Step:
 
 
 def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
-    """Full-batch steps on ``subset`` samples with regularization and dropout off."""
+    """Full-batch steps on ``subset`` samples with regularization and dropout off.
+
+    Passes when the loss reaches 0.05 (cross-entropy) or 1 % of its first value (other
+    losses). ``model`` is changed in place: pass a fresh one.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled, built model.
+    x : array of shape (n, features)
+        Inputs as the first layer sees them (preprocessed).
+    y : ndarray
+        Targets as the loss sees them (prepared by it), e.g. of shape (n, outputs).
+    subset : int
+        The first rows of ``x`` and ``y`` trained on (default 64).
+    max_steps : int
+        The most optimizer steps (default 2000).
+
+    Returns
+    -------
+    Step
+        ``"overfit_small_subset"``, with the steps taken and the final loss as evidence.
+    """
     for layer in model.layers:
         layer.regularizers = {}
         if isinstance(layer, Dropout):
@@ -178,7 +277,37 @@ def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
 
 
 def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0):
-    """Train with the rate growing from ``low`` to ``high``; returns (Step, rate, curve)."""
+    """Train with the rate growing exponentially from ``low`` to ``high``.
+
+    The loss is smoothed (exponential moving average, weight 0.1); the test stops early once it
+    exceeds 4 times its lowest value. ``model`` is trained in place and its optimizer's rate
+    replaced by the growing schedule: pass a fresh one.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled, built model.
+    x : array of shape (n, features)
+        Inputs as the first layer sees them (preprocessed).
+    y : ndarray
+        Targets as the loss sees them (prepared by it), e.g. of shape (n, outputs).
+    batch_size : int
+        Rows per step, drawn in a fixed random order (default 32).
+    steps : int
+        The most steps (default 200).
+    low, high : float
+        The rates of the first and of the last step (defaults 1e-6 and 10).
+
+    Returns
+    -------
+    step : Step
+        ``"learning_rate_range"``; passes when the lowest smoothed loss is below 90 % of the
+        first.
+    rate : float or None
+        The recommended rate: a tenth of the rate at the lowest smoothed loss.
+    curve : dict
+        ``{"learning_rate": [...], "loss": [...]}``, the rates and smoothed losses.
+    """
     growth = (high / low) ** (1 / (steps - 1))
     opt = model.optimizer
     opt.learning_rate = lambda t: low * growth ** t  # the optimizer's schedule interface
@@ -256,7 +385,20 @@ def check(model_factory, x, y, subset=64, max_steps=2000, batch_size=32, lr_step
 
 
 def plot_lr_curve(report: Report, path) -> bool:
-    """Save the range test's loss against rate (log scale); False without matplotlib."""
+    """Save the range test's loss against rate (log scale); False without matplotlib.
+
+    Parameters
+    ----------
+    report : Report
+        A report of :func:`check`.
+    path : str or Path
+        The image file to write; its extension gives the format.
+
+    Returns
+    -------
+    bool
+        True when the plot was saved, False when matplotlib is not installed.
+    """
     try:
         import matplotlib
 

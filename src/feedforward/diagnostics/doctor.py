@@ -35,7 +35,19 @@ from .monitor import Monitor
 
 @dataclass
 class Finding:
-    """One diagnosis: ``name``, ``evidence`` (numbers), ``cause`` and ``fixes``."""
+    """One diagnosis: ``name``, ``evidence`` (numbers), ``cause`` and ``fixes``.
+
+    Parameters
+    ----------
+    name : str
+        The rule that fired, e.g. ``"dead_relus"``.
+    evidence : dict
+        The numbers the diagnosis rests on, by name (JSON-safe).
+    cause : str
+        The likely cause, in plain language.
+    fixes : list of str
+        Remedies in terms of the library's options.
+    """
 
     name: str
     evidence: dict = field(default_factory=dict)
@@ -48,6 +60,13 @@ class Finding:
                 + "\n".join(f"  - {fix}" for fix in self.fixes))
 
     def to_dict(self) -> dict:
+        """The finding as a JSON-safe dict.
+
+        Returns
+        -------
+        dict
+            ``name``, ``evidence``, ``cause`` and ``fixes``.
+        """
         return {"name": self.name, "evidence": self.evidence, "cause": self.cause,
                 "fixes": list(self.fixes)}
 
@@ -68,6 +87,25 @@ RECENT = 10  # records the gradient rules look at: the state of training now, at
 
 
 def vanishing_gradients(records, history, inputs):
+    """Vanishing gradients: the first layer's gradient norm below 1e-3 of the last layer's.
+
+    The ratio is the median over the last 10 records, with 3 or more layers with parameters.
+
+    Parameters
+    ----------
+    records : list of dict
+        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
+    history : dict
+        Per-epoch lists of the logged values, such as ``History.history``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
+        be empty.
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
     ratios = []
     for r in records[-RECENT:]:
         norms = [e["grad_norm"] for e in r["layers"] if "grad_norm" in e]
@@ -86,6 +124,23 @@ def vanishing_gradients(records, history, inputs):
 
 
 def exploding_gradients(records, history, inputs):
+    """Exploding gradients: a non-finite loss, or the loss ending above 3 times its first value.
+
+    Parameters
+    ----------
+    records : list of dict
+        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
+    history : dict
+        Per-epoch lists of the logged values, such as ``History.history``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
+        be empty.
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
     losses = history.get("loss", [])
     if not losses:
         return None
@@ -110,6 +165,23 @@ def exploding_gradients(records, history, inputs):
 
 
 def dead_relus(records, history, inputs):
+    """Dead ReLUs: at least half of a hidden layer's units never active on the probe batch.
+
+    Parameters
+    ----------
+    records : list of dict
+        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
+    history : dict
+        Per-epoch lists of the logged values, such as ``History.history``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
+        be empty.
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
     worst = max(_hidden(records, "dead_fraction"), key=lambda p: p[1], default=None)
     if worst is None or worst[1] < 0.5:
         return None
@@ -122,6 +194,23 @@ def dead_relus(records, history, inputs):
 
 
 def saturation(records, history, inputs):
+    """Saturation: at least 75 % of a hidden sigmoid / tanh layer's outputs saturated.
+
+    Parameters
+    ----------
+    records : list of dict
+        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
+    history : dict
+        Per-epoch lists of the logged values, such as ``History.history``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
+        be empty.
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
     worst = max(_hidden(records, "saturated_fraction"), key=lambda p: p[1], default=None)
     if worst is None or worst[1] < 0.75:
         return None
@@ -135,6 +224,25 @@ def saturation(records, history, inputs):
 
 
 def learning_rate_too_high(records, history, inputs):
+    """Learning rate too high: the loss rose in 40 % of the epochs and ends 50 % above its best.
+
+    Needs 5 or more epochs with a finite loss.
+
+    Parameters
+    ----------
+    records : list of dict
+        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
+    history : dict
+        Per-epoch lists of the logged values, such as ``History.history``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
+        be empty.
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
     losses = [v for v in history.get("loss", []) if math.isfinite(v)]
     if len(losses) < 5:
         return None
@@ -150,6 +258,25 @@ def learning_rate_too_high(records, history, inputs):
 
 
 def learning_rate_too_low(records, history, inputs):
+    """Learning rate too low: updates below 1e-5 of the weights and the loss down under 10 %.
+
+    The update ratios are those of the last 10 records; needs 3 or more finite epochs.
+
+    Parameters
+    ----------
+    records : list of dict
+        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
+    history : dict
+        Per-epoch lists of the logged values, such as ``History.history``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
+        be empty.
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
     losses = [v for v in history.get("loss", []) if math.isfinite(v)]
     ratios = [e["update_ratio"] for r in records[-RECENT:] for e in r["layers"]
               if e.get("update_ratio") is not None]
@@ -167,6 +294,23 @@ def learning_rate_too_low(records, history, inputs):
 
 
 def symmetric_initialization(records, history, inputs):
+    """Symmetric initialization: a hidden layer whose units all have the same weights.
+
+    Parameters
+    ----------
+    records : list of dict
+        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
+    history : dict
+        Per-epoch lists of the logged values, such as ``History.history``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
+        be empty.
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
     if not records:
         return None
     stuck = [e for e in records[-1]["layers"][:-1] if e.get("symmetric")]
@@ -182,6 +326,27 @@ def symmetric_initialization(records, history, inputs):
 
 
 def overfitting(records, history, inputs):
+    """Overfitting: the validation loss rises after its minimum while the training loss falls.
+
+    Fires when the minimum is 3 or more epochs back, the last validation loss is above it by
+    at least 20 % of it and 10 % of the descent to it, and the training loss is lower than at
+    the minimum. Needs 5 or more epochs of ``val_loss``.
+
+    Parameters
+    ----------
+    records : list of dict
+        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
+    history : dict
+        Per-epoch lists of the logged values, such as ``History.history``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
+        be empty.
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
     val, train = history.get("val_loss", []), history.get("loss", [])
     if len(val) < 5 or len(train) != len(val):
         return None
@@ -204,6 +369,26 @@ def overfitting(records, history, inputs):
 
 
 def underfitting(records, history, inputs):
+    """Underfitting: the training loss flat over the last quarter of the epochs at a poor value.
+
+    Flat: down by under 2 % over that quarter. Poor: a training accuracy below 80 % or,
+    without an accuracy metric, a loss above half its first value. Needs 8 or more epochs.
+
+    Parameters
+    ----------
+    records : list of dict
+        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
+    history : dict
+        Per-epoch lists of the logged values, such as ``History.history``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
+        be empty.
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
     losses = [v for v in history.get("loss", []) if math.isfinite(v)]
     if len(losses) < 8 or losses[0] <= 0:
         return None
@@ -226,6 +411,25 @@ def underfitting(records, history, inputs):
 
 
 def unscaled_inputs(records, history, inputs):
+    """Unscaled inputs: a feature, as the first layer sees it, with mean or std above 10.
+
+    The mean is taken in absolute value.
+
+    Parameters
+    ----------
+    records : list of dict
+        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
+    history : dict
+        Per-epoch lists of the logged values, such as ``History.history``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
+        be empty.
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
     if not inputs:
         return None
     mean = float(np.max(np.abs(inputs["mean"])))
@@ -258,6 +462,11 @@ def diagnose(model, history, monitor=None, x=None) -> list:
         The monitor that watched the run (default: the records found on ``history``).
     x : array of shape (n, features), optional
         Raw inputs; when given and no monitor ran, one record is measured on them now.
+
+    Returns
+    -------
+    list of Finding
+        The findings of the rules that fired; empty for a healthy run.
     """
     curves = history if isinstance(history, dict) else getattr(history, "history", {})
     if monitor is None:
@@ -327,7 +536,18 @@ class Doctor(Callback):
         self.findings = self.diagnose()
 
     def diagnose(self, error=None) -> list:
-        """Findings now; ``error`` (a Diverged exception) counts as a non-finite loss."""
+        """Findings now; ``error`` (a Diverged exception) counts as a non-finite loss.
+
+        Parameters
+        ----------
+        error : Exception, optional
+            The error that ended training, if any.
+
+        Returns
+        -------
+        list of Finding
+            As :func:`diagnose` returns them, on the model's History and the monitor's records.
+        """
         curves = {k: list(v) for k, v in self.model.history.history.items()}
         if error is not None:
             curves.setdefault("loss", []).append(float("nan"))

@@ -11,6 +11,20 @@ def numerical_gradient(f, x: np.ndarray, epsilon: float = 1e-6) -> np.ndarray:
     """dF/dx of a scalar function ``f`` by central differences: (f(x + e) - f(x - e)) / 2e.
 
     ``x`` is perturbed in place, one element at a time, and restored.
+
+    Parameters
+    ----------
+    f : callable
+        ``f() -> float``, a function of the current values of ``x``, called without arguments.
+    x : ndarray
+        The array ``f`` reads, any shape; left unchanged.
+    epsilon : float
+        The step ``e`` (default 1e-6).
+
+    Returns
+    -------
+    ndarray
+        The derivative dF/dx in float64, of the shape of ``x``.
     """
     grad = np.zeros_like(x, dtype=np.float64)
     flat, g = x.reshape(-1), grad.reshape(-1)
@@ -26,7 +40,18 @@ def numerical_gradient(f, x: np.ndarray, epsilon: float = 1e-6) -> np.ndarray:
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    """||a - b|| / (||a|| + ||b||), 0 when both vanish."""
+    """||a - b|| / (||a|| + ||b||), 0 when both vanish.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        Arrays of one shape, e.g. two gradients.
+
+    Returns
+    -------
+    float
+        The relative error, in [0, 1].
+    """
     denom = np.linalg.norm(a) + np.linalg.norm(b)
     return float(np.linalg.norm(a - b) / denom) if denom > 0 else 0.0
 
@@ -37,6 +62,20 @@ def gradient_check(model, x, y, epsilon: float = 1e-6, training: bool = False) -
     The loss is the compiled loss plus regularization penalties. With ``training=True``,
     dropout is active with one fixed mask: the dropout stream is rewound before every
     evaluation.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled model, built from ``x`` if it is not yet; its weights are not changed.
+    x : array of shape (n, features)
+        Raw inputs (preprocessed as ``fit`` does); keep ``n`` small, as each parameter costs
+        two evaluations of the loss.
+    y : ndarray
+        Targets, e.g. of shape (n,) or (n, outputs).
+    epsilon : float
+        The step of the central differences (default 1e-6).
+    training : bool
+        Evaluate in training mode, dropout included (default False).
 
     Returns
     -------

@@ -67,7 +67,14 @@ class Monitor(Callback):
         self._previous = None
 
     def set_data(self, x):
-        """Use the raw inputs ``x`` (n, features) as the probe batch."""
+        """Use the raw inputs ``x`` (n, features) as the probe batch.
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+            Raw inputs, preprocessed like ``fit``'s at the start of training; the first
+            ``probe_size`` rows are used.
+        """
         self._raw_probe = x
 
     # ------------------------------------------------------------------ hooks
@@ -108,7 +115,13 @@ class Monitor(Callback):
 
     # ------------------------------------------------------------------ measuring
     def record(self) -> dict:
-        """Measure the model now; append and return the record."""
+        """Measure the model now; append and return the record.
+
+        Returns
+        -------
+        dict
+            ``{"epoch", "step", "layers"}``, as in :attr:`records`.
+        """
         model = self.model
         probe = self._probe
         if probe is None:
@@ -144,7 +157,20 @@ class Monitor(Callback):
         return outputs
 
     def measure(self, model, epoch=0) -> dict:
-        """One record of ``model`` outside ``fit``, on the probe given to the constructor."""
+        """One record of ``model`` outside ``fit``, on the probe given to the constructor.
+
+        Parameters
+        ----------
+        model : Sequential
+            A built model.
+        epoch : int
+            The epoch the record is labelled with (default 0).
+
+        Returns
+        -------
+        dict
+            The record, also appended to :attr:`records`; its ``update_ratio`` values are None.
+        """
         if self._raw_probe is None:
             raise FeedforwardError("Monitor.measure: pass probe= (raw inputs) first")
         self.set_model(model)
@@ -155,10 +181,30 @@ class Monitor(Callback):
 
     # ------------------------------------------------------------------ export
     def to_dict(self) -> dict:
+        """The probe's input statistics and the records, JSON-safe.
+
+        Returns
+        -------
+        dict
+            ``{"inputs": ..., "records": [...]}``.
+        """
         return {"inputs": self.inputs, "records": self.records}
 
     def to_json(self, path=None, indent=None) -> str:
-        """The records as JSON; written to ``path`` when given."""
+        """The records as JSON; written to ``path`` when given.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            The file to write.
+        indent : int, optional
+            The indentation of :func:`json.dumps` (default: one line).
+
+        Returns
+        -------
+        str
+            The JSON text of :meth:`to_dict`.
+        """
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
             with open(path, "w") as f:

@@ -1,0 +1,132 @@
+"""The guide's first topics (examples/guide/01-06): each script runs in quick mode, draws its
+figures, and the claim its page makes holds for the numbers it returns."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+GUIDE = Path(__file__).resolve().parents[1] / "examples" / "guide"
+_results: dict = {}
+
+
+def run(stem, tmp_path_factory):
+    """``main(out, quick=True)`` of examples/guide/<stem>.py, once per test session."""
+    if stem not in _results:
+        spec = importlib.util.spec_from_file_location(f"guide_{stem}", GUIDE / f"{stem}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        out = tmp_path_factory.mktemp(stem)
+        _results[stem] = module.main(out=out, quick=True), out
+    return _results[stem]
+
+
+def assert_figures(out, *names):
+    for name in names:
+        path = out / name
+        assert path.exists(), f"{name} was not written"
+        assert path.stat().st_size > 5_000, f"{name} is nearly empty"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_architecture_counts_match_summary(tmp_path_factory):
+    results, out = run("01_architecture", tmp_path_factory)
+    for r in results.values():
+        assert r["summary_rows"] == r["by_hand"]
+        assert r["summary_total"] == sum(r["by_hand"])
+    # (n + 1) * m per layer, written out for 3-4-4-2; and the well-known MNIST MLP count
+    assert results["small"]["summary_total"] == 4 * 4 + 5 * 4 + 5 * 2 == 46
+    assert results["mnist"]["summary_total"] == 109_386
+    assert_figures(out, "01-architecture.png")
+
+
+def test_forward_by_hand_equals_predict(tmp_path_factory):
+    results, out = run("02_forward", tmp_path_factory)
+    assert results["float64"]["max_abs_difference"] <= 1e-12
+    assert results["float32"]["max_abs_difference"] <= 1e-5
+    assert results["float64"]["accuracy"] > 0.9  # the weights compared are trained ones
+    low, high = results["row_sums"]
+    assert abs(low - 1) < 1e-12 and abs(high - 1) < 1e-12
+    assert_figures(out, "02-forward.png")
+
+
+def test_activations_saturate_and_relus_die(tmp_path_factory):
+    results, out = run("03_activations", tmp_path_factory)
+    assert results["derivative_error"] < 1e-6
+    # where f' falls to 5 % of its peak, solved in closed form:
+    # sigmoid: s (1 - s) = 0.0125; tanh: 1 - t^2 = 0.05
+    root = math.sqrt(0.95)
+    assert results["saturation_onset"]["sigmoid"] == pytest.approx(
+        math.log((1 + root) / (1 - root)), abs=0.02)
+    assert results["saturation_onset"]["tanh"] == pytest.approx(math.atanh(root), abs=0.02)
+    saturated = results["saturated"]
+    for act in ("sigmoid", "tanh"):
+        assert saturated[f"{act}, normal(std=1)"] > 0.4
+        assert saturated[f"{act}, glorot_uniform"] < 0.1
+    # several seeds: where a high learning rate throws the weights varies with the start
+    dead = results["dead"]
+    low, high, leaky = dead["relu, lr=0.1"], dead["relu, lr=3"], dead["leaky_relu(0.1), lr=3"]
+    assert len(low) == len(high) == len(leaky) >= 3
+    assert max(max(r["dead_fraction"]) for r in low) <= 0.15
+    assert min(r["dead_fraction"][0] for r in high) >= 0.5  # most of layer 1 dies, every time
+    assert min(r["final_accuracy"] for r in leaky) > 0.9
+    assert all(g > 0 for r in leaky for g in r["grad_norm"])  # leaky units still learn
+    for r in high:  # a fully dead layer passes nothing back: the monitor sees no gradient
+        if r["dead_fraction"][1] == 1:
+            assert r["grad_norm"] == [0, 0]
+    mean_loss = {k: np.mean([r["final_loss"] for r in v]) for k, v in dead.items()}
+    assert mean_loss["relu, lr=3"] > 2 * mean_loss["leaky_relu(0.1), lr=3"]
+    assert mean_loss["relu, lr=3"] > 2 * mean_loss["relu, lr=0.1"]
+    assert_figures(out, "03-activations.png", "03-dead-relu.png")
+
+
+def test_softmax_properties_and_gradient(tmp_path_factory):
+    results, out = run("04_softmax", tmp_path_factory)
+    props = results["properties"]
+    assert props["finite"] and props["same_argmax"]
+    assert 0 <= props["min"] and props["max"] <= 1
+    assert props["row_sum_error"] < 1e-12
+    assert props["shift_difference"] < 1e-12
+    for q, loss in results["log_loss"].items():
+        assert loss == pytest.approx(-math.log(q), rel=1e-6)
+    assert results["fused_difference"] < 1e-12
+    assert results["chain_difference"] < 1e-12
+    assert results["numerical_difference"] < 1e-6
+    assert results["binary_difference"] < 1e-6  # sigmoid + binary cross-entropy: p - y too
+    assert_figures(out, "04-softmax.png")
+
+
+def test_backprop_by_hand_matches_library(tmp_path_factory):
+    results, out = run("05_backprop", tmp_path_factory)
+    for label in ("relu/softmax classifier", "sigmoid/SSE regression"):
+        assert results[label]["gradient_gap"] <= 1e-10
+        assert results[label]["loss_gap"] <= 1e-10
+    training = results["training"]
+    assert training["last_loss"] < 0.5 * training["first_loss"]
+    assert training["loss_curve_gap"] <= 1e-10
+    assert training["weight_gap"] <= 1e-10
+    assert_figures(out, "05-backprop.png")
+
+
+def test_initialization_symmetry_and_variance(tmp_path_factory):
+    results, out = run("06_initialization", tmp_path_factory)
+    zeros, glorot = results["symmetry"]["zeros"], results["symmetry"]["glorot_uniform"]
+    assert zeros["kernel_norm"] > 0  # the weights moved during training ...
+    assert zeros["unit_spread"] <= 1e-6 * zeros["kernel_norm"]  # ... but all units alike
+    assert zeros["symmetric"] and not glorot["symmetric"]
+    assert glorot["accuracy"] > zeros["accuracy"] + 0.2
+    ratios, spreads = results["ratios"], results["spreads"]
+    assert spreads["relu, He (he_normal)"] < 3
+    assert ratios["relu, normal(std=0.01)"] < 1e-6
+    assert ratios["relu, normal(std=1)"] > 1e6
+    assert ratios["relu, Xavier (glorot_normal)"] < 0.01  # Xavier halves per ReLU layer
+    assert ratios["tanh, normal(std=0.01)"] < 1e-6
+    assert ratios["tanh, Xavier (glorot_normal)"] > 0.05  # slow decline, no collapse
+    assert results["saturated"]["normal(std=1)"] > 0.5
+    variances = np.array(results["variances"]["relu, He (he_normal)"])
+    assert np.all(np.isfinite(variances)) and variances.shape == (11,)
+    assert_figures(out, "06-symmetry.png", "06-initialization.png")
