@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import subprocess
 import sys
@@ -156,3 +157,35 @@ def test_cli_check_bad_option_is_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("feedforward check: error: subset")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_saturated_network_is_not_blamed_for_a_wrong_derivative(digits):
+    """Outputs pinned at 0 or 1 make the clipped loss flat; the gradient check leaves those
+    samples out rather than reporting a derivative error, while a real one is still caught."""
+    x_train, _, y_train, _ = digits
+
+    def wild():
+        model = ff.Sequential([D(64, "relu", kernel_initializer=ff.initializers.RandomNormal(
+            stddev=3.0)), D(10, "softmax")], seed=0, preprocessing=ff.data.StandardScaler())
+        model.compile("sgd", "categorical_crossentropy")
+        return model
+
+    steps = importlib.import_module("feedforward.diagnostics.check")
+    model = wild()
+    xp, yp = steps._prepared(model, x_train, y_train)
+    step = steps.gradient_step(model, xp, yp, samples=len(xp))
+    assert step.passed is not False, str(step)
+    if step.passed:  # ran on the unsaturated samples only
+        assert step.evidence["relative_error"] < 1e-4
+    sound = _factory()()
+    xp, yp = steps._prepared(sound, x_train, y_train)
+    original = ff.activations.ReLU.backward
+
+    def wrong(self, x, y, grad_y):
+        return 2.0 * original(self, x, y, grad_y)
+
+    ff.activations.ReLU.backward = wrong
+    try:
+        assert steps.gradient_step(sound, xp, yp).passed is False
+    finally:
+        ff.activations.ReLU.backward = original

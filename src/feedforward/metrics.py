@@ -15,6 +15,12 @@ from .losses import match_targets
 
 
 class Metric(Configurable):
+    """Base class: a value accumulated over batches, exact over an epoch.
+
+    Subclasses keep sums in ``self._sums`` (``_n_sums`` of them), add one batch's sums in
+    ``_batch_sums(y_pred, y_true)`` and turn them into the value in ``result()``.
+    """
+
     name = "metric"
     aliases: tuple[str, ...] = ()
     labels = False  # whether integer label vectors mean classes
@@ -23,21 +29,51 @@ class Metric(Configurable):
         self.reset()
 
     def reset(self):
+        """Forget everything seen: start a new epoch."""
         self._sums = np.zeros(self._n_sums)
 
     def update(self, y_pred, y_true):
+        """Add one batch.
+
+        Parameters
+        ----------
+        y_pred : ndarray of shape (n, outputs)
+            The model's outputs.
+        y_true : array-like of shape (n, outputs) or (n,)
+            The targets: rows like ``y_pred``, or labels (see :func:`losses.match_targets`).
+        """
         if not (isinstance(y_true, np.ndarray) and y_true.shape == y_pred.shape):
             y_true = match_targets(y_true, y_pred, self.labels)
         self._sums += self._batch_sums(y_pred, y_true)
 
     def __call__(self, y_pred, y_true) -> float:
+        """Reset, then return the value on this data alone.
+
+        Parameters
+        ----------
+        y_pred : array-like of shape (n, outputs)
+            The model's outputs.
+        y_true : array-like of shape (n, outputs) or (n,)
+            The targets: rows like ``y_pred``, or labels.
+
+        Returns
+        -------
+        float
+            The metric's value on these ``n`` samples.
+        """
         self.reset()
         self.update(as_array(y_pred, "y_pred", ndim=(2,)), y_true)
         return self.result()
 
 
 class BinaryAccuracy(Metric):
-    """Fraction of outputs on the right side of ``threshold``, element-wise (multi-label too)."""
+    """Fraction of outputs on the right side of ``threshold``, element-wise (multi-label too).
+
+    Parameters
+    ----------
+    threshold : float, default 0.5
+        An output or target above it counts as class 1.
+    """
 
     name = "binary_accuracy"
     _config_keys = ("threshold",)
@@ -51,6 +87,13 @@ class BinaryAccuracy(Metric):
         return np.sum((p > self.threshold) == (y > self.threshold)), p.size
 
     def result(self):
+        """The fraction of correct outputs over everything seen since ``reset``.
+
+        Returns
+        -------
+        float
+            In [0, 1]; 0 before any update.
+        """
         return float(self._sums[0] / max(self._sums[1], 1))
 
 
@@ -66,6 +109,13 @@ class CategoricalAccuracy(Metric):
         return np.sum(p.argmax(axis=1) == y.argmax(axis=1)), p.shape[0]
 
     def result(self):
+        """The fraction of correctly classified rows over everything seen since ``reset``.
+
+        Returns
+        -------
+        float
+            In [0, 1]; 0 before any update.
+        """
         return float(self._sums[0] / max(self._sums[1], 1))
 
 
@@ -86,6 +136,8 @@ class Accuracy(CategoricalAccuracy):
 
 
 class MeanSquaredError(Metric):
+    """Mean of the squared differences, over every output of every sample."""
+
     name = "mse"
     aliases = ("mean_squared_error",)
     _n_sums = 2
@@ -95,10 +147,19 @@ class MeanSquaredError(Metric):
         return np.sum(d * d, dtype=np.float64), p.size
 
     def result(self):
+        """The mean of the per-element values over everything seen since ``reset``.
+
+        Returns
+        -------
+        float
+            Non-negative; 0 before any update.
+        """
         return float(self._sums[0] / max(self._sums[1], 1))
 
 
 class MeanAbsoluteError(MeanSquaredError):
+    """Mean of the absolute differences, over every output of every sample."""
+
     name = "mae"
     aliases = ("mean_absolute_error",)
 
@@ -118,9 +179,19 @@ class R2(Metric):
     aliases = ("r2_score", "r_squared")
 
     def reset(self):
+        """Forget everything seen: start a new epoch."""
         self._sums = None  # rows n, mean, SS_tot, SS_res; one column per output
 
     def update(self, y_pred, y_true):
+        """Add one batch, merging its mean and sums of squares into the running ones.
+
+        Parameters
+        ----------
+        y_pred : ndarray of shape (n, outputs)
+            The model's outputs.
+        y_true : array-like of shape (n, outputs) or (n,)
+            The targets.
+        """
         if not (isinstance(y_true, np.ndarray) and y_true.shape == y_pred.shape):
             y_true = match_targets(y_true, y_pred)
         y = y_true.astype(np.float64)
@@ -132,6 +203,14 @@ class R2(Metric):
         self._sums = batch if self._sums is None else _merge_r2(self._sums, batch)
 
     def result(self):
+        """R2 over everything seen since ``reset``, averaged over the outputs.
+
+        Returns
+        -------
+        float
+            At most 1; NaN before any update. An output with constant targets scores 1 if
+            predicted exactly, else 0.
+        """
         if self._sums is None:
             return float("nan")
         _, _, tot, res = self._sums
@@ -152,6 +231,20 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
 
     ``y_true`` and ``y_pred`` are labels ``(n,)`` or rows of scores ``(n, k)`` (argmax taken;
     a single column is thresholded at 0.5).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) or (n, k)
+        The true classes: non-negative integer labels, or score rows.
+    y_pred : array-like of shape (n,) or (n, k)
+        The predicted classes, in the same form.
+    num_classes : int, optional
+        ``k``; by default one more than the largest label seen.
+
+    Returns
+    -------
+    ndarray of shape (k, k)
+        Integer counts; rows are true classes, columns predicted ones.
     """
 
     def labels(a, name):

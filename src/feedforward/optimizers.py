@@ -33,12 +33,26 @@ _CLIP_EPS = 1e-6  # as torch.nn.utils.clip_grad_norm_
 
 
 class Optimizer(Configurable):
-    """Base class: learning rate (a float or a schedule ``step -> rate``), clipping, step counter
+    r"""Base class: learning rate (a float or a schedule ``step -> rate``), clipping, step counter
     and slots.
 
     ``slots`` maps a slot name to a list of arrays, one per parameter array given to ``apply``;
     model files store them as ``optimizer.<slot>.<i>``. ``state_scalars`` names float attributes
     that are state too (saved in the file's metadata).
+
+    Parameters
+    ----------
+    learning_rate : float, callable, str or dict, default 0.001
+        :math:`\gamma`, positive; or a schedule ``step -> rate`` (an object of
+        :mod:`feedforward.schedules`, or its name or config), evaluated at every step.
+    weight_decay : float, default 0.0
+        :math:`\lambda`, non-negative; each optimizer applies it in its own rule.
+    clipnorm : float, optional
+        Scale each variable's gradient down to this L2 norm at most.
+    clipvalue : float, optional
+        Clip each gradient element to ``[-clipvalue, clipvalue]``.
+    global_clipnorm : float, optional
+        Scale all gradients together down to this joint L2 norm at most; excludes ``clipnorm``.
     """
 
     name = "optimizer"
@@ -97,13 +111,34 @@ class Optimizer(Configurable):
 
     # -- state
     def build(self, params):
-        """Create the slots for these parameter arrays (zeros, as in torch.optim)."""
+        """Create the slots for these parameter arrays (zeros, as in torch.optim).
+
+        Parameters
+        ----------
+        params : list of ndarray
+            The parameter arrays that ``apply`` will update, in the same order.
+        """
         self.slots = {s: [np.zeros_like(p) for p in params] for s in self.slot_names}
 
     def get_state(self) -> dict:
+        """The scalar training state: the step count and the ``state_scalars``.
+
+        Returns
+        -------
+        dict
+            ``{"iterations": int, name: float, ...}``, JSON-safe; the slots are not included.
+        """
         return {"iterations": self.iterations, **{k: getattr(self, k) for k in self.state_scalars}}
 
     def set_state(self, state: dict):
+        """Restore the scalar state written by ``get_state``.
+
+        Parameters
+        ----------
+        state : dict
+            ``{"iterations": int, name: float, ...}``; missing keys leave their values as they are
+            (a missing step count means 0).
+        """
         self.iterations = int(state.get("iterations", 0))
         for k in self.state_scalars:
             if k in state:
@@ -116,6 +151,15 @@ class Optimizer(Configurable):
         ``segments[i]``, when given, lists the sizes of the variables that make up ``params[i]``
         (for per-variable ``clipnorm``); otherwise each array is one variable. ``grads`` may be
         modified in place by clipping.
+
+        Parameters
+        ----------
+        params : list of ndarray
+            The parameter arrays, updated in place.
+        grads : list of ndarray
+            The gradients, one per array of ``params`` and of the same shape.
+        segments : list of sequence of int, optional
+            For each array of ``params``, the sizes of the variables it concatenates.
         """
         if not self.slots and self.slot_names:
             self.build(params)
@@ -184,6 +228,19 @@ class SGD(Optimizer):
     :math:`\mu` is ``momentum``. No epsilon. Batch, stochastic and mini-batch gradient descent
     are this rule with ``batch_size`` = n, 1, k. Robbins & Monro (1951); momentum: Polyak (1964);
     Nesterov momentum in the form of Sutskever et al. (2013).
+
+    Parameters
+    ----------
+    learning_rate : float or schedule, default 0.01
+        :math:`\gamma` (see :class:`Optimizer`).
+    momentum : float, default 0.0
+        :math:`\mu`, in [0, 1]; 0 disables momentum.
+    nesterov : bool, default False
+        Use Nesterov momentum (needs ``momentum > 0``).
+    weight_decay : float, default 0.0
+        :math:`\lambda`, the L2 penalty folded into the gradient.
+    **kwargs
+        ``clipnorm``, ``clipvalue``, ``global_clipnorm``: see :class:`Optimizer`.
     """
 
     name = "SGD"
@@ -228,6 +285,19 @@ class Adagrad(Optimizer):
         \theta_t &= \theta_{t-1} - \gamma \, g_t / (\sqrt{s_t} + \epsilon)
 
     Epsilon is added after the square root. Duchi, Hazan & Singer (2011).
+
+    Parameters
+    ----------
+    learning_rate : float or schedule, default 0.01
+        :math:`\gamma` (see :class:`Optimizer`).
+    initial_accumulator_value : float, default 0.0
+        :math:`s_0`, non-negative.
+    epsilon : float, default 1e-10
+        :math:`\epsilon`, added to :math:`\sqrt{s_t}`.
+    weight_decay : float, default 0.0
+        :math:`\lambda`, the L2 penalty folded into the gradient.
+    **kwargs
+        ``clipnorm``, ``clipvalue``, ``global_clipnorm``: see :class:`Optimizer`.
     """
 
     name = "Adagrad"
@@ -268,6 +338,19 @@ class Adadelta(Optimizer):
         \theta_t &= \theta_{t-1} - \gamma \Delta_t
 
     Epsilon is added inside both square roots; :math:`v_0 = u_0 = 0`. Zeiler (2012).
+
+    Parameters
+    ----------
+    learning_rate : float or schedule, default 1.0
+        :math:`\gamma` (see :class:`Optimizer`).
+    rho : float, default 0.9
+        :math:`\rho`, the decay of both averages, in [0, 1).
+    epsilon : float, default 1e-6
+        :math:`\epsilon`, added inside the square roots.
+    weight_decay : float, default 0.0
+        :math:`\lambda`, the L2 penalty folded into the gradient.
+    **kwargs
+        ``clipnorm``, ``clipvalue``, ``global_clipnorm``: see :class:`Optimizer`.
     """
 
     name = "Adadelta"
@@ -316,6 +399,23 @@ class RMSprop(Optimizer):
 
     Epsilon is added after the square root. ``rho`` is torch's ``alpha``. Hinton, Srivastava &
     Swersky, Neural Networks for Machine Learning, lecture 6e (2012); centered: Graves (2013).
+
+    Parameters
+    ----------
+    learning_rate : float or schedule, default 0.01
+        :math:`\gamma` (see :class:`Optimizer`).
+    rho : float, default 0.99
+        :math:`\rho`, the decay of the averages, in [0, 1).
+    momentum : float, default 0.0
+        :math:`\mu`, in [0, 1]; 0 disables momentum.
+    centered : bool, default False
+        Divide by the estimated standard deviation of the gradient rather than its RMS.
+    epsilon : float, default 1e-8
+        :math:`\epsilon`, added to the square root.
+    weight_decay : float, default 0.0
+        :math:`\lambda`, the L2 penalty folded into the gradient.
+    **kwargs
+        ``clipnorm``, ``clipvalue``, ``global_clipnorm``: see :class:`Optimizer`.
     """
 
     name = "RMSprop"
@@ -378,6 +478,23 @@ class Adam(Optimizer):
 
     The parts are methods so that the variants share them: :class:`AdamW` changes the weight
     decay, :class:`Adamax` the denominator, :class:`Nadam` the step.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule, default 0.001
+        :math:`\gamma` (see :class:`Optimizer`).
+    beta_1 : float, default 0.9
+        :math:`\beta_1`, the decay of the first moment, in [0, 1).
+    beta_2 : float, default 0.999
+        :math:`\beta_2`, the decay of the second moment, in [0, 1).
+    epsilon : float, default 1e-8
+        :math:`\epsilon`, added to the denominator.
+    amsgrad : bool, default False
+        Divide by the running maximum of the second moment.
+    weight_decay : float, default 0.0
+        :math:`\lambda`, the L2 penalty folded into the gradient.
+    **kwargs
+        ``clipnorm``, ``clipvalue``, ``global_clipnorm``: see :class:`Optimizer`.
     """
 
     name = "Adam"
@@ -423,7 +540,19 @@ class Adam(Optimizer):
 
 
 class AMSGrad(Adam):
-    """Adam with ``amsgrad=True`` (registry name ``amsgrad``)."""
+    r"""Adam with ``amsgrad=True`` (registry name ``amsgrad``).
+
+    Parameters
+    ----------
+    learning_rate, beta_1, beta_2, epsilon : float
+        As in :class:`Adam`.
+    amsgrad : bool, default True
+        As in :class:`Adam`; kept so that a saved config round-trips.
+    weight_decay : float, default 0.0
+        :math:`\lambda`, the L2 penalty folded into the gradient.
+    **kwargs
+        ``clipnorm``, ``clipvalue``, ``global_clipnorm``: see :class:`Optimizer`.
+    """
 
     name = "amsgrad"
 
@@ -440,6 +569,17 @@ class AdamW(Adam):
 
     then the :class:`Adam` rule without the :math:`\lambda \theta` gradient term.
     Loshchilov & Hutter (2019). ``weight_decay`` defaults to 0.01, as in torch.
+
+    Parameters
+    ----------
+    learning_rate, beta_1, beta_2, epsilon : float
+        As in :class:`Adam`.
+    amsgrad : bool, default False
+        As in :class:`Adam`.
+    weight_decay : float, default 0.01
+        :math:`\lambda`, the decoupled decay rate.
+    **kwargs
+        ``clipnorm``, ``clipvalue``, ``global_clipnorm``: see :class:`Optimizer`.
     """
 
     name = "AdamW"
@@ -463,6 +603,21 @@ class Adamax(Adam):
 
     with :math:`m_t` and the weight decay as in :class:`Adam`. Epsilon is added to
     :math:`|g_t|` inside the maximum. Kingma & Ba (2015), section 7.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule, default 0.002
+        :math:`\gamma` (see :class:`Optimizer`).
+    beta_1 : float, default 0.9
+        :math:`\beta_1`, the decay of the first moment, in [0, 1).
+    beta_2 : float, default 0.999
+        :math:`\beta_2`, the decay of the infinity norm, in [0, 1).
+    epsilon : float, default 1e-8
+        :math:`\epsilon`, added to :math:`|g_t|`.
+    weight_decay : float, default 0.0
+        :math:`\lambda`, the L2 penalty folded into the gradient.
+    **kwargs
+        ``clipnorm``, ``clipvalue``, ``global_clipnorm``: see :class:`Optimizer`.
     """
 
     name = "Adamax"
@@ -502,6 +657,19 @@ class Nadam(Adam):
 
     with :math:`m_t, v_t` and the weight decay as in :class:`Adam`; :math:`\psi` is
     ``momentum_decay`` (0.004). Epsilon is added after the square root. Dozat (2016).
+
+    Parameters
+    ----------
+    learning_rate : float or schedule, default 0.002
+        :math:`\gamma` (see :class:`Optimizer`).
+    beta_1, beta_2, epsilon : float
+        As in :class:`Adam` (0.9, 0.999, 1e-8).
+    momentum_decay : float, default 0.004
+        :math:`\psi`, non-negative.
+    weight_decay : float, default 0.0
+        :math:`\lambda`, the L2 penalty folded into the gradient.
+    **kwargs
+        ``clipnorm``, ``clipvalue``, ``global_clipnorm``: see :class:`Optimizer`.
     """
 
     name = "Nadam"

@@ -95,13 +95,39 @@ def _warp(images, angle, shift):
 
 
 def mirror(x, image_shape=None):
-    """Mirror every image left to right (reverse the width axis)."""
+    """Mirror every image left to right (reverse the width axis).
+
+    Parameters
+    ----------
+    x : array of shape (n, h, w), (n, h, w, c) or (n, h * w * c)
+        Images, channels last.
+    image_shape : tuple, optional
+        ``(h, w)`` or ``(h, w, c)``; needed for flattened rows.
+
+    Returns
+    -------
+    ndarray
+        The transformed images, of ``x``'s shape and dtype.
+    """
     images, shape = as_images(x, image_shape)
     return np.ascontiguousarray(images[:, :, ::-1]).reshape(shape)
 
 
 def flip(x, image_shape=None):
-    """Flip every image upside down (reverse the height axis)."""
+    """Flip every image upside down (reverse the height axis).
+
+    Parameters
+    ----------
+    x : array of shape (n, h, w), (n, h, w, c) or (n, h * w * c)
+        Images, channels last.
+    image_shape : tuple, optional
+        ``(h, w)`` or ``(h, w, c)``; needed for flattened rows.
+
+    Returns
+    -------
+    ndarray
+        The transformed images, of ``x``'s shape and dtype.
+    """
     images, shape = as_images(x, image_shape)
     return np.ascontiguousarray(images[:, ::-1]).reshape(shape)
 
@@ -112,10 +138,16 @@ def rotate(x, angle, image_shape=None):
     Parameters
     ----------
     x : array of shape (n, h, w), (n, h, w, c) or (n, h * w * c)
+        Images, channels last.
     angle : float or array of shape (n,)
         Degrees; one angle for all images or one per image.
     image_shape : tuple, optional
         ``(h, w)`` or ``(h, w, c)`` for flattened rows.
+
+    Returns
+    -------
+    ndarray
+        The rotated images, of ``x``'s shape and dtype (integer types rounded and clipped).
     """
     images, shape = as_images(x, image_shape)
     n = images.shape[0]
@@ -130,10 +162,17 @@ def translate(x, shift, image_shape=None):
     Parameters
     ----------
     x : array of shape (n, h, w), (n, h, w, c) or (n, h * w * c)
+        Images, channels last.
     shift : pair or array of shape (n, 2)
         Rows down and columns right (negative: up, left); one pair for all images or one per
         image. Whole pixels move exactly; fractions interpolate bilinearly.
     image_shape : tuple, optional
+        ``(h, w)`` or ``(h, w, c)`` for flattened rows.
+
+    Returns
+    -------
+    ndarray
+        The moved images, of ``x``'s shape and dtype (integer types rounded and clipped).
     """
     images, shape = as_images(x, image_shape)
     n = images.shape[0]
@@ -148,8 +187,16 @@ def gaussian_noise(x, std, rng=None):
     Parameters
     ----------
     x : array of any shape
+        The values, e.g. a batch of images or feature rows.
     std : float >= 0
+        The standard deviation of the noise, in the units of ``x``.
     rng : numpy.random.Generator, int or None
+        The source of the noise, or a seed; None draws fresh noise.
+
+    Returns
+    -------
+    ndarray
+        ``x`` plus the noise, of ``x``'s shape and dtype (integer types rounded and clipped).
     """
     x = as_array(x, "x")
     std = float(check_number(std, "std", low=0))

@@ -81,10 +81,26 @@ class BatchIterator:
 def batches(x, y=None, batch_size=32, shuffle=False, rng=None, drop_last=False):
     """One epoch of mini-batches of ``(x, y)``; see :class:`BatchIterator`.
 
-    Yields
-    ------
-    x_batch : ndarray of shape (b, ...)
-        Or ``(x_batch, y_batch)`` when ``y`` is given; ``b = batch_size`` except perhaps last.
+    Parameters
+    ----------
+    x : array of shape (n, ...)
+        The samples.
+    y : array of shape (n, ...), optional
+        Their targets; when given, batches are ``(x_batch, y_batch)`` pairs.
+    batch_size : int, default 32
+        Samples per batch; the last holds the remainder unless ``drop_last``.
+    shuffle : bool, default False
+        Permute the samples first.
+    rng : numpy.random.Generator, int or None
+        The source of the permutation.
+    drop_last : bool, default False
+        Leave out a last, smaller batch.
+
+    Returns
+    -------
+    iterator
+        Of ``x_batch`` arrays of shape ``(b, ...)``, or of ``(x_batch, y_batch)`` pairs when
+        ``y`` is given; ``b = batch_size`` except perhaps for the last.
     """
     return iter(BatchIterator(x, y, batch_size, shuffle, rng, drop_last))
 

@@ -51,8 +51,15 @@ KINDS = {"train": ("train",), "test": ("t10k",), "t10k": ("t10k",), "all": ("tra
 
 
 def default_cache_dir() -> Path:
-    """Where downloaded datasets go: ``$FEEDFORWARD_DATA``, else ``$XDG_CACHE_HOME/feedforward``,
-    else ``~/.cache/feedforward``."""
+    """Where downloaded datasets go: ``$FEEDFORWARD_DATA``, else ``$XDG_CACHE_HOME/feedforward``.
+
+    Without either variable, ``~/.cache/feedforward``.
+
+    Returns
+    -------
+    Path
+        The folder, with ``~`` expanded; it may not exist yet.
+    """
     if os.environ.get("FEEDFORWARD_DATA"):
         return Path(os.environ["FEEDFORWARD_DATA"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -74,6 +81,16 @@ def _read_bytes(path: Path) -> bytes:
 
 def read_idx(path) -> np.ndarray:
     """Read one IDX file (gzipped or not) into an array of its declared type and shape.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, e.g. ``train-images-idx3-ubyte.gz``.
+
+    Returns
+    -------
+    ndarray
+        The data, e.g. uint8 of shape ``(n, 28, 28)`` for MNIST images, ``(n,)`` for labels.
 
     Raises
     ------
@@ -186,7 +203,18 @@ def load_mnist(path=None, kind="train", download=False):
 
 
 def md5(path) -> str:
-    """Hex MD5 of a file, read in chunks."""
+    """Hex MD5 of a file, read in chunks.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    str
+        The 32 hex digits of its MD5 digest.
+    """
     digest = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -233,6 +261,18 @@ def download_mnist(path=None, kind="all") -> Path:
 
     Files already present (under any accepted name) are kept as they are; each new one is
     verified against :data:`CHECKSUMS` before it is renamed into place. Returns the folder.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The folder to fill, created if needed. Defaults to ``default_cache_dir() / "mnist"``.
+    kind : {"all", "train", "test"}
+        Which pair of files (images and labels) to fetch; ``"t10k"`` means ``"test"``.
+
+    Returns
+    -------
+    Path
+        The folder holding the files.
     """
     if kind not in KINDS:
         raise FeedforwardError(f"kind: expected one of {sorted(KINDS)}, got {kind!r}")

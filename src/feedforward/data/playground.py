@@ -167,7 +167,26 @@ def gaussian(n=500, noise=0.0, seed=None, classes=2):
 
 
 def blobs(n=500, noise=0.0, seed=None, classes=3):
-    """``gaussian`` with ``classes`` clouds (3 by default); see :func:`gaussian`."""
+    """``gaussian`` with ``classes`` clouds (3 by default); see :func:`gaussian`.
+
+    Parameters
+    ----------
+    n : int, default 500
+        Number of samples.
+    noise : float in [0, 1], default 0.0
+        Sets the variance per coordinate: ``0.5 + 7 * noise``.
+    seed : int, numpy.random.Generator or None
+        Source of the samples; None draws fresh ones.
+    classes : int, default 3
+        Number of clouds, evenly spaced on a circle.
+
+    Returns
+    -------
+    x : ndarray of shape (n, 2)
+        Points, clipped to ``[-6, 6]``.
+    y : ndarray of shape (n,)
+        int64 labels in ``0 .. classes - 1``.
+    """
     return gaussian(n, noise, seed, classes)
 
 
@@ -262,12 +281,28 @@ _ALIASES = {"gauss": "gaussian", "reg_plane": "plane", "reg_gauss": "multi_gauss
 
 
 def names() -> list[str]:
-    """The built-in dataset names."""
+    """The built-in dataset names.
+
+    Returns
+    -------
+    list of str
+        The names :func:`get` accepts, classification sets first.
+    """
     return list(DATASETS)
 
 
 def get(name: str):
     """The generator called ``name``; the Playground's ``gauss``, ``reg-plane``, ``reg-gauss`` too.
+
+    Parameters
+    ----------
+    name : str
+        A name of :func:`names` or a Playground alias; case-insensitive, ``-`` as ``_``.
+
+    Returns
+    -------
+    callable
+        The generator, called as ``f(n, noise, seed)`` and returning ``(x, y)``.
 
     Raises
     ------

@@ -51,26 +51,93 @@ class Preprocessor(Configurable):
                 "first")
 
     def fit(self, x, y=None):
-        """Learn the statistics of ``x``; returns ``self``. ``y`` is ignored."""
+        """Learn the statistics of ``x``; returns ``self``. ``y`` is ignored.
+
+        Parameters
+        ----------
+        x : array of shape (n, ...)
+            Training data; statistics are taken over the first axis.
+        y : None
+            Ignored; accepted for scikit-learn's ``fit(x, y)``.
+
+        Returns
+        -------
+        Preprocessor
+            ``self``, fitted.
+        """
         raise NotImplementedError
 
     def transform(self, x):
+        """Apply the fitted transformation.
+
+        Parameters
+        ----------
+        x : array of shape (n, ...)
+            Data with the trailing shape seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n, ...)
+            The transformed data, of ``x``'s float dtype (float64 for integer input).
+        """
         raise NotImplementedError
 
     def inverse_transform(self, x):
+        """Undo ``transform``.
+
+        Parameters
+        ----------
+        x : array of shape (n, ...)
+            Transformed data.
+
+        Returns
+        -------
+        ndarray of shape (n, ...)
+            The data in the original units, of ``x``'s float dtype (float64 for integer input).
+        """
         raise NotImplementedError
 
     def fit_transform(self, x, y=None):
-        """``fit(x)`` then ``transform(x)``."""
+        """``fit(x)`` then ``transform(x)``.
+
+        Parameters
+        ----------
+        x : array of shape (n, ...)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        ndarray of shape (n, ...)
+            ``x`` transformed with the statistics just fitted.
+        """
         return self.fit(x, y).transform(x)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        """The fitted statistics, as float64 arrays keyed by name."""
+        """The fitted statistics, as float64 arrays keyed by name.
+
+        Returns
+        -------
+        dict of str to ndarray
+            One array per name of ``_state_keys`` (e.g. ``mean`` and ``scale``), all of one shape.
+        """
         self._require_fitted("get_state")
         return {k: np.array(getattr(self, k + "_"), dtype=np.float64) for k in self._state_keys}
 
     def set_state(self, state: dict) -> Preprocessor:
-        """Restore the statistics from :meth:`get_state`'s dict; returns ``self``."""
+        """Restore the statistics from :meth:`get_state`'s dict; returns ``self``.
+
+        Parameters
+        ----------
+        state : dict of str to array_like
+            Exactly the keys :meth:`get_state` writes, arrays of one shape.
+
+        Returns
+        -------
+        Preprocessor
+            ``self``, fitted.
+        """
         if not isinstance(state, dict) or set(state) != set(self._state_keys):
             got = sorted(state) if isinstance(state, dict) else describe(state)
             raise FeedforwardError(
@@ -136,14 +203,36 @@ class StandardScaler(Preprocessor):
         return self
 
     def transform(self, x):
-        """``(x - mean) / scale``; ``x`` of shape ``(n, ...)`` as in ``fit``."""
+        """``(x - mean) / scale``; ``x`` of shape ``(n, ...)`` as in ``fit``.
+
+        Parameters
+        ----------
+        x : array of shape (n, ...)
+            Data with the trailing shape seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n, ...)
+            Standardized data, of ``x``'s float dtype (float64 for integer input).
+        """
         self._require_fitted("transform")
         x = self._check_features(x)
         dt = _out_dtype(x)
         return (x - self.mean_.astype(dt)) / self.scale_.astype(dt)
 
     def inverse_transform(self, x):
-        """``x * scale + mean``."""
+        """``x * scale + mean``.
+
+        Parameters
+        ----------
+        x : array of shape (n, ...)
+            Standardized data.
+
+        Returns
+        -------
+        ndarray of shape (n, ...)
+            The data in the original units, of ``x``'s float dtype (float64 for integer input).
+        """
         self._require_fitted("inverse_transform")
         x = self._check_features(x)
         dt = _out_dtype(x)
@@ -201,13 +290,36 @@ class MinMaxScaler(Preprocessor):
         self._offset = np.where(constant, (lo + hi) / 2, lo) - self.data_min_ * self._scale
 
     def transform(self, x):
-        """``x * scale + offset`` with the fitted ``scale`` and ``offset``."""
+        """``x * scale + offset`` with the fitted ``scale`` and ``offset``.
+
+        Parameters
+        ----------
+        x : array of shape (n, ...)
+            Data with the trailing shape seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n, ...)
+            Scaled data, of ``x``'s float dtype (float64 for integer input).
+        """
         self._require_fitted("transform")
         x = self._check_features(x)
         dt = _out_dtype(x)
         return x * self._scale.astype(dt) + self._offset.astype(dt)
 
     def inverse_transform(self, x):
+        """``(x - offset) / scale``: back to the original units.
+
+        Parameters
+        ----------
+        x : array of shape (n, ...)
+            Scaled data.
+
+        Returns
+        -------
+        ndarray of shape (n, ...)
+            The data in the original units, of ``x``'s float dtype (float64 for integer input).
+        """
         self._require_fitted("inverse_transform")
         x = self._check_features(x)
         dt = _out_dtype(x)
@@ -301,9 +413,33 @@ class ImageMeanSubtraction(Preprocessor):
         return (xc + sign * self.mean_.astype(dt)).reshape(x.shape)
 
     def transform(self, x):
+        """Subtract the mean (per channel, per pixel, or each image's own).
+
+        Parameters
+        ----------
+        x : array of shape (n, h, w), (n, h, w, c) or (n, h * w * c)
+            Images, in the layout seen in ``fit``.
+
+        Returns
+        -------
+        ndarray
+            Centred images, of ``x``'s shape and float dtype (float64 for integer input).
+        """
         return self._shift(x, -1, "transform")
 
     def inverse_transform(self, x):
+        """Add the fitted mean back; mode ``"image"`` cannot be inverted.
+
+        Parameters
+        ----------
+        x : array of shape (n, h, w), (n, h, w, c) or (n, h * w * c)
+            Centred images.
+
+        Returns
+        -------
+        ndarray
+            The images with the mean restored, of ``x``'s shape.
+        """
         if self.mode == "image":
             raise FeedforwardError(
                 "ImageMeanSubtraction.inverse_transform: mode 'image' discards each image's mean, "
@@ -372,12 +508,36 @@ class LabelEncoder(Preprocessor):
         return self
 
     def fit(self, y, _=None):
-        """Learn the sorted distinct labels of ``y`` (shape ``(n,)``)."""
+        """Learn the sorted distinct labels of ``y`` (shape ``(n,)``).
+
+        Parameters
+        ----------
+        y : array of shape (n,)
+            Labels: all numbers or all strings.
+        _ : None
+            Ignored; the place of ``y`` in ``fit(x, y)``.
+
+        Returns
+        -------
+        LabelEncoder
+            ``self``, fitted.
+        """
         self.classes_ = self._unique(y)
         return self
 
     def transform(self, y):
-        """Codes ``0 .. k - 1`` (int64, shape ``(n,)``) for labels seen in ``fit``."""
+        """Codes ``0 .. k - 1`` (int64, shape ``(n,)``) for labels seen in ``fit``.
+
+        Parameters
+        ----------
+        y : array of shape (n,)
+            Labels, each one of ``classes``.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The int64 code of each label: its position in ``classes``.
+        """
         self._require_fitted("transform")
         y = self._labels(y, "y")
         order = np.argsort(self.classes_, kind="stable")
@@ -394,7 +554,18 @@ class LabelEncoder(Preprocessor):
         return codes.astype(np.int64)
 
     def inverse_transform(self, codes):
-        """The labels for integer codes of shape ``(n,)``."""
+        """The labels for integer codes of shape ``(n,)``.
+
+        Parameters
+        ----------
+        codes : array of shape (n,)
+            Integers in ``0 .. k - 1``.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The labels, of the type of ``classes``.
+        """
         self._require_fitted("inverse_transform")
         codes = as_array(codes, "codes", ndim=(1,))
         k = len(self.classes_)
@@ -415,7 +586,13 @@ def one_hot(y, num_classes=None, dtype="float32"):
         Labels in ``0 .. num_classes - 1``.
     num_classes : int, optional
         Defaults to ``max(y) + 1``.
-    dtype : str or numpy dtype
+    dtype : str or numpy dtype, default "float32"
+        The type of the result.
+
+    Returns
+    -------
+    ndarray of shape (n, num_classes)
+        Row ``i`` is 1 in column ``y[i]`` and 0 elsewhere.
     """
     y = as_array(y, "y", ndim=(1,))
     if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
@@ -441,6 +618,19 @@ get, serialize = registry.get, registry.serialize
 
 
 def deserialize(config: dict, state: dict | None = None) -> Preprocessor:
-    """A preprocessor from :func:`serialize`'s dict, fitted from ``state`` when given."""
+    """A preprocessor from :func:`serialize`'s dict, fitted from ``state`` when given.
+
+    Parameters
+    ----------
+    config : dict
+        ``{"class_name": ..., "config": ...}`` as :func:`serialize` writes it.
+    state : dict of str to array_like, optional
+        The fitted statistics, as :meth:`Preprocessor.get_state` writes them.
+
+    Returns
+    -------
+    Preprocessor
+        A new preprocessor; fitted when ``state`` is given (or its config holds its state).
+    """
     obj = registry.deserialize(config)
     return obj.set_state(state) if state is not None else obj

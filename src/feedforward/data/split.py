@@ -24,7 +24,15 @@ _NAMES = ("train", "val", "test")
 
 
 class Split(NamedTuple):
-    """The result of :func:`train_val_test_split`; unpacks like scikit-learn's splits."""
+    """The result of :func:`train_val_test_split`; unpacks like scikit-learn's splits.
+
+    Parameters
+    ----------
+    x_train, x_val, x_test : ndarray of shape (n_part, ...)
+        The samples of each part, rows taken from ``x``; a part may have no rows.
+    y_train, y_val, y_test : ndarray of shape (n_part, ...) or None
+        The matching rows of ``y``; None when no ``y`` was given.
+    """
 
     x_train: np.ndarray
     x_val: np.ndarray

@@ -24,13 +24,18 @@ MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}  # lower-cased cells rea
 class Dataset:
     """Features, targets and their names.
 
-    Attributes
+    Iterating gives ``x`` then ``y``, so ``x, y = dataset`` works.
+
+    Parameters
     ----------
     x : ndarray of shape (n, features), float64
+        The features.
     y : ndarray of shape (n,)
         int64 class codes (see ``classes``) or numeric targets.
     feature_names : list of str
+        The name of each column of ``x``; empty when unknown.
     target_name : str
+        The name of the target column.
     classes : list or None
         The label of each class code, for a categorical target; else None.
     """
@@ -173,6 +178,17 @@ def load_dataset(name: str) -> Dataset:
     ``diabetes`` is regression (float targets, ``classes`` None); the others are
     classification with int64 labels and ``classes`` from scikit-learn's ``target_names``.
     Needs the ``sklearn`` extra: ``pip install 'feedforward[sklearn]'``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`SKLEARN_DATASETS`; case-insensitive, ``-`` as ``_``.
+
+    Returns
+    -------
+    Dataset
+        ``x`` of shape ``(n, features)`` in float64, ``y`` of shape ``(n,)``, the feature
+        names and ``target_name`` ``"target"``.
     """
     key = name.lower().replace("-", "_") if isinstance(name, str) else None
     if key not in SKLEARN_DATASETS:

@@ -162,7 +162,12 @@ def gradient_step(model, x, y, samples=8, parameters=200, seed=0) -> Step:
     clone = Sequential.from_config(model.get_config(), dtype="float64")
     clone.set_weights(model.get_weights())
     clone.compile(model.optimizer, model.loss, [])
-    x, y = x[:samples].astype(np.float64), y[:samples]
+    x, y = _unclipped(clone, x.astype(np.float64), y, samples)
+    if not len(x):
+        return Step("gradient_check", None, "skipped: on every sample the probability of "
+                    f"the target is within {_MARGIN:g} of 0 or 1, where the loss is clipped "
+                    "or flat and central differences cannot check it",
+                    {}, "see the initial loss step: the network saturates before training")
     clone._compute_gradients(x, y, training=False)
     analytic = clone.grads.copy()
     rng = np.random.default_rng(seed)
@@ -184,6 +189,24 @@ def gradient_step(model, x, y, samples=8, parameters=200, seed=0) -> Step:
                 f"{len(x)} samples)", {"relative_error": error, "parameters": len(idx)},
                 "" if passed else "backpropagation disagrees with numerical differentiation: "
                 "a custom layer, activation or loss has a wrong derivative")
+
+
+_MARGIN = 1e3 * losses.EPSILON  # outputs this close to 0 or 1 are near the loss's clipping
+
+
+def _unclipped(model, x, y, samples):
+    """The first ``samples`` rows whose target probabilities stay clear of 0 and 1 under a
+    cross-entropy loss. Near 0 the loss clips them and is flat, so central differences give 0
+    where backpropagation's ``p - y`` does not; near 1 the gradient is below what central
+    differences resolve."""
+    p = model._forward(x, training=False).reshape(len(x), -1)
+    clear = (p > _MARGIN) & (p < 1 - _MARGIN)
+    if isinstance(model.loss, losses.CategoricalCrossentropy):  # only targets' log p counts
+        clear |= y.reshape(p.shape) == 0
+    elif not isinstance(model.loss, losses.BinaryCrossentropy):
+        return x[:samples], y[:samples]
+    keep = np.flatnonzero(clear.all(axis=1))[:samples]
+    return x[keep], y[keep]
 
 
 def initial_loss_step(model, x, y) -> Step:

@@ -1,0 +1,135 @@
+"""The sanity recipe: check the network before a long training run.
+
+``ff.diagnostics.check`` (and ``feedforward check`` in the shell) runs four steps, each on a
+fresh copy of the network:
+
+1. gradient check: backpropagation against central differences, in float64;
+2. initial loss: an untrained k-class softmax should predict about 1/k everywhere, so the
+   cross-entropy starts near ln k;
+3. overfit a small subset (64 samples, no regularization): a network that can learn at all
+   drives the loss on so few samples to nearly zero;
+4. learning-rate range test: the rate grows exponentially for a few hundred steps; a tenth
+   of the rate at the lowest smoothed loss is recommended.
+
+The script runs the recipe on three networks for scikit-learn's digits: a sound one (128 and
+64 ReLU units), one too small to learn (a single hidden unit) and one with a wild initialization
+(normal weights with standard deviation 3). The sound network passes; each broken one fails the
+step that names its fault. Then the sound network is trained with the recommended rate.
+
+Run: python examples/guide/12_sanity_recipe.py [--out DIR] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import feedforward as ff  # noqa: E402
+
+SUBSET = 64
+
+
+def network(units=(128, 64), initializer="he_normal", learning_rate=0.01):
+    """A compiled MLP for 8x8 digits: ReLU hidden ``units``, softmax output, SGD with momentum."""
+    layers = [ff.Dense(u, activation="relu", kernel_initializer=initializer) for u in units]
+    layers.append(ff.Dense(10, activation="softmax", kernel_initializer=initializer))
+    model = ff.Sequential(layers, seed=0, preprocessing=ff.data.StandardScaler())
+    model.compile(ff.optimizers.SGD(learning_rate, momentum=0.9), "categorical_crossentropy",
+                  ["accuracy"])
+    return model
+
+
+NETWORKS = {
+    "sound (128, 64)": lambda: network(),
+    "too small (1 unit)": lambda: network(units=(1,)),
+    "wild init (std 3)": lambda: network(initializer=ff.initializers.RandomNormal(stddev=3.0)),
+}
+
+
+def overfit_curve(model, x, y, steps):
+    """Full-batch losses on the subset, one per step (an epoch is one step here): what step 3
+    of the recipe does."""
+    return np.array(model.fit(x, y, epochs=steps, batch_size=len(x), verbose=0).history["loss"])
+
+
+def main(out=".", quick=False) -> dict:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    x, y = ff.data.load_dataset("digits")
+    s = ff.data.train_val_test_split(x, y, val=0.2, test=0.2, seed=0)
+    reports = {name: ff.diagnostics.check(make, s.x_train, s.y_train, subset=SUBSET,
+                                          max_steps=500, lr_steps=100 if quick else 200)
+               for name, make in NETWORKS.items()}
+    curves = {name: overfit_curve(make(), s.x_train[:SUBSET], s.y_train[:SUBSET], 300)
+              for name, make in NETWORKS.items() if name != "wild init (std 3)"}
+
+    rate = reports["sound (128, 64)"].recommended_learning_rate
+    model = network(learning_rate=rate)
+    history = model.fit(s.x_train, s.y_train, epochs=10 if quick else 20, batch_size=32,
+                        validation_data=(s.x_val, s.y_val), verbose=0).history
+    results = {
+        "steps": {name: {st.name: st.passed for st in r.steps} for name, r in reports.items()},
+        "passed": {name: r.passed for name, r in reports.items()},
+        "initial_loss": {name: r["initial_loss"].evidence["loss"] for name, r in reports.items()},
+        "overfit_loss": {name: r["overfit_small_subset"].evidence["loss"]
+                         for name, r in reports.items()},
+        "gradient_error": {name: r["gradient_check"].evidence.get("relative_error")
+                           for name, r in reports.items()},
+        "recommended_learning_rate": rate,
+        "val_accuracy": history["val_accuracy"][-1],
+        "test_accuracy": model.evaluate(s.x_test, s.y_test)[1],
+    }
+    _plot(out / "12-sanity-recipe.png", curves, reports["sound (128, 64)"], history)
+    _report(results, reports)
+    return results
+
+
+def _plot(path, curves, report, history):
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    ax = axes[0]
+    for name, losses in curves.items():
+        ax.plot(np.arange(1, len(losses) + 1), losses, label=name)
+    ax.axhline(0.05, ls=":", c="gray", label="the recipe's target 0.05")
+    ax.set(yscale="log", xlabel="full-batch step", ylabel="loss on the subset",
+           title=f"overfit {SUBSET} samples")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    ax.plot(report.lr_curve["learning_rate"], report.lr_curve["loss"])
+    rate = report.recommended_learning_rate
+    ax.axvline(rate, ls="--", c="gray", label=f"recommended {rate:.2g}")
+    ax.set(xscale="log", xlabel="learning rate", ylabel="smoothed loss",
+           title="learning-rate range test")
+    ax.legend(fontsize=8)
+    ax = axes[2]
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    ax.plot(epochs, history["accuracy"], label="training")
+    ax.plot(epochs, history["val_accuracy"], label="validation")
+    ax.set(xlabel="epoch", ylabel="accuracy", title=f"training at the recommended {rate:.2g}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def _report(r, reports):
+    for name, report in reports.items():
+        print(f"{name}: {'all steps pass' if report.passed else 'some steps fail'}")
+        for step in report.steps:
+            print(f"  {step}")
+    print(f"Training the sound network at the recommended rate "
+          f"{r['recommended_learning_rate']:.2g}: validation accuracy {r['val_accuracy']:.1%}, "
+          f"test accuracy {r['test_accuracy']:.1%}.")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=".", help="folder for the figure")
+    parser.add_argument("--quick", action="store_true", help="a shorter run (for tests)")
+    args = parser.parse_args()
+    main(args.out, args.quick)
