@@ -1,0 +1,60 @@
+"""The guide is whole: every topic has a page and an example, the pages link their example and
+the API reference, every relative link and API anchor resolves, and the README links the guide."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GUIDE = ROOT / "docs" / "guide"
+PAGES = sorted(GUIDE.glob("[0-9][0-9]-*.md"))
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def anchor(heading: str) -> str:
+    """A Markdown heading's anchor, as code hosts make it."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    return {anchor(line.lstrip("#")) for line in path.read_text().splitlines()
+            if line.startswith("#")}
+
+
+def test_twelve_topics_each_with_a_page_and_an_example():
+    assert [p.name[:2] for p in PAGES] == [f"{i:02d}" for i in range(1, 13)]
+    examples = sorted((ROOT / "examples" / "guide").glob("[0-9][0-9]_*.py"))
+    assert [e.name[:2] for e in examples] == [f"{i:02d}" for i in range(1, 13)]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_each_page_links_its_example_the_api_reference_and_a_figure(page):
+    links = LINK.findall(page.read_text())
+    number = page.name[:2]
+    assert any(f"examples/guide/{number}_" in link for link in links), "no link to its example"
+    assert any(link.startswith("../api.md#") for link in links), "no link to the API reference"
+    assert any(link.startswith("img/") and link.endswith(".png") for link in links), "no figure"
+
+
+@pytest.mark.parametrize("page", [*PAGES, GUIDE / "index.md", ROOT / "README.md"],
+                         ids=lambda p: p.name)
+def test_every_relative_link_and_anchor_resolves(page):
+    api_anchors = anchors(ROOT / "docs" / "api.md")
+    for link in LINK.findall(page.read_text()):
+        if re.match(r"[a-z]+:", link):
+            continue  # an address on the web
+        target, _, fragment = link.partition("#")
+        path = (page.parent / target).resolve() if target else page
+        assert path.exists(), f"{page.name}: {link} does not exist"
+        if fragment and path.name == "api.md":
+            assert fragment in api_anchors, f"{page.name}: no heading for #{fragment} in api.md"
+
+
+def test_the_index_links_every_page_and_the_readme_links_the_guide():
+    index = set(LINK.findall((GUIDE / "index.md").read_text()))
+    assert {p.name for p in PAGES} <= index
+    assert "docs/guide/index.md" in LINK.findall((ROOT / "README.md").read_text())
