@@ -26,3 +26,12 @@ __all__ = [
     "callbacks", "data", "diagnostics", "initializers", "interop", "layers", "load_model",
     "losses", "metrics", "optimizers", "regularizers", "schedules",
 ]
+
+
+def __getattr__(name):
+    # ff.tune is imported on first use: it brings in the command line's machinery
+    if name == "tune":
+        import importlib
+
+        return importlib.import_module(".tune", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

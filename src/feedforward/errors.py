@@ -13,7 +13,19 @@ class FeedforwardError(ValueError):
 
 
 def describe(x) -> str:
-    """A short description of a value for error messages: type, and shape/dtype for arrays."""
+    """A short description of a value for error messages: type, and shape/dtype for arrays.
+
+    Parameters
+    ----------
+    x : object
+        Any value.
+
+    Returns
+    -------
+    str
+        ``"an array of shape (2, 3) and dtype float32"`` for an array, else the type's name and
+        the ``repr``, cut to 60 characters.
+    """
     if isinstance(x, np.ndarray):
         return f"an array of shape {x.shape} and dtype {x.dtype}"
     text = repr(x)
@@ -37,11 +49,31 @@ def as_array(x, name: str, dtype=None, ndim: tuple[int, ...] | None = None,
     Accepts anything ``np.asarray`` accepts (lists, pandas objects). Raises
     :class:`FeedforwardError` for non-numeric data, a wrong number of dimensions,
     empty data, or NaN/inf values.
+
+    Parameters
+    ----------
+    x : array_like
+        The data; None is refused.
+    name : str
+        The argument the data came in, first in any error message.
+    dtype : dtype, optional
+        Convert to this type (C-contiguous); by default the type is kept.
+    ndim : tuple of int, optional
+        The numbers of dimensions allowed; by default any.
+    finite : bool, default True
+        Refuse NaN and inf.
+    allow_empty : bool, default False
+        Accept an array with no elements.
+
+    Returns
+    -------
+    ndarray
+        ``x`` as an array of a numeric (bool, integer or float) type.
     """
     if x is None:
         raise FeedforwardError(f"{name}: expected an array, got None")
     if hasattr(x, "to_numpy"):  # pandas DataFrame / Series
-        x = x.to_numpy()
+        x = _pandas_to_numpy(x)
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as e:
@@ -66,7 +98,21 @@ def as_array(x, name: str, dtype=None, ndim: tuple[int, ...] | None = None,
 def check_finite(a: np.ndarray, name: str, after: str = "", hint: str = "") -> None:
     """Refuse NaN or inf in a float array, naming ``name`` and the first bad index.
 
-    ``after`` says what produced the values (e.g. a conversion), ``hint`` what to do.
+    Parameters
+    ----------
+    a : ndarray
+        Any shape; arrays of other kinds than float pass unchecked.
+    name : str
+        The argument the values came in, first in the message.
+    after : str
+        What produced the values, e.g. ``" after conversion to float32"``.
+    hint : str
+        What to do about it, appended to the message.
+
+    Raises
+    ------
+    FeedforwardError
+        When ``a`` holds NaN or inf.
     """
     if a.dtype.kind != "f" or _all_finite(a):
         return
@@ -76,8 +122,28 @@ def check_finite(a: np.ndarray, name: str, after: str = "", hint: str = "") -> N
 
 
 def cast(a, dtype, name: str) -> np.ndarray:
-    """``a`` as a contiguous array of ``dtype``, refusing values that were finite before but
-    overflow the narrower float type (1e300 in float64 is inf in float32)."""
+    """``a`` as a contiguous array of ``dtype``, refusing values that overflow it.
+
+    Parameters
+    ----------
+    a : array_like
+        Finite values (checked before), any shape.
+    dtype : dtype
+        The type to convert to.
+    name : str
+        The argument the values came in, first in any error message.
+
+    Returns
+    -------
+    ndarray
+        ``a`` converted, C-contiguous, of the same shape.
+
+    Raises
+    ------
+    FeedforwardError
+        When a value finite in the wider float type overflows the narrower one (1e300 in
+        float64 is inf in float32).
+    """
     a = np.asarray(a)
     with np.errstate(over="ignore"):  # the overflow is reported below, by name
         out = np.ascontiguousarray(a, dtype=dtype)
@@ -89,8 +155,35 @@ def cast(a, dtype, name: str) -> np.ndarray:
     return out
 
 
+def _pandas_to_numpy(x) -> np.ndarray:
+    """A pandas object's values; nullable numeric columns (Int64, Float64) give floats with
+    NaN for their missing values (refused as such), not an object array."""
+    a = np.asarray(x.to_numpy())
+    if a.dtype != object:
+        return a
+    dtypes = (getattr(x, "dtypes", [None]) if getattr(x, "ndim", 1) == 2
+              else [getattr(x, "dtype", None)])
+    # the nullable dtypes have kinds like NumPy's; text ("3" too) stays text, and is refused
+    if all(getattr(d, "kind", "O") in "biuf" for d in dtypes):
+        return x.to_numpy(dtype=np.float64, na_value=np.nan)
+    return a
+
+
 def as_samples(a, name: str) -> np.ndarray:
-    """Any array-like (pandas objects too) as an array with at least one sample on axis 0."""
+    """Any array-like (pandas objects too) as an array with at least one sample on axis 0.
+
+    Parameters
+    ----------
+    a : array_like
+        Samples along axis 0, of any type (labels may be strings).
+    name : str
+        The argument the data came in, first in any error message.
+
+    Returns
+    -------
+    ndarray of shape (n, ...)
+        ``a`` as an array, ``n >= 1``.
+    """
     if hasattr(a, "to_numpy"):  # pandas DataFrame / Series
         a = a.to_numpy()
     a = np.asarray(a)
@@ -104,6 +197,24 @@ def check_number(value, name: str, low=None, high=None, low_open=False, high_ope
     """Check a scalar hyperparameter lies in a range; return it unchanged.
 
     ``low_open`` / ``high_open`` make the bounds strict.
+
+    Parameters
+    ----------
+    value : int or float
+        The value to check; bools, NaN and inf are refused.
+    name : str
+        The argument's name, first in any error message.
+    low, high : int or float, optional
+        The bounds, inclusive unless ``low_open`` / ``high_open``; None means unbounded.
+    low_open, high_open : bool, default False
+        Make the corresponding bound strict.
+    integer : bool, default False
+        Require an integer (Python or NumPy).
+
+    Returns
+    -------
+    int or float
+        ``value``, unchanged.
     """
     kind = "an integer" if integer else "a number"
     ok_type = (isinstance(value, (int, np.integer)) if integer

@@ -51,13 +51,53 @@ class Layer(Configurable):
         self._buffers = {}
 
     def param_shapes(self, input_shape) -> dict:
-        """``{name: (shape, initializer)}`` for ``input_shape``; allocates nothing."""
+        """``{name: (shape, initializer)}`` for ``input_shape``; allocates nothing.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            The shape of one sample, without the batch axis.
+
+        Returns
+        -------
+        dict
+            For each parameter, its shape and the initializer that ``build`` calls; empty for
+            parameter-free layers.
+        """
         return {}
 
     def compute_output_shape(self, input_shape) -> tuple:
+        """The shape of one output sample for inputs of ``input_shape``.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            The shape of one sample, without the batch axis.
+
+        Returns
+        -------
+        tuple of int
+            The output shape, without the batch axis (the input shape by default).
+        """
         return tuple(input_shape)
 
     def build(self, input_shape, rng: np.random.Generator, dtype="float32") -> tuple:
+        """Create ``params`` (initialized) and ``grads`` (zeros) for inputs of ``input_shape``.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            The shape of one sample, without the batch axis, e.g. ``(features,)``.
+        rng : numpy.random.Generator
+            The source of the initial values.
+        dtype : str or dtype, default "float32"
+            The type of the parameters and of the layer's work arrays.
+
+        Returns
+        -------
+        tuple of int
+            The output shape, without the batch axis.
+        """
         input_shape = tuple(int(d) for d in input_shape)
         self.params = {k: init(shape, rng, dtype)
                        for k, (shape, init) in self.param_shapes(input_shape).items()}
@@ -73,12 +113,45 @@ class Layer(Configurable):
         return buf
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Compute the outputs of a batch, caching what ``backward`` needs.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, *input_shape)
+            A batch of inputs.
+        training : bool, default False
+            Whether this is a training step (dropout is active only then).
+
+        Returns
+        -------
+        ndarray of shape (n, *output_shape)
+            The outputs; may be a work array that the next call overwrites.
+        """
         raise NotImplementedError
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """Backpropagate through the last ``forward``: fill ``grads`` in place, return dL/dx.
+
+        Parameters
+        ----------
+        grad_y : ndarray of shape (n, *output_shape)
+            The gradient of the loss with respect to the outputs of the last ``forward``.
+
+        Returns
+        -------
+        ndarray of shape (n, *input_shape) or None
+            The gradient with respect to the inputs; None when ``input_grad`` is off.
+        """
         raise NotImplementedError
 
     def count_params(self) -> int:
+        """The number of trainable scalars.
+
+        Returns
+        -------
+        int
+            The total size of the arrays in ``params``.
+        """
         return sum(p.size for p in self.params.values())
 
 
@@ -98,6 +171,10 @@ class _Affine(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        for key in ("kernel_initializer", "bias_initializer"):
+            if getattr(self, key) is None:  # build would call it
+                raise FeedforwardError(f"{key}: expected a name, a config or an Initializer, "
+                                       "got None")
         for key, reg in (("kernel", kernel_regularizer), ("bias", bias_regularizer)):
             reg = regularizers.get(reg)
             if reg is not None:
@@ -148,6 +225,18 @@ class _Affine(Layer):
         return z
 
     def backward_from_logits(self, grad_z):
+        """Backpropagate from the gradient with respect to ``z``, skipping the activation.
+
+        Parameters
+        ----------
+        grad_z : ndarray of shape (n, units)
+            dL/dz for ``z = x @ kernel + bias`` of the last ``forward``.
+
+        Returns
+        -------
+        ndarray of shape (n, in) or None
+            dL/dx; None when ``input_grad`` is off.
+        """
         np.matmul(self.x.T, grad_z, out=self.grads["kernel"])
         if self.use_bias:
             np.sum(grad_z, axis=0, out=self.grads["bias"])
@@ -159,21 +248,22 @@ class _Affine(Layer):
 class Dense(_Affine):
     """Fully connected layer: ``y = activation(x @ kernel + bias)``.
 
+    Shapes: ``x (n, in)``, ``kernel (in, units)``, ``bias (units,)``, ``y (n, units)``.
+
     Parameters
     ----------
     units : int
         Number of neurons (output features).
     activation : str, dict or Activation, optional
         Applied to ``z = x @ kernel + bias``; linear when None.
-    use_bias : bool
+    use_bias : bool, default True
         Whether to add the bias vector (the "bias node").
     kernel_initializer, bias_initializer : str, dict or Initializer
+        How ``build`` fills the kernel and the bias (defaults ``"glorot_uniform"``, ``"zeros"``).
     kernel_regularizer, bias_regularizer : str, dict or Regularizer, optional
         Penalties added to the loss (see :mod:`feedforward.regularizers`).
     kernel_constraint, bias_constraint : str, dict or Constraint, optional
         Projections applied after every update, e.g. ``MaxNorm``.
-
-    Shapes: ``x (n, in)``, ``kernel (in, units)``, ``bias (units,)``, ``y (n, units)``.
     """
 
     name = "Dense"
@@ -195,6 +285,21 @@ class Maxout(_Affine):
 
     The kernel has shape ``(in, units * pieces)``; columns ``j*pieces .. j*pieces+pieces-1``
     belong to unit ``j``. The derivative routes each unit's gradient to its winning piece.
+
+    Parameters
+    ----------
+    units : int
+        Number of maxout units (output features).
+    pieces : int, default 2
+        Number of linear pieces each unit takes the maximum of.
+    use_bias : bool, default True
+        Whether to add the bias vector, of shape ``(units * pieces,)``.
+    kernel_initializer, bias_initializer : str, dict or Initializer
+        How ``build`` fills the kernel and the bias (defaults ``"glorot_uniform"``, ``"zeros"``).
+    kernel_regularizer, bias_regularizer : str, dict or Regularizer, optional
+        Penalties added to the loss (see :mod:`feedforward.regularizers`).
+    kernel_constraint, bias_constraint : str, dict or Constraint, optional
+        Projections applied after every update, e.g. ``MaxNorm``.
     """
 
     name = "Maxout"
@@ -231,7 +336,13 @@ class Maxout(_Affine):
 
 
 class Activation(Layer):
-    """Applies an activation function on its own: ``y = f(x)``."""
+    """Applies an activation function on its own: ``y = f(x)``.
+
+    Parameters
+    ----------
+    activation : str, dict or Activation
+        The function ``f``, by name, config or instance (see :mod:`feedforward.activations`).
+    """
 
     name = "Activation"
     _config_keys = ("activation",)
@@ -253,6 +364,18 @@ class Activation(Layer):
         return self.activation.backward(self.x, self.y, grad_y)
 
     def backward_from_logits(self, grad_z):
+        """The gradient with respect to ``z``, which is this layer's input: passed through.
+
+        Parameters
+        ----------
+        grad_z : ndarray of shape (n, features)
+            dL/dz, where ``z`` is the input of the activation.
+
+        Returns
+        -------
+        ndarray of shape (n, features)
+            ``grad_z`` itself.
+        """
         return grad_z
 
 
@@ -261,6 +384,11 @@ class Dropout(Layer):
     survivors are scaled by ``1 / (1 - rate)``, so inference is the identity.
 
     The mask comes from ``self.rng``, the model's dropout stream (independent of initialization).
+
+    Parameters
+    ----------
+    rate : float
+        The probability of dropping each input, in [0, 1).
     """
 
     name = "Dropout"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._registry import Configurable, Registry
-from .errors import FeedforwardError, as_array, check_number
+from .errors import FeedforwardError, as_array, cast, check_number
 
 EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] before a log, as in Keras
 
@@ -25,14 +25,33 @@ EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] before a l
 def match_targets(y_true, y_pred: np.ndarray, labels: bool = False) -> np.ndarray:
     """Bring targets to the shape of ``y_pred``, checking them.
 
-    With ``labels=True`` a vector of integer labels becomes one-hot rows (``k = y_pred.shape[1]``).
-    Otherwise a vector becomes a column. Raises :class:`FeedforwardError` when the shapes or
-    label values cannot match.
+    Parameters
+    ----------
+    y_true : array_like of shape (n,) or (n, k)
+        Targets. With ``labels=True`` and ``k > 1``, a vector of integer labels becomes
+        one-hot rows, and so does a column of labels of shape ``(n, 1)`` (as Keras' sparse
+        cross-entropy takes it). Otherwise a vector becomes a column.
+    y_pred : ndarray of shape (n, k)
+        Predictions, whose shape and float type the targets take.
+    labels : bool
+        Whether integer label vectors mean classes.
+
+    Returns
+    -------
+    ndarray of shape (n, k)
+        The targets, of ``y_pred``'s dtype.
+
+    Raises
+    ------
+    FeedforwardError
+        When the shapes or label values cannot match, or targets overflow the float type.
     """
     y = as_array(y_true, "y", ndim=(1, 2))
     n, k = y_pred.shape
     if y.shape[0] != n:
         raise FeedforwardError(f"y: expected {n} rows to match the predictions, got {y.shape[0]}")
+    if labels and k > 1 and y.shape[1:] == (1,):
+        y = y[:, 0]
     if y.ndim == 1 and labels and k > 1:
         if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
             raise FeedforwardError("y: expected integer class labels, got non-integer values")
@@ -49,7 +68,7 @@ def match_targets(y_true, y_pred: np.ndarray, labels: bool = False) -> np.ndarra
     if y.shape[1] != k:
         raise FeedforwardError(
             f"y: expected {k} column(s) to match the model's {k} output(s), got shape {y.shape}")
-    return np.ascontiguousarray(y, dtype=y_pred.dtype)
+    return cast(y, y_pred.dtype, "y")
 
 
 class Loss(Configurable):
@@ -66,17 +85,70 @@ class Loss(Configurable):
 
         The public methods prepare their targets; the model prepares them once per ``fit``
         and calls the underscored methods, which take prepared targets, on every batch.
+
+        Parameters
+        ----------
+        y_true : array_like of shape (n,) or (n, k)
+            Targets: rows like ``y_pred``, or one value or (for ``labels``) class label per row.
+        y_pred : ndarray of shape (n, k)
+            Predictions, whose shape and float type the targets take.
+
+        Returns
+        -------
+        ndarray of shape (n, k)
+            The targets, of ``y_pred``'s dtype.
         """
         return match_targets(y_true, y_pred, self.labels)
 
     def value(self, y_pred, y_true) -> float:
+        """The loss of a batch.
+
+        Parameters
+        ----------
+        y_pred : ndarray of shape (n, k)
+            Predictions (probabilities for the cross-entropies).
+        y_true : array_like of shape (n,) or (n, k)
+            Targets (see ``prepare``).
+
+        Returns
+        -------
+        float
+            The mean over the batch and outputs (the sum for ``sse``).
+        """
         return float(self._value(y_pred, self.prepare(y_true, y_pred)))
 
     def gradient(self, y_pred, y_true) -> np.ndarray:
+        """The gradient of ``value`` with respect to the predictions.
+
+        Parameters
+        ----------
+        y_pred : ndarray of shape (n, k)
+            Predictions (probabilities for the cross-entropies).
+        y_true : array_like of shape (n,) or (n, k)
+            Targets (see ``prepare``).
+
+        Returns
+        -------
+        ndarray of shape (n, k)
+            dL/dp, including the batch mean's ``1 / n`` (or ``1 / size``).
+        """
         return self._gradient(y_pred, self.prepare(y_true, y_pred))
 
     def fused_gradient(self, p, y_true) -> np.ndarray:
-        """dL/dz through the fused activation: ``(p - y) / size`` (see the module docstring)."""
+        """dL/dz through the fused activation: ``(p - y) / size`` (see the module docstring).
+
+        Parameters
+        ----------
+        p : ndarray of shape (n, k)
+            The output of ``fused_activation`` (softmax or sigmoid probabilities).
+        y_true : array_like of shape (n,) or (n, k)
+            Targets (see ``prepare``).
+
+        Returns
+        -------
+        ndarray of shape (n, k)
+            The gradient with respect to the pre-activation ``z``.
+        """
         return self._fused_gradient(p, self.prepare(y_true, p))
 
     def _fused_gradient(self, p, y):
@@ -129,6 +201,11 @@ class Huber(Loss):
     """L = mean of 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta), d = p - y.
 
     dL/dp = clip(d, -delta, delta) / size.
+
+    Parameters
+    ----------
+    delta : float, default 1.0
+        Where the loss turns from quadratic to linear; positive.
     """
 
     name = "huber"

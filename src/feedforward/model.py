@@ -48,8 +48,30 @@ def _check_callbacks(callbacks) -> list:
     return list(callbacks)
 
 
+def _check_augment(augment):
+    """``augment`` as a callable ``(x_batch, rng) -> x_batch`` (an Augmenter), or None."""
+    if augment is None or callable(augment):
+        return augment
+    try:
+        return augment_mod.get(augment)
+    except FeedforwardError as e:
+        raise FeedforwardError(f"augment: {e}") from None
+
+
 class Diverged(FeedforwardError):
-    """Training produced a non-finite loss; the update that would have used it was skipped."""
+    """Training produced a non-finite loss; the update that would have used it was skipped.
+
+    Parameters
+    ----------
+    loss : float
+        The non-finite loss value (NaN or inf).
+    optimizer : Optimizer
+        The model's optimizer; its step count and learning rate go in the message.
+    what : str, optional
+        What went wrong, when not the loss itself (default "the loss became <loss>").
+    restored : bool, default False
+        Whether the weights and optimizer state of the epoch's start were restored.
+    """
 
     def __init__(self, loss, optimizer, what=None, restored=False):
         self.loss, self.what, self.restored = loss, what or f"the loss became {loss}", restored
@@ -116,7 +138,13 @@ class Sequential:
 
     # ------------------------------------------------------------------ structure
     def add(self, layer):
-        """Append a layer (a Layer instance, a layer config dict, or a layer name)."""
+        """Append a layer (a Layer instance, a layer config dict, or a layer name).
+
+        Parameters
+        ----------
+        layer : Layer, dict or str
+            The layer to add last; the model must not be built yet.
+        """
         if self.built:
             raise FeedforwardError("add: the model is already built; create a new Sequential")
         self.layers.append(layers_mod.get(layer))
@@ -126,7 +154,18 @@ class Sequential:
         return self.input_dim is not None
 
     def build(self, input_dim):
-        """Create every parameter, in one flat buffer, for inputs with ``input_dim`` features."""
+        """Create every parameter, in one flat buffer, for inputs with ``input_dim`` features.
+
+        Parameters
+        ----------
+        input_dim : int
+            Number of input features, at least 1.
+
+        Returns
+        -------
+        Sequential
+            The model itself.
+        """
         input_dim = int(check_number(input_dim, "input_dim", low=1, integer=True))
         if not self.layers:
             raise FeedforwardError(
@@ -162,6 +201,13 @@ class Sequential:
                 f"{what}: the model is not built yet; call build(input_dim) or fit")
 
     def count_params(self) -> int:
+        """The number of trainable scalars of the built model.
+
+        Returns
+        -------
+        int
+            The size of the flat parameter buffer ``params``.
+        """
         self._require_built("count_params")
         return int(self.params.size)
 
@@ -170,12 +216,24 @@ class Sequential:
         return [p for layer in self.layers for p in layer.params.values()]
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of the parameters in Keras order: ``[kernel_1, bias_1, kernel_2, ...]``."""
+        """Copies of the parameters in Keras order: ``[kernel_1, bias_1, kernel_2, ...]``.
+
+        Returns
+        -------
+        list of ndarray
+            One copy per parameter array, e.g. a Dense kernel of shape ``(in, units)``.
+        """
         self._require_built("get_weights")
         return [p.copy() for p in self._param_arrays()]
 
     def set_weights(self, weights):
-        """Set the parameters from a list in the order of :meth:`get_weights`."""
+        """Set the parameters from a list in the order of :meth:`get_weights`.
+
+        Parameters
+        ----------
+        weights : list of array_like
+            One array per parameter, of the shapes that :meth:`get_weights` returns; copied.
+        """
         self._require_built("set_weights")
         targets = self._param_arrays()
         if len(weights) != len(targets):
@@ -196,6 +254,20 @@ class Sequential:
         fused gradient ``(p - y) / n`` with respect to the pre-activation (see
         :mod:`feedforward.losses`); the activation's own Jacobian is skipped.
         ``"accuracy"`` becomes binary or categorical accuracy to suit the loss.
+
+        Parameters
+        ----------
+        optimizer : str, dict or Optimizer, default "sgd"
+            By name, config or instance (see :mod:`feedforward.optimizers`).
+        loss : str, dict or Loss, default "mse"
+            By name, config or instance (see :mod:`feedforward.losses`).
+        metrics : list of str, dict or Metric, optional
+            Computed on every epoch and by :meth:`evaluate`, recorded under the names given.
+
+        Returns
+        -------
+        Sequential
+            The model itself.
         """
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
@@ -218,8 +290,11 @@ class Sequential:
                 return metrics.BinaryAccuracy()
             if isinstance(self.loss, losses.CategoricalCrossentropy):
                 return metrics.CategoricalAccuracy()
-        m = metrics.get(m)
-        return m
+        resolved = metrics.get(m)
+        if resolved is None:  # get(None) is None: no metric is not a metric
+            raise FeedforwardError(f"metrics: expected metric names, configs or instances, got "
+                                   f"{describe(m)}")
+        return resolved
 
     def _require_compiled(self, what):
         if self.loss is None:
@@ -322,7 +397,20 @@ class Sequential:
         return loss, out
 
     def train_on_batch(self, x, y) -> float:
-        """Exactly one optimizer step on this batch; returns the loss before the step."""
+        """Exactly one optimizer step on this batch; returns the loss before the step.
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+            The batch's inputs, raw (the preprocessing is applied).
+        y : array of shape (n,) or (n, outputs)
+            The batch's labels or targets.
+
+        Returns
+        -------
+        float
+            The loss on the batch, with regularization penalties, before the update.
+        """
         self._require_compiled("train_on_batch")
         x, y = self._check_xy(x, y)
         return self._train_step(x, y)[0]
@@ -364,6 +452,7 @@ class Sequential:
         self._require_compiled("fit")
         epochs = int(check_number(epochs, "epochs", low=0, integer=True))
         callbacks = _check_callbacks(callbacks)
+        augment = _check_augment(augment)
         batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
         validation_split = check_number(validation_split, "validation_split", low=0, high=1,
                                         high_open=True)
@@ -509,7 +598,20 @@ class Sequential:
 
     # ------------------------------------------------------------------ inference
     def predict(self, x, batch_size=1024) -> np.ndarray:
-        """Outputs for ``x`` of shape ``(n, features)``: shape ``(n, outputs)``, inference mode."""
+        """Outputs for ``x`` of shape ``(n, features)``: shape ``(n, outputs)``, inference mode.
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+            Raw inputs (the preprocessing is applied).
+        batch_size : int, default 1024
+            Rows computed at once; bounds the memory of the work arrays.
+
+        Returns
+        -------
+        ndarray of shape (n, outputs)
+            The last layer's outputs, of the model's dtype.
+        """
         self._require_built_or_layers()
         batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
         x = self._check_x(x)
@@ -551,6 +653,22 @@ class Sequential:
 
         Returns the loss alone when there are no metrics, else ``[loss, metric, ...]``;
         a dict when ``return_dict`` is true.
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+            Raw inputs (the preprocessing is applied).
+        y : array of shape (n,) or (n, outputs)
+            Labels or targets.
+        batch_size : int, default 1024
+            Rows computed at once; the result does not depend on it.
+        return_dict : bool, default False
+            Return ``{"loss": ..., metric name: ...}``.
+
+        Returns
+        -------
+        float, list of float or dict
+            The loss over all ``n`` samples, then the metrics in the order of ``compile``.
         """
         self._require_compiled("evaluate")
         x, y = self._check_xy(x, y)
@@ -562,7 +680,18 @@ class Sequential:
 
     # ------------------------------------------------------------------ description
     def summary(self, print_fn=None) -> str:
-        """A table of layers with output shapes and parameter counts; printed and returned."""
+        """A table of layers with output shapes and parameter counts; printed and returned.
+
+        Parameters
+        ----------
+        print_fn : callable, optional
+            Called with the table's text instead of ``print``.
+
+        Returns
+        -------
+        str
+            The table.
+        """
         self._require_built("summary")
         table = Table(title="Sequential")
         for col in ("#", "Layer", "Output shape", "Param #"):
@@ -581,7 +710,14 @@ class Sequential:
         return text
 
     def get_config(self) -> dict:
-        """JSON-safe description from which :meth:`from_config` rebuilds the same network."""
+        """JSON-safe description from which :meth:`from_config` rebuilds the same network.
+
+        Returns
+        -------
+        dict
+            ``input_dim``, ``seed``, ``dtype``, the layer configs, the preprocessing (with
+            its fitted state) and ``classes``; no weights.
+        """
         return {
             "input_dim": self.input_dim, "seed": self.seed, "dtype": self.dtype.name,
             "layers": [layers_mod.serialize(layer) for layer in self.layers],
@@ -590,6 +726,14 @@ class Sequential:
         }
 
     def get_compile_config(self) -> dict | None:
+        """The arguments of :meth:`compile`, serialized, to compile a rebuilt model alike.
+
+        Returns
+        -------
+        dict or None
+            ``{"optimizer": config, "loss": config, "metrics": [config, ...]}`` (each metric
+            with its name); None before ``compile``.
+        """
         if self.loss is None:
             return None
         return {"optimizer": optimizers.serialize(self.optimizer),
@@ -599,9 +743,27 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config: dict, dtype=None):
+        """Rebuild a network, with fresh weights, from :meth:`get_config`'s output.
+
+        Parameters
+        ----------
+        config : dict
+            As written by :meth:`get_config`.
+        dtype : {"float32", "float64"}, optional
+            Overrides the config's dtype.
+
+        Returns
+        -------
+        Sequential
+            A new, uncompiled model, built when the config has an ``input_dim``.
+        """
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise FeedforwardError(
                 f"config: expected a dict with a 'layers' list, got {describe(config)}")
+        for key in ("preprocessing", "classes"):
+            if not isinstance(config.get(key), (list, type(None))):
+                raise FeedforwardError(
+                    f"config: {key!r} must be a list or null, got {describe(config[key])}")
         return cls([layers_mod.deserialize(c) for c in config["layers"]],
                    input_dim=config.get("input_dim"), seed=config.get("seed"),
                    dtype=dtype or config.get("dtype", "float32"),
@@ -609,8 +771,22 @@ class Sequential:
                    classes=config.get("classes"))
 
     def export_onnx(self, path, opset=17):
-        """Write the model, with its preprocessing, as an ONNX graph (needs the ``onnx`` extra);
-        see :func:`feedforward.onnx.export_onnx`."""
+        """Write the model, with its preprocessing, as an ONNX graph (needs the ``onnx`` extra).
+
+        See :func:`feedforward.onnx.export_onnx`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The ``.onnx`` file to write.
+        opset : int, default 17
+            The ONNX opset.
+
+        Returns
+        -------
+        onnx.ModelProto
+            The graph written.
+        """
         from .onnx import export_onnx
 
         return export_onnx(self, path, opset=opset)
@@ -618,7 +794,13 @@ class Sequential:
     def save(self, path):
         """Write the model (config, weights, optimizer state) to one safetensors file.
 
-        Non-finite weights are refused, so a diverged run never overwrites a good file."""
+        Non-finite weights are refused, so a diverged run never overwrites a good file.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write; read it back with :func:`feedforward.load_model`.
+        """
         from .saving import save_model
 
         if self.built and not np.isfinite(self.params).all():

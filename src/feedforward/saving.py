@@ -7,13 +7,21 @@
   and scalar state, JSON).
 
 Nothing is unpickled and nothing is imported by a name from the file: classes resolve only
-through the registries. Declared shapes are checked against the config before any parameter
-memory is allocated. Files are written to a temporary file and renamed into place atomically.
+through the registries. Files are written to a temporary file and renamed into place atomically.
+
+Every file is treated as hostile until checked: :func:`load_model` returns a model or raises
+:class:`FeedforwardError`, whatever the bytes. Before anything is parsed, the header length is
+checked against the file's size and :data:`MAX_HEADER_BYTES`, and a key twice in any JSON object
+is refused (readers disagree on which one counts); safetensors then checks that the tensors'
+offsets tile the data exactly, so no tensor can claim more bytes than the file holds. The JSON
+entries are bounded in nesting depth and size, and declared shapes and dtypes are checked
+against the config before any parameter memory is allocated.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -23,10 +31,24 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as st_save
 
 from . import losses, metrics, optimizers
-from .errors import FeedforwardError
+from .errors import FeedforwardError, describe
 
 FORMAT = "feedforward"
 FORMAT_VERSION = 1
+RESERVED_KEYS = ("format", "format_version", "config", "compile", "optimizer_state")
+
+# Bounds on what a file may ask the loader to parse, far above any real model's needs.
+MAX_HEADER_BYTES = 16 * 2**20  # the JSON header (tensor index and metadata)
+MAX_JSON_DEPTH = 64  # nesting of one metadata entry; real configs are under 10 deep
+MAX_JSON_VALUES = 200_000  # values in one metadata entry: each may become a Python object
+MAX_STRING_ARRAY_BYTES = 2**26  # a list of labels becomes a fixed-width array (4 bytes a char)
+
+_FLOAT_DTYPES = {"float16": "F16", "float32": "F32", "float64": "F64"}  # safetensors names
+# the first bytes of formats that people save models in, for a clear error
+_SIGNATURES = {b"\x80\x02": "a pickle", b"\x80\x03": "a pickle", b"\x80\x04": "a pickle",
+               b"\x80\x05": "a pickle", b"PK\x03\x04": "a zip archive",
+               b"PK\x05\x06": "a zip archive", b"\x93NUMPY": "a NumPy .npy file",
+               b"\x89HDF": "an HDF5 file"}
 
 
 def _atomic_write(path: Path, data: bytes):
@@ -59,45 +81,103 @@ def model_tensors(model) -> dict[str, np.ndarray]:
 
 
 def save_model(model, path, extra_metadata: dict | None = None):
-    """Write ``model`` to ``path`` (conventionally ``*.safetensors``); see the module docstring."""
+    """Write ``model`` to ``path`` (conventionally ``*.safetensors``); see the module docstring.
+
+    ``extra_metadata`` maps further string keys to string values (e.g. JSON) kept in the file's
+    metadata; it may not replace the model's own entries (:data:`RESERVED_KEYS`).
+    """
     model._require_built("save")
     path = Path(path)
     if not path.parent.exists():
         raise FeedforwardError(f"path: the folder {str(path.parent)!r} does not exist")
+    extra = dict(extra_metadata or {})
+    for k, v in extra.items():
+        if not isinstance(k, str) or not isinstance(v, str) or k in RESERVED_KEYS:
+            raise FeedforwardError(
+                f"extra_metadata: expected string keys other than {RESERVED_KEYS} with string "
+                f"values, got {describe(k)}: {describe(v)}")
     meta = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
         "config": json.dumps(model.get_config()),
         "compile": json.dumps(model.get_compile_config()),
         "optimizer_state": json.dumps(model.optimizer.get_state() if model.optimizer else {}),
-        **(extra_metadata or {}),
+        **extra,
     }
     _atomic_write(path, st_save(model_tensors(model), metadata=meta))
 
 
-def _expected_shapes(model_layers, input_dim) -> dict[str, tuple]:
-    """Parameter shapes that a config implies, computed without allocating them."""
-    shapes, shape = {}, (input_dim,)
-    for i, layer in enumerate(model_layers):
-        for k, (s, _init) in layer.param_shapes(shape).items():
-            shapes[f"layers.{i}.{k}"] = tuple(s)
-        shape = layer.compute_output_shape(shape)
-    return shapes
-
-
-def _json(meta, key, path):
+# ---------------------------------------------------------------------------- reading
+def _check_file(path) -> tuple[Path, int]:
+    """``path`` as a Path to a file whose header length fits the file and the bounds; and the
+    number of bytes after the header."""
     try:
-        return json.loads(meta[key])
-    except (KeyError, TypeError, json.JSONDecodeError) as e:
-        raise FeedforwardError(f"{path}: the model file's metadata entry {key!r} is missing or "
-                               f"not valid JSON ({e})") from None
+        path = Path(path)
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except (TypeError, ValueError) as e:  # None, a number, a NUL byte in the name
+        raise FeedforwardError(f"path: expected a path to a model file, got {describe(path)} "
+                               f"({e})") from None
+    if is_dir:
+        raise FeedforwardError(f"path: no model file at {str(path)!r}: it is a folder")
+    if not is_file:
+        raise FeedforwardError(f"path: no model file at {str(path)!r}")
+    try:
+        with open(path, "rb") as fh:
+            size, head = os.fstat(fh.fileno()).st_size, fh.read(8)
+            n = int.from_bytes(head, "little")
+            header = fh.read(n) if len(head) == 8 and n <= min(MAX_HEADER_BYTES, size) else b""
+    except OSError as e:
+        raise FeedforwardError(f"{path}: cannot be read ({e.strerror})") from None
+    kind = next((k for sig, k in _SIGNATURES.items() if head.startswith(sig)), None)
+    if kind is not None:
+        raise FeedforwardError(f"{path}: not a readable safetensors file: it is {kind}, not a "
+                               "feedforward model file (written by Sequential.save)")
+    if size < 8:
+        raise _unreadable(path, f"{size} bytes, too short for the 8-byte header length")
+    if n > min(MAX_HEADER_BYTES, size - 8):
+        raise _unreadable(path, f"the header length says {n} bytes, but {size - 8} follow it "
+                                f"and model headers are at most {MAX_HEADER_BYTES}")
+    try:  # safetensors keeps the last of duplicate keys; other readers may keep the first
+        json.loads(header, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise _unreadable(path, "its header is nested too deep") from None
+    except ValueError as e:  # also UnicodeDecodeError, and FeedforwardError from the hook
+        raise _unreadable(path, f"its header is not valid JSON: {e}") from None
+    return path, size - 8 - n
+
+
+def _unique_keys(pairs):
+    """``json.loads`` hook: a JSON object as a dict, refused if a key appears twice."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise FeedforwardError(f"the key {twice!r} appears twice")
+    return out
+
+
+def _unreadable(path, e) -> FeedforwardError:
+    return FeedforwardError(f"{path}: not a readable safetensors file ({e}); the file may be "
+                            "truncated, corrupt or of another format")
+
+
+def read_metadata(path) -> dict[str, str]:
+    """The string metadata of a model file, read with the same checks as :func:`load_model`."""
+    path, _ = _check_file(path)
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            return dict(f.metadata() or {})
+    except (SafetensorError, OSError) as e:
+        raise _unreadable(path, e) from None
 
 
 def load_model(path, compile: bool = True):
-    """Load a model saved by :meth:`Sequential.save`. Refuses anything else with a clear error."""
-    path = Path(path)
-    if not path.is_file():
-        raise FeedforwardError(f"path: no model file at {str(path)!r}")
+    """Load a model saved by :meth:`Sequential.save`.
+
+    Returns the model, or raises :class:`FeedforwardError` naming ``path`` for any file that is
+    not a valid model file (missing, truncated, corrupt, hostile or of another format).
+    """
+    path, data_bytes = _check_file(path)
     try:
         with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
@@ -106,20 +186,60 @@ def load_model(path, compile: bool = True):
                                        f"'format: {FORMAT}' entry in its safetensors metadata)")
             version = meta.get("format_version")
             if version != str(FORMAT_VERSION):
-                raise FeedforwardError(f"{path}: format version {version!r} is not supported; "
-                                       f"this library reads version {FORMAT_VERSION}")
+                raise FeedforwardError(f"{path}: format version {describe(version)} is not "
+                                       f"supported; this library reads version {FORMAT_VERSION}")
             model, input_dim = _unbuilt_model(_json(meta, "config", path), path)
-            _check_shapes(f, _expected_shapes(model.layers, input_dim), path)
+            expected = _expected_shapes(model.layers, input_dim, path)
+            _check_shapes(f, expected, model.dtype, data_bytes, path)
             model.build(input_dim)
-            model.set_weights([_tensor(f, name, model.dtype, path)
-                               for name in _expected_shapes(model.layers, input_dim)])
+            model.set_weights([_tensor(f, name, model.dtype, path) for name in expected])
             _restore_preprocessing(model, f, path)
             if compile:
                 _restore_compile(model, f, meta, path)
-    except SafetensorError as e:
-        raise FeedforwardError(f"{path}: not a readable safetensors file ({e}); the file may be "
-                               "truncated or of another format") from None
+    except (SafetensorError, OSError) as e:
+        raise _unreadable(path, e) from None
+    except FeedforwardError as e:
+        if str(path) in str(e):
+            raise
+        raise FeedforwardError(f"{path}: {e}") from None  # e.g. a layer's check of the weights
     return model
+
+
+def _json(meta, key, path):
+    """The JSON value of metadata entry ``key``, bounded in depth and size."""
+    text = meta.get(key)
+    if text is None:
+        raise FeedforwardError(f"{path}: the model file's metadata has no {key!r} entry")
+    try:
+        value = json.loads(text, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise FeedforwardError(f"{path}: the metadata entry {key!r} is nested more than "
+                               f"{MAX_JSON_DEPTH} deep") from None
+    except ValueError as e:  # JSONDecodeError, and integers beyond Python's digit limit
+        raise FeedforwardError(f"{path}: the metadata entry {key!r} is not valid JSON "
+                               f"({e})") from None
+    _check_json_bounds(value, f"{path}: the metadata entry {key!r}")
+    return value
+
+
+def _check_json_bounds(value, what):
+    """Refuse JSON deeper than MAX_JSON_DEPTH, larger than MAX_JSON_VALUES, or with a list of
+    strings whose fixed-width array would exceed MAX_STRING_ARRAY_BYTES. Iterative: a hostile
+    depth cannot exhaust the stack."""
+    stack, count = [(value, 1)], 0
+    while stack:
+        v, depth = stack.pop()
+        count += 1
+        if depth > MAX_JSON_DEPTH or count > MAX_JSON_VALUES:
+            raise FeedforwardError(f"{what} is nested more than {MAX_JSON_DEPTH} deep or holds "
+                                   f"more than {MAX_JSON_VALUES} values")
+        items = v.values() if isinstance(v, dict) else v if isinstance(v, list) else ()
+        if isinstance(v, list) and any(isinstance(x, str) for x in v):
+            width = max(len(x) if isinstance(x, str) else 32 for x in v)
+            if 4 * width * len(v) > MAX_STRING_ARRAY_BYTES:
+                raise FeedforwardError(f"{what} has a list of {len(v)} strings up to {width} "
+                                       "characters long, too large for a model file")
+        stack.extend((x, depth + 1) for x in items)
 
 
 def _unbuilt_model(config, path):
@@ -128,28 +248,81 @@ def _unbuilt_model(config, path):
 
     if not isinstance(config, dict):
         raise FeedforwardError(f"{path}: the model file's config must be a JSON object, got "
-                               f"{type(config).__name__}")
+                               f"{describe(config)}")
     input_dim = config.get("input_dim")
     if type(input_dim) is not int or input_dim < 1:
         raise FeedforwardError(f"{path}: the config's input_dim must be a positive integer, "
-                               f"got {input_dim!r}")
+                               f"got {describe(input_dim)}")
     try:
         return Sequential.from_config({**config, "input_dim": None}), input_dim
     except FeedforwardError as e:
         raise FeedforwardError(f"{path}: the model file's config is refused: {e}") from None
 
 
+def _expected_shapes(model_layers, input_dim, path) -> dict[str, tuple]:
+    """Parameter shapes that a config implies, computed without allocating them."""
+    shapes, shape = {}, (input_dim,)
+    try:
+        for i, layer in enumerate(model_layers):
+            for k, (s, _init) in layer.param_shapes(shape).items():
+                shapes[f"layers.{i}.{k}"] = tuple(s)
+            shape = layer.compute_output_shape(shape)
+    except FeedforwardError as e:
+        raise FeedforwardError(f"{path}: the model file's config is refused: {e}") from None
+    return shapes
+
+
+def _check_shapes(f, expected, dtype, data_bytes, path):
+    """The file holds exactly the parameters the config implies, with their shapes and dtype,
+    in at most ``data_bytes`` (safetensors checks the same: its tensors tile the file)."""
+    declared = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys() if k.startswith("layers.")}
+    missing = [k for k in expected if k not in declared]
+    extra = [k for k in declared if k not in expected]
+    if missing or extra:
+        raise FeedforwardError(f"{path}: tensors do not match the config (missing: "
+                               f"{missing[:5]}, unexpected: {extra[:5]})")
+    for k, shape in expected.items():
+        if declared[k] != shape:
+            raise FeedforwardError(
+                f"{path}: tensor {k!r} has shape {declared[k]} but the config implies {shape}")
+        _check_dtype(f, k, dtype, path)
+    need = sum(math.prod(s) for s in expected.values()) * np.dtype(dtype).itemsize
+    if need > data_bytes:
+        raise FeedforwardError(f"{path}: the config implies {need} bytes of parameters, more "
+                               f"than the file's {data_bytes} bytes of data; it is truncated")
+
+
+def _check_dtype(f, name, dtype, path):
+    stored = f.get_slice(name).get_dtype()
+    if stored != _FLOAT_DTYPES.get(np.dtype(dtype).name):
+        raise FeedforwardError(
+            f"{path}: tensor {name!r} has dtype {stored}, the config says {np.dtype(dtype)}")
+
+
+def _tensor(f, name, dtype, path):
+    """Tensor ``name``, refused unless stored in ``dtype`` (checked before reading it)."""
+    _check_dtype(f, name, dtype, path)
+    return f.get_tensor(name)
+
+
 def _restore_preprocessing(model, f, path):
     """Set the fitted statistics of each preprocessor whose tensors the file holds."""
+    groups = {}  # one pass over the names, however many preprocessors and tensors
+    for k in f.keys():
+        kind, i, _ = (k.split(".", 2) + ["", ""])[:3]
+        if kind == "preprocessing":
+            groups.setdefault(i, []).append(k)
     for i, p in enumerate(model.preprocessing):
-        names = [k for k in f.keys() if k.startswith(f"preprocessing.{i}.")]
+        names = groups.get(str(i))
         if not names:
             continue
         for k in names:  # statistics are per feature at most: bound them before reading
-            size = int(np.prod(f.get_slice(k).get_shape()))
-            if size > model.input_dim:
-                raise FeedforwardError(f"{path}: preprocessing tensor {k!r} has {size} values, "
-                                       f"more than the model's {model.input_dim} features")
+            size = math.prod(f.get_slice(k).get_shape())
+            stored = f.get_slice(k).get_dtype()
+            if size > model.input_dim or stored not in _FLOAT_DTYPES.values():
+                raise FeedforwardError(
+                    f"{path}: preprocessing tensor {k!r} holds {size} values of dtype {stored};"
+                    f" expected floats, at most the model's {model.input_dim} features")
         state = {k.split(".", 2)[2]: f.get_tensor(k) for k in names}
         try:
             p.set_state(state)
@@ -157,41 +330,29 @@ def _restore_preprocessing(model, f, path):
             raise FeedforwardError(f"{path}: preprocessing {i} is refused: {e}") from None
 
 
-def _check_shapes(f, expected, path):
-    declared = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys() if k.startswith("layers.")}
-    missing = [k for k in expected if k not in declared]
-    extra = [k for k in declared if k not in expected]
-    if missing or extra:
-        raise FeedforwardError(f"{path}: tensors do not match the config (missing: {missing}, "
-                               f"unexpected: {extra})")
-    for k, shape in expected.items():
-        if declared[k] != shape:
-            raise FeedforwardError(
-                f"{path}: tensor {k!r} has shape {declared[k]} but the config implies {shape}")
-
-
-def _tensor(f, name, dtype, path):
-    a = f.get_tensor(name)
-    if a.dtype != dtype:
-        raise FeedforwardError(
-            f"{path}: tensor {name!r} has dtype {a.dtype}, the config says {dtype}")
-    return a
-
-
 def _restore_compile(model, f, meta, path):
     config = _json(meta, "compile", path)
     if config is None:
         return
+    specs = config.get("metrics", []) if isinstance(config, dict) else None
+    if not isinstance(specs, list) or not all(isinstance(m, dict) for m in specs):
+        raise FeedforwardError(f"{path}: the compile metadata must be an object with "
+                               f"'optimizer', 'loss' and a 'metrics' list of objects, got "
+                               f"{describe(config)}")
     try:
-        specs = config.get("metrics", [])
-        model.compile(optimizer=optimizers.deserialize(config["optimizer"]),
-                      loss=losses.deserialize(config["loss"]),
+        model.compile(optimizer=optimizers.deserialize(config.get("optimizer")),
+                      loss=losses.deserialize(config.get("loss")),
                       metrics=[metrics.deserialize(m) for m in specs])
-        model.metric_names = [str(m.get("name", m["class_name"])) for m in specs]
-    except (KeyError, TypeError, AttributeError) as e:
-        raise FeedforwardError(f"{path}: the compile metadata is malformed ({e!r})") from None
-    opt = model.optimizer
-    slots = {}
+    except FeedforwardError as e:
+        raise FeedforwardError(f"{path}: the compile metadata is refused: {e}") from None
+    model.metric_names = [str(m.get("name", m["class_name"])) for m in specs]
+    _restore_slots(model, f, path)
+    state = _json(meta, "optimizer_state", path) if "optimizer_state" in meta else {}
+    model.optimizer.set_state(_optimizer_state(state, model.optimizer, path))
+
+
+def _restore_slots(model, f, path):
+    opt, slots = model.optimizer, {}
     for slot in opt.slot_names:
         name = f"optimizer.{slot}.0"
         if name in f.keys():
@@ -199,13 +360,35 @@ def _restore_compile(model, f, meta, path):
                 raise FeedforwardError(f"{path}: optimizer slot {name!r} does not match the "
                                        f"model's {model.params.size} parameters")
             slots[slot] = [_tensor(f, name, model.dtype, path)]
+            if not np.isfinite(slots[slot][0]).all():  # as the weights: training would diverge
+                raise FeedforwardError(f"{path}: optimizer slot {name!r} has non-finite values")
     if slots and len(slots) != len(opt.slot_names):
         raise FeedforwardError(f"{path}: the file has optimizer slots {sorted(slots)} but "
                                f"{type(opt).__name__} needs {list(opt.slot_names)}")
     if slots:
         opt.slots = slots
-    state = _json(meta, "optimizer_state", path) if "optimizer_state" in meta else {}
+
+
+def _optimizer_state(state, opt, path) -> dict:
+    """The optimizer state checked: a non-negative integer step count and finite scalars."""
+    if not isinstance(state, dict):
+        raise FeedforwardError(f"{path}: the optimizer state must be a JSON object, got "
+                               f"{describe(state)}")
+    iterations = state.get("iterations", 0)
+    if type(iterations) is not int or not 0 <= iterations < 2**63:
+        raise FeedforwardError(f"{path}: the optimizer state's iterations must be an integer "
+                               f">= 0, got {describe(iterations)}")
+    for k in opt.state_scalars:
+        v = state.get(k, 0.0)
+        if not _finite_number(v):
+            raise FeedforwardError(f"{path}: the optimizer state's {k!r} must be a finite "
+                                   f"number, got {describe(v)}")
+    return state
+
+
+def _finite_number(v) -> bool:
+    """An int or float (not a bool) that is finite as a float."""
     try:
-        opt.set_state(state)
-    except (TypeError, ValueError, AttributeError) as e:
-        raise FeedforwardError(f"{path}: the optimizer state is malformed ({e})") from None
+        return type(v) in (int, float) and math.isfinite(v)
+    except OverflowError:  # an int beyond the float range
+        return False

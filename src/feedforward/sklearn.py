@@ -17,23 +17,79 @@ from __future__ import annotations
 
 import copy
 import numbers
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _check_y,
+    check_is_fitted,
+    validate_data,
+)
 
-from . import layers, losses, optimizers, regularizers
+from . import initializers, layers, losses, optimizers, regularizers
 from .callbacks import Callback, EarlyStopping
-from .errors import FeedforwardError
+from .errors import FeedforwardError, check_number
 from .model import Sequential
 
 _HE_FAMILY = frozenset({"relu", "leaky_relu", "elu", "selu", "gelu", "silu", "swish"})
+
+
+@contextmanager
+def _blame(name):
+    """scikit-learn's ``ValueError`` as a one-line :class:`FeedforwardError` naming ``name``.
+
+    Its text is kept (scikit-learn's own checks match on it); ``NotFittedError`` stays itself,
+    as scikit-learn's conventions ask.
+    """
+    try:
+        yield
+    except (FeedforwardError, NotFittedError):
+        raise
+    except ValueError as e:
+        raise FeedforwardError(f"{name}: {' '.join(str(e).split())}") from None
+
+
+def _validate_xy(estimator, X, y, reset, y_numeric=False):
+    """``validate_data(X, y)`` in steps, so that an error names X or y.
+
+    Returns X as float64 of shape (n, features) and y as checked by scikit-learn.
+    """
+    if y is None:
+        raise FeedforwardError(f"y: {type(estimator).__name__} requires y to be passed, but the "
+                               "target y is None")
+    with _blame("y"):
+        y = _check_y(y, multi_output=True, y_numeric=y_numeric, estimator=estimator)
+        if y_numeric:
+            y = np.asarray(y, dtype=np.float64)
+    X = _validate_x(estimator, X, reset)
+    if len(y) != len(X):
+        raise FeedforwardError(f"y: expected {len(X)} samples to match X, got {len(y)}")
+    return X, y
+
+
+def _validate_x(estimator, X, reset):
+    """``validate_data(X)``, whose errors name X; X as float64 of shape (n, features)."""
+    if X is None:  # scikit-learn would speak of "array=nan"
+        raise FeedforwardError("X: expected an array of shape (n_samples, n_features), got None")
+    with _blame("X"):
+        return validate_data(estimator, X, reset=reset, dtype=np.float64)
+
+
+class _NamedScoreErrors:
+    """``score`` whose scikit-learn errors (about y, once X passed) name y."""
+
+    def score(self, X, y, sample_weight=None):
+        with _blame("y"):
+            return super().score(X, y, sample_weight)
 
 
 class _WeightedLoss(losses.Loss):
@@ -119,14 +175,18 @@ class _BaseNeuralNet(BaseEstimator):
     def _check_params(self):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
-        if any(not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+        if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1
+               for s in sizes):
             raise FeedforwardError("hidden_layer_sizes: expected positive integers, got "
                                    f"{self.hidden_layer_sizes!r}")
-        if not 0 <= self.dropout < 1:
-            raise FeedforwardError(f"dropout: expected a rate in [0, 1), got {self.dropout!r}")
-        if not 0 < self.validation_fraction < 1:
-            raise FeedforwardError("validation_fraction: expected a number in (0, 1), got "
-                                   f"{self.validation_fraction!r}")
+        check_number(self.dropout, "dropout", low=0, high=1, high_open=True)
+        check_number(self.validation_fraction, "validation_fraction", low=0, high=1,
+                     low_open=True, high_open=True)
+        if self.kernel_initializer != "auto":
+            try:
+                initializers.get(self.kernel_initializer)
+            except FeedforwardError as e:
+                raise FeedforwardError(f"kernel_initializer: {e}") from None
         if self.verbose not in (0, 1, 2, False, True):
             raise FeedforwardError(f"verbose: expected 0, 1 or 2, got {self.verbose!r}")
         return sizes
@@ -146,8 +206,13 @@ class _BaseNeuralNet(BaseEstimator):
         units, activation, _ = self._output()
         stack.append(layers.Dense(units, activation, kernel_initializer="glorot_uniform",
                                   kernel_regularizer=reg))
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = self._seed()
         return self._compile(Sequential(stack, input_dim=n_features, seed=seed, dtype="float64"))
+
+    def _seed(self) -> int:
+        """A seed drawn from ``random_state`` (the same for the same int)."""
+        with _blame("random_state"):
+            return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _optimizer(self):
         """A fresh optimizer: a name is built with ``learning_rate``; a config or an
@@ -159,7 +224,8 @@ class _BaseNeuralNet(BaseEstimator):
     def _batch_size(self, n):
         if self.batch_size == "auto":
             return min(200, n)
-        if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
+        if (isinstance(self.batch_size, bool) or not isinstance(self.batch_size, numbers.Integral)
+                or self.batch_size < 1):
             raise FeedforwardError(
                 f"batch_size: expected a positive integer or 'auto', got {self.batch_size!r}")
         return int(self.batch_size)
@@ -167,7 +233,8 @@ class _BaseNeuralNet(BaseEstimator):
     # ------------------------------------------------------------------ training
     def _weights(self, X, y, sample_weight):
         """Per-sample weights, rescaled to mean 1 so the loss scale does not depend on them."""
-        w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        with _blame("sample_weight"):
+            w = _check_sample_weight(sample_weight, X, dtype=np.float64)
         w = w * self._class_weights(y)
         total = w.sum()
         if total <= 0:
@@ -179,6 +246,8 @@ class _BaseNeuralNet(BaseEstimator):
         return 1.0
 
     def _fit(self, X, y, sample_weight, epochs, incremental):
+        # at least one: the fitted attributes (loss_, n_iter_) describe the last epoch
+        check_number(epochs, "epochs", low=1, integer=True)
         w = self._weights(X, y, sample_weight)
         target = np.hstack([self._encode(y), w[:, None]])
         if not (incremental or self.warm_start) or not hasattr(self, "model_"):
@@ -208,7 +277,7 @@ class _BaseNeuralNet(BaseEstimator):
     def _split(self, X, target, y):
         """The training and validation parts of X, the weighted targets and y."""
         stratify = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = self._seed()
         try:
             return train_test_split(X, target, y, test_size=self.validation_fraction,
                                     random_state=seed, stratify=stratify)
@@ -218,7 +287,7 @@ class _BaseNeuralNet(BaseEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self, "model_")
-        return validate_data(self, X, reset=False, dtype=np.float64)
+        return _validate_x(self, X, reset=False)
 
     # A pickled Sequential would lose the views that tie each layer's parameters to the flat
     # buffer, so the network travels as its config and weights (the optimizer state is lost).
@@ -248,7 +317,7 @@ class _BaseNeuralNet(BaseEstimator):
         return tags
 
 
-class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
+class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
     """A multilayer perceptron classifier trained by feedforward.
 
     Binary targets use one sigmoid output and binary cross-entropy; more classes a softmax
@@ -319,37 +388,39 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         """One epoch on ``(X, y)``; the first call needs ``classes`` (all of them)."""
         first = not hasattr(self, "model_")
         if first and classes is None and not (np.ndim(y) == 2 and np.shape(y)[1] > 1):
-            raise ValueError("classes: expected every class label on the first call to "
-                             "partial_fit, got None")
+            raise FeedforwardError("classes: expected every class label on the first call "
+                                   "to partial_fit, got None")
         X, y = self._validate(X, y, reset=first)
         if not first and classes is not None and not np.array_equal(
                 np.unique(classes), self._binarizer.classes_):
-            raise ValueError(f"classes: expected {self._binarizer.classes_} as on the first "
-                             f"call, got {np.unique(classes)}")
+            raise FeedforwardError(f"classes: expected {self._binarizer.classes_} as on the "
+                                   f"first call, got {np.unique(classes)}")
         self._set_classes(y, classes if first else self._binarizer.classes_)
         return self._fit(X, y, sample_weight, 1, incremental=True)
 
     def _validate(self, X, y, reset):
-        return validate_data(self, X, y, reset=reset, multi_output=True, dtype=np.float64)
+        return _validate_xy(self, X, y, reset)
 
     def _set_classes(self, y, classes):
-        check_classification_targets(y)
+        with _blame("y"):
+            check_classification_targets(y)
         kind = type_of_target(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
         if y.ndim == 2 and kind != "multilabel-indicator":
-            raise ValueError(f"y: expected labels of shape (n,) or a 0/1 multilabel indicator "
-                             f"matrix, got {kind} targets of shape {y.shape}")
+            raise FeedforwardError(f"y: expected labels of shape (n,) or a 0/1 multilabel "
+                                   f"indicator matrix, got {kind} targets of shape {y.shape}")
         self._binarizer = LabelBinarizer().fit(y if classes is None else np.asarray(classes))
         self.classes_ = self._binarizer.classes_
         if self._binarizer.y_type_ == "multilabel-indicator":
             self.classes_ = [np.array([0, 1])] * y.shape[1]
         elif len(self.classes_) < 2:
-            raise ValueError("y: a classifier needs at least 2 classes, got only one class,"
-                             f" {self.classes_[0]!r}")
+            raise FeedforwardError("y: a classifier needs at least 2 classes, got only one "
+                                   f"class, {self.classes_[0]!r}")
         unseen = np.setdiff1d(np.unique(y), self._binarizer.classes_) if y.ndim == 1 else []
         if len(unseen):
-            raise ValueError(f"y: labels {unseen} are not in classes {self._binarizer.classes_}")
+            raise FeedforwardError(f"y: labels {unseen} are not in classes "
+                                   f"{self._binarizer.classes_}")
 
     @property
     def _multilabel(self):
@@ -369,8 +440,9 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         if self.class_weight is None:
             return 1.0
         if self._multilabel:
-            raise ValueError("class_weight: not supported for multilabel targets")
-        return compute_sample_weight(self.class_weight, y.ravel())
+            raise FeedforwardError("class_weight: not supported for multilabel targets")
+        with _blame("class_weight"):
+            return compute_sample_weight(self.class_weight, y.ravel())
 
     def _score(self, X, y, w):
         return accuracy_score(y, self._labels(self._proba(X)), sample_weight=w)
@@ -398,7 +470,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         return tags
 
 
-class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
+class NeuralNetRegressor(_NamedScoreErrors, RegressorMixin, _BaseNeuralNet):
     """A multilayer perceptron regressor trained by feedforward: linear outputs, squared error.
 
     Parameters are those of :class:`NeuralNetClassifier` without ``class_weight``; with
@@ -424,11 +496,11 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         return self._fit(X, y, sample_weight, 1, incremental=True)
 
     def _validate_regression(self, X, y, reset):
-        X, y = validate_data(self, X, y, reset=reset, multi_output=True, y_numeric=True,
-                             dtype=np.float64)
+        X, y = _validate_xy(self, X, y, reset, y_numeric=True)
         outputs = 1 if y.ndim == 1 else y.shape[1]
         if not reset and outputs != self.n_outputs_:
-            raise ValueError(f"y: expected {self.n_outputs_} output(s) as before, got {outputs}")
+            raise FeedforwardError(f"y: expected {self.n_outputs_} output(s) as before, got "
+                                   f"{outputs}")
         self._ravel, self.n_outputs_ = y.ndim == 1, outputs
         return X, y
 

@@ -177,7 +177,10 @@ def _csv(path: Path, target, label):
     try:
         ds = tabular.load_csv(path, target=target, delimiter=delimiter)
     except FeedforwardError as e:
-        raise FeedforwardError(f"{label}: {e}") from None
+        message = str(e)
+        if message.startswith("target: "):  # the column was chosen with --target
+            raise FeedforwardError(f"--target: {message[8:]} ({label})") from None
+        raise FeedforwardError(f"{label}: {message}") from None
     if ds.classes is not None:
         task = "classification"
     elif ds.y.dtype.kind in "iu" and len(np.unique(ds.y)) <= MAX_AUTO_CLASSES:

@@ -80,6 +80,9 @@ def run(args, console) -> int:
 
 def _given_data(args, model):
     data = datasets.load(args.data, args.target, label="--data")
+    if data.x.shape[1] != model.input_dim:
+        raise FeedforwardError(f"--data: {data.name} has {data.x.shape[1]} feature columns; "
+                               f"the model takes {model.input_dim} features")
     if common.is_classifier(model):
         labels = data.y if data.classes is None else np.asarray(data.classes, dtype=object)[data.y]
         y = datasets.label_codes(labels, common.classes_of(model), label="--data")

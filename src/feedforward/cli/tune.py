@@ -1,13 +1,110 @@
-"""``feedforward tune``: placeholder until the module is written."""
+"""``feedforward tune``: search the hyperparameters of ``train`` over a space file.
+
+Each trial is a ``train`` run with early stopping on the validation split. The output folder
+(``--out``) receives ``results.jsonl`` (one line per finished trial, written as it finishes),
+the best model ``model.safetensors`` and its ``best.toml``, the ranked ``results.csv`` and
+``results.md``, ``tune.png`` (with matplotlib) and ``search.json``. Running the same command
+again resumes: only the trials missing from ``results.jsonl`` run. The guide is docs/tune.md.
+"""
 
 from __future__ import annotations
 
+import argparse
+
+EXAMPLES = """\
+examples:
+  feedforward tune examples/tune_digits.toml                     # random search, in this process
+  feedforward tune examples/tune_digits.toml --jobs 2            # two local processes
+  feedforward tune space.toml --strategy grid --out runs/grid
+  feedforward tune space.toml --scheduler tcp://10.0.0.5:8786    # on a Dask cluster
+  feedforward tune space.toml --trials 50                        # 12 done? runs the other 38
+  feedforward tune space.toml --strategy grid --dry-run          # the trials, without training
+
+The space file has a [fixed] table (options of `feedforward train`), a [search] table with one
+range per searched option, and an optional [tune] table (strategy, trials, seed, metric,
+grid_points; the flags override it):
+
+  [fixed]
+  dataset = "digits"
+  epochs = 30
+  [search]
+  learning_rate = {log_uniform = [1e-4, 1e-1]}
+  layers = {choice = [[64], [128, 64]]}
+  dropout = {uniform = [0, 0.5]}
+  batch_size = {int_log = [16, 128]}
+"""
+
 
 def add_parser(subparsers, parents):
-    parser = subparsers.add_parser("tune", parents=parents, help="(not yet available)")
+    parser = subparsers.add_parser(
+        "tune", parents=parents, help="search hyperparameters over a space file",
+        description="Search the hyperparameters of `feedforward train`: train one network per "
+                    "trial of a grid or random search, rank them on the validation split, and "
+                    "write the results, the best model and a plot into a folder. A rerun "
+                    "resumes where the last one stopped.",
+        epilog=EXAMPLES)
+    parser.add_argument("space", metavar="SPACE.toml", help="the search space file")
+    parser.add_argument("--out", "-o", metavar="DIR",
+                        help="output folder (default: runs/tune-SPACE)")
+    parser.add_argument("--strategy", choices=("random", "grid"),
+                        help="random draws or every grid point (default: the file's, random)")
+    parser.add_argument("--trials", type=int, metavar="N",
+                        help="number of random trials (default: the file's, 20)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="seed of the random draws and of training, when [fixed] has none "
+                             "(default: the file's, 0)")
+    parser.add_argument("--metric", metavar="NAME",
+                        help="validation value that ranks the trials, e.g. val_loss; auto: "
+                             "val_accuracy for classification, val_loss otherwise")
+    parser.add_argument("--grid-points", type=int, metavar="N",
+                        help="values of each numeric range on a grid (default: the file's, 3)")
+    parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                        help="local worker processes (0: one per CPU; default: 1, in this "
+                             "process)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the trials on the Dask cluster of this scheduler "
+                             "(tcp://HOST:8786)")
+    parser.add_argument("--retries", type=int, default=2, metavar="N",
+                        help="Dask: reruns of a trial that raised; --jobs: restarts of the "
+                             "processes after one died (default: 2); a trial whose Dask worker "
+                             "dies is rerun on another in any case")
+    parser.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
+                        help="write tune.png (needs matplotlib; default: yes)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list the trials (ids and parameters) and train nothing")
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args, console) -> int:
-    raise NotImplementedError
+    from ..errors import FeedforwardError
+    from ..tune import search  # not at import: the other commands need none of it
+
+    for flag, value, low in (("--trials", args.trials, 1), ("--seed", args.seed, 0),
+                             ("--grid-points", args.grid_points, 2), ("--jobs", args.jobs, 0),
+                             ("--retries", args.retries, 0)):
+        if value is not None and value < low:
+            raise FeedforwardError(f"{flag}: expected an integer >= {low}, got {value}")
+    if args.scheduler and args.jobs != 1:
+        raise FeedforwardError("--jobs: applies to local processes, not with --scheduler "
+                               "(the cluster's workers run the trials)")
+    if args.dry_run:
+        return _list(args, console)
+    search(args.space, out=args.out, strategy=args.strategy, trials=args.trials, seed=args.seed,
+           metric=args.metric, grid_points=args.grid_points, jobs=args.jobs,
+           scheduler=args.scheduler, retries=args.retries, plots=args.plots,
+           console=console)
+    return 0
+
+
+def _list(args, console) -> int:
+    """Print the trials of the space, one row each."""
+    from ..tune import load_space, make_trials, report, results
+
+    space = load_space(args.space, strategy=args.strategy, trials=args.trials, seed=args.seed,
+                       grid_points=args.grid_points)
+    trials = make_trials(space)
+    body = [[t.id, *(results.cell(t.params.get(k), "-") for k in space.ranges)] for t in trials]
+    report.print_table(console, f"{len(trials)} trials ({space.settings['strategy']} search)",
+                       ["id", *space.ranges], body)
+    return 0

@@ -1,0 +1,101 @@
+"""Pieces of a ``frame``: packed arrays, the evaluation grids, and the doctor's live findings.
+
+The doctor's statistics are those of :mod:`feedforward.diagnostics.monitor` (the same dead and
+saturation tests, the same gradient norms), measured on the thumbnail grid and the training
+points at every frame; its findings are the rules of :mod:`feedforward.diagnostics.doctor`
+run over that one record and the loss curves.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+
+import numpy as np
+
+from ..data.playground import HIGH, LOW
+from ..diagnostics import doctor, monitor
+from . import features
+
+THUMBNAIL = 20  # thumbnails are THUMBNAIL x THUMBNAIL
+SATURATED_SHARE = 0.95  # "saturated unit": saturated on at least this share of the points
+DECIMALS = 5  # weights and biases are sent rounded to this many decimals
+
+
+def pack(array) -> dict:
+    """A packed array: shape, dtype and the base64 of the little-endian float32 bytes."""
+    a = np.ascontiguousarray(array, dtype="<f4")
+    return {"shape": list(a.shape), "dtype": "float32",
+            "b64": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def unpack(packed) -> np.ndarray:
+    """The array of a packed array (for tests and clients written in Python)."""
+    data = base64.b64decode(packed["b64"])
+    return np.frombuffer(data, dtype="<f4").reshape(packed["shape"])
+
+
+@functools.lru_cache(maxsize=32)
+def grid_points(size: int) -> np.ndarray:
+    """Cell centres of a ``size x size`` grid over the square, row-major, row 0 at x2 = +6.
+
+    Returns
+    -------
+    ndarray of shape (size * size, 2), read-only
+    """
+    step = (HIGH - LOW) / size
+    x1 = LOW + (np.arange(size) + 0.5) * step
+    x2 = HIGH - (np.arange(size) + 0.5) * step
+    points = np.column_stack([np.tile(x1, size), np.repeat(x2, size)])
+    points.flags.writeable = False
+    return points
+
+
+@functools.lru_cache(maxsize=64)
+def grid_features(size: int, names: tuple) -> np.ndarray:
+    """:func:`grid_points` as the network's input columns (cached; read-only)."""
+    x = features.compute(grid_points(size), names)
+    x.flags.writeable = False
+    return x
+
+
+def rounded(array) -> list:
+    """Nested lists of ``array`` rounded to :data:`DECIMALS` decimals (short JSON)."""
+    return np.round(np.asarray(array, dtype=np.float64), DECIMALS).tolist()
+
+
+def thumbnails(values) -> dict:
+    """Packed ``(units, 20, 20)`` thumbnails of ``values`` (400, units) on the thumbnail grid."""
+    return pack(values.T.reshape(-1, THUMBNAIL, THUMBNAIL))
+
+
+# ---------------------------------------------------------------------------- the doctor
+def layer_record(index, layer, outputs, params, grads, hidden) -> dict:
+    """The monitor's statistics of one dense layer, as a record entry."""
+    act = layer.activation.name
+    entry = {"index": index, "layer": type(layer).__name__, "units": layer.units,
+             "activation": act, **monitor._activation_stats(outputs, act, hidden)}
+    entry.update(monitor._parameter_stats(layer, params, grads, None))
+    return entry
+
+
+def unit_flags(index, activation, outputs) -> tuple[list, list]:
+    """``[layer, unit]`` pairs of the dead ReLU and the saturated sigmoid / tanh units."""
+    dead, saturated = [], []
+    if activation in monitor.DEAD:
+        dead = [[index, int(u)] for u in np.flatnonzero(~(outputs > 0).any(axis=0))]
+    if activation in monitor.SATURATION:
+        share = monitor.SATURATION[activation](outputs).mean(axis=0)
+        saturated = [[index, int(u)] for u in np.flatnonzero(share >= SATURATED_SHARE)]
+    return dead, saturated
+
+
+def findings(record, curves, inputs) -> list[str]:
+    """The doctor's rules over one record and the curves, as one line each."""
+    out = []
+    for rule in doctor.RULES:
+        finding = rule([record], curves, inputs)
+        if finding is not None:
+            fix = f" Try: {finding.fixes[0]}." if finding.fixes else ""
+            out.append(f"{finding.name.replace('_', ' ')}: {finding.cause}.{fix}")
+    return out

@@ -1,0 +1,317 @@
+"""The playground's setup: its fields, defaults and limits, the ``options`` object, and checks.
+
+A setup is a JSON-safe dict (see ``docs/playground-protocol.md``). :func:`merge` applies a
+partial setup to a complete one and checks every field; an error is a :class:`FieldError`
+that names the field (``setup.layers[2].units``), what was expected and what came.
+The choices of optimizers, schedules, initializers and activations come from the library's
+registries, with each class's constructor parameters read from its signature.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+
+from .. import activations, initializers, optimizers, schedules
+from ..data import playground as datasets
+from ..errors import FeedforwardError, describe
+from . import features
+
+MAX_LAYERS, MAX_UNITS = 8, 32
+MAX_UPLOAD_ROWS = 5000
+MAX_MESSAGE_BYTES = 1_000_000
+SMALL_RANDOM_STDDEV = 0.1  # "small random": N(0, 0.1^2), the scale of the Playground's U(-0.5, 0.5)
+MAX_PARAMETER = 1e6  # sanity bound of any optimizer or schedule number
+
+DATASETS = (*[n for n in datasets.DATASETS if n != "blobs"], "custom")
+MULTICLASS = ("gaussian", "spiral")  # the datasets that take classes=k
+PROBLEMS = ("classification", "regression")
+REGULARIZATIONS = ("none", "l1", "l2")
+HIDDEN_ACTIVATIONS = tuple(n for n in activations.registry.classes if n != "softmax")
+INITIALIZERS = ("zeros", "small_random",
+                *[n for n in initializers.registry.classes
+                  if n not in ("zeros", "constant", "variance_scaling")])
+SCHEDULES = tuple(schedules.registry.classes)
+
+# int fields: (low, high); number fields: (low, high)
+INTEGERS = {"classes": (2, 6), "samples": (50, 2000), "train_percent": (10, 90),
+            "val_percent": (0, 40), "batch_size": (1, 2000), "seed": (0, 2**31 - 1),
+            "early_stopping": (0, 10000), "grid": (10, 100), "speed": (1, 50)}
+NUMBERS = {"noise": (0, 50), "reg_rate": (0, 10)}
+BOOLEANS = ("discretize", "show_test")
+CHOICES = {"dataset": DATASETS, "problem": PROBLEMS, "initializer": INITIALIZERS,
+           "regularization": REGULARIZATIONS}
+LAYER_DEFAULT = {"units": 4, "activation": "tanh", "dropout": 0}
+MAX_DROPOUT = 0.9
+
+DEFAULTS = {
+    "dataset": "circle", "classes": 2, "problem": "classification", "samples": 500,
+    "noise": 0, "train_percent": 50, "val_percent": 0, "batch_size": 10, "seed": 0,
+    "features": ["x1", "x2"],
+    "layers": [{"units": 4, "activation": "tanh", "dropout": 0},
+               {"units": 2, "activation": "tanh", "dropout": 0}],
+    "initializer": "glorot_uniform",
+    "optimizer": {"name": "sgd", "learning_rate": 0.03},
+    "schedule": None, "regularization": "none", "reg_rate": 0, "early_stopping": 0,
+    "discretize": False, "show_test": False, "grid": 50, "speed": 1,
+}
+FIELDS = tuple(DEFAULTS)
+
+
+class FieldError(FeedforwardError):
+    """A bad value: ``field`` is its path (``setup.samples``), or None for the message."""
+
+    def __init__(self, field, message):
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+# ---------------------------------------------------------------------------- registries
+def _defaults(cls, base) -> dict:
+    """Constructor parameters of ``cls`` with their defaults (the base class's for **kwargs)."""
+    params = dict(inspect.signature(cls).parameters)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        params = {**inspect.signature(base).parameters, **params}
+    return {name: _json_default(p.default) for name, p in params.items()
+            if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)}
+
+
+def _json_default(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _names(registry) -> dict:
+    return {name.lower(): cls for name, cls in registry.classes.items()}
+
+
+OPTIMIZERS = {name: _defaults(cls, optimizers.Optimizer)
+              for name, cls in _names(optimizers.registry).items()}
+SCHEDULE_PARAMETERS = {name: _defaults(cls, schedules.Schedule)
+                       for name, cls in _names(schedules.registry).items()}
+# the parameter of each schedule that is its (starting) learning rate
+RATE_PARAMETERS = ("initial_learning_rate", "learning_rate", "schedule")
+
+
+def options() -> dict:
+    """Every choice and limit, for ``GET /api/options`` and the ``hello`` message."""
+    return {
+        "datasets": list(DATASETS), "multiclass_datasets": list(MULTICLASS),
+        "tasks": {name: datasets.TASKS[name] for name in DATASETS if name != "custom"},
+        "problems": list(PROBLEMS),
+        "features": [{"name": n, "label": features.FEATURES[n][2]} for n in features.NAMES],
+        "activations": list(HIDDEN_ACTIVATIONS), "initializers": list(INITIALIZERS),
+        "optimizers": copy.deepcopy(OPTIMIZERS), "schedules": copy.deepcopy(SCHEDULE_PARAMETERS),
+        "regularizations": list(REGULARIZATIONS),
+        "limits": {**{k: list(v) for k, v in {**INTEGERS, **NUMBERS}.items()},
+                   "layers": [0, MAX_LAYERS], "units": [1, MAX_UNITS],
+                   "dropout": [0, MAX_DROPOUT], "upload_rows": MAX_UPLOAD_ROWS,
+                   "message_bytes": MAX_MESSAGE_BYTES},
+        "defaults": default_setup(),
+        "domain": [datasets.LOW, datasets.HIGH], "thumbnail": 20,
+    }
+
+
+def default_setup() -> dict:
+    """A complete setup with every default (the optimizer with all its parameters)."""
+    return merge(None, {})
+
+
+# ---------------------------------------------------------------------------- checks
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check_integer(value, field, low, high) -> int:
+    """``value`` as an int in ``[low, high]``, else a FieldError naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(field, f"expected an integer from {low} to {high}, got {describe(value)}")
+    if not low <= value <= high:
+        raise FieldError(field, f"expected an integer from {low} to {high}, got {value}")
+    return value
+
+
+def check_float(value, field, low=None, high=None) -> float:
+    """``value`` as a finite number in ``[low, high]``, else a FieldError naming ``field``."""
+    span = "" if low is None else f" from {low:g} to {high:g}"
+    if not _is_number(value) or not math.isfinite(value):
+        raise FieldError(field, f"expected a finite number{span}, got {describe(value)}")
+    if low is not None and not low <= value <= high:
+        raise FieldError(field, f"expected a number{span}, got {value:g}")
+    return value
+
+
+def check_choice(value, field, choices):
+    if value not in choices:
+        raise FieldError(field, f"expected one of {', '.join(map(str, choices))}, "
+                                f"got {describe(value)}")
+    return value
+
+
+def check_object(value, field, keys) -> dict:
+    """A dict whose keys are all in ``keys``."""
+    if not isinstance(value, dict):
+        raise FieldError(field, f"expected an object, got {describe(value)}")
+    unknown = [k for k in value if k not in keys]
+    if unknown:
+        raise FieldError(f"{field}.{unknown[0]}" if field else unknown[0],
+                         f"unknown field; expected {', '.join(keys)}")
+    return value
+
+
+def _check_features(value, field="setup.features") -> list:
+    if not isinstance(value, list) or not value:
+        raise FieldError(field, f"expected a non-empty list of {', '.join(features.NAMES)}, "
+                                f"got {describe(value)}")
+    for i, name in enumerate(value):
+        check_choice(name, f"{field}[{i}]", features.NAMES)
+    if len(set(value)) != len(value):
+        raise FieldError(field, f"expected each feature at most once, got {value}")
+    return list(value)
+
+
+def _check_layers(value, field="setup.layers") -> list:
+    if not isinstance(value, list) or len(value) > MAX_LAYERS:
+        raise FieldError(field, f"expected a list of 0 to {MAX_LAYERS} hidden layers, got "
+                                + (f"{len(value)}" if isinstance(value, list) else describe(value)))
+    layers = []
+    for i, layer in enumerate(value):
+        where = f"{field}[{i}]"
+        check_object(layer, where, tuple(LAYER_DEFAULT))
+        layer = {**LAYER_DEFAULT, **layer}
+        check_integer(layer["units"], f"{where}.units", 1, MAX_UNITS)
+        check_choice(layer["activation"], f"{where}.activation", HIDDEN_ACTIVATIONS)
+        check_float(layer["dropout"], f"{where}.dropout", 0, MAX_DROPOUT)
+        layers.append(layer)
+    return layers
+
+
+def _check_parameters(values, defaults, field) -> dict:
+    """Values of constructor parameters: the type of each follows its default."""
+    for key, value in values.items():
+        if key == "name":
+            continue
+        default, where = defaults[key], f"{field}.{key}"
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise FieldError(where, f"expected true or false, got {describe(value)}")
+        elif isinstance(default, list):
+            if not isinstance(value, list) or not value or len(value) > 100:
+                raise FieldError(where, f"expected a list of 1 to 100 numbers, got "
+                                        f"{describe(value)}")
+            for i, v in enumerate(value):
+                check_float(v, f"{where}[{i}]", -MAX_PARAMETER, MAX_PARAMETER)
+        elif value is not None or default is not None:
+            check_float(value, where, -MAX_PARAMETER, MAX_PARAMETER)
+    return values
+
+
+def _check_named(value, current, table, field, kind) -> dict:
+    """An ``{"name": ..., **parameters}`` object merged onto ``current`` (same name) or the
+    named class's defaults (another name)."""
+    if not isinstance(value, dict):
+        raise FieldError(field, f"expected an object with a name, got {describe(value)}")
+    name = value.get("name", (current or {}).get("name"))
+    if isinstance(name, str):
+        name = name.lower()
+    check_choice(name, f"{field}.name", tuple(table))
+    base = current if current and current.get("name") == name else {"name": name,
+                                                                      **table[name]}
+    check_object(value, field, ("name", *table[name]))
+    merged = {**base, **_check_parameters(value, table[name], field), "name": name}
+    return merged
+
+
+def _check_optimizer(value, current) -> dict:
+    merged = _check_named(value, current, OPTIMIZERS, "setup.optimizer", "optimizer")
+    build_optimizer(merged, None)  # the optimizer's own checks (ranges, combinations)
+    return merged
+
+
+def _check_schedule(value, current, optimizer) -> dict | None:
+    if value is None:
+        return None
+    fresh = not current or (isinstance(value, dict) and "name" in value
+                            and str(value["name"]).lower() != current.get("name"))
+    merged = _check_named(value, current, SCHEDULE_PARAMETERS, "setup.schedule", "schedule")
+    if fresh:  # a new schedule starts from the optimizer's learning rate
+        for key in RATE_PARAMETERS:
+            if key in merged and key not in value:
+                merged[key] = optimizer["learning_rate"]
+    build_schedule(merged)
+    return merged
+
+
+def build_optimizer(config, schedule):
+    """The optimizer of a setup's ``optimizer`` object (a schedule as its learning rate)."""
+    params = {k: v for k, v in config.items() if k != "name"}
+    if schedule is not None:
+        params["learning_rate"] = schedule
+    cls = optimizers.registry.lookup(config["name"])
+    try:
+        return cls(**params)
+    except (FeedforwardError, TypeError) as e:
+        raise _parameter_error("setup.optimizer", config, e) from None
+
+
+def build_schedule(config):
+    """The schedule of a setup's ``schedule`` object, or None."""
+    if config is None:
+        return None
+    params = {k: (tuple(v) if isinstance(v, list) else v)
+              for k, v in config.items() if k != "name"}
+    try:
+        return schedules.registry.lookup(config["name"])(**params)
+    except (FeedforwardError, TypeError) as e:
+        raise _parameter_error("setup.schedule", config, e) from None
+
+
+def _parameter_error(field, config, error) -> FieldError:
+    """The constructor's message, under the field of the parameter it names (``beta_1: ...``)."""
+    message = str(error)
+    name = message.split(":", 1)[0]
+    if name in config and name != "name":
+        return FieldError(f"{field}.{name}", message.split(":", 1)[1].strip())
+    return FieldError(field, message)
+
+
+def merge(current, partial) -> dict:
+    """``current`` (a complete setup, or None for the defaults) updated by ``partial``.
+
+    Every field of ``partial`` is checked; the result is complete and consistent. Raises
+    :class:`FieldError` naming the first bad field, leaving ``current`` unchanged.
+    """
+    check_object(partial, "setup", FIELDS)
+    base = copy.deepcopy(current) if current is not None else copy.deepcopy(DEFAULTS)
+    if current is None:  # the defaults' own optimizer gets its full parameter list
+        base["optimizer"] = None
+    setup = {**base, **copy.deepcopy(partial)}
+    for key, (low, high) in INTEGERS.items():
+        check_integer(setup[key], f"setup.{key}", low, high)
+    for key, (low, high) in NUMBERS.items():
+        check_float(setup[key], f"setup.{key}", low, high)
+    for key in BOOLEANS:
+        if not isinstance(setup[key], bool):
+            raise FieldError(f"setup.{key}", f"expected true or false, got {describe(setup[key])}")
+    for key, choices in CHOICES.items():
+        check_choice(setup[key], f"setup.{key}", choices)
+    setup["features"] = _check_features(setup["features"])
+    setup["layers"] = _check_layers(setup["layers"])
+    if "optimizer" in partial or current is None:
+        setup["optimizer"] = _check_optimizer(partial.get("optimizer", DEFAULTS["optimizer"]),
+                                              base["optimizer"])
+    if "schedule" in partial:
+        setup["schedule"] = _check_schedule(partial["schedule"], base["schedule"],
+                                            setup["optimizer"])
+    _follow_dataset(setup)
+    return setup
+
+
+def _follow_dataset(setup) -> None:
+    """The problem and the number of classes that the dataset implies."""
+    name = setup["dataset"]
+    if name == "custom":
+        return
+    setup["problem"] = datasets.TASKS[name]
+    if name not in MULTICLASS:
+        setup["classes"] = 2

@@ -1,0 +1,314 @@
+// The setup's controls: they show the current setup and turn each user change into a partial
+// setup, handed to `change(patch)`.
+
+import { cssClass, cssDiverging } from './colors.js';
+
+const $ = (id) => document.getElementById(id);
+
+const LEARNING_RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
+const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
+const GRIDS = [10, 25, 50, 75, 100];
+const DATASET_NAMES = {
+  circle: 'Circle', xor: 'Exclusive or', gaussian: 'Gaussian', spiral: 'Spiral',
+  plane: 'Plane', multi_gaussian: 'Multi Gaussian', custom: 'Your data',
+};
+const REGRESSION = ['plane', 'multi_gaussian'];
+
+/** The problem a built-in dataset poses (the server's `tasks`, or the known two regressions). */
+export function taskOf(options, name) {
+  return options?.tasks?.[name] || (REGRESSION.includes(name) ? 'regression' : 'classification');
+}
+
+/** Feature names in canonical order, whether the options list names or {name, label} objects. */
+export function featureNames(options) {
+  return (options?.features || []).map((f) => (typeof f === 'string' ? f : f.name));
+}
+
+// Simple numeric inputs: element id -> setup key.
+const NUMBERS = {
+  'train-percent': 'train_percent', 'val-percent': 'val_percent', noise: 'noise',
+  samples: 'samples', 'batch-size': 'batch_size', seed: 'seed', classes: 'classes',
+  'early-stopping': 'early_stopping', speed: 'speed', grid: 'grid', 'reg-rate': 'reg_rate',
+};
+const CHOICES = { regularization: 'regularization', initializer: 'initializer' };
+const CHECKS = { 'show-test': 'show_test', discretize: 'discretize' };
+
+function fill(select, values, label = (v) => String(v)) {
+  select.textContent = '';
+  for (const v of values) {
+    const o = document.createElement('option');
+    o.value = String(v);
+    o.textContent = label(v);
+    select.appendChild(o);
+  }
+}
+
+function setSelect(select, value, label = (v) => String(v)) {
+  const v = String(value);
+  if (![...select.options].some((o) => o.value === v)) {
+    const o = document.createElement('option');
+    o.value = v; o.textContent = label(value);
+    select.appendChild(o);
+  }
+  select.value = v;
+}
+
+function pretty(name) { return name.replace(/_/g, ' '); }
+
+/** A preview of each built-in dataset, drawn once: what the TensorFlow Playground's tiles show. */
+function datasetPreview(name, canvas) {
+  const ctx = canvas.getContext('2d');
+  const s = canvas.width;
+  ctx.fillStyle = '#e8eaeb'; ctx.fillRect(0, 0, s, s);
+  const colours = ['#f59322', '#0877bd'];
+  let seed = 7;
+  const rnd = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647; };
+  const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-9)) * Math.cos(2 * Math.PI * rnd());
+  const dot = (x, y, v, reg) => {
+    ctx.fillStyle = reg ? `hsl(${v > 0 ? 203 : 32}, 90%, ${90 - Math.min(1, Math.abs(v)) * 50}%)` : colours[v];
+    ctx.fillRect((x / 12 + 0.5) * s - 1, (0.5 - y / 12) * s - 1, 2.2, 2.2);
+  };
+  for (let i = 0; i < 140; i++) {
+    if (name === 'circle') {
+      const inner = i % 2; const r = inner ? rnd() * 2.5 : 3.5 + rnd() * 1.5; const a = rnd() * 6.283;
+      dot(r * Math.cos(a), r * Math.sin(a), inner);
+    } else if (name === 'xor') {
+      const x = rnd() * 10 - 5; const y = rnd() * 10 - 5;
+      dot(x, y, x * y >= 0 ? 1 : 0);
+    } else if (name === 'gaussian') {
+      const c = i % 2; dot((c ? 2 : -2) + gauss(), (c ? 2 : -2) + gauss(), c);
+    } else if (name === 'spiral') {
+      const c = i % 2; const t = (i / 140) * 5.2; const r = t;
+      dot(r * Math.sin(t * 1.75 + c * Math.PI), r * Math.cos(t * 1.75 + c * Math.PI), c);
+    } else if (name === 'plane') {
+      const x = rnd() * 10 - 5; const y = rnd() * 10 - 5; dot(x, y, (x + y) / 10, true);
+    } else if (name === 'multi_gaussian') {
+      const k = i % 4; const cx = k % 2 ? 2.5 : -2.5; const cy = k > 1 ? 2.5 : -2.5;
+      dot(cx + gauss() * 0.9, cy + gauss() * 0.9, [1, -1, -1, 1][k] * 0.9, true);
+    }
+  }
+}
+
+export class Controls {
+  /**
+   * @param {function(object)} change receives a partial setup
+   * @param {object} actions play, step, reset, regenerate, addLayer, removeLayer
+   */
+  constructor(change, actions) {
+    this.change = change;
+    this.actions = actions;
+    this.setup = null;
+    this.options = null;
+    fill($('learning-rate'), LEARNING_RATES);
+    fill($('reg-rate'), REG_RATES);
+    fill($('grid'), GRIDS, (g) => `${g} × ${g}`);
+    this.bind();
+  }
+
+  bind() {
+    for (const [id, key] of Object.entries(NUMBERS)) {
+      const e = $(id);
+      e.addEventListener('input', () => { const o = $(`${id}-out`); if (o) o.textContent = e.value; });
+      e.addEventListener('change', () => {
+        const v = Number(e.value);
+        if (e.value === '' || !Number.isFinite(v)) return;
+        this.change({ [key]: v });
+      });
+    }
+    for (const [id, key] of Object.entries(CHOICES)) {
+      $(id).addEventListener('change', (e) => this.change({ [key]: e.target.value }));
+    }
+    for (const [id, key] of Object.entries(CHECKS)) {
+      $(id).addEventListener('change', (e) => this.change({ [key]: e.target.checked }));
+    }
+    $('learning-rate').addEventListener('change', (e) => {
+      this.change({ optimizer: { ...this.setup.optimizer, learning_rate: Number(e.target.value) } });
+    });
+    $('activation').addEventListener('change', (e) => {
+      if (e.target.value === 'mixed') return;
+      this.change({ layers: this.setup.layers.map((l) => ({ ...l, activation: e.target.value })) });
+    });
+    $('optimizer').addEventListener('change', (e) => {
+      // A new optimizer starts from its own defaults, keeping only the learning rate.
+      this.change({ optimizer: { name: e.target.value, learning_rate: this.setup.optimizer.learning_rate } });
+    });
+    $('schedule').addEventListener('change', (e) => {
+      // A new schedule starts from its defaults and the optimizer's learning rate (server side).
+      const name = e.target.value;
+      this.change({ schedule: name === 'none' ? null : { name } });
+    });
+    $('problem').addEventListener('change', (e) => {
+      const problem = e.target.value;
+      if (this.setup.dataset === 'custom') { this.change({ problem }); return; }
+      const dataset = this.datasetList().find((d) => taskOf(this.options, d) === problem);
+      this.change(dataset ? { problem, dataset } : { problem });
+    });
+    $('play').addEventListener('click', () => this.actions.play());
+    $('step').addEventListener('click', () => this.actions.step());
+    $('reset').addEventListener('click', () => this.actions.reset());
+    $('regenerate').addEventListener('click', () => this.actions.regenerate());
+    $('add-layer').addEventListener('click', () => this.actions.addLayer());
+    $('remove-layer').addEventListener('click', () => this.actions.removeLayer());
+  }
+
+  /** Build the pickers that depend on the server's options. */
+  setOptions(options) {
+    this.options = options;
+    fill($('activation'), options.activations || []);
+    fill($('regularization'), options.regularizations || ['none', 'l1', 'l2'], (r) => (r === 'none' ? 'None' : r.toUpperCase()));
+    fill($('initializer'), options.initializers || [], pretty);
+    fill($('optimizer'), Object.keys(options.optimizers || {}), pretty);
+    fill($('schedule'), ['none', ...Object.keys(options.schedules || {})], (s) => (s === 'none' ? 'constant (none)' : pretty(s)));
+    const limits = options.limits || {};
+    for (const [id, key] of Object.entries(NUMBERS)) {
+      const lim = limits[key];
+      if (lim && $(id).tagName === 'INPUT') { $(id).min = lim[0]; $(id).max = lim[1]; }
+    }
+    const box = $('datasets');
+    box.textContent = '';
+    for (const name of [...this.datasetList(), 'custom']) {
+      const problem = name === 'custom' ? null : taskOf(options, name);
+      const b = document.createElement('button');
+      b.className = 'dataset';
+      b.dataset.dataset = name;
+      b.dataset.testid = `dataset-${name}`;
+      b.title = problem ? `${DATASET_NAMES[name] || name} (${problem})` : 'Your uploaded or drawn points';
+      const c = document.createElement('canvas');
+      c.width = 48; c.height = 48;
+      datasetPreview(name, c);
+      const cap = document.createElement('span');
+      cap.textContent = DATASET_NAMES[name] || name;
+      b.append(c, cap);
+      b.addEventListener('click', () => this.change(problem ? { dataset: name, problem } : { dataset: name }));
+      box.appendChild(b);
+    }
+  }
+
+  /** Draw the custom data's points into its tile. */
+  previewCustom(data) {
+    const c = document.querySelector('[data-testid=dataset-custom] canvas');
+    if (!c || this.setup?.dataset !== 'custom') return; // the tile shows only for custom data
+    const ctx = c.getContext('2d');
+    const s = c.width;
+    ctx.fillStyle = '#e8eaeb'; ctx.fillRect(0, 0, s, s);
+    const regression = this.setup?.problem === 'regression';
+    for (const part of ['train', 'val', 'test']) {
+      for (const [x1, x2, y] of data[part] || []) {
+        ctx.fillStyle = regression ? cssDiverging(y) : cssClass(Math.max(0, Math.round(y)));
+        ctx.fillRect((x1 / 12 + 0.5) * s - 1, (0.5 - x2 / 12) * s - 1, 2.2, 2.2);
+      }
+    }
+  }
+
+  /** The built-in datasets, classification first. */
+  datasetList() {
+    const all = Array.isArray(this.options?.datasets) ? this.options.datasets
+      : Object.values(this.options?.datasets || {}).flat();
+    const builtIn = all.filter((d) => d !== 'custom');
+    return [...builtIn.filter((d) => taskOf(this.options, d) === 'classification'),
+      ...builtIn.filter((d) => taskOf(this.options, d) === 'regression')];
+  }
+
+  /** Show a setup in every control; `force` also redraws what has the focus (after a refusal). */
+  render(setup, force = false) {
+    this.setup = setup;
+    if (force) {
+      for (const id of ['optimizer-params', 'schedule-params']) delete $(id).dataset.sig;
+      if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+    }
+    const focus = document.activeElement;
+    for (const [id, key] of Object.entries(NUMBERS)) {
+      const e = $(id);
+      if (e === focus && e.type === 'number') continue;
+      if (e.tagName === 'SELECT') setSelect(e, setup[key]); else e.value = setup[key];
+      const o = $(`${id}-out`);
+      if (o) o.textContent = setup[key];
+    }
+    const train = Math.floor((setup.samples * setup.train_percent) / 100 * (1 - setup.val_percent / 100));
+    $('batch-size').max = Math.max(1, train);
+    for (const [id, key] of Object.entries(CHOICES)) setSelect($(id), setup[key], pretty);
+    for (const [id, key] of Object.entries(CHECKS)) $(id).checked = !!setup[key];
+    setSelect($('learning-rate'), setup.optimizer.learning_rate);
+    $('learning-rate').title = setup.schedule ? 'The schedule sets the rate; see its parameters' : '';
+    setSelect($('optimizer'), setup.optimizer.name, pretty);
+    setSelect($('schedule'), setup.schedule ? setup.schedule.name : 'none', pretty);
+    $('problem').value = setup.problem;
+    const acts = [...new Set(setup.layers.map((l) => l.activation))];
+    setSelect($('activation'), acts.length === 1 ? acts[0] : acts.length ? 'mixed' : ($('activation').value || 'tanh'));
+    $('layer-count').textContent = setup.layers.length;
+    const lim = this.options?.limits?.layers || [0, 8];
+    $('add-layer').disabled = setup.layers.length >= lim[1];
+    $('remove-layer').disabled = setup.layers.length <= lim[0];
+    const custom = setup.dataset === 'custom';
+    for (const id of ['samples', 'noise']) {
+      $(id).disabled = custom;
+      $(id).title = custom ? 'Your own data has its own points and noise' : '';
+    }
+    const multi = this.options?.multiclass_datasets || ['gaussian', 'spiral'];
+    $('classes-field').hidden = !multi.includes(setup.dataset);
+    for (const b of document.querySelectorAll('#datasets .dataset')) {
+      b.classList.toggle('selected', b.dataset.dataset === setup.dataset);
+      if (b.dataset.dataset === 'custom') b.hidden = setup.dataset !== 'custom';
+    }
+    this.renderParams($('optimizer-params'), this.options?.optimizers?.[setup.optimizer.name] || {},
+      setup.optimizer, ['name', 'learning_rate'],
+      (patch) => this.change({ optimizer: { ...this.setup.optimizer, ...patch } }), 'opt');
+    const sched = setup.schedule;
+    this.renderParams($('schedule-params'), sched ? this.options?.schedules?.[sched.name] || {} : {},
+      sched || {}, ['name'],
+      (patch) => this.change({ schedule: { ...this.setup.schedule, ...patch } }), 'sched');
+    const draw = $('draw-label');
+    const k = setup.problem === 'regression' ? 0 : setup.classes || 2;
+    if (draw.options.length !== k) {
+      fill(draw, Array.from({ length: k }, (_, i) => i), (i) => `class ${i} (${['orange', 'blue', 'green', 'purple', 'red', 'brown'][i]})`);
+    }
+    draw.hidden = setup.problem === 'regression';
+    $('draw-value').hidden = setup.problem !== 'regression';
+  }
+
+  /** One input per parameter: a checkbox for a boolean, a number box otherwise (empty = off). */
+  renderParams(box, defaults, current, skip, onChange, prefix) {
+    const names = Object.keys(defaults).filter((n) => !skip.includes(n));
+    const sig = JSON.stringify([prefix, names, current]);
+    if (box.dataset.sig === sig) return;
+    if (box.contains(document.activeElement)) return; // don't rebuild under the user's cursor
+    box.dataset.sig = sig;
+    box.textContent = '';
+    for (const name of names) {
+      const def = defaults[name];
+      const val = current[name] !== undefined ? current[name] : def;
+      const row = document.createElement('label');
+      row.className = 'param';
+      const span = document.createElement('span');
+      span.textContent = pretty(name);
+      const input = document.createElement('input');
+      input.dataset.testid = `${prefix}-${name}`;
+      if (typeof def === 'boolean') {
+        input.type = 'checkbox';
+        input.checked = !!val;
+        input.addEventListener('change', () => onChange({ [name]: input.checked }));
+        row.append(input, span);
+      } else if (Array.isArray(def)) {
+        input.type = 'text';
+        input.value = (val || []).join(', ');
+        input.addEventListener('change', () => {
+          const list = input.value.split(',').map((x) => Number(x.trim())).filter((x) => x === x);
+          onChange({ [name]: list });
+        });
+        row.append(span, input);
+      } else {
+        input.type = 'number';
+        input.step = 'any';
+        input.placeholder = def === null ? 'off' : '';
+        input.value = val === null || val === undefined ? '' : val;
+        input.addEventListener('change', () => {
+          const v = input.value.trim() === '' ? null : Number(input.value);
+          if (v !== null && !Number.isFinite(v)) return;
+          onChange({ [name]: v === null && def !== null ? def : v });
+        });
+        row.append(span, input);
+      }
+      box.appendChild(row);
+    }
+  }
+}

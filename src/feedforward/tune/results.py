@@ -1,0 +1,189 @@
+"""The results of a search: ``results.jsonl`` (one line per finished trial, appended as each
+finishes), the ranked tables ``results.csv`` and ``results.md``, and the plot ``tune.png``.
+
+Each line of ``results.jsonl`` is a JSON object: ``search`` (the space's fingerprint), ``id``,
+``index``, ``params``, ``status``, ``metrics``, ``epochs``, ``best_epoch``, ``seconds``,
+``worker`` and ``error``. A line cut short by a killed process is dropped when the file is read
+again, and the file is cut back to its last whole line before anything is appended.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FeedforwardError
+
+JSONL = "results.jsonl"
+FIELDS = ("id", "index", "params", "status", "metrics")
+
+
+def read(path: Path, fingerprint: str) -> dict:
+    """The records of ``path`` by trial id (the first of any repeated id); a missing file is
+    empty. Cuts a partial last line off the file. Raises if the file holds another search."""
+    if not path.exists():
+        return {}
+    raw = path.read_bytes()
+    whole = raw[:raw.rfind(b"\n") + 1]
+    if len(whole) != len(raw):  # the process was killed while writing the last line
+        with open(path, "r+b") as f:
+            f.truncate(len(whole))
+    records = {}
+    for number, line in enumerate(whole.decode("utf-8", "replace").splitlines(), 1):
+        record = _parse(line)
+        if record is None:
+            continue
+        if record.get("search") != fingerprint:
+            raise FeedforwardError(
+                f"--out: {path} (line {number}) holds a trial of another search (a different "
+                "space, seed, strategy or data); choose another --out, or delete the file")
+        records.setdefault(record["id"], record)
+    return records
+
+
+def _parse(line: str):
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(record, dict) or any(k not in record for k in FIELDS):
+        return None
+    return record
+
+
+def append(path: Path, record: dict) -> None:
+    """Append ``record`` as one line, flushed to disk before returning."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record, separators=(",", ":")) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------- ranking
+def direction(metric: str) -> str:
+    """``max`` for accuracy-like metrics, ``min`` for losses and errors (as early stopping)."""
+    return "max" if any(k in metric for k in ("acc", "r2", "auc")) else "min"
+
+
+def score(record: dict, metric: str) -> float:
+    """The record's metric, signed so that larger is better; -inf when it has none."""
+    value = record.get("metrics", {}).get(metric) if record.get("status") == "ok" else None
+    if value is None or not math.isfinite(value):
+        return -math.inf
+    return value if direction(metric) == "max" else -value
+
+
+def rank(records, metric: str) -> list[dict]:
+    """Best first; ties and failed trials in trial order."""
+    return sorted(records, key=lambda r: (-score(r, metric), r["index"]))
+
+
+def better(record: dict, best: dict | None, metric: str) -> bool:
+    if score(record, metric) == -math.inf:
+        return False
+    if best is None:
+        return True
+    a, b = score(record, metric), score(best, metric)
+    return a > b or (a == b and record["index"] < best["index"])
+
+
+# ---------------------------------------------------------------------------- tables
+def cell(value, missing: str = "") -> str:
+    """``value`` as a table cell: 4 significant digits, lists in brackets."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(cell, value)) + "]"
+    return missing if value is None else str(value)
+
+
+def rows(ranked: list[dict], params: list[str]) -> tuple[list[str], list[list[str]]]:
+    """The table's header and rows: rank, id, metrics, params, epochs, seconds, status."""
+    metrics = list(dict.fromkeys(k for r in ranked for k in r["metrics"]))
+    header = ["rank", "id", *metrics, *params, "epochs", "seconds", "status"]
+    body = []
+    for i, r in enumerate(ranked, 1):
+        body.append([str(i), r["id"], *(cell(r["metrics"].get(m)) for m in metrics),
+                     *(cell(r["params"].get(p)) for p in params), str(r["epochs"]),
+                     f"{r['seconds']:.2f}", r["status"]])
+    return header, body
+
+
+def write_tables(out: Path, ranked: list[dict], params: list[str], title: str) -> list[Path]:
+    """``results.csv`` and ``results.md``, best first."""
+    header, body = rows(ranked, params)
+    with open(out / "results.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *body])
+    lines = [f"# {title}", "", "| " + " | ".join(header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in body]
+    errors = [f"- {r['id']}: {r['error']}" for r in ranked if r.get("error")]
+    if errors:
+        lines += ["", "Trials that did not finish:", "", *errors]
+    (out / "results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [out / "results.csv", out / "results.md"]
+
+
+# ---------------------------------------------------------------------------- the plot
+def plot(out: Path, records: list[dict], space, metric: str) -> Path | None:
+    """``tune.png``: the metric of each finished trial against each searched option, the best
+    trial marked; log axes for log ranges, one position per value for the choices."""
+    from ..cli import plots
+
+    done = [r for r in records if score(r, metric) > -math.inf]
+    if not plots.available() or not done:
+        return None
+    keys = list(space.ranges)
+    cols = min(3, len(keys))
+    nrows = math.ceil(len(keys) / cols)
+    fig = plots._figure((4.2 * cols, 3.4 * nrows))
+    axes = np.atleast_1d(fig.subplots(nrows, cols, squeeze=False)).ravel()
+    y = np.array([r["metrics"][metric] for r in done])
+    best = int(np.argmax([score(r, metric) for r in done]))
+    for ax, key in zip(axes, keys, strict=False):
+        _axis(ax, space.ranges[key], [r["params"].get(key) for r in done], y, best)
+        ax.set_xlabel(key)
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(keys):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{metric} of {len(done)} trials (best marked)")
+    fig.tight_layout()
+    path = out / "tune.png"
+    fig.savefig(path)
+    return path
+
+
+def _axis(ax, rng, values, y, best):
+    shown = [i for i, v in enumerate(values) if v is not None]  # absent: did not apply
+    numeric = rng.kind != "choice" or all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in rng.values)
+    if numeric:
+        x = np.array([float(values[i]) for i in shown])
+        if rng.log:
+            ax.set_xscale("log")
+        elif all(isinstance(values[i], int) for i in shown):
+            from matplotlib.ticker import MaxNLocator
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    else:
+        keys = [json.dumps(v) for v in rng.values]
+        x = np.array([keys.index(json.dumps(values[i])) for i in shown], dtype=float)
+        labels = [v if isinstance(v, str) else cell(v) for v in rng.values]
+        ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 3 else 0,
+                      fontsize=8)
+        ax.set_xlim(-0.5, len(labels) - 0.5)
+    ax.scatter(x, y[shown], s=18, alpha=0.7)
+    if best in shown:
+        ax.scatter([x[shown.index(best)]], [y[best]], marker="*", s=160, color="tab:red")

@@ -1,0 +1,310 @@
+"""The search: trials from a space, run by an executor, recorded as they finish, resumable.
+
+The output folder receives ``results.jsonl`` (appended trial by trial), ``model.safetensors``
+(the best trial's model, replaced whenever a better one finishes), ``best.toml`` (its
+configuration: ``feedforward train --config best.toml`` trains it again), ``results.csv``
+and ``results.md`` (ranked), ``tune.png`` (with matplotlib) and ``search.json`` (a summary).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..cli import common, datasets
+from ..errors import FeedforwardError
+from ..saving import load_model
+from . import executors, report, results
+from . import space as spaces
+from .strategies import make_trials
+from .trial import Bundle, prepare, run_trial
+
+MODEL_FILE = report.MODEL_FILE
+
+
+@dataclass
+class SearchResult:
+    """What :func:`search` found.
+
+    Parameters
+    ----------
+    out : Path
+        The output folder.
+    metric : str
+        The validation metric that ranks the trials.
+    mode : str
+        ``max`` or ``min``: whether larger values of ``metric`` are better.
+    records : list of dict
+        Every trial of the search (this run's and earlier runs'), best first.
+    best : dict or None
+        The best finished trial's record.
+    ran : list of str
+        Ids of the trials run by this call (the others came from ``results.jsonl``).
+    test : dict
+        The best model's loss and metrics on the test split (empty without one).
+    seconds : float
+        Wall-clock time of this call.
+    """
+
+    out: Path
+    metric: str
+    mode: str
+    records: list
+    best: dict | None
+    ran: list = field(default_factory=list)
+    test: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def best_params(self) -> dict | None:
+        """The best trial's parameters (None when no trial finished)."""
+        return None if self.best is None else self.best["params"]
+
+    def best_model(self):
+        """The best trial's model, loaded from the output folder.
+
+        Returns
+        -------
+        Sequential
+        """
+        return load_model(self.out / MODEL_FILE)
+
+
+def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None, metric=None,
+           grid_points=None, jobs=1, scheduler=None, client=None, retries=2, plots=True,
+           console=None, on_result=None) -> SearchResult:
+    """Search the space; record every trial in ``out``; resume where an earlier run stopped.
+
+    Parameters
+    ----------
+    space : str, Path, dict or Space
+        A space file (see ``docs/tune.md``), or its tables as a dict.
+    data : tuple (x, y), optional
+        ``x`` of shape ``(n, features)``, ``y`` of shape ``(n,)``; default: the ``dataset``
+        of ``[fixed]`` (digits without one). It is split by ``val``, ``test`` and ``seed``.
+    out : str or Path, optional
+        Output folder; default ``runs/tune-<space file name>``.
+    strategy, trials, seed, metric, grid_points : optional
+        Override the ``[tune]`` table.
+    jobs : int
+        Local processes (1: trials run in this process; 0: one per CPU).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``): trials run on its workers.
+    client : dask.distributed.Client, optional
+        A client to run the trials with (instead of ``scheduler``).
+    retries : int
+        Dask reruns of a trial that raised; local restarts of the process pool after a
+        worker process died.
+    plots : bool
+        Write ``tune.png`` (needs matplotlib).
+    console : rich.console.Console, optional
+        Where progress goes; default: a quiet one (nothing printed).
+    on_result : callable, optional
+        Called with each trial's record as it is written.
+
+    Returns
+    -------
+    SearchResult
+    """
+    start = time.perf_counter()
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
+        raise FeedforwardError(f"jobs: expected 0 (one per CPU) or a positive integer, got "
+                               f"{jobs!r}")
+    console = console or common.console(quiet=True)
+    space = spaces.load(space, strategy=strategy, trials=trials, seed=seed, metric=metric,
+                        grid_points=grid_points)
+    trial_list = make_trials(space)
+    bundle = _bundle(space, trial_list[0], data)
+    metric = _metric(space, trial_list, bundle)
+    fingerprint = space.fingerprint(_data_digest(bundle))
+    out = _out_folder(out, space)
+    jsonl = out / results.JSONL
+    done = results.read(jsonl, fingerprint)
+    pending = [t for t in trial_list if t.id not in done]
+    wanted = {t.id for t in trial_list}
+    best = _best([r for i, r in done.items() if i in wanted], metric)
+    console.print(f"{len(trial_list)} trials ({space.settings['strategy']} search of "
+                  f"{', '.join(space.ranges)}), ranked by {metric}; "
+                  f"{len(trial_list) - len(pending)} already in {jsonl}, {len(pending)} to run")
+    own = executors.connect(scheduler) if pending and client is None and scheduler else None
+    try:
+        with _progress(console, len(trial_list), len(trial_list) - len(pending)) as progress:
+            runs = _execute(pending, bundle, jobs, client or own, retries, fingerprint)
+            best, ran = _record(runs, out, fingerprint, done, best, metric, progress, on_result)
+    finally:
+        if own is not None:
+            own.close()
+    if best is not None:
+        _ensure_model(out, best, trial_list, bundle)
+    ranked = results.rank([done[t.id] for t in trial_list if t.id in done], metric)
+    result = SearchResult(out, metric, results.direction(metric), ranked, best, ran)
+    report.finish(result, space, trial_list, bundle, plots, console)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+# ---------------------------------------------------------------------------- set-up
+def _bundle(space, first, data) -> Bundle:
+    cfg, _ = space.config(first.params)  # the data options are the same in every trial
+    if data is None:
+        raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
+                            cfg["seed"], label=cfg.label("dataset"))
+    else:
+        raw = from_arrays(data)
+    prepared = datasets.for_task(raw, cfg["task"], label=cfg.label("task"))
+    parts = datasets.split(prepared, cfg["val"], cfg["test"], cfg["seed"])
+    if len(parts.x_val) == 0:
+        raise cfg.error("val", "a search ranks its trials on the validation split; set val "
+                               "above 0")
+    return Bundle(prepared, parts)
+
+
+def from_arrays(data) -> datasets.Data:
+    """A dataset of the command line from arrays.
+
+    Parameters
+    ----------
+    data : tuple
+        ``(x, y)``: ``x`` of shape ``(n, features)``, ``y`` of shape ``(n,)``.
+
+    Returns
+    -------
+    feedforward.cli.datasets.Data
+        Classes for integer, boolean or text labels; regression for other numbers.
+    """
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise FeedforwardError(f"data: expected a pair (x, y), got {type(data).__name__}")
+    x, y = np.asarray(data[0]), np.asarray(data[1])
+    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y) or len(x) == 0:
+        raise FeedforwardError(f"data: expected x of shape (n, features) and y of shape (n,), "
+                               f"got {x.shape} and {y.shape}")
+    if x.dtype.kind not in "iufb":
+        raise FeedforwardError(f"data: expected numeric features, got dtype {x.dtype}")
+    names = [f"x{i}" for i in range(x.shape[1])]
+    if y.dtype.kind in "iubUSO":
+        classes, codes = np.unique(y, return_inverse=True)
+        labels = [c.item() if isinstance(c, np.generic) else c for c in classes]
+        return datasets.Data("data", x, codes.astype(np.int64), names, "y", labels,
+                             "classification")
+    return datasets.Data("data", x, y.astype(np.float64), names, "y", None, "regression")
+
+
+def _metric(space, trial_list, bundle) -> str:
+    """The ranking metric; each trial's plan is made here, so that a configuration the data
+    cannot serve fails before anything trains."""
+    logged = None
+    for trial in trial_list:
+        cfg, _ = space.config(trial.params)
+        plan = prepare(cfg, bundle)
+        logged = logged or ["val_loss", *(f"val_{m}" for m in plan.metrics)]
+    name = space.settings["metric"]
+    if name == "auto":
+        return "val_accuracy" if "val_accuracy" in logged else "val_loss"
+    if name not in logged:
+        raise FeedforwardError(f"tune.metric (in {space.file}): {name!r} is not a validation "
+                               f"value of these trials; choose from {', '.join(logged)}")
+    return name
+
+
+def _data_digest(bundle: Bundle) -> str:
+    p, h = bundle.parts, hashlib.sha256()
+    for a in (p.x_train, p.x_val, p.y_train, p.y_val):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _out_folder(out, space) -> Path:
+    if out is None:
+        stem = Path(space.file).stem if space.file != "the space" else "space"
+        out = Path("runs") / f"tune-{stem}"
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FeedforwardError(f"--out: cannot create the folder {str(out)!r} "
+                               f"({e.strerror or e})") from None
+    return out
+
+
+def _best(records, metric):
+    best = None
+    for record in sorted(records, key=lambda r: r["index"]):
+        if results.better(record, best, metric):
+            best = record
+    return best
+
+
+# ---------------------------------------------------------------------------- running
+def _execute(pending, bundle, jobs, client, retries, fingerprint):
+    if not pending:
+        return iter(())
+    if client is not None:
+        return executors.dask(pending, bundle, client, retries, tag=f"trial-{fingerprint}")
+    return executors.local(pending, bundle, jobs or os.cpu_count() or 1, retries)
+
+
+def _record(runs, out, fingerprint, done, best, metric, progress, on_result):
+    """Write each finished trial (``(record, model_bytes)`` from ``runs``) to ``out``: the
+    model first if it is the best so far, then its line. Returns the best record and the ids
+    written."""
+    bar, task = progress
+    ran = []
+    for record, model_bytes in runs:
+        if record["id"] in done:  # never twice, whatever an executor reran
+            continue
+        record = {"search": fingerprint, **record}
+        if results.better(record, best, metric) and model_bytes is not None:
+            # the model before the line: a kill in between reruns the trial, which writes it
+            results.write_atomic(out / MODEL_FILE, model_bytes)
+            best = record
+        results.append(out / results.JSONL, record)
+        done[record["id"]] = record
+        ran.append(record["id"])
+        bar.update(task, advance=1, description=_describe(best, metric))
+        if on_result is not None:
+            on_result(record)
+    return best, ran
+
+
+def _ensure_model(out, best, trial_list, bundle) -> None:
+    """Make the folder's model the best trial's: after a shorter rerun of a longer search, or
+    when the file is gone, train that trial again (it gives the same model)."""
+    path = out / MODEL_FILE
+    if path.exists():
+        try:
+            _, record = common.load(path)
+        except FeedforwardError:
+            record = None
+        if (record or {}).get("tune", {}).get("trial") == best["id"]:
+            return
+    trial = next(t for t in trial_list if t.id == best["id"])
+    _, model_bytes = run_trial(trial.to_dict(), bundle)
+    results.write_atomic(path, model_bytes)
+
+
+class _progress:
+    """A rich progress bar over the trials (nothing on a quiet console)."""
+
+    def __init__(self, console, total, completed):
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=console, disable=console.quiet)
+        self.task = self.bar.add_task("trials", total=total, completed=completed)
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self.bar, self.task
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc)
+
+
+def _describe(best, metric) -> str:
+    if best is None:
+        return "trials"
+    return f"best {metric} {common.fmt(metric, best['metrics'][metric])} ({best['id']})"
