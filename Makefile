@@ -24,7 +24,7 @@ test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples benchmarks
+	$(PY) -m ruff check src tests examples benchmarks docs
 
 # The main job: `feedforward train` with its defaults (scikit-learn's digits, two hidden ReLU
 # layers, Adam, early stopping); model, history, metrics, config and plots go to runs/demo.

@@ -21,8 +21,9 @@ MODULES = [
     "feedforward.callbacks", "feedforward.checkpoint", "feedforward.saving",
     "feedforward.errors", "feedforward.data.playground", "feedforward.data.mnist",
     "feedforward.data.tabular", "feedforward.data.preprocessing", "feedforward.data.split",
-    "feedforward.data.augment", "feedforward.data.batching", "feedforward.diagnostics.gradient_check",
-    "feedforward.diagnostics.monitor", "feedforward.diagnostics.doctor",
+    "feedforward.data.augment", "feedforward.data.batching",
+    "feedforward.diagnostics.gradient_check", "feedforward.diagnostics.monitor",
+    "feedforward.diagnostics.doctor",
     "feedforward.diagnostics.check", "feedforward.sklearn", "feedforward.onnx",
     "feedforward.interop", "feedforward.tune", "feedforward.playground",
 ]

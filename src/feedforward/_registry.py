@@ -126,8 +126,8 @@ class Registry:
             return x
         if self.base is None and type(x) in self.classes.values():
             return x
-        raise FeedforwardError(f"{self.kind}: expected a name, a config dict or a {self.kind} "
-                               f"instance, got {describe(x)}")
+        raise FeedforwardError(f"{self.kind}: expected a name, a config dict or an instance of "
+                               f"{self.kind}, got {describe(x)}")
 
     def serialize(self, obj) -> dict | None:
         """The JSON-safe config dict of an instance, the inverse of ``deserialize``.

@@ -66,7 +66,21 @@ def _atomic_write(path: Path, data: bytes):
 
 
 def model_tensors(model) -> dict[str, np.ndarray]:
-    """The named tensors of a model file: parameters, fitted preprocessing, optimizer slots."""
+    """The named tensors of a model file: parameters, fitted preprocessing, optimizer slots.
+
+    Parameters
+    ----------
+    model : Sequential
+        A built model.
+
+    Returns
+    -------
+    dict of str to ndarray
+        C-contiguous arrays named ``layers.<i>.<name>`` (e.g. a Dense kernel of shape
+        ``(in, units)``), ``preprocessing.<i>.<name>`` for each fitted preprocessor and
+        ``optimizer.<slot>.<i>`` (each of the shape of the flat parameter buffer) when the
+        model is compiled.
+    """
     tensors = {f"layers.{i}.{k}": np.ascontiguousarray(p)
                for i, layer in enumerate(model.layers) for k, p in layer.params.items()}
     for i, p in enumerate(model.preprocessing):
@@ -83,8 +97,16 @@ def model_tensors(model) -> dict[str, np.ndarray]:
 def save_model(model, path, extra_metadata: dict | None = None):
     """Write ``model`` to ``path`` (conventionally ``*.safetensors``); see the module docstring.
 
-    ``extra_metadata`` maps further string keys to string values (e.g. JSON) kept in the file's
-    metadata; it may not replace the model's own entries (:data:`RESERVED_KEYS`).
+    Parameters
+    ----------
+    model : Sequential
+        A built model; its config, weights, fitted preprocessing and, when compiled, its
+        optimizer's state are written.
+    path : str or path-like
+        The file to write, in an existing folder; it is replaced atomically.
+    extra_metadata : dict of str to str, optional
+        Further string keys to string values (e.g. JSON) kept in the file's metadata; it may
+        not replace the model's own entries (:data:`RESERVED_KEYS`). Default None: none.
     """
     model._require_built("save")
     path = Path(path)
@@ -162,7 +184,19 @@ def _unreadable(path, e) -> FeedforwardError:
 
 
 def read_metadata(path) -> dict[str, str]:
-    """The string metadata of a model file, read with the same checks as :func:`load_model`."""
+    """The string metadata of a model file, read with the same checks as :func:`load_model`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A safetensors file, e.g. one written by :func:`save_model`.
+
+    Returns
+    -------
+    dict of str to str
+        The file's metadata entries (``format``, ``config``, ``compile`` ... and any extra
+        metadata), unparsed; empty if the file has none.
+    """
     path, _ = _check_file(path)
     try:
         with safe_open(str(path), framework="numpy") as f:
@@ -174,8 +208,22 @@ def read_metadata(path) -> dict[str, str]:
 def load_model(path, compile: bool = True):
     """Load a model saved by :meth:`Sequential.save`.
 
-    Returns the model, or raises :class:`FeedforwardError` naming ``path`` for any file that is
-    not a valid model file (missing, truncated, corrupt, hostile or of another format).
+    Raises :class:`FeedforwardError` naming ``path`` for any file that is not a valid model
+    file (missing, truncated, corrupt, hostile or of another format).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file (``*.safetensors``).
+    compile : bool, default True
+        Whether to compile the model with the saved optimizer, loss and metrics and restore the
+        optimizer's state, so that training resumes where it stopped. If False, or if the model
+        was saved uncompiled, the model is returned uncompiled.
+
+    Returns
+    -------
+    Sequential
+        The model, built, with its weights and fitted preprocessing restored.
     """
     path, data_bytes = _check_file(path)
     try:

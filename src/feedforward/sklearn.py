@@ -326,36 +326,47 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int
+    hidden_layer_sizes : int or tuple of int, default (100,)
         Units of each hidden ``Dense`` layer.
-    activation : str
+    activation : str, default "relu"
         Activation of the hidden layers (any feedforward activation name).
-    kernel_initializer : str
-        ``"auto"`` is ``he_uniform`` for the ReLU family, ``glorot_uniform`` otherwise.
-    dropout : float in [0, 1)
+    kernel_initializer : str, default "auto"
+        Initializer of every kernel; ``"auto"`` is ``he_uniform`` for the ReLU family,
+        ``glorot_uniform`` otherwise. The output layer is always ``glorot_uniform``.
+    dropout : float in [0, 1), default 0.0
         Dropout rate after every hidden layer.
-    optimizer : str, dict or Optimizer
+    optimizer : str, dict or Optimizer, default "adam"
         Any feedforward optimizer. A name is built with ``learning_rate``; a config dict or
         an instance (copied at each ``fit``) keeps its own options and learning rate.
-    learning_rate : float, str or dict
+    learning_rate : float, str or dict, default 1e-3
         A float, or a schedule name or config (see :mod:`feedforward.schedules`).
-    batch_size : int or "auto"
-        ``"auto"`` is ``min(200, n_samples)``, as in scikit-learn's MLP.
-    epochs : int
+    batch_size : int or "auto", default 32
+        Samples per gradient step; ``"auto"`` is ``min(200, n_samples)``, as in
+        scikit-learn's MLP.
+    epochs : int, default 200
         Passes over the data per ``fit`` (at most, with early stopping).
-    l1, l2 : float
+    l1, l2 : float, default 0.0 and 1e-4
         Penalties on every kernel.
-    early_stopping : bool
-        Hold out ``validation_fraction`` (stratified) and stop when its accuracy has not
-        improved for ``patience`` epochs. ``partial_fit`` never holds data out.
-    restore_best_weights : bool
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the data (stratified) and stop when its accuracy
+        has not improved for ``patience`` epochs. ``partial_fit`` never holds data out.
+    validation_fraction : float in (0, 1), default 0.1
+        Fraction of the training data held out with ``early_stopping``.
+    patience : int, default 10
+        Epochs without improvement of the validation score before early stopping ends
+        ``fit``.
+    restore_best_weights : bool, default True
         With early stopping, end with the weights of the best validation epoch.
-    class_weight : None, "balanced" or dict
-        Weights of each class in the loss; ``"balanced"`` is ``n / (k * count(class))``.
-    random_state : None, int or RandomState
-        Seeds initialization, dropout, shuffling and the validation split.
-    verbose : {0, 1, 2}
-    warm_start : bool
+    class_weight : None, "balanced" or dict, default None
+        Weights of each class in the loss (multiplying ``sample_weight``); ``"balanced"`` is
+        ``n / (k * count(class))``; a dict maps labels to weights. Not for multilabel
+        targets.
+    random_state : None, int or RandomState, default None
+        Seeds initialization, dropout, shuffling and the validation split; an int gives the
+        same network at every ``fit``.
+    verbose : {0, 1, 2}, default 0
+        Progress printed by ``fit``: silent, a progress bar per epoch, or one line per epoch.
+    warm_start : bool, default False
         Continue from the previous ``fit``'s weights instead of starting again.
 
     Attributes
@@ -378,14 +389,53 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
         self.class_weight = class_weight
 
     def fit(self, X, y, sample_weight=None):
-        """Train on ``X`` of shape (n, features) and ``y`` of shape (n,) or (n, labels)."""
+        """Train on ``X`` of shape (n, features) and ``y`` of shape (n,) or (n, labels).
+
+        Trains for ``epochs`` epochs (fewer with early stopping) from new weights, or from
+        the current ones with ``warm_start``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples, converted to float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a 0/1 indicator matrix for multilabel classification.
+        sample_weight : array-like of shape (n_samples,), default None
+            Weights of the samples in the loss, rescaled to mean 1 (multiplied by
+            ``class_weight``'s); None weighs every sample equally.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
         keep = self.warm_start and hasattr(self, "model_")
         X, y = self._validate(X, y, reset=not keep)
         self._set_classes(y, None if not keep else self._binarizer.classes_)
         return self._fit(X, y, sample_weight, self.epochs, incremental=False)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch on ``(X, y)``; the first call needs ``classes`` (all of them)."""
+        """One epoch on ``(X, y)``; the first call needs ``classes`` (all of them).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples, converted to float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a 0/1 indicator matrix for multilabel classification.
+        classes : array-like of shape (n_classes,), default None
+            Every class label, required on the first call (unless ``y`` is a multilabel
+            indicator matrix), as ``y`` may not hold them all; on later calls, if given, it
+            must be the same classes.
+        sample_weight : array-like of shape (n_samples,), default None
+            Weights of the samples in the loss, rescaled to mean 1 (multiplied by
+            ``class_weight``'s); None weighs every sample equally.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
         first = not hasattr(self, "model_")
         if first and classes is None and not (np.ndim(y) == 2 and np.shape(y)[1] > 1):
             raise FeedforwardError("classes: expected every class label on the first call "
@@ -457,11 +507,36 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
         return self.classes_[np.argmax(p, axis=1)]
 
     def predict_proba(self, X):
-        """Class probabilities of shape (n, n_classes) (per-label for multilabel)."""
+        """Class probabilities of shape (n, n_classes) (per-label for multilabel).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples, converted to float64.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The probability of each class in the order of ``classes_``, rows summing to 1;
+            for multilabel, of shape (n_samples, n_labels), the probability of each label
+            being 1.
+        """
         return self._proba(self._check_X(X))
 
     def predict(self, X):
-        """Labels of shape (n,), or a 0/1 indicator matrix (n, labels) for multilabel."""
+        """Labels of shape (n,), or a 0/1 indicator matrix (n, labels) for multilabel.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples, converted to float64.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The most probable class of each sample; for multilabel, 1 where a label's
+            probability exceeds 0.5.
+        """
         return self._labels(self.predict_proba(X))
 
     def __sklearn_tags__(self):
@@ -476,6 +551,47 @@ class NeuralNetRegressor(_NamedScoreErrors, RegressorMixin, _BaseNeuralNet):
     Parameters are those of :class:`NeuralNetClassifier` without ``class_weight``; with
     ``early_stopping`` the validation score is R².
 
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default (100,)
+        Units of each hidden ``Dense`` layer.
+    activation : str, default "relu"
+        Activation of the hidden layers (any feedforward activation name).
+    kernel_initializer : str, default "auto"
+        Initializer of every kernel; ``"auto"`` is ``he_uniform`` for the ReLU family,
+        ``glorot_uniform`` otherwise. The output layer is always ``glorot_uniform``.
+    dropout : float in [0, 1), default 0.0
+        Dropout rate after every hidden layer.
+    optimizer : str, dict or Optimizer, default "adam"
+        Any feedforward optimizer. A name is built with ``learning_rate``; a config dict or
+        an instance (copied at each ``fit``) keeps its own options and learning rate.
+    learning_rate : float, str or dict, default 1e-3
+        A float, or a schedule name or config (see :mod:`feedforward.schedules`).
+    batch_size : int or "auto", default 32
+        Samples per gradient step; ``"auto"`` is ``min(200, n_samples)``, as in
+        scikit-learn's MLP.
+    epochs : int, default 200
+        Passes over the data per ``fit`` (at most, with early stopping).
+    l1, l2 : float, default 0.0 and 1e-4
+        Penalties on every kernel.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the data and stop when its R² has not improved
+        for ``patience`` epochs. ``partial_fit`` never holds data out.
+    validation_fraction : float in (0, 1), default 0.1
+        Fraction of the training data held out with ``early_stopping``.
+    patience : int, default 10
+        Epochs without improvement of the validation score before early stopping ends
+        ``fit``.
+    restore_best_weights : bool, default True
+        With early stopping, end with the weights of the best validation epoch.
+    random_state : None, int or RandomState, default None
+        Seeds initialization, dropout, shuffling and the validation split; an int gives the
+        same network at every ``fit``.
+    verbose : {0, 1, 2}, default 0
+        Progress printed by ``fit``: silent, a progress bar per epoch, or one line per epoch.
+    warm_start : bool, default False
+        Continue from the previous ``fit``'s weights instead of starting again.
+
     Attributes
     ----------
     model_ : Sequential
@@ -485,13 +601,48 @@ class NeuralNetRegressor(_NamedScoreErrors, RegressorMixin, _BaseNeuralNet):
     """
 
     def fit(self, X, y, sample_weight=None):
-        """Train on ``X`` of shape (n, features) and ``y`` of shape (n,) or (n, outputs)."""
+        """Train on ``X`` of shape (n, features) and ``y`` of shape (n,) or (n, outputs).
+
+        Trains for ``epochs`` epochs (fewer with early stopping) from new weights, or from
+        the current ones with ``warm_start``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples, converted to float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default None
+            Weights of the samples in the loss, rescaled to mean 1; None weighs every sample
+            equally.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
         keep = self.warm_start and hasattr(self, "model_")
         X, y = self._validate_regression(X, y, reset=not keep)
         return self._fit(X, y, sample_weight, self.epochs, incremental=False)
 
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch on ``(X, y)``, continuing from the current weights."""
+        """One epoch on ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples, converted to float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values, with as many outputs as on the first call.
+        sample_weight : array-like of shape (n_samples,), default None
+            Weights of the samples in the loss, rescaled to mean 1; None weighs every sample
+            equally.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
         X, y = self._validate_regression(X, y, reset=not hasattr(self, "model_"))
         return self._fit(X, y, sample_weight, 1, incremental=True)
 
@@ -518,5 +669,16 @@ class NeuralNetRegressor(_NamedScoreErrors, RegressorMixin, _BaseNeuralNet):
         return out.ravel() if self._ravel else out
 
     def predict(self, X):
-        """Predictions of shape (n,), or (n, outputs) for multi-output targets."""
+        """Predictions of shape (n,), or (n, outputs) for multi-output targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples, converted to float64.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values, of the shape of the targets ``fit`` was given.
+        """
         return self._predict(self._check_X(X))

@@ -29,9 +29,27 @@ def pack(array) -> dict:
             "b64": base64.b64encode(a.tobytes()).decode("ascii")}
 
 
+def pack_bytes(rows) -> dict:
+    """A packed array of 8-bit codes: each row of ``rows`` (shape ``(k, m)``) scaled from its
+    own ``[lo, hi]`` to 0..255, a quarter of the bytes of float32 (thumbnails only need a
+    colour)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        rows = np.nan_to_num(np.asarray(rows, dtype=np.float64))
+        lo, hi = rows.min(axis=1), rows.max(axis=1)
+        scale = np.divide(255.0, hi - lo, out=np.zeros_like(lo), where=hi > lo)
+        codes = np.rint((rows - lo[:, None]) * scale[:, None]).astype(np.uint8)
+    return {"shape": list(codes.shape), "dtype": "uint8", "lo": lo.tolist(), "hi": hi.tolist(),
+            "b64": base64.b64encode(codes.tobytes()).decode("ascii")}
+
+
 def unpack(packed) -> np.ndarray:
-    """The array of a packed array (for tests and clients written in Python)."""
+    """The array of a packed array (for tests and clients written in Python); 8-bit codes
+    come back as float64 in each row's ``[lo, hi]``."""
     data = base64.b64decode(packed["b64"])
+    if packed["dtype"] == "uint8":
+        codes = np.frombuffer(data, dtype=np.uint8).reshape(len(packed["lo"]), -1)
+        lo, hi = np.array(packed["lo"]), np.array(packed["hi"])
+        return (lo[:, None] + codes * ((hi - lo) / 255)[:, None]).reshape(packed["shape"])
     return np.frombuffer(data, dtype="<f4").reshape(packed["shape"])
 
 
@@ -65,8 +83,11 @@ def rounded(array) -> list:
 
 
 def thumbnails(values) -> dict:
-    """Packed ``(units, 20, 20)`` thumbnails of ``values`` (400, units) on the thumbnail grid."""
-    return pack(values.T.reshape(-1, THUMBNAIL, THUMBNAIL))
+    """Packed 8-bit ``(units, 20, 20)`` thumbnails of ``values`` (400, units) on the thumbnail
+    grid, each unit scaled to its own range."""
+    packed = pack_bytes(values.T)
+    packed["shape"] = [values.shape[1], THUMBNAIL, THUMBNAIL]
+    return packed
 
 
 # ---------------------------------------------------------------------------- the doctor

@@ -326,6 +326,12 @@ def create_app(allowed_hosts=LOOPBACK_HOSTS) -> Starlette:
         Host names the app answers to (the ``Host`` header, without the port); ``["*"]`` for
         any. The loopback names by default, which keeps other web sites from reaching the
         server through DNS rebinding.
+
+    Returns
+    -------
+    Starlette
+        The ASGI app: the page, ``/api/options``, ``/api/export/{session}``, the ``/ws``
+        WebSocket and ``/static`` files; its sessions live in ``app.state.sessions``.
     """
     routes = [Route("/", index), Route("/api/options", api_options),
               Route("/api/export/{session}", api_export),
@@ -351,7 +357,7 @@ async def one_blas_thread(app):
     except ImportError:  # pragma: no cover - installed with the web extra
         yield
         return
-    limits = threadpool_limits(1)
+    limits = threadpool_limits(1, user_api="blas")
     try:
         yield
     finally:

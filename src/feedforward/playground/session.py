@@ -126,6 +126,12 @@ class Custom:
 class Session:
     """A setup, its data and network, and the state of training.
 
+    Parameters
+    ----------
+    setup : dict, optional
+        A partial setup (fields of :data:`~feedforward.playground.setup.DEFAULTS`), checked
+        and completed with the defaults. Default None: the default setup.
+
     Attributes
     ----------
     setup : dict
@@ -211,7 +217,20 @@ class Session:
 
     # ------------------------------------------------------------------ control messages
     def apply(self, partial) -> dict:
-        """Merge a partial setup; rebuild what it changes. Returns ``{"data": bool}``."""
+        """Merge a partial setup; rebuild what it changes.
+
+        On an error (a :class:`FieldError` naming the bad field) the session is left as it was.
+
+        Parameters
+        ----------
+        partial : dict
+            Setup fields to change; the others keep their current values.
+
+        Returns
+        -------
+        dict
+            ``{"data": bool}``: whether the data changed (and with it the network, rebuilt).
+        """
         new = merge(self.setup, partial)
         if new["dataset"] == "custom" and self.custom is None:
             raise FieldError("setup.dataset", "no custom data yet; upload a CSV file or add "
@@ -282,6 +301,19 @@ class Session:
         self.apply({"seed": (self.setup["seed"] + 1) % 2**31})
 
     def set_weight(self, layer, i, j, value) -> None:
+        """Set one kernel entry of a dense layer and re-evaluate the network.
+
+        Parameters
+        ----------
+        layer : int
+            Index of the dense layer, the output layer included (0 is the first hidden layer).
+        i : int
+            The input unit the weight leaves (row of the kernel).
+        j : int
+            The unit of ``layer`` the weight enters (column of the kernel).
+        value : float
+            The new weight, in [-1000, 1000].
+        """
         kernel = self._dense(layer).params["kernel"]
         i = check_integer(i, "from", 0, kernel.shape[0] - 1)
         j = check_integer(j, "to", 0, kernel.shape[1] - 1)
@@ -289,6 +321,17 @@ class Session:
         self._changed_weights()
 
     def set_bias(self, layer, unit, value) -> None:
+        """Set one bias of a dense layer and re-evaluate the network.
+
+        Parameters
+        ----------
+        layer : int
+            Index of the dense layer, the output layer included (0 is the first hidden layer).
+        unit : int
+            The unit of ``layer`` whose bias to set.
+        value : float
+            The new bias, in [-1000, 1000].
+        """
         bias = self._dense(layer).params["bias"]
         unit = check_integer(unit, "unit", 0, bias.shape[0] - 1)
         bias[unit] = check_float(value, "value", -1e3, 1e3)
@@ -305,7 +348,13 @@ class Session:
         """Make the rows ``x1,x2,label`` of ``csv`` the (custom) dataset.
 
         Labels 0 to 5 (or the Playground's -1 and +1) make a classification problem, other
-        values a regression.
+        values a regression. The network is rebuilt for the new data.
+
+        Parameters
+        ----------
+        csv : str
+            The file's text: rows of three numbers ``x1,x2,label``, with an optional header
+            line.
         """
         points, labels = parse_csv(csv)
         if set(np.unique(labels)) <= {-1.0, 1.0}:
@@ -325,7 +374,18 @@ class Session:
             self._build_model()
 
     def add_point(self, x1, x2, label) -> None:
-        """Add a training point to the custom dataset (a copy of the current data at first)."""
+        """Add a training point to the custom dataset (a copy of the current data at first).
+
+        The network keeps its weights; only its data grows.
+
+        Parameters
+        ----------
+        x1, x2 : float
+            The point's coordinates, in the Playground's input square [-6, 6].
+        label : int or float
+            A class in 0 to ``classes - 1`` for classification, a target in [-10, 10] for
+            regression.
+        """
         x1 = check_float(x1, "x1", datasets.LOW, datasets.HIGH)
         x2 = check_float(x2, "x2", datasets.LOW, datasets.HIGH)
         if self.setup["problem"] == "classification":
@@ -357,6 +417,13 @@ class Session:
         """Train until ``epochs`` more epochs end, or ``budget`` seconds have passed.
 
         An epoch cut short by the budget resumes at the next call.
+
+        Parameters
+        ----------
+        epochs : int
+            The most epochs to complete.
+        budget : float, optional
+            The most seconds to train for (checked after each batch). Default None: no limit.
 
         Returns
         -------
@@ -457,7 +524,15 @@ class Session:
 
     # ------------------------------------------------------------------ measuring
     def evaluate(self) -> dict:
-        """``{split: {"loss", "metric"} or None}`` on every split, in inference mode."""
+        """The loss and metric on every split, in inference mode.
+
+        Returns
+        -------
+        dict
+            ``{split: {"loss": float, "metric": float} or None}`` for ``"train"``, ``"val"``
+            and ``"test"``; None for an empty split. The metric is accuracy for
+            classification, R² for regression.
+        """
         scores = {}
         for split in SPLITS:
             x, y = self.x[split], self.y[split]
@@ -471,15 +546,40 @@ class Session:
         return scores
 
     def state(self) -> dict:
+        """The ``state`` message: the setup, the number of parameters, whether it trains.
+
+        Returns
+        -------
+        dict
+            ``{"type": "state", "setup": dict, "parameters": int, "running": bool}``.
+        """
         return {"type": "state", "setup": self.setup,
                 "parameters": self.model.count_params(), "running": self.running}
 
     def data_message(self) -> dict:
+        """The ``data`` message: the points of every split.
+
+        Returns
+        -------
+        dict
+            ``{"type": "data", "train" | "val" | "test": rows [x1, x2, y]}``, each a list of
+            n lists of 3 numbers.
+        """
         return {"type": "data", **{s: np.column_stack([p, y]).tolist()
                                    for s, (p, y) in self.data.items()}}
 
     def frame(self) -> dict:
-        """The ``frame`` message: scores, heatmap, thumbnails, weights, doctor, history."""
+        """The ``frame`` message: scores, heatmap, thumbnails, weights, doctor, history.
+
+        The loss history sent is the part not yet sent by an earlier frame.
+
+        Returns
+        -------
+        dict
+            ``{"type": "frame", "epoch", "step", "loss", "metric", "heatmap", "neurons",
+            "weights", "biases", "doctor", "confusion", "history", "history_reset"}``;
+            ``confusion`` is None unless the problem is a classification with test points.
+        """
         setup = self.setup
         size, names = setup["grid"], tuple(setup["features"])
         heat_x = frames.grid_features(size, names)
@@ -562,7 +662,17 @@ class Session:
                 "findings": frames.findings(record, curves, self.inputs)}
 
     def inspect(self) -> dict:
-        """One batch (the first training rows): each dense layer's z, a and gradients."""
+        """One batch (the first training rows): each dense layer's z, a and gradients.
+
+        The gradients are computed in inference mode and leave the model's own unchanged.
+
+        Returns
+        -------
+        dict
+            ``{"type": "inspect", "batch": {"x", "y", "points"}, "layers": [...]}``: the
+            batch of at most ``min(batch_size, 64)`` rows, and for each dense layer its
+            ``z``, ``a``, ``grad_z``, ``grad_kernel`` and ``grad_bias`` as nested lists.
+        """
         model = self.model
         if self.y["train"] is None:
             raise FeedforwardError("inspect: the training set is empty")
@@ -587,7 +697,13 @@ class Session:
                 "layers": layers}
 
     def export(self) -> bytes:
-        """The model file (safetensors) of the network as it is now."""
+        """The model file (safetensors) of the network as it is now.
+
+        Returns
+        -------
+        bytes
+            The file's content, as written by :meth:`Sequential.save`.
+        """
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "model.safetensors"
             self.model.save(path)

@@ -1,9 +1,9 @@
 // A worker that paints the links on the canvas the page handed over: stroking thousands of curves
 // takes the software renderer tens of milliseconds, which would otherwise stall every frame.
 // It paints the newest weights and skips those that arrived while it was busy or resting. It rests
-// twice as long as a paint took, and paints a big network's links (which change little from one
-// frame to the next) at most 8 times a second: it shares the machine's cores with the page and
-// the training server.
+// three times as long as a paint took, and paints a big network's links (which change little from
+// one frame to the next) at most 3 times a second: it shares the machine's cores with the page
+// and the training server, and on a 2-core machine its paints were what held frames back.
 
 import { paintLinks } from './linkpaint.js';
 
@@ -22,7 +22,7 @@ function paint() {
   ctx.getImageData(0, 0, 1, 1); // rasterize now, so that `took` is the paint's real cost
   const took = performance.now() - t0;
   const big = geom.layers.reduce((n, g) => n + g.ya.length * g.yb.length, 0) > 2000;
-  readyAt = performance.now() + Math.max(2 * took, big ? 125 : 0);
+  readyAt = performance.now() + Math.max(3 * took, big ? 333 : 0);
   painted++;
   self.postMessage({ painted, ms: took });
 }

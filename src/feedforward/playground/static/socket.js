@@ -1,6 +1,7 @@
 // The page's one WebSocket to the training server: JSON messages in and out, reconnecting.
 
-/** Decode a packed array {shape, dtype: "float32", b64} into {shape, data: Float32Array}. */
+/** Decode a packed array {shape, dtype: "float32" or "uint8" (with lo, hi per row), b64} into
+ * {shape, data: Float32Array}. */
 export function unpack(packed) {
   if (!packed || typeof packed.b64 !== 'string') return packed;
   let bytes;
@@ -11,8 +12,20 @@ export function unpack(packed) {
     bytes = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   }
+  if (packed.dtype === 'uint8') return { shape: packed.shape, data: dequantize(bytes, packed) };
   // Little-endian float32 on the wire; every platform a browser runs on is little-endian.
   return { shape: packed.shape, data: new Float32Array(bytes.buffer) };
+}
+
+/** 8-bit codes back to floats: row r's code c is lo[r] + c * (hi[r] - lo[r]) / 255. */
+function dequantize(codes, packed) {
+  const rows = packed.lo.length, width = codes.length / rows;
+  const out = new Float32Array(codes.length);
+  for (let r = 0; r < rows; r++) {
+    const lo = packed.lo[r], step = (packed.hi[r] - packed.lo[r]) / 255;
+    for (let i = r * width; i < (r + 1) * width; i++) out[i] = lo + codes[i] * step;
+  }
+  return out;
 }
 
 export class Socket {
