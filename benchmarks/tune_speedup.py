@@ -15,6 +15,9 @@ time) and their ratio, with the load average, which says how busy the machine wa
 
     .venv/bin/python benchmarks/tune_speedup.py [--runs 2] [--trials 12] [--epochs 120]
 
+It then times ``ff.tune.search`` itself with the data already in memory, for ``jobs=1`` and
+``jobs=2``: the executor's speed-up, without the command's fixed start-up and data loading.
+
 The target on a 2-core machine is 1.6x. The command's fixed cost (imports, loading the data,
 about 2.5 CPU seconds, plus half a second per worker process) does not shrink with more
 processes, so the trials are made long enough (120 epochs) to dominate it. On a machine that
@@ -62,6 +65,16 @@ def run(space: Path, out: Path, jobs: int, one_thread: bool = False) -> float:
     return time.perf_counter() - start
 
 
+def search_seconds(space: Path, out: Path, jobs: int, data) -> float:
+    """The wall-clock time of ``ff.tune.search`` alone, the data already in memory: what the
+    executor does (pool start included), without the command's start-up and data loading."""
+    import feedforward as ff
+
+    start = time.perf_counter()
+    ff.tune.search(space, data, out=out, jobs=jobs, plots=False)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2, help="rounds of both (default 2)")
@@ -81,6 +94,16 @@ def main() -> None:
                 seconds = run(space, Path(tmp) / f"out-{k}-{i}", jobs, one_thread)
                 times[name].append(seconds)
                 print(f"round {i + 1}: {name}: {seconds:.2f} s", flush=True)
+        import feedforward as ff
+
+        data = ff.data.load_dataset("digits")
+        data = (data.x, data.y)
+        searches = {1: [], args.jobs: []}
+        for i in range(args.runs):
+            for jobs in searches:
+                seconds = search_seconds(space, Path(tmp) / f"search-{jobs}-{i}", jobs, data)
+                searches[jobs].append(seconds)
+                print(f"round {i + 1}: ff.tune.search(jobs={jobs}): {seconds:.2f} s", flush=True)
     best = {name: min(t) for name, t in times.items()}
     many = best[f"--jobs {args.jobs}"]
     print(f"{args.trials} trials, {args.epochs} epochs each, {os.cpu_count()} CPUs; load "
@@ -90,6 +113,9 @@ def main() -> None:
         print(f"{name:>28}: {seconds:6.2f} s" + (
             "" if seconds == many else f"   --jobs {args.jobs} is {seconds / many:.2f}x as "
                                        f"fast (target {TARGET}x on 2 cores)"))
+    one, more = min(searches[1]), min(searches[args.jobs])
+    print(f"ff.tune.search alone (data in memory): jobs=1 {one:.2f} s, jobs={args.jobs} "
+          f"{more:.2f} s: {one / more:.2f}x as fast (target {TARGET}x on 2 cores)")
 
 
 if __name__ == "__main__":
