@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 # The browser tests drive the system Chromium through Playwright; no browser is downloaded.
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
-	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+	export DEBIAN_FRONTEND=noninteractive; apt-get install -y chromium || \
+		(apt-get update && apt-get install -y chromium)
 
 test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest
