@@ -71,6 +71,30 @@ class Finding:
                 "fixes": list(self.fixes)}
 
 
+_RULE_SECTIONS = """
+    Parameters
+    ----------
+    records : list of dict
+        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
+    history : dict
+        Per-epoch lists of the logged values, such as ``History.history``.
+    inputs : dict
+        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
+        be empty.
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
+
+
+def _rule(func):
+    """Give a rule the docstring sections that every rule shares (one text, not ten copies)."""
+    func.__doc__ = func.__doc__.rstrip() + "\n" + _RULE_SECTIONS
+    return func
+
+
 def _fmt(v):
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
@@ -86,25 +110,11 @@ def _hidden(records, key):
 RECENT = 10  # records the gradient rules look at: the state of training now, at a fixed cost
 
 
+@_rule
 def vanishing_gradients(records, history, inputs):
     """Vanishing gradients: the first layer's gradient norm below 1e-3 of the last layer's.
 
     The ratio is the median over the last 10 records, with 3 or more layers with parameters.
-
-    Parameters
-    ----------
-    records : list of dict
-        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
-    history : dict
-        Per-epoch lists of the logged values, such as ``History.history``.
-    inputs : dict
-        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
-        be empty.
-
-    Returns
-    -------
-    Finding or None
-        The finding, or None when the rule does not fire.
     """
     ratios = []
     for r in records[-RECENT:]:
@@ -123,23 +133,9 @@ def vanishing_gradients(records, history, inputs):
          "use fewer layers"])
 
 
+@_rule
 def exploding_gradients(records, history, inputs):
     """Exploding gradients: a non-finite loss, or the loss ending above 3 times its first value.
-
-    Parameters
-    ----------
-    records : list of dict
-        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
-    history : dict
-        Per-epoch lists of the logged values, such as ``History.history``.
-    inputs : dict
-        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
-        be empty.
-
-    Returns
-    -------
-    Finding or None
-        The finding, or None when the rule does not fire.
     """
     losses = history.get("loss", [])
     if not losses:
@@ -164,23 +160,9 @@ def exploding_gradients(records, history, inputs):
          "use a smaller initialization (glorot_uniform / he_normal)"])
 
 
+@_rule
 def dead_relus(records, history, inputs):
     """Dead ReLUs: at least half of a hidden layer's units never active on the probe batch.
-
-    Parameters
-    ----------
-    records : list of dict
-        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
-    history : dict
-        Per-epoch lists of the logged values, such as ``History.history``.
-    inputs : dict
-        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
-        be empty.
-
-    Returns
-    -------
-    Finding or None
-        The finding, or None when the rule does not fire.
     """
     worst = max(_hidden(records, "dead_fraction"), key=lambda p: p[1], default=None)
     if worst is None or worst[1] < 0.5:
@@ -193,23 +175,9 @@ def dead_relus(records, history, inputs):
          "use kernel_initializer='he_normal' and bias_initializer='zeros'"])
 
 
+@_rule
 def saturation(records, history, inputs):
     """Saturation: at least 75 % of a hidden sigmoid / tanh layer's outputs saturated.
-
-    Parameters
-    ----------
-    records : list of dict
-        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
-    history : dict
-        Per-epoch lists of the logged values, such as ``History.history``.
-    inputs : dict
-        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
-        be empty.
-
-    Returns
-    -------
-    Finding or None
-        The finding, or None when the rule does not fire.
     """
     worst = max(_hidden(records, "saturated_fraction"), key=lambda p: p[1], default=None)
     if worst is None or worst[1] < 0.75:
@@ -223,25 +191,11 @@ def saturation(records, history, inputs):
          "use activation='relu'", "lower learning_rate"])
 
 
+@_rule
 def learning_rate_too_high(records, history, inputs):
     """Learning rate too high: the loss rose in 40 % of the epochs and ends 50 % above its best.
 
     Needs 5 or more epochs with a finite loss.
-
-    Parameters
-    ----------
-    records : list of dict
-        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
-    history : dict
-        Per-epoch lists of the logged values, such as ``History.history``.
-    inputs : dict
-        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
-        be empty.
-
-    Returns
-    -------
-    Finding or None
-        The finding, or None when the rule does not fire.
     """
     losses = [v for v in history.get("loss", []) if math.isfinite(v)]
     if len(losses) < 5:
@@ -257,25 +211,11 @@ def learning_rate_too_high(records, history, inputs):
          "use a schedule (schedule='cosine' or ReduceLROnPlateau)", "use a larger batch_size"])
 
 
+@_rule
 def learning_rate_too_low(records, history, inputs):
     """Learning rate too low: updates below 1e-5 of the weights and the loss down under 10 %.
 
     The update ratios are those of the last 10 records; needs 3 or more finite epochs.
-
-    Parameters
-    ----------
-    records : list of dict
-        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
-    history : dict
-        Per-epoch lists of the logged values, such as ``History.history``.
-    inputs : dict
-        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
-        be empty.
-
-    Returns
-    -------
-    Finding or None
-        The finding, or None when the rule does not fire.
     """
     losses = [v for v in history.get("loss", []) if math.isfinite(v)]
     ratios = [e["update_ratio"] for r in records[-RECENT:] for e in r["layers"]
@@ -293,23 +233,9 @@ def learning_rate_too_low(records, history, inputs):
          "use optimizer='adam'"])
 
 
+@_rule
 def symmetric_initialization(records, history, inputs):
     """Symmetric initialization: a hidden layer whose units all have the same weights.
-
-    Parameters
-    ----------
-    records : list of dict
-        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
-    history : dict
-        Per-epoch lists of the logged values, such as ``History.history``.
-    inputs : dict
-        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
-        be empty.
-
-    Returns
-    -------
-    Finding or None
-        The finding, or None when the rule does not fire.
     """
     if not records:
         return None
@@ -325,27 +251,13 @@ def symmetric_initialization(records, history, inputs):
          "never initialize kernels with 'zeros', 'ones' or 'constant'"])
 
 
+@_rule
 def overfitting(records, history, inputs):
     """Overfitting: the validation loss rises after its minimum while the training loss falls.
 
     Fires when the minimum is 3 or more epochs back, the last validation loss is above it by
     at least 20 % of it and 10 % of the descent to it, and the training loss is lower than at
     the minimum. Needs 5 or more epochs of ``val_loss``.
-
-    Parameters
-    ----------
-    records : list of dict
-        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
-    history : dict
-        Per-epoch lists of the logged values, such as ``History.history``.
-    inputs : dict
-        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
-        be empty.
-
-    Returns
-    -------
-    Finding or None
-        The finding, or None when the rule does not fire.
     """
     val, train = history.get("val_loss", []), history.get("loss", [])
     if len(val) < 5 or len(train) != len(val):
@@ -368,26 +280,12 @@ def overfitting(records, history, inputs):
          "use a smaller network or more training data (augmentation)"])
 
 
+@_rule
 def underfitting(records, history, inputs):
     """Underfitting: the training loss flat over the last quarter of the epochs at a poor value.
 
     Flat: down by under 2 % over that quarter. Poor: a training accuracy below 80 % or,
     without an accuracy metric, a loss above half its first value. Needs 8 or more epochs.
-
-    Parameters
-    ----------
-    records : list of dict
-        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
-    history : dict
-        Per-epoch lists of the logged values, such as ``History.history``.
-    inputs : dict
-        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
-        be empty.
-
-    Returns
-    -------
-    Finding or None
-        The finding, or None when the rule does not fire.
     """
     losses = [v for v in history.get("loss", []) if math.isfinite(v)]
     if len(losses) < 8 or losses[0] <= 0:
@@ -410,25 +308,11 @@ def underfitting(records, history, inputs):
          "train longer or raise learning_rate"])
 
 
+@_rule
 def unscaled_inputs(records, history, inputs):
     """Unscaled inputs: a feature, as the first layer sees it, with mean or std above 10.
 
     The mean is taken in absolute value.
-
-    Parameters
-    ----------
-    records : list of dict
-        A :class:`Monitor`'s records (``Monitor.records``); may be empty.
-    history : dict
-        Per-epoch lists of the logged values, such as ``History.history``.
-    inputs : dict
-        ``{"mean": [...], "std": [...]}`` of the probe's features (``Monitor.inputs``); may
-        be empty.
-
-    Returns
-    -------
-    Finding or None
-        The finding, or None when the rule does not fire.
     """
     if not inputs:
         return None
