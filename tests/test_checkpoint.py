@@ -208,6 +208,15 @@ def test_a_diverged_fit_leaves_the_model_at_the_last_finite_epoch(data):
                           good.optimizer.slots["momentum"][0])
 
 
+def test_a_diverged_step_never_becomes_a_checkpoint(data, tmp_path):
+    good = regression(data, epochs=2)
+    backup = BackupAndRestore(tmp_path, save_freq=1, delete_checkpoint=False)
+    regression(data, epochs=10, cbs=[ff.callbacks.TerminateOnNaN(), backup])
+    saved = ff.load_model(tmp_path / BackupAndRestore.FILE)  # the last finite step's
+    assert np.isfinite(saved.params).all()
+    assert saved.optimizer.iterations > good.optimizer.iterations  # mid-epoch 3, not undone
+
+
 def test_terminate_on_nan_stops_quietly_with_the_last_good_weights(data):
     good = regression(data, epochs=2)
     model = regression(data, epochs=10, cbs=[ff.callbacks.TerminateOnNaN()])

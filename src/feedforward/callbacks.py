@@ -632,6 +632,8 @@ class BackupAndRestore(Callback):
         self.shuffle_state = self.model._rngs["shuffle"].bit_generator.state
 
     def on_batch_end(self, batch, logs=None):
+        if not np.isfinite((logs or {}).get("loss", 0.0)):
+            return  # a diverged step: fit has undone the epoch and is stopping
         if self.save_freq != "epoch" and self.model.optimizer.iterations % self.save_freq == 0:
             total, seen = self.model._epoch_sums
             self._save({"epoch": self.epoch, "batch": batch + 1, "total": total, "seen": seen},

@@ -478,8 +478,6 @@ class Sequential:
             val = self._check_xy(*validation_data, xname="x_val", yname="y_val")
         elif val is not None:
             val = (self._input(val[0]), val[1])
-        if augment is not None and not callable(augment):
-            augment = augment_mod.get(augment)
         if augment is None:
             x = self._input(x)
 
