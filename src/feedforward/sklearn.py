@@ -323,58 +323,6 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
     Binary targets use one sigmoid output and binary cross-entropy; more classes a softmax
     layer and categorical cross-entropy; a 2-D 0/1 indicator matrix (multilabel) one sigmoid
     output per label and binary cross-entropy.
-
-    Parameters
-    ----------
-    hidden_layer_sizes : int or tuple of int, default (100,)
-        Units of each hidden ``Dense`` layer.
-    activation : str, default "relu"
-        Activation of the hidden layers (any feedforward activation name).
-    kernel_initializer : str, default "auto"
-        Initializer of every kernel; ``"auto"`` is ``he_uniform`` for the ReLU family,
-        ``glorot_uniform`` otherwise. The output layer is always ``glorot_uniform``.
-    dropout : float in [0, 1), default 0.0
-        Dropout rate after every hidden layer.
-    optimizer : str, dict or Optimizer, default "adam"
-        Any feedforward optimizer. A name is built with ``learning_rate``; a config dict or
-        an instance (copied at each ``fit``) keeps its own options and learning rate.
-    learning_rate : float, str or dict, default 1e-3
-        A float, or a schedule name or config (see :mod:`feedforward.schedules`).
-    batch_size : int or "auto", default 32
-        Samples per gradient step; ``"auto"`` is ``min(200, n_samples)``, as in
-        scikit-learn's MLP.
-    epochs : int, default 200
-        Passes over the data per ``fit`` (at most, with early stopping).
-    l1, l2 : float, default 0.0 and 1e-4
-        Penalties on every kernel.
-    early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the data (stratified) and stop when its accuracy
-        has not improved for ``patience`` epochs. ``partial_fit`` never holds data out.
-    validation_fraction : float in (0, 1), default 0.1
-        Fraction of the training data held out with ``early_stopping``.
-    patience : int, default 10
-        Epochs without improvement of the validation score before early stopping ends
-        ``fit``.
-    restore_best_weights : bool, default True
-        With early stopping, end with the weights of the best validation epoch.
-    class_weight : None, "balanced" or dict, default None
-        Weights of each class in the loss (multiplying ``sample_weight``); ``"balanced"`` is
-        ``n / (k * count(class))``; a dict maps labels to weights. Not for multilabel
-        targets.
-    random_state : None, int or RandomState, default None
-        Seeds initialization, dropout, shuffling and the validation split; an int gives the
-        same network at every ``fit``.
-    verbose : {0, 1, 2}, default 0
-        Progress printed by ``fit``: silent, a progress bar per epoch, or one line per epoch.
-    warm_start : bool, default False
-        Continue from the previous ``fit``'s weights instead of starting again.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,) (or a list of arrays for multilabel)
-    model_ : Sequential
-    n_features_in_, feature_names_in_, n_iter_, loss_, loss_curve_, history_
-    validation_scores_, best_validation_score_ : with ``early_stopping`` only
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", kernel_initializer="auto",
@@ -547,57 +495,6 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
 
 class NeuralNetRegressor(_NamedScoreErrors, RegressorMixin, _BaseNeuralNet):
     """A multilayer perceptron regressor trained by feedforward: linear outputs, squared error.
-
-    Parameters are those of :class:`NeuralNetClassifier` without ``class_weight``; with
-    ``early_stopping`` the validation score is R².
-
-    Parameters
-    ----------
-    hidden_layer_sizes : int or tuple of int, default (100,)
-        Units of each hidden ``Dense`` layer.
-    activation : str, default "relu"
-        Activation of the hidden layers (any feedforward activation name).
-    kernel_initializer : str, default "auto"
-        Initializer of every kernel; ``"auto"`` is ``he_uniform`` for the ReLU family,
-        ``glorot_uniform`` otherwise. The output layer is always ``glorot_uniform``.
-    dropout : float in [0, 1), default 0.0
-        Dropout rate after every hidden layer.
-    optimizer : str, dict or Optimizer, default "adam"
-        Any feedforward optimizer. A name is built with ``learning_rate``; a config dict or
-        an instance (copied at each ``fit``) keeps its own options and learning rate.
-    learning_rate : float, str or dict, default 1e-3
-        A float, or a schedule name or config (see :mod:`feedforward.schedules`).
-    batch_size : int or "auto", default 32
-        Samples per gradient step; ``"auto"`` is ``min(200, n_samples)``, as in
-        scikit-learn's MLP.
-    epochs : int, default 200
-        Passes over the data per ``fit`` (at most, with early stopping).
-    l1, l2 : float, default 0.0 and 1e-4
-        Penalties on every kernel.
-    early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the data and stop when its R² has not improved
-        for ``patience`` epochs. ``partial_fit`` never holds data out.
-    validation_fraction : float in (0, 1), default 0.1
-        Fraction of the training data held out with ``early_stopping``.
-    patience : int, default 10
-        Epochs without improvement of the validation score before early stopping ends
-        ``fit``.
-    restore_best_weights : bool, default True
-        With early stopping, end with the weights of the best validation epoch.
-    random_state : None, int or RandomState, default None
-        Seeds initialization, dropout, shuffling and the validation split; an int gives the
-        same network at every ``fit``.
-    verbose : {0, 1, 2}, default 0
-        Progress printed by ``fit``: silent, a progress bar per epoch, or one line per epoch.
-    warm_start : bool, default False
-        Continue from the previous ``fit``'s weights instead of starting again.
-
-    Attributes
-    ----------
-    model_ : Sequential
-    n_outputs_ : int
-    n_features_in_, feature_names_in_, n_iter_, loss_, loss_curve_, history_
-    validation_scores_, best_validation_score_ : with ``early_stopping`` only
     """
 
     def fit(self, X, y, sample_weight=None):
@@ -682,3 +579,66 @@ class NeuralNetRegressor(_NamedScoreErrors, RegressorMixin, _BaseNeuralNet):
             The predicted values, of the shape of the targets ``fit`` was given.
         """
         return self._predict(self._check_X(X))
+
+
+# The estimators' parameters, written once; each estimator fills in what differs.
+_PARAMETERS = """
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default (100,)
+        Units of each hidden ``Dense`` layer.
+    activation : str, default "relu"
+        Activation of the hidden layers (any feedforward activation name).
+    kernel_initializer : str, default "auto"
+        Initializer of every kernel; ``"auto"`` is ``he_uniform`` for the ReLU family,
+        ``glorot_uniform`` otherwise. The output layer is always ``glorot_uniform``.
+    dropout : float in [0, 1), default 0.0
+        Dropout rate after every hidden layer.
+    optimizer : str, dict or Optimizer, default "adam"
+        Any feedforward optimizer. A name is built with ``learning_rate``; a config dict or
+        an instance (copied at each ``fit``) keeps its own options and learning rate.
+    learning_rate : float, str or dict, default 1e-3
+        A float, or a schedule name or config (see :mod:`feedforward.schedules`).
+    batch_size : int or "auto", default 32
+        Samples per gradient step; ``"auto"`` is ``min(200, n_samples)``, as in
+        scikit-learn's MLP.
+    epochs : int, default 200
+        Passes over the data per ``fit`` (at most, with early stopping).
+    l1, l2 : float, default 0.0 and 1e-4
+        Penalties on every kernel.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the data{stratified} and stop when its {score}
+        has not improved for ``patience`` epochs. ``partial_fit`` never holds data out.
+    validation_fraction : float in (0, 1), default 0.1
+        Fraction of the training data held out with ``early_stopping``.
+    patience : int, default 10
+        Epochs without improvement of the validation score before early stopping ends
+        ``fit``.
+    restore_best_weights : bool, default True
+        With early stopping, end with the weights of the best validation epoch.
+{class_weight}    random_state : None, int or RandomState, default None
+        Seeds initialization, dropout, shuffling and the validation split; an int gives the
+        same network at every ``fit``.
+    verbose : {{0, 1, 2}}, default 0
+        Progress printed by ``fit``: silent, a progress bar per epoch, or one line per epoch.
+    warm_start : bool, default False
+        Continue from the previous ``fit``'s weights instead of starting again.
+
+    Attributes
+    ----------
+{attributes}    n_features_in_, feature_names_in_, n_iter_, loss_, loss_curve_, history_
+    validation_scores_, best_validation_score_ : with ``early_stopping`` only
+"""
+_CLASS_WEIGHT = """\
+    class_weight : None, "balanced" or dict, default None
+        Weights of each class in the loss (multiplying ``sample_weight``); ``"balanced"`` is
+        ``n / (k * count(class))``; a dict maps labels to weights. Not for multilabel
+        targets.
+"""
+NeuralNetClassifier.__doc__ += _PARAMETERS.format(
+    stratified=" (stratified)", score="accuracy", class_weight=_CLASS_WEIGHT,
+    attributes="    classes_ : ndarray of shape (n_classes,) (or a list of arrays for "
+               "multilabel)\n    model_ : Sequential\n")
+NeuralNetRegressor.__doc__ += _PARAMETERS.format(
+    stratified="", score="R²", class_weight="",
+    attributes="    model_ : Sequential\n    n_outputs_ : int\n")
