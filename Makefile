@@ -11,7 +11,7 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(VENV)/bin/python
+$(STAMP): pyproject.toml setup.py src/feedforward/_kernels.c | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e ".[dev,all]"
 	touch $(STAMP)
 

@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from . import kernels
 from ._registry import Configurable, Registry
 from .errors import FeedforwardError, check_number, describe
 
@@ -168,7 +169,26 @@ class Optimizer(Configurable):
         self.iterations += 1
         self._begin_step(self.iterations)
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            self._update(i, p, g, lr)
+            if not self._fused(i, p, g, lr):
+                self._update(i, p, g, lr)
+
+    kernel: str | None = None  # the rule's name in feedforward._fused, if it has a compiled loop
+
+    def _fused(self, i, p, g, lr):
+        """Run the compiled loop of this rule (:mod:`feedforward.kernels`) when there is one and
+        the arrays suit it; True if it ran, False to fall back to the NumPy code."""
+        if self.kernel is None:
+            return False
+        arrays, scalars = self._kernel_args(i, p, g, lr)
+        if not kernels.fits(*arrays):
+            return False
+        kernels.run(self.kernel, arrays, scalars)
+        return True
+
+    def _kernel_args(self, i, p, g, lr):
+        """``(arrays, scalars)`` for the kernel, in its argument order; an unused slot is passed
+        as ``p`` (the kernel does not touch it)."""
+        raise NotImplementedError
 
     def _clip(self, grads, segments):
         if self.clipvalue is not None:
@@ -259,6 +279,12 @@ class SGD(Optimizer):
     def slot_names(self):
         return ("momentum",) if self.momentum else ()
 
+    kernel = "sgd"
+
+    def _kernel_args(self, i, p, g, lr):
+        b = self.slots["momentum"][i] if self.momentum else p
+        return [p, g, b], [self.weight_decay, lr, self.momentum, self.nesterov]
+
     def _update(self, i, p, g, lr):
         g = self._decayed(i, p, g, lr)
         t = self._tmp(i, p)
@@ -315,6 +341,11 @@ class Adagrad(Optimizer):
         self.slots = {"accumulator": [np.full_like(p, self.initial_accumulator_value)
                                       for p in params]}
 
+    kernel = "adagrad"
+
+    def _kernel_args(self, i, p, g, lr):
+        return [p, g, self.slots["accumulator"][i]], [self.weight_decay, lr, self.epsilon]
+
     def _update(self, i, p, g, lr):
         g = self._decayed(i, p, g, lr)
         s, t = self.slots["accumulator"][i], self._tmp(i, p)
@@ -361,6 +392,12 @@ class Adadelta(Optimizer):
         super().__init__(learning_rate, weight_decay, **kwargs)
         self.rho = _check_beta(rho, "rho")
         self.epsilon = float(check_number(epsilon, "epsilon", low=0))
+
+    kernel = "adadelta"
+
+    def _kernel_args(self, i, p, g, lr):
+        v, u = self.slots["square_avg"][i], self.slots["acc_delta"][i]
+        return [p, g, v, u], [self.weight_decay, lr, self.rho, 1 - self.rho, self.epsilon]
 
     def _update(self, i, p, g, lr):
         g = self._decayed(i, p, g, lr)
@@ -432,6 +469,16 @@ class RMSprop(Optimizer):
     @property
     def slot_names(self):
         return ("square_avg",) + ("grad_avg",) * self.centered + ("momentum",) * (self.momentum > 0)
+
+    kernel = "rmsprop"
+
+    def _kernel_args(self, i, p, g, lr):
+        slots = self.slots
+        ga = slots["grad_avg"][i] if self.centered else p
+        b = slots["momentum"][i] if self.momentum else p
+        return [p, g, slots["square_avg"][i], ga, b], [
+            self.weight_decay, lr, self.rho, 1 - self.rho, self.momentum, self.epsilon,
+            self.centered]
 
     def _update(self, i, p, g, lr):
         g = self._decayed(i, p, g, lr)
@@ -510,6 +557,25 @@ class Adam(Optimizer):
     @property
     def slot_names(self):
         return ("m", "v") + ("v_max",) * self.amsgrad
+
+    kernel = "adam"
+
+    def _decay_terms(self, lr):
+        """(l2, decay): the decay folded into the gradient, and the factor on the weights."""
+        return self.weight_decay, 1.0
+
+    def _corrections(self):
+        """1 - beta_1, 1 - beta_2 and sqrt(1 - beta_2^t), as the NumPy rule computes them."""
+        t = self.iterations
+        return 1 - self.beta_1, 1 - self.beta_2, math.sqrt(1 - self.beta_2 ** t)
+
+    def _kernel_args(self, i, p, g, lr):
+        m, v = self.slots["m"][i], self.slots["v"][i]
+        v_max = self.slots["v_max"][i] if self.amsgrad else p
+        b1_c, b2_c, bc2_sqrt = self._corrections()
+        step = lr / (1 - self.beta_1 ** self.iterations)
+        return [p, g, m, v, v_max], [*self._decay_terms(lr), b1_c, self.beta_2, b2_c, bc2_sqrt,
+                                     self.epsilon, step, self.amsgrad]
 
     def _update(self, i, p, g, lr):
         g = self._decayed(i, p, g, lr)
@@ -593,6 +659,9 @@ class AdamW(Adam):
             p *= 1 - lr * self.weight_decay
         return g
 
+    def _decay_terms(self, lr):
+        return 0.0, 1 - lr * self.weight_decay
+
 
 class Adamax(Adam):
     r"""Adamax: Adam with the infinity norm in place of the second moment.
@@ -628,6 +697,12 @@ class Adamax(Adam):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, False, weight_decay, **kwargs)
 
     slot_names = ("m", "u")
+    kernel = "adamax"
+
+    def _kernel_args(self, i, p, g, lr):
+        step = lr / (1 - self.beta_1 ** self.iterations)
+        return [p, g, self.slots["m"][i], self.slots["u"][i]], [
+            self.weight_decay, 1 - self.beta_1, self.beta_2, self.epsilon, step]
 
     def _denominator(self, i, p, g):
         """u_t, updated in place; the step divides by it into work array 0."""
@@ -688,6 +763,15 @@ class Nadam(Adam):
     def _begin_step(self, t):
         self.mu_t, self.mu_next = self._mu(t), self._mu(t + 1)
         self.mu_product *= self.mu_t
+
+    kernel = "nadam"
+
+    def _kernel_args(self, i, p, g, lr):
+        prod = self.mu_product
+        b1_c, b2_c, bc2_sqrt = self._corrections()
+        return [p, g, self.slots["m"][i], self.slots["v"][i]], [
+            self.weight_decay, b1_c, self.beta_2, b2_c, bc2_sqrt, self.epsilon,
+            lr * (1 - self.mu_t) / (1 - prod), lr * self.mu_next / (1 - prod * self.mu_next)]
 
     def _step(self, i, p, g, m, denom, lr):
         prod, t = self.mu_product, self._tmp(i, p, 2)
