@@ -10,103 +10,111 @@
 #include <math.h>
 #include <stddef.h>
 
+/* An AVX2 version beside the baseline (SSE2) one, picked when the library loads: the loops are
+ * bound by their divisions and square roots, which AVX2 does eight at a time. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CLONES
+#endif
+
 /* np.maximum: a NaN on either side wins */
 #define MAXIMUM(a, b) ((a) != (a) ? (a) : (b) != (b) ? (b) : (a) >= (b) ? (a) : (b))
 
-#define RULES(T, SUF, SQRT, FABS)                                                                \
-void ff_sgd_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict b, T l2, T lr,   \
-                  T mu, int nesterov) {                                                          \
-    for (ptrdiff_t i = 0; i < n; i++) {                                                          \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                \
-        if (mu != 0) {                                                                           \
-            T bi = b[i] * mu + gi;                                                               \
-            b[i] = bi;                                                                           \
-            gi = nesterov ? bi * mu + gi : bi;                                                   \
-        }                                                                                        \
-        p[i] -= gi * lr;                                                                         \
-    }                                                                                            \
-}                                                                                                \
-void ff_adagrad_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict s, T l2,     \
-                      T lr, T eps) {                                                             \
-    for (ptrdiff_t i = 0; i < n; i++) {                                                          \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                \
-        T si = s[i] + gi * gi;                                                                   \
-        s[i] = si;                                                                               \
-        p[i] -= gi / (SQRT(si) + eps) * lr;                                                      \
-    }                                                                                            \
-}                                                                                                \
-void ff_adadelta_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict v,          \
-                       T *restrict u, T l2, T lr, T rho, T rho_c, T eps) {                       \
-    for (ptrdiff_t i = 0; i < n; i++) {                                                          \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                \
-        T vi = v[i] * rho + gi * gi * rho_c;                                                     \
-        v[i] = vi;                                                                               \
-        T delta = SQRT(u[i] + eps) / SQRT(vi + eps) * gi;                                        \
-        u[i] = u[i] * rho + delta * delta * rho_c;                                               \
-        p[i] -= delta * lr;                                                                      \
-    }                                                                                            \
-}                                                                                                \
-void ff_rmsprop_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict v,           \
-                      T *restrict ga, T *restrict b, T l2, T lr, T rho, T rho_c, T mu, T eps,   \
-                      int centered) {                                                            \
-    for (ptrdiff_t i = 0; i < n; i++) {                                                          \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                \
-        T vi = v[i] * rho + gi * gi * rho_c;                                                     \
-        v[i] = vi;                                                                               \
-        if (centered) {                                                                          \
-            T gai = ga[i] + (gi - ga[i]) * rho_c;                                                \
-            ga[i] = gai;                                                                         \
-            vi = vi - gai * gai;                                                                 \
-        }                                                                                        \
-        T d = gi / (SQRT(vi) + eps);                                                             \
-        if (mu != 0) {                                                                           \
-            d = b[i] * mu + d;                                                                   \
-            b[i] = d;                                                                            \
-        }                                                                                        \
-        p[i] -= d * lr;                                                                          \
-    }                                                                                            \
-}                                                                                                \
-void ff_adam_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict m,              \
-                   T *restrict v, T *restrict v_max, T l2, T decay, T b1_c, T b2, T b2_c,       \
-                   T bc2_sqrt, T eps, T step, int amsgrad) {                                     \
-    for (ptrdiff_t i = 0; i < n; i++) {                                                          \
-        T pi = decay != 1 ? p[i] * decay : p[i];                                                 \
-        T gi = l2 != 0 ? pi * l2 + g[i] : g[i];                                                  \
-        T mi = m[i] + (gi - m[i]) * b1_c;                                                        \
-        T vi = v[i] * b2 + gi * gi * b2_c;                                                       \
-        m[i] = mi;                                                                               \
-        v[i] = vi;                                                                               \
-        if (amsgrad) {                                                                           \
-            vi = MAXIMUM(v_max[i], vi);                                                          \
-            v_max[i] = vi;                                                                       \
-        }                                                                                        \
-        p[i] = pi - mi / (SQRT(vi) / bc2_sqrt + eps) * step;                                     \
-    }                                                                                            \
-}                                                                                                \
-void ff_adamax_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict m,            \
-                     T *restrict u, T l2, T b1_c, T b2, T eps, T step) {                         \
-    for (ptrdiff_t i = 0; i < n; i++) {                                                          \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                \
-        T mi = m[i] + (gi - m[i]) * b1_c;                                                        \
-        T ui = u[i] * b2, ai = FABS(gi) + eps;                                                   \
-        ui = MAXIMUM(ui, ai);                                                                    \
-        m[i] = mi;                                                                               \
-        u[i] = ui;                                                                               \
-        p[i] -= mi / ui * step;                                                                  \
-    }                                                                                            \
-}                                                                                                \
-void ff_nadam_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict m,             \
-                    T *restrict v, T l2, T b1_c, T b2, T b2_c, T bc2_sqrt, T eps, T c_g,         \
-                    T c_m) {                                                                     \
-    for (ptrdiff_t i = 0; i < n; i++) {                                                          \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                \
-        T mi = m[i] + (gi - m[i]) * b1_c;                                                        \
-        T vi = v[i] * b2 + gi * gi * b2_c;                                                       \
-        m[i] = mi;                                                                               \
-        v[i] = vi;                                                                               \
-        T d = SQRT(vi) / bc2_sqrt + eps;                                                         \
-        p[i] = p[i] - gi / d * c_g - mi / d * c_m;                                               \
-    }                                                                                            \
+#define RULES(T, SUF, SQRT, FABS)                                                                  \
+CLONES void ff_sgd_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict b,           \
+                         T l2, T lr, T mu, int nesterov) {                                         \
+    for (ptrdiff_t i = 0; i < n; i++) {                                                            \
+        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
+        if (mu != 0) {                                                                             \
+            T bi = b[i] * mu + gi;                                                                 \
+            b[i] = bi;                                                                             \
+            gi = nesterov ? bi * mu + gi : bi;                                                     \
+        }                                                                                          \
+        p[i] -= gi * lr;                                                                           \
+    }                                                                                              \
+}                                                                                                  \
+CLONES void ff_adagrad_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict s, T l2, \
+                      T lr, T eps) {                                                               \
+    for (ptrdiff_t i = 0; i < n; i++) {                                                            \
+        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
+        T si = s[i] + gi * gi;                                                                     \
+        s[i] = si;                                                                                 \
+        p[i] -= gi / (SQRT(si) + eps) * lr;                                                        \
+    }                                                                                              \
+}                                                                                                  \
+CLONES void ff_adadelta_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict v,      \
+                       T *restrict u, T l2, T lr, T rho, T rho_c, T eps) {                         \
+    for (ptrdiff_t i = 0; i < n; i++) {                                                            \
+        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
+        T vi = v[i] * rho + gi * gi * rho_c;                                                       \
+        v[i] = vi;                                                                                 \
+        T delta = SQRT(u[i] + eps) / SQRT(vi + eps) * gi;                                          \
+        u[i] = u[i] * rho + delta * delta * rho_c;                                                 \
+        p[i] -= delta * lr;                                                                        \
+    }                                                                                              \
+}                                                                                                  \
+CLONES void ff_rmsprop_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict v,       \
+                      T *restrict ga, T *restrict b, T l2, T lr, T rho, T rho_c, T mu, T eps,      \
+                      int centered) {                                                              \
+    for (ptrdiff_t i = 0; i < n; i++) {                                                            \
+        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
+        T vi = v[i] * rho + gi * gi * rho_c;                                                       \
+        v[i] = vi;                                                                                 \
+        if (centered) {                                                                            \
+            T gai = ga[i] + (gi - ga[i]) * rho_c;                                                  \
+            ga[i] = gai;                                                                           \
+            vi = vi - gai * gai;                                                                   \
+        }                                                                                          \
+        T d = gi / (SQRT(vi) + eps);                                                               \
+        if (mu != 0) {                                                                             \
+            d = b[i] * mu + d;                                                                     \
+            b[i] = d;                                                                              \
+        }                                                                                          \
+        p[i] -= d * lr;                                                                            \
+    }                                                                                              \
+}                                                                                                  \
+CLONES void ff_adam_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict m,          \
+                   T *restrict v, T *restrict v_max, T l2, T decay, T b1_c, T b2, T b2_c,          \
+                   T inv_bc2_sqrt, T eps, T step, int amsgrad) {                                   \
+    for (ptrdiff_t i = 0; i < n; i++) {                                                            \
+        T pi = decay != 1 ? p[i] * decay : p[i];                                                   \
+        T gi = l2 != 0 ? pi * l2 + g[i] : g[i];                                                    \
+        T mi = m[i] + (gi - m[i]) * b1_c;                                                          \
+        T vi = v[i] * b2 + gi * gi * b2_c;                                                         \
+        m[i] = mi;                                                                                 \
+        v[i] = vi;                                                                                 \
+        if (amsgrad) {                                                                             \
+            vi = MAXIMUM(v_max[i], vi);                                                            \
+            v_max[i] = vi;                                                                         \
+        }                                                                                          \
+        p[i] = pi - mi / (SQRT(vi) * inv_bc2_sqrt + eps) * step;                                   \
+    }                                                                                              \
+}                                                                                                  \
+CLONES void ff_adamax_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict m,        \
+                     T *restrict u, T l2, T b1_c, T b2, T eps, T step) {                           \
+    for (ptrdiff_t i = 0; i < n; i++) {                                                            \
+        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
+        T mi = m[i] + (gi - m[i]) * b1_c;                                                          \
+        T ui = u[i] * b2, ai = FABS(gi) + eps;                                                     \
+        ui = MAXIMUM(ui, ai);                                                                      \
+        m[i] = mi;                                                                                 \
+        u[i] = ui;                                                                                 \
+        p[i] -= mi / ui * step;                                                                    \
+    }                                                                                              \
+}                                                                                                  \
+CLONES void ff_nadam_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict m,         \
+                    T *restrict v, T l2, T b1_c, T b2, T b2_c, T inv_bc2_sqrt, T eps, T c_g,       \
+                    T c_m) {                                                                       \
+    for (ptrdiff_t i = 0; i < n; i++) {                                                            \
+        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
+        T mi = m[i] + (gi - m[i]) * b1_c;                                                          \
+        T vi = v[i] * b2 + gi * gi * b2_c;                                                         \
+        m[i] = mi;                                                                                 \
+        v[i] = vi;                                                                                 \
+        T d = SQRT(vi) * inv_bc2_sqrt + eps;                                                       \
+        p[i] = p[i] - gi / d * c_g - mi / d * c_m;                                                 \
+    }                                                                                              \
 }
 
 RULES(float, f32, sqrtf, fabsf)

@@ -565,16 +565,20 @@ class Adam(Optimizer):
         return self.weight_decay, 1.0
 
     def _corrections(self):
-        """1 - beta_1, 1 - beta_2 and sqrt(1 - beta_2^t), as the NumPy rule computes them."""
-        t = self.iterations
-        return 1 - self.beta_1, 1 - self.beta_2, math.sqrt(1 - self.beta_2 ** t)
+        """1 - beta_1, 1 - beta_2 and 1 / sqrt(1 - beta_2^t), as the NumPy rule computes them."""
+        return 1 - self.beta_1, 1 - self.beta_2, self._inv_bc2_sqrt()
+
+    def _inv_bc2_sqrt(self):
+        # a product, not a division, in the element-wise part: a division costs as much as the
+        # rest of the compiled loop, and the results differ from torch's only by rounding
+        return 1 / math.sqrt(1 - self.beta_2 ** self.iterations)
 
     def _kernel_args(self, i, p, g, lr):
         m, v = self.slots["m"][i], self.slots["v"][i]
         v_max = self.slots["v_max"][i] if self.amsgrad else p
-        b1_c, b2_c, bc2_sqrt = self._corrections()
+        b1_c, b2_c, inv_bc2_sqrt = self._corrections()
         step = lr / (1 - self.beta_1 ** self.iterations)
-        return [p, g, m, v, v_max], [*self._decay_terms(lr), b1_c, self.beta_2, b2_c, bc2_sqrt,
+        return [p, g, m, v, v_max], [*self._decay_terms(lr), b1_c, self.beta_2, b2_c, inv_bc2_sqrt,
                                      self.epsilon, step, self.amsgrad]
 
     def _update(self, i, p, g, lr):
@@ -595,7 +599,7 @@ class Adam(Optimizer):
         if self.amsgrad:
             v = np.maximum(self.slots["v_max"][i], v, out=self.slots["v_max"][i])
         np.sqrt(v, out=d)
-        d /= math.sqrt(1 - self.beta_2 ** self.iterations)
+        d *= self._inv_bc2_sqrt()
         d += self.epsilon
         return d
 
@@ -768,9 +772,9 @@ class Nadam(Adam):
 
     def _kernel_args(self, i, p, g, lr):
         prod = self.mu_product
-        b1_c, b2_c, bc2_sqrt = self._corrections()
+        b1_c, b2_c, inv_bc2_sqrt = self._corrections()
         return [p, g, self.slots["m"][i], self.slots["v"][i]], [
-            self.weight_decay, b1_c, self.beta_2, b2_c, bc2_sqrt, self.epsilon,
+            self.weight_decay, b1_c, self.beta_2, b2_c, inv_bc2_sqrt, self.epsilon,
             lr * (1 - self.mu_t) / (1 - prod), lr * self.mu_next / (1 - prod * self.mu_next)]
 
     def _step(self, i, p, g, m, denom, lr):

@@ -71,7 +71,9 @@ class BatchIterator:
             s = slice(step * b, (step + 1) * b)
             if self.shuffle:
                 idx = perm[s]
-                batch = [np.take(a, idx, axis=0, out=buf[:len(idx)])
+                # the indices are a permutation's, always in range; mode="raise" would gather
+                # into a hidden temporary and copy it (2.4x slower at 512 rows of 784)
+                batch = [np.take(a, idx, axis=0, out=buf[:len(idx)], mode="clip")
                          for a, buf in zip(arrays, self._buffers, strict=True)]
             else:
                 batch = [a[s] for a in arrays]
