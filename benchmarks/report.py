@@ -248,6 +248,9 @@ def _blas_line(info):
     parts = [f"{b['internal_api']} {b['version']}, kernel {b['architecture']}, "
              f"{b['num_threads']} threads" for b in numpy_libs[:1]]
     line = "NumPy's BLAS (feedforward, sklearn, the bound): " + ("; ".join(parts) or "unknown")
+    if "ff_kernels" in info:
+        line += (". feedforward's optimizer loops: "
+                 + ("compiled (`feedforward.kernels`)" if info["ff_kernels"] else "NumPy"))
     t = info.get("torch")
     if t:
         line += (f". torch: MKL {'yes' if t['mkl'] else 'no'}, oneDNN "

@@ -257,6 +257,8 @@ def _store(raw, task, result):
         raw["info"].setdefault("blas", info["blas"])
         if "torch" in info:
             raw["info"]["torch"] = info["torch"]
+        if "ff_kernels" in info:
+            raw["info"]["ff_kernels"] = info["ff_kernels"]
     if task["kind"] == "fit":
         raw["fit"].setdefault(task["peer"], {}).setdefault(task["batch_size"], []).append(result)
     elif task["kind"] == "predict":

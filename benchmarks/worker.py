@@ -84,7 +84,10 @@ def _runtime_info(peer=None) -> dict:
                      if lib.get("user_api") == "blas"],
             "env": {k: os.environ.get(k) for k in OPENBLAS_VARS}}
     if peer is not None and peer.name == "feedforward":
+        import feedforward
+
         info["ff_source"] = _ff_source_digest()
+        info["ff_kernels"] = feedforward.kernels.enabled()
     if peer is not None and peer.name == "torch":
         torch = peer.torch
         info["torch"] = {"num_threads": torch.get_num_threads(),
