@@ -17,7 +17,8 @@ from pathlib import Path
 MODULES = [
     "feedforward", "feedforward.model", "feedforward.layers", "feedforward.activations",
     "feedforward.initializers", "feedforward.losses", "feedforward.metrics",
-    "feedforward.regularizers", "feedforward.optimizers", "feedforward.schedules",
+    "feedforward.regularizers", "feedforward.optimizers", "feedforward.kernels",
+    "feedforward.schedules",
     "feedforward.callbacks", "feedforward.checkpoint", "feedforward.saving",
     "feedforward.errors", "feedforward.data.playground", "feedforward.data.mnist",
     "feedforward.data.tabular", "feedforward.data.preprocessing", "feedforward.data.split",

@@ -19,6 +19,8 @@ import os
 
 import numpy as np
 
+__all__ = ["available", "enabled", "use", "fits", "run"]
+
 _available = importlib.util.find_spec("feedforward._kernels") is not None
 _enabled = _available and os.environ.get("FEEDFORWARD_KERNELS", "").lower() != "numpy"
 _functions: dict = {}  # (rule, dtype) -> the ctypes function, its argument types set
