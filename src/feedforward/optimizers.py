@@ -1,7 +1,7 @@
 r"""Optimizers: one object per model, holding per-parameter state, updating in place.
 
 ``apply(params, grads)`` takes lists of arrays. The model passes its whole flat parameter and
-gradient buffers, so one update touches every weight in a handful of vectorised passes, and
+gradient buffers, so one update touches every weight in one pass (a handful with NumPy), and
 ``segments`` (the sizes of the variables inside each flat array) for per-variable clipping.
 
 One update, in order:
@@ -12,6 +12,10 @@ One update, in order:
    :math:`\|g\|` is scaled by :math:`\min(1, c / (\|g\| + 10^{-6}))`;
 3. the optimizer's own rule, including its weight decay;
 4. with the learning rate of this step (a schedule is evaluated at the step count).
+
+Each rule is written twice: the NumPy code of ``_update`` is the reference, and a C loop in
+``_kernels.c`` (:mod:`feedforward.kernels`) repeats its float operations in one pass, bit for bit;
+``apply`` takes the loop when the arrays suit it (one float dtype, C-contiguous).
 
 Numerics follow ``torch.optim`` 2.13 of the same name (trajectories agree to rounding), and so
 do the default values, except SGD's ``learning_rate`` (0.01 as in Keras; torch's is 0.001);
@@ -172,7 +176,7 @@ class Optimizer(Configurable):
             if not self._fused(i, p, g, lr):
                 self._update(i, p, g, lr)
 
-    kernel: str | None = None  # the rule's name in feedforward._fused, if it has a compiled loop
+    kernel: str | None = None  # the rule's name in _kernels.c, if it has a compiled loop
 
     def _fused(self, i, p, g, lr):
         """Run the compiled loop of this rule (:mod:`feedforward.kernels`) when there is one and
