@@ -18,12 +18,28 @@
 #define CLONES
 #endif
 
+/* Flush subnormal numbers to zero while a loop runs (x86's FTZ and DAZ bits), then restore the
+ * caller's mode. Adam's first moment of a weight whose gradient is mostly zero (an MNIST border
+ * pixel) decays by beta_1 per step through the subnormal range, and on Intel CPUs every operation
+ * on a subnormal costs about a hundred cycles: a 60,000-row epoch at batch 32 took twice as long.
+ * The price is that a value below the smallest normal number (1.2e-38 in float32) becomes 0,
+ * where the NumPy rule keeps it. */
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define FLUSH_BEGIN unsigned int mxcsr_ = _mm_getcsr(); _mm_setcsr(mxcsr_ | 0x8040);
+#define FLUSH_END _mm_setcsr(mxcsr_);
+#else
+#define FLUSH_BEGIN
+#define FLUSH_END
+#endif
+
 /* np.maximum: a NaN on either side wins */
 #define MAXIMUM(a, b) ((a) != (a) ? (a) : (b) != (b) ? (b) : (a) >= (b) ? (a) : (b))
 
 #define RULES(T, SUF, SQRT, FABS)                                                                  \
 CLONES void ff_sgd_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict b,           \
                          T l2, T lr, T mu, int nesterov) {                                         \
+    FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
         T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
         if (mu != 0) {                                                                             \
@@ -33,18 +49,22 @@ CLONES void ff_sgd_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *res
         }                                                                                          \
         p[i] -= gi * lr;                                                                           \
     }                                                                                              \
+    FLUSH_END                                                                                      \
 }                                                                                                  \
 CLONES void ff_adagrad_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict s, T l2, \
                       T lr, T eps) {                                                               \
+    FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
         T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
         T si = s[i] + gi * gi;                                                                     \
         s[i] = si;                                                                                 \
         p[i] -= gi / (SQRT(si) + eps) * lr;                                                        \
     }                                                                                              \
+    FLUSH_END                                                                                      \
 }                                                                                                  \
 CLONES void ff_adadelta_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict v,      \
                        T *restrict u, T l2, T lr, T rho, T rho_c, T eps) {                         \
+    FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
         T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
         T vi = v[i] * rho + gi * gi * rho_c;                                                       \
@@ -53,10 +73,12 @@ CLONES void ff_adadelta_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T
         u[i] = u[i] * rho + delta * delta * rho_c;                                                 \
         p[i] -= delta * lr;                                                                        \
     }                                                                                              \
+    FLUSH_END                                                                                      \
 }                                                                                                  \
 CLONES void ff_rmsprop_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict v,       \
                       T *restrict ga, T *restrict b, T l2, T lr, T rho, T rho_c, T mu, T eps,      \
                       int centered) {                                                              \
+    FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
         T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
         T vi = v[i] * rho + gi * gi * rho_c;                                                       \
@@ -73,10 +95,12 @@ CLONES void ff_rmsprop_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T 
         }                                                                                          \
         p[i] -= d * lr;                                                                            \
     }                                                                                              \
+    FLUSH_END                                                                                      \
 }                                                                                                  \
 CLONES void ff_adam_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict m,          \
                    T *restrict v, T *restrict v_max, T l2, T decay, T b1_c, T b2, T b2_c,          \
                    T inv_bc2_sqrt, T eps, T step, int amsgrad) {                                   \
+    FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
         T pi = decay != 1 ? p[i] * decay : p[i];                                                   \
         T gi = l2 != 0 ? pi * l2 + g[i] : g[i];                                                    \
@@ -90,9 +114,11 @@ CLONES void ff_adam_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *re
         }                                                                                          \
         p[i] = pi - mi / (SQRT(vi) * inv_bc2_sqrt + eps) * step;                                   \
     }                                                                                              \
+    FLUSH_END                                                                                      \
 }                                                                                                  \
 CLONES void ff_adamax_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict m,        \
                      T *restrict u, T l2, T b1_c, T b2, T eps, T step) {                           \
+    FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
         T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
         T mi = m[i] + (gi - m[i]) * b1_c;                                                          \
@@ -102,10 +128,12 @@ CLONES void ff_adamax_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *
         u[i] = ui;                                                                                 \
         p[i] -= mi / ui * step;                                                                    \
     }                                                                                              \
+    FLUSH_END                                                                                      \
 }                                                                                                  \
 CLONES void ff_nadam_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *restrict m,         \
                     T *restrict v, T l2, T b1_c, T b2, T b2_c, T inv_bc2_sqrt, T eps, T c_g,       \
                     T c_m) {                                                                       \
+    FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
         T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
         T mi = m[i] + (gi - m[i]) * b1_c;                                                          \
@@ -115,6 +143,7 @@ CLONES void ff_nadam_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *r
         T d = SQRT(vi) * inv_bc2_sqrt + eps;                                                       \
         p[i] = p[i] - gi / d * c_g - mi / d * c_m;                                                 \
     }                                                                                              \
+    FLUSH_END                                                                                      \
 }
 
 RULES(float, f32, sqrtf, fabsf)

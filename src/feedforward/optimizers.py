@@ -14,8 +14,9 @@ One update, in order:
 4. with the learning rate of this step (a schedule is evaluated at the step count).
 
 Each rule is written twice: the NumPy code of ``_update`` is the reference, and a C loop in
-``_kernels.c`` (:mod:`feedforward.kernels`) repeats its float operations in one pass, bit for bit;
-``apply`` takes the loop when the arrays suit it (one float dtype, C-contiguous).
+``_kernels.c`` (:mod:`feedforward.kernels`) repeats its float operations in one pass, bit for bit
+(but for subnormal numbers, which the loop flushes to zero); ``apply`` takes the loop when the
+arrays suit it (one float dtype, C-contiguous).
 
 Numerics follow ``torch.optim`` 2.13 of the same name (trajectories agree to rounding), and so
 do the default values, except SGD's ``learning_rate`` (0.01 as in Keras; torch's is 0.001);
