@@ -106,15 +106,20 @@ def test_arrays_the_loops_cannot_take_go_through_numpy(calls, kernels_on):
     assert calls == []  # a strided view: NumPy
     b.apply([contiguous], [g[:, ::2]])
     assert calls == []  # a strided gradient: NumPy
+    shared = rng.standard_normal(48)
+    expected = shared - shared * 0.1
+    optimizers.SGD(0.1).apply([shared], [shared])  # the gradient is the weights themselves
+    assert calls == []
+    np.testing.assert_array_equal(shared, expected)
+    ints = np.arange(6)
+    with pytest.raises(TypeError):
+        optimizers.SGD(0.1).apply([ints], [np.ones(6)])  # integer weights: refused by NumPy
+    assert calls == []
     kernels.use(False)
     c = optimizers.Adam(0.1)
     ref = base[:, ::2].copy()
     c.apply([ref], [np.ascontiguousarray(g[:, ::2])])
     np.testing.assert_array_equal(strided, ref)
-    ints = np.arange(6)
-    with pytest.raises(TypeError):
-        optimizers.SGD(0.1).apply([ints], [np.ones(6)])  # integer weights: refused by NumPy
-    assert calls == []
 
 
 def test_a_training_run_uses_the_compiled_loop(calls, kernels_on):

@@ -86,8 +86,11 @@ def fits(*arrays) -> bool:
     if not _enabled:
         return False
     first = arrays[0]
-    return first.dtype in (np.float32, np.float64) and all(
-        a.dtype == first.dtype and a.flags.c_contiguous and a.size == first.size for a in arrays)
+    # the loops promise the compiler that the weights and the gradients do not overlap
+    return (first.dtype in (np.float32, np.float64)
+            and all(a.dtype == first.dtype and a.flags.c_contiguous and a.size == first.size
+                    for a in arrays)
+            and not np.may_share_memory(first, arrays[1]))
 
 
 def run(rule, arrays, scalars):
@@ -104,20 +107,19 @@ def run(rule, arrays, scalars):
         Python float against a float32 array.
     """
     p = arrays[0]
-    f = _functions.get((rule, p.dtype)) or _function(rule, p.dtype, scalars)
+    f = _functions.get((rule, p.dtype)) or _function(rule, p.dtype, arrays, scalars)
     f(p.size, *[a.ctypes.data for a in arrays], *scalars)
 
 
-def _function(rule, dtype, scalars):
+def _function(rule, dtype, arrays, scalars):
+    """The C function ``ff_<rule>_f32`` (or ``_f64``), its argument types set from a first call."""
     import ctypes
 
     from . import _kernels
 
     f = getattr(ctypes.CDLL(_kernels.__file__), f"ff_{rule}_f{dtype.itemsize * 8}")
-    n_arrays = {"sgd": 3, "adagrad": 3, "adadelta": 4, "rmsprop": 5, "adam": 5, "adamax": 4,
-                "nadam": 4}[rule]
     real = ctypes.c_float if dtype == np.float32 else ctypes.c_double
-    f.argtypes = [ctypes.c_ssize_t, *[ctypes.c_void_p] * n_arrays,
+    f.argtypes = [ctypes.c_ssize_t, *[ctypes.c_void_p] * len(arrays),
                   *[ctypes.c_int if isinstance(s, bool) else real for s in scalars]]
     f.restype = None
     _functions[(rule, dtype)] = f
