@@ -111,6 +111,11 @@ def test_arrays_the_loops_cannot_take_go_through_numpy(calls, kernels_on):
     optimizers.SGD(0.1).apply([shared], [shared])  # the gradient is the weights themselves
     assert calls == []
     np.testing.assert_array_equal(shared, expected)
+    frozen = rng.standard_normal(48)
+    frozen.flags.writeable = False  # read-only memory cannot be handed to ctypes
+    optimizers.Adam(0.1).apply([rng.standard_normal(48)], [frozen])
+    optimizers.Adam(0.1).apply([np.empty(0)], [np.empty(0)])
+    assert calls == []
     ints = np.arange(6)
     with pytest.raises(TypeError):
         optimizers.SGD(0.1).apply([ints], [np.ones(6)])  # integer weights: refused by NumPy

@@ -86,10 +86,13 @@ def fits(*arrays) -> bool:
     if not _enabled:
         return False
     first = arrays[0]
+    dtype, size = first.dtype, first.size
+    for a in arrays:
+        flags = a.flags
+        if a.dtype != dtype or a.size != size or not (flags.c_contiguous and flags.writeable):
+            return False
     # the loops promise the compiler that the weights and the gradients do not overlap
-    return (first.dtype in (np.float32, np.float64)
-            and all(a.dtype == first.dtype and a.flags.c_contiguous and a.size == first.size
-                    for a in arrays)
+    return (size > 0 and (dtype == np.float32 or dtype == np.float64)
             and not np.may_share_memory(first, arrays[1]))
 
 
@@ -108,14 +111,23 @@ def run(rule, arrays, scalars):
     """
     p = arrays[0]
     f = _functions.get((rule, p.dtype)) or _function(rule, p.dtype, arrays, scalars)
-    f(p.size, *[a.ctypes.data for a in arrays], *scalars)
+    f(p.size, *[_address(a) for a in arrays], *scalars)
+
+
+def _address(a):
+    """The address of the first element: ``a.ctypes.data``, four times faster (a step of a small
+    model passes five arrays, and ``ctypes.data`` cost more than the loop itself)."""
+    return _addressof(_char.from_buffer(a))
 
 
 def _function(rule, dtype, arrays, scalars):
     """The C function ``ff_<rule>_f32`` (or ``_f64``), its argument types set from a first call."""
+    global _addressof, _char
     import ctypes
 
     from . import _kernels
+
+    _addressof, _char = ctypes.addressof, ctypes.c_char
 
     f = getattr(ctypes.CDLL(_kernels.__file__), f"ff_{rule}_f{dtype.itemsize * 8}")
     real = ctypes.c_float if dtype == np.float32 else ctypes.c_double
