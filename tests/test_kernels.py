@@ -173,3 +173,35 @@ def test_subnormal_moments_are_flushed_to_zero_and_the_caller_mode_restored(dtyp
     np.testing.assert_array_equal(p, p_ref)  # a step of ~1e-38 on weights of 1 is lost anyway
     # the loop restored the caller's floating-point mode: NumPy still produces subnormals
     assert np.array([tiny], dtype)[0] * dtype(0.25) > 0
+
+
+def test_without_the_compiled_module_training_runs_on_numpy_and_agrees():
+    # as on a machine without a C compiler: the import of the module fails
+    code = """
+import sys
+sys.modules["feedforward._kernels"] = None
+import numpy as np
+import feedforward as ff
+rng = np.random.default_rng(0)
+x, y = rng.standard_normal((64, 5)), rng.integers(0, 3, 64)
+model = ff.Sequential([ff.Dense(8, activation="relu"), ff.Dense(3, activation="softmax")], seed=0)
+model.compile("adam", "sparse_categorical_crossentropy")
+model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+print(ff.kernels.available(), ff.kernels.enabled(), model.params.tobytes().hex())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[:2] == ["False", "False"]
+    import feedforward as ff
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 5)), rng.integers(0, 3, 64)
+    model = ff.Sequential([ff.Dense(8, activation="relu"), ff.Dense(3, activation="softmax")],
+                          seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    previous = kernels.use(True)
+    try:
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    finally:
+        kernels.use(previous)
+    assert out[2] == model.params.tobytes().hex()  # the same weights, bit for bit

@@ -16,14 +16,17 @@ optimizers run their NumPy code. The loops run on the calling thread, without th
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import numpy as np
 
 __all__ = ["available", "enabled", "use", "fits", "run"]
 
-_available = importlib.util.find_spec("feedforward._kernels") is not None
+try:  # built by setup.py when a C compiler was found; a broken build counts as absent
+    from . import _kernels
+except ImportError:
+    _kernels = None
+_available = _kernels is not None
 _enabled = _available and os.environ.get("FEEDFORWARD_KERNELS", "").lower() != "numpy"
 _functions: dict = {}  # (rule, dtype) -> the ctypes function, its argument types set
 
@@ -124,8 +127,6 @@ def _function(rule, dtype, arrays, scalars):
     """The C function ``ff_<rule>_f32`` (or ``_f64``), its argument types set from a first call."""
     global _addressof, _char
     import ctypes
-
-    from . import _kernels
 
     _addressof, _char = ctypes.addressof, ctypes.c_char
 
