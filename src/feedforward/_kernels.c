@@ -33,6 +33,16 @@
 #define FLUSH_END
 #endif
 
+/* The gradient with the folded L2 decay, g + l2 * w, as the NumPy rules compute it */
+#define DECAYED(w) (l2 != 0 ? (w) * l2 + g[i] : g[i])
+
+/* Adam's two moments, stored; leaves mi and vi for the step */
+#define MOMENTS(T)                                                                                 \
+    T mi = m[i] + (gi - m[i]) * b1_c;                                                              \
+    T vi = v[i] * b2 + gi * gi * b2_c;                                                             \
+    m[i] = mi;                                                                                     \
+    v[i] = vi;
+
 /* np.maximum: a NaN on either side wins */
 #define MAXIMUM(a, b) ((a) != (a) ? (a) : (b) != (b) ? (b) : (a) >= (b) ? (a) : (b))
 
@@ -41,7 +51,7 @@ CLONES void ff_sgd_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *res
                          T l2, T lr, T mu, int nesterov) {                                         \
     FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
+        T gi = DECAYED(p[i]);                                                                      \
         if (mu != 0) {                                                                             \
             T bi = b[i] * mu + gi;                                                                 \
             b[i] = bi;                                                                             \
@@ -55,7 +65,7 @@ CLONES void ff_adagrad_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T 
                       T lr, T eps) {                                                               \
     FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
+        T gi = DECAYED(p[i]);                                                                      \
         T si = s[i] + gi * gi;                                                                     \
         s[i] = si;                                                                                 \
         p[i] -= gi / (SQRT(si) + eps) * lr;                                                        \
@@ -66,7 +76,7 @@ CLONES void ff_adadelta_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T
                        T *restrict u, T l2, T lr, T rho, T rho_c, T eps) {                         \
     FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
+        T gi = DECAYED(p[i]);                                                                      \
         T vi = v[i] * rho + gi * gi * rho_c;                                                       \
         v[i] = vi;                                                                                 \
         T delta = SQRT(u[i] + eps) / SQRT(vi + eps) * gi;                                          \
@@ -80,7 +90,7 @@ CLONES void ff_rmsprop_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T 
                       int centered) {                                                              \
     FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
+        T gi = DECAYED(p[i]);                                                                      \
         T vi = v[i] * rho + gi * gi * rho_c;                                                       \
         v[i] = vi;                                                                                 \
         if (centered) {                                                                            \
@@ -103,11 +113,8 @@ CLONES void ff_adam_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *re
     FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
         T pi = decay != 1 ? p[i] * decay : p[i];                                                   \
-        T gi = l2 != 0 ? pi * l2 + g[i] : g[i];                                                    \
-        T mi = m[i] + (gi - m[i]) * b1_c;                                                          \
-        T vi = v[i] * b2 + gi * gi * b2_c;                                                         \
-        m[i] = mi;                                                                                 \
-        v[i] = vi;                                                                                 \
+        T gi = DECAYED(pi);                                                                        \
+        MOMENTS(T)                                                                                 \
         if (amsgrad) {                                                                             \
             vi = MAXIMUM(v_max[i], vi);                                                            \
             v_max[i] = vi;                                                                         \
@@ -120,7 +127,7 @@ CLONES void ff_adamax_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *
                      T *restrict u, T l2, T b1_c, T b2, T eps, T step) {                           \
     FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
+        T gi = DECAYED(p[i]);                                                                      \
         T mi = m[i] + (gi - m[i]) * b1_c;                                                          \
         T ui = u[i] * b2, ai = FABS(gi) + eps;                                                     \
         ui = MAXIMUM(ui, ai);                                                                      \
@@ -135,11 +142,8 @@ CLONES void ff_nadam_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *r
                     T c_m) {                                                                       \
     FLUSH_BEGIN                                                                                    \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
-        T gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];                                                  \
-        T mi = m[i] + (gi - m[i]) * b1_c;                                                          \
-        T vi = v[i] * b2 + gi * gi * b2_c;                                                         \
-        m[i] = mi;                                                                                 \
-        v[i] = vi;                                                                                 \
+        T gi = DECAYED(p[i]);                                                                      \
+        MOMENTS(T)                                                                                 \
         T d = SQRT(vi) * inv_bc2_sqrt + eps;                                                       \
         p[i] = p[i] - gi / d * c_g - mi / d * c_m;                                                 \
     }                                                                                              \
