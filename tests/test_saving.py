@@ -158,9 +158,9 @@ def test_a_failed_write_keeps_the_old_file_and_cleans_up(saved, monkeypatch):
     def crash(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(saving.os, "replace", crash)
+    monkeypatch.setattr(ff.fileio.os, "replace", crash)
     model.fit(x, y, epochs=1, verbose=0)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ff.FeedforwardError, match="disk full"):
         model.save(path)
     assert path.read_bytes() == before
     assert os.listdir(path.parent) == [path.name]

@@ -5,6 +5,7 @@ from . import (
     callbacks,
     data,
     diagnostics,
+    fileio,
     initializers,
     interop,
     layers,
@@ -23,7 +24,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Activation", "Dense", "Dropout", "FeedforwardError", "Maxout", "Sequential", "activations",
-    "callbacks", "data", "diagnostics", "initializers", "interop", "layers", "load_model",
+    "callbacks", "data", "diagnostics", "fileio", "initializers", "interop", "layers", "load_model",
     "losses", "metrics", "optimizers", "regularizers", "schedules",
 ]
 

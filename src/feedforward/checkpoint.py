@@ -29,6 +29,7 @@ from safetensors.numpy import save as st_save
 
 from . import saving
 from .errors import FeedforwardError
+from .fileio import atomic_write
 
 STATE_KEY = "training_state"
 
@@ -104,7 +105,7 @@ def write(path, model, position, shuffle_state, callbacks, data_digest):
             "compile": json.dumps(model.get_compile_config()),
             "optimizer_state": json.dumps(model.optimizer.get_state()),
             STATE_KEY: json.dumps(training)}
-    saving._atomic_write(Path(path), st_save(tensors, metadata=meta))
+    atomic_write(Path(path), st_save(tensors, metadata=meta))
 
 
 def _json(meta, key, path):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from safetensors.numpy import save as st_save
 
 from . import losses, metrics, optimizers
 from .errors import FeedforwardError, describe
+from .fileio import atomic_write
 
 FORMAT = "feedforward"
 FORMAT_VERSION = 1
@@ -49,20 +49,6 @@ _SIGNATURES = {b"\x80\x02": "a pickle", b"\x80\x03": "a pickle", b"\x80\x04": "a
                b"\x80\x05": "a pickle", b"PK\x03\x04": "a zip archive",
                b"PK\x05\x06": "a zip archive", b"\x93NUMPY": "a NumPy .npy file",
                b"\x89HDF": "an HDF5 file"}
-
-
-def _atomic_write(path: Path, data: bytes):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def model_tensors(model) -> dict[str, np.ndarray]:
@@ -126,7 +112,7 @@ def save_model(model, path, extra_metadata: dict | None = None):
         "optimizer_state": json.dumps(model.optimizer.get_state() if model.optimizer else {}),
         **extra,
     }
-    _atomic_write(path, st_save(model_tensors(model), metadata=meta))
+    atomic_write(path, st_save(model_tensors(model), metadata=meta))
 
 
 # ---------------------------------------------------------------------------- reading

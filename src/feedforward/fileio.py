@@ -1,0 +1,72 @@
+"""Files written so that a crash, a full disk or a kill never leaves half of one.
+
+Every output of the library and the command line (model files, checkpoints, ``config.toml``,
+``metrics.json``, ``history.csv``, tune results) goes through :func:`atomic_write`: the bytes
+go to a temporary file in the same folder, are flushed to disk, and the temporary file is
+renamed over the target. A reader sees the old file or the new one, never a mix. The new file
+gets the permissions ``open()`` would give it (``0o666`` less the umask), not ``mkstemp``'s
+``0o600``. A symbolic link at the target is replaced, never followed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from .errors import FeedforwardError
+
+_umask_lock = threading.Lock()
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; the lock keeps threads from seeing the 0
+    with _umask_lock:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def atomic_write(path, data: bytes | str, label: str | None = None) -> None:
+    """Write ``data`` to ``path`` atomically (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to create or replace; its folder must exist.
+    data : bytes or str
+        The whole content; a str is encoded as UTF-8.
+    label : str, optional
+        What to name in the error (a flag such as ``--out``); the path's name by default.
+
+    Raises
+    ------
+    FeedforwardError
+        When the folder is missing or unwritable, the disk is full, or a folder stands where
+        the file should go; the target is then unchanged.
+    """
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    what = label or path.name
+    if path.is_dir():
+        raise FeedforwardError(f"{what}: {str(path)!r} is a folder; expected a file to write")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise FeedforwardError(f"{what}: cannot write {str(path)!r} "
+                               f"({e.strerror or e})") from None
+    except BaseException:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
