@@ -2,21 +2,24 @@
 
 It takes the same data and model options as ``train`` (and ``--config``) and runs
 :func:`feedforward.diagnostics.check` on the training split: the gradient check, the initial
-loss against ln k, overfitting a small subset, and the learning-rate range test. Exit status 0
-when every step passes, 1 when one fails.
+loss against ln k, overfitting a small subset, and the learning-rate range test, which
+recommends a rate only when one made the loss fall. Exit status 0 when every step passes, 1
+when one fails.
 """
 
 from __future__ import annotations
 
 from ..diagnostics import check as sanity
 from ..diagnostics.check import plot_lr_curve
-from . import config, train
+from . import common, config, train
 
 EXAMPLES = """\
 examples:
   feedforward check                                  # digits, the default network
   feedforward check --dataset spiral --layers 64,64 --plot lr.png
   feedforward check --layers 1                       # too small: the overfitting step fails
+  feedforward check --dataset spiral --lr-steps 2000 # hard data: a longer range test
+  feedforward check --json | jq .recommended_learning_rate   # null when no rate worked
 """
 
 
@@ -34,6 +37,10 @@ def add_parser(subparsers, parents):
                         help="samples to overfit (default: 64)")
     parser.add_argument("--max-steps", type=int, default=2000, metavar="N",
                         help="full-batch steps allowed to overfit the subset (default: 2000)")
+    parser.add_argument("--lr-steps", type=int, default=200, metavar="N",
+                        help="steps of the learning-rate range test (default: 200; at least 20)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the report as JSON instead of text")
     parser.add_argument("--plot", metavar="FILE.png",
                         help="save the range test's loss against learning rate (matplotlib)")
     config.add_arguments(parser)
@@ -44,17 +51,23 @@ def add_parser(subparsers, parents):
 def run(args, console) -> int:
     cfg, data, parts = train.load(args)
     plan = train.make_plan(cfg, data, len(parts.x_train))
-    console.print(f"{data.name}: checking on {len(parts.x_train)} training samples")
+    if not args.json:
+        console.print(f"{data.name}: checking on {len(parts.x_train)} training samples")
     report = sanity(lambda: train.build_model(cfg, plan, data), parts.x_train, parts.y_train,
                     subset=args.subset, max_steps=args.max_steps,
-                    batch_size=cfg["batch_size"])
+                    batch_size=cfg["batch_size"], lr_steps=args.lr_steps)
+    if args.plot:
+        wrote = plot_lr_curve(report, args.plot)
+    if args.json:
+        common.print_json(report.to_dict())
+        return 0 if report.passed else 1
     for step in report.steps:
         console.print(str(step))
-    if report.recommended_learning_rate is not None:
-        console.print(f"recommended learning rate: {report.recommended_learning_rate:.2g} "
-                      f"(--learning-rate {report.recommended_learning_rate:.2g})")
+    rate = report.recommended_learning_rate
+    console.print("recommended learning rate: none, as no rate made the loss fall" if rate is None
+                  else f"recommended learning rate: {rate:.2g} (--learning-rate {rate:.2g})")
     if args.plot:
-        console.print(f"wrote {args.plot}" if plot_lr_curve(report, args.plot)
+        console.print(f"wrote {args.plot}" if wrote
                       else "plot skipped: matplotlib is not installed")
     console.print("all checks passed" if report.passed else "some checks failed")
     return 0 if report.passed else 1

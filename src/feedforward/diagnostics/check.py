@@ -9,7 +9,8 @@
    can learn the data drives the loss on so few samples to near zero. If it cannot, more
    training will not help: reconsider the architecture.
 4. **Learning-rate range test**: a few hundred steps with the rate growing exponentially;
-   the recommended rate is a tenth of the rate where the smoothed loss was lowest.
+   the recommended rate is a tenth of the rate where the smoothed loss was lowest, and none
+   when no rate made the loss fall clearly (beyond noise) below its start.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ class Report:
     steps : list of Step
         The steps, in the order they ran.
     recommended_learning_rate : float, optional
-        A tenth of the rate at the lowest smoothed loss of the range test; None when its loss
-        was never finite.
+        A tenth of the rate at the lowest smoothed loss of the range test; None when no rate
+        made the loss fall meaningfully below its start (see :func:`lr_range_step`).
     lr_curve : dict
         ``{"learning_rate": [...], "loss": [...]}``: the range test's rates and smoothed losses.
     """
@@ -97,6 +98,18 @@ class Report:
 
     def __str__(self):
         return "\n".join(str(s) for s in self.steps)
+
+    def to_dict(self) -> dict:
+        """The report as a JSON-safe dict.
+
+        Returns
+        -------
+        dict
+            ``passed``, ``recommended_learning_rate`` (None when no rate worked), ``steps``
+            (each as :meth:`Step.to_dict`) and ``lr_curve``.
+        """
+        return {"passed": self.passed, "recommended_learning_rate": self.recommended_learning_rate,
+                "steps": [s.to_dict() for s in self.steps], "lr_curve": self.lr_curve}
 
 
 def _fresh(model_factory, x):
@@ -302,9 +315,15 @@ def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
 def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0):
     """Train with the rate growing exponentially from ``low`` to ``high``.
 
-    The loss is smoothed (exponential moving average, weight 0.1); the test stops early once it
-    exceeds 4 times its lowest value. ``model`` is trained in place and its optimizer's rate
-    replaced by the growing schedule: pass a fresh one.
+    The loss is smoothed (exponential moving average, weight 0.1, debiased as in fastai); the
+    test stops early once it exceeds 4 times its lowest value. ``model`` is trained in place
+    and its optimizer's rate replaced by the growing schedule: pass a fresh one.
+
+    A rate *worked* when the lowest smoothed loss (after the first :data:`_WARMUP` steps, whose
+    average is over too few batches) fell meaningfully below the start: below 90 % of the
+    untrained loss and by more than :data:`_NOISE_SIGMAS` times the smoothed loss's noise
+    (both measured on the untrained model over the test's first batches). When none worked,
+    no rate is recommended: a tenth of the rate at a flat or noisy minimum would be a guess.
 
     Parameters
     ----------
@@ -324,47 +343,85 @@ def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0):
     Returns
     -------
     step : Step
-        ``"learning_rate_range"``; passes when the lowest smoothed loss is below 90 % of the
-        first.
+        ``"learning_rate_range"``; passes when a rate worked.
     rate : float or None
-        The recommended rate: a tenth of the rate at the lowest smoothed loss.
+        The recommended rate, a tenth of the rate at the lowest smoothed loss; None when no
+        rate worked.
     curve : dict
         ``{"learning_rate": [...], "loss": [...]}``, the rates and smoothed losses.
     """
-    growth = (high / low) ** (1 / (steps - 1))
+    order = np.random.default_rng(0).permutation(x.shape[0])
+    batches = (order[(t * batch_size) % len(order):][:batch_size] for t in range(steps))
+    start, start_noise = _untrained_loss(model, x, y, batch_size, order)
+    rates, losses_, curve = _range_curve(model, x, y, batches, low,
+                                         (high / low) ** (1 / (steps - 1)))
+    if not curve:
+        return Step("learning_rate_range", False, f"the loss was not finite even at rate {low:g}",
+                    {"steps": 0}, "check the data for extreme values and the loss"), None, {}
+    i = _WARMUP + int(np.argmin(curve[_WARMUP:])) if len(curve) > _WARMUP else 0
+    lowest, at = curve[i], rates[i]
+    # the batches that the minimum averages may be noisier than the untrained model's
+    noise = max(start_noise, _smoothed_noise(losses_[max(0, i + 1 - 2 * _WARMUP):i + 1]))
+    threshold = min(0.9 * start, start - _NOISE_SIGMAS * noise)
+    worked = i >= _WARMUP and math.isfinite(start) and lowest < threshold
+    evidence = {"recommended_learning_rate": at / 10 if worked else None,
+                "start_loss": start, "noise": noise, "lowest_loss": lowest,
+                "rate_at_min": at, "steps": len(rates)}
+    curve_dict = {"learning_rate": rates, "loss": curve}
+    if worked:
+        return Step("learning_rate_range", True,
+                    f"lowest smoothed loss {lowest:.3g} (from {start:.3g}) at rate {at:.2g}; "
+                    f"recommended learning rate {at / 10:.2g}", evidence), at / 10, curve_dict
+    return Step("learning_rate_range", False,
+                f"no rate made the loss fall: the smoothed loss stayed near its start "
+                f"{start:.3g} (lowest {lowest:.3g} at rate {at:.2g}, noise {noise:.2g}) over "
+                f"{len(rates)} steps; no learning rate is recommended", evidence,
+                "keep the configured rate, or run a longer test (more steps) on data this "
+                "hard; if the loss still does not fall, check the data, the labels and the "
+                "loss"), None, curve_dict
+
+
+_WARMUP = 10  # steps before the smoothed loss averages enough batches to mean anything
+_NOISE_SIGMAS = 4  # a fall smaller than this many standard deviations may be noise
+_NOISE_BATCHES = 32  # batches of the untrained model that measure the start and its noise
+
+
+def _smoothed_noise(batch_losses):
+    """The standard deviation that batch-to-batch noise of these losses leaves in their
+    smoothed (weight 0.1) average."""
+    return float(np.std(batch_losses) * math.sqrt(0.1 / 1.9))
+
+
+def _untrained_loss(model, x, y, batch_size, order):
+    """The untrained model's mean batch loss over the test's first batches, and its smoothed
+    noise."""
+    n = min(_NOISE_BATCHES, max(1, len(order) // batch_size))
+    values = [model._loss_value(x[rows], y[rows], training=True)
+              for rows in (order[t * batch_size:][:batch_size] for t in range(n))]
+    if not np.isfinite(values).all():
+        return math.inf, 0.0
+    return float(np.mean(values)), _smoothed_noise(values)
+
+
+def _range_curve(model, x, y, batches, low, growth):
+    """The rates, batch losses and smoothed losses of the range test, until the loss is not
+    finite or the smoothed loss exceeds 4 times its lowest value."""
     opt = model.optimizer
     opt.learning_rate = lambda t: low * growth ** t  # the optimizer's schedule interface
-    n = x.shape[0]
-    rng = np.random.default_rng(0)
-    order = rng.permutation(n)
-    rates, curve, smooth, best = [], [], None, math.inf
-    for t in range(steps):
-        rows = order[(t * batch_size) % n:][:batch_size]
+    rates, raw, curve, average = [], [], [], 0.0
+    for t, rows in enumerate(batches):
         rate = opt.lr
         loss = model._compute_gradients(x[rows], y[rows])[0]
         if not math.isfinite(loss):
             break
         opt.apply([model.params], [model.grads], segments=[model._sizes])
-        smooth = loss if smooth is None else 0.9 * smooth + 0.1 * loss  # fastai's smoothing
+        average = 0.9 * average + 0.1 * loss
         rates.append(rate)
-        curve.append(smooth)
-        best = min(best, smooth)
-        if smooth > 4 * best and t > 10:
+        raw.append(loss)
+        curve.append(average / (1 - 0.9 ** (t + 1)))  # fastai's debiased smoothing
+        if curve[-1] > 4 * min(curve) and t > _WARMUP:
             break
-    if not curve:
-        return Step("learning_rate_range", False, f"the loss was not finite even at rate {low:g}",
-                    {"steps": 0}, "check the data for extreme values and the loss"), None, {}
-    i = int(np.argmin(curve))
-    recommended = rates[i] / 10
-    passed = curve[i] < 0.9 * curve[0]
-    step = Step("learning_rate_range", passed,
-                f"lowest smoothed loss {curve[i]:.3g} at rate {rates[i]:.2g}; recommended "
-                f"learning rate {recommended:.2g}",
-                {"recommended_learning_rate": recommended, "rate_at_min": rates[i],
-                 "steps": len(rates)},
-                "" if passed else "no rate made the loss go down: check the data, the labels "
-                "and the loss")
-    return step, recommended, {"learning_rate": rates, "loss": curve}
+    return rates, raw, curve
 
 
 def check(model_factory, x, y, subset=64, max_steps=2000, batch_size=32, lr_steps=200,
@@ -430,11 +487,13 @@ def plot_lr_curve(report: Report, path) -> bool:
     except ImportError:
         return False
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(report.lr_curve["learning_rate"], report.lr_curve["loss"])
-    ax.axvline(report.recommended_learning_rate, ls="--", c="gray", label="recommended")
+    ax.plot(report.lr_curve.get("learning_rate", []), report.lr_curve.get("loss", []))
+    if report.recommended_learning_rate is not None:
+        ax.axvline(report.recommended_learning_rate, ls="--", c="gray", label="recommended")
+        ax.legend()
     ax.set(xscale="log", xlabel="learning rate", ylabel="smoothed loss",
-           title="learning-rate range test")
-    ax.legend()
+           title="learning-rate range test" + ("" if report.recommended_learning_rate
+                                                else ": no rate recommended"))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
