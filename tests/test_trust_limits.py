@@ -4,8 +4,13 @@ checked before memory is spent (MNIST headers, tune sizes, tune resume files, sc
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import struct
 import subprocess
 import sys
+import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -80,3 +85,68 @@ def test_cli_check_still_recommends_a_rate_where_one_works(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "recommended learning rate: none" not in result.stdout
     assert "(--learning-rate " in result.stdout
+
+
+# ---------------------------------------------------------------------------- item 12: MNIST
+BOMB = 2**29  # 512 MiB of zeros: 2.3 MB of gzip, compressed in a fraction of a second
+
+
+def _gzip_file(path, head: bytes, zeros: int):
+    """A gzip file of ``head`` then ``zeros`` zero bytes, compressed chunk by chunk: never
+    holding the decompressed data."""
+    packer, chunk = zlib.compressobj(1, zlib.DEFLATED, 31), bytes(2**22)
+    with open(path, "wb") as f:
+        f.write(packer.compress(head))
+        for start in range(0, zeros, len(chunk)):
+            f.write(packer.compress(chunk[:zeros - start]))
+        f.write(packer.flush())
+    return path
+
+
+def _idx_head(shape, code=0x08):
+    return bytes([0, 0, code, len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bombs")
+    return {"zeros": _gzip_file(folder / "zeros.gz", b"", BOMB),
+            "trailing": _gzip_file(folder / "trailing.gz", _idx_head((10, 28, 28)), BOMB)}
+
+
+def _peak_bytes(call):
+    """The peak of memory that Python and NumPy allocate during ``call()`` (and its error)."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ff.FeedforwardError) as caught:
+            call()
+        return tracemalloc.get_traced_memory()[1], str(caught.value)
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_gzip_bomb_in_an_mnist_folder_is_refused_after_its_header(tmp_path, bombs):
+    shutil.copy(bombs["zeros"], tmp_path / "t10k-images-idx3-ubyte.gz")
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(_idx_head((10,)) + bytes(10))
+    peak, message = _peak_bytes(lambda: ff.data.load_mnist(tmp_path, kind="test"))
+    assert "wrong magic number 0x00000000" in message
+    assert peak < 16 * 2**20  # the file decompresses to 512 MiB
+
+
+def test_a_gzip_bomb_after_a_valid_header_is_read_no_further_than_declared(bombs):
+    peak, message = _peak_bytes(lambda: ff.data.read_idx(bombs["trailing"]))
+    assert "longer than declared" in message and "(10, 28, 28)" in message
+    assert peak < 16 * 2**20
+
+
+@pytest.mark.parametrize("shape, match", [
+    ((2**32 - 1, 28, 28), "over the limit"),  # 2.5 TiB declared
+    ((100_000, 28, 28), "more than .* gzip bytes can hold"),  # 78 MB in a few hundred bytes
+    ((10, 28, 28), r"truncated.*7840 bytes of data.*holds 100\b"),  # short data
+])
+def test_a_gzip_header_that_declares_what_the_file_cannot_hold_is_refused(tmp_path, shape,
+                                                                          match):
+    path = _gzip_file(tmp_path / "x.gz", _idx_head(shape), 100)
+    peak, message = _peak_bytes(lambda: ff.data.read_idx(path))
+    assert re.search(match, message), message
+    assert peak < 16 * 2**20

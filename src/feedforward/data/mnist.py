@@ -66,21 +66,18 @@ def default_cache_dir() -> Path:
     return Path(base).expanduser() / "feedforward"
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise FeedforwardError(f"{path}: cannot be read ({e.strerror or e})") from None
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as e:
-        raise FeedforwardError(f"{path}: the gzip data is truncated or corrupt ({e})") from None
+MAX_IDX_BYTES = 2**31
+"""The most data bytes one IDX file may declare (all of MNIST's training images: 47 MB)."""
+
+GZIP_MAX_RATIO = 1032
+"""Deflate expands at most about 1032-fold, so a gzip file of ``k`` bytes cannot hold more."""
 
 
 def read_idx(path) -> np.ndarray:
     """Read one IDX file (gzipped or not) into an array of its declared type and shape.
+
+    The header is read and checked first; no more data is read, or decompressed, than it
+    declares (at most :data:`MAX_IDX_BYTES`), so a gzip bomb costs nothing.
 
     Parameters
     ----------
@@ -95,43 +92,84 @@ def read_idx(path) -> np.ndarray:
     Raises
     ------
     FeedforwardError
-        When the header is not IDX, or the data is shorter or longer than the header declares.
+        When the header is not IDX, declares more than the limit, or the data is shorter or
+        longer than the header declares.
     """
-    path = Path(path)
-    return _parse_idx(_read_bytes(path), path)
+    return _read_checked(Path(path), None, None)
 
 
-def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
-    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in IDX_TYPES or raw[3] == 0:
-        raise FeedforwardError(
-            f"{path}: not an IDX file (its first 4 bytes are {raw[:4].hex() or 'missing'}; "
-            "expected 0000 then a type code 08/09/0b/0c/0d/0e and a dimension count)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise FeedforwardError(f"{path}: truncated in the header ({len(raw)} bytes, the header "
-                               f"of {ndim} dimensions needs {header})")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, offset=4))
-    dtype = np.dtype(IDX_TYPES[raw[2]])
-    expected = math.prod(shape) * dtype.itemsize
-    found = len(raw) - header
-    if found != expected:
-        what = "truncated" if found < expected else "longer than declared"
-        raise FeedforwardError(
-            f"{path}: {what}: the header declares shape {shape} ({expected} bytes of data), "
-            f"the file holds {found}")
-    return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+def _read_checked(path: Path, what: str | None, magic: int | None) -> np.ndarray:
+    """Read an IDX file; with ``magic``, first check the magic number that names its content
+    (MNIST ``what``: images or labels)."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            gzipped = f.read(2) == b"\x1f\x8b"
+            f.seek(0)
+            stream = gzip.GzipFile(fileobj=f) if gzipped else f
+            return _read_idx(stream, path, what, magic, size, gzipped)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise FeedforwardError(f"{path}: the gzip data is truncated or corrupt ({e})") from None
+    except OSError as e:
+        raise FeedforwardError(f"{path}: cannot be read ({e.strerror or e})") from None
 
 
-def _read_checked(path: Path, what: str, magic: int) -> np.ndarray:
-    """Read MNIST images or labels, first checking the magic number that names them."""
-    raw = _read_bytes(path)
-    found = int.from_bytes(raw[:4], "big")
-    if len(raw) < 4 or found != magic:
+def _read_idx(stream, path, what, magic, size, gzipped) -> np.ndarray:
+    head = stream.read(4)
+    found = int.from_bytes(head, "big")
+    if magic is not None and (len(head) < 4 or found != magic):
         raise FeedforwardError(
             f"{path}: wrong magic number 0x{found:08x} for MNIST {what}; expected "
             f"0x{magic:08x} (unsigned bytes, {magic & 0xFF} dimension(s))")
-    return _parse_idx(raw, path)
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_TYPES or head[3] == 0:
+        raise FeedforwardError(
+            f"{path}: not an IDX file (its first 4 bytes are {head.hex() or 'missing'}; "
+            "expected 0000 then a type code 08/09/0b/0c/0d/0e and a dimension count)")
+    ndim, dtype = head[3], np.dtype(IDX_TYPES[head[2]])
+    sizes = stream.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise FeedforwardError(f"{path}: truncated in the header ({4 + len(sizes)} bytes, the "
+                               f"header of {ndim} dimensions needs {4 + 4 * ndim})")
+    shape = tuple(int(d) for d in np.frombuffer(sizes, ">u4"))
+    expected = math.prod(shape) * dtype.itemsize
+    _check_declared(path, shape, expected, size if gzipped else size - 4 - 4 * ndim, gzipped)
+    data = bytearray(expected)
+    got = _fill(stream, data)
+    if got < expected:
+        raise FeedforwardError(f"{path}: truncated: the header declares shape {shape} "
+                               f"({expected} bytes of data), the file holds {got}")
+    if stream.read(1):
+        raise FeedforwardError(f"{path}: longer than declared: the header declares shape "
+                               f"{shape} ({expected} bytes of data), the file holds more")
+    array = np.frombuffer(data, dtype).reshape(shape)
+    return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
+
+
+def _fill(stream, data) -> int:
+    """Read into ``data`` until it is full or the stream ends; returns the bytes read."""
+    view, got = memoryview(data), 0
+    while got < len(data) and (n := stream.readinto(view[got:])):
+        got += n
+    return got
+
+
+def _check_declared(path, shape, expected, stored, gzipped) -> None:
+    """Refuse a declared data size over the limit, or one that the file cannot hold: without
+    gzip exactly the ``stored`` bytes after the header; with gzip (``stored`` compressed
+    bytes), at most the ratio's worth."""
+    if expected > MAX_IDX_BYTES:
+        raise FeedforwardError(
+            f"{path}: the header declares shape {shape} ({expected} bytes of data), over the "
+            f"limit of {MAX_IDX_BYTES} bytes (feedforward.data.mnist.MAX_IDX_BYTES)")
+    if gzipped and expected > GZIP_MAX_RATIO * stored:
+        raise FeedforwardError(
+            f"{path}: truncated: the header declares shape {shape} ({expected} bytes of data), "
+            f"more than {stored} gzip bytes can hold")
+    if not gzipped and stored != expected:
+        what = "truncated" if stored < expected else "longer than declared"
+        raise FeedforwardError(
+            f"{path}: {what}: the header declares shape {shape} ({expected} bytes of data), "
+            f"the file holds {stored}")
 
 
 def _candidates(prefix: str, what: str) -> list[str]:
