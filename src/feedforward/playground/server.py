@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import math
+import re
 import time
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -108,6 +111,50 @@ def dumps(message) -> str:
 
 def error_message(error) -> dict:
     return {"type": "error", "message": str(error), "field": getattr(error, "field", None)}
+
+
+HOST_HEADER = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<name>[^\[\]:/@\s]+))"
+                         r"(?::[0-9]{1,5})?")
+
+
+def host_name(host) -> str | None:
+    """The name in a ``Host`` header, lower case, an IPv6 literal without its brackets
+    (``[::1]:8765`` -> ``::1``); None when it is not one."""
+    match = HOST_HEADER.fullmatch(host or "")
+    if match is None:
+        return None
+    return _address(match["ipv6"]) if match["ipv6"] else match["name"].lower()
+
+
+def _address(text) -> str | None:
+    """An IPv6 address in its one short form (``0:0::1`` and ``::1`` are the same host)."""
+    try:
+        return ipaddress.IPv6Address(text).compressed
+    except ValueError:
+        return None
+
+
+class HostCheck:
+    """Answer 400 to any request whose ``Host`` names none of ``allowed_hosts`` (``"*"``:
+    any); other web sites then cannot reach the server through DNS rebinding."""
+
+    def __init__(self, app, allowed_hosts):
+        self.app = app
+        self.any = "*" in allowed_hosts
+        names = [h.strip("[]") for h in allowed_hosts]
+        self.allowed = {_address(h) or h.lower() for h in names}
+
+    async def __call__(self, scope, receive, send):
+        if not self.any and scope["type"] in ("http", "websocket"):
+            host = Headers(scope=scope).get("host")
+            if host_name(host) not in self.allowed:
+                shown = describe(host) if host is not None else "none"
+                refusal = JSONResponse(error_message(FeedforwardError(
+                    f"Host: expected one of {', '.join(sorted(self.allowed))}, got {shown}")),
+                    status_code=400)
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def origin_allowed(headers) -> bool:
@@ -310,11 +357,20 @@ async def api_options(request):
 async def api_export(request):
     session = request.app.state.sessions.get(request.path_params["session"])
     if session is None:
-        return PlainTextResponse("no such session (it ends when its page closes)",
-                                 status_code=404)
-    return Response(session.export(), media_type="application/octet-stream",
+        raise HTTPException(404, "no such session (it ends when its page closes)")
+    try:
+        model = session.export()
+    except FeedforwardError as e:
+        raise HTTPException(409, str(e)) from None
+    return Response(model, media_type="application/octet-stream",
                     headers={"Content-Disposition":
                              'attachment; filename="playground.safetensors"'})
+
+
+async def http_error(request, error):
+    """An HTTP refusal as the WebSocket's ``error`` message: JSON, with the reason."""
+    return JSONResponse({"type": "error", "message": error.detail, "field": None},
+                        status_code=error.status_code, headers=error.headers)
 
 
 def create_app(allowed_hosts=LOOPBACK_HOSTS) -> Starlette:
@@ -323,9 +379,9 @@ def create_app(allowed_hosts=LOOPBACK_HOSTS) -> Starlette:
     Parameters
     ----------
     allowed_hosts : sequence of str
-        Host names the app answers to (the ``Host`` header, without the port); ``["*"]`` for
-        any. The loopback names by default, which keeps other web sites from reaching the
-        server through DNS rebinding.
+        Host names the app answers to (the ``Host`` header, without the port; an IPv6
+        address with or without its brackets); ``["*"]`` for any. The loopback names by
+        default, which keeps other web sites from reaching the server through DNS rebinding.
 
     Returns
     -------
@@ -338,8 +394,8 @@ def create_app(allowed_hosts=LOOPBACK_HOSTS) -> Starlette:
               WebSocketRoute("/ws", websocket_endpoint),
               Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")]
     app = Starlette(routes=routes, lifespan=one_blas_thread,
-                    middleware=[Middleware(TrustedHostMiddleware,
-                                           allowed_hosts=list(allowed_hosts))])
+                    exception_handlers={HTTPException: http_error},
+                    middleware=[Middleware(HostCheck, allowed_hosts=list(allowed_hosts))])
     app.state.sessions = {}
     return app
 

@@ -27,6 +27,7 @@ from ..layers import Dense, Dropout
 from ..model import Diverged, Sequential
 from . import features, frames
 from .setup import (
+    MAX_POINTS,
     SMALL_RANDOM_STDDEV,
     FieldError,
     build_optimizer,
@@ -43,6 +44,7 @@ OPTIMIZER_KEYS = ("optimizer", "schedule")
 REGULARIZER_KEYS = ("regularization", "reg_rate")
 CURVE_LENGTH = 1000  # epochs of loss curves kept for the doctor's rules
 INSPECT_ROWS = 64  # rows of the batch that ``inspect`` shows
+REMEDY = "Lower the learning rate, use a smaller initialization, or set clipnorm."
 
 
 def split_indices(n, train_percent, val_percent, seed):
@@ -341,7 +343,8 @@ class Session:
         return self.dense[check_integer(layer, "layer", 0, len(self.dense) - 1)]
 
     def _changed_weights(self) -> None:
-        self._good = self.model.params.copy()
+        if np.isfinite(self.model.params).all():  # else the last good weights stay
+            self._good = self.model.params.copy()
         self.scores = self.evaluate()
 
     def upload(self, csv) -> None:
@@ -376,7 +379,8 @@ class Session:
     def add_point(self, x1, x2, label) -> None:
         """Add a training point to the custom dataset (a copy of the current data at first).
 
-        The network keeps its weights; only its data grows.
+        The network keeps its weights; only its data grows, up to
+        :data:`~feedforward.playground.setup.MAX_POINTS` points.
 
         Parameters
         ----------
@@ -392,6 +396,11 @@ class Session:
             label = check_integer(label, "label", 0, self.setup["classes"] - 1)
         else:
             label = check_float(label, "label", -10, 10)
+        points = sum(len(y) for _, y in self.data.values())
+        if points >= MAX_POINTS:
+            raise FieldError(None, f"add_point: the data has {points:,} points, the most the "
+                                   "playground takes; upload a CSV file or pick a dataset to "
+                                   "start again")
         with self._transaction():
             self._add_point(x1, x2, label)
 
@@ -450,7 +459,7 @@ class Session:
                     return done, self._diverged(str(e))
                 self.step += 1
                 if time.perf_counter() > deadline:
-                    return done, None
+                    return done, self._overflowed()
             self._iterator = None
             self.epoch += 1
             done += 1
@@ -459,13 +468,24 @@ class Session:
                 return done, stop
         return done, None
 
+    def _overflowed(self):
+        """Diverged, when the last update made a weight non-finite while its batch's loss was
+        finite; else None. A slice never ends on such weights: they are what an export, a
+        frame or an edited weight between two slices would see."""
+        if np.isfinite(self.model.params).all():
+            return None
+        return self._diverged(f"training diverged: an update made the weights overflow at "
+                              f"epoch {self.epoch}. {REMEDY}")
+
     def _end_epoch(self):
         scores = self.evaluate()
         losses = [v["loss"] for v in scores.values() if v is not None]
-        if not np.isfinite(self.model.params).all() or not all(map(math.isfinite, losses)):
+        if not all(map(math.isfinite, losses)):
             return self._diverged(f"training diverged: the loss became {losses[0]} at epoch "
-                                  f"{self.epoch}. Lower the learning rate, use a smaller "
-                                  "initialization, or set clipnorm.")
+                                  f"{self.epoch}. {REMEDY}")
+        stop = self._overflowed()
+        if stop is not None:
+            return stop
         self.scores = scores
         self._good = self.model.params.copy()
         self._record(scores)
@@ -703,7 +723,15 @@ class Session:
         -------
         bytes
             The file's content, as written by :meth:`Sequential.save`.
+
+        Raises
+        ------
+        FeedforwardError
+            When the weights are not finite (a diverged network is not a model).
         """
+        if not np.isfinite(self.model.params).all():
+            raise FeedforwardError("export: the network's weights are not finite (training "
+                                   "diverged); reset the network, or lower the learning rate")
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "model.safetensors"
             self.model.save(path)
@@ -743,7 +771,7 @@ def _grad_z(model, y) -> list:
 
 def parse_csv(text):
     """Rows ``x1,x2,label`` of ``text`` (a header line is optional) as (points, labels)."""
-    from .setup import MAX_UPLOAD_ROWS
+    from .setup import MAX_CSV_VALUE, MAX_UPLOAD_ROWS
 
     if not isinstance(text, str):
         raise FieldError("csv", f"expected text, got {type(text).__name__}")
@@ -761,8 +789,9 @@ def parse_csv(text):
         if len(values) != 3:
             raise FieldError("csv", f"line {number}: expected 3 columns x1,x2,label, got "
                                     f"{len(values)}")
-        if not all(map(math.isfinite, values)):
-            raise FieldError("csv", f"line {number}: expected finite numbers, got {line[:60]!r}")
+        if not all(abs(v) <= MAX_CSV_VALUE for v in values):  # NaN included
+            raise FieldError("csv", f"line {number}: expected finite numbers from "
+                                    f"{-MAX_CSV_VALUE:g} to {MAX_CSV_VALUE:g}, got {line[:60]!r}")
         rows.append(values)
         if len(rows) > MAX_UPLOAD_ROWS:
             raise FieldError("csv", f"expected at most {MAX_UPLOAD_ROWS} rows, got more")

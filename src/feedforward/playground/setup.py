@@ -19,7 +19,9 @@ from ..errors import FeedforwardError, describe
 from . import features
 
 MAX_LAYERS, MAX_UNITS = 8, 32
-MAX_UPLOAD_ROWS = 5000
+MAX_POINTS = 5000  # points of a dataset: the server keeps and re-evaluates every one
+MAX_UPLOAD_ROWS = MAX_POINTS
+MAX_CSV_VALUE = 1e6  # of an uploaded coordinate or target: their squares stay finite in float32
 MAX_MESSAGE_BYTES = 1_000_000
 SMALL_RANDOM_STDDEV = 0.1  # "small random": N(0, 0.1^2), the scale of the Playground's U(-0.5, 0.5)
 MAX_PARAMETER = 1e6  # sanity bound of any optimizer or schedule number
@@ -106,6 +108,8 @@ def options() -> dict:
         "limits": {**{k: list(v) for k, v in {**INTEGERS, **NUMBERS}.items()},
                    "layers": [0, MAX_LAYERS], "units": [1, MAX_UNITS],
                    "dropout": [0, MAX_DROPOUT], "upload_rows": MAX_UPLOAD_ROWS,
+                   "upload_values": [-MAX_CSV_VALUE, MAX_CSV_VALUE],
+                   "points": MAX_POINTS,
                    "message_bytes": MAX_MESSAGE_BYTES},
         "defaults": default_setup(),
         "domain": [datasets.LOW, datasets.HIGH], "thumbnail": 20,
@@ -122,23 +126,41 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _shown(value) -> str:
+    """A number for a message; an integer like 10**400 by its size, not its 401 digits."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of about {math.ceil(value.bit_length() * math.log10(2))} digits"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def check_integer(value, field, low, high) -> int:
     """``value`` as an int in ``[low, high]``, else a FieldError naming ``field``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldError(field, f"expected an integer from {low} to {high}, got {describe(value)}")
     if not low <= value <= high:
-        raise FieldError(field, f"expected an integer from {low} to {high}, got {value}")
+        raise FieldError(field, f"expected an integer from {low} to {high}, got {_shown(value)}")
     return value
 
 
 def check_float(value, field, low=None, high=None) -> float:
-    """``value`` as a finite number in ``[low, high]``, else a FieldError naming ``field``."""
+    """``value`` as a finite number in ``[low, high]``, else a FieldError naming ``field``.
+
+    An integer beyond the range of a float (JSON allows 10**400) is not a finite number.
+    """
     span = "" if low is None else f" from {low:g} to {high:g}"
-    if not _is_number(value) or not math.isfinite(value):
-        raise FieldError(field, f"expected a finite number{span}, got {describe(value)}")
+    if not _is_number(value) or not math.isfinite(_as_float(value)):
+        shown = _shown(value) if _is_number(value) else describe(value)
+        raise FieldError(field, f"expected a finite number{span}, got {shown}")
     if low is not None and not low <= value <= high:
-        raise FieldError(field, f"expected a number{span}, got {value:g}")
+        raise FieldError(field, f"expected a number{span}, got {_shown(value)}")
     return value
+
+
+def _as_float(number) -> float:
+    try:
+        return float(number)
+    except OverflowError:  # an int past 1.8e308
+        return math.inf
 
 
 def check_choice(value, field, choices):
@@ -154,7 +176,10 @@ def check_object(value, field, keys) -> dict:
         raise FieldError(field, f"expected an object, got {describe(value)}")
     unknown = [k for k in value if k not in keys]
     if unknown:
-        raise FieldError(f"{field}.{unknown[0]}" if field else unknown[0],
+        key = unknown[0]
+        if not (isinstance(key, str) and key.isidentifier()):
+            key = repr(key)[:40]  # a name that a message can show on one line
+        raise FieldError(f"{field}.{key}" if field else key,
                          f"unknown field; expected {', '.join(keys)}")
     return value
 

@@ -159,6 +159,7 @@ const handlers = {
     stats.lastData = msg;
     const n = (part) => (msg[part] || []).length;
     stats.dataCounts = { train: n('train'), val: n('val'), test: n('test'), total: n('train') + n('val') + n('test') };
+    showPointRoom(stats.dataCounts.total);
     render();
   },
   frame(msg) {
@@ -397,6 +398,18 @@ $('points').addEventListener('click', (e) => {
 });
 
 $('draw-mode').addEventListener('change', (e) => $('map').classList.toggle('drawing', e.target.checked));
+
+/** The server takes at most limits.points points: at the cap, drawing is off and says why. */
+function showPointRoom(total) {
+  const cap = app.options?.limits?.points;
+  const full = cap !== undefined && total >= cap;
+  const draw = $('draw-mode');
+  if (full && draw.checked) { draw.checked = false; $('map').classList.remove('drawing'); }
+  draw.disabled = full;
+  $('draw-hint').textContent = full
+    ? `The data has ${total.toLocaleString('en')} points, the most the playground takes; upload a CSV file or pick a dataset to start again.`
+    : 'Tick \u201cDraw points\u201d, then click the output map to add a point.';
+}
 
 // ---- the rest of the buttons ---------------------------------------------------------------
 
