@@ -236,11 +236,14 @@ def test_predict_on_raw_rows_equals_model_predict(iris_run, iris_csv, tmp_path):
     assert piped.stdout == (tmp_path / "out.csv").read_text()
 
 
-def test_predict_takes_unnamed_columns_in_order(iris_run, iris_csv, tmp_path):
+def test_predict_takes_unnamed_columns_in_order_when_asked(iris_run, iris_csv, tmp_path):
     path, x = _raw_rows(iris_csv, tmp_path, [3, 55, 140], IRIS_FEATURES)
     text = path.read_text().splitlines()
     path.write_text("\n".join(["a,b,c,d", *text[1:]]) + "\n")
-    result = ok(ff_cli("predict", iris_run / "model.safetensors", path, cwd=tmp_path))
+    refused = ff_cli("predict", iris_run / "model.safetensors", path, cwd=tmp_path)
+    assert refused.returncode == 2 and "unexpected 'a'" in refused.stderr
+    result = ok(ff_cli("predict", iris_run / "model.safetensors", path, "--by-position",
+                       cwd=tmp_path))
     rows = list(csv.reader(result.stdout.splitlines()))[1:]
     expected = ff.load_model(iris_run / "model.safetensors").predict(x)
     assert np.array_equal(np.array([[np.float32(v) for v in r[1:]] for r in rows]), expected)

@@ -59,7 +59,7 @@ SUBPROCESS_CASES = [
                                                       "missing.safetensors"]),
     # a malformed CSV
     (["train", "--dataset", "ragged.csv"], ["--dataset", "row 2", "2 cells", "header has 3"]),
-    (["predict", "model.safetensors", "rows.csv"], ["row 2", "'x1'", "'abc' is not a number"]),
+    (["predict", "model.safetensors", "rows.csv"], ["row 2", "'x1'", "non-numeric value 'abc'"]),
     # an unknown option value: named, with the valid values
     (["train", "--activation", "relux"], ["--activation", "'relux'", "relu", "tanh", "sigmoid"]),
     # impossible combinations

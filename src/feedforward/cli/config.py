@@ -83,6 +83,9 @@ OPTIONS = [
     _o("target", None, "target", "data",
        "target column of a CSV file: a name, or a 0-based index (negative counts from the "
        "end); default: the last column", metavar="COLUMN"),
+    _o("header", None, "bool", "data",
+       "whether a CSV file's first row holds column names; not set: detect (a first row of "
+       "numbers is data, its columns named column_1 ...)"),
     _o("task", "auto", "str", "data",
        "classification or regression; auto: from the data (text labels or at most 20 whole "
        "numbers are classes)",
@@ -441,6 +444,9 @@ def _check_combinations(config: Config) -> None:
     if config["target"] is not None and kind is not None:
         raise config.error("target", f"a target column applies to CSV files; the built-in "
                                      f"dataset {config['dataset']!r} has its own target")
+    if config["header"] is not None and kind is not None:
+        raise config.error("header", f"applies to CSV files, not to the built-in dataset "
+                                     f"{config['dataset']!r}")
     _check_optimizer(config)
     _check_schedule(config)
     if config["maxout"] == 1:

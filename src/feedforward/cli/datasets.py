@@ -6,13 +6,20 @@ A dataset is named by ``--dataset``:
   ``--noise`` and ``--seed``;
 - a scikit-learn bundled set (``digits``, ``iris``, ``wine``, ``breast_cancer``, ``diabetes``);
 - ``mnist`` (the default MNIST folder) or any folder of MNIST IDX files;
-- a CSV file with a header row, its target column chosen by ``--target``.
+- a CSV file (``.tsv``: tab-separated), its target column chosen by ``--target``.
+
+Every CSV file is read by :func:`feedforward.data.tabular.read_table`, one rule for the three
+commands: the header is detected (``--header`` / ``--no-header`` force it), a column named twice
+is refused, and ``evaluate`` and ``predict`` match the columns to the model's recorded feature
+names (:func:`read_labelled`, :func:`read_features`) unless asked to go by position.
 """
 
 from __future__ import annotations
 
-import csv
+import argparse
 import json
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -88,11 +95,13 @@ def streams(seed: int):
     return np.random.default_rng(data), np.random.default_rng(split)
 
 
-def load(spec, target=None, samples=0, noise=0.0, seed=0, label="--dataset") -> Data:
+def load(spec, target=None, samples=0, noise=0.0, seed=0, label="--dataset",
+         header=None) -> Data:
     """The dataset named by ``spec``, with its natural task (see the module docstring).
 
     ``samples`` is the number of points to generate (playground) or a random subset of rows;
-    0 means the default (500 points, or every row). Errors name ``label``.
+    0 means the default (500 points, or every row). ``header`` is a CSV file's ``--header``
+    (None: detect). Errors name ``label``.
     """
     rng, _ = streams(seed)
     kind = builtin_kind(spec)
@@ -107,7 +116,7 @@ def load(spec, target=None, samples=0, noise=0.0, seed=0, label="--dataset") -> 
         if path.is_dir():
             data = _mnist(path, path.name or str(path), label)
         elif path.is_file():
-            data = _csv(path, target, label)
+            data = _csv(path, target, label, header)
         elif path.suffix or "/" in spec or "\\" in spec:
             raise FeedforwardError(f"{label}: no such file or folder: {spec!r}")
         else:
@@ -172,22 +181,60 @@ def _mnist(folder: Path, name, label):
                 list(range(10)), "classification", (h, w))
 
 
-def _csv(path: Path, target, label):
-    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+def csv_file(spec) -> Path | None:
+    """The CSV file ``spec`` names, or None for a built-in dataset or a folder."""
+    if builtin_kind(spec) is not None:
+        return None
+    path = Path(spec).expanduser()
+    return path if path.is_file() else None
+
+
+def _read(path, label, header, **kw) -> tabular.CsvTable:
+    """``read_table`` with errors named by the flags."""
+    with _flags(label):
+        return tabular.read_table(path, header=header, **kw)
+
+
+def _tell_no_header(table, header, label) -> None:
+    """Say on stderr (stdout may be piped CSV) that a detected headerless file was read."""
+    if header is None and not table.has_header:
+        sys.stderr.write(f"note: {label} {table.path}: its first row holds numbers, not column "
+                         f"names, so it is read as data: {len(table)} rows, columns named "
+                         f"column_1 .. column_{len(table.names)} by position (--header to read "
+                         "it as a header)\n")
+
+
+@contextmanager
+def _flags(label):
+    """Errors of the reader named by the flags: ``--target``, ``--header`` or ``label``."""
     try:
-        ds = tabular.load_csv(path, target=target, delimiter=delimiter)
+        yield
     except FeedforwardError as e:
         message = str(e)
-        if message.startswith("target: "):  # the column was chosen with --target
-            raise FeedforwardError(f"--target: {message[8:]} ({label})") from None
+        for prefix, flag in (("target: ", "--target"), ("header: ", "--header/--no-header")):
+            if message.startswith(prefix):
+                raise FeedforwardError(f"{flag}: {message[len(prefix):]} ({label})") from None
         raise FeedforwardError(f"{label}: {message}") from None
-    if ds.classes is not None:
-        task = "classification"
-    elif ds.y.dtype.kind in "iu" and len(np.unique(ds.y)) <= MAX_AUTO_CLASSES:
-        task = "classification"
-    else:
-        task = "regression"
-    return Data(path.name, ds.x, ds.y, list(ds.feature_names), ds.target_name, ds.classes, task)
+
+
+def _task(ds) -> str:
+    """Text labels are classes; so are whole numbers with at most MAX_AUTO_CLASSES values."""
+    numbers = ds.classes is None or all(isinstance(c, int) for c in ds.classes)
+    if not numbers:
+        return "classification"
+    whole = ds.classes is not None or ds.y.dtype.kind in "iu"
+    count = len(ds.classes) if ds.classes is not None else len(np.unique(ds.y))
+    return "classification" if whole and count <= MAX_AUTO_CLASSES else "regression"
+
+
+def _csv(path: Path, target, label, header=None):
+    names = [target] if isinstance(target, str) else []
+    table = _read(path, label, header, names=names, target=target)
+    with _flags(label):
+        ds = table.dataset(target)
+    _tell_no_header(table, header, label)
+    return Data(path.name, ds.x, ds.y, list(ds.feature_names), ds.target_name, ds.classes,
+                _task(ds))
 
 
 def for_task(data: Data, task: str, label="--task") -> Data:
@@ -242,57 +289,94 @@ def label_codes(labels, classes: list, label="target") -> np.ndarray:
     return codes
 
 
-# ---------------------------------------------------------------------------- features CSV
-def read_features(path, feature_names: list | None, n_features: int, label="INPUT") -> np.ndarray:
-    """Feature rows of a CSV file with a header, for a model that takes ``n_features`` inputs.
+# ---------------------------------------------------------------------------- a model's columns
+BY_POSITION = "or pass --by-position to take the columns in order"
 
-    When the header holds every one of ``feature_names``, those columns are taken in the
-    model's order and other columns (a target, an id) are ignored; otherwise the file must
-    have exactly ``n_features`` columns, taken in order.
+
+def add_csv_arguments(parser) -> None:
+    """``--by-position`` and ``--header/--no-header``, for a CSV file read for a model."""
+    parser.add_argument("--by-position", action="store_true",
+                        help="take a CSV file's columns in order, not by their names")
+    parser.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                        help="whether a CSV file's first row holds column names (default: "
+                             "detect; a first row of numbers is data)")
+
+
+def _recorded_names(record):
+    """The feature names and target name of a training record (``[]`` and ``""`` if none).
+
+    ``common.load`` has checked them: as many names as the model has inputs.
+    """
+    record = record or {}
+    return list(record.get("feature_names") or []), record.get("target_name") or ""
+
+
+def _by_position(table, names, by_position) -> bool:
+    """Whether to take the columns in order: asked for, no header, or no names to match."""
+    return by_position or not table.has_header or not names
+
+
+def read_features(path, record, n_features: int, by_position=False, header=None,
+                  label="INPUT.csv") -> np.ndarray:
+    """Feature rows of a CSV file for a model of ``n_features`` inputs that ``record`` names.
+
+    With a header, the columns are matched by name to the recorded feature names, in the
+    model's order; a column named as the recorded target is ignored, and any other missing or
+    unexpected column is refused. Without a header (or with ``by_position``) the file has
+    exactly ``n_features`` columns, taken in order.
 
     Returns
     -------
     ndarray of shape (rows, n_features), float64
     """
-    path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [[cell.strip() for cell in row] for row in csv.reader(f) if row]
-    except OSError as e:
-        raise FeedforwardError(f"{label}: cannot read {str(path)!r} ({e.strerror or e})") from None
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise FeedforwardError(f"{label}: {path} is not a readable CSV text file ({e})") from None
-    if len(rows) < 2:
-        raise FeedforwardError(f"{label}: {path} needs a header row and at least one data row")
-    header, body = rows[0], rows[1:]
-    if feature_names and set(feature_names) <= set(header):
-        columns = [header.index(name) for name in feature_names]
-    elif len(header) == n_features:
-        columns = list(range(n_features))
-    else:
-        names_hint = ""
-        if feature_names:
-            shown = ", ".join(feature_names[:6]) + (", ..." if len(feature_names) > 6 else "")
-            names_hint = f" named {shown}"
-        raise FeedforwardError(
-            f"{label}: {path} has {len(header)} columns; the model takes {n_features} "
-            f"features{names_hint} (columns with those names, or exactly {n_features} columns)")
-    x = np.empty((len(body), len(columns)))
-    for i, row in enumerate(body):
-        if len(row) != len(header):
-            raise FeedforwardError(f"{label}: {path}: row {i + 1} has {len(row)} cells, the "
-                                   f"header has {len(header)}")
-        for j, c in enumerate(columns):
-            try:
-                x[i, j] = float(row[c])
-            except ValueError:
-                raise FeedforwardError(f"{label}: {path}: row {i + 1}, column {header[c]!r}: "
-                                       f"{row[c]!r} is not a number") from None
-    if not np.isfinite(x).all():
-        i, j = np.argwhere(~np.isfinite(x))[0]
-        raise FeedforwardError(f"{label}: {path}: row {i + 1}, column {header[columns[j]]!r}: "
-                               f"expected a finite number, got {x[i, j]}")
+    names, target = _recorded_names(record)
+    table = _read(path, label, header, names=names)
+    with _flags(label):
+        if not _by_position(table, names, by_position):
+            columns = tabular.match_columns(table, names, allowed=[target] if target else (),
+                                            hint=BY_POSITION)
+        elif len(table.names) == n_features:
+            columns = range(n_features)
+        else:
+            raise FeedforwardError(f"{path} has {len(table.names)} columns; the model takes "
+                                   f"{n_features} features, taken in order")
+        x = table.numbers(columns)
+    _tell_no_header(table, header, label)
     return x
+
+
+def read_labelled(path, record, n_features: int, target=None, by_position=False, header=None,
+                  label="--data") -> Data:
+    """Features and targets of a CSV file for a model of ``n_features`` inputs.
+
+    With a header, the feature columns are matched by name to the recorded feature names and
+    the target column is ``target`` or the recorded target; any other column is refused.
+    Without a header (or with ``by_position``), the target is ``target``, or the recorded
+    target's column when the file names it, or the last column; the others are the features,
+    in order.
+    """
+    names, recorded_target = _recorded_names(record)
+    expected = [*names, recorded_target] if target is None else names
+    table = _read(path, label, header, names=expected, target=target)
+    with _flags(label):
+        if _by_position(table, names, by_position):
+            default = recorded_target if recorded_target in table.names else -1
+            t = table.index(default if target is None else target)
+            features = [j for j in range(len(table.names)) if j != t]
+            if len(features) != n_features:
+                raise FeedforwardError(
+                    f"{path} has {len(features)} feature columns besides the target "
+                    f"{table.names[t]!r}; the model takes {n_features} features")
+        else:
+            if target is not None:
+                t = table.names[table.index(target)]
+            else:
+                t = recorded_target or table.names[-1]
+            features = tabular.match_columns(table, names, required=[t], hint=BY_POSITION)
+        ds = table.dataset(t, features)
+    _tell_no_header(table, header, label)
+    return Data(Path(path).name, ds.x, ds.y,
+                list(ds.feature_names), ds.target_name, ds.classes, _task(ds))
 
 
 # ---------------------------------------------------------------------------- the command

@@ -2,7 +2,9 @@
 
 Without ``--data``, the data is the split of the training run recorded in the model file (the
 test split by default), rebuilt from the recorded configuration: the same numbers ``train``
-reported. With ``--data``, every row of that dataset is used.
+reported. With ``--data``, every row of that dataset is used; a CSV file's columns are matched
+by name to the model's recorded features (``--by-position`` takes them in order), see
+:func:`feedforward.cli.datasets.read_labelled`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ examples:
   feedforward evaluate runs/digits/model.safetensors --split val
   feedforward evaluate runs/iris/model.safetensors --data held_out.csv --target species
   feedforward evaluate runs/digits/model.safetensors --json | jq .metrics.accuracy
+
+A CSV file given with --data has its columns matched by name to the model's features and its
+target (as in the training data, in any order); a missing, unexpected or misspelled column is
+refused. A file without a header row is detected (its first row holds numbers) and read by
+position; --by-position does so for a file with a header; --header/--no-header force either
+reading.
 """
 
 SPLITS = ("test", "val", "train", "all")
@@ -35,7 +43,9 @@ def add_parser(subparsers, parents):
                         help="labelled data: a built-in name, a CSV file or an MNIST folder "
                              "(default: the training run's data)")
     parser.add_argument("--target", metavar="COLUMN", type=config.parse_target,
-                        help="the target column of a CSV file (default: the last)")
+                        help="the target column of a CSV file: a name, or a 0-based index "
+                             "(default: the training data's target column, else the last)")
+    datasets.add_csv_arguments(parser)
     parser.add_argument("--split", choices=SPLITS, default=None,
                         help="which split of the training run's data (default: test, or "
                              "val, or train: the first the run had); with --data every row "
@@ -54,10 +64,13 @@ def run(args, console) -> int:
         if args.split is not None:
             raise FeedforwardError("--split: applies to the training run's data; with --data "
                                    "every row is evaluated")
-        name, split, x, y = _given_data(args, model)
+        name, split, x, y = _given_data(args, model, record)
     else:
-        if args.target is not None:
-            raise FeedforwardError("--target: applies to a CSV file given with --data")
+        for flag, given in (("--target", args.target is not None),
+                            ("--by-position", args.by_position),
+                            ("--header/--no-header", args.header is not None)):
+            if given:
+                raise FeedforwardError(f"{flag}: applies to a CSV file given with --data")
         name, split, x, y = _recorded_data(args, record)
     logs = model.evaluate(x, y, return_dict=True)
     result = {"model": str(args.model), "data": name, "split": split, "samples": int(len(x)),
@@ -78,8 +91,13 @@ def run(args, console) -> int:
     return 0
 
 
-def _given_data(args, model):
-    data = datasets.load(args.data, args.target, label="--data")
+def _given_data(args, model, record):
+    path = datasets.csv_file(args.data)
+    if path is not None:
+        data = datasets.read_labelled(path, record, model.input_dim, args.target,
+                                      args.by_position, args.header, label="--data")
+    else:
+        data = datasets.load(args.data, args.target, label="--data")
     if data.x.shape[1] != model.input_dim:
         raise FeedforwardError(f"--data: {data.name} has {data.x.shape[1]} feature columns; "
                                f"the model takes {model.input_dim} features")
@@ -100,7 +118,7 @@ def _recorded_data(args, record):
                                "was not written by feedforward train); pass --data")
     cfg = {**config.DEFAULTS, **record["config"]}
     raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
-                        cfg["seed"], label="the recorded dataset")
+                        cfg["seed"], label="the recorded dataset", header=cfg.get("header"))
     data = datasets.for_task(raw, record.get("task", cfg["task"]))
     if args.split == "all":
         return data.name, "all", data.x, data.y

@@ -24,9 +24,11 @@ examples:
   feedforward predict runs/iris/model.safetensors flowers.csv -o predictions.csv
   feedforward predict runs/iris/model.safetensors flowers.csv --json
 
-INPUT.csv has a header row. When it names the model's features (as in the training data), those
-columns are used and others, such as the target, are ignored; otherwise it must have exactly as
-many columns as the model has features.
+INPUT.csv (.tsv: tab-separated) has its columns matched by name to the model's features, in
+any order; a column named as the training target is ignored, and any missing, unexpected or
+misspelled column is refused. A file without a header row is detected (its first row holds
+numbers) and read by position, as many columns as the model has features; --by-position does so
+for a file with a header; --header/--no-header force either reading.
 """
 
 
@@ -37,10 +39,12 @@ def add_parser(subparsers, parents):
                     "labels with per-class probabilities, or values for regression.",
         epilog=EXAMPLES)
     parser.add_argument("model", metavar="MODEL", help="a model file written by train")
-    parser.add_argument("input", metavar="INPUT.csv", help="rows of raw features, with a header")
+    parser.add_argument("input", metavar="INPUT.csv",
+                        help="rows of raw features, with a header row naming them")
     parser.add_argument("--output", "-o", metavar="OUT.csv",
                         help="write the predictions to this CSV file")
     parser.add_argument("--json", action="store_true", help="print the predictions as JSON")
+    datasets.add_csv_arguments(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -62,8 +66,8 @@ def predictions(model, x):
 
 def run(args, console) -> int:
     model, record = common.load(args.model)
-    names = (record or {}).get("feature_names")
-    x = datasets.read_features(args.input, names, model.input_dim, label="INPUT.csv")
+    x = datasets.read_features(args.input, record, model.input_dim, args.by_position,
+                               args.header, label="INPUT.csv")
     columns, rows = predictions(model, x)
     if args.output:
         try:

@@ -336,7 +336,7 @@ def load(args):
     flags = {o.key: getattr(args, o.key) for o in config.OPTIONS}
     cfg = config.resolve(flags, args.config)
     raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
-                        cfg["seed"], label=cfg.label("dataset"))
+                        cfg["seed"], label=cfg.label("dataset"), header=cfg["header"])
     data = datasets.for_task(raw, cfg["task"], label=cfg.label("task"))
     return cfg, data, datasets.split(data, cfg["val"], cfg["test"], cfg["seed"])
 

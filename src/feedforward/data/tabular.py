@@ -1,16 +1,33 @@
-"""Tabular data: CSV files with a header row, and scikit-learn's bundled datasets by name.
+"""Tabular data: delimited text files, and scikit-learn's bundled datasets by name.
 
-Both return a :class:`Dataset`, which unpacks as ``x, y = load_csv(...)``. A target column
-whose values are all numbers stays numeric (int64 when every value is a whole number, else
-float64) with ``classes`` None; any other target is categorical, encoded to int64 codes
-``0 .. k - 1`` in sorted order of the labels, with ``classes[code]`` giving the label back.
+One reading rule serves every caller (``load_csv``, and the command line's ``train``,
+``evaluate`` and ``predict``), through :func:`read_table`:
+
+- **delimiter**: a tab for ``.tsv`` and ``.tab`` files, else a comma (unless given);
+- **header**: ``header=None`` detects it. The first row is data when its cells parse as numbers
+  (a text cell in the target column counts as a class label when that label recurs below it)
+  and none of them is a known column name; a first row that is exactly ``0 .. m - 1`` or
+  ``1 .. m``, or that names some known columns and not others, is ambiguous and refused.
+  A file without a header gets the names ``column_1 .. column_m``;
+- **names**: a column named twice is refused; :func:`match_columns` takes a model's columns
+  by name and refuses a missing, unexpected or misspelled one;
+- **cells**: numbers are read row by row, so an error names the first bad cell in row-major
+  order (its row, file line and column).
+
+A target column whose values are all numbers stays numeric (int64 when every value is a whole
+number that int64 holds exactly, else float64) with ``classes`` None. Whole numbers beyond
+int64 keep their exact values as ``classes`` (Python ints), so no two distinct labels merge;
+any other target is categorical. Categorical targets are int64 codes ``0 .. k - 1`` in sorted
+order of the labels, with ``classes[code]`` giving the label back.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import importlib
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +35,8 @@ import numpy as np
 from ..errors import FeedforwardError
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}  # lower-cased cells read as missing
+TAB_SUFFIXES = (".tsv", ".tab")
+_INT64 = np.iinfo(np.int64)
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,107 @@ class Dataset:
         return iter((self.x, self.y))
 
 
+@dataclass(frozen=True)
+class CsvTable:
+    """The cells of a delimited text file, read by :func:`read_table`.
+
+    Parameters
+    ----------
+    path : Path
+    names : list of str
+        The header's column names, or ``column_1 .. column_m`` for a file without one.
+    rows : list of list of str
+        The data rows (stripped cells), each as wide as ``names``.
+    lines : list of int
+        The file line on which each data row starts.
+    has_header : bool
+        Whether the first row of the file was read as column names.
+    """
+
+    path: Path
+    names: list
+    rows: list
+    lines: list
+    has_header: bool
+
+    def __len__(self):
+        return len(self.rows)
+
+    def index(self, column) -> int:
+        """The position of ``column``: a name, or a 0-based index (negative from the end).
+
+        Errors name the parameter ``target``, the column chosen as the target.
+        """
+        m = len(self.names)
+        if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
+            if -m <= column < m:
+                return int(column) % m
+            raise FeedforwardError(
+                f"target: column {column} is out of range for {m} columns in {self.path}")
+        if column in self.names:
+            return self.names.index(column)
+        where = "" if self.has_header else " (it has no header row, so its columns are named " \
+                                           "by position; or give a 0-based index)"
+        raise FeedforwardError(f"target: no column {column!r} in {self.path}{where}; its columns "
+                               f"are {_some(self.names)}")
+
+    def numbers(self, columns) -> np.ndarray:
+        """The cells of ``columns`` (indexes) as float64, shape ``(rows, len(columns))``.
+
+        A missing, non-numeric or non-finite cell is an error that names the first bad cell
+        in row-major order: its row, file line and column.
+        """
+        columns = list(columns)
+        try:
+            x = np.array([[row[j] for j in columns] for row in self.rows], dtype=np.float64)
+            if np.isfinite(x).all():
+                return x.reshape(len(self.rows), len(columns))
+        except ValueError:
+            pass
+        for i, row in enumerate(self.rows):
+            for j in columns:
+                self._check_number(row[j], i, j)
+        raise AssertionError("unreachable: a cell failed to convert but every cell is good")
+
+    def _check_number(self, cell, i, j):
+        where = f"in row {i + 1} (line {self.lines[i]}), column {self.names[j]!r}"
+        if cell.lower() in MISSING:
+            raise FeedforwardError(f"{self.path}: missing value {where}: {cell!r}")
+        try:
+            value = float(cell)
+        except ValueError:
+            raise FeedforwardError(f"{self.path}: non-numeric value {cell!r} {where}") from None
+        if not np.isfinite(value):
+            raise FeedforwardError(f"{self.path}: non-finite value {cell!r} {where}")
+
+    def dataset(self, target=None, features=None) -> Dataset:
+        """The table as a :class:`Dataset`.
+
+        Parameters
+        ----------
+        target : str or int, optional
+            The target column's name or index; the last column by default.
+        features : list of int, optional
+            The feature columns, in this order; by default every column but the target.
+        """
+        if len(self.names) < 2:
+            raise FeedforwardError(f"{self.path}: expected at least two columns (features and "
+                                   f"a target), got {_some(self.names)}")
+        t = self.index(-1 if target is None else target)
+        if features is None:
+            features = [j for j in range(len(self.names)) if j != t]
+        x = self.numbers(features)
+        y, classes = _encode_target([row[t] for row in self.rows], self.names[t], self.path,
+                                    self.lines)
+        return Dataset(x, y, [self.names[j] for j in features], self.names[t], classes)
+
+
+def _some(names, limit=8) -> str:
+    """Names for a message: the first ``limit``, and how many there are in all."""
+    shown = ", ".join(map(str, names[:limit]))
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
 def _rows(path: Path, delimiter: str):
     """The non-blank rows, stripped, and the file line on which each starts."""
     rows, lines = [], []
@@ -69,42 +189,185 @@ def _rows(path: Path, delimiter: str):
     return rows, lines
 
 
-def _target_index(header, target, path):
-    if target is None:
-        return len(header) - 1
-    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
-        if -len(header) <= target < len(header):
-            return int(target) % len(header)
+def _is_number(cell: str) -> bool:
+    if cell.lower() in MISSING:  # a data row with a gap: refused later, naming the cell
+        return True
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_data(rows, target) -> bool:
+    """Whether the first row reads as data: numbers, and perhaps a class label as its target.
+
+    A text cell in the target column (``target``: an index, or None for the last) is a class
+    label when the same text recurs in that column below it, and a column name otherwise.
+    """
+    first = rows[0]
+    text = [j for j, cell in enumerate(first) if not _is_number(cell)]
+    if not text:
+        return True
+    if isinstance(target, str) or len(text) > 1:
+        return False
+    t = -1 if target is None else target
+    if not -len(first) <= t < len(first) or text[0] != t % len(first):
+        return False
+    t %= len(first)
+    return any(len(row) > t and row[t] == first[t] for row in rows[1:])
+
+
+def _has_header(path, rows, header, names, target) -> bool:
+    if header is not None:
+        if not isinstance(header, (bool, np.bool_)):
+            raise FeedforwardError(f"header: expected True, False or None (detect), got "
+                                   f"{header!r}")
+        return bool(header)
+    first = rows[0]
+    if not _looks_like_data(rows, target):
+        return True
+    known = [n for n in names if n]
+    named = [c for c in first if c in known]
+    if known and set(known) <= set(first):
+        return True  # names that are numbers, such as 0, 1, 2
+    ambiguous = ""
+    if named:
+        absent = [n for n in known if n not in first]
+        ambiguous = f"it names the columns {_some(named)} but not {_some(absent)}"
+    elif len(first) > 1 and _counts(first):
+        ambiguous = "it counts the columns, as names made up of their numbers do"
+    if ambiguous:
         raise FeedforwardError(
-            f"target: column {target} is out of range for {len(header)} columns in {path}")
-    if target in header:
-        return header.index(target)
+            f"header: cannot tell whether the first row of {path} ({_some(first, 6)}) is a "
+            f"header or data: {ambiguous}; say which")
+    return False
+
+
+def _counts(cells) -> bool:
+    """Whether ``cells`` are 0, 1, ..., m - 1 or 1, 2, ..., m."""
+    try:
+        values = [float(c) for c in cells]
+    except ValueError:
+        return False
+    return values in ([float(i) for i in range(len(cells))],
+                      [float(i) for i in range(1, len(cells) + 1)])
+
+
+def _refuse_duplicates(path, names):
+    seen = {}
+    for j, name in enumerate(names):
+        seen.setdefault(name, []).append(j + 1)
+    twice = {name: cols for name, cols in seen.items() if len(cols) > 1}
+    if twice:
+        listed = "; ".join(f"{name!r} (columns {', '.join(map(str, cols))})"
+                           for name, cols in twice.items())
+        raise FeedforwardError(f"{path}: columns named more than once: {listed}; each column "
+                               "needs its own name")
+
+
+def read_table(path, header=None, delimiter=None, names=(), target=None) -> CsvTable:
+    """Read a delimited text file: its header (given or detected) and its data rows.
+
+    Parameters
+    ----------
+    path : str or Path
+    header : bool, optional
+        Whether the first row holds the column names; None detects it (see the module
+        docstring).
+    delimiter : str, optional
+        The cell separator; by default a tab for ``.tsv`` and ``.tab`` files, else a comma.
+    names : sequence of str
+        Column names the caller expects (a model's features); used to detect the header.
+    target : str or int, optional
+        The target column, if the file has one (the last by default); a text cell there may
+        be a class label rather than a name.
+
+    Returns
+    -------
+    CsvTable
+
+    Raises
+    ------
+    FeedforwardError
+        For an unreadable or empty file, a file with no data rows, a row with the wrong
+        number of cells, a column named twice, or a first row that may be either a header or
+        data (pass ``header``).
+    """
+    path = Path(path)
+    if delimiter is None:
+        delimiter = "\t" if path.suffix.lower() in TAB_SUFFIXES else ","
+    rows, lines = _rows(path, delimiter)
+    if not rows:
+        raise FeedforwardError(f"{path}: the file is empty; expected a header row and data rows")
+    width = len(rows[0])
+    has_header = _has_header(path, rows, header, names, target)
+    if has_header:
+        columns, rows, lines = rows[0], rows[1:], lines[1:]
+        _refuse_duplicates(path, columns)
+        if not rows:
+            raise FeedforwardError(f"{path}: the file has a header but no data rows")
+    else:
+        columns = [f"column_{j + 1}" for j in range(width)]
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise FeedforwardError(f"{path}: row {i + 1} (line {lines[i]}) has {len(row)} cells, "
+                                   f"{'the header' if has_header else 'the first row'} has {width}")
+    return CsvTable(path, columns, rows, lines, has_header)
+
+
+def match_columns(table: CsvTable, features, required=(), allowed=(), hint="") -> list:
+    """The indexes of the columns named ``features``, in that order.
+
+    Every column of ``table`` must be one of ``features``, ``required`` (names that must be
+    there too, such as a target) or ``allowed`` (names that may be there and are ignored).
+
+    Raises
+    ------
+    FeedforwardError
+        Naming every missing and unexpected column (with the likely intended name for a
+        misspelled one), then ``hint``.
+    """
+    expected = [*features, *required]
+    missing = [n for n in expected if n not in table.names]
+    extra = [n for n in table.names if n not in expected and n not in allowed]
+    if not missing and not extra:
+        return [table.names.index(n) for n in features]
+    if not extra and set(missing) <= set(required) - set(features):
+        raise FeedforwardError(
+            f"{table.path}: expected the target column {missing[0]!r}; its columns are "
+            f"{_some(table.names)}")
+    parts = []
+    if missing:
+        parts.append(f"missing {_some([repr(n) for n in missing])}")
+    if extra:
+        shown = []
+        for name in extra:  # one for one, a renamed column: say which
+            close = difflib.get_close_matches(name, missing, n=1) or (
+                missing if len(missing) == len(extra) == 1 else [])
+            shown.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        parts.append(f"unexpected {_some(shown)}")
     raise FeedforwardError(
-        f"target: no column {target!r} in {path}; its columns are {', '.join(header)}")
+        f"{table.path}: its columns do not match by name: {'; '.join(parts)}. Expected "
+        f"{_some(expected)}" + (f" (and optionally {_some(list(allowed))})" if allowed else "")
+        + (f"; {hint}" if hint else ""))
 
 
-def _numeric_column(cells, name, path, lines):
-    """One column of strings as float64; the first missing or non-numeric cell is an error."""
-    for i, cell in enumerate(cells):
-        if cell.lower() in MISSING:
-            raise FeedforwardError(
-                f"{path}: missing value in row {i + 1} (line {lines[i]}), column {name!r}: "
-                f"{cell!r}")
-        try:
-            value = float(cell)
-        except ValueError:
-            raise FeedforwardError(
-                f"{path}: non-numeric value {cell!r} in row {i + 1} (line {lines[i]}), column "
-                f"{name!r}") from None
-        if not np.isfinite(value):
-            raise FeedforwardError(
-                f"{path}: non-finite value {cell!r} in row {i + 1} (line {lines[i]}), column "
-                f"{name!r}")
-    return np.array(cells, dtype=np.float64)
+def _exact_int(cell: str, value: float):
+    """The exact whole number a cell writes, or None when it is not one."""
+    try:
+        exact = Decimal(cell)
+    except InvalidOperation:
+        exact = Decimal(value)
+    return int(exact) if exact == exact.to_integral_value() else None
 
 
 def _encode_target(cells, name, path, lines):
-    """Numeric targets as numbers; anything else as codes with their classes."""
+    """Numeric targets as numbers; anything else as codes with their classes.
+
+    Whole numbers are read exactly (not through float64, which merges integers beyond
+    2**53): int64 when it holds them all, else classes of Python ints.
+    """
     for i, cell in enumerate(cells):
         if cell == "":
             raise FeedforwardError(f"{path}: missing target in row {i + 1} (line {lines[i]}), "
@@ -118,18 +381,35 @@ def _encode_target(cells, name, path, lines):
         i = int(np.argmax(~np.isfinite(y)))
         raise FeedforwardError(f"{path}: non-finite target {cells[i]!r} in row {i + 1} "
                                f"(line {lines[i]}), column {name!r}")
-    return (y.astype(np.int64) if np.array_equal(y, np.round(y)) else y), None
+    if not np.array_equal(y, np.round(y)):
+        return y, None
+    exact = [_exact_int(c, v) for c, v in zip(cells, y.tolist(), strict=True)]
+    if None in exact:  # float64 rounded it to a whole number: as a label it would merge
+        i = exact.index(None)
+        raise FeedforwardError(
+            f"{path}: the target {cells[i]!r} in row {i + 1} (line {lines[i]}), column "
+            f"{name!r}, is not a whole number but float64 reads it as {y[i]:.17g}; round the "
+            "column, or make its labels text")
+    if all(_INT64.min <= v <= _INT64.max for v in exact):
+        return np.array(exact, dtype=np.int64), None
+    classes = sorted(set(exact))  # beyond int64: exact Python ints, one class per value
+    code = {v: i for i, v in enumerate(classes)}
+    return np.array([code[v] for v in exact], dtype=np.int64), classes
 
 
-def load_csv(path, target=None, delimiter=",") -> Dataset:
-    """Read a CSV file with a header row: numeric feature columns and one target column.
+def load_csv(path, target=None, delimiter=None, header=None) -> Dataset:
+    """Read a CSV file: numeric feature columns and one target column.
 
     Parameters
     ----------
     path : str or Path
     target : str or int, optional
         The target column's name or index; the last column by default.
-    delimiter : str
+    delimiter : str, optional
+        A tab for ``.tsv`` and ``.tab`` files, else a comma, by default.
+    header : bool, optional
+        Whether the first row holds the column names; None (the default) detects it. A file
+        without one names its columns ``column_1 .. column_m``.
 
     Returns
     -------
@@ -140,31 +420,13 @@ def load_csv(path, target=None, delimiter=",") -> Dataset:
     Raises
     ------
     FeedforwardError
-        For an empty file, a file with no data rows, a row with the wrong number of cells, an
-        unknown target, or a missing (empty, ``NA``, ``NaN``, ``?``, ...) or non-numeric
-        feature value, naming its row and column.
+        For an empty file, a file with no data rows, a row with the wrong number of cells, a
+        column named twice, an unknown target, or a missing (empty, ``NA``, ``NaN``, ``?``,
+        ...) or non-numeric feature value, naming its row and column.
     """
-    path = Path(path)
-    rows, lines = _rows(path, delimiter)
-    if not rows:
-        raise FeedforwardError(f"{path}: the file is empty; expected a header row and data rows")
-    header, body = rows[0], rows[1:]
-    if not body:
-        raise FeedforwardError(f"{path}: the file has a header but no data rows")
-    if len(header) < 2:
-        raise FeedforwardError(f"{path}: expected at least two columns (features and a target), "
-                               f"got header {header}")
-    lines = lines[1:]
-    for i, row in enumerate(body):
-        if len(row) != len(header):
-            raise FeedforwardError(f"{path}: row {i + 1} (line {lines[i]}) has {len(row)} cells, "
-                                   f"the header has {len(header)}")
-    t = _target_index(header, target, path)
-    columns = list(zip(*body, strict=True))
-    features = [j for j in range(len(header)) if j != t]
-    x = np.column_stack([_numeric_column(columns[j], header[j], path, lines) for j in features])
-    y, classes = _encode_target(columns[t], header[t], path, lines)
-    return Dataset(x, y, [header[j] for j in features], header[t], classes)
+    names = [target] if isinstance(target, str) else []
+    table = read_table(path, header, delimiter, names=names, target=target)
+    return table.dataset(target)
 
 
 SKLEARN_DATASETS = {"digits": "load_digits", "iris": "load_iris", "wine": "load_wine",
