@@ -150,3 +150,90 @@ def test_a_gzip_header_that_declares_what_the_file_cannot_hold_is_refused(tmp_pa
     peak, message = _peak_bytes(lambda: ff.data.read_idx(path))
     assert re.search(match, message), message
     assert peak < 16 * 2**20
+
+
+# ---------------------------------------------------------------------------- item 13: tune
+def _space(search, **tune):
+    return {"fixed": {"dataset": "xor", "epochs": 2}, "search": search,
+            "tune": {"strategy": "random", "trials": 3, **tune}}
+
+
+def test_a_grid_axis_over_the_limit_is_refused_before_its_values_exist():
+    from feedforward.tune import load_space, make_trials
+
+    s = _space({"learning_rate": {"log_uniform": [1e-4, 1e-1], "points": 3_000_000}},
+               strategy="grid")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ff.FeedforwardError) as caught:
+            make_trials(load_space(s))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(caught.value)
+    assert message.startswith("search.learning_rate (in the space): points")
+    assert "10000" in message and "3000000" in message
+    assert peak < 8 * 2**20  # 3 million grid values would take 24 MB, and their list 100 MB
+
+
+def test_too_many_random_trials_are_refused_before_any_is_made():
+    from feedforward.tune import load_space
+
+    with pytest.raises(ff.FeedforwardError, match=r"^tune.trials \(in the space\): expected "
+                                                  r"an integer >= 1 and at most 10000.*100000000"):
+        load_space(_space({"dropout": {"uniform": [0, 0.5]}}, trials=10**8))
+    with pytest.raises(ff.FeedforwardError, match=r"^trials: .*at most 10000"):
+        load_space(_space({"dropout": {"uniform": [0, 0.5]}}), trials=10**8)
+
+
+def test_a_grid_whose_size_overflows_int64_is_refused():
+    """2^52 values on four numeric axes times 2^12 choices is 2^64, which NumPy's product
+    wrapped to 0: the old check passed and the trials were built without end."""
+    code = """if True:
+        import feedforward as ff
+        from feedforward.tune import load_space, make_trials
+        axes = {k: {"uniform": [0.0, 0.5], "points": 8192}
+                for k in ("dropout", "l1", "l2", "weight_decay")}
+        axes["batch_size"] = {"choice": list(range(1, 4097))}
+        space = {"fixed": {"dataset": "xor"}, "search": axes, "tune": {"strategy": "grid"}}
+        try:
+            make_trials(load_space(space))
+        except ff.FeedforwardError as e:
+            print(e)
+    """
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert "the grid has 18446744073709551616 points" in result.stdout, result.stderr
+    assert "dropout 8192 x l1 8192 x l2 8192 x weight_decay 8192 x batch_size 4096" in result.stdout
+
+
+def test_trials_are_made_lazily():
+    from feedforward.tune import load_space
+    from feedforward.tune.space import Space
+    from feedforward.tune.strategies import iter_trials
+
+    made = []
+    original = Space.config
+
+    class Counting(Space):
+        def config(self, params):
+            made.append(params)
+            return original(self, params)
+
+    s = load_space(_space({"dropout": {"uniform": [0, 0.5]}}, trials=10_000))
+    first = next(iter_trials(Counting(s.fixed, s.ranges, s.settings, s.file, s.labels)))
+    assert first.index == 0 and len(made) == 1
+
+
+def test_cli_tune_limits_are_one_line_naming_the_flag_or_key(tmp_path):
+    (tmp_path / "space.toml").write_text(
+        '[fixed]\ndataset = "xor"\n[search]\ndropout = {uniform = [0, 0.5]}\n'
+        'l2 = {uniform = [0, 0.1], points = 300000000}\n')
+    for flags, start in ((["--trials", "100000000"], "feedforward tune: error: --trials: "),
+                         (["--strategy", "grid", "--grid-points", "3000000"],
+                          "feedforward tune: error: --grid-points: "),
+                         (["--strategy", "grid"], "feedforward tune: error: search.l2 (in ")):
+        result = _cli("tune", "space.toml", "--dry-run", *flags, cwd=tmp_path, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(start) and "10000" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1

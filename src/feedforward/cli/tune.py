@@ -79,12 +79,14 @@ def add_parser(subparsers, parents):
 def run(args, console) -> int:
     from ..errors import FeedforwardError
     from ..tune import search  # not at import: the other commands need none of it
+    from ..tune.space import check_setting
 
-    for flag, value, low in (("--trials", args.trials, 1), ("--seed", args.seed, 0),
-                             ("--grid-points", args.grid_points, 2), ("--jobs", args.jobs, 0),
-                             ("--retries", args.retries, 0)):
-        if value is not None and value < low:
-            raise FeedforwardError(f"{flag}: expected an integer >= {low}, got {value}")
+    for key in ("trials", "seed", "grid_points"):
+        if getattr(args, key) is not None:
+            check_setting(key, getattr(args, key), "--" + key.replace("_", "-"))
+    for flag, value in (("--jobs", args.jobs), ("--retries", args.retries)):
+        if value < 0:
+            raise FeedforwardError(f"{flag}: expected an integer >= 0, got {value}")
     if args.scheduler and args.jobs != 1:
         raise FeedforwardError("--jobs: applies to local processes, not with --scheduler "
                                "(the cluster's workers run the trials)")

@@ -13,14 +13,13 @@ and seed always give the same ids, which is what lets a search resume.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import FeedforwardError
-from .space import Space, digest
-
-MAX_GRID = 100_000
+from .space import MAX_TRIALS, Space, digest
 
 
 @dataclass(frozen=True)
@@ -69,30 +68,65 @@ def make_trials(space: Space) -> list[Trial]:
     list of Trial
         In order, each configuration checked; duplicates (once parameters that do not apply
         are left out) appear once.
+
+    Raises
+    ------
+    FeedforwardError
+        When the search has more than :data:`~feedforward.tune.space.MAX_TRIALS` trials,
+        before any is made.
+    """
+    return list(iter_trials(space))
+
+
+def iter_trials(space: Space):
+    """The trials of :func:`make_trials`, made one at a time as they are taken.
+
+    Parameters
+    ----------
+    space : Space
+        From :func:`~feedforward.tune.space.load`.
+
+    Returns
+    -------
+    iterator of Trial
+        The trials in order; the search's size is checked against the limit at once, before
+        the first trial is made.
     """
     settings = space.settings
     if settings["strategy"] == "grid":
-        draws = _grid(space)
+        draws = _grid(space, _grid_axes(space))
     else:
         draws = _random(space, settings["trials"], settings["seed"])
-    trials, seen = [], set()
+    return _unique(space, draws)
+
+
+def _unique(space, draws):
+    seen = set()
     for params in draws:
         cfg, params = space.config(params)
         key = digest(params)
         if key in seen:
             continue
         seen.add(key)
-        index = len(trials)
-        trials.append(Trial(index, f"{index:04d}-{key[:8]}", params, dict(cfg)))
-    return trials
+        index = len(seen) - 1
+        yield Trial(index, f"{index:04d}-{key[:8]}", params, dict(cfg))
 
 
-def _grid(space: Space):
+def _grid_axes(space: Space) -> list:
+    """Each range's grid values (each at most MAX_TRIALS long: the load checked ``points``),
+    once their product is known to be within the limit."""
     axes = [r.grid(space.settings["grid_points"]) for r in space.ranges.values()]
-    size = int(np.prod([len(a) for a in axes]))
-    if size > MAX_GRID:
-        raise FeedforwardError(f"tune.strategy (in {space.file}): the grid has {size} points, "
-                               f"more than {MAX_GRID}; use fewer points or the random strategy")
+    size = math.prod(len(a) for a in axes)  # Python integers: NumPy's product would wrap
+    if size > MAX_TRIALS:
+        sizes = " x ".join(f"{k} {len(a)}" for k, a in zip(space.ranges, axes, strict=True))
+        raise FeedforwardError(
+            f"tune.strategy (in {space.file}): the grid has {size} points ({sizes}), more "
+            f"than the limit of {MAX_TRIALS} (feedforward.tune.space.MAX_TRIALS); use fewer "
+            "points or the random strategy")
+    return axes
+
+
+def _grid(space: Space, axes: list):
     for combo in itertools.product(*axes):
         yield dict(zip(space.ranges, combo, strict=True))
 
