@@ -5,8 +5,15 @@ field of any request."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import subprocess
+import sys
+import time
 import tracemalloc
+import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +24,7 @@ pytest.importorskip("httpx")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
+from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 import feedforward as ff  # noqa: E402
 from feedforward.cli.playground import url  # noqa: E402
@@ -25,6 +33,9 @@ from feedforward.playground.session import Session  # noqa: E402
 from feedforward.playground.setup import FIELDS, MAX_POINTS, options  # noqa: E402
 
 WS = "ws://127.0.0.1/ws"
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run", "--disable-sync"]
 HUGE = 10**400
 # one epoch of this network overflows its weights mid-epoch while every batch's loss is finite
 # (found by a random search; the update of the seventh batch or so makes them inf)
@@ -103,23 +114,90 @@ def test_points_beyond_the_cap_are_refused_with_the_limit_named(conn):
     assert options()["limits"]["points"] == MAX_POINTS  # the page knows the cap
 
 
-def test_memory_stays_flat_while_points_are_added():
-    # the largest network and grid: each new point changes the shape of every batch the
-    # frames and the scores run, which grew the server by ~20 MB a point
-    session = Session({"grid": 100, "layers": [{"units": 32, "activation": "tanh"}] * 8})
-    for i in range(3):
-        session.add_point(0.1 * i, 1.0, 1)
-        session.frame()
-    tracemalloc.start()
+def test_the_page_turns_drawing_off_at_the_cap(tmp_path):
+    """In Chromium, against ``feedforward playground`` itself: a file of MAX_POINTS rows
+    fills the data, and the page says so instead of sending points the server refuses."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no system Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    rows = "\n".join(f"{x:.4f},{-x:.4f},{int(x > 0)}" for x in np.linspace(-5, 5, MAX_POINTS))
+    (tmp_path / "full.csv").write_text(rows)
+    (tmp_path / "small.csv").write_text("1,1,0\n2,2,1\n3,3,1\n-1,-1,0\n")
+    with serving() as address, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page()
+        thrown = []
+        page.on("pageerror", lambda e: thrown.append(str(e)))
+        page.goto(address)
+        page.wait_for_function("window.ffStats && ffStats.framesDrawn > 0", timeout=30000)
+        page.check("#draw-mode")
+        page.set_input_files("#csv-file", str(tmp_path / "full.csv"))
+        page.wait_for_function(f"ffStats.dataCounts.total === {MAX_POINTS}", timeout=30000)
+        assert page.is_disabled("#draw-mode") and not page.is_checked("#draw-mode")
+        assert f"{MAX_POINTS:,} points" in page.text_content("#draw-hint")
+        page.set_input_files("#csv-file", str(tmp_path / "small.csv"))
+        page.wait_for_function("ffStats.dataCounts.total === 4", timeout=30000)
+        assert page.is_enabled("#draw-mode") and "click" in page.text_content("#draw-hint")
+        browser.close()
+    assert not thrown
+
+
+@contextlib.contextmanager
+def serving():
+    """``feedforward playground --no-browser`` on a free port; yields the URL it prints."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "feedforward.cli", "playground", "--no-browser",
+               "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
-        start = tracemalloc.get_traced_memory()[0]
-        for i in range(20):
-            session.add_point(0.1 * i - 1, -1.0, i % 2)
+        address = process.stdout.readline().split()[2]
+        for _ in range(300):
+            with contextlib.suppress(OSError), urllib.request.urlopen(address, timeout=1):
+                break
+            time.sleep(0.1)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_memory_stays_flat_while_points_are_added():
+    # the largest network: each new point changes the shape of every batch that the
+    # frames and the scores run, which grew the server by ~20 MB a point at grid 100
+    tracemalloc.start()  # before anything: freeing what it did not see would not count
+    try:
+        session = Session({"grid": 60, "layers": [{"units": 32, "activation": "tanh"}] * 8})
+        for i in range(14):
+            session.add_point(0.1 * i - 1.5, -1.0, i % 2)
             session.frame()
+            if i == 5:  # the layers' work arrays have reached their bound
+                start = tracemalloc.get_traced_memory()[0]
         grown = tracemalloc.get_traced_memory()[0] - start
     finally:
         tracemalloc.stop()
-    assert grown < 40 * 2**20, f"{grown / 2**20:.0f} MB more after 20 points"
+    assert grown < 10 * 2**20, f"{grown / 2**20:.0f} MB more after 8 points"
+
+
+def test_open_pages_are_capped_and_a_refused_one_is_told_why(client, monkeypatch):
+    from feedforward.playground import server
+
+    monkeypatch.setattr(server, "MAX_SESSIONS", 2)
+    first, second = Conn(client), Conn(client)
+    with client.websocket_connect(WS) as ws:
+        refusal = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert refusal["type"] == "error" and "at most 2 pages" in refusal["message"]
+    assert closed.value.code == 1013
+    assert len(client.app.state.sessions) == 2
+    first.close()
+    third = Conn(client)  # a page closed: the next one is served
+    assert third.hello["type"] == "hello"
+    second.close()
+    third.close()
+    assert client.app.state.sessions == {}
 
 
 # ---------------------------------------------------------------------------- item 21

@@ -42,6 +42,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 SLICE = 0.008  # seconds of training between two looks at the connection's messages
 MAX_FPS = 60
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+MAX_SESSIONS = 32  # open pages at once: each holds its data and network (up to ~20 MB)
 log = logging.getLogger("feedforward.playground")
 
 # message type -> its fields (besides "type")
@@ -331,6 +333,12 @@ async def websocket_endpoint(websocket: WebSocket):
         return
     await websocket.accept()
     sessions = websocket.app.state.sessions
+    if len(sessions) >= MAX_SESSIONS:
+        await websocket.send_text(dumps(error_message(FeedforwardError(
+            f"the playground serves at most {MAX_SESSIONS} pages at once; close one of them "
+            "(this page connects when one closes)"))))
+        await websocket.close(code=TRY_AGAIN_LATER, reason="too many pages")
+        return
     session = Session()
     sessions[session.id] = session
     connection = Connection(websocket, session)
