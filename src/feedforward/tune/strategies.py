@@ -56,30 +56,24 @@ class Trial:
 
 
 def make_trials(space: Space) -> list[Trial]:
-    """The trials of a space under its settings (strategy, trials, seed, grid_points).
+    """The trials of a space, as a list: see :func:`iter_trials`.
 
     Parameters
     ----------
     space : Space
-        From :func:`~feedforward.tune.space.load`.
+        As for :func:`iter_trials`.
 
     Returns
     -------
     list of Trial
-        In order, each configuration checked; duplicates (once parameters that do not apply
-        are left out) appear once.
-
-    Raises
-    ------
-    FeedforwardError
-        When the search has more than :data:`~feedforward.tune.space.MAX_TRIALS` trials,
-        before any is made.
+        Every trial, in order.
     """
     return list(iter_trials(space))
 
 
 def iter_trials(space: Space):
-    """The trials of :func:`make_trials`, made one at a time as they are taken.
+    """The trials of a space under its settings (strategy, trials, seed, grid_points), made
+    one at a time as they are taken.
 
     Parameters
     ----------
@@ -89,8 +83,14 @@ def iter_trials(space: Space):
     Returns
     -------
     iterator of Trial
-        The trials in order; the search's size is checked against the limit at once, before
-        the first trial is made.
+        In order, each configuration checked; duplicates (once parameters that do not apply
+        are left out) appear once.
+
+    Raises
+    ------
+    FeedforwardError
+        At once, before any trial is made, when the grid has more than
+        :data:`~feedforward.tune.space.MAX_TRIALS` points.
     """
     settings = space.settings
     if settings["strategy"] == "grid":
