@@ -303,3 +303,14 @@ def test_the_first_bad_cell_is_row_major(run, capsys, tmp_path, command):
     status, _, err = cli(capsys, *reading(command, path, run, tmp_path))
     assert status == 2
     assert "'b?' in row 2 (line 3), column 'x2'" in err, err
+
+
+@pytest.mark.parametrize(("args", "flag"), [
+    (["evaluate", "{model}", "--data", "iris", "--by-position"], "--by-position"),
+    (["evaluate", "{model}", "--data", "iris", "--no-header"], "--header/--no-header"),
+    (["evaluate", "{model}", "--header"], "--header/--no-header"),
+    (["train", "--dataset", "iris", "--no-header"], "--header"),
+])
+def test_csv_flags_elsewhere_are_refused(run, capsys, args, flag):
+    status, _, err = cli(capsys, *[a.format(model=model_file(run)) for a in args])
+    assert status == 2 and err.startswith(f"feedforward {args[0]}: error: {flag}"), err

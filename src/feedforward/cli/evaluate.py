@@ -66,11 +66,7 @@ def run(args, console) -> int:
                                    "every row is evaluated")
         name, split, x, y = _given_data(args, model, record)
     else:
-        for flag, given in (("--target", args.target is not None),
-                            ("--by-position", args.by_position),
-                            ("--header/--no-header", args.header is not None)):
-            if given:
-                raise FeedforwardError(f"{flag}: applies to a CSV file given with --data")
+        _csv_only(args, "a CSV file given with --data", "--target")
         name, split, x, y = _recorded_data(args, record)
     logs = model.evaluate(x, y, return_dict=True)
     result = {"model": str(args.model), "data": name, "split": split, "samples": int(len(x)),
@@ -91,12 +87,22 @@ def run(args, console) -> int:
     return 0
 
 
+def _csv_only(args, where, *flags):
+    """Refuse the CSV flags (``--by-position``, ``--header``, and ``flags``) given elsewhere."""
+    given = {"--target": args.target is not None, "--by-position": args.by_position,
+             "--header/--no-header": args.header is not None}
+    for flag in ("--by-position", "--header/--no-header", *flags):
+        if given[flag]:
+            raise FeedforwardError(f"{flag}: applies to {where}")
+
+
 def _given_data(args, model, record):
     path = datasets.csv_file(args.data)
     if path is not None:
         data = datasets.read_labelled(path, record, model.input_dim, args.target,
                                       args.by_position, args.header, label="--data")
     else:
+        _csv_only(args, f"a CSV file, not to {args.data!r}")
         data = datasets.load(args.data, args.target, label="--data")
     if data.x.shape[1] != model.input_dim:
         raise FeedforwardError(f"--data: {data.name} has {data.x.shape[1]} feature columns; "

@@ -96,9 +96,23 @@ class CsvTable:
         return len(self.rows)
 
     def index(self, column) -> int:
-        """The position of ``column``: a name, or a 0-based index (negative from the end).
+        """The position of a column.
 
-        Errors name the parameter ``target``, the column chosen as the target.
+        Parameters
+        ----------
+        column : str or int
+            A name, or a 0-based index (negative counts from the end).
+
+        Returns
+        -------
+        int
+            The 0-based index.
+
+        Raises
+        ------
+        FeedforwardError
+            For an unknown name or an index out of range, naming ``target`` (the parameter
+            that chooses a column).
         """
         m = len(self.names)
         if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
@@ -114,10 +128,22 @@ class CsvTable:
                                f"are {_some(self.names)}")
 
     def numbers(self, columns) -> np.ndarray:
-        """The cells of ``columns`` (indexes) as float64, shape ``(rows, len(columns))``.
+        """The cells of some columns as numbers.
 
-        A missing, non-numeric or non-finite cell is an error that names the first bad cell
-        in row-major order: its row, file line and column.
+        Parameters
+        ----------
+        columns : sequence of int
+            The columns' indexes, in the order wanted.
+
+        Returns
+        -------
+        ndarray of shape (rows, len(columns)), float64
+
+        Raises
+        ------
+        FeedforwardError
+            For a missing, non-numeric or non-finite cell, naming the first bad cell in
+            row-major order: its row, file line and column.
         """
         columns = list(columns)
         try:
@@ -151,6 +177,11 @@ class CsvTable:
             The target column's name or index; the last column by default.
         features : list of int, optional
             The feature columns, in this order; by default every column but the target.
+
+        Returns
+        -------
+        Dataset
+            The features as float64 and the target encoded (see the module docstring).
         """
         if len(self.names) < 2:
             raise FeedforwardError(f"{self.path}: expected at least two columns (features and "
@@ -317,10 +348,27 @@ def read_table(path, header=None, delimiter=None, names=(), target=None) -> CsvT
 
 
 def match_columns(table: CsvTable, features, required=(), allowed=(), hint="") -> list:
-    """The indexes of the columns named ``features``, in that order.
+    """Find a model's columns in a table by name.
 
-    Every column of ``table`` must be one of ``features``, ``required`` (names that must be
-    there too, such as a target) or ``allowed`` (names that may be there and are ignored).
+    Every column of ``table`` must be one of ``features``, ``required`` or ``allowed``.
+
+    Parameters
+    ----------
+    table : CsvTable
+        A table read with a header.
+    features : sequence of str
+        The names of the columns wanted, in the order wanted.
+    required : sequence of str
+        Other names that must be there too, such as a target.
+    allowed : sequence of str
+        Names that may be there, and are ignored.
+    hint : str
+        Appended to the error, e.g. how to take the columns by position instead.
+
+    Returns
+    -------
+    list of int
+        The index of each of ``features`` in ``table``.
 
     Raises
     ------
