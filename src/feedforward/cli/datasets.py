@@ -445,7 +445,8 @@ def run(args, console) -> int:
     for row in rows:
         if row.get("note"):
             console.print(f"{row['name']}: {row['note']}")
-    console.print("Also: --dataset FILE.csv (a header row; --target COLUMN, by default the last) "
-                  "or --dataset FOLDER (MNIST IDX files). Playground sets take --samples "
+    console.print("Also: --dataset FILE.csv (its header row detected; --target COLUMN, by "
+                  "default the last) or --dataset FOLDER (MNIST IDX files). Playground sets "
+                  "take --samples "
                   f"(default {PLAYGROUND_SAMPLES}) and --noise.")
     return 0
