@@ -711,7 +711,7 @@ scratch_meta = st.fixed_dictionaries({
 def implied_tensors(config) -> dict:
     """The tensor entries a small config implies, as the loader computes them."""
     model = ff.Sequential.from_config({**config, "input_dim": None})
-    shapes = saving._expected_shapes(model.layers, config["input_dim"], "x")
+    shapes = model.param_shapes(config["input_dim"])
     dtype = "F32" if config["dtype"] == "float32" else "F64"
     return {k: {"dtype": dtype, "shape": list(s)} for k, s in shapes.items()}
 

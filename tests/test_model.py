@@ -43,7 +43,7 @@ LOSS_CASES = [
     (losses.CategoricalCrossentropy(), "softmax", "onehot", 3, True),
     # the same losses without the fused shortcut: the activation's Jacobian times dL/dp
     (losses.BinaryCrossentropy(), "softmax", "binary", 3, False),
-    (losses.CategoricalCrossentropy(), "sigmoid", "onehot", 3, False),
+    (losses.CategoricalCrossentropy(), "softmax", "onehot", 3, False),  # fusion turned off
     (losses.MSE(), "softmax", "onehot", 3, False),
     (losses.MSE(), "sigmoid", "binary", 2, False),
 ]
@@ -59,6 +59,8 @@ def loss_model(case, hidden=5, seed=0):
     model = ff.Sequential([ff.Dense(hidden, activation="tanh"), ff.Dense(k, activation=act)],
                           input_dim=4, seed=seed, dtype="float64")
     model.compile("sgd", loss)
+    if act == loss.fused_activation and not case[4]:  # the chain rule through the activation
+        model._fused = False
     return randomize(model)
 
 

@@ -12,6 +12,30 @@ class FeedforwardError(ValueError):
     """
 
 
+def show(value) -> str:
+    """A number as plain text for messages: a NumPy scalar as the Python number it holds
+    (``0``, not ``np.int64(0)``), an integer too long to print as its number of digits.
+
+    Parameters
+    ----------
+    value : object
+        Any value; other than numbers, its ``repr``.
+
+    Returns
+    -------
+    str
+        ``"0"``, ``"0.5"``, ``"'relu'"``, ``"an integer of about 401 digits"``.
+    """
+    if isinstance(value, np.inexact):
+        return str(value)  # NumPy's shortest form for the type: 0.1 for float32(0.1)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, int) and value.bit_length() > 64:  # str() fails past 4,300 digits
+        digits = int(value.bit_length() * 0.30103) + 1
+        return f"{'a negative' if value < 0 else 'an'} integer of about {digits} digits"
+    return repr(value)
+
+
 def describe(x) -> str:
     """A short description of a value for error messages: type, and shape/dtype for arrays.
 
@@ -24,11 +48,15 @@ def describe(x) -> str:
     -------
     str
         ``"an array of shape (2, 3) and dtype float32"`` for an array, else the type's name and
-        the ``repr``, cut to 60 characters.
+        the value (NumPy scalars as plain numbers, see :func:`show`), cut to 60 characters.
     """
     if isinstance(x, np.ndarray):
         return f"an array of shape {x.shape} and dtype {x.dtype}"
-    text = repr(x)
+    if isinstance(x, (list, tuple)):  # only the start is shown: never repr a huge list whole
+        inner = ", ".join(show(v) for v in x[:20]) + (", ..." if len(x) > 20 else "")
+        text = f"[{inner}]" if isinstance(x, list) else f"({inner}{',' * (len(x) == 1)})"
+    else:
+        text = show(x)
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{type(x).__name__} {text}"
@@ -226,11 +254,11 @@ def check_number(value, name: str, low=None, high=None, low_open=False, high_ope
     except OverflowError:  # an int beyond the float range: exact as an int, infinite as a float
         finite = integer
     if not finite:
-        raise FeedforwardError(f"{name}: expected a finite number, got {value}")
+        raise FeedforwardError(f"{name}: expected a finite number, got {show(value)}")
     if low is not None and (value < low or (low_open and value == low)):
         op = ">" if low_open else ">="
-        raise FeedforwardError(f"{name}: expected a value {op} {low}, got {value}")
+        raise FeedforwardError(f"{name}: expected a value {op} {show(low)}, got {show(value)}")
     if high is not None and (value > high or (high_open and value == high)):
         op = "<" if high_open else "<="
-        raise FeedforwardError(f"{name}: expected a value {op} {high}, got {value}")
+        raise FeedforwardError(f"{name}: expected a value {op} {show(high)}, got {show(value)}")
     return value

@@ -13,11 +13,16 @@ Shapes exclude the batch axis: an MLP layer has ``input_shape == (features,)``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 from . import activations, initializers, regularizers
 from ._registry import Configurable, Registry
 from .errors import FeedforwardError, check_number
+
+MAX_WIDTH = 2**31 - 1
+"""The most units, pieces or input features of one layer; far beyond any memory's reach."""
 
 
 class Layer(Configurable):
@@ -34,7 +39,7 @@ class Layer(Configurable):
         self.constraints: dict[str, regularizers.Constraint] = {}
         self.input_shape = None
         self.input_grad = True  # the model turns this off for the first layer: nobody reads it
-        self._buffers: dict = {}
+        self._buffers: OrderedDict = OrderedDict()
 
     @property
     def built(self) -> bool:
@@ -48,7 +53,7 @@ class Layer(Configurable):
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._buffers = {}
+        self._buffers = OrderedDict()
 
     def param_shapes(self, input_shape) -> dict:
         """``{name: (shape, initializer)}`` for ``input_shape``; allocates nothing.
@@ -88,8 +93,9 @@ class Layer(Configurable):
         ----------
         input_shape : tuple of int
             The shape of one sample, without the batch axis, e.g. ``(features,)``.
-        rng : numpy.random.Generator
-            The source of the initial values.
+        rng : numpy.random.Generator or None
+            The source of the initial values; None allocates the parameters without
+            initializing them (the caller fills them, e.g. from a model file).
         dtype : str or dtype, default "float32"
             The type of the parameters and of the layer's work arrays.
 
@@ -99,17 +105,28 @@ class Layer(Configurable):
             The output shape, without the batch axis.
         """
         input_shape = tuple(int(d) for d in input_shape)
-        self.params = {k: init(shape, rng, dtype)
+        self.params = {k: init(shape, rng, dtype) if rng is not None else np.empty(shape, dtype)
                        for k, (shape, init) in self.param_shapes(input_shape).items()}
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        # np.zeros, not zeros_like: the OS hands over zeroed pages as they are first written
+        self.grads = {k: np.zeros(v.shape, v.dtype) for k, v in self.params.items()}
         self.input_shape, self.dtype = input_shape, np.dtype(dtype)
         return self.compute_output_shape(input_shape)
 
+    MAX_BUFFERS = 8
+    """Work arrays kept per layer, the least recently used dropped first: enough for training
+    (full and last partial batch, of each key) and evaluation, while ``predict`` on ever new
+    row counts keeps memory flat."""
+
     def _buffer(self, key: str, shape) -> np.ndarray:
         """A reusable work array: one allocation per (key, batch shape), not one per batch."""
-        buf = self._buffers.get((key, shape))
+        buffers = self._buffers
+        buf = buffers.get((key, shape))
         if buf is None:
-            buf = self._buffers[(key, shape)] = np.empty(shape, dtype=self.dtype)
+            buf = buffers[(key, shape)] = np.empty(shape, dtype=self.dtype)
+            if len(buffers) > self.MAX_BUFFERS:
+                buffers.popitem(last=False)
+        else:
+            buffers.move_to_end((key, shape))
         return buf
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -166,7 +183,7 @@ class _Affine(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, bias_constraint=None):
         super().__init__()
-        self.units = int(check_number(units, "units", low=1, integer=True))
+        self.units = int(check_number(units, "units", low=1, high=MAX_WIDTH, integer=True))
         self.activation = activations.get(activation) or activations.Linear()
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -308,7 +325,7 @@ class Maxout(_Affine):
                  kernel_constraint=None, bias_constraint=None):
         super().__init__(units, None, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
-        self.pieces = int(check_number(pieces, "pieces", low=1, integer=True))
+        self.pieces = int(check_number(pieces, "pieces", low=1, high=MAX_WIDTH, integer=True))
         self.activation = None
 
     def get_config(self):

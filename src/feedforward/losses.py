@@ -55,11 +55,13 @@ def match_targets(y_true, y_pred: np.ndarray, labels: bool = False) -> np.ndarra
     if y.ndim == 1 and labels and k > 1:
         if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
             raise FeedforwardError("y: expected integer class labels, got non-integer values")
-        lo, hi = int(y.min()), int(y.max())
+        lo, hi = y.min().item(), y.max().item()
         if lo < 0 or hi >= k:
+            fix = (f"; {int(hi) + 1} classes need an output layer of {int(hi) + 1} units"
+                   if lo >= 0 else "")
             raise FeedforwardError(
                 f"y: expected class labels in [0, {k - 1}] for {k} outputs, "
-                f"got labels in [{lo}, {hi}]")
+                f"got labels in [{lo:g}, {hi:g}]{fix}")
         onehot = np.zeros((n, k), dtype=y_pred.dtype)
         onehot[np.arange(n), y.astype(np.intp)] = 1
         return onehot
@@ -78,7 +80,43 @@ class Loss(Configurable):
     aliases: tuple[str, ...] = ()
     labels = False
     fused_activation: str | None = None
+    # the output activations whose values the loss reads right (None: any)
+    output_activations: tuple[str, ...] | None = None
     reduction = "mean"  # how batch values combine into an epoch value: "mean" or "sum"
+
+    def check_output(self, activation: str, units: int) -> None:
+        """Refuse an output layer that this loss cannot train to right answers.
+
+        The rule for every surface (API, CLI, playground): the message names the fix.
+
+        Parameters
+        ----------
+        activation : str
+            The name of the output layer's activation (``"linear"`` for none).
+        units : int
+            The number of outputs.
+
+        Raises
+        ------
+        FeedforwardError
+            For softmax over one output (always 1, whatever the data), categorical
+            cross-entropy over one output, or an activation whose values are not the
+            probabilities the loss reads.
+        """
+        two = ("for two classes use Dense(1, activation='sigmoid') with "
+               "loss='binary_crossentropy', or Dense(2, activation='softmax') with "
+               "loss='categorical_crossentropy'")
+        if activation == "softmax" and units == 1:
+            raise FeedforwardError(f"softmax over a single output is always 1, so the model "
+                                   f"predicts one class for every row; {two}")
+        if self.labels and units == 1:
+            raise FeedforwardError(f"{self.name} needs one output per class (at least 2), got "
+                                   f"a single output; {two}")
+        if self.output_activations and activation not in self.output_activations:
+            want = self.output_activations[0]
+            raise FeedforwardError(
+                f"{self.name} reads the outputs as probabilities, which activation "
+                f"{activation!r} does not give; end the model with activation={want!r}")
 
     def prepare(self, y_true, y_pred):
         """Targets in the shape of ``y_pred``; checked (see :func:`match_targets`).
@@ -232,13 +270,24 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     aliases = ("log_loss", "bce")
     fused_activation = "sigmoid"
+    output_activations = ("sigmoid", "softmax")  # softmax over k > 1 outputs (one-hot rows)
 
     def prepare(self, y_true, y_pred):
+        k = y_pred.shape[1]
+        if k > 1 and np.ndim(y_true) == 1:
+            raise FeedforwardError(
+                f"y: binary cross-entropy over {k} outputs takes {k} columns of targets in "
+                f"[0, 1] (one per output), got a vector; for {k} classes given as labels use "
+                f"Dense({k}, activation='softmax') with loss='categorical_crossentropy'")
         y = super().prepare(y_true, y_pred)
-        if y.min() < 0 or y.max() > 1:
+        lo, hi = y.min().item(), y.max().item()
+        if lo < 0 or hi > 1:
+            fix = (f"; for class labels 0 .. {hi:g} use Dense({int(hi) + 1}, "
+                   "activation='softmax') with loss='categorical_crossentropy'"
+                   if lo >= 0 and np.array_equal(y, np.round(y)) else "")
             raise FeedforwardError(
                 f"y: binary cross-entropy expects targets in [0, 1], got values in "
-                f"[{y.min()}, {y.max()}]")
+                f"[{lo:g}, {hi:g}]{fix}")
         return y
 
     def _value(self, p, y):
@@ -261,6 +310,16 @@ class CategoricalCrossentropy(Loss):
     aliases = ("sparse_categorical_crossentropy", "cce", "cross_entropy", "crossentropy")
     labels = True
     fused_activation = "softmax"
+    output_activations = ("softmax",)
+
+    def prepare(self, y_true, y_pred):
+        y = super().prepare(y_true, y_pred)
+        lo, hi = y.min().item(), y.max().item()
+        if lo < 0 or hi > 1:
+            raise FeedforwardError(
+                f"y: categorical cross-entropy expects one-hot or probability rows in [0, 1], "
+                f"got values in [{lo:g}, {hi:g}]")
+        return y
 
     def _value(self, p, y):
         return -np.sum(y * np.log(np.clip(p, EPSILON, 1.0))) / p.shape[0]

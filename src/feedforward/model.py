@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 from rich.console import Console
@@ -21,9 +22,18 @@ from .callbacks import (
 from .data import augment as augment_mod
 from .data import preprocessing as prep
 from .data.batching import BatchIterator
-from .errors import FeedforwardError, as_array, cast, check_number, describe
+from .errors import (
+    FeedforwardError,
+    as_array,
+    cast,
+    check_finite,
+    check_number,
+    describe,
+    show,
+)
 
 DTYPES = ("float32", "float64")
+MAX_SEED = 2**128 - 1  # SeedSequence's entropy; a longer integer would not fit a model file
 _STREAMS = ("init", "dropout", "shuffle", "augment")  # append only: keeps earlier streams
 
 
@@ -56,6 +66,23 @@ def _check_augment(augment):
         return augment_mod.get(augment)
     except FeedforwardError as e:
         raise FeedforwardError(f"augment: {e}") from None
+
+
+def _class_names(classes) -> list | None:
+    """``classes`` as a list of distinct labels (strings or numbers, NumPy scalars as Python's,
+    so that they are JSON in the model file); None stays None."""
+    if classes is None:
+        return None
+    if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+        raise FeedforwardError(f"classes: expected a list of class names, got {describe(classes)}")
+    names = [c.item() if isinstance(c, np.generic) else c for c in classes]
+    for c in names:
+        if not isinstance(c, (str, int, float)):  # bool is an int
+            raise FeedforwardError(f"classes: expected strings or numbers, got {describe(c)}")
+    if len(set(names)) != len(names):
+        twice = next(c for i, c in enumerate(names) if c in names[:i])
+        raise FeedforwardError(f"classes: expected distinct names, got {show(twice)} twice")
+    return names
 
 
 class Diverged(FeedforwardError):
@@ -118,7 +145,7 @@ class Sequential:
         if dtype not in DTYPES:
             raise FeedforwardError(f"dtype: expected one of {DTYPES}, got {dtype!r}")
         if seed is not None:
-            seed = int(check_number(seed, "seed", low=0, integer=True))
+            seed = int(check_number(seed, "seed", low=0, high=MAX_SEED, integer=True))
         self.layers: list = []
         self.seed, self.dtype, self.input_dim = seed, np.dtype(dtype), None
         self.optimizer = self.loss = None
@@ -130,9 +157,10 @@ class Sequential:
         if preprocessing is not None and not isinstance(preprocessing, (list, tuple)):
             preprocessing = [preprocessing]
         self.preprocessing = [prep.get(p) for p in preprocessing or []]
-        self.classes = None if classes is None else list(classes)
+        self.classes = _class_names(classes)
         for layer in layers or []:
             self.add(layer)
+        self._check_class_count()
         if input_dim is not None:
             self.build(input_dim)
 
@@ -153,8 +181,8 @@ class Sequential:
     def built(self) -> bool:
         return self.input_dim is not None
 
-    def build(self, input_dim):
-        """Create every parameter, in one flat buffer, for inputs with ``input_dim`` features.
+    def param_shapes(self, input_dim) -> dict[str, tuple]:
+        """The shape of every parameter for inputs of ``input_dim`` features; allocates nothing.
 
         Parameters
         ----------
@@ -163,24 +191,60 @@ class Sequential:
 
         Returns
         -------
-        Sequential
-            The model itself.
+        dict of str to tuple
+            ``{"layers.<i>.<name>": shape}`` in Keras order (the names of the model file).
         """
-        input_dim = int(check_number(input_dim, "input_dim", low=1, integer=True))
+        input_dim = int(check_number(input_dim, "input_dim", low=1, high=layers_mod.MAX_WIDTH,
+                                     integer=True))
         if not self.layers:
             raise FeedforwardError(
                 "build: the model has no layers; pass layers=[...] or call add()")
-        shape = (input_dim,)
-        for layer in self.layers:
-            if hasattr(layer, "rng"):  # layers that draw noise share the dropout stream
-                layer.rng = self._rngs["dropout"]
-            shape = layer.build(shape, self._rngs["init"], self.dtype)
+        shapes, shape = {}, (input_dim,)
+        for i, layer in enumerate(self.layers):
+            for k, (s, _init) in layer.param_shapes(shape).items():
+                shapes[f"layers.{i}.{k}"] = tuple(s)
+            shape = layer.compute_output_shape(shape)
+        return shapes
+
+    def build(self, input_dim, initialize=True):
+        """Create every parameter, in one flat buffer, for inputs with ``input_dim`` features.
+
+        Parameters
+        ----------
+        input_dim : int
+            Number of input features, at least 1.
+        initialize : bool, default True
+            Draw the initial weights. False allocates them without initial values, for the
+            caller to fill (``load_model`` reads them from the file: each is allocated once).
+
+        Returns
+        -------
+        Sequential
+            The model itself.
+        """
+        count = sum(math.prod(s) for s in self.param_shapes(input_dim).values())
+        need = f"{count:,} parameters ({count * self.dtype.itemsize / 2**30:.3g} GiB)"
+        if count * 8 >= 2**62:  # beyond any memory (initializers draw float64)
+            raise FeedforwardError(f"build: the model would need {need}; make the layers "
+                                   "smaller")
+        input_dim, shape = int(input_dim), (int(input_dim),)
+        try:
+            for layer in self.layers:
+                if hasattr(layer, "rng"):  # layers that draw noise share the dropout stream
+                    layer.rng = self._rngs["dropout"]
+                shape = layer.build(shape, self._rngs["init"] if initialize else None,
+                                    self.dtype)
+            self._flatten_parameters(copy=initialize)
+        except MemoryError:
+            raise FeedforwardError(f"build: not enough memory for the model's {need}; make "
+                                   "the layers smaller") from None
         self.input_dim, self.output_shape = input_dim, shape
-        self._flatten_parameters()
         self.layers[0].input_grad = False
+        self._check_class_count()  # layers added after construction
+        self._check_output(self.loss)  # layers added after compile
         return self
 
-    def _flatten_parameters(self):
+    def _flatten_parameters(self, copy=True):
         total = sum(layer.count_params() for layer in self.layers)
         self.params = np.empty(total, dtype=self.dtype)
         self.grads = np.zeros(total, dtype=self.dtype)
@@ -188,7 +252,8 @@ class Sequential:
         for layer in self.layers:
             for k, p in layer.params.items():
                 view = self.params[offset:offset + p.size].reshape(p.shape)
-                view[...] = p
+                if copy:
+                    view[...] = p
                 layer.params[k] = view
                 layer.grads[k] = self.grads[offset:offset + p.size].reshape(p.shape)
                 offset += p.size
@@ -269,10 +334,11 @@ class Sequential:
         Sequential
             The model itself.
         """
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        if self.optimizer is None or self.loss is None:
+        optimizer, loss_fn = optimizers.get(optimizer), losses.get(loss)
+        if optimizer is None or loss_fn is None:
             raise FeedforwardError("compile: optimizer and loss must not be None")
+        self._check_output(loss_fn)
+        self.optimizer, self.loss = optimizer, loss_fn
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
         self.metrics = [self._resolve_metric(m) for m in metrics or []]
@@ -283,6 +349,44 @@ class Sequential:
         act = getattr(last, "activation", None)
         self._fused = act is not None and act.name == self.loss.fused_activation
         return self
+
+    def _output(self) -> tuple[str, int | None]:
+        """The output activation's name (through trailing Dropout layers, "linear" for none)
+        and the number of outputs (None while unknown)."""
+        last = next((layer for layer in reversed(self.layers)
+                     if not isinstance(layer, layers_mod.Dropout)), self.layers[-1])
+        act = getattr(last, "activation", None)
+        if self.built:
+            units = self.output_shape[0]
+        else:  # before build: the last layer with a width (Activation and Dropout keep it)
+            units = next((layer.units for layer in reversed(self.layers)
+                          if hasattr(layer, "units")), None)
+        return (act.name if act is not None else "linear"), units
+
+    def _check_class_count(self):
+        """One class name per output; two for a single output (the probability of the second).
+        A longer list would size a confusion matrix, a shorter one leave outputs unnamed."""
+        units = self._output()[1] if self.layers and self.classes is not None else None
+        want = 2 if units == 1 else units
+        if want is not None and len(self.classes) != want:
+            what = ("a single output (the probability of the second class)" if units == 1
+                    else f"{units} outputs")
+            raise FeedforwardError(f"classes: the output layer has {what}, so it needs {want} "
+                                   f"class names, got {len(self.classes)}")
+
+    def _check_output(self, loss):
+        """Refuse an output layer that ``loss`` cannot train (see ``Loss.check_output``)."""
+        if loss is None or not self.layers:
+            return
+        activation, units = self._output()
+        if units is None:
+            return
+        try:
+            loss.check_output(activation, units)
+        except FeedforwardError as e:
+            raise FeedforwardError(f"compile: {e} (output layer {len(self.layers) - 1}, "
+                                   f"{type(self.layers[-1]).__name__} of {units} "
+                                   f"unit(s), activation {activation!r})") from None
 
     def _resolve_metric(self, m):
         if isinstance(m, str) and m.replace("_", "").lower() in ("accuracy", "acc"):
@@ -324,6 +428,9 @@ class Sequential:
         (refusing values that overflow it, such as 1e300 for float32)."""
         for p in self.preprocessing:
             x = p.transform(x)
+        if self.preprocessing:  # raw values far outside the fitted range may overflow
+            check_finite(x, name, " after the preprocessing",
+                         "the values lie far outside those the preprocessing was fitted on")
         return cast(x, self.dtype, name)
 
     def _check_x(self, x, name="x"):
@@ -706,6 +813,26 @@ class Sequential:
         text = console.file.getvalue()
         (print_fn or print)(text.rstrip("\n"))
         return text
+
+    def describe_outputs(self) -> str:
+        """What the outputs are, in words, e.g. for a summary.
+
+        Returns
+        -------
+        str
+            ``"3 classes (cat, dog, fish)"``; for one output read as a probability (a sigmoid,
+            or two class names) ``"probability of class 1"``, naming the second class when
+            known; else ``"2 value(s)"``.
+        """
+        activation, units = self._output() if self.layers else ("linear", None)
+        names = None if self.classes is None else [str(c) for c in self.classes]
+        if units == 1 and (activation == "sigmoid" or names is not None):
+            positive = f"probability of class {names[1] if names else 1}"
+            return positive if names is None else f"2 classes ({', '.join(names)}): {positive}"
+        if names is not None:
+            shown = names if len(names) <= 8 else [*names[:6], "...", names[-1]]
+            return f"{len(names)} classes ({', '.join(shown)})"
+        return f"{units} value(s)"
 
     def get_config(self) -> dict:
         """JSON-safe description from which :meth:`from_config` rebuilds the same network.

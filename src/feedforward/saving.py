@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as st_save
 
 from . import losses, metrics, optimizers
-from .errors import FeedforwardError, describe
+from .errors import FeedforwardError, check_finite, describe
 from .fileio import atomic_write
 
 FORMAT = "feedforward"
@@ -116,9 +117,9 @@ def save_model(model, path, extra_metadata: dict | None = None):
 
 
 # ---------------------------------------------------------------------------- reading
-def _check_file(path) -> tuple[Path, int]:
-    """``path`` as a Path to a file whose header length fits the file and the bounds; and the
-    number of bytes after the header."""
+def _check_file(path) -> tuple[Path, int, _Reader]:
+    """``path`` as a Path to a file whose header length fits the file and the bounds; the
+    number of bytes after the header; and a reader of its tensors."""
     try:
         path = Path(path)
         is_dir, is_file = path.is_dir(), path.is_file()
@@ -146,12 +147,12 @@ def _check_file(path) -> tuple[Path, int]:
         raise _unreadable(path, f"the header length says {n} bytes, but {size - 8} follow it "
                                 f"and model headers are at most {MAX_HEADER_BYTES}")
     try:  # safetensors keeps the last of duplicate keys; other readers may keep the first
-        json.loads(header, object_pairs_hook=_unique_keys)
+        index = json.loads(header, object_pairs_hook=_unique_keys)
     except RecursionError:
         raise _unreadable(path, "its header is nested too deep") from None
     except ValueError as e:  # also UnicodeDecodeError, and FeedforwardError from the hook
         raise _unreadable(path, f"its header is not valid JSON: {e}") from None
-    return path, size - 8 - n
+    return path, size - 8 - n, _Reader(path, index, 8 + n)
 
 
 def _unique_keys(pairs):
@@ -183,7 +184,7 @@ def read_metadata(path) -> dict[str, str]:
         The file's metadata entries (``format``, ``config``, ``compile`` ... and any extra
         metadata), unparsed; empty if the file has none.
     """
-    path, _ = _check_file(path)
+    path = _check_file(path)[0]
     try:
         with safe_open(str(path), framework="numpy") as f:
             return dict(f.metadata() or {})
@@ -211,7 +212,7 @@ def load_model(path, compile: bool = True):
     Sequential
         The model, built, with its weights and fitted preprocessing restored.
     """
-    path, data_bytes = _check_file(path)
+    path, data_bytes, reader = _check_file(path)
     try:
         with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
@@ -223,15 +224,17 @@ def load_model(path, compile: bool = True):
                 raise FeedforwardError(f"{path}: format version {describe(version)} is not "
                                        f"supported; this library reads version {FORMAT_VERSION}")
             model, input_dim = _unbuilt_model(_json(meta, "config", path), path)
-            expected = _expected_shapes(model.layers, input_dim, path)
+            expected = _expected_shapes(model, input_dim, path)
             _check_shapes(f, expected, model.dtype, data_bytes, path)
-            model.build(input_dim)
-            model.set_weights([_tensor(f, name, model.dtype, path) for name in expected])
+            _read_weights(model, reader, input_dim, expected)
             _restore_preprocessing(model, f, path)
             if compile:
-                _restore_compile(model, f, meta, path)
+                _restore_compile(model, f, meta, path, reader)
     except (SafetensorError, OSError) as e:
         raise _unreadable(path, e) from None
+    except MemoryError:
+        raise FeedforwardError(f"{path}: not enough memory to load the model (its tensors "
+                               f"hold {data_bytes:,} bytes)") from None
     except FeedforwardError as e:
         if str(path) in str(e):
             raise
@@ -293,17 +296,47 @@ def _unbuilt_model(config, path):
         raise FeedforwardError(f"{path}: the model file's config is refused: {e}") from None
 
 
-def _expected_shapes(model_layers, input_dim, path) -> dict[str, tuple]:
+def _expected_shapes(model, input_dim, path) -> dict[str, tuple]:
     """Parameter shapes that a config implies, computed without allocating them."""
-    shapes, shape = {}, (input_dim,)
     try:
-        for i, layer in enumerate(model_layers):
-            for k, (s, _init) in layer.param_shapes(shape).items():
-                shapes[f"layers.{i}.{k}"] = tuple(s)
-            shape = layer.compute_output_shape(shape)
+        return model.param_shapes(input_dim)
     except FeedforwardError as e:
         raise FeedforwardError(f"{path}: the model file's config is refused: {e}") from None
-    return shapes
+
+
+class _Reader:
+    """Reads a tensor's bytes from the file straight into an array that holds them: safetensors'
+    ``get_tensor`` would hold two copies at once. Used after ``safe_open`` has checked that the
+    offsets tile the data, and ``_check_shapes`` the shapes and dtypes."""
+
+    def __init__(self, path, index, start):
+        self.path, self.index, self.start = path, index, start
+
+    def read_into(self, name, target: np.ndarray):
+        """Fill the C-contiguous ``target`` (of the tensor's shape and dtype) from the file."""
+        try:
+            begin, end = (int(v) for v in self.index[name]["data_offsets"])
+        except (KeyError, TypeError, ValueError):  # the file changed since safe_open read it
+            raise _unreadable(self.path, f"tensor {name!r} has no data offsets") from None
+        if end - begin != target.nbytes:
+            raise _unreadable(self.path, f"tensor {name!r} spans {end - begin} bytes, its "
+                                         f"shape and dtype {target.nbytes}")
+        with open(self.path, "rb") as fh:
+            fh.seek(self.start + begin)
+            got = fh.readinto(memoryview(target.reshape(-1)).cast("B"))
+        if got != target.nbytes:
+            raise _unreadable(self.path, f"tensor {name!r} ends past the end of the file")
+        if sys.byteorder == "big":  # safetensors stores little-endian
+            target.byteswap(inplace=True)
+        check_finite(target, f"{self.path}: tensor {name!r}")
+
+
+def _read_weights(model, reader, input_dim, expected):
+    """Build ``model`` without drawing initial weights, then read each tensor of the file into
+    its place: every parameter is allocated once."""
+    model.build(input_dim, initialize=False)
+    for name, target in zip(expected, model._param_arrays(), strict=True):
+        reader.read_into(name, target)
 
 
 def _check_shapes(f, expected, dtype, data_bytes, path):
@@ -333,12 +366,6 @@ def _check_dtype(f, name, dtype, path):
             f"{path}: tensor {name!r} has dtype {stored}, the config says {np.dtype(dtype)}")
 
 
-def _tensor(f, name, dtype, path):
-    """Tensor ``name``, refused unless stored in ``dtype`` (checked before reading it)."""
-    _check_dtype(f, name, dtype, path)
-    return f.get_tensor(name)
-
-
 def _restore_preprocessing(model, f, path):
     """Set the fitted statistics of each preprocessor whose tensors the file holds."""
     groups = {}  # one pass over the names, however many preprocessors and tensors
@@ -364,7 +391,7 @@ def _restore_preprocessing(model, f, path):
             raise FeedforwardError(f"{path}: preprocessing {i} is refused: {e}") from None
 
 
-def _restore_compile(model, f, meta, path):
+def _restore_compile(model, f, meta, path, reader):
     config = _json(meta, "compile", path)
     if config is None:
         return
@@ -380,12 +407,12 @@ def _restore_compile(model, f, meta, path):
     except FeedforwardError as e:
         raise FeedforwardError(f"{path}: the compile metadata is refused: {e}") from None
     model.metric_names = [str(m.get("name", m["class_name"])) for m in specs]
-    _restore_slots(model, f, path)
+    _restore_slots(model, f, path, reader)
     state = _json(meta, "optimizer_state", path) if "optimizer_state" in meta else {}
     model.optimizer.set_state(_optimizer_state(state, model.optimizer, path))
 
 
-def _restore_slots(model, f, path):
+def _restore_slots(model, f, path, reader):
     opt, slots = model.optimizer, {}
     for slot in opt.slot_names:
         name = f"optimizer.{slot}.0"
@@ -393,9 +420,9 @@ def _restore_slots(model, f, path):
             if tuple(f.get_slice(name).get_shape()) != model.params.shape:
                 raise FeedforwardError(f"{path}: optimizer slot {name!r} does not match the "
                                        f"model's {model.params.size} parameters")
-            slots[slot] = [_tensor(f, name, model.dtype, path)]
-            if not np.isfinite(slots[slot][0]).all():  # as the weights: training would diverge
-                raise FeedforwardError(f"{path}: optimizer slot {name!r} has non-finite values")
+            _check_dtype(f, name, model.dtype, path)
+            slots[slot] = [np.empty_like(model.params)]
+            reader.read_into(name, slots[slot][0])  # finite, as the weights: or training diverges
     if slots and len(slots) != len(opt.slot_names):
         raise FeedforwardError(f"{path}: the file has optimizer slots {sorted(slots)} but "
                                f"{type(opt).__name__} needs {list(opt.slot_names)}")

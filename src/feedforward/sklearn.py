@@ -37,7 +37,7 @@ from sklearn.utils.validation import (
 
 from . import initializers, layers, losses, optimizers, regularizers
 from .callbacks import Callback, EarlyStopping
-from .errors import FeedforwardError, check_number
+from .errors import FeedforwardError, check_number, show
 from .model import Sequential
 
 _HE_FAMILY = frozenset({"relu", "leaky_relu", "elu", "selu", "gelu", "silu", "swish"})
@@ -414,7 +414,7 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
             self.classes_ = [np.array([0, 1])] * y.shape[1]
         elif len(self.classes_) < 2:
             raise FeedforwardError("y: a classifier needs at least 2 classes, got only one "
-                                   f"class, {self.classes_[0]!r}")
+                                   f"class, {show(self.classes_[0])}")
         unseen = np.setdiff1d(np.unique(y), self._binarizer.classes_) if y.ndim == 1 else []
         if len(unseen):
             raise FeedforwardError(f"y: labels {unseen} are not in classes "

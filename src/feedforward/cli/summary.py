@@ -68,10 +68,7 @@ def run(args, console) -> int:
     model.summary(print_fn=say)
     features = info.get("feature_names")
     say(f"inputs: {model.input_dim} features" + (f" ({_names(features)})" if features else ""))
-    if model.classes is not None:
-        say(f"outputs: {len(model.classes)} classes ({_names(model.classes)})")
-    else:
-        say(f"outputs: {model.output_shape[0]} value(s)")
+    say(f"outputs: {model.describe_outputs()}")
     scaling = ", ".join(type(p).__name__ for p in model.preprocessing) or "none"
     say(f"input scaling: {scaling} (applied by predict to raw inputs)")
     if model.loss is not None:

@@ -25,6 +25,29 @@ def _out_dtype(x: np.ndarray):
     return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
 
 
+_SAFE = 2.0**400  # magnitudes whose sums and squared deviations neither overflow nor underflow
+
+
+def _mean_std(x: np.ndarray, axis=0, with_std=True):
+    """Mean (and population standard deviation) over ``axis``, finite for any finite ``x``.
+
+    Where a slice's largest magnitude lies outside [2**-400, 2**400] (1e300, 1e-300), it is
+    first divided by a power of two, which is exact: its sum cannot overflow to inf, nor its
+    squared deviations underflow to a zero std. Elsewhere the values are those of NumPy's
+    ``mean`` and ``std``, bit for bit, with no copy of the data.
+    """
+    peak = np.maximum(x.max(axis=axis, keepdims=True), -x.min(axis=axis, keepdims=True))
+    wild = (peak > _SAFE) | ((peak < 1 / _SAFE) & (peak > 0))
+    scale = np.where(wild, np.ldexp(1.0, np.frexp(peak)[1] - 1), 1.0)  # peak / scale < 2
+    if wild.any():
+        x = x / scale
+    mean = x.mean(axis=axis, keepdims=True)
+    std = np.minimum(x.std(axis=axis, keepdims=True) * scale, peak) if with_std else None
+    # |mean| <= peak and std <= peak: the products are finite
+    squeeze = (lambda a: np.squeeze(a, axis=axis)) if axis is not None else np.squeeze
+    return squeeze(mean * scale), None if std is None else squeeze(std)
+
+
 class Preprocessor(Configurable):
     """Base class: the ``fit`` / ``transform`` protocol and the state dict.
 
@@ -194,13 +217,21 @@ class StandardScaler(Preprocessor):
 
     def fit(self, x, y=None):
         x = as_array(x, "x", dtype=np.float64)
-        mean = x.mean(axis=0)
-        std = x.std(axis=0)
+        mean, std = _mean_std(x)
         # an exactly constant feature; its computed std may be a rounding error instead of 0
-        constant = np.ptp(x, axis=0) == 0
+        same = x.max(axis=0) == x.min(axis=0)  # not np.ptp: it overflows at 1e308
+        constant = same | (std == 0)
+        # the value itself: a computed mean may be an ulp off, which is 2e292 at 1.7e308
+        mean = np.where(same, x[0], mean)
         self.mean_ = mean if self.with_mean else np.zeros_like(mean)
         self.scale_ = np.where(constant, 1.0, std) if self.with_std else np.ones_like(std)
         return self
+
+    def _set_state(self, arrays):
+        if (arrays["scale"] <= 0).any():  # fit never gives one: a division by zero or a flip
+            raise FeedforwardError("StandardScaler.set_state: expected a positive scale for "
+                                   "every feature")
+        super()._set_state(arrays)
 
     def transform(self, x):
         """``(x - mean) / scale``; ``x`` of shape ``(n, ...)`` as in ``fit``.
@@ -218,7 +249,11 @@ class StandardScaler(Preprocessor):
         self._require_fitted("transform")
         x = self._check_features(x)
         dt = _out_dtype(x)
-        return (x - self.mean_.astype(dt)) / self.scale_.astype(dt)
+        # in halves, exactly: x - mean overflows for x = -1.7e308 and mean = 1e308
+        out = np.multiply(x, 0.5, dtype=dt)
+        out -= (self.mean_ / 2).astype(dt)
+        out /= (self.scale_ / 2).astype(dt)
+        return out
 
     def inverse_transform(self, x):
         """``x * scale + mean``.
@@ -236,7 +271,10 @@ class StandardScaler(Preprocessor):
         self._require_fitted("inverse_transform")
         x = self._check_features(x)
         dt = _out_dtype(x)
-        return x * self.scale_.astype(dt) + self.mean_.astype(dt)
+        out = np.multiply(x, (self.scale_ / 2).astype(dt), dtype=dt)  # halves, as transform
+        out += (self.mean_ / 2).astype(dt)
+        out *= 2
+        return out
 
 
 class MinMaxScaler(Preprocessor):
@@ -281,13 +319,22 @@ class MinMaxScaler(Preprocessor):
         return self
 
     def _set_state(self, arrays):
-        super()._set_state(arrays)
         lo, hi = self.feature_range
-        span = self.data_max_ - self.data_min_
-        constant = span == 0
+        low, high = arrays["data_min"], arrays["data_max"]
+        if (low > high).any():
+            raise FeedforwardError("MinMaxScaler.set_state: expected data_min <= data_max")
+        # halves: the span of -1e308 .. 1e308 would overflow; a subnormal half-span is none
+        half = high / 2 - low / 2
+        constant = half == 0
         # x' = x * scale + offset; constant features: scale 1, offset to the middle
-        self._scale = np.where(constant, 1.0, (hi - lo) / np.where(constant, 1.0, span))
-        self._offset = np.where(constant, (lo + hi) / 2, lo) - self.data_min_ * self._scale
+        with np.errstate(over="ignore"):
+            scale = np.where(constant, 1.0, (hi / 2 - lo / 2) / np.where(constant, 1.0, half))
+            offset = np.where(constant, lo / 2 + hi / 2, lo) - low * scale
+        if not (np.isfinite(scale).all() and np.isfinite(offset).all()):
+            raise FeedforwardError(f"MinMaxScaler: feature_range {self.feature_range} over the "
+                                   "data's range overflows; use a narrower feature_range")
+        super()._set_state(arrays)
+        self._scale, self._offset = scale, offset
 
     def transform(self, x):
         """``x * scale + offset`` with the fitted ``scale`` and ``offset``.
@@ -390,9 +437,10 @@ class ImageMeanSubtraction(Preprocessor):
     def fit(self, x, y=None):
         x = as_array(x, "x", ndim=(2, 3, 4))
         if self.mode == "channel":
-            self.mean_ = self._channels(x).mean(axis=(0, 1), dtype=np.float64)
+            self.mean_ = _mean_std(self._channels(x).astype(np.float64, copy=False), (0, 1),
+                                   with_std=False)[0]
         elif self.mode == "pixel":
-            self.mean_ = x.mean(axis=0, dtype=np.float64)
+            self.mean_ = _mean_std(x.astype(np.float64, copy=False), with_std=False)[0]
         return self
 
     def _shift(self, x, sign, what):
@@ -468,7 +516,9 @@ class LabelEncoder(Preprocessor):
         if classes is not None:
             labels = self._labels(classes, "classes")
             if len(self._unique(labels, "classes")) != len(labels):
-                raise FeedforwardError(f"classes: expected distinct labels, got {classes!r}")
+                seen = set()
+                twice = next(c for c in labels.tolist() if c in seen or seen.add(c))
+                raise FeedforwardError(f"classes: expected distinct labels, got {twice!r} twice")
             self.classes_ = labels
 
     @property
