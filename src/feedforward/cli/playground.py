@@ -45,6 +45,11 @@ def _check_free(host, port) -> None:
     """A clear error, before starting, when the port is taken or the address is not ours."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as e:
+        raise FeedforwardError(f"--host {host}: not an address of this machine "
+                               f"({getattr(e, 'strerror', None) or e}); e.g. 127.0.0.1, or ::1 "
+                               "(an IPv6 address without brackets)") from None
+    try:
         with socket.socket(infos[0][0], socket.SOCK_STREAM) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
             s.bind(infos[0][4])
