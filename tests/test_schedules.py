@@ -224,14 +224,48 @@ BAD_ARGUMENTS = [
     (LinearWarmup, {"start_factor": 1.5}, "start_factor"),
     (LinearWarmup, {"schedule": [0.1, 0.2]}, "schedule"),
     (LinearWarmup, {"schedule": -0.1}, "schedule"),
+    # huge step counts, and arguments of the wrong shape (issue 17): an OverflowError or a
+    # TypeError before
+    (CosineDecay, {"warmup_steps": 10**400}, "warmup_steps"),
+    (LinearWarmup, {"warmup_steps": 2**63}, "warmup_steps"),
+    (ExponentialDecay, {"decay_steps": 10**400}, "decay_steps"),
+    (StepDecay, {"step_size": 10**5000}, "step_size"),
+    (PiecewiseConstantDecay, {"boundaries": 5, "values": [1.0]}, "boundaries"),
+    (PiecewiseConstantDecay, {"boundaries": [5], "values": 1.0}, "values"),
+    (LinearWarmup, {"schedule": None}, "schedule"),
 ]
 
 
 @pytest.mark.parametrize(("cls", "kwargs", "arg"), BAD_ARGUMENTS,
-                         ids=[f"{c.__name__}-{k}" for c, k, _ in BAD_ARGUMENTS])
+                         ids=[f"{c.__name__}-{','.join(k)}" for c, k, _ in BAD_ARGUMENTS])
 def test_bad_argument_is_refused_naming_it(cls, kwargs, arg):
     with pytest.raises(FeedforwardError, match=f"^{re.escape(arg)}:"):
         cls(**kwargs)
+
+
+@pytest.mark.parametrize(("schedule", "arg"), [
+    (ExponentialDecay(0.001, decay_steps=1, decay_rate=1e300), "decay_rate"),
+    (ExponentialDecay(0.001, decay_steps=1, decay_rate=1e6), "decay_rate"),
+    (StepDecay(0.01, step_size=1, gamma=1e200), "gamma"),
+])
+def test_a_rate_that_overflows_is_refused_naming_the_factor(schedule, arg):
+    """A factor above 1 raises the rate every period; once it leaves the floats, the error
+    names the factor (an OverflowError from float power before, issue 17)."""
+    steps = iter(range(10**6))
+    with pytest.raises(FeedforwardError, match=f"^{arg}: the learning rate overflows at step"):
+        for step in steps:
+            assert math.isfinite(schedule(step))
+    assert next(steps) > 2  # it ran until the overflow, not before
+
+
+def test_an_optimizer_whose_schedule_overflows_stops_with_the_library_error():
+    opt = optimizers.SGD(learning_rate={"class_name": "exponential_decay", "config": {
+        "initial_learning_rate": 0.001, "decay_steps": 1, "decay_rate": 1e300}})
+    w, g = [np.ones(3)], [np.zeros(3)]
+    opt.build(w)
+    with pytest.raises(FeedforwardError, match="^decay_rate:"):
+        for _ in range(5):
+            opt.apply(w, g)
 
 
 def test_unknown_schedule_name_lists_the_known_ones():

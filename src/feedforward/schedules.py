@@ -13,11 +13,32 @@ from itertools import pairwise
 import numpy as np
 
 from ._registry import Configurable, Registry
-from .errors import FeedforwardError, check_number
+from .errors import FeedforwardError, check_number, describe
 
 
 def _positive(value, name):
     return float(check_number(value, name, low=0, low_open=True))
+
+
+MAX_STEPS = 2**63 - 1  # step counts beyond int64 cannot be compared with floats or stored
+
+
+def _steps(value, name, low):
+    """A step count: an integer from ``low`` to :data:`MAX_STEPS`."""
+    return int(check_number(value, name, low=low, high=MAX_STEPS, integer=True))
+
+
+def _power(rate, factor, exponent, name, step):
+    """``rate * factor ** exponent``, refusing a result beyond the floats with an error that
+    names ``name``: a factor above 1 raises the rate every period, without bound."""
+    try:
+        value = rate * factor ** exponent
+    except OverflowError:  # a float power raises where a product gives inf
+        value = math.inf
+    if not math.isfinite(value):
+        raise FeedforwardError(f"{name}: the learning rate overflows at step {step} ({rate:g} * "
+                               f"{factor:g} ** {exponent:g}); choose a {name} of at most 1")
+    return value
 
 
 class Schedule(Configurable):
@@ -81,11 +102,12 @@ class StepDecay(Schedule):
 
     def __init__(self, initial_learning_rate=0.01, step_size=1000, gamma=0.1):
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
-        self.step_size = int(check_number(step_size, "step_size", low=1, integer=True))
+        self.step_size = _steps(step_size, "step_size", 1)
         self.gamma = float(check_number(gamma, "gamma", low=0, low_open=True))
 
     def __call__(self, step):
-        return self.initial_learning_rate * self.gamma ** (step // self.step_size)
+        return _power(self.initial_learning_rate, self.gamma, step // self.step_size, "gamma",
+                      step)
 
 
 class ExponentialDecay(Schedule):
@@ -112,7 +134,7 @@ class ExponentialDecay(Schedule):
     def __init__(self, initial_learning_rate=0.01, decay_steps=1000, decay_rate=0.96,
                  staircase=False):
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = int(check_number(decay_steps, "decay_steps", low=1, integer=True))
+        self.decay_steps = _steps(decay_steps, "decay_steps", 1)
         self.decay_rate = _positive(decay_rate, "decay_rate")
         self.staircase = bool(staircase)
 
@@ -121,7 +143,8 @@ class ExponentialDecay(Schedule):
         return math.floor(p) if self.staircase else p
 
     def __call__(self, step):
-        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
+        return _power(self.initial_learning_rate, self.decay_rate, self._progress(step),
+                      "decay_rate", step)
 
 
 class InverseTimeDecay(ExponentialDecay):
@@ -191,11 +214,11 @@ class CosineDecay(Schedule):
                  warmup_target=None, warmup_steps=0):
         self.initial_learning_rate = float(check_number(initial_learning_rate,
                                                         "initial_learning_rate", low=0))
-        self.decay_steps = int(check_number(decay_steps, "decay_steps", low=1, integer=True))
+        self.decay_steps = _steps(decay_steps, "decay_steps", 1)
         self.alpha = float(check_number(alpha, "alpha", low=0, high=1))
         self.warmup_target = (None if warmup_target is None
                               else _positive(warmup_target, "warmup_target"))
-        self.warmup_steps = int(check_number(warmup_steps, "warmup_steps", low=0, integer=True))
+        self.warmup_steps = _steps(warmup_steps, "warmup_steps", 0)
 
     def __call__(self, step):
         peak = self.initial_learning_rate if self.warmup_target is None else self.warmup_target
@@ -223,6 +246,9 @@ class PiecewiseConstantDecay(Schedule):
     _config_keys = ("boundaries", "values")
 
     def __init__(self, boundaries=(1000,), values=(0.01, 0.001)):
+        for name, seq in (("boundaries", boundaries), ("values", values)):
+            if isinstance(seq, (str, bytes, dict)) or not hasattr(seq, "__iter__"):
+                raise FeedforwardError(f"{name}: expected a sequence, got {describe(seq)}")
         self.boundaries = [int(check_number(b, "boundaries", integer=True)) for b in boundaries]
         self.values = [_positive(v, "values") for v in values]
         if len(self.values) != len(self.boundaries) + 1:
@@ -264,7 +290,9 @@ class LinearWarmup(Schedule):
         if isinstance(schedule, (int, float)) and not isinstance(schedule, bool):
             schedule = Constant(_positive(schedule, "schedule"))  # name the argument given
         self.schedule = get(schedule)
-        self.warmup_steps = int(check_number(warmup_steps, "warmup_steps", low=0, integer=True))
+        if self.schedule is None:
+            raise FeedforwardError("schedule: expected a positive rate or a schedule, got None")
+        self.warmup_steps = _steps(warmup_steps, "warmup_steps", 0)
         self.start_factor = float(check_number(start_factor, "start_factor", low=0, high=1))
 
     def get_config(self):
