@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .. import activations, initializers, losses, metrics, optimizers
 from ..data import playground
-from ..errors import FeedforwardError
+from ..errors import FeedforwardError, show
 from .datasets import builtin_kind
 
 if sys.version_info >= (3, 11):
@@ -38,6 +38,9 @@ SCALINGS = ("standard", "minmax", "none")
 TASKS = ("auto", "classification", "regression")
 SCHEDULES = ("constant", "step", "exponential", "inverse_time", "cosine", "plateau")
 DTYPES = ("float32", "float64")
+# the bound of every integer option without its own: NumPy, which gets the seeds, counts and
+# sizes, holds integers up to int64's largest; a larger one is refused here, not overflowed later
+INT_LIMIT = 2**63 - 1
 # hyperparameters passed to the optimizer only when set; each must be one the optimizer takes
 OPTIMIZER_KEYS = ("momentum", "nesterov", "beta_1", "beta_2", "epsilon", "rho", "amsgrad",
                   "weight_decay", "clipnorm", "clipvalue")
@@ -109,7 +112,7 @@ OPTIONS = [
     # model
     _o("layers", [128, 64], "ints", "model",
        "units of each hidden layer, comma-separated (an empty string: no hidden layer)",
-       low=1, metavar="UNITS,..."),
+       low=1, high=1_000_000, metavar="UNITS,..."),
     _o("activation", "relu", "str", "model", "activation of the hidden layers",
        registry=activations.registry),
     _o("output_activation", "auto", "str", "model",
@@ -122,7 +125,7 @@ OPTIONS = [
        registry=initializers.registry),
     _o("maxout", 0, "int", "model",
        "pieces of Maxout hidden layers (>= 2) in place of Dense + activation; 0: Dense",
-       low=0, metavar="PIECES"),
+       low=0, high=1000, metavar="PIECES"),
     _o("dropout", 0.0, "float", "model", "dropout rate after each hidden layer",
        low=0, high=1, open=(False, True), metavar="RATE"),
     _o("l1", 0.0, "float", "model", "L1 penalty on every kernel", low=0),
@@ -196,7 +199,7 @@ OPTIONS = [
     _o("augment_rotation", 0.0, "float", "augmentation",
        "rotate images by up to +-this many degrees", low=0, metavar="DEGREES"),
     _o("augment_translation", 0, "int", "augmentation",
-       "shift images by up to +-this many pixels", low=0, metavar="PIXELS"),
+       "shift images by up to +-this many pixels", low=0, high=1_000_000, metavar="PIXELS"),
     _o("augment_noise", 0.0, "float", "augmentation",
        "add Gaussian noise of this standard deviation (raw units) to every input", low=0,
        metavar="STD"),
@@ -256,6 +259,12 @@ def read_file(path: Path) -> dict:
         raise FeedforwardError(f"--config: cannot read {str(path)!r} ({e.strerror or e})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise FeedforwardError(f"--config: {path} is not valid TOML ({e})") from None
+    except RecursionError:
+        raise FeedforwardError(f"--config: {path} nests arrays or tables too deeply to be "
+                               "read") from None
+    except ValueError as e:  # a NUL in the path; an integer of more than 4,300 digits
+        raise FeedforwardError(f"--config: cannot read {str(path)!r} "
+                               f"({str(e).split(';')[0]})") from None
     out = {}
     for key, value in raw.items():
         option = BY_KEY.get(key)
@@ -281,7 +290,7 @@ def _from_toml(option: Option, value, label):
     """A value read from TOML, checked against the option's type (not yet its range)."""
     def bad(expected):
         return FeedforwardError(f"{label}: expected {expected}, got {_type_name(value)} "
-                                f"{json.dumps(value, default=str)}")
+                                f"{_shown(value)}")
 
     kind = option.kind
     if kind == "bool":
@@ -293,7 +302,11 @@ def _from_toml(option: Option, value, label):
     elif kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad("a number")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond the range of floats
+            raise FeedforwardError(f"{label}: expected a finite number, got "
+                                   f"{show(value)}") from None
     elif kind == "str":
         if not isinstance(value, str):
             raise bad("a string")
@@ -309,6 +322,15 @@ def _from_toml(option: Option, value, label):
                                     and all(isinstance(v, str) for v in value)):
             raise bad('"auto" or a list of names')
     return value
+
+
+def _shown(value, limit: int = 60) -> str:
+    """A TOML value for a message, as JSON, cut to ``limit`` characters; never fails."""
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except (ValueError, RecursionError):  # an integer past 4,300 digits; deep nesting
+        text = "..."
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 # ---------------------------------------------------------------------------- the flags
@@ -385,7 +407,8 @@ def _check(option: Option, value, config: Config):
                                     f"{len(value)} number(s)")
         for v in value:
             if v < 1:
-                raise config.error(key, f"expected positive integers, got {v}")
+                raise config.error(key, f"expected positive integers, got {show(v)}")
+            _check_number(option, v, config)
         return list(value)
     if option.kind == "names":
         if value == "auto":
@@ -404,17 +427,26 @@ def _check(option: Option, value, config: Config):
 
 
 def _check_number(option, value, config):
+    """A number within the option's bounds; integers of any size are compared exactly."""
     key = option.key
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise config.error(key, f"expected a finite number, got {value}")
+    low, high = option.low, option.high
+    if option.kind != "float":
+        low = -INT_LIMIT - 1 if low is None else low
+        high = INT_LIMIT if high is None else high
     low_open, high_open = option.open
-    if option.low is not None and (value < option.low or (low_open and value == option.low)):
-        raise config.error(key, f"expected a value {'>' if low_open else '>='} {option.low:g}, "
-                                f"got {value:g}")
-    if option.high is not None and (value > option.high or (high_open and value == option.high)):
-        raise config.error(key, f"expected a value {'<' if high_open else '<='} {option.high:g}, "
-                                f"got {value:g}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise config.error(key, f"expected a value {'>' if low_open else '>='} {_number(low)}, "
+                                f"got {_number(value)}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise config.error(key, f"expected a value {'<' if high_open else '<='} "
+                                f"{_number(high)}, got {_number(value)}")
     return value
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else show(value)
 
 
 def _check_name(option, name, config):
@@ -493,7 +525,8 @@ def _check_schedule(config: Config) -> None:
             raise config.error("warmup_steps", "a warm-up cannot be combined with the plateau "
                                                "schedule, which sets the rate itself")
     rate = config["decay_rate"]
-    if rate is not None and schedule in ("step", "plateau") and rate >= 1:
+    # above 1 these schedules would raise the rate, without bound: 1e6 overflows it in 52 periods
+    if rate is not None and schedule in ("step", "exponential", "plateau") and rate >= 1:
         raise config.error("decay_rate", f"the {schedule} schedule multiplies the rate by it, "
                                          f"so it must be below 1, got {rate:g}")
 

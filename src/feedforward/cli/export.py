@@ -18,6 +18,9 @@ input scaling is part of the graph. Its output "output" is what predict returns.
 """
 
 
+FLAGS = {"path": "--onnx", "opset": "--opset"}  # export_onnx's arguments, and their flags
+
+
 def add_parser(subparsers, parents):
     parser = subparsers.add_parser(
         "export", parents=parents, help="write a model file as ONNX",
@@ -39,7 +42,13 @@ def run(args, console) -> int:
     out = Path(args.onnx)
     if not out.parent.is_dir():
         raise FeedforwardError(f"--onnx: no directory {str(out.parent)!r} to write {out.name} in")
-    proto = onnx_export.export_onnx(model, out, opset=args.opset)
+    try:
+        proto = onnx_export.export_onnx(model, out, opset=args.opset)
+    except FeedforwardError as e:  # the library names its arguments; here they are flags
+        name, _, rest = str(e).partition(": ")
+        if name not in FLAGS:
+            raise
+        raise FeedforwardError(f"{FLAGS[name]}: {rest}") from None
     console.print(f"wrote {out} (ONNX opset {args.opset}, {len(proto.graph.node)} nodes, "
                   f"input (batch, {model.input_dim}) float32)")
     return 0

@@ -63,6 +63,13 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(USAGE_ERROR, f"{self.prog}: error: {_one_line(message)}\n")
 
+    def _get_values(self, action, arg_strings):
+        # argparse drops a value of "--" (``--out=--``) and hands the option an empty list
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            self.error(f"argument {'/'.join(action.option_strings)}: expected one argument, "
+                       "got '--'")
+        return super()._get_values(action, arg_strings)
+
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
@@ -111,6 +118,16 @@ def main(argv=None) -> int:
             raise
         sys.stderr.write(f"{prog}: interrupted\n")
         return 130
+    except OSError as e:  # the system refused a path the user named (too long, say)
+        if debug:
+            raise
+        where = f"{str(e.filename)!r}: " if e.filename is not None else ""
+        return _fail(prog, f"{where}{e.strerror or e}")
+    except MemoryError as e:  # what was asked for does not fit: a refusal, not a bug
+        if debug:
+            raise
+        return _fail(prog, f"out of memory ({_one_line(e) or 'MemoryError'}); ask for a "
+                           "smaller model, batch or dataset")
     except Exception as e:  # a bug: say so in one line, and how to see the traceback
         if debug:
             raise
