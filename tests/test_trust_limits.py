@@ -3,12 +3,15 @@ checked before memory is spent (MNIST headers, tune sizes, tune resume files, sc
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
+import socket
 import struct
 import subprocess
 import sys
+import threading
 import tracemalloc
 import zlib
 
@@ -237,3 +240,132 @@ def test_cli_tune_limits_are_one_line_naming_the_flag_or_key(tmp_path):
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith(start) and "10000" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------- item 20: tune
+TUNE_SPACE = ('[fixed]\ndataset = "xor"\nsamples = 60\nepochs = 2\n'
+              '[search]\nl2 = {uniform = [0, 0.01]}\n[tune]\ntrials = 2\n')
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    """A finished two-trial search: its folder and the lines of its results.jsonl."""
+    folder = tmp_path_factory.mktemp("tuned")
+    (folder / "space.toml").write_text(TUNE_SPACE)
+    ff.tune.search(folder / "space.toml", out=folder / "out", plots=False)
+    return folder, (folder / "out" / "results.jsonl").read_text().splitlines()
+
+
+def _resume_with(tuned, tmp_path, first_line: dict | str):
+    folder, lines = tuned
+    shutil.copy(folder / "space.toml", tmp_path / "space.toml")
+    (tmp_path / "out").mkdir()
+    line = first_line if isinstance(first_line, str) else json.dumps(first_line)
+    (tmp_path / "out" / "results.jsonl").write_text("\n".join([lines[0], line]) + "\n")
+    return tmp_path / "space.toml", tmp_path / "out"
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"index": "one"}, "index"), ({"metrics": {"val_accuracy": "high"}}, "metrics"),
+    ({"params": ["l2", 0.5]}, "params"), ({"status": "great"}, "status"),
+    ({"params": {"l2": 0.5}}, "id"),  # a params edit: the id no longer matches
+    ({"seconds": None}, "seconds"), ("[1, 2]", "JSON object"), ("{not json", "JSON record"),
+])
+def test_a_wrong_results_line_is_refused_naming_its_number(tuned, tmp_path, change, field):
+    second = json.loads(tuned[1][1])
+    line = change if isinstance(change, str) else {**second, **change}
+    space, out = _resume_with(tuned, tmp_path, line)
+    with pytest.raises(ff.FeedforwardError) as caught:
+        ff.tune.search(space, out=out, plots=False)
+    message = str(caught.value)
+    assert message.startswith(f"--out: {out / 'results.jsonl'} (line 2): ")
+    assert field in message and "fix or delete the line" in message
+
+
+def test_cli_tune_resume_with_a_wrong_typed_line_is_one_line_exit_2(tuned, tmp_path):
+    second = json.loads(tuned[1][1])
+    space, out = _resume_with(tuned, tmp_path, {**second, "index": "one"})
+    result = _cli("tune", space, "--out", out, "--no-plots", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "(line 2): index: expected an integer, got str \"one\"" in result.stderr
+
+
+def test_a_cut_last_line_is_dropped_with_a_note(tuned, tmp_path, capsys):
+    space, out = _resume_with(tuned, tmp_path, tuned[1][1][:30])
+    (out / "results.jsonl").write_bytes((out / "results.jsonl").read_bytes()[:-1])  # no "\n"
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=400)
+    result = ff.tune.search(space, out=out, plots=False, console=console)
+    assert result.ran == [json.loads(tuned[1][1])["id"]]
+    assert "dropped an unfinished last line" in console.file.getvalue()
+
+
+class _Server:
+    """A local TCP server that answers each connection with ``reply`` (None: says nothing)."""
+
+    def __init__(self, reply):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.reply, self.open = reply, []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.open.append(conn)
+            if self.reply is not None:
+                conn.sendall(self.reply)
+
+    def close(self):
+        for conn in [self.sock, *self.open]:
+            conn.close()
+
+
+@pytest.fixture
+def http_server():
+    server = _Server(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("reply, match", [
+    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",  # read as 3 EiB of frames
+     "is not a Dask scheduler's address"),
+    (None, "did not answer as a Dask scheduler within 1 s")])
+def test_a_scheduler_that_is_not_dask_is_refused_in_bounded_time(monkeypatch, reply, match):
+    pytest.importorskip("distributed")
+    from feedforward.tune import executors
+
+    monkeypatch.setattr(executors, "CONNECT_SECONDS", 1.0, raising=False)
+    server, outcome = _Server(reply), {}
+
+    def attempt():
+        try:
+            outcome["client"] = executors.connect(server.address)
+        except BaseException as e:  # noqa: BLE001 - the test inspects it
+            outcome["error"] = e
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(60)  # a bound on a hang, not a measurement: the limit is 1 s
+    server.close()
+    assert not thread.is_alive(), "connect() hung on a server that says nothing"
+    error = outcome.get("error")
+    assert isinstance(error, ff.FeedforwardError), repr(error)
+    assert str(error).startswith(f"--scheduler: {server.address!r}") and re.search(match,
+                                                                                   str(error))
+
+
+def test_cli_tune_with_a_scheduler_that_is_not_dask_is_one_line_exit_2(tuned, tmp_path,
+                                                                        http_server):
+    pytest.importorskip("distributed")
+    shutil.copy(tuned[0] / "space.toml", tmp_path / "space.toml")
+    result = _cli("tune", "space.toml", "--scheduler", http_server.address, "--no-plots",
+                  cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "is not a Dask scheduler's address (MemoryError" in result.stderr

@@ -10,8 +10,10 @@ Dask is imported only when a Dask executor is used.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -93,14 +95,64 @@ def _pool(trials, bundle, jobs):
 
 
 # ---------------------------------------------------------------------------- Dask
+CONNECT_SECONDS = 10.0
+"""How long a scheduler has to connect and answer Dask's handshake."""
+
+
 def connect(address: str):
-    """A ``dask.distributed.Client`` of the scheduler at ``address`` (``tcp://HOST:8786``)."""
+    """A ``dask.distributed.Client`` of the scheduler at ``address`` (``tcp://HOST:8786``).
+
+    The handshake is tried first within :data:`CONNECT_SECONDS`: Dask waits for the answer
+    without a limit, and reads a foreign answer's first bytes as sizes (an HTTP server's
+    ``HTTP/1.1`` asks for 3 EiB).
+    """
     distributed = _distributed("--scheduler")
+    _handshake(distributed, address, CONNECT_SECONDS)
     try:
-        return distributed.Client(address, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as e:
-        raise FeedforwardError(f"--scheduler: cannot connect to {address!r} ({e}); start it "
-                               "with `dask scheduler` and give its tcp:// address") from None
+        return distributed.Client(address, timeout=f"{CONNECT_SECONDS}s")
+    except Exception as e:  # noqa: BLE001 - as in the handshake: see _not_connected
+        raise _not_connected(address, e) from None
+
+
+def _handshake(distributed, address: str, seconds: float) -> None:
+    """Open a Dask connection to ``address`` and close it, in a thread of its own (whatever
+    event loop the caller runs), giving up after ``seconds``."""
+    outcome = {}
+
+    async def shake():
+        comm = await asyncio.wait_for(distributed.comm.connect(address, timeout=seconds),
+                                      seconds)
+        await comm.close()
+
+    def run():
+        try:
+            asyncio.run(shake())
+            outcome["ok"] = True
+        except Exception as e:  # noqa: BLE001 - any failure: reported to the caller below
+            outcome["error"] = e
+
+    thread = threading.Thread(target=run, name="feedforward-scheduler-handshake", daemon=True)
+    thread.start()
+    thread.join(seconds + 5)  # the wait_for above ends it sooner; this bounds it regardless
+    if "ok" in outcome:
+        return
+    error = outcome.get("error")
+    if error is None or isinstance(error, TimeoutError):
+        raise FeedforwardError(
+            f"--scheduler: {address!r} did not answer as a Dask scheduler within {seconds:g} "
+            "s; give the tcp:// address that `dask scheduler` prints")
+    raise _not_connected(address, error)
+
+
+def _not_connected(address, error) -> FeedforwardError:
+    if isinstance(error, OSError):  # refused, unreachable, closed
+        return FeedforwardError(f"--scheduler: cannot connect to {address!r} ({error}); start "
+                                "it with `dask scheduler` and give its tcp:// address")
+    # a malformed address, or a server whose answer is not Dask's (MemoryError, ValueError,
+    # a msgpack error, ...: whatever its bytes made of Dask's reader)
+    return FeedforwardError(f"--scheduler: {address!r} is not a Dask scheduler's address "
+                            f"({type(error).__name__}: {str(error)[:120]}); give the tcp:// "
+                            "address that `dask scheduler` prints")
 
 
 def dask(trials, bundle: Bundle, client, retries: int = 2, tag: str = "feedforward"):

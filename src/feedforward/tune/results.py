@@ -4,7 +4,8 @@ finishes), the ranked tables ``results.csv`` and ``results.md``, and the plot ``
 Each line of ``results.jsonl`` is a JSON object: ``search`` (the space's fingerprint), ``id``,
 ``index``, ``params``, ``status``, ``metrics``, ``epochs``, ``best_epoch``, ``seconds``,
 ``worker`` and ``error``. A line cut short by a killed process is dropped when the file is read
-again, and the file is cut back to its last whole line before anything is appended.
+again, and the file is cut back to its last whole line before anything is appended; any other
+line that is not such a record is refused, naming its number.
 """
 
 from __future__ import annotations
@@ -18,27 +19,38 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FeedforwardError
+from .space import digest
 
 JSONL = "results.jsonl"
-FIELDS = ("id", "index", "params", "status", "metrics")
 
 
-def read(path: Path, fingerprint: str) -> dict:
+def read(path: Path, fingerprint: str, note=None) -> dict:
     """The records of ``path`` by trial id (the first of any repeated id); a missing file is
-    empty. Cuts a partial last line off the file. Raises if the file holds another search."""
+    empty.
+
+    A last line without its newline (the process was killed while writing it) is cut off the
+    file, and ``note`` (a callable, optional) told so. Any whole line that is not a record of
+    this search, with every field of its type, is refused, naming its number.
+    """
     if not path.exists():
         return {}
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise FeedforwardError(f"--out: cannot read {path} ({e.strerror or e})") from None
     whole = raw[:raw.rfind(b"\n") + 1]
     if len(whole) != len(raw):  # the process was killed while writing the last line
         with open(path, "r+b") as f:
             f.truncate(len(whole))
+        if note is not None:
+            note(f"{path}: dropped an unfinished last line (a run killed while writing it); "
+                 "its trial runs again")
     records = {}
-    for number, line in enumerate(whole.decode("utf-8", "replace").splitlines(), 1):
-        record = _parse(line)
-        if record is None:
+    for number, line in enumerate(whole.split(b"\n")[:-1], 1):
+        if not line.strip():
             continue
-        if record.get("search") != fingerprint:
+        record = _parse(line, f"--out: {path} (line {number})")
+        if record["search"] != fingerprint:
             raise FeedforwardError(
                 f"--out: {path} (line {number}) holds a trial of another search (a different "
                 "space, seed, strategy or data); choose another --out, or delete the file")
@@ -46,14 +58,62 @@ def read(path: Path, fingerprint: str) -> dict:
     return records
 
 
-def _parse(line: str):
+NUMBER = (int, float)
+TYPES = {"search": (str,), "id": (str,), "index": (int,), "params": (dict,), "status": (str,),
+         "metrics": (dict,), "epochs": (int,), "best_epoch": (int, type(None)),
+         "seconds": NUMBER, "worker": (str, type(None)), "error": (str, type(None))}
+"""Each field of a record and the JSON types it may have."""
+STATUSES = ("ok", "diverged", "failed")
+
+
+def _parse(line: bytes, label: str) -> dict:
+    """The record on ``line``, every field checked; ``label`` names the line in errors."""
     try:
         record = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(record, dict) or any(k not in record for k in FIELDS):
-        return None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise FeedforwardError(f"{label}: not a JSON record ({type(e).__name__}); it was "
+                               "changed after tune wrote it: fix or delete the line") from None
+    if not isinstance(record, dict):
+        raise FeedforwardError(f"{label}: expected a JSON object, got "
+                               f"{type(record).__name__}; fix or delete the line")
+    for key, types in TYPES.items():
+        value = record.get(key, ...)
+        if isinstance(value, bool) or not isinstance(value, types):
+            got = "nothing" if value is ... else f"{type(value).__name__} {_short(value)}"
+            raise FeedforwardError(f"{label}: {key}: expected {_names(types)}, got {got}; fix "
+                                   "or delete the line")
+    problem = _inconsistency(record)
+    if problem:
+        raise FeedforwardError(f"{label}: {problem}; fix or delete the line")
     return record
+
+
+def _inconsistency(record) -> str:
+    """What is wrong with a record whose fields have their types, or ''."""
+    if record["status"] not in STATUSES:
+        return f"status: expected one of {', '.join(STATUSES)}, got {_short(record['status'])}"
+    bad = [k for k, v in record["metrics"].items()
+           if isinstance(v, bool) or not isinstance(v, NUMBER)]
+    if bad:
+        return f"metrics: {bad[0]}: expected a number, got {_short(record['metrics'][bad[0]])}"
+    if min(record["index"], record["epochs"], record["seconds"]) < 0:
+        return "index, epochs and seconds: expected values >= 0"
+    expected = f"{record['index']:04d}-{digest(record['params'])[:8]}"
+    if record["id"] != expected:  # the id is the trial's number and its params' digest
+        return (f"id: {_short(record['id'])} does not match its index and params "
+                f"(expected {expected})")
+    return ""
+
+
+def _names(types) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", dict: "an object",
+             type(None): "null"}
+    return " or ".join(dict.fromkeys(names[t] for t in types))
+
+
+def _short(value) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def append(path: Path, record: dict) -> None:

@@ -125,7 +125,7 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
     fingerprint = space.fingerprint(_data_digest(bundle))
     out = _out_folder(out, space)
     jsonl = out / results.JSONL
-    done = results.read(jsonl, fingerprint)
+    done = results.read(jsonl, fingerprint, note=console.print)
     pending = [t for t in trial_list if t.id not in done]
     wanted = {t.id for t in trial_list}
     best = _best([r for i, r in done.items() if i in wanted], metric)
