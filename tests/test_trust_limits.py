@@ -369,3 +369,11 @@ def test_cli_tune_with_a_scheduler_that_is_not_dask_is_one_line_exit_2(tuned, tm
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "is not a Dask scheduler's address (MemoryError" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["results.csv", "best.toml", "search.json"])
+def test_a_folder_in_the_way_of_a_tune_output_is_a_clear_error(tuned, tmp_path, name):
+    space, out = _resume_with(tuned, tmp_path, tuned[1][1])
+    (out / name).mkdir()
+    with pytest.raises(ff.FeedforwardError, match=rf"^--out: .*{name}.* is a folder"):
+        ff.tune.search(space, out=out, plots=False)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..cli import common, config
+from ..fileio import atomic_write
 from ..saving import load_model
 from . import results
 
@@ -33,14 +34,14 @@ def finish(result, space, trial_list, bundle, plots, console) -> None:
         header = (f"The best trial of a feedforward tune search ({best['id']}, "
                   f"{result.metric} {best['metrics'][result.metric]:.6g}).\n"
                   "Train it again:  feedforward train --config best.toml --out ANOTHER_FOLDER")
-        (out / "best.toml").write_text(config.dumps(cfg, header=header))
+        atomic_write(out / "best.toml", config.dumps(cfg, header=header), label="--out")
         written += [MODEL_FILE, "best.toml"]
     summary = {"metric": result.metric, "mode": result.mode, "space": space.file,
                "strategy": space.settings["strategy"], "seed": space.settings["seed"],
                "trials": len(trial_list), "finished": len(result.records),
                "failed": sum(r["status"] != "ok" for r in result.records),
                "best": best, "test": result.test}
-    (out / "search.json").write_text(common.dumps(summary) + "\n")
+    atomic_write(out / "search.json", common.dumps(summary) + "\n", label="--out")
     written.append("search.json")
     _report(console, result, params)
     console.print(f"wrote {out}: {results.JSONL}, {', '.join(written)}")

@@ -11,6 +11,7 @@ line that is not such a record is refused, naming its number.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FeedforwardError
+from ..fileio import atomic_write
 from .space import digest
 
 JSONL = "results.jsonl"
@@ -36,15 +38,15 @@ def read(path: Path, fingerprint: str, note=None) -> dict:
         return {}
     try:
         raw = path.read_bytes()
+        whole = raw[:raw.rfind(b"\n") + 1]
+        if len(whole) != len(raw):  # the process was killed while writing the last line
+            with open(path, "r+b") as f:
+                f.truncate(len(whole))
     except OSError as e:
-        raise FeedforwardError(f"--out: cannot read {path} ({e.strerror or e})") from None
-    whole = raw[:raw.rfind(b"\n") + 1]
-    if len(whole) != len(raw):  # the process was killed while writing the last line
-        with open(path, "r+b") as f:
-            f.truncate(len(whole))
-        if note is not None:
-            note(f"{path}: dropped an unfinished last line (a run killed while writing it); "
-                 "its trial runs again")
+        raise FeedforwardError(f"--out: cannot use {path} ({e.strerror or e})") from None
+    if len(whole) != len(raw) and note is not None:
+        note(f"{path}: dropped an unfinished last line (a run killed while writing it); its "
+             "trial runs again")
     records = {}
     for number, line in enumerate(whole.split(b"\n")[:-1], 1):
         if not line.strip():
@@ -118,17 +120,13 @@ def _short(value) -> str:
 
 def append(path: Path, record: dict) -> None:
     """Append ``record`` as one line, flushed to disk before returning."""
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record, separators=(",", ":")) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, separators=(",", ":")) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:  # disk full, a folder in the way: a cut line is dropped on resume
+        raise FeedforwardError(f"--out: cannot append to {path} ({e.strerror or e})") from None
 
 
 # ---------------------------------------------------------------------------- ranking
@@ -184,15 +182,16 @@ def rows(ranked: list[dict], params: list[str]) -> tuple[list[str], list[list[st
 def write_tables(out: Path, ranked: list[dict], params: list[str], title: str) -> list[Path]:
     """``results.csv`` and ``results.md``, best first."""
     header, body = rows(ranked, params)
-    with open(out / "results.csv", "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([header, *body])
+    table = io.StringIO(newline="")
+    csv.writer(table).writerows([header, *body])
+    atomic_write(out / "results.csv", table.getvalue(), label="--out")
     lines = [f"# {title}", "", "| " + " | ".join(header) + " |",
              "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in body]
     errors = [f"- {r['id']}: {r['error']}" for r in ranked if r.get("error")]
     if errors:
         lines += ["", "Trials that did not finish:", "", *errors]
-    (out / "results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    atomic_write(out / "results.md", "\n".join(lines) + "\n", label="--out")
     return [out / "results.csv", out / "results.md"]
 
 

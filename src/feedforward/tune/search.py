@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..cli import common, datasets
 from ..errors import FeedforwardError
+from ..fileio import atomic_write
 from ..saving import load_model
 from . import executors, report, results
 from . import space as spaces
@@ -261,7 +262,7 @@ def _record(runs, out, fingerprint, done, best, metric, progress, on_result):
         record = {"search": fingerprint, **record}
         if results.better(record, best, metric) and model_bytes is not None:
             # the model before the line: a kill in between reruns the trial, which writes it
-            results.write_atomic(out / MODEL_FILE, model_bytes)
+            atomic_write(out / MODEL_FILE, model_bytes, label="--out")
             best = record
         results.append(out / results.JSONL, record)
         done[record["id"]] = record
@@ -285,7 +286,7 @@ def _ensure_model(out, best, trial_list, bundle) -> None:
             return
     trial = next(t for t in trial_list if t.id == best["id"])
     _, model_bytes = run_trial(trial.to_dict(), bundle)
-    results.write_atomic(path, model_bytes)
+    atomic_write(path, model_bytes, label="--out")
 
 
 class _progress:
