@@ -182,3 +182,21 @@ def test_debug_shows_the_traceback(files):
     result = ff_cli("train", "--activation", "relux", "--debug", cwd=files)
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "FeedforwardError" in result.stderr
+
+
+@pytest.mark.parametrize("error, words", [
+    (MemoryError("Unable to allocate 3.64 TiB for an array"), ["out of memory", "3.64 TiB"]),
+    (OSError(36, "File name too long", "x" * 300), ["File name too long", "'xxx"]),
+])
+def test_the_system_refusing_is_one_line_not_an_internal_error(error, words, files, capsys,
+                                                               monkeypatch):
+    """A MemoryError or OSError that a command lets through is what the user asked for not
+    fitting this machine: one line, exit status 2 (issue 17)."""
+    from feedforward.cli import summary
+
+    def refuse(*args):
+        raise error
+
+    monkeypatch.setattr(summary, "describe", refuse)
+    assert main(["summary", str(files / "model.safetensors")]) == 2
+    assert_one_line_error(capsys.readouterr().err, "summary", *words)

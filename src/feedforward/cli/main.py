@@ -5,8 +5,11 @@ parser's default, and ``run(args, console) -> int``. A new command (export, tune
 is one more module in :data:`COMMANDS`.
 
 Every :class:`~feedforward.FeedforwardError` and every usage error becomes one line on stderr,
-``feedforward <command>: error: <message>``, and exit status 2; no traceback. ``--debug`` (or
-the environment variable ``FEEDFORWARD_DEBUG=1``) shows the traceback instead, for developers.
+``feedforward <command>: error: <message>``, and exit status 2; no traceback. So does an
+``OSError`` or ``MemoryError`` that a command lets through: the system refused what the user
+asked for (a file name too long, a model too large). Any other exception is a bug, reported as
+an internal error with exit status 1. ``--debug`` (or the environment variable
+``FEEDFORWARD_DEBUG=1``) shows the traceback instead, for developers.
 """
 
 from __future__ import annotations
