@@ -377,3 +377,17 @@ def test_a_folder_in_the_way_of_a_tune_output_is_a_clear_error(tuned, tmp_path, 
     (out / name).mkdir()
     with pytest.raises(ff.FeedforwardError, match=rf"^--out: .*{name}.* is a folder"):
         ff.tune.search(space, out=out, plots=False)
+
+
+# ---------------------------------------------------------------------------- check's own bounds
+@pytest.mark.parametrize("flags, message", [
+    (["--lr-steps", "2147483648"], "--lr-steps: expected a value <= 100000"),
+    (["--subset", str(10**400)], "--subset: expected"),
+    (["--max-steps", "0"], "--max-steps: expected a value >= 1"),
+    (["--plot", "curve.csv"], "--plot: expected an image file"),
+])
+def test_cli_check_bounds_its_steps_and_plot_format_before_running(flags, message, capsys):
+    from feedforward.cli.main import main
+
+    assert main(["check", "--dataset", "circle", "--samples", "40", *flags]) == 2
+    assert message in capsys.readouterr().err

@@ -10,8 +10,8 @@ when one fails.
 from __future__ import annotations
 
 from ..diagnostics import check as sanity
-from ..diagnostics.check import plot_lr_curve
-from . import common, config, train
+from ..errors import FeedforwardError
+from . import common, config, plots, train
 
 EXAMPLES = """\
 examples:
@@ -53,11 +53,13 @@ def run(args, console) -> int:
     plan = train.make_plan(cfg, data, len(parts.x_train))
     if not args.json:
         console.print(f"{data.name}: checking on {len(parts.x_train)} training samples")
-    report = sanity(lambda: train.build_model(cfg, plan, data), parts.x_train, parts.y_train,
-                    subset=args.subset, max_steps=args.max_steps,
-                    batch_size=cfg["batch_size"], lr_steps=args.lr_steps)
-    if args.plot:
-        wrote = plot_lr_curve(report, args.plot)
+    try:
+        report = sanity(lambda: train.build_model(cfg, plan, data), parts.x_train,
+                        parts.y_train, subset=args.subset, max_steps=args.max_steps,
+                        batch_size=cfg["batch_size"], lr_steps=args.lr_steps, plot=args.plot)
+    except FeedforwardError as e:
+        raise _flag_named(e) from None
+    wrote = plots.available()  # check() saved the plot where matplotlib is installed
     if args.json:
         common.print_json(report.to_dict())
         return 0 if report.passed else 1
@@ -71,3 +73,13 @@ def run(args, console) -> int:
                       else "plot skipped: matplotlib is not installed")
     console.print("all checks passed" if report.passed else "some checks failed")
     return 0 if report.passed else 1
+
+
+_FLAGS = {"subset": "--subset", "max_steps": "--max-steps", "lr_steps": "--lr-steps",
+          "plot": "--plot"}
+
+
+def _flag_named(error: FeedforwardError) -> FeedforwardError:
+    """The library's error with the argument's name replaced by the flag the user typed."""
+    name, sep, rest = str(error).partition(": ")
+    return FeedforwardError(f"{_FLAGS[name]}: {rest}") if sep and name in _FLAGS else error

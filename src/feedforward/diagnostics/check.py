@@ -15,13 +15,16 @@
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from .. import losses, optimizers
 from ..errors import FeedforwardError, check_number
+from ..fileio import atomic_write
 from ..layers import Dropout
 from .gradient_check import relative_error
 
@@ -424,6 +427,10 @@ def _range_curve(model, x, y, batches, low, growth):
     return rates, raw, curve
 
 
+MAX_STEPS = 100_000
+"""The most steps (and subset samples) :func:`check` takes: a sanity check, not a training run."""
+
+
 def check(model_factory, x, y, subset=64, max_steps=2000, batch_size=32, lr_steps=200,
           plot=None) -> Report:
     """Run the sanity recipe; each step on a fresh model.
@@ -449,9 +456,11 @@ def check(model_factory, x, y, subset=64, max_steps=2000, batch_size=32, lr_step
     Report
         ``report.steps`` in order; ``report.passed``; ``report.recommended_learning_rate``.
     """
-    subset = int(check_number(subset, "subset", low=2, integer=True))
-    max_steps = int(check_number(max_steps, "max_steps", low=1, integer=True))
-    lr_steps = int(check_number(lr_steps, "lr_steps", low=20, integer=True))
+    subset = int(check_number(subset, "subset", low=2, high=MAX_STEPS, integer=True))
+    max_steps = int(check_number(max_steps, "max_steps", low=1, high=MAX_STEPS, integer=True))
+    lr_steps = int(check_number(lr_steps, "lr_steps", low=20, high=MAX_STEPS, integer=True))
+    if plot is not None:  # before minutes of checks, not after
+        _image_format(plot)
     model = _fresh(model_factory, x)
     xs, ys = _prepared(model, x, y)  # every fresh model would fit the same preprocessing
     steps = [gradient_step(model, xs, ys), initial_loss_step(model, xs, ys),
@@ -495,6 +504,18 @@ def plot_lr_curve(report: Report, path) -> bool:
            title="learning-rate range test" + ("" if report.recommended_learning_rate
                                                 else ": no rate recommended"))
     fig.tight_layout()
-    fig.savefig(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=_image_format(path))
     plt.close(fig)
+    atomic_write(path, buffer.getvalue(), label="plot")
     return True
+
+
+def _image_format(path) -> str:
+    """The image format that ``path``'s extension names; refused when matplotlib has none."""
+    kind = Path(path).suffix.lower().lstrip(".")
+    known = ("png", "svg", "pdf", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp")
+    if kind not in known:
+        raise FeedforwardError(f"plot: expected an image file ending in .{', .'.join(known)}; "
+                               f"got {str(path)!r}")
+    return kind
