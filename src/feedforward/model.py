@@ -919,7 +919,8 @@ class Sequential:
     def save(self, path):
         """Write the model (config, weights, optimizer state) to one safetensors file.
 
-        Non-finite weights are refused, so a diverged run never overwrites a good file.
+        Non-finite weights or optimizer state are refused, so a diverged run never
+        overwrites a good file, and every file written is one that ``load_model`` reads.
 
         Parameters
         ----------
@@ -928,9 +929,6 @@ class Sequential:
         """
         from .saving import save_model
 
-        if self.built and not np.isfinite(self.params).all():
-            raise FeedforwardError(f"path: not writing {str(path)!r}: the model's weights are "
-                                   "not finite (training diverged)")
         save_model(self, path)
 
     def __setstate__(self, state):

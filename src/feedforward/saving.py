@@ -96,6 +96,13 @@ def save_model(model, path, extra_metadata: dict | None = None):
         not replace the model's own entries (:data:`RESERVED_KEYS`). Default None: none.
     """
     model._require_built("save")
+    tensors = model_tensors(model)
+    for name, a in tensors.items():  # load_model refuses them: never write what cannot load
+        if not np.isfinite(a).all():
+            what = {"layers": "weights", "optimizer": "optimizer state"}.get(
+                name.split(".")[0], "preprocessing statistics")
+            raise FeedforwardError(f"path: not writing {str(path)!r}: the model's {what} "
+                                   "are not finite (training diverged)")
     path = Path(path)
     if not path.parent.exists():
         raise FeedforwardError(f"path: the folder {str(path.parent)!r} does not exist")
@@ -113,7 +120,7 @@ def save_model(model, path, extra_metadata: dict | None = None):
         "optimizer_state": json.dumps(model.optimizer.get_state() if model.optimizer else {}),
         **extra,
     }
-    atomic_write(path, st_save(model_tensors(model), metadata=meta))
+    atomic_write(path, st_save(tensors, metadata=meta))
 
 
 # ---------------------------------------------------------------------------- reading
