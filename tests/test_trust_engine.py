@@ -184,6 +184,11 @@ def test_a_class_list_that_does_not_match_the_outputs_is_refused(units, activati
         ff.Sequential([ff.Dense(units, activation=activation)], classes=classes)
 
 
+def test_an_unordered_class_list_is_refused():
+    with pytest.raises(FeedforwardError, match="in the order of the outputs"):
+        ff.Sequential([ff.Dense(2, activation="softmax")], classes={"cat", "dog"})
+
+
 def test_the_class_count_is_checked_when_layers_come_later():
     model = ff.Sequential(classes=["a", "b", "c"])
     model.add(ff.Dense(2, activation="softmax"))

@@ -73,8 +73,10 @@ def _class_names(classes) -> list | None:
     so that they are JSON in the model file); None stays None."""
     if classes is None:
         return None
-    if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
-        raise FeedforwardError(f"classes: expected a list of class names, got {describe(classes)}")
+    # a set has no order: which output is which class would be a guess
+    if isinstance(classes, (str, bytes, set, frozenset, dict)) or not hasattr(classes, "__iter__"):
+        raise FeedforwardError(f"classes: expected a list of class names, in the order of the "
+                               f"outputs, got {describe(classes)}")
     names = [c.item() if isinstance(c, np.generic) else c for c in classes]
     for c in names:
         if not isinstance(c, (str, int, float)):  # bool is an int
