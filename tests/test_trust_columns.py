@@ -314,3 +314,11 @@ def test_the_first_bad_cell_is_row_major(run, capsys, tmp_path, command):
 def test_csv_flags_elsewhere_are_refused(run, capsys, args, flag):
     status, _, err = cli(capsys, *[a.format(model=model_file(run)) for a in args])
     assert status == 2 and err.startswith(f"feedforward {args[0]}: error: {flag}"), err
+
+
+def test_an_unknown_label_is_shown_as_a_plain_number():
+    from feedforward.cli.datasets import label_codes
+
+    with pytest.raises(ff.FeedforwardError, match=r"the label 5 in row 2") as e:
+        label_codes(np.array([0, 5]), [0, 1], label="--data")
+    assert "np." not in str(e.value)

@@ -28,7 +28,7 @@ from rich import box
 from rich.table import Table
 
 from ..data import mnist, playground, tabular, train_val_test_split
-from ..errors import FeedforwardError
+from ..errors import FeedforwardError, show
 
 PLAYGROUND_SAMPLES = 500
 MAX_AUTO_CLASSES = 20  # whole-number CSV targets with at most this many values are classes
@@ -283,8 +283,8 @@ def label_codes(labels, classes: list, label="target") -> np.ndarray:
         code = index.get(str(value))
         if code is None:
             raise FeedforwardError(
-                f"{label}: the label {value!r} in row {i + 1} is not one of the model's classes "
-                f"({', '.join(map(str, classes))})")
+                f"{label}: the label {show(value)} in row {i + 1} is not one of the model's "
+                f"classes ({', '.join(map(str, classes))})")
         codes[i] = code
     return codes
 
