@@ -30,7 +30,7 @@ lint: $(STAMP)
 # The main job: `feedforward train` with its defaults (scikit-learn's digits, two hidden ReLU
 # layers, Adam, early stopping); model, history, metrics, config and plots go to runs/demo.
 demo: $(STAMP)
-	$(VENV)/bin/feedforward train --out runs/demo
+	$(VENV)/bin/feedforward train --out runs/demo --overwrite
 
 # Speed and memory beside PyTorch and scikit-learn (benchmarks/README.md); not part of `test`.
 bench: $(STAMP)

@@ -269,14 +269,21 @@ def test_regression_run_predicts_values(tmp_path):
 
 # ---------------------------------------------------------------------------- evaluate
 def test_evaluate_repeats_the_runs_test_metrics(iris_run, tmp_path):
-    metrics = json.loads((iris_run / "metrics.json").read_text())
-    result = ok(ff_cli("evaluate", iris_run / "model.safetensors", "--json", cwd=tmp_path))
+    # a built-in dataset is rebuilt from the record; a file that a model file names is never
+    # opened (it may name any path): the user passes it with --data
+    refused = ff_cli("evaluate", iris_run / "model.safetensors", cwd=tmp_path)
+    assert refused.returncode == 2 and "pass --data" in refused.stderr
+    ok(ff_cli("train", "--dataset", "iris", *IRIS_RUN, "--no-plots", "--quiet", "--out", "run",
+              cwd=tmp_path))
+    run = tmp_path / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    result = ok(ff_cli("evaluate", run / "model.safetensors", "--json", cwd=tmp_path))
     report = json.loads(result.stdout)
     assert report["split"] == "test" and report["samples"] == 30
     assert report["metrics"] == metrics["test"]
     assert report["confusion_matrix"] == metrics["confusion_matrix"]["matrix"]
 
-    val = json.loads(ok(ff_cli("evaluate", iris_run / "model.safetensors", "--split", "val",
+    val = json.loads(ok(ff_cli("evaluate", run / "model.safetensors", "--split", "val",
                                "--json", cwd=tmp_path)).stdout)
     assert val["metrics"] == metrics["val"]
 
@@ -346,7 +353,7 @@ def test_names_with_brackets_are_printed_as_they_are(tmp_path, capsys, monkeypat
     (tmp_path / "da[t]a.csv").write_text("a[1],b,[cls]\n" + rows)
     assert cli_main(["train", "--dataset", "da[t]a.csv", "--epochs", "2", "--no-plots",
                      "--out", "run"]) == 0
-    assert cli_main(["evaluate", "run/model.safetensors"]) == 0
+    assert cli_main(["evaluate", "run/model.safetensors", "--data", "da[t]a.csv"]) == 0
     assert cli_main(["summary", "run/model.safetensors"]) == 0
     out = capsys.readouterr().out
     for text in ("da[t]a.csv: 20 samples", "da[t]a.csv: final metrics", "┃ [/y] ┃ [x] ┃",

@@ -9,6 +9,7 @@ from ``on_epoch_end`` after that epoch.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import time
 
@@ -16,7 +17,8 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import FeedforwardError, check_number
+from .errors import FeedforwardError, check_finite, check_number, describe
+from .fileio import atomic_write
 
 
 class Callback:
@@ -116,6 +118,15 @@ def _stateful(callback) -> bool:
     return type(callback).get_state is not Callback.get_state
 
 
+def _restored(callback, state, key, optional=False, **bounds):
+    """``state[key]`` checked as a number (``integer=True``: a whole one) within ``bounds``;
+    None passes when ``optional``. The error names the callback and the key."""
+    value = state.get(key) if isinstance(state, dict) else None
+    if value is None and optional:
+        return None
+    return check_number(value, f"the state of {type(callback).__name__}: {key}", **bounds)
+
+
 class CallbackList(Callback):
     """Calls each hook on every callback, in order.
 
@@ -171,7 +182,21 @@ class History(Callback):
         return {"epoch": list(self.epoch), "history": {k: list(v) for k, v in self.history.items()}}
 
     def set_state(self, state):
-        self.epoch, self.history = list(state["epoch"]), dict(state["history"])
+        epochs, history = state.get("epoch"), state.get("history")
+        if not isinstance(epochs, list) or not isinstance(history, dict):
+            raise FeedforwardError("the state of History: expected a list of epochs and a "
+                                   f"table of values, got {describe(state)}")
+        for e in epochs:
+            check_number(e, "the state of History: epoch", low=0, integer=True)
+        for key, values in history.items():
+            if not isinstance(values, list) or len(values) > len(epochs):
+                raise FeedforwardError(f"the state of History: {key!r}: expected a list of at "
+                                       f"most {len(epochs)} values, got {describe(values)}")
+            for v in values:  # a diverged epoch's loss is logged as it was: NaN or inf too
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise FeedforwardError(f"the state of History: {key!r}: expected numbers, "
+                                           f"got {describe(v)}")
+        self.epoch, self.history = list(epochs), {k: list(v) for k, v in history.items()}
 
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
@@ -324,8 +349,18 @@ class EarlyStopping(_Monitor):
         return state
 
     def set_state(self, state):
-        self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
-        self.best_weights = state.get("best_weights")
+        self.wait = _restored(self, state, "wait", low=0, integer=True)
+        self.best = _restored(self, state, "best", optional=True)
+        self.best_epoch = _restored(self, state, "best_epoch", optional=True, low=0, integer=True)
+        weights = state.get("best_weights")
+        if weights is not None:
+            params = self.model.params
+            if weights.shape != params.shape or weights.dtype != params.dtype:
+                raise FeedforwardError(f"the state of EarlyStopping: best_weights: expected "
+                                       f"{params.dtype}{list(params.shape)}, got "
+                                       f"{weights.dtype}{list(weights.shape)}")
+            check_finite(weights, "the state of EarlyStopping: best_weights")
+        self.best_weights = weights
 
 
 class ModelCheckpoint(_Monitor):
@@ -364,7 +399,7 @@ class ModelCheckpoint(_Monitor):
         return {"best": self.best}
 
     def set_state(self, state):
-        self.best = state["best"]
+        self.best = _restored(self, state, "best", optional=True)
 
     def _format_path(self, epoch, logs):
         try:
@@ -489,8 +524,18 @@ class ReduceLROnPlateau(_Monitor):
         return {"best": self.best, "wait": self.wait, "cooldown_left": self.cooldown_left}
 
     def set_state(self, state):
-        self.best, self.wait, self.cooldown_left = (state["best"], state["wait"],
-                                                    state["cooldown_left"])
+        """Take back the count of bad epochs and the best value; the rate it lowered is the
+        optimizer's, restored with it (see :mod:`feedforward.checkpoint`).
+
+        Parameters
+        ----------
+        state : dict
+            ``{"best": float or None, "wait": int, "cooldown_left": int}``.
+        """
+        self.best = _restored(self, state, "best", optional=True)
+        self.wait = _restored(self, state, "wait", low=0, integer=True)
+        self.cooldown_left = _restored(self, state, "cooldown_left", low=0, high=self.cooldown,
+                                       integer=True)
 
 
 class TerminateOnNaN(Callback):
@@ -507,13 +552,12 @@ class TerminateOnNaN(Callback):
             self.model.stop_training = True
 
 
-def _data_rows(filename) -> int:
-    with open(filename, newline="") as f:
-        return max(sum(1 for _ in f) - 1, 0)
-
-
 class CSVLogger(Callback):
-    """Append each epoch's logs as a row of a CSV file (header written once).
+    """Write each epoch's logs as a row of a CSV file, under a header line.
+
+    The file is rewritten whole, atomically, at each epoch's end (see
+    :mod:`feedforward.fileio`): a kill or a full disk leaves the rows of the last epochs
+    written, never half a row, and a symbolic link at ``filename`` is replaced, not followed.
 
     Parameters
     ----------
@@ -522,28 +566,51 @@ class CSVLogger(Callback):
     separator : str
         The field delimiter (default ``","``).
     append : bool
-        Add rows to an existing file instead of overwriting it (default False).
+        Keep the rows of an existing file and add to them, instead of starting it afresh
+        (default False).
     """
 
     def __init__(self, filename, separator=",", append=False):
         self.filename, self.separator, self.append = str(filename), separator, bool(append)
 
     def on_train_begin(self, logs=None):
-        exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
-        self.file = open(self.filename, "a" if self.append else "w", newline="")
-        self.writer, self.header_done = None, bool(exists)
-        self.rows = _data_rows(self.filename) if exists else 0
+        self.lines = self._read() if self.append else []
+        self._write()  # an unwritable file fails now, not after the first epoch
+
+    def _read(self) -> list[str]:
+        try:
+            with open(self.filename, newline="") as f:
+                return f.readlines()
+        except FileNotFoundError:
+            return []
+        except (OSError, UnicodeDecodeError) as e:
+            raise FeedforwardError(f"filename: cannot read {self.filename!r} to append to it "
+                                   f"({getattr(e, 'strerror', None) or e})") from None
+
+    def _write(self):
+        atomic_write(self.filename, "".join(self.lines), label="filename")
+
+    def _row(self, values) -> str:
+        text = io.StringIO()
+        csv.writer(text, delimiter=self.separator).writerow(values)
+        return text.getvalue()
+
+    @property
+    def rows(self) -> int:
+        """The data rows in the file."""
+        return max(len(self.lines) - 1, 0)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {"epoch": epoch, **(logs or {})}
-        if self.writer is None:
-            self.writer = csv.DictWriter(self.file, fieldnames=list(logs),
-                                         delimiter=self.separator)
-            if not self.header_done:
-                self.writer.writeheader()
-        self.writer.writerow(logs)
-        self.file.flush()
-        self.rows += 1
+        if not self.lines:
+            self.lines.append(self._row(logs))
+        fields = next(csv.reader([self.lines[0]], delimiter=self.separator), [])
+        if fields != list(logs):
+            raise FeedforwardError(f"filename: the header of {self.filename!r} lists {fields}; "
+                                   f"this fit logs {list(logs)}; use append=False or another "
+                                   "file")
+        self.lines.append(self._row(logs.values()))
+        self._write()
 
     def get_state(self):
         return {"rows": self.rows}
@@ -551,23 +618,16 @@ class CSVLogger(Callback):
     def set_state(self, state):
         """Keep the header and the rows of the epochs being resumed from; drop any later row.
 
-        Rows after those are written after the checkpoint, before the interruption.
+        Rows after those were written after the checkpoint, before the interruption.
 
         Parameters
         ----------
         state : dict
             ``{"rows": int}``, the data rows written when the checkpoint was saved.
         """
-        self.file.close()
-        with open(self.filename, newline="") as f:
-            lines = f.readlines()[:1 + state["rows"]] if state["rows"] else []
-        self.file = open(self.filename, "w", newline="")
-        self.file.writelines(lines)
-        self.file.flush()
-        self.writer, self.header_done, self.rows = None, bool(lines), state["rows"]
-
-    def on_train_end(self, logs=None):
-        self.file.close()
+        rows = _restored(self, state, "rows", low=0, integer=True)
+        self.lines = self.lines[:1 + rows] if rows else []
+        self._write()
 
 
 class BackupAndRestore(Callback):

@@ -14,6 +14,12 @@ A checkpoint is a model file (see :mod:`feedforward.saving`) with the training s
 Resuming from it gives bit-identical weights to a run that was never interrupted, mid-epoch
 included. Keras's ``BackupAndRestore`` re-runs the interrupted epoch and keeps no random state,
 so its resumed runs differ.
+
+A number as the learning rate is training state, not configuration: a callback such as
+``ReduceLROnPlateau`` may have lowered it, and the resumed fit goes on with the checkpoint's
+rate (as torch's ``Optimizer.load_state_dict`` does), so a model compiled with the rate the run
+started from resumes it. Every field of the training state is checked before it is used; a
+tampered or damaged one is refused, naming the field.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as st_save
 
 from . import saving
-from .errors import FeedforwardError
+from .errors import FeedforwardError, check_finite, check_number, describe
 from .fileio import atomic_write
 
 STATE_KEY = "training_state"
@@ -108,15 +114,28 @@ def write(path, model, position, shuffle_state, callbacks, data_digest):
     atomic_write(Path(path), st_save(tensors, metadata=meta))
 
 
-def _json(meta, key, path):
+def _json(meta, key):
     try:
         return json.loads(meta[key])
     except (KeyError, TypeError, json.JSONDecodeError, RecursionError) as e:
-        raise FeedforwardError(f"{path}: the checkpoint's {key!r} is missing or not valid JSON "
+        raise FeedforwardError(f"the checkpoint's {key!r} is missing or not valid JSON "
                                f"({type(e).__name__})") from None
 
 
-def _read(path, model):
+def _comparable(compile_config):
+    """``compile_config`` with the value of a numeric learning rate left out (training state)."""
+    try:
+        lr = compile_config["optimizer"]["config"]["learning_rate"]
+    except (KeyError, TypeError):
+        return compile_config
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        return compile_config  # a schedule is configuration
+    copy = json.loads(json.dumps(compile_config))
+    copy["optimizer"]["config"]["learning_rate"] = "a number"
+    return copy
+
+
+def _read(model, path):
     """The metadata, training state and tensors of a checkpoint of ``model``.
 
     Refuses a file that is not a checkpoint, the checkpoint of another model or optimizer, and,
@@ -126,36 +145,40 @@ def _read(path, model):
         with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
             if meta.get("format") != saving.FORMAT or STATE_KEY not in meta:
-                raise FeedforwardError(f"{path}: not a feedforward training checkpoint")
-            for key, ours in (("config", model.get_config()),
-                              ("compile", model.get_compile_config())):
-                if _json(meta, key, path) != json.loads(json.dumps(ours)):
-                    raise FeedforwardError(f"{path}: the checkpoint's {key} differs from this "
-                                           "model's; it belongs to another run")
+                raise FeedforwardError("not a feedforward training checkpoint")
+            ours = json.loads(json.dumps([model.get_config(), model.get_compile_config()]))
+            theirs = [_json(meta, "config"), _json(meta, "compile")]
+            ours[1], theirs[1] = _comparable(ours[1]), _comparable(theirs[1])
+            for key, a, b in zip(("config", "compile"), ours, theirs, strict=True):
+                if a != b:
+                    raise FeedforwardError(f"the checkpoint's {key} differs from this model's; "
+                                           "it belongs to another run")
             limit = max(model.params.size, 64)
             for k in f.keys():
                 if math.prod(f.get_slice(k).get_shape()) > limit:
-                    raise FeedforwardError(f"{path}: tensor {k!r} is larger than any array of "
-                                           "this model")
+                    raise FeedforwardError(f"tensor {k!r} is larger than any array of this "
+                                           "model")
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except SafetensorError as e:
-        raise FeedforwardError(f"{path}: not a readable checkpoint ({e})") from None
-    return meta, _json(meta, STATE_KEY, path), tensors
+        raise FeedforwardError(f"not a readable checkpoint ({e})") from None
+    return meta, _json(meta, STATE_KEY), tensors
 
 
-def _take(tensors, name, like, path):
+def _take(tensors, name, like):
     a = tensors.get(name)
     if a is None or a.shape != like.shape or a.dtype != like.dtype:
         what = "missing" if a is None else f"{a.dtype}{list(a.shape)}"
-        raise FeedforwardError(f"{path}: tensor {name!r} is {what}; this model needs "
+        raise FeedforwardError(f"tensor {name!r} is {what}; this model needs "
                                f"{like.dtype}{list(like.shape)}")
+    check_finite(a, f"tensor {name!r}")
     like[...] = a
 
 
 def restore(path, model, callbacks, data_digest) -> dict:
     """Load the checkpoint at ``path`` into ``model`` and ``callbacks`` (in place).
 
-    Refuses a checkpoint of another model, optimizer or training data.
+    Refuses a checkpoint of another model, optimizer or training data, and any field of the
+    training state that is missing, of the wrong type or out of range.
 
     Parameters
     ----------
@@ -163,7 +186,7 @@ def restore(path, model, callbacks, data_digest) -> dict:
         The checkpoint file written by :func:`write`.
     model : Sequential
         The compiled model whose weights, optimizer state, metric sums and random streams
-        are restored.
+        are restored, inside ``fit`` (its number of epochs and steps bound the position).
     callbacks : list of Callback
         The callbacks given their saved states, in the order of :func:`write`.
     data_digest : str
@@ -175,43 +198,121 @@ def restore(path, model, callbacks, data_digest) -> dict:
         The position: ``epoch``, ``batch``, ``total``, ``seen`` and ``stopped`` (a callback
         had ended training).
     """
-    meta, state, tensors = _read(path, model)
     try:
-        _restore(path, model, callbacks, data_digest, meta, state, tensors)
-        return {k: state.get(k, False) for k in ("epoch", "batch", "total", "seen", "stopped")}
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
-        if isinstance(e, FeedforwardError):
-            raise
-        raise FeedforwardError(f"{path}: the training state is malformed ({e!r})") from None
+        meta, state, tensors = _read(model, path)
+        if not isinstance(state, dict) or set(state) - _STATE_FIELDS:
+            raise FeedforwardError(f"{STATE_KEY}: expected an object with the fields "
+                                   f"{', '.join(sorted(_STATE_FIELDS))}, got {describe(state)}")
+        if state.get("data") != data_digest:
+            raise FeedforwardError("the checkpoint was written while training on other data (or "
+                                   "another split); it cannot be resumed on this data")
+        position = _position(state, model._fit_state)
+        _restore(model, callbacks, meta, state, tensors)
+    except FeedforwardError as e:
+        raise FeedforwardError(f"{path}: {e}") from None
+    return position
 
 
-def _restore(path, model, callbacks, data_digest, meta, state, tensors):
-    if state["data"] != data_digest:
-        raise FeedforwardError(f"{path}: the checkpoint was written while training on other "
-                               "data (or another split); it cannot be resumed on this data")
+_STATE_FIELDS = {"epoch", "batch", "total", "seen", "stopped", "rngs", "callbacks",
+                 "learning_rate", "data"}
+
+
+def _field(state, key, **bounds):
+    """``state[key]``, checked by :func:`~feedforward.errors.check_number` with ``bounds``."""
+    return check_number(state.get(key), f"{STATE_KEY}.{key}", **bounds)
+
+
+def _position(state, fit):
+    """Where the checkpoint stands, checked against the fit that resumes it."""
+    epoch = _field(state, "epoch", low=0, high=fit["epochs"], integer=True)
+    batch = _field(state, "batch", low=0, high=fit["steps"], high_open=True, integer=True)
+    seen = _field(state, "seen", low=0, high=batch * fit["batch_size"], integer=True)
+    total = _field(state, "total")
+    stopped = state.get("stopped", False)
+    if not isinstance(stopped, bool):
+        raise FeedforwardError(f"{STATE_KEY}.stopped: expected true or false, got "
+                               f"{describe(stopped)}")
+    if batch and epoch == fit["epochs"]:
+        raise FeedforwardError(f"{STATE_KEY}.batch: {batch} batches into epoch {epoch + 1}, "
+                               f"beyond this fit's {fit['epochs']} epochs")
+    return {"epoch": int(epoch), "batch": int(batch), "total": float(total), "seen": int(seen),
+            "stopped": stopped}
+
+
+def _restore(model, callbacks, meta, state, tensors):
     for i, layer in enumerate(model.layers):
         for k, p in layer.params.items():
-            _take(tensors, f"layers.{i}.{k}", p, path)
+            _take(tensors, f"layers.{i}.{k}", p)
     opt = model.optimizer
     if any(k.startswith("optimizer.") for k in tensors):
         if not opt.slots:
             opt.build([model.params])
         for slot, arrays in opt.slots.items():
             for j, a in enumerate(arrays):
-                _take(tensors, f"optimizer.{slot}.{j}", a, path)
-    opt.set_state(_json(meta, "optimizer_state", path))
-    if state["learning_rate"] is not None:
-        opt.learning_rate = float(state["learning_rate"])
-    for i, m in enumerate(model.metrics):
-        m.reset()
-        if f"metrics.{i}" in tensors:
-            m._sums = tensors[f"metrics.{i}"].copy()
-    for name, generator in model._rngs.items():
-        generator.bit_generator.state = state["rngs"][name]
-    if len(state["callbacks"]) != len(callbacks):
-        raise FeedforwardError(f"{path}: the checkpoint has {len(state['callbacks'])} callback "
-                               f"states, this fit has {len(callbacks)} callbacks")
-    for i, (cb, cb_state) in enumerate(zip(callbacks, state["callbacks"], strict=True)):
+                _take(tensors, f"optimizer.{slot}.{j}", a)
+    opt.set_state(_optimizer_state(_json(meta, "optimizer_state"), opt))
+    opt.learning_rate = _learning_rate(state, opt)
+    _metric_sums(model, tensors)
+    _random_streams(model, state.get("rngs"))
+    states = state.get("callbacks")
+    if not isinstance(states, list) or not all(isinstance(s, dict) for s in states):
+        raise FeedforwardError(f"{STATE_KEY}.callbacks: expected a list of objects, got "
+                               f"{describe(states)}")
+    if len(states) != len(callbacks):
+        raise FeedforwardError(f"the checkpoint has {len(states)} callback states, this fit has "
+                               f"{len(callbacks)} callbacks")
+    for i, (cb, cb_state) in enumerate(zip(callbacks, states, strict=True)):
         prefix = f"callbacks.{i}."
         arrays = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
         cb.set_state({**cb_state, **arrays})
+
+
+def _optimizer_state(state, opt):
+    """The optimizer's scalar state (its step count and ``state_scalars``), checked."""
+    if not isinstance(state, dict) or set(state) - {"iterations", *opt.state_scalars}:
+        raise FeedforwardError(f"optimizer_state: expected the keys iterations"
+                               f"{''.join(', ' + k for k in opt.state_scalars)}, got "
+                               f"{describe(state)}")
+    check_number(state.get("iterations"), "optimizer_state.iterations", low=0, integer=True)
+    for k in opt.state_scalars:
+        if k in state:
+            check_number(state[k], f"optimizer_state.{k}")
+    return state
+
+
+def _learning_rate(state, opt):
+    """The rate to go on with: the checkpoint's number, or the optimizer's own schedule."""
+    lr = state.get("learning_rate")
+    if callable(opt.learning_rate):
+        if lr is not None:
+            raise FeedforwardError(f"{STATE_KEY}.learning_rate: this optimizer follows the "
+                                   f"schedule {opt.learning_rate!r}, got the number {lr!r}")
+        return opt.learning_rate
+    return float(_field(state, "learning_rate", low=0, low_open=True))
+
+
+def _metric_sums(model, tensors):
+    for i, m in enumerate(model.metrics):
+        m.reset()
+        a = tensors.get(f"metrics.{i}")
+        if a is None:
+            continue
+        like = m._sums  # None for a metric whose sums take the outputs' shape
+        if (a.shape != like.shape if like is not None else
+                a.ndim != 2 or a.shape[1] != model.output_shape[-1]):
+            raise FeedforwardError(f"tensor 'metrics.{i}' has the wrong shape {list(a.shape)} "
+                                   f"for the metric {model.metric_names[i]!r}")
+        check_finite(a, f"tensor 'metrics.{i}'")
+        m._sums = a.astype(np.float64)
+
+
+def _random_streams(model, states):
+    if not isinstance(states, dict) or set(states) != set(model._rngs):
+        raise FeedforwardError(f"{STATE_KEY}.rngs: expected the states of the streams "
+                               f"{', '.join(sorted(model._rngs))}, got {describe(states)}")
+    for name, generator in model._rngs.items():
+        try:
+            generator.bit_generator.state = states[name]
+        except (TypeError, ValueError, KeyError, OverflowError) as e:
+            raise FeedforwardError(f"{STATE_KEY}.rngs.{name}: not a state of "
+                                   f"{type(generator.bit_generator).__name__} ({e})") from None

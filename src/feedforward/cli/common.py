@@ -13,8 +13,9 @@ from rich.table import Table
 from safetensors import SafetensorError, safe_open
 
 from .. import losses
-from ..errors import FeedforwardError
+from ..errors import FeedforwardError, check_number, describe
 from ..saving import load_model, save_model
+from . import config, datasets
 
 RECORD_KEY = "feedforward_cli"
 """Metadata entry of a model file written by ``train``: its configuration, data and results."""
@@ -60,7 +61,11 @@ def save(model, path, record: dict) -> None:
 
 
 def load(path, label="MODEL"):
-    """The model at ``path`` and its training record (None for files not written by ``train``)."""
+    """The model at ``path`` and its training record (None for files not written by ``train``).
+
+    The record is checked as a ``--config`` file is (see :func:`check_record`): a file may
+    hold anything, and a value of the record is trusted no more than one typed by the user.
+    """
     if not Path(path).is_file():
         raise FeedforwardError(f"{label}: no model file at {str(path)!r}")
     try:
@@ -74,12 +79,107 @@ def load(path, label="MODEL"):
         raise FeedforwardError(f"{label}: {path} could not be read again ({e})") from None
     if text is None:
         return model, None
+    where = f"the training record of {path}"
     try:
         record = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise FeedforwardError(f"{label}: the training record in {path} is not valid JSON "
-                               f"({e})") from None
-    return model, record if isinstance(record, dict) else None
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise FeedforwardError(f"{label}: {where} is not valid JSON "
+                               f"({type(e).__name__})") from None
+    try:
+        return model, check_record(record, model, where)
+    except FeedforwardError as e:
+        raise FeedforwardError(f"{label}: {e}") from None
+
+
+# the fields ``train`` writes; each may be absent (files of earlier versions) or null
+RECORD_FIELDS = {"config": dict, "dataset": str, "task": str, "feature_names": list,
+                 "target_name": str, "epochs": int, "weights_epoch": int, "results": dict}
+_KINDS = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
+TASKS = ("classification", "regression")
+SPLITS = ("train", "val", "test")
+
+
+def check_record(record, model, where: str) -> dict:
+    """A training record, every field checked, its ``config`` as :func:`config.check` makes it.
+
+    Parameters
+    ----------
+    record : object
+        The record as read from the JSON of a model file.
+    model : Sequential
+        The model of that file: the feature names must be as many as its inputs.
+    where : str
+        What to name in errors, e.g. ``"the training record of m.safetensors"``.
+
+    Returns
+    -------
+    dict
+        The record, its ``config`` checked and completed with the defaults.
+
+    Raises
+    ------
+    FeedforwardError
+        For an unknown field, a value of the wrong type or out of range, naming it.
+    """
+    if not isinstance(record, dict):
+        raise FeedforwardError(f"{where}: expected an object, got {describe(record)}")
+    for key, value in record.items():
+        kind = RECORD_FIELDS.get(key)
+        if kind is None:
+            raise FeedforwardError(f"{where}: unknown field {key!r}; expected "
+                                   f"{', '.join(RECORD_FIELDS)}")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+            raise FeedforwardError(f"{where}: {key}: expected {_KINDS[kind]}, got "
+                                   f"{describe(value)}")
+    record = dict(record)
+    if record.get("config") is not None:
+        record["config"] = config.check(record["config"], where)
+    if record.get("task") not in (None, *TASKS):
+        raise FeedforwardError(f"{where}: task: expected one of {', '.join(TASKS)}, got "
+                               f"{record['task']!r}")
+    names = record.get("feature_names")
+    if names is not None and (len(names) != model.input_dim
+                              or not all(isinstance(n, str) for n in names)):
+        raise FeedforwardError(f"{where}: feature_names: expected {model.input_dim} names "
+                               f"(the model's inputs), got {describe(names)}")
+    epochs = record.get("epochs")
+    for key, high in (("epochs", None), ("weights_epoch", epochs)):
+        if record.get(key) is not None:
+            check_number(record[key], f"{where}: {key}", low=0, high=high, integer=True)
+    _check_results(record.get("results") or {}, where)
+    return record
+
+
+def _check_results(results: dict, where):
+    for split, logs in results.items():
+        if split not in SPLITS or not isinstance(logs, dict):
+            raise FeedforwardError(f"{where}: results: expected a table of metrics for each of "
+                                   f"{', '.join(SPLITS)}, got {split!r}: {describe(logs)}")
+        for name, value in logs.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise FeedforwardError(f"{where}: results.{split}.{name}: expected a number, "
+                                       f"got {describe(value)}")
+
+
+def recorded_data_config(record, path) -> dict:
+    """The configuration of the run recorded in the model file at ``path``, from which its
+    data can be built again: only a built-in dataset, by name. A file or folder that a model
+    file names is never opened (the file may name any path): the user names the data.
+
+    Raises
+    ------
+    FeedforwardError
+        Naming ``--data``, when there is no record, or it names a file or folder.
+    """
+    cfg = (record or {}).get("config")
+    if cfg is None:
+        raise FeedforwardError(f"--data: {path} has no record of its training data (it was not "
+                               "written by feedforward train); pass --data")
+    if datasets.builtin_kind(cfg["dataset"]) is None:
+        raise FeedforwardError(f"--data: {path} was trained on {cfg['dataset']!r}, a file or "
+                               "folder; a path named inside a model file is never opened, so "
+                               "pass --data with that data (every row is evaluated)")
+    return cfg
 
 
 def is_classifier(model) -> bool:

@@ -95,7 +95,7 @@ OPTIONS = [
        choices=TASKS),
     _o("samples", 0, "int", "data",
        "number of samples: points to generate for a playground dataset (0: 500), or a random "
-       "subset of the rows of other data (0: all)", low=0, metavar="N"),
+       "subset of the rows of other data (0: all)", low=0, high=1_000_000, metavar="N"),
     _o("noise", 0.0, "float", "data",
        "noise of a playground dataset, 0 to 1 (the Playground's slider spans 0 to 0.5)",
        low=0, high=1),
@@ -242,7 +242,10 @@ def resolve(flags: dict, config_path=None) -> Config:
     for key, value in flags.items():
         if value is not None:
             values[key], sources[key] = value, "flag"
-    config = Config(values, sources, file)
+    return _checked(Config(values, sources, file))
+
+
+def _checked(config: Config) -> Config:
     for option in OPTIONS:
         config[option.key] = _check(option, config[option.key], config)
     _check_combinations(config)
@@ -265,20 +268,38 @@ def read_file(path: Path) -> dict:
     except ValueError as e:  # a NUL in the path; an integer of more than 4,300 digits
         raise FeedforwardError(f"--config: cannot read {str(path)!r} "
                                f"({str(e).split(';')[0]})") from None
-    out = {}
-    for key, value in raw.items():
-        option = BY_KEY.get(key)
-        if option is None:
-            close = difflib.get_close_matches(key, BY_KEY, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise FeedforwardError(f"{path}: unknown option {key!r}{hint} (the options are those "
-                                   "of `feedforward train --help`, with underscores)")
-        out[key] = _from_toml(option, value, f"{key} (in {path})")
+    out = _typed(raw, path)
     dataset = out.get("dataset")
     if (isinstance(dataset, str) and builtin_kind(dataset) is None
             and not Path(dataset).expanduser().is_absolute()):
         out["dataset"] = str(path.parent / dataset)  # relative to the file, not the shell
     return out
+
+
+def _typed(raw: dict, where) -> dict:
+    """The values of ``raw``, each key known and each value of its option's type; None (not
+    set) only for options whose default is None."""
+    out = {}
+    for key, value in raw.items():
+        option = BY_KEY.get(key)
+        if option is None:
+            close = difflib.get_close_matches(str(key), BY_KEY, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise FeedforwardError(f"{where}: unknown option {key!r}{hint} (the options are "
+                                   "those of `feedforward train --help`, with underscores)")
+        if value is None and option.default is None:
+            out[key] = None
+        else:
+            out[key] = _from_toml(option, value, f"{key} (in {where})")
+    return out
+
+
+def check(values: dict, where: str) -> Config:
+    """Options stored elsewhere than ``--config`` (a model file's training record), checked as
+    those of ``--config`` are: known keys, types, ranges and combinations. Keys left out take
+    their defaults; errors name ``key (in WHERE)``."""
+    typed = _typed(values, where)
+    return _checked(Config({**DEFAULTS, **typed}, {k: "file" for k in typed}, where))
 
 
 def _type_name(value) -> str:

@@ -119,10 +119,7 @@ def _given_data(args, model, record):
 
 
 def _recorded_data(args, record):
-    if record is None or "config" not in record:
-        raise FeedforwardError(f"--data: {args.model} has no record of its training data (it "
-                               "was not written by feedforward train); pass --data")
-    cfg = {**config.DEFAULTS, **record["config"]}
+    cfg = common.recorded_data_config(record, args.model)
     raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
                         cfg["seed"], label="the recorded dataset", header=cfg.get("header"))
     data = datasets.for_task(raw, record.get("task", cfg["task"]))

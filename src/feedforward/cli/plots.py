@@ -8,9 +8,12 @@ are never touched.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
+
+from ..fileio import atomic_write
 
 DPI = 100
 CURVE_SIZE = (6.4, 4.8)  # inches: 640 x 480 pixels at DPI
@@ -23,6 +26,13 @@ def available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _save(fig, path: Path) -> None:
+    """Render the PNG in memory and write it atomically, as every file of a run."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    atomic_write(path, buffer.getvalue(), label="--out")
 
 
 def _figure(size):
@@ -78,7 +88,7 @@ def curves(history: dict, out: Path, title: str, best_epoch: int | None = None) 
         ax.grid(alpha=0.3)
         ax.legend()
         path = out / f"{key}.png"
-        fig.savefig(path)
+        _save(fig, path)
         written.append(path)
     return written
 
@@ -107,5 +117,5 @@ def confusion(matrix: np.ndarray, classes: list, path: Path, title: str) -> Path
                         fontsize=8 if k > 12 else 10,
                         color="white" if matrix[i, j] > threshold else "black")
     fig.tight_layout()
-    fig.savefig(path)
+    _save(fig, path)
     return path

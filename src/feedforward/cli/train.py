@@ -8,18 +8,28 @@ The folder (``--out``) receives:
 - ``metrics.json``: the final loss and metrics on each split, the confusion matrix, timings;
 - ``config.toml``: the resolved configuration (written first); ``--config`` with it repeats the
   run exactly;
-- ``backup/checkpoint.safetensors`` while training: the last checkpoint, from which
-  ``--resume DIR`` continues an interrupted run exactly where it stopped (removed at the end);
+- ``backup/`` while training: ``checkpoint.safetensors``, the last checkpoint, from which
+  ``--resume DIR`` continues an interrupted run exactly where it stopped, and ``run.json``, the
+  run's other options (``--no-plots``, ``--doctor``, ``--checkpoint-every``) and a digest of
+  ``config.toml``, so the resumed run is the same run (both removed at the end);
 - ``monitor.json`` (with ``--doctor``): the per-layer monitor records and the findings;
 - PNG plots (with matplotlib): ``loss.png``, one per metric, ``learning_rate.png`` for a
   schedule, ``confusion_matrix.png`` for classification.
+
+Every file is written atomically (:func:`feedforward.fileio.atomic_write`): a kill or a full
+disk leaves the old file or the new one, never part of one. A folder that already holds a run
+is refused unless ``--overwrite`` is given, which first removes that run's files (and only
+those).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
+import hashlib
 import inspect
+import json
 import math
 import platform
 import time
@@ -40,7 +50,8 @@ from .. import (
 )
 from ..data import Augmenter, MinMaxScaler, StandardScaler, gaussian_noise
 from ..diagnostics import Doctor
-from ..errors import FeedforwardError
+from ..errors import FeedforwardError, describe
+from ..fileio import atomic_write
 from ..layers import Dense, Dropout, Maxout
 from ..metrics import confusion_matrix
 from ..model import Diverged, Sequential
@@ -68,6 +79,11 @@ RELU_FAMILY = {"relu", "leaky_relu", "elu", "gelu", "silu"}
 CLASSIFICATION_LOSSES = (losses.CategoricalCrossentropy, losses.BinaryCrossentropy)
 MODEL_FILE = "model.safetensors"
 BACKUP = "backup"
+RUN_FILE = "run.json"  # in BACKUP: the options --resume needs besides config.toml
+# what a run writes, besides its plots; a folder holding any of them holds a run
+RUN_FILES = ("config.toml", "history.csv", "metrics.json", "monitor.json", MODEL_FILE)
+# the options of a run that are not in config.toml, with their defaults
+RUN_OPTIONS = {"plots": True, "doctor": False, "checkpoint_every": None}
 
 
 def add_parser(subparsers, parents):
@@ -80,17 +96,22 @@ def add_parser(subparsers, parents):
     parser.add_argument("--config", metavar="FILE.toml",
                         help="TOML experiment file; flags override its values")
     parser.add_argument("--out", "-o", metavar="DIR",
-                        help="output folder (default: runs/DATASET); files in it are replaced")
-    parser.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
+                        help="output folder (default: runs/DATASET); a folder that holds a run "
+                             "already is refused, unless --overwrite")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run in the --out folder: its model, history, "
+                             "metrics, config, plots and checkpoint are removed first")
+    parser.add_argument("--plots", action=argparse.BooleanOptionalAction, default=None,
                         help="write PNG plots (needs matplotlib; default: yes)")
-    parser.add_argument("--doctor", action="store_true",
+    parser.add_argument("--doctor", action="store_true", default=None,
                         help="watch training and name what goes wrong (vanishing or exploding "
                              "gradients, dead units, learning rate, overfitting, ...) with "
                              "fixes, live and at the end; writes monitor.json")
     parser.add_argument("--resume", metavar="DIR",
                         help="continue the interrupted run in DIR from its last checkpoint, "
-                             "with its config.toml; the result is bit-identical to a run that "
-                             "was never interrupted")
+                             "with its config.toml and the other options it was started with "
+                             "(no other option is taken); the result is bit-identical to a run "
+                             "that was never interrupted")
     parser.add_argument("--checkpoint-every", type=int, metavar="STEPS",
                         help="save the checkpoint every STEPS optimizer steps (default: at the "
                              "end of every epoch)")
@@ -100,13 +121,19 @@ def add_parser(subparsers, parents):
 
 
 def _resume_folder(args) -> Path | None:
-    """With ``--resume DIR``: DIR's config.toml becomes the config and DIR the output folder."""
+    """With ``--resume DIR``: DIR's config.toml becomes the config, DIR the output folder, and
+    the options in its run.json those of this run."""
     if args.resume is None:
         return None
     folder = Path(args.resume)
-    if args.config is not None or args.out is not None:
-        raise FeedforwardError("--resume: it takes the config and the output folder from DIR; "
-                               "drop --config and --out")
+    given = [f"--{k.replace('_', '-')}" for k in ("config", "out", *RUN_OPTIONS)
+             if getattr(args, k) is not None]
+    given += [o.flag for o in config.OPTIONS if getattr(args, o.key) is not None]
+    if args.overwrite:
+        given.append("--overwrite")
+    if given:
+        raise FeedforwardError(f"--resume: the run goes on with the options it was started with "
+                               f"(in {str(folder)!r}); drop {', '.join(given)}")
     if not (folder / "config.toml").is_file():
         raise FeedforwardError(f"--resume: {str(folder)!r} holds no config.toml; expected the "
                                "folder of a run of `feedforward train`")
@@ -114,8 +141,51 @@ def _resume_folder(args) -> Path | None:
             folder / MODEL_FILE).is_file():
         raise FeedforwardError(f"--resume: the run in {str(folder)!r} has finished (it has "
                                f"{MODEL_FILE} and no checkpoint); there is nothing to resume")
+    options = _read_run_file(folder)
+    for key in RUN_OPTIONS:
+        setattr(args, key, options[key])
     args.config, args.out = str(folder / "config.toml"), str(folder)
     return folder
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as e:
+        raise FeedforwardError(f"--out: cannot read {str(path)!r} ({e.strerror or e})") from None
+
+
+def _write_run_file(out: Path, args) -> None:
+    """The run's options that config.toml does not hold, and config.toml's digest."""
+    record = {**{k: getattr(args, k) for k in RUN_OPTIONS},
+              "config_sha256": _digest(out / "config.toml")}
+    _make_folder(out / BACKUP)
+    atomic_write(out / BACKUP / RUN_FILE, json.dumps(record, indent=1) + "\n", label="--out")
+
+
+def _read_run_file(folder: Path) -> dict:
+    """The options the run in ``folder`` started with; refuses a config.toml changed since."""
+    path = folder / BACKUP / RUN_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise FeedforwardError(f"--resume: cannot read {str(path)!r}, the options the run was "
+                               f"started with ({type(e).__name__}); start the run again with "
+                               "--overwrite") from None
+    fields = (*RUN_OPTIONS, "config_sha256")
+    if not (isinstance(record, dict) and set(record) == set(fields)
+            and isinstance(record["plots"], bool) and isinstance(record["doctor"], bool)
+            and isinstance(record["config_sha256"], str)
+            and (record["checkpoint_every"] is None or (type(record["checkpoint_every"]) is int
+                                                        and record["checkpoint_every"] >= 1))):
+        raise FeedforwardError(f"--resume: {str(path)!r} is damaged: expected the fields "
+                               f"{', '.join(fields)}, got {describe(record)}")
+    if _digest(folder / "config.toml") != record["config_sha256"]:
+        raise FeedforwardError(f"--resume: {str(folder / 'config.toml')!r} is not the file the "
+                               "run was started with (it was changed, or damaged); the run "
+                               "cannot go on with other options. Restore it, or start again "
+                               "with --overwrite")
+    return record
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -343,6 +413,9 @@ def load(args):
 
 def run(args, console) -> int:
     resuming = _resume_folder(args) is not None
+    for key, default in RUN_OPTIONS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, default)
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise FeedforwardError(f"--checkpoint-every: expected a positive number of steps, got "
                                f"{args.checkpoint_every}")
@@ -352,21 +425,25 @@ def run(args, console) -> int:
     model = build_model(cfg, plan, data)
     if datasets.builtin_kind(cfg["dataset"]) is None:  # a path: absolute, so that the
         cfg["dataset"] = str(Path(cfg["dataset"]).expanduser().resolve())  # file works anywhere
-    out = _out_folder(args.out, data)
+    out = _make_folder(Path(args.out or Path("runs") / data.name.replace(".", "_")))
+    if not resuming:
+        _claim_folder(out, args.overwrite)
+    _check_folder(out)
     _describe(console, cfg, data, parts, model, plan)
-    if not resuming:  # first, so that --resume finds it
-        (out / "config.toml").write_text(config.dumps(cfg, plan.notes, _header()))
+    if not resuming:  # first, so that --resume finds them
+        atomic_write(out / "config.toml", config.dumps(cfg, plan.notes, _header()), "--out")
+        _write_run_file(out, args)
 
     doctor = Doctor(print_fn=console.print) if args.doctor else None
     # kept until every output is written: a run killed after fit can still be resumed
     backup = callbacks.BackupAndRestore(out / BACKUP, args.checkpoint_every or "epoch",
                                         delete_checkpoint=False)
+    found = Path(backup.path).is_file()  # only when resuming: _claim_folder removed any other
     if resuming:
-        found = Path(backup.path).is_file()
         console.print(f"resuming from {backup.path}" if found else
                       "no checkpoint was written yet: training from the start")
     history, stopper, seconds = _fit(cfg, plan, model, splits, out, console, doctor,
-                                     backup, resuming)
+                                     backup, append=found)
     epochs_run = len(history.epoch)
     weights_epoch = _weights_epoch(stopper, epochs_run, console)
     results = {name: model.evaluate(x, y, return_dict=True)
@@ -387,7 +464,7 @@ def run(args, console) -> int:
               "feature_names": data.feature_names, "target_name": data.target_name,
               "epochs": epochs_run, "weights_epoch": weights_epoch, "results": results}
     common.save(model, out / MODEL_FILE, record)
-    (out / "metrics.json").write_text(common.dumps(summary) + "\n")
+    atomic_write(out / "metrics.json", common.dumps(summary) + "\n", "--out")
     written = [MODEL_FILE, "history.csv", "metrics.json", "config.toml"]
     if doctor is not None:
         written.append(_report_doctor(console, doctor, out))
@@ -406,25 +483,77 @@ def run(args, console) -> int:
 
 
 def _remove_backup(backup):
-    Path(backup.path).unlink(missing_ok=True)
+    for name in (callbacks.BackupAndRestore.FILE, RUN_FILE):
+        with contextlib.suppress(OSError):  # a file left is harmless: the model is written
+            (Path(backup.backup_dir) / name).unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # left when something else was put there
         Path(backup.backup_dir).rmdir()
 
 
-def _out_folder(out, data) -> Path:
-    out = Path(out or Path("runs") / data.name.replace(".", "_"))
+def _make_folder(path: Path) -> Path:
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise FeedforwardError(
-            f"--out: cannot create the folder {str(out)!r} ({e.strerror or e})") from None
-    return out
+            f"--out: cannot create the folder {str(path)!r} ({e.strerror or e})") from None
+    return path
 
 
-def _fit(cfg, plan, model, splits, out, console, doctor=None, backup=None, resuming=False):
+def _claim_folder(out: Path, overwrite: bool) -> None:
+    """Refuse a folder that holds a run, or with ``overwrite`` remove that run's files: a new
+    run never mixes its files with those of another."""
+    backup = out / BACKUP
+    found = [name for name in RUN_FILES if (out / name).is_file()] + [
+        f"{BACKUP}/{name}" for name in (callbacks.BackupAndRestore.FILE, RUN_FILE)
+        if (backup / name).is_file()]
+    if not found:
+        return
+    if not overwrite:
+        finished = MODEL_FILE in found and not any(f.startswith(BACKUP) for f in found)
+        what, then = (("a finished", "choose another folder, or pass --overwrite to replace "
+                                     "that run") if finished else
+                      ("an unfinished", f"continue it with --resume {out}, or pass "
+                                        "--overwrite to start again"))
+        raise FeedforwardError(f"--out: {str(out)!r} holds {what} run ({', '.join(found)}); "
+                               f"{then}")
+    for name in found + _plot_names(out):
+        try:
+            (out / name).unlink(missing_ok=True)
+        except OSError as e:
+            raise FeedforwardError(f"--overwrite: cannot remove {str(out / name)!r} "
+                                   f"({e.strerror or e})") from None
+    with contextlib.suppress(OSError):
+        backup.rmdir()
+
+
+def _plot_names(out: Path) -> list[str]:
+    """The plots a run in ``out`` wrote: one per column of its history, and the matrix."""
+    try:
+        with open(out / "history.csv", newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        header = []
+    names = {"loss", "learning_rate", "confusion_matrix"} | {
+        c for c in header if c != "epoch" and not c.startswith("val_")}
+    return [f"{n}.png" for n in sorted(names)
+            if "/" not in n and "\\" not in n and (out / f"{n}.png").is_file()]
+
+
+def _check_folder(out: Path) -> None:
+    """Refuse, before training, a folder standing where a file of the run goes."""
+    for name in RUN_FILES:
+        if (out / name).is_dir():
+            raise FeedforwardError(f"--out: {str(out / name)!r} is a folder, where the run "
+                                   f"writes its {name}; remove or rename it")
+    if (out / BACKUP).exists() and not (out / BACKUP).is_dir():
+        raise FeedforwardError(f"--out: {str(out / BACKUP)!r} is a file, where the run keeps "
+                               "its checkpoint; remove or rename it")
+
+
+def _fit(cfg, plan, model, splits, out, console, doctor=None, backup=None, append=False):
     """Train with the run's callbacks; returns the History, the EarlyStopping (or None) and
     the seconds spent. A divergence ends the run, after the doctor's findings."""
-    cbs = [callbacks.CSVLogger(out / "history.csv", append=resuming)] + (
+    cbs = [callbacks.CSVLogger(out / "history.csv", append=append)] + (
         [doctor] if doctor else []) + ([backup] if backup else [])
     stopper = None
     if cfg["early_stopping"]:
@@ -457,7 +586,7 @@ def _report_doctor(console, doctor, out) -> str:
     for finding in findings:
         console.print(str(finding))
     record = {"findings": [f.to_dict() for f in findings], **doctor.monitor.to_dict()}
-    (out / "monitor.json").write_text(common.dumps(record) + "\n")
+    atomic_write(out / "monitor.json", common.dumps(record) + "\n", "--out")
     return "monitor.json"
 
 
