@@ -29,7 +29,7 @@ from safetensors.numpy import save_file
 
 import feedforward as ff
 from feedforward import callbacks
-from feedforward.callbacks import BackupAndRestore, ReduceLROnPlateau
+from feedforward.callbacks import BackupAndRestore, Callback, ReduceLROnPlateau
 from feedforward.cli.common import RECORD_KEY
 from feedforward.cli.main import main
 from feedforward.errors import FeedforwardError
@@ -228,6 +228,17 @@ def test_resume_refuses_a_damaged_config_toml(tmp_path, monkeypatch, capsys, dam
     assert resume(run) == 2
     one_line_error(capsys, "train", "--resume", "config.toml")
     assert history_epochs(run) == [0, 1]  # nothing trained
+
+
+def test_temporary_files_of_writes_a_kill_cut_short_are_removed(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    interrupted_run(monkeypatch, run, 0, "--epochs", "2", "--no-plots")
+    (run / ".history.csv.k1ll3d.tmp").write_bytes(b"epoch,lo")
+    (run / "backup" / ".checkpoint.safetensors.k1ll3d.tmp").write_bytes(b"\x00" * 10)
+    (run / ".notes.tmp").write_text("not the run's")
+    assert resume(run) == 0
+    assert {p.name for p in run.rglob("*")} == {"config.toml", "history.csv", "metrics.json",
+                                                "model.safetensors", ".notes.tmp"}
 
 
 def test_history_writer_replaces_a_link_instead_of_following_it(tmp_path):
@@ -464,6 +475,26 @@ def test_the_untampered_checkpoint_resumes(data, saved_checkpoint, tmp_path):
     resumed = make()
     fit(resumed, data, small_callbacks(tmp_path))
     assert np.array_equal(resumed.params, reference.params)
+
+
+class CrashAtEpochEnd(Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise Crash
+
+
+def test_a_checkpoint_after_the_last_step_of_an_epoch_resumes(data, tmp_path):
+    """Saved every 5 steps, 5 steps an epoch: the last one is written after the epoch's last
+    step and before its end, the position batch == steps, which a resumed fit accepts."""
+    (tmp_path / "ref").mkdir()
+    reference = make()
+    fit(reference, data, checkpoint_callbacks(tmp_path / "ref", 5)[:3])
+    with pytest.raises(Crash):
+        fit(make(), data, [CrashAtEpochEnd(), *checkpoint_callbacks(tmp_path, 5)])
+    resumed = make()
+    fit(resumed, data, checkpoint_callbacks(tmp_path, 5))
+    assert np.array_equal(resumed.params, reference.params)
+    assert (tmp_path / "h.csv").read_text() == (tmp_path / "ref" / "h.csv").read_text()
 
 
 def test_cli_refuses_a_tampered_checkpoint_in_one_line(tmp_path, monkeypatch, capsys):

@@ -225,7 +225,8 @@ def _field(state, key, **bounds):
 def _position(state, fit):
     """Where the checkpoint stands, checked against the fit that resumes it."""
     epoch = _field(state, "epoch", low=0, high=fit["epochs"], integer=True)
-    batch = _field(state, "batch", low=0, high=fit["steps"], high_open=True, integer=True)
+    # batch == steps: saved after the epoch's last step, before its end
+    batch = _field(state, "batch", low=0, high=fit["steps"], integer=True)
     seen = _field(state, "seen", low=0, high=batch * fit["batch_size"], integer=True)
     total = _field(state, "total")
     stopped = state.get("stopped", False)

@@ -10,6 +10,7 @@ gets the permissions ``open()`` would give it (``0o666`` less the umask), not ``
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 import threading
@@ -26,6 +27,26 @@ def _umask() -> int:
         mask = os.umask(0o022)
         os.umask(mask)
     return mask
+
+
+_SUFFIX = ".tmp"
+
+
+def leftovers(path) -> list[Path]:
+    """The temporary files that writes of ``path`` killed part-way left (``.NAME.*.tmp``).
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written with :func:`atomic_write`.
+
+    Returns
+    -------
+    list of Path
+        Beside ``path``, never read by anything: safe to remove once no write is under way.
+    """
+    path = Path(path)
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*{_SUFFIX}"))
 
 
 def atomic_write(path, data: bytes | str, label: str | None = None) -> None:
@@ -54,7 +75,7 @@ def atomic_write(path, data: bytes | str, label: str | None = None) -> None:
         raise FeedforwardError(f"{what}: {str(path)!r} is a folder; expected a file to write")
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_SUFFIX)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -42,6 +42,7 @@ from .. import (
     __version__,
     activations,
     callbacks,
+    fileio,
     initializers,
     losses,
     optimizers,
@@ -82,6 +83,7 @@ BACKUP = "backup"
 RUN_FILE = "run.json"  # in BACKUP: the options --resume needs besides config.toml
 # what a run writes, besides its plots; a folder holding any of them holds a run
 RUN_FILES = ("config.toml", "history.csv", "metrics.json", "monitor.json", MODEL_FILE)
+BACKUP_FILES = (callbacks.BackupAndRestore.FILE, RUN_FILE)
 # the options of a run that are not in config.toml, with their defaults
 RUN_OPTIONS = {"plots": True, "doctor": False, "checkpoint_every": None}
 
@@ -428,6 +430,7 @@ def run(args, console) -> int:
     out = _make_folder(Path(args.out or Path("runs") / data.name.replace(".", "_")))
     if not resuming:
         _claim_folder(out, args.overwrite)
+    _unlink(_leftovers(out))  # no other run writes here: --out is refused to a second one
     _check_folder(out)
     _describe(console, cfg, data, parts, model, plan)
     if not resuming:  # first, so that --resume finds them
@@ -478,16 +481,27 @@ def run(args, console) -> int:
     console.print(f"{headline[0] + ' ' if headline else ''}({final_split} loss "
                   f"{final['loss']:.4g}) after {epochs_run} epochs, {seconds:.1f} s of training")
     console.print(f"wrote {out}: {', '.join(written)}")
-    _remove_backup(backup)
+    _remove_backup(out)
     return 0
 
 
-def _remove_backup(backup):
-    for name in (callbacks.BackupAndRestore.FILE, RUN_FILE):
-        with contextlib.suppress(OSError):  # a file left is harmless: the model is written
-            (Path(backup.backup_dir) / name).unlink(missing_ok=True)
+def _remove_backup(out: Path) -> None:
+    # a file left is harmless: every output is written
+    _unlink([out / BACKUP / name for name in BACKUP_FILES] + _leftovers(out))
     with contextlib.suppress(OSError):  # left when something else was put there
-        Path(backup.backup_dir).rmdir()
+        (out / BACKUP).rmdir()
+
+
+def _leftovers(out: Path) -> list[Path]:
+    """The temporary files of writes of the run's files that a kill cut short."""
+    files = [out / n for n in RUN_FILES] + [out / BACKUP / n for n in BACKUP_FILES]
+    return [temporary for f in files for temporary in fileio.leftovers(f)]
+
+
+def _unlink(paths) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def _make_folder(path: Path) -> Path:
@@ -504,8 +518,7 @@ def _claim_folder(out: Path, overwrite: bool) -> None:
     run never mixes its files with those of another."""
     backup = out / BACKUP
     found = [name for name in RUN_FILES if (out / name).is_file()] + [
-        f"{BACKUP}/{name}" for name in (callbacks.BackupAndRestore.FILE, RUN_FILE)
-        if (backup / name).is_file()]
+        f"{BACKUP}/{name}" for name in BACKUP_FILES if (backup / name).is_file()]
     if not found:
         return
     if not overwrite:
