@@ -130,11 +130,12 @@ def with_config(**values):
     (lambda r: {**r, "results": {"test": {"loss": "low"}}}, ["results.test.loss"]),
     (lambda r: {**r, "weights_epoch": 99}, ["weights_epoch"]),
     (lambda r: {**r, "extra": 1}, ["unknown field", "extra"]),
+    (lambda r: {**r, "tune": {"trial": 1, "params": {}}}, ["tune", "trial id"]),
     (lambda r: [r], ["expected an object"]),
     (lambda r: "[" * 100_000 + "]" * 100_000, ["not valid JSON"]),
 ], ids=["samples-float", "samples-huge", "layers", "dataset-list", "epochs-negative",
         "optimizer-name", "unknown-option", "epochs-text", "feature-names-numbers",
-        "feature-names-count", "task", "results", "weights-epoch", "unknown-field", "list",
+        "feature-names-count", "task", "results", "weights-epoch", "unknown-field", "tune", "list",
         "deep-json"])
 @pytest.mark.parametrize("command", ["evaluate", "summary", "predict"])
 def test_a_bad_training_record_is_refused_naming_the_field(model_copy, tmp_path, capsys,
@@ -145,6 +146,13 @@ def test_a_bad_training_record_is_refused_naming_the_field(model_copy, tmp_path,
     extra = {"evaluate": [], "summary": [], "predict": [rows]}[command]
     assert main([command, str(model_copy), *map(str, extra)]) == 2
     one_line_error(capsys, command, "MODEL", "training record", *words)
+
+
+def test_a_record_written_by_tune_is_read(model_copy, capsys):
+    trial = {"trial": "0003-ab12", "params": {"layers": [16, 8], "learning_rate": 0.01}}
+    rewrite_record(model_copy, lambda r: {**r, "tune": trial})
+    assert main(["summary", str(model_copy), "--json"]) == 0
+    assert main(["evaluate", str(model_copy), "--quiet"]) == 0
 
 
 def test_evaluate_never_opens_a_path_that_a_model_file_names(model_copy, tmp_path, capsys):

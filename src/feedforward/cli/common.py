@@ -93,7 +93,8 @@ def load(path, label="MODEL"):
 
 # the fields ``train`` writes; each may be absent (files of earlier versions) or null
 RECORD_FIELDS = {"config": dict, "dataset": str, "task": str, "feature_names": list,
-                 "target_name": str, "epochs": int, "weights_epoch": int, "results": dict}
+                 "target_name": str, "epochs": int, "weights_epoch": int, "results": dict,
+                 "tune": dict}  # tune: the trial of `feedforward tune` that trained the model
 _KINDS = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
 TASKS = ("classification", "regression")
 SPLITS = ("train", "val", "test")
@@ -147,6 +148,8 @@ def check_record(record, model, where: str) -> dict:
         if record.get(key) is not None:
             check_number(record[key], f"{where}: {key}", low=0, high=high, integer=True)
     _check_results(record.get("results") or {}, where)
+    if record.get("tune") is not None:
+        _check_trial(record["tune"], where)
     return record
 
 
@@ -159,6 +162,19 @@ def _check_results(results: dict, where):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise FeedforwardError(f"{where}: results.{split}.{name}: expected a number, "
                                        f"got {describe(value)}")
+
+
+def _check_trial(tune: dict, where):
+    trial, params = tune.get("trial"), tune.get("params")
+    if set(tune) - {"trial", "params"} or not isinstance(trial, str) or not isinstance(
+            params, dict) or not all(_is_value(v) or (isinstance(v, list) and all(
+                _is_value(x) for x in v)) for v in params.values()):
+        raise FeedforwardError(f"{where}: tune: expected a trial id and its parameters, got "
+                               f"{describe(tune)}")
+
+
+def _is_value(value) -> bool:
+    return value is None or isinstance(value, (str, int, float))
 
 
 def recorded_data_config(record, path) -> dict:
