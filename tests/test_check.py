@@ -155,7 +155,7 @@ def test_cli_check_fails_a_network_too_small(tmp_path):
 def test_cli_check_bad_option_is_one_line(tmp_path):
     result = _cli("check", "--subset", "1", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.startswith("feedforward check: error: subset")
+    assert result.stderr.startswith("feedforward check: error: --subset")
     assert len(result.stderr.strip().splitlines()) == 1
 
 
