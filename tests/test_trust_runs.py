@@ -167,6 +167,29 @@ def test_evaluate_never_opens_a_path_that_a_model_file_names(model_copy, tmp_pat
     assert main(["evaluate", str(model_copy), "--data", "spiral", "--quiet"]) == 0
 
 
+def test_evaluate_takes_the_runs_split_only_from_the_very_file_it_trained_on(tmp_path, capsys):
+    x, y = ff.data.playground.get("spiral")(200, 0.0, np.random.default_rng(0))
+    data = tmp_path / "spiral.csv"
+    data.write_text("x1,x2,label\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(x, y)))
+    run = tmp_path / "run"
+    assert train("--dataset", str(data), "--samples", "0", "--out", str(run)) == 0
+    model = str(run / "model.safetensors")
+    capsys.readouterr()
+    assert main(["evaluate", model, "--data", str(data), "--split", "test", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert report["split"] == "test" and report["metrics"] == metrics["test"]
+    assert report["samples"] == metrics["samples"]["test"]
+    # one changed cell: the split would be a different one, so it is refused
+    edited = tmp_path / "edited.csv"
+    edited.write_text(data.read_text().replace(f"{x[0, 0]},", "0.5,", 1))
+    assert main(["evaluate", model, "--data", str(edited), "--split", "test"]) == 2
+    one_line_error(capsys, "evaluate", "--split", "SHA-256 differs")
+    # without --split, every row of the given file
+    assert main(["evaluate", model, "--data", str(edited), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["samples"] == 200
+
+
 def test_evaluate_rebuilds_a_builtin_dataset_from_the_record(spiral_run, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(spiral_run / "model.safetensors"), "--json"]) == 0

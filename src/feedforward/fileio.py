@@ -11,6 +11,7 @@ gets the permissions ``open()`` would give it (``0o666`` less the umask), not ``
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import tempfile
 import threading
@@ -91,3 +92,21 @@ def atomic_write(path, data: bytes | str, label: str | None = None) -> None:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def digest(path, label: str) -> str:
+    """The SHA-256 of the file at ``path``, in hex: what tells the same file from an edited one.
+
+    Raises
+    ------
+    FeedforwardError
+        Naming ``label``, when the file cannot be read.
+    """
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as e:
+        raise FeedforwardError(f"{label}: cannot read {str(path)!r} ({e.strerror or e})") from None
+    return h.hexdigest()

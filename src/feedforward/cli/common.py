@@ -14,6 +14,7 @@ from safetensors import SafetensorError, safe_open
 
 from .. import losses
 from ..errors import FeedforwardError, check_number, describe
+from ..fileio import digest
 from ..saving import load_model, save_model
 from . import config, datasets
 
@@ -94,7 +95,8 @@ def load(path, label="MODEL"):
 # the fields ``train`` writes; each may be absent (files of earlier versions) or null
 RECORD_FIELDS = {"config": dict, "dataset": str, "task": str, "feature_names": list,
                  "target_name": str, "epochs": int, "weights_epoch": int, "results": dict,
-                 "tune": dict}  # tune: the trial of `feedforward tune` that trained the model
+                 "tune": dict,  # the trial of `feedforward tune` that trained the model
+                 "data_sha256": str}  # the SHA-256 of the CSV file the run trained on
 _KINDS = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
 TASKS = ("classification", "regression")
 SPLITS = ("train", "val", "test")
@@ -150,6 +152,10 @@ def check_record(record, model, where: str) -> dict:
     _check_results(record.get("results") or {}, where)
     if record.get("tune") is not None:
         _check_trial(record["tune"], where)
+    sha = record.get("data_sha256")
+    if sha is not None and (len(sha) != 64 or set(sha) - set("0123456789abcdef")):
+        raise FeedforwardError(f"{where}: data_sha256: expected 64 hexadecimal digits, got "
+                               f"{describe(sha)}")
     return record
 
 
@@ -177,10 +183,11 @@ def _is_value(value) -> bool:
     return value is None or isinstance(value, (str, int, float))
 
 
-def recorded_data_config(record, path) -> dict:
+def recorded_data_config(record, path, data_file=None) -> dict:
     """The configuration of the run recorded in the model file at ``path``, from which its
     data can be built again: only a built-in dataset, by name. A file or folder that a model
-    file names is never opened (the file may name any path): the user names the data.
+    file names is never opened (the file may name any path): the user names the data, as
+    ``data_file``, which must be the very file the run trained on (its SHA-256 is recorded).
 
     Raises
     ------
@@ -191,10 +198,20 @@ def recorded_data_config(record, path) -> dict:
     if cfg is None:
         raise FeedforwardError(f"--data: {path} has no record of its training data (it was not "
                                "written by feedforward train); pass --data")
+    if data_file is not None:
+        if record.get("data_sha256") is None:
+            raise FeedforwardError(f"--split: {path} records no digest of a CSV file it "
+                                   "trained on; drop --split to evaluate every row")
+        if record["data_sha256"] != digest(data_file, "--data"):
+            raise FeedforwardError(f"--split: {str(data_file)!r} is not the file {path} was "
+                                   "trained on (its SHA-256 differs), so the run's split "
+                                   "cannot be taken from it; drop --split to evaluate every row")
+        return {**cfg, "dataset": str(data_file)}
     if datasets.builtin_kind(cfg["dataset"]) is None:
         raise FeedforwardError(f"--data: {path} was trained on {cfg['dataset']!r}, a file or "
                                "folder; a path named inside a model file is never opened, so "
-                               "pass --data with that data (every row is evaluated)")
+                               "pass --data with that data (every row is evaluated; add "
+                               "--split to take the run's split of it)")
     return cfg
 
 

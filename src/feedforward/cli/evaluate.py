@@ -48,8 +48,9 @@ def add_parser(subparsers, parents):
     datasets.add_csv_arguments(parser)
     parser.add_argument("--split", choices=SPLITS, default=None,
                         help="which split of the training run's data (default: test, or "
-                             "val, or train: the first the run had); with --data every row "
-                             "is used")
+                             "val, or train: the first the run had); with --data, every row "
+                             "is used unless --split is given and the file is the very one "
+                             "the run trained on")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.set_defaults(run=run)
     return parser
@@ -60,10 +61,14 @@ def run(args, console) -> int:
     if model.loss is None:
         raise FeedforwardError(f"MODEL: {args.model} holds no loss (it was saved before "
                                "compile), so it cannot be evaluated")
-    if args.data is not None:
-        if args.split is not None:
-            raise FeedforwardError("--split: applies to the training run's data; with --data "
-                                   "every row is evaluated")
+    if args.data is not None and args.split is not None:
+        path = datasets.csv_file(args.data)
+        if path is None:
+            raise FeedforwardError("--split: with --data, applies to the CSV file the run "
+                                   "trained on; without --split every row is evaluated")
+        _csv_only(args, "a CSV file given with --data and no --split", "--target")
+        name, split, x, y = _recorded_data(args, record, path)
+    elif args.data is not None:
         name, split, x, y = _given_data(args, model, record)
     else:
         _csv_only(args, "a CSV file given with --data", "--target")
@@ -118,8 +123,8 @@ def _given_data(args, model, record):
     return data.name, "all", data.x, y
 
 
-def _recorded_data(args, record):
-    cfg = common.recorded_data_config(record, args.model)
+def _recorded_data(args, record, data_file=None):
+    cfg = common.recorded_data_config(record, args.model, data_file)
     raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
                         cfg["seed"], label="the recorded dataset", header=cfg.get("header"))
     data = datasets.for_task(raw, record.get("task", cfg["task"]))

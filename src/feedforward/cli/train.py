@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import hashlib
 import inspect
 import json
 import math
@@ -52,7 +51,7 @@ from .. import (
 from ..data import Augmenter, MinMaxScaler, StandardScaler, gaussian_noise
 from ..diagnostics import Doctor
 from ..errors import FeedforwardError, describe
-from ..fileio import atomic_write
+from ..fileio import atomic_write, digest
 from ..layers import Dense, Dropout, Maxout
 from ..metrics import confusion_matrix
 from ..model import Diverged, Sequential
@@ -151,10 +150,7 @@ def _resume_folder(args) -> Path | None:
 
 
 def _digest(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as e:
-        raise FeedforwardError(f"--out: cannot read {str(path)!r} ({e.strerror or e})") from None
+    return digest(path, "--out")
 
 
 def _write_run_file(out: Path, args) -> None:
@@ -425,6 +421,9 @@ def run(args, console) -> int:
     splits = {name: (parts[i], parts[i + 3]) for i, name in enumerate(SPLITS)}
     plan = make_plan(cfg, data, len(parts.x_train))
     model = build_model(cfg, plan, data)
+    csv = datasets.csv_file(cfg["dataset"])
+    # evaluate --data FILE --split takes the run's split again only from this very file
+    data_digest = None if csv is None else digest(csv, cfg.label("dataset"))
     if datasets.builtin_kind(cfg["dataset"]) is None:  # a path: absolute, so that the
         cfg["dataset"] = str(Path(cfg["dataset"]).expanduser().resolve())  # file works anywhere
     out = _make_folder(Path(args.out or Path("runs") / data.name.replace(".", "_")))
@@ -465,7 +464,8 @@ def run(args, console) -> int:
 
     record = {"config": dict(cfg), "dataset": data.name, "task": data.task,
               "feature_names": data.feature_names, "target_name": data.target_name,
-              "epochs": epochs_run, "weights_epoch": weights_epoch, "results": results}
+              "epochs": epochs_run, "weights_epoch": weights_epoch, "results": results,
+              **({"data_sha256": data_digest} if data_digest else {})}
     common.save(model, out / MODEL_FILE, record)
     atomic_write(out / "metrics.json", common.dumps(summary) + "\n", "--out")
     written = [MODEL_FILE, "history.csv", "metrics.json", "config.toml"]
