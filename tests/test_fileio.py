@@ -56,3 +56,21 @@ def test_a_folder_in_the_way_and_a_missing_folder_are_clear_errors(tmp_path):
         atomic_write(tmp_path / "metrics.json", "{}")
     with pytest.raises(ff.FeedforwardError, match="cannot write"):
         atomic_write(tmp_path / "no" / "x", "{}")
+
+
+def test_model_files_and_checkpoints_follow_the_umask(tmp_path):
+    import numpy as np
+
+    model = ff.Sequential([ff.Dense(2, activation="softmax")], input_dim=3, seed=0)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    x, y = np.zeros((4, 3)), np.array([0, 1, 0, 1])
+    backup = ff.callbacks.BackupAndRestore(tmp_path / "backup", delete_checkpoint=False)
+    old = os.umask(0o022)
+    try:
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[backup])
+        model.save(tmp_path / "m.safetensors")
+    finally:
+        os.umask(old)
+    checkpoint = tmp_path / "backup" / backup.FILE
+    for path in (tmp_path / "m.safetensors", checkpoint):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
