@@ -195,13 +195,14 @@ def recorded_data_config(record, path, data_file=None) -> dict:
         Naming ``--data``, when there is no record, or it names a file or folder.
     """
     cfg = (record or {}).get("config")
+    if data_file is not None and (cfg is None or record.get("data_sha256") is None):
+        raise FeedforwardError(f"--split: {path} records no digest of a CSV file it trained "
+                               "on, so its split cannot be taken again; drop --split to "
+                               "evaluate every row")
     if cfg is None:
         raise FeedforwardError(f"--data: {path} has no record of its training data (it was not "
                                "written by feedforward train); pass --data")
     if data_file is not None:
-        if record.get("data_sha256") is None:
-            raise FeedforwardError(f"--split: {path} records no digest of a CSV file it "
-                                   "trained on; drop --split to evaluate every row")
         if record["data_sha256"] != digest(data_file, "--data"):
             raise FeedforwardError(f"--split: {str(data_file)!r} is not the file {path} was "
                                    "trained on (its SHA-256 differs), so the run's split "
