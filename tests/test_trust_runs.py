@@ -170,7 +170,8 @@ def test_evaluate_never_opens_a_path_that_a_model_file_names(model_copy, tmp_pat
 def test_evaluate_takes_the_runs_split_only_from_the_very_file_it_trained_on(tmp_path, capsys):
     x, y = ff.data.playground.get("spiral")(200, 0.0, np.random.default_rng(0))
     data = tmp_path / "spiral.csv"
-    data.write_text("x1,x2,label\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(x, y)))
+    rows = "".join(f"{a},{b},{c}\n" for (a, b), c in zip(x, y, strict=True))
+    data.write_text("x1,x2,label\n" + rows)
     run = tmp_path / "run"
     assert train("--dataset", str(data), "--samples", "0", "--out", str(run)) == 0
     model = str(run / "model.safetensors")
@@ -584,3 +585,21 @@ def test_a_full_disk_at_the_end_is_one_line_and_the_run_can_resume(tmp_path, mon
     no_partial_files(run)
     monkeypatch.setattr("feedforward.fileio.os.fsync", original)
     assert resume(run) == 0 and (run / "model.safetensors").exists()
+
+
+def test_history_rows_are_appended_not_the_file_rewritten_each_epoch(tmp_path, monkeypatch):
+    """A rewrite per epoch costs time that grows with the square of the epochs (8,000 epochs of
+    a tiny model: 0.75 s became 6.2 s); the file is written whole only at the start."""
+    writes = []
+    real = callbacks.atomic_write
+    monkeypatch.setattr(callbacks, "atomic_write",
+                        lambda *a, **k: writes.append(a) or real(*a, **k))
+    x = np.random.default_rng(0).normal(size=(16, 2))
+    model = ff.Sequential([ff.Dense(2, activation="softmax")], input_dim=2, seed=0)
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    path = tmp_path / "history.csv"
+    model.fit(x, (x[:, 0] > 0).astype(int), epochs=50, verbose=0,
+              callbacks=[callbacks.CSVLogger(path)])
+    assert len(writes) == 1
+    rows = list(csv.reader(path.open()))
+    assert rows[0][0] == "epoch" and [int(r[0]) for r in rows[1:]] == list(range(50))

@@ -8,6 +8,7 @@ from ``on_epoch_end`` after that epoch.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -555,9 +556,12 @@ class TerminateOnNaN(Callback):
 class CSVLogger(Callback):
     """Write each epoch's logs as a row of a CSV file, under a header line.
 
-    The file is rewritten whole, atomically, at each epoch's end (see
-    :mod:`feedforward.fileio`): a kill or a full disk leaves the rows of the last epochs
-    written, never half a row, and a symbolic link at ``filename`` is replaced, not followed.
+    The file is first written whole, atomically (see :mod:`feedforward.fileio`), so a
+    symbolic link at ``filename`` is replaced, not followed; then each epoch appends its row
+    and flushes it, so a killed process loses no finished epoch. Rewriting the whole file per
+    epoch would cost time that grows with the square of the epochs. A resume
+    (:meth:`set_state`) rewrites the file atomically with the rows up to its checkpoint,
+    which drops a row a crash left half-written.
 
     Parameters
     ----------
@@ -572,10 +576,14 @@ class CSVLogger(Callback):
 
     def __init__(self, filename, separator=",", append=False):
         self.filename, self.separator, self.append = str(filename), separator, bool(append)
+        self.file = None
 
     def on_train_begin(self, logs=None):
         self.lines = self._read() if self.append else []
         self._write()  # an unwritable file fails now, not after the first epoch
+
+    def on_train_end(self, logs=None):
+        self._close()
 
     def _read(self) -> list[str]:
         try:
@@ -588,7 +596,32 @@ class CSVLogger(Callback):
                                    f"({getattr(e, 'strerror', None) or e})") from None
 
     def _write(self):
+        """The whole file, atomically; then kept open for the rows to come."""
+        self._close()
         atomic_write(self.filename, "".join(self.lines), label="filename")
+        try:  # O_NOFOLLOW: a link put there since is refused, not followed
+            fd = os.open(self.filename, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
+            self.file = os.fdopen(fd, "w", newline="")
+        except OSError as e:
+            raise self._error(e) from None
+
+    def _append(self, line: str):
+        try:
+            self.file.write(line)
+            self.file.flush()
+        except OSError as e:
+            self._close()
+            raise self._error(e) from None
+
+    def _close(self):
+        if self.file is not None:
+            with contextlib.suppress(OSError):  # a full disk: the error is already raised
+                self.file.close()
+            self.file = None
+
+    def _error(self, e: OSError) -> FeedforwardError:
+        return FeedforwardError(f"filename: cannot write {self.filename!r} "
+                                f"({e.strerror or e})")
 
     def _row(self, values) -> str:
         text = io.StringIO()
@@ -602,15 +635,18 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {"epoch": epoch, **(logs or {})}
-        if not self.lines:
-            self.lines.append(self._row(logs))
-        fields = next(csv.reader([self.lines[0]], delimiter=self.separator), [])
+        new = [] if self.lines else [self._row(logs)]
+        fields = next(csv.reader([(self.lines or new)[0]], delimiter=self.separator), [])
         if fields != list(logs):
             raise FeedforwardError(f"filename: the header of {self.filename!r} lists {fields}; "
                                    f"this fit logs {list(logs)}; use append=False or another "
                                    "file")
-        self.lines.append(self._row(logs.values()))
-        self._write()
+        new.append(self._row(logs.values()))
+        self.lines += new
+        if self.file is None:  # called outside a fit: write the file whole
+            self._write()
+        else:
+            self._append("".join(new))
 
     def get_state(self):
         return {"rows": self.rows}
