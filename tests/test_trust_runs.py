@@ -117,7 +117,7 @@ def with_config(**values):
 
 @pytest.mark.parametrize("change, words", [
     (with_config(samples=3e8), ["samples", "integer"]),
-    (with_config(samples=300_000_000), ["samples", "<="]),
+    (with_config(samples=2**70), ["samples", "<="]),
     (with_config(layers="big"), ["layers", "list of integers"]),
     (with_config(dataset=["spiral"]), ["dataset", "string"]),
     (with_config(epochs=-5), ["epochs", ">="]),
@@ -146,6 +146,15 @@ def test_a_bad_training_record_is_refused_naming_the_field(model_copy, tmp_path,
     extra = {"evaluate": [], "summary": [], "predict": [rows]}[command]
     assert main([command, str(model_copy), *map(str, extra)]) == 2
     one_line_error(capsys, command, "MODEL", "training record", *words)
+
+
+def test_a_recorded_sample_count_too_large_to_generate_is_refused_before_any_allocation(
+        model_copy, tmp_path, capsys):
+    rewrite_record(model_copy, with_config(samples=300_000_000))
+    assert main(["evaluate", str(model_copy)]) == 2
+    one_line_error(capsys, "evaluate", "--samples", "at most 1,000,000")
+    # a count that generates nothing is no reason to refuse what does not read it
+    assert main(["summary", str(model_copy), "--json"]) == 0
 
 
 def test_a_record_written_by_tune_is_read(model_copy, capsys):

@@ -95,7 +95,7 @@ OPTIONS = [
        choices=TASKS),
     _o("samples", 0, "int", "data",
        "number of samples: points to generate for a playground dataset (0: 500), or a random "
-       "subset of the rows of other data (0: all)", low=0, high=1_000_000, metavar="N"),
+       "subset of the rows of other data (0: all)", low=0, metavar="N"),
     _o("noise", 0.0, "float", "data",
        "noise of a playground dataset, 0 to 1 (the Playground's slider spans 0 to 0.5)",
        low=0, high=1),

@@ -31,6 +31,7 @@ from ..data import mnist, playground, tabular, train_val_test_split
 from ..errors import FeedforwardError, show
 
 PLAYGROUND_SAMPLES = 500
+MAX_GENERATED = 1_000_000  # points generated at once (a subset of a file is bounded by its rows)
 MAX_AUTO_CLASSES = 20  # whole-number CSV targets with at most this many values are classes
 # Entropy that keeps the data's random streams apart from the model's SeedSequence(seed), so
 # that generating and splitting the data draw no number that initialization also draws.
@@ -106,6 +107,9 @@ def load(spec, target=None, samples=0, noise=0.0, seed=0, label="--dataset",
     rng, _ = streams(seed)
     kind = builtin_kind(spec)
     if kind == "playground":
+        if samples > MAX_GENERATED:
+            raise FeedforwardError(f"--samples: at most {MAX_GENERATED:,} points are generated "
+                                   f"for {spec}, got {show(samples)}")
         return _playground(spec, samples or PLAYGROUND_SAMPLES, noise, rng)
     if kind == "sklearn":
         data = _sklearn(spec, label)
