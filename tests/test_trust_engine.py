@@ -390,3 +390,21 @@ def test_save_model_refuses_non_finite_optimizer_state_that_load_model_would_ref
     with pytest.raises(FeedforwardError, match="optimizer state are not finite"):
         ff.saving.save_model(model, tmp_path / "m.safetensors")
     assert not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize("mode", ["pixel", "channel"])
+def test_an_image_mean_is_fitted_without_a_float64_copy_of_the_images(mode):
+    import tracemalloc
+
+    x = np.random.default_rng(0).integers(0, 256, size=(4000, 784)).astype(np.uint8)
+    scaler = ff.data.ImageMeanSubtraction(mode=mode, image_shape=(28, 28, 1))
+    tracemalloc.start()
+    try:
+        scaler.fit(x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < x.nbytes  # a float64 copy would be 8 times x
+    assert np.array_equal(scaler.mean_.ravel()[:5] if mode == "pixel" else scaler.mean_,
+                          x.mean(axis=0, dtype=np.float64)[:5] if mode == "pixel"
+                          else x.mean(dtype=np.float64, keepdims=True).ravel())

@@ -36,12 +36,14 @@ def _mean_std(x: np.ndarray, axis=0, with_std=True):
     squared deviations underflow to a zero std. Elsewhere the values are those of NumPy's
     ``mean`` and ``std``, bit for bit, with no copy of the data.
     """
-    peak = np.maximum(x.max(axis=axis, keepdims=True), -x.min(axis=axis, keepdims=True))
+    # float64 after the reduction, not before: no copy of the data (and -x of uint8 wraps)
+    high = x.max(axis=axis, keepdims=True).astype(np.float64)
+    peak = np.maximum(high, -x.min(axis=axis, keepdims=True).astype(np.float64))
     wild = (peak > _SAFE) | ((peak < 1 / _SAFE) & (peak > 0))
     scale = np.where(wild, np.ldexp(1.0, np.frexp(peak)[1] - 1), 1.0)  # peak / scale < 2
     if wild.any():
         x = x / scale
-    mean = x.mean(axis=axis, keepdims=True)
+    mean = x.mean(axis=axis, keepdims=True, dtype=np.float64)
     std = np.minimum(x.std(axis=axis, keepdims=True) * scale, peak) if with_std else None
     # |mean| <= peak and std <= peak: the products are finite
     squeeze = (lambda a: np.squeeze(a, axis=axis)) if axis is not None else np.squeeze
@@ -437,10 +439,9 @@ class ImageMeanSubtraction(Preprocessor):
     def fit(self, x, y=None):
         x = as_array(x, "x", ndim=(2, 3, 4))
         if self.mode == "channel":
-            self.mean_ = _mean_std(self._channels(x).astype(np.float64, copy=False), (0, 1),
-                                   with_std=False)[0]
+            self.mean_ = _mean_std(self._channels(x), (0, 1), with_std=False)[0]
         elif self.mode == "pixel":
-            self.mean_ = _mean_std(x.astype(np.float64, copy=False), with_std=False)[0]
+            self.mean_ = _mean_std(x, with_std=False)[0]
         return self
 
     def _shift(self, x, sign, what):
