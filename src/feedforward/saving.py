@@ -412,7 +412,8 @@ def _restore_compile(model, f, meta, path, reader):
                       loss=losses.deserialize(config.get("loss")),
                       metrics=[metrics.deserialize(m) for m in specs])
     except FeedforwardError as e:
-        raise FeedforwardError(f"{path}: the compile metadata is refused: {e}") from None
+        raise FeedforwardError(f"{path}: the compile metadata is refused: {e}; "
+                               "load_model(path, compile=False) reads the weights alone") from None
     model.metric_names = [str(m.get("name", m["class_name"])) for m in specs]
     _restore_slots(model, f, path, reader)
     state = _json(meta, "optimizer_state", path) if "optimizer_state" in meta else {}
