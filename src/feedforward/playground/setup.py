@@ -15,7 +15,7 @@ import math
 
 from .. import activations, initializers, optimizers, schedules
 from ..data import playground as datasets
-from ..errors import FeedforwardError, describe
+from ..errors import FeedforwardError, describe, show
 from . import features
 
 MAX_LAYERS, MAX_UNITS = 8, 32
@@ -126,19 +126,12 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _shown(value) -> str:
-    """A number for a message; an integer like 10**400 by its size, not its 401 digits."""
-    if isinstance(value, int) and value.bit_length() > 64:
-        return f"an integer of about {math.ceil(value.bit_length() * math.log10(2))} digits"
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def check_integer(value, field, low, high) -> int:
     """``value`` as an int in ``[low, high]``, else a FieldError naming ``field``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldError(field, f"expected an integer from {low} to {high}, got {describe(value)}")
     if not low <= value <= high:
-        raise FieldError(field, f"expected an integer from {low} to {high}, got {_shown(value)}")
+        raise FieldError(field, f"expected an integer from {low} to {high}, got {show(value)}")
     return value
 
 
@@ -149,10 +142,10 @@ def check_float(value, field, low=None, high=None) -> float:
     """
     span = "" if low is None else f" from {low:g} to {high:g}"
     if not _is_number(value) or not math.isfinite(_as_float(value)):
-        shown = _shown(value) if _is_number(value) else describe(value)
+        shown = show(value) if _is_number(value) else describe(value)
         raise FieldError(field, f"expected a finite number{span}, got {shown}")
     if low is not None and not low <= value <= high:
-        raise FieldError(field, f"expected a number{span}, got {_shown(value)}")
+        raise FieldError(field, f"expected a number{span}, got {show(value)}")
     return value
 
 
