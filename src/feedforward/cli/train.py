@@ -218,7 +218,7 @@ def make_plan(cfg: config.Config, data: datasets.Data, n_train: int) -> Plan:
         notes["loss"] = loss
     if cfg["task"] == "auto":
         notes["task"] = data.task
-    output_activation = _output_activation(cfg, loss)
+    output_activation = _output_activation(cfg, loss, units)
     if cfg["output_activation"] == "auto":
         notes["output_activation"] = output_activation
     metrics = cfg["metrics"]
@@ -265,14 +265,15 @@ def _loss(cfg, data):
     return name, k
 
 
-def _output_activation(cfg, loss):
+def _output_activation(cfg, loss, units):
     if cfg["output_activation"] == "auto":
         return {"categorical_crossentropy": "softmax",
                 "binary_crossentropy": "sigmoid"}.get(loss, "linear")
     name = _canonical(activations.registry, cfg["output_activation"])
-    if name == "softmax" and loss == "binary_crossentropy":
-        raise cfg.error("output_activation", "softmax over the single output of "
-                                             "binary_crossentropy is always 1; use sigmoid")
+    try:  # the engine's rule, named by the flag that chose the activation
+        losses.get(loss).check_output(name, units)
+    except FeedforwardError as e:
+        raise cfg.error("output_activation", str(e)) from None
     return name
 
 
