@@ -270,6 +270,15 @@ def test_an_ipv6_host_answers_the_url_it_prints(host, other):
             assert client.get("/api/options", headers={"host": bad}).status_code == 400, bad
 
 
+def test_wildcard_host_patterns_allow_names_under_the_domain_only():
+    app = create_app(allowed_hosts=["*.example.com", "127.0.0.1"])
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
+        for good in ("app.example.com", "a.b.example.com:8765", "127.0.0.1:8765"):
+            assert client.get("/api/options", headers={"host": good}).status_code == 200, good
+        for bad in ("example.com", "evilexample.com", "example.com.evil.net", "localhost"):
+            assert client.get("/api/options", headers={"host": bad}).status_code == 400, bad
+
+
 def test_a_bracketed_host_flag_says_to_drop_the_brackets(capsys):
     from feedforward.cli.main import main
 

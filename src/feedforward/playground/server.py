@@ -138,18 +138,25 @@ def _address(text) -> str | None:
 
 class HostCheck:
     """Answer 400 to any request whose ``Host`` names none of ``allowed_hosts`` (``"*"``:
-    any); other web sites then cannot reach the server through DNS rebinding."""
+    any; ``"*.example.com"``: any name under example.com, as in Starlette's
+    TrustedHostMiddleware); other web sites then cannot reach the server through DNS
+    rebinding."""
 
     def __init__(self, app, allowed_hosts):
         self.app = app
         self.any = "*" in allowed_hosts
         names = [h.strip("[]") for h in allowed_hosts]
         self.allowed = {_address(h) or h.lower() for h in names}
+        self.suffixes = tuple(h.lower()[1:] for h in names if h.startswith("*."))
+
+    def _allows(self, name) -> bool:
+        return name in self.allowed or bool(name and self.suffixes
+                                             and name.endswith(self.suffixes))
 
     async def __call__(self, scope, receive, send):
         if not self.any and scope["type"] in ("http", "websocket"):
             host = Headers(scope=scope).get("host")
-            if host_name(host) not in self.allowed:
+            if not self._allows(host_name(host)):
                 shown = describe(host) if host is not None else "none"
                 refusal = JSONResponse(error_message(FeedforwardError(
                     f"Host: expected one of {', '.join(sorted(self.allowed))}, got {shown}")),
