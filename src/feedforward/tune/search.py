@@ -155,7 +155,7 @@ def _bundle(space, first, data) -> Bundle:
     cfg, _ = space.config(first.params)  # the data options are the same in every trial
     if data is None:
         raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
-                            cfg["seed"], label=cfg.label("dataset"))
+                            cfg["seed"], label=cfg.label("dataset"), header=cfg["header"])
     else:
         raw = from_arrays(data)
     prepared = datasets.for_task(raw, cfg["task"], label=cfg.label("task"))
