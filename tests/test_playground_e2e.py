@@ -21,14 +21,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", "--disable-sync"]
+from _helpers import CHROMIUM, LAUNCH_ARGS, NO_CHROMIUM
+
 ROOT = Path(__file__).resolve().parents[1]
 VIEWPORT = {"width": 1500, "height": 1000}
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"no system Chromium at {CHROMIUM} (make test installs it)")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=NO_CHROMIUM)
 sync_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("uvicorn")
 

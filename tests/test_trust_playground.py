@@ -27,15 +27,13 @@ from starlette.testclient import TestClient  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 import feedforward as ff  # noqa: E402
+from _helpers import CHROMIUM, LAUNCH_ARGS, NO_CHROMIUM  # noqa: E402
 from feedforward.cli.playground import url  # noqa: E402
 from feedforward.playground.server import MESSAGES, allowed_hosts_for, create_app  # noqa: E402
 from feedforward.playground.session import Session  # noqa: E402
 from feedforward.playground.setup import FIELDS, MAX_POINTS, options  # noqa: E402
 
 WS = "ws://127.0.0.1/ws"
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", "--disable-sync"]
 HUGE = 10**400
 # one epoch of this network overflows its weights mid-epoch while every batch's loss is finite
 # (found by a random search; the update of the seventh batch or so makes them inf)
@@ -118,7 +116,7 @@ def test_the_page_turns_drawing_off_at_the_cap(tmp_path):
     """In Chromium, against ``feedforward playground`` itself: a file of MAX_POINTS rows
     fills the data, and the page says so instead of sending points the server refuses."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no system Chromium at {CHROMIUM}")
+        pytest.skip(NO_CHROMIUM)
     sync_api = pytest.importorskip("playwright.sync_api")
     rows = "\n".join(f"{x:.4f},{-x:.4f},{int(x > 0)}" for x in np.linspace(-5, 5, MAX_POINTS))
     (tmp_path / "full.csv").write_text(rows)
