@@ -122,8 +122,8 @@ def test_regularizer_adds_its_penalty_and_gradient(reg):
     def model(**kw):
         m = ff.Sequential([ff.Dense(4, **kw), ff.Dense(2)], input_dim=3, seed=0, dtype="float64")
         m.compile("sgd", "mse")
-        xc, yc = m._check_xy(x, y)
-        loss, _ = m._compute_gradients(xc, yc)
+        xc, yc = m.prepare_xy(x, y)
+        loss, _ = m.compute_gradients(xc, yc)
         return loss, m.layers[0].grads["kernel"].copy(), m.layers[0].params["kernel"]
 
     plain_loss, plain_grad, w = model()
@@ -232,8 +232,8 @@ def test_dense_stack_matches_torch(act):
                            ff.Dense(3)], input_dim=4, seed=0, dtype="float64")
     model.compile("sgd", "mse")
     randomize(model)
-    xc, yc = model._check_xy(x, y)
-    loss, out = model._compute_gradients(xc, yc)
+    xc, yc = model.prepare_xy(x, y)
+    loss, out = model.compute_gradients(xc, yc)
     ours = [g.copy() for layer in model.layers for g in layer.grads.values()]
 
     lins, f = torch_linears(model), torch_activation(act)

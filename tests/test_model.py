@@ -60,7 +60,7 @@ def loss_model(case, hidden=5, seed=0):
                           input_dim=4, seed=seed, dtype="float64")
     model.compile("sgd", loss)
     if act == loss.fused_activation and not case[4]:  # the chain rule through the activation
-        model._fused = False
+        model.fused = False
     return randomize(model)
 
 
@@ -72,7 +72,7 @@ def test_every_loss_has_a_gradient_case():
 @pytest.mark.parametrize("case", LOSS_CASES, ids=case_id)
 def test_gradient_check_every_loss(case):
     model = loss_model(case)
-    assert model._fused == case[4]
+    assert model.fused == case[4]
     x = np.random.default_rng(1).normal(0, 1.5, (6, 4))
     assert gradient_check(model, x, targets(case[2], 6, case[3])) < TOL
 
@@ -163,8 +163,8 @@ def test_loss_value_and_gradients_match_torch(case):
     model = loss_model(case)
     x = np.random.default_rng(1).normal(0, 1.5, (6, 4))
     y = targets(kind, 6, k)
-    xc, yc = model._check_xy(x, y)
-    value, out = model._compute_gradients(xc, yc)
+    xc, yc = model.prepare_xy(x, y)
+    value, out = model.compute_gradients(xc, yc)
     ours = [g.copy() for layer in model.layers for g in layer.grads.values()]
 
     lins = torch_copy(model)
@@ -296,8 +296,8 @@ def test_train_on_batch_is_exactly_one_sgd_step():
     model.compile(ff.optimizers.SGD(lr), "categorical_crossentropy")
     for step in range(1, 3):
         before = model.get_weights()
-        xc, yc = model._check_xy(x, y)
-        expected_loss, _ = model._compute_gradients(xc, yc)
+        xc, yc = model.prepare_xy(x, y)
+        expected_loss, _ = model.compute_gradients(xc, yc)
         grads = [g.copy() for layer in model.layers for g in layer.grads.values()]
         loss = model.train_on_batch(x, y)
         assert loss == expected_loss  # the loss before the step

@@ -33,7 +33,7 @@ def test_scaler_is_fitted_on_the_training_part_and_applied_to_raw_inputs():
     np.testing.assert_allclose(scaler.mean_, x[:cut].mean(axis=0))  # not the validation rows
     # predict on raw rows equals the network applied to scaled rows
     scaled = ((x - scaler.mean_) / scaler.scale_).astype(np.float32)
-    np.testing.assert_allclose(model.predict(x), model._forward(scaled, False), rtol=1e-6)
+    np.testing.assert_allclose(model.predict(x), model.forward(scaled, False), rtol=1e-6)
 
 
 def test_saved_model_predicts_raw_inputs_identically(tmp_path):

@@ -110,9 +110,9 @@ def test_evaluate_adds_the_penalty_to_the_data_loss(reg, where):
 def test_the_penalty_gradient_is_added_to_the_parameter_gradient(reg, where):
     x, y = regression_data()
     plain, with_reg = two_layer_model(None), two_layer_model(reg, where)
-    xs, ys = plain._check_xy(x, y)
-    loss_plain, _ = plain._compute_gradients(xs, ys)
-    loss_reg, _ = with_reg._compute_gradients(xs, ys)
+    xs, ys = plain.prepare_xy(x, y)
+    loss_plain, _ = plain.compute_gradients(xs, ys)
+    loss_reg, _ = with_reg.compute_gradients(xs, ys)
     penalty, gradient = by_hand(reg)
     w = plain.get_weights()
     targets = regularized(plain, where)

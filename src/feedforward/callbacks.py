@@ -725,7 +725,7 @@ class BackupAndRestore(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
         # the permutation of this epoch is drawn from this state, after this hook
-        self.shuffle_state = self.model._rngs["shuffle"].bit_generator.state
+        self.shuffle_state = self.model.rngs["shuffle"].bit_generator.state
 
     def on_batch_end(self, batch, logs=None):
         if not np.isfinite((logs or {}).get("loss", 0.0)):
@@ -739,7 +739,7 @@ class BackupAndRestore(Callback):
         if np.isfinite((logs or {}).get("loss", 0.0)):
             self._save({"epoch": epoch + 1, "batch": 0, "total": 0.0, "seen": 0,
                         "stopped": bool(self.model.stop_training)},
-                       self.model._rngs["shuffle"].bit_generator.state)
+                       self.model.rngs["shuffle"].bit_generator.state)
 
     def _save(self, position, shuffle_state):
         from . import checkpoint

@@ -64,7 +64,7 @@ def fingerprint(x, y) -> str:
 
 
 def _rng_states(model, shuffle_state):
-    states = {k: g.bit_generator.state for k, g in model._rngs.items()}
+    states = {k: g.bit_generator.state for k, g in model.rngs.items()}
     states["shuffle"] = shuffle_state
     return states
 
@@ -308,10 +308,10 @@ def _metric_sums(model, tensors):
 
 
 def _random_streams(model, states):
-    if not isinstance(states, dict) or set(states) != set(model._rngs):
+    if not isinstance(states, dict) or set(states) != set(model.rngs):
         raise FeedforwardError(f"{STATE_KEY}.rngs: expected the states of the streams "
-                               f"{', '.join(sorted(model._rngs))}, got {describe(states)}")
-    for name, generator in model._rngs.items():
+                               f"{', '.join(sorted(model.rngs))}, got {describe(states)}")
+    for name, generator in model.rngs.items():
         try:
             generator.bit_generator.state = states[name]
         except (TypeError, ValueError, KeyError, OverflowError) as e:

@@ -155,7 +155,7 @@ class Sequential:
         self.metric_names: list[str] = []
         self.stop_training = False
         self.history = None
-        self._rngs = _rng_streams(seed)
+        self.rngs = _rng_streams(seed)
         if preprocessing is not None and not isinstance(preprocessing, (list, tuple)):
             preprocessing = [preprocessing]
         self.preprocessing = [prep.get(p) for p in preprocessing or []]
@@ -233,8 +233,8 @@ class Sequential:
         try:
             for layer in self.layers:
                 if hasattr(layer, "rng"):  # layers that draw noise share the dropout stream
-                    layer.rng = self._rngs["dropout"]
-                shape = layer.build(shape, self._rngs["init"] if initialize else None,
+                    layer.rng = self.rngs["dropout"]
+                shape = layer.build(shape, self.rngs["init"] if initialize else None,
                                     self.dtype)
             self._flatten_parameters(copy=initialize)
         except MemoryError:
@@ -259,10 +259,10 @@ class Sequential:
                 layer.params[k] = view
                 layer.grads[k] = self.grads[offset:offset + p.size].reshape(p.shape)
                 offset += p.size
-        self._sizes = [p.size for p in self._param_arrays()]
+        self._sizes = [p.size for p in self.param_arrays()]
         self._constrained = [layer for layer in self.layers if getattr(layer, "constraints", None)]
 
-    def _require_built(self, what):
+    def require_built(self, what):
         if not self.built:
             raise FeedforwardError(
                 f"{what}: the model is not built yet; call build(input_dim) or fit")
@@ -275,11 +275,11 @@ class Sequential:
         int
             The size of the flat parameter buffer ``params``.
         """
-        self._require_built("count_params")
+        self.require_built("count_params")
         return int(self.params.size)
 
     # ------------------------------------------------------------------ weights
-    def _param_arrays(self):
+    def param_arrays(self):
         return [p for layer in self.layers for p in layer.params.values()]
 
     def get_weights(self) -> list[np.ndarray]:
@@ -290,8 +290,8 @@ class Sequential:
         list of ndarray
             One copy per parameter array, e.g. a Dense kernel of shape ``(in, units)``.
         """
-        self._require_built("get_weights")
-        return [p.copy() for p in self._param_arrays()]
+        self.require_built("get_weights")
+        return [p.copy() for p in self.param_arrays()]
 
     def set_weights(self, weights):
         """Set the parameters from a list in the order of :meth:`get_weights`.
@@ -301,8 +301,8 @@ class Sequential:
         weights : list of array_like
             One array per parameter, of the shapes that :meth:`get_weights` returns; copied.
         """
-        self._require_built("set_weights")
-        targets = self._param_arrays()
+        self.require_built("set_weights")
+        targets = self.param_arrays()
         if len(weights) != len(targets):
             raise FeedforwardError(
                 f"weights: expected a list of {len(targets)} arrays, got {len(weights)}")
@@ -349,7 +349,7 @@ class Sequential:
                              for m, r in zip(metrics or [], self.metrics, strict=True)]
         last = self.layers[-1] if self.layers else None
         act = getattr(last, "activation", None)
-        self._fused = act is not None and act.name == self.loss.fused_activation
+        self.fused = act is not None and act.name == self.loss.fused_activation
         return self
 
     def _output(self) -> tuple[str, int | None]:
@@ -402,12 +402,12 @@ class Sequential:
                                    f"{describe(m)}")
         return resolved
 
-    def _require_compiled(self, what):
+    def require_compiled(self, what):
         if self.loss is None:
             raise FeedforwardError(f"{what}: call compile(optimizer, loss, metrics) first")
 
     # ------------------------------------------------------------------ data checks
-    def _raw_x(self, x, name="x"):
+    def raw_inputs(self, x, name="x"):
         """Inputs checked (numeric, finite, 2-D, the model's feature count), not yet transformed."""
         x = as_array(x, name, ndim=(1, 2))
         if x.ndim == 1:
@@ -425,7 +425,7 @@ class Sequential:
                 f"{type(self.layers[0]).__name__}), got {x.shape[1]}")
         return x
 
-    def _input(self, x, name="x"):
+    def transform(self, x, name="x"):
         """Raw inputs to what the first layer sees: the preprocessing, then the model's dtype
         (refusing values that overflow it, such as 1e300 for float32)."""
         for p in self.preprocessing:
@@ -435,14 +435,14 @@ class Sequential:
                          "the values lie far outside those the preprocessing was fitted on")
         return cast(x, self.dtype, name)
 
-    def _check_x(self, x, name="x"):
-        return self._input(self._raw_x(x, name), name)
+    def prepare_x(self, x, name="x"):
+        return self.transform(self.raw_inputs(x, name), name)
 
-    def _check_xy(self, x, y, xname="x", yname="y"):
-        x = self._raw_x(x, xname)
-        return self._input(x, xname), self._targets(y, x.shape[0], xname, yname)
+    def prepare_xy(self, x, y, xname="x", yname="y"):
+        x = self.raw_inputs(x, xname)
+        return self.transform(x, xname), self.prepare_y(y, x.shape[0], xname, yname)
 
-    def _targets(self, y, n, xname="x", yname="y"):
+    def prepare_y(self, y, n, xname="x", yname="y"):
         """Targets checked against the loss and brought to the output's shape."""
         y = as_array(y, yname, ndim=(1, 2))
         if y.shape[0] != n:
@@ -460,7 +460,8 @@ class Sequential:
         return np.ascontiguousarray(y)
 
     # ------------------------------------------------------------------ the engine
-    def _forward(self, x, training):
+    def forward(self, x, training=False):
+        """The last layer's outputs for prepared inputs ``x`` (``training`` turns dropout on)."""
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
@@ -480,30 +481,34 @@ class Sequential:
                     layer.grads[k] += reg.gradient(layer.params[k])
         return total
 
-    def _compute_gradients(self, x, y, training=True):
+    def compute_gradients(self, x, y, training=True):
         """Forward, loss and backward on one batch; fills ``self.grads``; returns (loss, output)."""
-        out = self._forward(x, training)
+        out = self.forward(x, training)
         loss = self.loss._value(out, y)
-        if self._fused:
+        if self.fused:
             self._backward(self.loss._fused_gradient(out, y), from_logits=True)
         else:
             self._backward(self.loss._gradient(out, y))
         return float(loss) + self._penalty(with_grads=True), out
 
-    def _loss_value(self, x, y, training=False):
-        return float(self.loss._value(self._forward(x, training), y)) + self._penalty(False)
+    def loss_value(self, x, y, training=False):
+        return float(self.loss._value(self.forward(x, training), y)) + self._penalty(False)
 
-    def _train_step(self, x, y):
+    def train_step(self, x, y):
         """One update: gradients (with penalties), clipping and the rule (the optimizer), then
         constraints. A non-finite loss skips the update and raises :class:`Diverged`."""
-        loss, out = self._compute_gradients(x, y, training=True)
+        loss, out = self.compute_gradients(x, y, training=True)
         if not np.isfinite(loss):
             raise Diverged(loss, self.optimizer)
+        self.apply_gradients()
+        return loss, out
+
+    def apply_gradients(self):
+        """The optimizer's rule on ``self.grads`` (clipping included), then the constraints."""
         self.optimizer.apply([self.params], [self.grads], segments=[self._sizes])
         for layer in self._constrained:
             for k, constraint in layer.constraints.items():
                 constraint(layer.params[k])
-        return loss, out
 
     def train_on_batch(self, x, y) -> float:
         """Exactly one optimizer step on this batch; returns the loss before the step.
@@ -520,9 +525,9 @@ class Sequential:
         float
             The loss on the batch, with regularization penalties, before the update.
         """
-        self._require_compiled("train_on_batch")
-        x, y = self._check_xy(x, y)
-        return self._train_step(x, y)[0]
+        self.require_compiled("train_on_batch")
+        x, y = self.prepare_xy(x, y)
+        return self.train_step(x, y)[0]
 
     # ------------------------------------------------------------------ fit
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
@@ -558,7 +563,7 @@ class Sequential:
             ``history.history`` maps ``loss``, each metric and their ``val_`` versions to
             per-epoch lists.
         """
-        self._require_compiled("fit")
+        self.require_compiled("fit")
         epochs = int(check_number(epochs, "epochs", low=0, integer=True))
         callbacks = _check_callbacks(callbacks)
         augment = _check_augment(augment)
@@ -567,8 +572,8 @@ class Sequential:
                                         high_open=True)
         if verbose not in (0, 1, 2):
             raise FeedforwardError(f"verbose: expected 0, 1 or 2, got {describe(verbose)}")
-        x = self._raw_x(x)
-        y = self._targets(y, x.shape[0])
+        x = self.raw_inputs(x)
+        y = self.prepare_y(y, x.shape[0])
         val = None
         if validation_data is None and validation_split > 0:
             cut = int(round(x.shape[0] * (1 - validation_split)))
@@ -584,11 +589,11 @@ class Sequential:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise FeedforwardError("validation_data: expected a tuple (x_val, y_val), got "
                                        f"{describe(validation_data)}")
-            val = self._check_xy(*validation_data, xname="x_val", yname="y_val")
+            val = self.prepare_xy(*validation_data, xname="x_val", yname="y_val")
         elif val is not None:
-            val = (self._input(val[0]), val[1])
+            val = (self.transform(val[0]), val[1])
         if augment is None:
-            x = self._input(x)
+            x = self.transform(x)
 
         n = x.shape[0]
         batch_size = min(batch_size, n)
@@ -601,7 +606,7 @@ class Sequential:
         # batches are augmented (then raw inputs, which _input turns into that)
         self._fit_state = {"epochs": epochs, "steps": steps, "batch_size": batch_size,
                            "x": x, "y": y, "x_is_raw": augment is not None}
-        batches = BatchIterator(x, y, batch_size, shuffle, rng=self._rngs["shuffle"])
+        batches = BatchIterator(x, y, batch_size, shuffle, rng=self.rngs["shuffle"])
         cbs.on_train_begin()  # a BackupAndRestore may set initial_position
         position = self._fit_state.get("initial_position", {"epoch": 0, "batch": 0})
         try:  # on_train_end runs on errors too: files are closed, best weights restored
@@ -655,9 +660,9 @@ class Sequential:
             if step < skip:
                 continue
             if augment is not None:
-                xb = self._input(augment(xb, self._rngs["augment"]))
+                xb = self.transform(augment(xb, self.rngs["augment"]))
             try:
-                loss, out = self._train_step(xb, yb)
+                loss, out = self.train_step(xb, yb)
             except Diverged as e:
                 self._undo_epoch(e, terminate_on_nan)
                 self.stop_training, total, seen = True, e.loss, max(seen, 1)
@@ -721,13 +726,13 @@ class Sequential:
         """
         self._require_built_or_layers()
         batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
-        x = self._check_x(x)
+        x = self.prepare_x(x)
         if x.shape[0] <= batch_size:  # one batch: skip the iterator (latency of small calls)
-            return self._forward(x, training=False).copy()  # layers reuse their buffers
+            return self.forward(x, training=False).copy()  # layers reuse their buffers
         out = np.empty((x.shape[0], *self.output_shape), dtype=self.dtype)
         start = 0
         for xb in BatchIterator(x, batch_size=batch_size):
-            out[start:start + len(xb)] = self._forward(xb, training=False)
+            out[start:start + len(xb)] = self.forward(xb, training=False)
             start += len(xb)
         return out
 
@@ -747,7 +752,7 @@ class Sequential:
             m.reset()
         total = 0.0
         for xb, yb in BatchIterator(x, y, batch_size=batch_size):
-            out = self._forward(xb, training=False)
+            out = self.forward(xb, training=False)
             total += float(self.loss._value(out, yb)) * self._weight(out.shape[0])
             for m in self.metrics:
                 m.update(out, yb)
@@ -777,8 +782,8 @@ class Sequential:
         float, list of float or dict
             The loss over all ``n`` samples, then the metrics in the order of ``compile``.
         """
-        self._require_compiled("evaluate")
-        x, y = self._check_xy(x, y)
+        self.require_compiled("evaluate")
+        x, y = self.prepare_xy(x, y)
         logs = self._evaluate(x, y, batch_size)
         if return_dict:
             return logs
@@ -799,7 +804,7 @@ class Sequential:
         str
             The table.
         """
-        self._require_built("summary")
+        self.require_built("summary")
         table = Table(title="Sequential")
         for col in ("#", "Layer", "Output shape", "Param #"):
             table.add_column(col, justify="right" if col in ("#", "Param #") else "left")

@@ -95,7 +95,7 @@ def save_model(model, path, extra_metadata: dict | None = None):
         Further string keys to string values (e.g. JSON) kept in the file's metadata; it may
         not replace the model's own entries (:data:`RESERVED_KEYS`). Default None: none.
     """
-    model._require_built("save")
+    model.require_built("save")
     tensors = model_tensors(model)
     for name, a in tensors.items():  # load_model refuses them: never write what cannot load
         if not np.isfinite(a).all():
@@ -342,7 +342,7 @@ def _read_weights(model, reader, input_dim, expected):
     """Build ``model`` without drawing initial weights, then read each tensor of the file into
     its place: every parameter is allocated once."""
     model.build(input_dim, initialize=False)
-    for name, target in zip(expected, model._param_arrays(), strict=True):
+    for name, target in zip(expected, model.param_arrays(), strict=True):
         reader.read_into(name, target)
 
 

@@ -134,17 +134,17 @@ def _fresh(model_factory, x):
     if not isinstance(model, Sequential) or model.loss is None:
         raise FeedforwardError("model_factory: expected it to return a compiled Sequential, "
                                f"got {type(model).__name__}")
-    model._raw_x(x[:1])
+    model.raw_inputs(x[:1])
     return model
 
 
 def _prepared(model, x, y):
     """Inputs and targets as the first layer and the loss see them (preprocessing fitted)."""
-    x = model._raw_x(x)
+    x = model.raw_inputs(x)
     for p in model.preprocessing:
         if not p.fitted:
             p.fit(x)
-    return model._input(x), model._targets(y, x.shape[0])
+    return model.transform(x), model.prepare_y(y, x.shape[0])
 
 
 # ---------------------------------------------------------------------------- the steps
@@ -184,7 +184,7 @@ def gradient_step(model, x, y, samples=8, parameters=200, seed=0) -> Step:
                     f"the target is within {_MARGIN:g} of 0 or 1, where the loss is clipped "
                     "or flat and central differences cannot check it",
                     {}, "see the initial loss step: the network saturates before training")
-    clone._compute_gradients(x, y, training=False)
+    clone.compute_gradients(x, y, training=False)
     analytic = clone.grads.copy()
     rng = np.random.default_rng(seed)
     idx = rng.choice(clone.params.size, min(parameters, clone.params.size), replace=False)
@@ -193,9 +193,9 @@ def gradient_step(model, x, y, samples=8, parameters=200, seed=0) -> Step:
     for j, i in enumerate(idx):
         old = clone.params[i]
         clone.params[i] = old + eps
-        plus = clone._loss_value(x, y)
+        plus = clone.loss_value(x, y)
         clone.params[i] = old - eps
-        minus = clone._loss_value(x, y)
+        minus = clone.loss_value(x, y)
         clone.params[i] = old
         numeric[j] = (plus - minus) / (2 * eps)
     error = relative_error(analytic[idx], numeric)
@@ -215,7 +215,7 @@ def _unclipped(model, x, y, samples):
     cross-entropy loss. Near 0 the loss clips them and is flat, so central differences give 0
     where backpropagation's ``p - y`` does not; near 1 the gradient is below what central
     differences resolve."""
-    p = model._forward(x, training=False).reshape(len(x), -1)
+    p = model.forward(x, training=False).reshape(len(x), -1)
     clear = (p > _MARGIN) & (p < 1 - _MARGIN)
     if isinstance(model.loss, losses.CategoricalCrossentropy):  # only targets' log p counts
         clear |= y.reshape(p.shape) == 0
@@ -244,7 +244,7 @@ def initial_loss_step(model, x, y) -> Step:
     Step
         ``"initial_loss"``; ``passed`` is None for a loss without a reference value.
     """
-    loss = float(model.loss._value(model._forward(x, False), y))
+    loss = float(model.loss._value(model.forward(x, False), y))
     k = model.output_shape[0]
     if isinstance(model.loss, losses.CategoricalCrossentropy) and k > 1:
         expected, what = math.log(k), f"ln {k}"
@@ -291,13 +291,13 @@ def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
         if isinstance(layer, Dropout):
             layer.rate = 0.0
     x, y = x[:subset], y[:subset]
-    first = loss = model._train_step(x, y)[0]
+    first = loss = model.train_step(x, y)[0]
     classification = isinstance(model.loss, (losses.CategoricalCrossentropy,
                                               losses.BinaryCrossentropy))
     target = 0.05 if classification else 0.01 * first
     steps = 1
     while loss > target and steps < max_steps:
-        loss = model._train_step(x, y)[0]
+        loss = model.train_step(x, y)[0]
         steps += 1
         if not math.isfinite(loss):
             break
@@ -399,7 +399,7 @@ def _untrained_loss(model, x, y, batch_size, order):
     """The untrained model's mean batch loss over the test's first batches, and its smoothed
     noise."""
     n = min(_NOISE_BATCHES, max(1, len(order) // batch_size))
-    values = [model._loss_value(x[rows], y[rows], training=True)
+    values = [model.loss_value(x[rows], y[rows], training=True)
               for rows in (order[t * batch_size:][:batch_size] for t in range(n))]
     if not np.isfinite(values).all():
         return math.inf, 0.0
@@ -414,7 +414,7 @@ def _range_curve(model, x, y, batches, low, growth):
     rates, raw, curve, average = [], [], [], 0.0
     for t, rows in enumerate(batches):
         rate = opt.lr
-        loss = model._compute_gradients(x[rows], y[rows])[0]
+        loss = model.compute_gradients(x[rows], y[rows])[0]
         if not math.isfinite(loss):
             break
         opt.apply([model.params], [model.grads], segments=[model._sizes])

@@ -85,21 +85,21 @@ def gradient_check(model, x, y, epsilon: float = 1e-6, training: bool = False) -
     """
     from ..model import Sequential
 
-    model._require_compiled("gradient_check")
+    model.require_compiled("gradient_check")
     if not model.built:  # built from the data, as fit and predict would
-        model._check_x(x)
+        model.prepare_x(x)
     clone = Sequential.from_config(model.get_config(), dtype="float64")
     clone.set_weights(model.get_weights())
     clone.compile(model.optimizer, model.loss, [])
-    x, y = clone._check_xy(x, y)
-    rng = clone._rngs["dropout"]
+    x, y = clone.prepare_xy(x, y)
+    rng = clone.rngs["dropout"]
     state = rng.bit_generator.state
 
     def loss(with_grads=False):
         rng.bit_generator.state = state
         if with_grads:
-            return clone._compute_gradients(x, y, training)[0]
-        return clone._loss_value(x, y, training)
+            return clone.compute_gradients(x, y, training)[0]
+        return clone.loss_value(x, y, training)
 
     loss(with_grads=True)
     analytic = clone.grads.copy()
@@ -107,7 +107,7 @@ def gradient_check(model, x, y, epsilon: float = 1e-6, training: bool = False) -
     if not np.all(np.isfinite(numeric)):
         raise FeedforwardError("gradient_check: the loss is not finite at these weights")
     errors, offset = [], 0
-    for p in clone._param_arrays():
+    for p in clone.param_arrays():
         s = slice(offset, offset + p.size)
         errors.append(relative_error(analytic[s], numeric[s]))
         offset += p.size

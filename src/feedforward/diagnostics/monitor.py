@@ -84,10 +84,10 @@ class Monitor(Callback):
         state = model._fit_state
         self._steps = state["steps"]
         if self._raw_probe is not None:
-            self._probe = model._check_x(self._raw_probe, "probe")[:self.probe_size].copy()
+            self._probe = model.prepare_x(self._raw_probe, "probe")[:self.probe_size].copy()
         else:  # the first training rows, as the first layer sees them
             x = state["x"][:self.probe_size]
-            self._probe = np.array(model._input(x) if state["x_is_raw"] else x)
+            self._probe = np.array(model.transform(x) if state["x_is_raw"] else x)
         if model.history is not None:
             model.history.monitor = self
 
@@ -174,7 +174,7 @@ class Monitor(Callback):
         if self._raw_probe is None:
             raise FeedforwardError("Monitor.measure: pass probe= (raw inputs) first")
         self.set_model(model)
-        self._probe = model._check_x(self._raw_probe, "probe")[:self.probe_size]
+        self._probe = model.prepare_x(self._raw_probe, "probe")[:self.probe_size]
         self._epoch, self._step, self._previous = epoch, 0, None
         self.inputs = {}
         return self.record()

@@ -194,14 +194,14 @@ class Session:
         self._restart()
 
     def _prepare_targets(self) -> None:
-        self.y = {s: self.model._targets(y, len(y)) if len(y) else None
+        self.y = {s: self.model.prepare_y(y, len(y)) if len(y) else None
                   for s, (_, y) in self.data.items()}
         self._new_batches()
 
     def _new_batches(self) -> None:
         x, y = self.x["train"], self.y["train"]
         self.batches = (BatchIterator(x, y, self.setup["batch_size"], shuffle=True,
-                                      rng=self.model._rngs["shuffle"]) if len(x) else None)
+                                      rng=self.model.rngs["shuffle"]) if len(x) else None)
         self._iterator = None
 
     def _restart(self) -> None:
@@ -454,7 +454,7 @@ class Session:
                 self._iterator = iter(self.batches)
             for xb, yb in self._iterator:
                 try:
-                    self.model._train_step(xb, yb)
+                    self.model.train_step(xb, yb)
                 except Diverged as e:
                     return done, self._diverged(str(e))
                 self.step += 1
@@ -701,7 +701,7 @@ class Session:
         saved = model.grads.copy()
         try:
             with np.errstate(all="ignore"):
-                model._compute_gradients(x, y, training=False)
+                model.compute_gradients(x, y, training=False)
             layers = []
             grad_z = _grad_z(model, y)
             for layer, gz in zip(self.dense, grad_z, strict=True):
@@ -755,7 +755,7 @@ def _grad_z(model, y) -> list:
     ``dL/dz = f'(z) * (dL/dz_next @ kernel_next.T)``; Dropout in inference is the identity.
     """
     last = model.layers[-1]
-    if model._fused:
+    if model.fused:
         grad_z = model.loss._fused_gradient(last.y, y)
     else:
         grad_z = last.activation.backward(last.z, last.y, model.loss._gradient(last.y, y))
