@@ -136,10 +136,10 @@ class Monitor(Callback):
                 continue  # Dropout: the identity in inference
             entry = {"index": i, "layer": type(layer).__name__, "units": int(y.shape[1]),
                      "activation": getattr(getattr(layer, "activation", None), "name", None),
-                     **_activation_stats(y, _activation_name(layer), hidden=i < last)}
+                     **activation_stats(y, _activation_name(layer), hidden=i < last)}
             if size:
                 s = slice(offset, offset + size)
-                entry.update(_parameter_stats(layer, model.params[s], model.grads[s],
+                entry.update(parameter_stats(layer, model.params[s], model.grads[s],
                                               None if self._previous is None
                                               else self._previous[s]))
                 offset += size
@@ -217,7 +217,7 @@ def _activation_name(layer) -> str | None:
     return None if act is None else act.name
 
 
-def _activation_stats(y, activation, hidden) -> dict:
+def activation_stats(y, activation, hidden) -> dict:
     """Mean, std, dead and saturated fractions of the outputs ``y`` (n, units)."""
     stats = {"act_mean": float(y.mean()), "act_std": float(y.std())}
     if hidden and activation in DEAD:
@@ -227,7 +227,7 @@ def _activation_stats(y, activation, hidden) -> dict:
     return stats
 
 
-def _parameter_stats(layer, w, g, previous) -> dict:
+def parameter_stats(layer, w, g, previous) -> dict:
     weight_norm = float(np.linalg.norm(w))
     ratio = None
     if previous is not None:

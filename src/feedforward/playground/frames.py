@@ -95,8 +95,8 @@ def layer_record(index, layer, outputs, params, grads, hidden) -> dict:
     """The monitor's statistics of one dense layer, as a record entry."""
     act = layer.activation.name
     entry = {"index": index, "layer": type(layer).__name__, "units": layer.units,
-             "activation": act, **monitor._activation_stats(outputs, act, hidden)}
-    entry.update(monitor._parameter_stats(layer, params, grads, None))
+             "activation": act, **monitor.activation_stats(outputs, act, hidden)}
+    entry.update(monitor.parameter_stats(layer, params, grads, None))
     return entry
 
 
