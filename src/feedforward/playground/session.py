@@ -243,6 +243,7 @@ class Session:
             self._check_custom_classes(new)
         changed = {k for k in new if new[k] != self.setup[k]}
         data = bool(changed & set(DATA_KEYS))
+        old = self.setup
         with self._transaction():
             self.setup = new
             if data and new["dataset"] == "custom" and changed & {"train_percent",
@@ -255,7 +256,7 @@ class Session:
                 self._build_model()
                 return {"data": data}
             if changed & set(OPTIMIZER_KEYS):
-                compile_model(self.model, new)
+                self._set_optimizer(old["optimizer"])
             if changed & set(REGULARIZER_KEYS):
                 self._set_regularizers()
             if "batch_size" in changed:
@@ -277,6 +278,18 @@ class Session:
             if parts is not None:
                 self.custom.parts = parts
             raise
+
+    def _set_optimizer(self, old) -> None:
+        """A new learning rate or schedule goes to the live optimizer, which keeps its moments
+        and step count (a schedule goes on from that step), as the TensorFlow Playground reads
+        the rate at each update; another optimizer, or other parameters, start a fresh one."""
+        new = self.setup["optimizer"]
+        if {**old, "learning_rate": None} != {**new, "learning_rate": None}:
+            compile_model(self.model, self.setup)
+            return
+        schedule = build_schedule(self.setup["schedule"])
+        self.model.optimizer.learning_rate = new["learning_rate"] if schedule is None \
+            else schedule
 
     def _check_custom_classes(self, setup) -> None:
         labels = self.custom.labels

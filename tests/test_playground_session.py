@@ -1,0 +1,70 @@
+"""The playground's ``Session`` on the library's engine: the live optimizer, one source of rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette")
+
+import feedforward as ff  # noqa: E402
+from feedforward.playground.session import Session  # noqa: E402
+
+SPIRAL = {"dataset": "spiral", "samples": 200, "noise": 10, "seed": 4, "batch_size": 10,
+          "layers": [{"units": 6, "activation": "tanh", "dropout": 0}] * 2,
+          "optimizer": {"name": "adam", "learning_rate": 0.02}}
+
+
+def _slots(optimizer):
+    return {k: [a.copy() for a in v] for k, v in optimizer.slots.items()}
+
+
+def test_a_new_learning_rate_keeps_adams_moments_and_step_count():
+    session = Session(SPIRAL)
+    session.train(2)
+    optimizer = session.model.optimizer
+    steps, slots = optimizer.iterations, _slots(optimizer)
+    assert steps == 2 * 10 and set(slots) == {"m", "v"}  # 100 training points, batches of 10
+    weights = session.model.get_weights()
+    session.apply({"optimizer": {"learning_rate": 0.005}})
+    assert session.model.optimizer is optimizer and optimizer.iterations == steps
+    assert optimizer.learning_rate == 0.005 and optimizer.lr == 0.005
+    for key, arrays in slots.items():
+        assert all(np.array_equal(a, b) for a, b in zip(arrays, optimizer.slots[key],
+                                                           strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(weights, session.model.get_weights(),
+                                                    strict=True))
+    session.train(1)  # the moments carry on: the step is Adam's t = 21, not t = 1
+    assert optimizer.iterations == steps + 10
+
+
+def test_a_schedule_goes_on_from_the_optimizers_step_count():
+    session = Session(SPIRAL)
+    session.train(1)
+    optimizer = session.model.optimizer
+    session.apply({"schedule": {"name": "exponential_decay", "decay_steps": 10,
+                                "decay_rate": 0.5}})
+    assert session.model.optimizer is optimizer and optimizer.iterations == 10
+    assert isinstance(optimizer.learning_rate, ff.schedules.ExponentialDecay)
+    assert optimizer.lr == pytest.approx(0.02 * 0.5)  # the schedule at step 10, not step 0
+    session.apply({"schedule": None, "optimizer": {"learning_rate": 0.1}})
+    assert optimizer.learning_rate == 0.1 and optimizer.iterations == 10
+
+
+@pytest.mark.parametrize("change", [{"optimizer": {"name": "sgd"}},
+                                    {"optimizer": {"beta_1": 0.8}}])
+def test_another_optimizer_or_its_parameters_start_a_fresh_one(change):
+    session = Session(SPIRAL)
+    session.train(1)
+    before = session.model.optimizer
+    session.apply(change)
+    assert session.model.optimizer is not before and session.model.optimizer.iterations == 0
+
+
+def test_an_architecture_change_rebuilds_the_network_and_its_optimizer():
+    session = Session(SPIRAL)
+    session.train(1)
+    model = session.model
+    session.apply({"layers": [{"units": 3}]})
+    assert session.model is not model and session.model.optimizer.iterations == 0
+    assert session.epoch == 0
