@@ -189,3 +189,22 @@ def test_a_saturated_network_is_not_blamed_for_a_wrong_derivative(digits):
         assert steps.gradient_step(sound, xp, yp).passed is False
     finally:
         ff.activations.ReLU.backward = original
+
+
+def test_a_diverging_overfit_is_a_failure_not_a_crash():
+    """The model's step refuses a non-finite loss (Diverged); the step reports it as a
+    failure with finite evidence (JSON has no NaN), and the report goes on to the range test."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 3))
+    y = x @ np.array([1.0, -2.0, 0.5])
+
+    def make():
+        model = ff.Sequential([D(8, "tanh"), D(1)], seed=1)
+        model.compile(ff.optimizers.SGD(0.01, momentum=0.9), "sse")
+        return model
+    report = check(make, x, y, lr_steps=20)
+    step = report["overfit_small_subset"]
+    assert step.passed is False and not report.passed
+    assert step.evidence["loss"] is None and 1 < step.evidence["steps"] < 2000
+    assert "lower the learning rate" in step.advice
+    assert [s.name for s in report.steps] == STEPS

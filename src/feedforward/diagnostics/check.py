@@ -26,7 +26,8 @@ from .. import losses, optimizers
 from ..errors import FeedforwardError, check_number
 from ..fileio import atomic_write
 from ..layers import Dropout
-from .gradient_check import relative_error
+from ..model import Diverged, Sequential
+from .gradient_check import float64_copy, relative_error
 
 
 @dataclass
@@ -118,8 +119,6 @@ class Report:
 def _fresh(model_factory, x):
     """A new compiled model from a factory, or a copy of a compiled model with new weights,
     built for ``x``."""
-    from ..model import Sequential
-
     if isinstance(model_factory, Sequential):
         source = model_factory
         config = {**source.get_config(), "input_dim": None}
@@ -173,11 +172,7 @@ def gradient_step(model, x, y, samples=8, parameters=200, seed=0) -> Step:
     Step
         ``"gradient_check"``, with the relative error as evidence.
     """
-    from ..model import Sequential
-
-    clone = Sequential.from_config(model.get_config(), dtype="float64")
-    clone.set_weights(model.get_weights())
-    clone.compile(model.optimizer, model.loss, [])
+    clone = float64_copy(model)
     x, y = _unclipped(clone, x.astype(np.float64), y, samples)
     if not len(x):
         return Step("gradient_check", None, "skipped: on every sample the probability of "
@@ -244,7 +239,7 @@ def initial_loss_step(model, x, y) -> Step:
     Step
         ``"initial_loss"``; ``passed`` is None for a loss without a reference value.
     """
-    loss = float(model.loss._value(model.forward(x, False), y))
+    loss = model.loss.value(model.forward(x, False), y)  # without the penalties
     k = model.output_shape[0]
     if isinstance(model.loss, losses.CategoricalCrossentropy) and k > 1:
         expected, what = math.log(k), f"ln {k}"
@@ -291,16 +286,17 @@ def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
         if isinstance(layer, Dropout):
             layer.rate = 0.0
     x, y = x[:subset], y[:subset]
-    first = loss = model.train_step(x, y)[0]
     classification = isinstance(model.loss, (losses.CategoricalCrossentropy,
                                               losses.BinaryCrossentropy))
-    target = 0.05 if classification else 0.01 * first
-    steps = 1
-    while loss > target and steps < max_steps:
-        loss = model.train_step(x, y)[0]
-        steps += 1
-        if not math.isfinite(loss):
-            break
+    target, steps = 0.05 if classification else None, 0
+    try:
+        first = loss = model.train_step(x, y)[0]
+        steps, target = 1, 0.01 * first if target is None else target
+        while loss > target and steps < max_steps:
+            loss = model.train_step(x, y)[0]
+            steps += 1
+    except Diverged as e:  # the model's step refused a non-finite loss: a failure, not a crash
+        return _diverged_step(len(x), steps + 1, e.loss, target)
     passed = bool(loss <= target)
     evidence = {"samples": len(x), "steps": steps, "loss": loss, "target": target}
     if passed:
@@ -313,6 +309,15 @@ def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
                 "the network cannot even memorise a small sample, so more data or training "
                 "will not help: reconsider the architecture (more units or layers, a different "
                 "activation), check that the labels match the inputs, or raise the learning rate")
+
+
+def _diverged_step(samples, steps, loss, target):
+    """The overfitting step's failure when the loss became ``loss`` (not finite) at ``steps``."""
+    return Step("overfit_small_subset", False,
+                f"the loss became {loss} at step {steps} on {samples} samples",
+                {"samples": samples, "steps": steps, "loss": None, "target": target},
+                "training diverges even on a small sample: lower the learning rate, scale the "
+                "inputs, use a smaller initialization or set clipnorm")
 
 
 def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0):

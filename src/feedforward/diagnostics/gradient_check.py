@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FeedforwardError
+from ..model import Sequential
 
 
 def numerical_gradient(f, x: np.ndarray, epsilon: float = 1e-6) -> np.ndarray:
@@ -56,6 +57,29 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / denom) if denom > 0 else 0.0
 
 
+def float64_copy(model) -> Sequential:
+    """A float64 copy of a compiled, built ``model``: its layers, weights and loss, no metrics.
+
+    Central differences need float64: a float32 loss resolves no step small enough to
+    approximate a derivative. The copy shares ``model``'s optimizer and loss objects, which it
+    only reads (it is never stepped).
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled, built model; left unchanged.
+
+    Returns
+    -------
+    Sequential
+        The copy, compiled, with the weights of ``model`` in float64.
+    """
+    clone = Sequential.from_config(model.get_config(), dtype="float64")
+    clone.set_weights(model.get_weights())
+    clone.compile(model.optimizer, model.loss, [])
+    return clone
+
+
 def gradient_check(model, x, y, epsilon: float = 1e-6, training: bool = False) -> float:
     """Compare backpropagation with central differences on a float64 copy of ``model``.
 
@@ -83,14 +107,10 @@ def gradient_check(model, x, y, epsilon: float = 1e-6, training: bool = False) -
         The largest relative error ``||g_backprop - g_numeric|| / (||g_backprop|| + ||g_numeric||)``
         over the model's parameter arrays. Below 1e-6 means the gradients agree.
     """
-    from ..model import Sequential
-
     model.require_compiled("gradient_check")
     if not model.built:  # built from the data, as fit and predict would
         model.prepare_x(x)
-    clone = Sequential.from_config(model.get_config(), dtype="float64")
-    clone.set_weights(model.get_weights())
-    clone.compile(model.optimizer, model.loss, [])
+    clone = float64_copy(model)
     x, y = clone.prepare_xy(x, y)
     rng = clone.rngs["dropout"]
     state = rng.bit_generator.state
