@@ -584,9 +584,15 @@ class Session:
         Returns
         -------
         dict
-            ``{"type": "state", "setup": dict, "parameters": int, "running": bool}``.
+            ``{"type": "state", "setup": dict, "output": dict, "parameters": int,
+            "running": bool}``; ``output`` is the network's output layer and loss for the setup,
+            ``{"units", "activation", "loss", "metric"}``.
         """
+        units, activation, loss, metric = output_spec(self.setup["problem"],
+                                                      self.setup["classes"])
         return {"type": "state", "setup": self.setup,
+                "output": {"units": units, "activation": activation, "loss": loss,
+                           "metric": metric},
                 "parameters": self.model.count_params(), "running": self.running}
 
     def data_message(self) -> dict:

@@ -16,7 +16,7 @@ import math
 from .. import activations, initializers, optimizers, schedules
 from ..data import playground as datasets
 from ..errors import FeedforwardError, describe, show
-from . import features
+from . import features, pictures
 
 MAX_LAYERS, MAX_UNITS = 8, 32
 MAX_POINTS = 5000  # points of a dataset: the server keeps and re-evaluates every one
@@ -102,6 +102,8 @@ def options() -> dict:
         "tasks": {name: datasets.TASKS[name] for name in DATASETS if name != "custom"},
         "problems": list(PROBLEMS),
         "features": [{"name": n, "label": features.FEATURES[n][2]} for n in features.NAMES],
+        "feature_thumbnails": pictures.feature_thumbnails(),
+        "previews": pictures.dataset_previews(n for n in DATASETS if n != "custom"),
         "activations": list(HIDDEN_ACTIVATIONS), "initializers": list(INITIALIZERS),
         "optimizers": copy.deepcopy(OPTIMIZERS), "schedules": copy.deepcopy(SCHEDULE_PARAMETERS),
         "regularizations": list(REGULARIZATIONS),

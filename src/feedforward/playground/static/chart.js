@@ -1,11 +1,9 @@
 // The loss chart: training, validation and test loss per epoch, with axes, a log-scale toggle
 // and the values under the mouse.
 
-const SERIES = [
-  ['train', '#7a9cc6', 'train'],
-  ['val', '#59a14f', 'val'],
-  ['test', '#222', 'test'],
-];
+import { color } from './colors.js';
+
+const SERIES = ['train', 'val', 'test']; // each drawn in its style sheet colour, --series-<name>
 const M = { l: 40, r: 8, t: 8, b: 18 };
 
 function niceTicks(lo, hi, n) {
@@ -59,11 +57,11 @@ export class LossChart {
   /** The line under the chart: the series' names in their colours (values while hovering). */
   legend() {
     this.tip.textContent = '';
-    for (const [key, colour, label] of SERIES) {
+    for (const key of SERIES) {
       if (key === 'val' && !this.h.val.some((v) => v !== null)) continue;
       const span = document.createElement('span');
-      span.style.color = colour;
-      span.textContent = `■ ${label} loss`;
+      span.style.color = `var(--series-${key})`;
+      span.textContent = `■ ${key} loss`;
       this.tip.appendChild(span);
     }
   }
@@ -100,7 +98,7 @@ export class LossChart {
   range() {
     const { epoch } = this.h;
     let lo = Infinity; let hi = -Infinity;
-    for (const [key] of SERIES) {
+    for (const key of SERIES) {
       for (const v of this.h[key]) {
         if (v === null || !Number.isFinite(v)) continue;
         const y = this.y(v);
@@ -125,7 +123,7 @@ export class LossChart {
     const Y = (v) => M.t + (1 - (this.y(v) - r.lo) / (r.hi - r.lo)) * ph;
     this.X = X; this.pw = pw;
     ctx.font = '10px system-ui, sans-serif';
-    ctx.fillStyle = '#666'; ctx.strokeStyle = '#e4e4e4'; ctx.lineWidth = 1;
+    ctx.fillStyle = color('chart-text'); ctx.strokeStyle = color('chart-grid'); ctx.lineWidth = 1;
     ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
     for (const t of this.log ? logTicks(r.lo, r.hi) : niceTicks(r.lo, r.hi, 3)) {
       const py = M.t + (1 - (t - r.lo) / (r.hi - r.lo)) * ph;
@@ -138,7 +136,7 @@ export class LossChart {
       if (t < r.x0 || t > r.x1) continue;
       ctx.fillText(String(Math.round(t)), X(t), M.t + ph + 3);
     }
-    ctx.strokeStyle = '#999';
+    ctx.strokeStyle = color('chart-axis');
     ctx.beginPath(); ctx.moveTo(M.l, M.t); ctx.lineTo(M.l, M.t + ph); ctx.lineTo(M.l + pw, M.t + ph); ctx.stroke();
     const n = this.h.epoch.length;
     // At most about two points per pixel: long runs stay cheap to redraw every frame.
@@ -146,9 +144,9 @@ export class LossChart {
     const idx = [];
     for (let i = 0; i < n; i += stride) idx.push(i);
     if (n && idx[idx.length - 1] !== n - 1) idx.push(n - 1);
-    for (const [key, colour] of SERIES) {
+    for (const key of SERIES) {
       const vals = this.h[key];
-      ctx.strokeStyle = colour; ctx.lineWidth = 1.5; ctx.beginPath();
+      ctx.strokeStyle = color(`series-${key}`); ctx.lineWidth = 1.5; ctx.beginPath();
       let pen = false;
       for (const i of idx) {
         const v = vals[i];
@@ -161,7 +159,7 @@ export class LossChart {
     }
     if (this.hoverIndex !== null && this.hoverIndex < n) {
       const px = X(this.h.epoch[this.hoverIndex]);
-      ctx.strokeStyle = 'rgba(0,0,0,0.35)';
+      ctx.strokeStyle = color('chart-cursor');
       ctx.beginPath(); ctx.moveTo(px, M.t); ctx.lineTo(px, M.t + ph); ctx.stroke();
     }
   }
@@ -178,7 +176,7 @@ export class LossChart {
     const i = lo > 0 && Math.abs(this.h.epoch[lo - 1] - target) < Math.abs(this.h.epoch[lo] - target) ? lo - 1 : lo;
     this.hoverIndex = i;
     const parts = [`epoch ${this.h.epoch[i]}`];
-    for (const [key] of SERIES) if (this.h[key][i] !== null) parts.push(`${key} ${fmt(this.h[key][i])}`);
+    for (const key of SERIES) if (this.h[key][i] !== null) parts.push(`${key} ${fmt(this.h[key][i])}`);
     this.tip.textContent = parts.join(' · ');
     this.draw();
   }

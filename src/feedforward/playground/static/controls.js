@@ -1,7 +1,8 @@
 // The setup's controls: they show the current setup and turn each user change into a partial
 // setup, handed to `change(patch)`.
 
-import { cssClass, cssDiverging } from './colors.js';
+import { cssClass, cssDiverging, color } from './colors.js';
+import { toPixel } from './heatmap.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -12,11 +13,10 @@ const DATASET_NAMES = {
   circle: 'Circle', xor: 'Exclusive or', gaussian: 'Gaussian', spiral: 'Spiral',
   plane: 'Plane', multi_gaussian: 'Multi Gaussian', custom: 'Your data',
 };
-const REGRESSION = ['plane', 'multi_gaussian'];
 
-/** The problem a built-in dataset poses (the server's `tasks`, or the known two regressions). */
+/** The problem a built-in dataset poses (the server's `tasks`). */
 export function taskOf(options, name) {
-  return options?.tasks?.[name] || (REGRESSION.includes(name) ? 'regression' : 'classification');
+  return options?.tasks?.[name];
 }
 
 /** Feature names in canonical order, whether the options list names or {name, label} objects. */
@@ -55,37 +55,21 @@ function setSelect(select, value, label = (v) => String(v)) {
 
 function pretty(name) { return name.replace(/_/g, ' '); }
 
-/** A preview of each built-in dataset, drawn once: what the TensorFlow Playground's tiles show. */
-function datasetPreview(name, canvas) {
+/**
+ * Draw points [x1, x2, y] into a dataset's tile: classes in their colours, regression targets on
+ * the diverging scale (scaled to the largest |y|). The points come from the server: a preview of
+ * each built-in dataset (options.previews), or the custom data itself.
+ */
+function drawTile(canvas, rows, domain, regression) {
   const ctx = canvas.getContext('2d');
   const s = canvas.width;
-  ctx.fillStyle = '#e8eaeb'; ctx.fillRect(0, 0, s, s);
-  const colours = ['#f59322', '#0877bd'];
-  let seed = 7;
-  const rnd = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647; };
-  const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-9)) * Math.cos(2 * Math.PI * rnd());
-  const dot = (x, y, v, reg) => {
-    ctx.fillStyle = reg ? `hsl(${v > 0 ? 203 : 32}, 90%, ${90 - Math.min(1, Math.abs(v)) * 50}%)` : colours[v];
-    ctx.fillRect((x / 12 + 0.5) * s - 1, (0.5 - y / 12) * s - 1, 2.2, 2.2);
-  };
-  for (let i = 0; i < 140; i++) {
-    if (name === 'circle') {
-      const inner = i % 2; const r = inner ? rnd() * 2.5 : 3.5 + rnd() * 1.5; const a = rnd() * 6.283;
-      dot(r * Math.cos(a), r * Math.sin(a), inner);
-    } else if (name === 'xor') {
-      const x = rnd() * 10 - 5; const y = rnd() * 10 - 5;
-      dot(x, y, x * y >= 0 ? 1 : 0);
-    } else if (name === 'gaussian') {
-      const c = i % 2; dot((c ? 2 : -2) + gauss(), (c ? 2 : -2) + gauss(), c);
-    } else if (name === 'spiral') {
-      const c = i % 2; const t = (i / 140) * 5.2; const r = t;
-      dot(r * Math.sin(t * 1.75 + c * Math.PI), r * Math.cos(t * 1.75 + c * Math.PI), c);
-    } else if (name === 'plane') {
-      const x = rnd() * 10 - 5; const y = rnd() * 10 - 5; dot(x, y, (x + y) / 10, true);
-    } else if (name === 'multi_gaussian') {
-      const k = i % 4; const cx = k % 2 ? 2.5 : -2.5; const cy = k > 1 ? 2.5 : -2.5;
-      dot(cx + gauss() * 0.9, cy + gauss() * 0.9, [1, -1, -1, 1][k] * 0.9, true);
-    }
+  ctx.fillStyle = color('neutral'); ctx.fillRect(0, 0, s, s);
+  let m = 0;
+  if (regression) for (const r of rows) m = Math.max(m, Math.abs(r[2]));
+  for (const [x1, x2, y] of rows) {
+    ctx.fillStyle = regression ? cssDiverging(y / (m || 1)) : cssClass(Math.max(0, Math.round(y)));
+    const [px, py] = toPixel(domain, s, x1, x2);
+    ctx.fillRect(px - 1, py - 1, 2.2, 2.2);
   }
 }
 
@@ -175,7 +159,7 @@ export class Controls {
       b.title = problem ? `${DATASET_NAMES[name] || name} (${problem})` : 'Your uploaded or drawn points';
       const c = document.createElement('canvas');
       c.width = 48; c.height = 48;
-      datasetPreview(name, c);
+      if (problem) drawTile(c, options.previews[name], options.domain, problem === 'regression');
       const cap = document.createElement('span');
       cap.textContent = DATASET_NAMES[name] || name;
       b.append(c, cap);
@@ -184,20 +168,14 @@ export class Controls {
     }
   }
 
-  /** Draw the custom data's points into its tile. */
-  previewCustom(data) {
+  /** Take the server's data: the training points bound the batch size; custom data has a tile. */
+  showData(data) {
+    this.trainPoints = (data.train || []).length;
+    $('batch-size').max = Math.max(1, this.trainPoints);
     const c = document.querySelector('[data-testid=dataset-custom] canvas');
     if (!c || this.setup?.dataset !== 'custom') return; // the tile shows only for custom data
-    const ctx = c.getContext('2d');
-    const s = c.width;
-    ctx.fillStyle = '#e8eaeb'; ctx.fillRect(0, 0, s, s);
-    const regression = this.setup?.problem === 'regression';
-    for (const part of ['train', 'val', 'test']) {
-      for (const [x1, x2, y] of data[part] || []) {
-        ctx.fillStyle = regression ? cssDiverging(y) : cssClass(Math.max(0, Math.round(y)));
-        ctx.fillRect((x1 / 12 + 0.5) * s - 1, (0.5 - x2 / 12) * s - 1, 2.2, 2.2);
-      }
-    }
+    const rows = ['train', 'val', 'test'].flatMap((part) => data[part] || []);
+    drawTile(c, rows, this.options.domain, this.setup.problem === 'regression');
   }
 
   /** The built-in datasets, classification first. */
@@ -224,8 +202,7 @@ export class Controls {
       const o = $(`${id}-out`);
       if (o) o.textContent = setup[key];
     }
-    const train = Math.floor((setup.samples * setup.train_percent) / 100 * (1 - setup.val_percent / 100));
-    $('batch-size').max = Math.max(1, train);
+    if (this.trainPoints !== undefined) $('batch-size').max = Math.max(1, this.trainPoints);
     for (const [id, key] of Object.entries(CHOICES)) setSelect($(id), setup[key], pretty);
     for (const [id, key] of Object.entries(CHECKS)) $(id).checked = !!setup[key];
     setSelect($('learning-rate'), setup.optimizer.learning_rate);
@@ -260,7 +237,8 @@ export class Controls {
     const draw = $('draw-label');
     const k = setup.problem === 'regression' ? 0 : setup.classes || 2;
     if (draw.options.length !== k) {
-      fill(draw, Array.from({ length: k }, (_, i) => i), (i) => `class ${i} (${['orange', 'blue', 'green', 'purple', 'red', 'brown'][i]})`);
+      fill(draw, Array.from({ length: k }, (_, i) => i), (i) => `class ${i}`);
+      [...draw.options].forEach((o, i) => { o.style.color = cssClass(i); });
     }
     draw.hidden = setup.problem === 'regression';
     $('draw-value').hidden = setup.problem !== 'regression';

@@ -1,12 +1,11 @@
-// The output map over [-6, 6]^2 (a canvas of grid x grid pixels, scaled by CSS) and the data
+// The output map over the input square (a canvas of grid x grid pixels, scaled by CSS) and the data
 // points drawn on a second canvas above it.
 
-import { putDiverging, putClasses, cssClass, cssDiverging } from './colors.js';
-
-export const DOMAIN = 6;
+import { putDiverging, putClasses, cssClass, cssDiverging, color } from './colors.js';
 
 export class Heatmap {
   constructor(mapCanvas, pointCanvas) {
+    this.domain = null; // the input square [lo, hi]: the server's options.domain
     this.map = mapCanvas;
     this.pts = pointCanvas;
     this.ctx = mapCanvas.getContext('2d');
@@ -43,15 +42,15 @@ export class Heatmap {
 
   /** Canvas pixel of a data point (x1, x2) on the points canvas. */
   toPixel(x1, x2) {
-    const s = this.pts.width / (2 * DOMAIN);
-    return [(x1 + DOMAIN) * s, (DOMAIN - x2) * s];
+    return toPixel(this.domain, this.pts.width, x1, x2);
   }
 
   /** Data coordinates (x1, x2) of a mouse event on the map. */
   toData(event) {
     const r = this.pts.getBoundingClientRect();
-    const x1 = ((event.clientX - r.left) / r.width) * 2 * DOMAIN - DOMAIN;
-    const x2 = DOMAIN - ((event.clientY - r.top) / r.height) * 2 * DOMAIN;
+    const [lo, hi] = this.domain;
+    const x1 = lo + ((event.clientX - r.left) / r.width) * (hi - lo);
+    const x2 = hi - ((event.clientY - r.top) / r.height) * (hi - lo);
     return [x1, x2];
   }
 
@@ -71,8 +70,8 @@ export class Heatmap {
     const colour = problem === 'regression'
       ? (y) => cssDiverging(y / this.scale)
       : (y) => cssClass(y < 0.5 ? 0 : Math.round(y));
-    const groups = [['train', '#fff', 1], ['val', '#777', 1.5]];
-    if (showTest) groups.push(['test', '#222', 1.5]);
+    const groups = [['train', color('ring-train'), 1], ['val', color('ring-val'), 1.5]];
+    if (showTest) groups.push(['test', color('ring-test'), 1.5]);
     for (const [part, ring, lw] of groups) {
       ctx.lineWidth = lw;
       ctx.strokeStyle = ring;
@@ -85,7 +84,7 @@ export class Heatmap {
         ctx.stroke();
       }
     }
-    ctx.strokeStyle = '#111';
+    ctx.strokeStyle = color('ring-inspected');
     ctx.lineWidth = 1.5;
     for (const [x1, x2] of highlight || []) {
       const [px, py] = this.toPixel(x1, x2);
@@ -104,4 +103,10 @@ export function drawThumb(canvas, data, offset, size) {
   const n = size * size;
   for (let i = 0; i < n; i++) putDiverging(img.data, i * 4, data[offset + i]);
   ctx.putImageData(img, 0, 0);
+}
+
+/** Pixel (px, py) of the point (x1, x2) on a square canvas `size` wide over the square `domain`. */
+export function toPixel([lo, hi], size, x1, x2) {
+  const s = size / (hi - lo);
+  return [(x1 - lo) * s, (hi - x2) * s];
 }

@@ -24,7 +24,7 @@ function matrix(title, m, note) {
       const td = tr.insertCell();
       const t = scale ? v / scale : 0;
       td.style.background = cssDiverging(t);
-      if (Math.abs(t) > 0.55) td.style.color = '#fff';
+      if (Math.abs(t) > 0.55) td.className = 'strong';
       td.title = String(v);
       if (numbers) td.textContent = Math.abs(v) >= 100 ? v.toExponential(0) : v.toFixed(2);
     }

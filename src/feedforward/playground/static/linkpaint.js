@@ -2,18 +2,25 @@
 
 const COLOUR_STEPS = 32;
 const WIDTH_STEPS = 12;
-const NEG = [245, 147, 34];
-const MID = [232, 234, 235];
-const POS = [8, 119, 189];
+const scales = new Map(); // palette -> its colours, computed once
 
-// The diverging scale (orange, grey, blue) in COLOUR_STEPS CSS colours.
-const COLOURS = Array.from({ length: COLOUR_STEPS }, (_, i) => {
-  const t = ((i + 0.5) / COLOUR_STEPS) * 2 - 1;
-  const end = t < 0 ? NEG : POS;
-  const f = Math.abs(t);
-  const c = MID.map((m, k) => Math.round(m + (end[k] - m) * f));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
-});
+/**
+ * The diverging scale in COLOUR_STEPS CSS colours, from the page's palette {neg, mid, pos}
+ * (colors.js reads it from the style sheet; a worker has none, so the page sends it).
+ */
+function colours({ neg, mid, pos }) {
+  const key = JSON.stringify([neg, mid, pos]);
+  if (!scales.has(key)) {
+    scales.set(key, Array.from({ length: COLOUR_STEPS }, (_, i) => {
+      const t = ((i + 0.5) / COLOUR_STEPS) * 2 - 1;
+      const end = t < 0 ? neg : pos;
+      const f = Math.abs(t);
+      const c = mid.map((m, k) => Math.round(m + (end[k] - m) * f));
+      return `rgb(${c[0]},${c[1]},${c[2]})`;
+    }));
+  }
+  return scales.get(key);
+}
 
 /**
  * Stroke every link as a cubic curve (a straight line with `geom.straight`), coloured by the
@@ -21,7 +28,8 @@ const COLOURS = Array.from({ length: COLOUR_STEPS }, (_, i) => {
  * stroke call.
  *
  * @param {CanvasRenderingContext2D} ctx
- * @param {object} geom {width, height, dpr, maxWidth, straight, layers: [{xa, xb, xm, ya: [..], yb: [..]}]}
+ * @param {object} geom {width, height, dpr, maxWidth, straight, palette: {neg, mid, pos},
+ *   layers: [{xa, xb, xm, ya: [..], yb: [..]}]}
  * @param {Array} kernels per dense layer {rows, cols, data: Float32Array (rows * cols)}
  */
 export function paintLinks(ctx, geom, kernels) {
@@ -42,11 +50,12 @@ export function paintLinks(ctx, geom, kernels) {
       list.push(l, n);
     }
   });
+  const scale = colours(geom.palette);
   ctx.globalAlpha = 0.85;
   for (const key of [...buckets.keys()].sort((a, b) => a - b)) {
     const list = buckets.get(key);
     const s = Math.floor(key / COLOUR_STEPS);
-    ctx.strokeStyle = COLOURS[key - s * COLOUR_STEPS];
+    ctx.strokeStyle = scale[key - s * COLOUR_STEPS];
     ctx.lineWidth = 0.5 + (s / WIDTH_STEPS) * geom.maxWidth;
     ctx.beginPath();
     for (let n = 0; n < list.length; n += 2) {

@@ -16,6 +16,7 @@ const app = {
   session: null,
   options: null,
   setup: null, // what the controls show (may run ahead of the server by one change)
+  output: null, // the server's output layer for the confirmed setup: {units, activation, loss}
   confirmed: null, // the last setup the server validated
   running: false,
   data: null,
@@ -108,15 +109,10 @@ function showRunning() {
   b.title = app.running ? 'Pause' : 'Run';
 }
 
-function outputs(setup) {
-  if (setup.problem === 'regression') return 1;
-  return setup.classes > 2 ? setup.classes : 1;
-}
-
 function render(force = false) {
   if (!app.setup || !app.options) return;
   controls.render(app.setup, force);
-  network.build(app.setup, app.options, outputs(app.setup));
+  if (app.output) network.build(app.setup, app.options, app.output);
   $('loss-val-row').hidden = !(app.setup.val_percent > 0);
   heatmap.drawPoints(app.data, { showTest: app.setup.show_test, problem: app.setup.problem,
     highlight: app.inspected });
@@ -132,6 +128,7 @@ const handlers = {
     stats.session = msg.session;
     app.options = msg.options;
     controls.setOptions(msg.options);
+    heatmap.domain = msg.options.domain;
     $('export').href = `/api/export/${encodeURIComponent(msg.session)}`;
     // A link's setup (or the one we had before a reconnect) wins over the server's default.
     const wanted = readHash() || app.setup;
@@ -147,6 +144,7 @@ const handlers = {
     if (app.greeting) app.greeting = false; else app.linkSetup = null;
     app.setup = msg.setup;
     app.confirmed = msg.setup;
+    app.output = msg.output;
     stats.setup = msg.setup;
     if (typeof msg.running === 'boolean') { app.running = msg.running; stats.running = msg.running; showRunning(); }
     $('param-count').textContent = msg.parameters !== undefined ? `${msg.parameters} trainable parameters` : '';
@@ -155,7 +153,7 @@ const handlers = {
   },
   data(msg) {
     app.data = msg;
-    controls.previewCustom(msg);
+    controls.showData(msg);
     stats.lastData = msg;
     const n = (part) => (msg[part] || []).length;
     stats.dataCounts = { train: n('train'), val: n('val'), test: n('test'), total: n('train') + n('val') + n('test') };
@@ -322,7 +320,7 @@ function drawConfusion(cm) {
       const td = tr.insertCell();
       td.textContent = v;
       const share = v / total;
-      td.style.background = i === j ? `rgba(8,119,189,${share * 0.6})` : `rgba(214,39,40,${share * 0.6})`;
+      td.style.background = `color-mix(in srgb, var(--${i === j ? 'right' : 'wrong'}) ${Math.round(share * 60)}%, transparent)`;
     });
   });
 }
@@ -391,8 +389,9 @@ $('csv-file').addEventListener('change', async (e) => {
 
 $('points').addEventListener('click', (e) => {
   if (!$('draw-mode').checked || !app.setup) return;
-  // the map's edge is the domain's edge, [-6, 6]; three decimals are plenty for a click
-  const [x1, x2] = heatmap.toData(e).map((v) => Math.round(Math.max(-6, Math.min(6, v)) * 1000) / 1000);
+  // the map's edge is the domain's edge; three decimals are plenty for a click
+  const [lo, hi] = heatmap.domain;
+  const [x1, x2] = heatmap.toData(e).map((v) => Math.round(Math.max(lo, Math.min(hi, v)) * 1000) / 1000);
   const label = app.setup.problem === 'regression' ? Number($('draw-value').value) : Number($('draw-label').value);
   socket.send({ type: 'add_point', x1, x2, label });
 });

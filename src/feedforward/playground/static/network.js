@@ -5,41 +5,15 @@
 // take the mouse, for hovering and editing, and plain divs mark the nodes.
 // Dense layer i joins column i to column i + 1 (column 0: the active features).
 
-import { cssDiverging, cssClass, putDiverging, CLASS_COLORS } from './colors.js';
+import { cssDiverging, cssClass, putDiverging, classRgb, getPalette, color } from './colors.js';
 import { drawThumb } from './heatmap.js';
 import { paintLinks, flatKernels } from './linkpaint.js';
 import { featureNames } from './controls.js';
+import { unpack } from './socket.js';
 
 const SVGNS = 'http://www.w3.org/2000/svg';
 const THUMB = 20;
 const HEAD = 78; // room above the columns for each layer's controls
-
-export const FEATURE_LABELS = {
-  x1: 'X<sub>1</sub>', x2: 'X<sub>2</sub>', x1sq: 'X<sub>1</sub><sup>2</sup>',
-  x2sq: 'X<sub>2</sub><sup>2</sup>', x1x2: 'X<sub>1</sub>X<sub>2</sub>',
-  sinx1: 'sin(X<sub>1</sub>)', sinx2: 'sin(X<sub>2</sub>)',
-};
-const FEATURE_FN = {
-  x1: (a) => a, x2: (a, b) => b, x1sq: (a) => a * a, x2sq: (a, b) => b * b,
-  x1x2: (a, b) => a * b, sinx1: (a) => Math.sin(a), sinx2: (a, b) => Math.sin(b),
-};
-
-/** A feature's 20 x 20 thumbnail over [-6, 6]^2, scaled to [-1, 1]; computed here, it never changes. */
-function featureThumb(name) {
-  const out = new Float32Array(THUMB * THUMB);
-  let m = 0;
-  for (let r = 0; r < THUMB; r++) {
-    for (let c = 0; c < THUMB; c++) {
-      const x1 = -6 + (12 * (c + 0.5)) / THUMB;
-      const x2 = 6 - (12 * (r + 0.5)) / THUMB;
-      const v = FEATURE_FN[name](x1, x2);
-      out[r * THUMB + c] = v;
-      m = Math.max(m, Math.abs(v));
-    }
-  }
-  for (let i = 0; i < out.length; i++) out[i] /= m || 1;
-  return out;
-}
 
 function el(tag, cls, parent, html) {
   const e = document.createElement(tag);
@@ -74,17 +48,27 @@ export class NetworkView {
     this.biasValues = null;
   }
 
-  /** Rebuild the drawing when the structure (features, layers, outputs) changes. */
-  build(setup, options, outputs) {
-    const key = JSON.stringify([setup.features, setup.layers, outputs, setup.problem,
-      this.root.clientWidth]);
+  /**
+   * Rebuild the drawing when the structure (features, layers, output layer) changes.
+   *
+   * @param {object} output the server's output layer for the setup: {units, activation, loss}
+   */
+  build(setup, options, output) {
+    const outputs = output.units;
+    const key = JSON.stringify([setup.features, setup.layers, output, this.root.clientWidth]);
     if (key === this.key) { this.updateHeaders(setup, options); return; }
     this.key = key;
     this.setup = setup;
     this.root.textContent = '';
     this.biases = [];
     this.outputs = outputs;
+    this.output = output;
     const allFeatures = featureNames(options);
+    // the server computes the features' pictures (options.feature_thumbnails, in this order)
+    if (this.thumbsOf !== options) {
+      this.thumbsOf = options;
+      this.featureThumbs = unpack(options.feature_thumbnails);
+    }
     const active = setup.features; // the network's input order
     const sizes = [active.length, ...setup.layers.map((l) => l.units), outputs];
     const rows = Math.max(allFeatures.length, ...sizes);
@@ -132,8 +116,8 @@ export class NetworkView {
       d.title = on ? `${name}: click to switch off` : `${name}: click to use as an input`;
       Object.assign(d.style, { left: `${fx - fnode / 2}px`, top: `${y - fnode / 2}px`, width: `${fnode}px`, height: `${fnode}px` });
       const c = el('canvas', '', d);
-      drawThumb(c, featureThumb(name), 0, THUMB);
-      el('span', 'flabel', d, FEATURE_LABELS[name] || name);
+      drawThumb(c, this.featureThumbs.data, i * THUMB * THUMB, THUMB);
+      el('span', 'flabel', d).textContent = options.features[i].label;
       d.addEventListener('click', () => this.hooks.toggleFeature(name));
       this.hoverable(d, () => ({ title: `${name}${on ? '' : ' (off)'}`, canvas: c, sx: 0, sy: 0, sw: THUMB, sh: THUMB }));
       if (on) this.nodes[0].push(d);
@@ -192,7 +176,9 @@ export class NetworkView {
       });
       this.links.push({ xa, xb, xm, ya: centres[l], yb: centres[l + 1] });
     }
-    this.linkGeom = { width, height, dpr, straight, maxWidth: this.linkCount > 400 ? 2.5 : 5, layers: this.links };
+    const { neg, mid, pos } = getPalette(); // a worker has no style sheet to read it from
+    this.linkGeom = { width, height, dpr, straight, maxWidth: this.linkCount > 400 ? 2.5 : 5,
+      layers: this.links, palette: { neg, mid, pos } };
     this.startLinks();
     gHits.addEventListener('click', (e) => this.linkClick(e));
     gHits.addEventListener('mousemove', (e) => this.linkHover(e));
@@ -211,7 +197,7 @@ export class NetworkView {
       this.gradLabels.push(g);
       if (c === ncol - 1) {
         const h = el('div', 'layer-head out', this.root,
-          `<div class="lname">Output</div><div class="muted">${this.outputText(outputs)}</div>`);
+          `<div class="lname">Output</div><div class="muted">${this.outputText()}</div>`);
         Object.assign(h.style, { left: `${x - 40}px` });
         continue;
       }
@@ -221,9 +207,10 @@ export class NetworkView {
     this.paint();
   }
 
-  outputText(outputs) {
-    if (this.setup.problem === 'regression') return 'linear, MSE';
-    return outputs > 1 ? `softmax, ${outputs} classes` : 'sigmoid, log loss';
+  /** What the server's output layer is, e.g. "softmax, categorical crossentropy, 3 units". */
+  outputText() {
+    const { units, activation, loss } = this.output;
+    return `${activation}, ${loss.replace(/_/g, ' ')}${units > 1 ? `, ${units} units` : ''}`;
   }
 
   layerHeader(i, x, options) {
@@ -329,7 +316,7 @@ export class NetworkView {
         const src = this.source(c, u);
         ctx.imageSmoothingEnabled = r.s * this.dpr >= THUMB || c === this.rects.length - 1;
         if (src.canvas) ctx.drawImage(src.canvas, src.sx, src.sy, src.sw, src.sh, r.x, r.y, r.s, r.s);
-        else { ctx.fillStyle = '#fff'; ctx.fillRect(r.x, r.y, r.s, r.s); }
+        else { ctx.fillStyle = color('panel'); ctx.fillRect(r.x, r.y, r.s, r.s); }
       });
     }
     this.biases.forEach((col, l) => {
@@ -417,7 +404,7 @@ export class NetworkView {
         cv._img = cv.getContext('2d').createImageData(w, h);
       }
       const img = cv._img;
-      const col = CLASS_COLORS[c % CLASS_COLORS.length];
+      const col = classRgb(c);
       for (let i = 0; i < w * h; i++) {
         const p = heat.data[i * k + c];
         for (let ch = 0; ch < 3; ch++) img.data[i * 4 + ch] = 255 + (col[ch] - 255) * p;
