@@ -17,12 +17,12 @@ import pytest
 
 import feedforward as ff
 from feedforward.callbacks import (
-    BackupAndRestore,
     Callback,
     CSVLogger,
     EarlyStopping,
     ReduceLROnPlateau,
 )
+from feedforward.checkpoint import BackupAndRestore
 from feedforward.errors import FeedforwardError
 
 EPOCHS, BATCH = 6, 32

@@ -64,7 +64,7 @@ def test_model_files_and_checkpoints_follow_the_umask(tmp_path):
     model = ff.Sequential([ff.Dense(2, activation="softmax")], input_dim=3, seed=0)
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     x, y = np.zeros((4, 3)), np.array([0, 1, 0, 1])
-    backup = ff.callbacks.BackupAndRestore(tmp_path / "backup", delete_checkpoint=False)
+    backup = ff.BackupAndRestore(tmp_path / "backup", delete_checkpoint=False)
     old = os.umask(0o022)
     try:
         model.fit(x, y, epochs=1, verbose=0, callbacks=[backup])

@@ -15,6 +15,7 @@ from . import (
     regularizers,
     schedules,
 )
+from .checkpoint import BackupAndRestore
 from .errors import FeedforwardError
 from .layers import Activation, Dense, Dropout, Maxout
 from .model import Sequential
@@ -23,9 +24,10 @@ from .saving import load_model
 __version__ = "0.1.0"
 
 __all__ = [
-    "Activation", "Dense", "Dropout", "FeedforwardError", "Maxout", "Sequential", "activations",
-    "callbacks", "data", "diagnostics", "fileio", "initializers", "interop", "layers", "load_model",
-    "losses", "metrics", "optimizers", "regularizers", "schedules",
+    "Activation", "BackupAndRestore", "Dense", "Dropout", "FeedforwardError", "Maxout",
+    "Sequential", "activations", "callbacks", "data", "diagnostics", "fileio", "initializers",
+    "interop", "layers", "load_model", "losses", "metrics", "optimizers", "regularizers",
+    "schedules",
 ]
 
 

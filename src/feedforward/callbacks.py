@@ -1,9 +1,16 @@
-"""Callbacks: hooks called by ``Sequential.fit`` at the start and end of training, epochs and
-batches.
+"""Callbacks: hooks called by the training engine (:mod:`feedforward.training`, which
+``Sequential.fit`` runs) at the start and end of training, epochs and batches.
 
 ``logs`` holds the epoch's ``loss``, metrics, ``val_*`` entries and ``learning_rate``. A callback
 may set ``model.stop_training = True``: from ``on_batch_end`` training ends after that batch,
 from ``on_epoch_end`` after that epoch.
+
+A callback reaches the training through a small public surface, as in Keras: ``self.model``
+(:meth:`Callback.set_model`), ``self.params`` (:meth:`Callback.set_params`: ``epochs``,
+``steps``, ``batch_size``, ``verbose``) and ``self.trainer`` (:meth:`Callback.set_trainer`: the
+:class:`~feedforward.training.Trainer`, with its ``position``, data and callbacks). Two class
+attributes change how the engine treats a callback: ``runs_last`` and ``handles_divergence``.
+``BackupAndRestore`` lives in :mod:`feedforward.checkpoint`.
 """
 
 from __future__ import annotations
@@ -28,13 +35,30 @@ class Callback:
     Attributes
     ----------
     model : Sequential
-        The model being trained, set by ``fit`` through :meth:`set_model`.
+        The model being trained, set by the engine through :meth:`set_model`.
+    params : dict
+        ``{"epochs", "steps", "batch_size", "verbose"}`` of the training (Keras's), set through
+        :meth:`set_params`; ``epochs`` is None for a training without end.
+    trainer : Trainer
+        The engine running the training, set through :meth:`set_trainer`.
+    runs_last : bool
+        Class attribute, default False. True puts the callback after all the others, History
+        included, so that its hooks see what they hold (BackupAndRestore saves their states).
+    handles_divergence : bool
+        Class attribute, default False. True makes a divergence (a non-finite loss, or weights
+        made non-finite) end training quietly: the engine undoes the epoch, passes the
+        non-finite loss to ``on_batch_end`` and the epoch's logs, and stops, instead of raising
+        :class:`~feedforward.training.Diverged` (see :class:`TerminateOnNaN`).
     """
 
     model = None
+    params: dict | None = None
+    trainer = None
+    runs_last = False
+    handles_divergence = False
 
     def set_model(self, model):
-        """Attach the callback to the model that ``fit`` trains.
+        """Attach the callback to the model being trained.
 
         Parameters
         ----------
@@ -42,6 +66,28 @@ class Callback:
             The model; hooks reach it as ``self.model``.
         """
         self.model = model
+
+    def set_params(self, params):
+        """Take the training's parameters, before ``on_train_begin``.
+
+        Parameters
+        ----------
+        params : dict
+            ``{"epochs", "steps", "batch_size", "verbose"}``; hooks reach it as
+            ``self.params``. The engine updates it in place when its data change.
+        """
+        self.params = params
+
+    def set_trainer(self, trainer):
+        """Attach the callback to the engine that runs the training.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            Hooks reach it as ``self.trainer``: its ``position``, ``x``, ``y``, ``x_is_raw``,
+            ``callbacks`` and ``finished`` (see :mod:`feedforward.training`).
+        """
+        self.trainer = trainer
 
     def on_train_begin(self, logs=None):
         """Called once at the start of ``fit``, before the first epoch.
@@ -115,7 +161,19 @@ class Callback:
         """
 
 
-def _stateful(callback) -> bool:
+def has_state(callback) -> bool:
+    """Whether ``callback`` keeps state that a resumed run needs (it overrides ``get_state``).
+
+    Parameters
+    ----------
+    callback : Callback
+        Any callback.
+
+    Returns
+    -------
+    bool
+        True when its class overrides :meth:`Callback.get_state`.
+    """
     return type(callback).get_state is not Callback.get_state
 
 
@@ -143,6 +201,12 @@ class CallbackList(Callback):
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             cb.set_model(model)
+
+    def set_params(self, params):
+        self._call("set_params", params)
+
+    def set_trainer(self, trainer):
+        self._call("set_trainer", trainer)
 
     def _call(self, hook, *args):
         for cb in self.callbacks:
@@ -225,15 +289,17 @@ class ProgressBar(Callback):
         self.console = console or Console(highlight=False)
 
     def on_train_begin(self, logs=None):
-        self.epochs = self.model._fit_state["epochs"]
-        self.steps = self.model._fit_state["steps"]
+        self.epochs, self.steps = self.params["epochs"], self.params["steps"]
+
+    def _label(self, epoch):
+        return f"epoch {epoch + 1}" + ("" if self.epochs is None else f"/{self.epochs}")
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
         self.live = self.verbose == 1 and self.console.is_terminal
         if self.live:
             self.progress = Progress(
-                TextColumn(f"epoch {epoch + 1}/{self.epochs}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn(self._label(epoch)), BarColumn(), MofNCompleteColumn(),
                 TimeElapsedColumn(), TextColumn("{task.fields[logs]}"),
                 console=self.console, transient=True)
             self.task = self.progress.add_task("", total=self.steps, logs="")
@@ -253,7 +319,7 @@ class ProgressBar(Callback):
             self.live = False
         seconds = time.perf_counter() - self.start
         self.console.print(
-            f"epoch {epoch + 1}/{self.epochs}  {seconds:.2f}s  {_format_logs(logs or {})}",
+            f"{self._label(epoch)}  {seconds:.2f}s  {_format_logs(logs or {})}",
             soft_wrap=True)
 
 
@@ -542,9 +608,13 @@ class ReduceLROnPlateau(_Monitor):
 class TerminateOnNaN(Callback):
     """End training quietly when the loss becomes NaN or infinite.
 
-    Without it, ``fit`` raises an error on divergence. With it, the diverging update is
-    skipped, training stops, and ``fit`` returns the History (whose last loss is non-finite).
+    Without it, ``fit`` raises :class:`~feedforward.training.Diverged` on divergence. With it
+    (``handles_divergence``), the engine undoes the diverging epoch instead, this callback
+    reports the loss and stops training, and ``fit`` returns the History (whose last loss is
+    non-finite).
     """
+
+    handles_divergence = True
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
@@ -664,93 +734,3 @@ class CSVLogger(Callback):
         rows = _restored(self, state, "rows", low=0, integer=True)
         self.lines = self.lines[:1 + rows] if rows else []
         self._write()
-
-
-class BackupAndRestore(Callback):
-    """Save everything training needs to resume, and resume from it: crash-safe training.
-
-    At each save the file ``backup_dir/checkpoint.safetensors`` is replaced atomically by the
-    weights, the optimizer state, the epoch and batch position, the running loss and metric
-    sums, every random stream's state and the other callbacks' states (see
-    :mod:`feedforward.checkpoint`). A ``fit`` with this callback that finds the file continues
-    exactly where the interrupted run stopped, mid-epoch included: its final weights are
-    bit-identical to those of a run that was never interrupted.
-
-    Parameters
-    ----------
-    backup_dir : str or Path
-        The folder of the checkpoint (created if missing).
-    save_freq : "epoch" or int
-        Save at the end of every epoch, or every ``save_freq`` optimizer steps.
-    delete_checkpoint : bool
-        Delete the checkpoint when ``fit`` ends without error (as in Keras), so that the next
-        ``fit`` starts afresh.
-
-    Notes
-    -----
-    Non-finite weights are never saved: after a divergence the last good checkpoint stays.
-    The resumed ``fit`` must be given the same model configuration, data, batch size and
-    callbacks; anything else is refused with an error.
-    """
-
-    FILE = "checkpoint.safetensors"
-
-    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
-        if save_freq != "epoch":
-            save_freq = int(check_number(save_freq, "save_freq", low=1, integer=True))
-        self.backup_dir, self.save_freq = str(backup_dir), save_freq
-        self.delete_checkpoint = bool(delete_checkpoint)
-
-    @property
-    def path(self) -> str:
-        return os.path.join(self.backup_dir, self.FILE)
-
-    def _others(self):
-        return [cb for cb in self.model._callbacks if _stateful(cb)]
-
-    def on_train_begin(self, logs=None):
-        from . import checkpoint
-
-        try:
-            os.makedirs(self.backup_dir, exist_ok=True)
-        except OSError as e:
-            raise FeedforwardError(f"backup_dir: cannot create {self.backup_dir!r} "
-                                   f"({e.strerror or e})") from None
-        state = self.model._fit_state
-        self.digest = checkpoint.fingerprint(state["x"], state["y"])
-        if os.path.exists(self.path):
-            position = checkpoint.restore(self.path, self.model, self._others(), self.digest)
-            state["initial_position"] = position
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-        # the permutation of this epoch is drawn from this state, after this hook
-        self.shuffle_state = self.model.rngs["shuffle"].bit_generator.state
-
-    def on_batch_end(self, batch, logs=None):
-        if not np.isfinite((logs or {}).get("loss", 0.0)):
-            return  # a diverged step: fit has undone the epoch and is stopping
-        if self.save_freq != "epoch" and self.model.optimizer.iterations % self.save_freq == 0:
-            total, seen = self.model._epoch_sums
-            self._save({"epoch": self.epoch, "batch": batch + 1, "total": total, "seen": seen},
-                       self.shuffle_state)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if np.isfinite((logs or {}).get("loss", 0.0)):
-            self._save({"epoch": epoch + 1, "batch": 0, "total": 0.0, "seen": 0,
-                        "stopped": bool(self.model.stop_training)},
-                       self.model.rngs["shuffle"].bit_generator.state)
-
-    def _save(self, position, shuffle_state):
-        from . import checkpoint
-
-        if np.isfinite(self.model.params).all():  # else the run diverged: keep the last good
-            checkpoint.write(self.path, self.model, position, shuffle_state, self._others(),
-                             self.digest)
-
-    def on_train_end(self, logs=None):
-        finished = self.model._fit_state.get("finished", False)
-        if finished and self.delete_checkpoint and os.path.exists(self.path):
-            os.remove(self.path)
-            if not os.listdir(self.backup_dir):  # a folder made for the checkpoint alone
-                os.rmdir(self.backup_dir)

@@ -1,4 +1,5 @@
-"""Training checkpoints: what ``fit`` needs to go on exactly where a run stopped.
+"""Training checkpoints: what ``fit`` needs to go on exactly where a run stopped, and
+:class:`BackupAndRestore`, the callback that writes and resumes them.
 
 A checkpoint is a model file (see :mod:`feedforward.saving`) with the training state added:
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as st_save
 
 from . import saving
+from .callbacks import Callback, has_state
 from .errors import FeedforwardError, check_finite, check_number, describe
 from .fileio import atomic_write
 
@@ -95,8 +98,9 @@ def write(path, model, position, shuffle_state, callbacks, data_digest):
                                "is kept")
     tensors = saving.model_tensors(model)
     for i, m in enumerate(model.metrics):
-        if getattr(m, "_sums", None) is not None:
-            tensors[f"metrics.{i}"] = np.ascontiguousarray(m._sums)
+        sums = m.get_state()
+        if sums is not None:
+            tensors[f"metrics.{i}"] = np.ascontiguousarray(sums)
     states = []
     for i, cb in enumerate(callbacks):
         state = dict(cb.get_state())
@@ -174,7 +178,7 @@ def _take(tensors, name, like):
     like[...] = a
 
 
-def restore(path, model, callbacks, data_digest) -> dict:
+def restore(path, model, callbacks, data_digest, params) -> dict:
     """Load the checkpoint at ``path`` into ``model`` and ``callbacks`` (in place).
 
     Refuses a checkpoint of another model, optimizer or training data, and any field of the
@@ -186,11 +190,14 @@ def restore(path, model, callbacks, data_digest) -> dict:
         The checkpoint file written by :func:`write`.
     model : Sequential
         The compiled model whose weights, optimizer state, metric sums and random streams
-        are restored, inside ``fit`` (its number of epochs and steps bound the position).
+        are restored.
     callbacks : list of Callback
         The callbacks given their saved states, in the order of :func:`write`.
     data_digest : str
         The :func:`fingerprint` of the training data; it must match the checkpoint's.
+    params : dict
+        The resuming training's ``epochs`` (None: no end), ``steps`` and ``batch_size``
+        (a callback's ``params``); they bound the position.
 
     Returns
     -------
@@ -206,7 +213,7 @@ def restore(path, model, callbacks, data_digest) -> dict:
         if state.get("data") != data_digest:
             raise FeedforwardError("the checkpoint was written while training on other data (or "
                                    "another split); it cannot be resumed on this data")
-        position = _position(state, model._fit_state)
+        position = _position(state, params)
         _restore(model, callbacks, meta, state, tensors)
     except FeedforwardError as e:
         raise FeedforwardError(f"{path}: {e}") from None
@@ -298,13 +305,11 @@ def _metric_sums(model, tensors):
         a = tensors.get(f"metrics.{i}")
         if a is None:
             continue
-        like = m._sums  # None for a metric whose sums take the outputs' shape
-        if (a.shape != like.shape if like is not None else
-                a.ndim != 2 or a.shape[1] != model.output_shape[-1]):
+        if a.shape != m.state_shape(model.output_shape[-1]):
             raise FeedforwardError(f"tensor 'metrics.{i}' has the wrong shape {list(a.shape)} "
                                    f"for the metric {model.metric_names[i]!r}")
         check_finite(a, f"tensor 'metrics.{i}'")
-        m._sums = a.astype(np.float64)
+        m.set_state(a)
 
 
 def _random_streams(model, states):
@@ -317,3 +322,83 @@ def _random_streams(model, states):
         except (TypeError, ValueError, KeyError, OverflowError) as e:
             raise FeedforwardError(f"{STATE_KEY}.rngs.{name}: not a state of "
                                    f"{type(generator.bit_generator).__name__} ({e})") from None
+
+
+class BackupAndRestore(Callback):
+    """Save everything training needs to resume, and resume from it: crash-safe training.
+
+    At each save the file ``backup_dir/checkpoint.safetensors`` is replaced atomically by the
+    weights, the optimizer state, the epoch and batch position, the running loss and metric
+    sums, every random stream's state and the other callbacks' states (see
+    this module). A ``fit`` with this callback that finds the file continues
+    exactly where the interrupted run stopped, mid-epoch included: its final weights are
+    bit-identical to those of a run that was never interrupted.
+
+    Parameters
+    ----------
+    backup_dir : str or Path
+        The folder of the checkpoint (created if missing).
+    save_freq : "epoch" or int
+        Save at the end of every epoch, or every ``save_freq`` optimizer steps.
+    delete_checkpoint : bool
+        Delete the checkpoint when ``fit`` ends without error (as in Keras), so that the next
+        ``fit`` starts afresh.
+
+    Notes
+    -----
+    Non-finite weights are never saved: after a divergence the last good checkpoint stays.
+    The resumed ``fit`` must be given the same model configuration, data, batch size and
+    callbacks; anything else is refused with an error.
+    """
+
+    FILE = "checkpoint.safetensors"
+    runs_last = True  # it saves what every other callback holds
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        if save_freq != "epoch":
+            save_freq = int(check_number(save_freq, "save_freq", low=1, integer=True))
+        self.backup_dir, self.save_freq = str(backup_dir), save_freq
+        self.delete_checkpoint = bool(delete_checkpoint)
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.backup_dir, self.FILE)
+
+    def _others(self):
+        return [cb for cb in self.trainer.callbacks if has_state(cb)]
+
+    def on_train_begin(self, logs=None):
+        try:
+            os.makedirs(self.backup_dir, exist_ok=True)
+        except OSError as e:
+            raise FeedforwardError(f"backup_dir: cannot create {self.backup_dir!r} "
+                                   f"({e.strerror or e})") from None
+        trainer = self.trainer
+        self.digest = fingerprint(trainer.x, trainer.y)
+        if os.path.exists(self.path):
+            trainer.resume_from(restore(self.path, self.model, self._others(), self.digest,
+                                        self.params))
+
+    def on_batch_end(self, batch, logs=None):
+        if not np.isfinite((logs or {}).get("loss", 0.0)):
+            return  # a diverged step: the engine has undone the epoch and is stopping
+        if self.save_freq != "epoch" and self.model.optimizer.iterations % self.save_freq == 0:
+            # epoch, batches done, running sums; the permutation of this epoch is drawn
+            # again from the shuffling stream's state at its start
+            self._save(self.trainer.position, self.trainer.shuffle_state)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if np.isfinite((logs or {}).get("loss", 0.0)):
+            self._save({"epoch": epoch + 1, "batch": 0, "total": 0.0, "seen": 0,
+                        "stopped": bool(self.model.stop_training)},
+                       self.model.rngs["shuffle"].bit_generator.state)
+
+    def _save(self, position, shuffle_state):
+        if np.isfinite(self.model.params).all():  # else the run diverged: keep the last good
+            write(self.path, self.model, position, shuffle_state, self._others(), self.digest)
+
+    def on_train_end(self, logs=None):
+        if self.trainer.finished and self.delete_checkpoint and os.path.exists(self.path):
+            os.remove(self.path)
+            if not os.listdir(self.backup_dir):  # a folder made for the checkpoint alone
+                os.rmdir(self.backup_dir)

@@ -32,6 +32,42 @@ class Metric(Configurable):
         """Forget everything seen: start a new epoch."""
         self._sums = np.zeros(self._n_sums)
 
+    # the running sums, for a checkpoint (see feedforward.checkpoint)
+    def get_state(self) -> np.ndarray | None:
+        """A copy of the running sums since ``reset``.
+
+        Returns
+        -------
+        ndarray of float64 or None
+            Of :meth:`state_shape`; None where there is nothing yet (R2 before an update).
+        """
+        return None if self._sums is None else self._sums.copy()
+
+    def state_shape(self, outputs: int) -> tuple:
+        """The shape of :meth:`get_state`'s array for a model of ``outputs`` outputs.
+
+        Parameters
+        ----------
+        outputs : int
+            The model's number of outputs.
+
+        Returns
+        -------
+        tuple of int
+            ``(number of sums,)``; R2 keeps ``(4, outputs)``.
+        """
+        return (self._n_sums,)
+
+    def set_state(self, sums) -> None:
+        """Go on from running sums that :meth:`get_state` returned (of :meth:`state_shape`).
+
+        Parameters
+        ----------
+        sums : ndarray
+            The sums, copied as float64.
+        """
+        self._sums = np.asarray(sums).astype(np.float64)
+
     def update(self, y_pred, y_true):
         """Add one batch.
 
@@ -181,6 +217,9 @@ class R2(Metric):
     def reset(self):
         """Forget everything seen: start a new epoch."""
         self._sums = None  # rows n, mean, SS_tot, SS_res; one column per output
+
+    def state_shape(self, outputs: int) -> tuple:
+        return (4, outputs)
 
     def update(self, y_pred, y_true):
         """Add one batch, merging its mean and sums of squares into the running ones.

@@ -11,15 +11,8 @@ from rich.table import Table
 
 from . import layers as layers_mod
 from . import losses, metrics, optimizers
-from .callbacks import (
-    BackupAndRestore,
-    Callback,
-    CallbackList,
-    History,
-    ProgressBar,
-    TerminateOnNaN,
-)
-from .data import augment as augment_mod
+from . import training as engine
+from .callbacks import History
 from .data import preprocessing as prep
 from .data.batching import BatchIterator
 from .errors import (
@@ -31,6 +24,7 @@ from .errors import (
     describe,
     show,
 )
+from .training import Diverged  # raised by train_step; importable from here too
 
 DTYPES = ("float32", "float64")
 MAX_SEED = 2**128 - 1  # SeedSequence's entropy; a longer integer would not fit a model file
@@ -44,28 +38,6 @@ def _rng_streams(seed):
     """
     children = np.random.SeedSequence(seed).spawn(len(_STREAMS))
     return {k: np.random.default_rng(s) for k, s in zip(_STREAMS, children, strict=True)}
-
-
-def _check_callbacks(callbacks) -> list:
-    """``callbacks`` as a list of Callback instances (None: none)."""
-    if callbacks is None:
-        return []
-    if not isinstance(callbacks, (list, tuple)):
-        raise FeedforwardError(f"callbacks: expected a list of Callback, got {describe(callbacks)}")
-    for i, cb in enumerate(callbacks):
-        if not isinstance(cb, Callback):
-            raise FeedforwardError(f"callbacks[{i}]: expected a Callback, got {describe(cb)}")
-    return list(callbacks)
-
-
-def _check_augment(augment):
-    """``augment`` as a callable ``(x_batch, rng) -> x_batch`` (an Augmenter), or None."""
-    if augment is None or callable(augment):
-        return augment
-    try:
-        return augment_mod.get(augment)
-    except FeedforwardError as e:
-        raise FeedforwardError(f"augment: {e}") from None
 
 
 def _class_names(classes) -> list | None:
@@ -85,31 +57,6 @@ def _class_names(classes) -> list | None:
         twice = next(c for i, c in enumerate(names) if c in names[:i])
         raise FeedforwardError(f"classes: expected distinct names, got {show(twice)} twice")
     return names
-
-
-class Diverged(FeedforwardError):
-    """Training produced a non-finite loss; the update that would have used it was skipped.
-
-    Parameters
-    ----------
-    loss : float
-        The non-finite loss value (NaN or inf).
-    optimizer : Optimizer
-        The model's optimizer; its step count and learning rate go in the message.
-    what : str, optional
-        What went wrong, when not the loss itself (default "the loss became <loss>").
-    restored : bool, default False
-        Whether the weights and optimizer state of the epoch's start were restored.
-    """
-
-    def __init__(self, loss, optimizer, what=None, restored=False):
-        self.loss, self.what, self.restored = loss, what or f"the loss became {loss}", restored
-        kept = (" The weights and optimizer state of the epoch's start (the last good ones) "
-                "were restored." if restored else "")
-        super().__init__(
-            f"training diverged: {self.what} at optimizer step {optimizer.iterations}.{kept} "
-            f"Lower the learning rate (now {optimizer.lr:g}), scale the inputs (e.g. to zero "
-            "mean and unit variance), use a smaller initialization, or set clipnorm.")
 
 
 class Sequential:
@@ -565,13 +512,12 @@ class Sequential:
         """
         self.require_compiled("fit")
         epochs = int(check_number(epochs, "epochs", low=0, integer=True))
-        callbacks = _check_callbacks(callbacks)
-        augment = _check_augment(augment)
+        callbacks = engine.check_callbacks(callbacks)
+        augment = engine.check_augment(augment)
         batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
         validation_split = check_number(validation_split, "validation_split", low=0, high=1,
                                         high_open=True)
-        if verbose not in (0, 1, 2):
-            raise FeedforwardError(f"verbose: expected 0, 1 or 2, got {describe(verbose)}")
+        engine.check_verbose(verbose)
         x = self.raw_inputs(x)
         y = self.prepare_y(y, x.shape[0])
         val = None
@@ -592,121 +538,11 @@ class Sequential:
             val = self.prepare_xy(*validation_data, xname="x_val", yname="y_val")
         elif val is not None:
             val = (self.transform(val[0]), val[1])
-        if augment is None:
+        if augment is None:  # augmented batches are transformed one by one
             x = self.transform(x)
-
-        n = x.shape[0]
-        batch_size = min(batch_size, n)
-        steps = -(-n // batch_size)
-        self.history = History()
-        cbs = CallbackList(self._ordered_callbacks(callbacks, verbose), self)
-        self._callbacks = cbs.callbacks
-        self.stop_training = False
-        # what callbacks may read about this fit; x is what the first layer sees, unless the
-        # batches are augmented (then raw inputs, which _input turns into that)
-        self._fit_state = {"epochs": epochs, "steps": steps, "batch_size": batch_size,
-                           "x": x, "y": y, "x_is_raw": augment is not None}
-        batches = BatchIterator(x, y, batch_size, shuffle, rng=self.rngs["shuffle"])
-        cbs.on_train_begin()  # a BackupAndRestore may set initial_position
-        position = self._fit_state.get("initial_position", {"epoch": 0, "batch": 0})
-        try:  # on_train_end runs on errors too: files are closed, best weights restored
-            # a checkpoint written after a callback ended training resumes to its end
-            for epoch in range(epochs if position.get("stopped") else position["epoch"], epochs):
-                cbs.on_epoch_begin(epoch)
-                logs = self._train_epoch(batches, cbs, augment, position)
-                position = {"epoch": epoch + 1, "batch": 0}
-                if val is not None:
-                    logs.update({f"val_{k}": v for k, v in self._evaluate(*val).items()})
-                logs["learning_rate"] = self.optimizer.lr
-                cbs.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
-            self._fit_state["finished"] = True
-        finally:
-            cbs.on_train_end()
-            for k in ("x", "y"):  # not kept alive after fit
-                self._fit_state.pop(k)
-            self._callbacks = None
-        return self.history
-
-    def _ordered_callbacks(self, callbacks, verbose):
-        """The user's callbacks, the progress bar, then History, which records what the others
-        added to the logs, then any BackupAndRestore, which saves what all of them hold."""
-        callbacks = list(callbacks or [])
-        backups = [cb for cb in callbacks if isinstance(cb, BackupAndRestore)]
-        others = [cb for cb in callbacks if not isinstance(cb, BackupAndRestore)]
-        return others + ([ProgressBar(verbose)] if verbose else []) + [self.history] + backups
-
-    def _train_epoch(self, batches, cbs, augment=None, position=None):
-        """One pass over contiguous batches; returns the epoch's training logs.
-
-        The loss and metrics are running values over the batches seen (with dropout active),
-        as in Keras. ``stop_training`` set by a callback ends the epoch after that batch.
-        ``position["batch"]`` batches were done before a resumed run's checkpoint: the epoch's
-        permutation is drawn again and they are skipped, their sums restored.
-
-        A divergence undoes the epoch: weights and optimizer state go back to those of its
-        start, the end of the last epoch with a finite loss.
-        """
-        skip = (position or {}).get("batch", 0)
-        if not skip:
-            for m in self.metrics:
-                m.reset()
-        total, seen = (position["total"], position["seen"]) if skip else (0.0, 0)
-        self._epoch_sums = (total, seen)
-        self._snapshot()
-        terminate_on_nan = any(isinstance(cb, TerminateOnNaN) for cb in cbs.callbacks)
-        for step, (xb, yb) in enumerate(batches):
-            if step < skip:
-                continue
-            if augment is not None:
-                xb = self.transform(augment(xb, self.rngs["augment"]))
-            try:
-                loss, out = self.train_step(xb, yb)
-            except Diverged as e:
-                self._undo_epoch(e, terminate_on_nan)
-                self.stop_training, total, seen = True, e.loss, max(seen, 1)
-                cbs.on_batch_end(step, {"loss": e.loss})
-                break
-            total += loss * self._weight(len(xb))
-            seen += len(xb)
-            self._epoch_sums = (total, seen)
-            for m in self.metrics:
-                m.update(out, yb)
-            cbs.on_batch_end(step, {"loss": total / self._weight(seen)})
-            if self.stop_training:
-                break
-        if not np.isfinite(self.params).all():  # the last update overflowed: no loss shows it
-            self._undo_epoch(Diverged(float("nan"), self.optimizer,
-                                      "the weights became non-finite"), terminate_on_nan)
-            self.stop_training, total = True, float("nan")
-        return {"loss": total / self._weight(seen), **self._metric_results()}
-
-    def _snapshot(self):
-        """Keep the weights and optimizer state of the epoch's start (copied into reused
-        buffers: one pass over them per epoch)."""
-        opt, good = self.optimizer, getattr(self, "_good", None)
-        arrays = [self.params] + [a for slot in opt.slots.values() for a in slot]
-        if good is None or [a.shape for a in good[0]] != [a.shape for a in arrays]:
-            good = ([np.empty_like(a) for a in arrays], None, None)
-        for dst, src in zip(good[0], arrays, strict=True):
-            np.copyto(dst, src)
-        self._good = (good[0], list(opt.slots), opt.get_state())
-
-    def _undo_epoch(self, error, quietly):
-        """Restore the snapshot; raise ``error`` (naming what was restored) unless ``quietly``."""
-        opt, (arrays, slot_names, state) = self.optimizer, self._good
-        report = Diverged(error.loss, opt, error.what, restored=True)  # the step it happened at
-        np.copyto(self.params, arrays[0])
-        if not slot_names:  # built during the epoch: back to the lazily built zeros
-            opt.slots = {}
-        else:
-            flat = [a for name in slot_names for a in opt.slots[name]]
-            for dst, src in zip(flat, arrays[1:], strict=True):
-                np.copyto(dst, src)
-        opt.set_state(state)
-        if not quietly:
-            raise report from None
+        return engine.Trainer(self, x, y, batch_size=batch_size, shuffle=shuffle,
+                              callbacks=callbacks, augment=augment, validation=val,
+                              epochs=epochs, verbose=verbose).fit()
 
     # ------------------------------------------------------------------ inference
     def predict(self, x, batch_size=1024) -> np.ndarray:
@@ -740,26 +576,6 @@ class Sequential:
         if not self.layers:
             raise FeedforwardError("predict: the model has no layers")
 
-    def _metric_results(self):
-        return {k: m.result() for k, m in zip(self.metric_names, self.metrics, strict=True)}
-
-    def _weight(self, n):
-        """How a batch's loss counts in the epoch's: by its size for means, once for sums."""
-        return 1 if self.loss.reduction == "sum" else n
-
-    def _evaluate(self, x, y, batch_size=1024):
-        for m in self.metrics:
-            m.reset()
-        total = 0.0
-        for xb, yb in BatchIterator(x, y, batch_size=batch_size):
-            out = self.forward(xb, training=False)
-            total += float(self.loss._value(out, yb)) * self._weight(out.shape[0])
-            for m in self.metrics:
-                m.update(out, yb)
-        if self.loss.reduction == "mean":
-            total /= x.shape[0]
-        return {"loss": total + self._penalty(False), **self._metric_results()}
-
     def evaluate(self, x, y, batch_size=1024, return_dict=False):
         """Loss (with regularization penalties) and metrics on ``(x, y)``, in inference mode.
 
@@ -784,7 +600,7 @@ class Sequential:
         """
         self.require_compiled("evaluate")
         x, y = self.prepare_xy(x, y)
-        logs = self._evaluate(x, y, batch_size)
+        logs = engine.evaluate_prepared(self, x, y, batch_size)
         if return_dict:
             return logs
         values = list(logs.values())
