@@ -21,7 +21,7 @@ from safetensors import safe_open
 
 import feedforward as ff
 from feedforward.cli import main as cli_main
-from feedforward.cli.config import tomllib
+from feedforward.config import tomllib
 
 IRIS_FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 IRIS_RUN = ["--epochs", "100", "--layers", "16,8", "--patience", "20", "--learning-rate", "0.01"]

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from feedforward import FeedforwardError
-from feedforward.cli import build_parser, config
-from feedforward.cli.config import tomllib
+from feedforward import FeedforwardError, config
+from feedforward.cli import build_parser
+from feedforward.config import tomllib
 
 SCALARS = (st.booleans() | st.integers(min_value=-2**63, max_value=2**63 - 1)
            | st.floats(allow_nan=False, allow_infinity=False) | st.text())

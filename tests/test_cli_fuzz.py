@@ -1,7 +1,7 @@
 """Random values for every flag of every command and every key of the TOML file: the command
 ends with exit status 0 or 2 (1 for a failed ``check``), never an internal error or a traceback.
 
-The flags and keys come from the parsers and :data:`feedforward.cli.config.OPTIONS`, so a new
+The flags and keys come from the parsers and :data:`feedforward.config.OPTIONS`, so a new
 option is fuzzed without a change here. Each value is drawn from a mix of valid values,
 boundaries (0, -1, 2**63, 10**400, 1e308, nan, inf), wrong types, empty, unicode and very long
 text. ``main`` runs in this process on tiny data (40 points of a playground set, 100 digits
@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from feedforward.cli import config
+from feedforward import config
 from feedforward.cli.main import build_parser, main
 
 # no shrinking: an example is one or two flags already, and a hang would be rerun at length

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 import feedforward as ff
-from feedforward.cli import common, datasets
+from feedforward import records
+from feedforward.cli import common
 from feedforward.cli.main import main
-from feedforward.data import load_csv
+from feedforward.data import load_csv, sources
 from feedforward.errors import FeedforwardError
 
 FEATURES = ["x1", "x2", "x3"]
@@ -199,13 +200,13 @@ def test_train_on_a_file_without_a_header(data, capsys, tmp_path):
     status, _, err = cli(capsys, "train", "--dataset", path, "--target", "0", "--epochs", "2",
                          "--layers", "4", "--out", tmp_path / "run", "--no-plots", "--quiet")
     assert status == 0 and "header" in err
-    _, record = common.load(tmp_path / "run" / "model.safetensors")
+    _, record = records.load(tmp_path / "run" / "model.safetensors")
     assert record["feature_names"] == ["column_2", "column_3", "column_4"]
     assert record["target_name"] == "column_1"
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert sum(metrics["samples"].values()) == 60  # every row
     assert metrics["classes"] == ["no", "yes"]
-    data = datasets.load(str(path), target=0)
+    data = sources.load(str(path), target=0)
     assert data.feature_names == ["column_2", "column_3", "column_4"]
     assert data.target_name == "column_1" and np.array_equal(data.x, x)
 
@@ -266,7 +267,7 @@ def test_whole_labels_beyond_int64_stay_distinct(tmp_path):
     ds = load_csv(write(tmp_path / "big.csv", ["a", "b", "y"], rows))
     assert ds.classes == [10**20, 2 * 10**20, 3 * 10**20]
     assert ds.y.tolist() == [0, 1, 2] * 3
-    data = datasets.for_task(datasets.load(str(tmp_path / "big.csv")), "auto")
+    data = sources.for_task(sources.load(str(tmp_path / "big.csv")), "auto")
     assert data.task == "classification" and len(data.classes) == 3
 
 
@@ -317,7 +318,7 @@ def test_csv_flags_elsewhere_are_refused(run, capsys, args, flag):
 
 
 def test_an_unknown_label_is_shown_as_a_plain_number():
-    from feedforward.cli.datasets import label_codes
+    from feedforward.data.sources import label_codes
 
     with pytest.raises(ff.FeedforwardError, match=r"the label 5 in row 2") as e:
         label_codes(np.array([0, 5]), [0, 1], label="--data")

@@ -29,10 +29,11 @@ from safetensors.numpy import save_file
 
 import feedforward as ff
 from feedforward import callbacks
-from feedforward.callbacks import BackupAndRestore, Callback, ReduceLROnPlateau
-from feedforward.cli.common import RECORD_KEY
+from feedforward.callbacks import Callback, ReduceLROnPlateau
+from feedforward.checkpoint import BackupAndRestore
 from feedforward.cli.main import main
 from feedforward.errors import FeedforwardError
+from feedforward.records import RECORD_KEY
 from test_checkpoint import Crash, CrashAt, fit, make
 from test_checkpoint import callbacks as checkpoint_callbacks
 

@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 
 import feedforward as ff
-from feedforward.cli import config, datasets
+from feedforward import config
 from feedforward.cli import main as cli_main
+from feedforward.data import sources
 from feedforward.tune import load_space, make_trials
 
 FIXED = {"dataset": "digits", "epochs": 20, "patience": 3, "hidden_layers": 1}
@@ -40,8 +41,8 @@ def lines(path):
 
 
 def digits_split(seed=0):
-    data = datasets.for_task(datasets.load("digits"), "auto")
-    return datasets.split(data, 0.2, 0.2, seed)
+    data = sources.for_task(sources.load("digits"), "auto")
+    return sources.split(data, 0.2, 0.2, seed)
 
 
 # ---------------------------------------------------------------------------- the space

@@ -9,9 +9,10 @@ when one fails.
 
 from __future__ import annotations
 
+from .. import experiment, plots
 from ..diagnostics import check as sanity
 from ..errors import FeedforwardError
-from . import common, config, plots, train
+from . import common, flags, train
 
 EXAMPLES = """\
 examples:
@@ -43,18 +44,18 @@ def add_parser(subparsers, parents):
                         help="print the report as JSON instead of text")
     parser.add_argument("--plot", metavar="FILE.png",
                         help="save the range test's loss against learning rate (matplotlib)")
-    config.add_arguments(parser)
+    flags.add_arguments(parser)
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args, console) -> int:
     cfg, data, parts = train.load(args)
-    plan = train.make_plan(cfg, data, len(parts.x_train))
+    plan = experiment.make_plan(cfg, data, len(parts.x_train))
     if not args.json:
         console.print(f"{data.name}: checking on {len(parts.x_train)} training samples")
     try:
-        report = sanity(lambda: train.build_model(cfg, plan, data), parts.x_train,
+        report = sanity(lambda: experiment.build_model(cfg, plan, data), parts.x_train,
                         parts.y_train, subset=args.subset, max_steps=args.max_steps,
                         batch_size=cfg["batch_size"], lr_steps=args.lr_steps, plot=args.plot)
     except FeedforwardError as e:

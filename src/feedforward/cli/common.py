@@ -1,25 +1,19 @@
-"""Shared by the commands: consoles, JSON output, number formats, and model files with the
-record of the run that trained them."""
+"""Shared by the commands: consoles, JSON output, tables, and the data a model file's record
+names. The record itself is :mod:`feedforward.records`."""
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
-from safetensors import SafetensorError, safe_open
 
 from .. import losses
-from ..errors import FeedforwardError, check_number, describe
+from ..data import sources
+from ..errors import FeedforwardError
 from ..fileio import digest
-from ..saving import load_model, save_model
-from . import config, datasets
-
-RECORD_KEY = "feedforward_cli"
-"""Metadata entry of a model file written by ``train``: its configuration, data and results."""
+from ..records import dumps, fmt
 
 
 def console(quiet: bool = False) -> Console:
@@ -28,159 +22,9 @@ def console(quiet: bool = False) -> Console:
     return Console(highlight=False, markup=False, quiet=quiet, soft_wrap=True)
 
 
-def dumps(obj, level: int = 0) -> str:
-    """Indented JSON with each list of scalars on one line, so matrix rows stay rows."""
-    if isinstance(obj, np.ndarray):
-        obj = obj.tolist()
-    pad, end = "  " * (level + 1), "  " * level
-    if isinstance(obj, dict) and obj:
-        items = [f"{pad}{json.dumps(str(k))}: {dumps(v, level + 1)}" for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + f"\n{end}}}"
-    if isinstance(obj, (list, tuple)) and any(
-            isinstance(v, (dict, list, tuple, np.ndarray)) for v in obj):
-        return "[\n" + ",\n".join(pad + dumps(v, level + 1) for v in obj) + f"\n{end}]"
-    return json.dumps(obj, default=_json_default)
-
-
 def print_json(obj) -> None:
     """``obj`` as JSON on stdout (never through rich, which would wrap lines)."""
     sys.stdout.write(dumps(obj) + "\n")
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON-serializable: {type(value).__name__}")
-
-
-# ---------------------------------------------------------------------------- model files
-def save(model, path, record: dict) -> None:
-    """Save ``model`` with ``record`` (JSON) in the file's metadata."""
-    save_model(model, path, extra_metadata={RECORD_KEY: json.dumps(record, default=_json_default)})
-
-
-def load(path, label="MODEL"):
-    """The model at ``path`` and its training record (None for files not written by ``train``).
-
-    The record is checked as a ``--config`` file is (see :func:`check_record`): a file may
-    hold anything, and a value of the record is trusted no more than one typed by the user.
-    """
-    if not Path(path).is_file():
-        raise FeedforwardError(f"{label}: no model file at {str(path)!r}")
-    try:
-        model = load_model(path)
-    except FeedforwardError as e:
-        raise FeedforwardError(f"{label}: {e}") from None
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            text = (f.metadata() or {}).get(RECORD_KEY)
-    except SafetensorError as e:  # load_model read it a moment ago
-        raise FeedforwardError(f"{label}: {path} could not be read again ({e})") from None
-    if text is None:
-        return model, None
-    where = f"the training record of {path}"
-    try:
-        record = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:
-        raise FeedforwardError(f"{label}: {where} is not valid JSON "
-                               f"({type(e).__name__})") from None
-    try:
-        return model, check_record(record, model, where)
-    except FeedforwardError as e:
-        raise FeedforwardError(f"{label}: {e}") from None
-
-
-# the fields ``train`` writes; each may be absent (files of earlier versions) or null
-RECORD_FIELDS = {"config": dict, "dataset": str, "task": str, "feature_names": list,
-                 "target_name": str, "epochs": int, "weights_epoch": int, "results": dict,
-                 "tune": dict,  # the trial of `feedforward tune` that trained the model
-                 "data_sha256": str}  # the SHA-256 of the CSV file the run trained on
-_KINDS = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
-TASKS = ("classification", "regression")
-SPLITS = ("train", "val", "test")
-
-
-def check_record(record, model, where: str) -> dict:
-    """A training record, every field checked, its ``config`` as :func:`config.check` makes it.
-
-    Parameters
-    ----------
-    record : object
-        The record as read from the JSON of a model file.
-    model : Sequential
-        The model of that file: the feature names must be as many as its inputs.
-    where : str
-        What to name in errors, e.g. ``"the training record of m.safetensors"``.
-
-    Returns
-    -------
-    dict
-        The record, its ``config`` checked and completed with the defaults.
-
-    Raises
-    ------
-    FeedforwardError
-        For an unknown field, a value of the wrong type or out of range, naming it.
-    """
-    if not isinstance(record, dict):
-        raise FeedforwardError(f"{where}: expected an object, got {describe(record)}")
-    for key, value in record.items():
-        kind = RECORD_FIELDS.get(key)
-        if kind is None:
-            raise FeedforwardError(f"{where}: unknown field {key!r}; expected "
-                                   f"{', '.join(RECORD_FIELDS)}")
-        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
-            raise FeedforwardError(f"{where}: {key}: expected {_KINDS[kind]}, got "
-                                   f"{describe(value)}")
-    record = dict(record)
-    if record.get("config") is not None:
-        record["config"] = config.check(record["config"], where)
-    if record.get("task") not in (None, *TASKS):
-        raise FeedforwardError(f"{where}: task: expected one of {', '.join(TASKS)}, got "
-                               f"{record['task']!r}")
-    names = record.get("feature_names")
-    if names is not None and (len(names) != model.input_dim
-                              or not all(isinstance(n, str) for n in names)):
-        raise FeedforwardError(f"{where}: feature_names: expected {model.input_dim} names "
-                               f"(the model's inputs), got {describe(names)}")
-    epochs = record.get("epochs")
-    for key, high in (("epochs", None), ("weights_epoch", epochs)):
-        if record.get(key) is not None:
-            check_number(record[key], f"{where}: {key}", low=0, high=high, integer=True)
-    _check_results(record.get("results") or {}, where)
-    if record.get("tune") is not None:
-        _check_trial(record["tune"], where)
-    sha = record.get("data_sha256")
-    if sha is not None and (len(sha) != 64 or set(sha) - set("0123456789abcdef")):
-        raise FeedforwardError(f"{where}: data_sha256: expected 64 hexadecimal digits, got "
-                               f"{describe(sha)}")
-    return record
-
-
-def _check_results(results: dict, where):
-    for split, logs in results.items():
-        if split not in SPLITS or not isinstance(logs, dict):
-            raise FeedforwardError(f"{where}: results: expected a table of metrics for each of "
-                                   f"{', '.join(SPLITS)}, got {split!r}: {describe(logs)}")
-        for name, value in logs.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise FeedforwardError(f"{where}: results.{split}.{name}: expected a number, "
-                                       f"got {describe(value)}")
-
-
-def _check_trial(tune: dict, where):
-    trial, params = tune.get("trial"), tune.get("params")
-    if set(tune) - {"trial", "params"} or not isinstance(trial, str) or not isinstance(
-            params, dict) or not all(_is_value(v) or (isinstance(v, list) and all(
-                _is_value(x) for x in v)) for v in params.values()):
-        raise FeedforwardError(f"{where}: tune: expected a trial id and its parameters, got "
-                               f"{describe(tune)}")
-
-
-def _is_value(value) -> bool:
-    return value is None or isinstance(value, (str, int, float))
 
 
 def recorded_data_config(record, path, data_file=None) -> dict:
@@ -208,7 +52,7 @@ def recorded_data_config(record, path, data_file=None) -> dict:
                                    "trained on (its SHA-256 differs), so the run's split "
                                    "cannot be taken from it; drop --split to evaluate every row")
         return {**cfg, "dataset": str(data_file)}
-    if datasets.builtin_kind(cfg["dataset"]) is None:
+    if sources.builtin_kind(cfg["dataset"]) is None:
         raise FeedforwardError(f"--data: {path} was trained on {cfg['dataset']!r}, a file or "
                                "folder; a path named inside a model file is never opened, so "
                                "pass --data with that data (every row is evaluated; add "
@@ -240,18 +84,6 @@ def class_scores(out: np.ndarray):
         p = out[:, 0]
         return (p > 0.5).astype(np.int64), np.column_stack([1 - p, p])
     return out.argmax(axis=1), out
-
-
-# ---------------------------------------------------------------------------- formats
-def is_fraction(metric: str) -> bool:
-    """Metrics shown as percentages: the accuracies."""
-    return "acc" in metric
-
-
-def fmt(metric: str, value) -> str:
-    if value is None:
-        return "-"
-    return f"{100 * value:.2f} %" if is_fraction(metric) else f"{value:.4g}"
 
 
 def metrics_table(results: dict, title: str) -> Table:

@@ -4,16 +4,18 @@ Without ``--data``, the data is the split of the training run recorded in the mo
 test split by default), rebuilt from the recorded configuration: the same numbers ``train``
 reported. With ``--data``, every row of that dataset is used; a CSV file's columns are matched
 by name to the model's recorded features (``--by-position`` takes them in order), see
-:func:`feedforward.cli.datasets.read_labelled`.
+:func:`feedforward.data.sources.read_labelled`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import experiment, records
+from ..data import sources
 from ..errors import FeedforwardError
 from ..metrics import confusion_matrix
-from . import common, config, datasets
+from . import common, datasets, flags
 
 EXAMPLES = """\
 examples:
@@ -42,7 +44,7 @@ def add_parser(subparsers, parents):
     parser.add_argument("--data", "--dataset", "-d", dest="data", metavar="NAME|FILE|DIR",
                         help="labelled data: a built-in name, a CSV file or an MNIST folder "
                              "(default: the training run's data)")
-    parser.add_argument("--target", metavar="COLUMN", type=config.parse_target,
+    parser.add_argument("--target", metavar="COLUMN", type=flags.parse_target,
                         help="the target column of a CSV file: a name, or a 0-based index "
                              "(default: the training data's target column, else the last)")
     datasets.add_csv_arguments(parser)
@@ -57,12 +59,12 @@ def add_parser(subparsers, parents):
 
 
 def run(args, console) -> int:
-    model, record = common.load(args.model)
+    model, record = records.load(args.model)
     if model.loss is None:
         raise FeedforwardError(f"MODEL: {args.model} holds no loss (it was saved before "
                                "compile), so it cannot be evaluated")
     if args.data is not None and args.split is not None:
-        path = datasets.csv_file(args.data)
+        path = sources.csv_file(args.data)
         if path is None:
             raise FeedforwardError("--split: with --data, applies to the CSV file the run "
                                    "trained on; without --split every row is evaluated")
@@ -102,19 +104,19 @@ def _csv_only(args, where, *flags):
 
 
 def _given_data(args, model, record):
-    path = datasets.csv_file(args.data)
+    path = sources.csv_file(args.data)
     if path is not None:
-        data = datasets.read_labelled(path, record, model.input_dim, args.target,
+        data = sources.read_labelled(path, record, model.input_dim, args.target,
                                       args.by_position, args.header, label="--data")
     else:
         _csv_only(args, f"a CSV file, not to {args.data!r}")
-        data = datasets.load(args.data, args.target, label="--data")
+        data = sources.load(args.data, args.target, label="--data")
     if data.x.shape[1] != model.input_dim:
         raise FeedforwardError(f"--data: {data.name} has {data.x.shape[1]} feature columns; "
                                f"the model takes {model.input_dim} features")
     if common.is_classifier(model):
         labels = data.y if data.classes is None else np.asarray(data.classes, dtype=object)[data.y]
-        y = datasets.label_codes(labels, common.classes_of(model), label="--data")
+        y = sources.label_codes(labels, common.classes_of(model), label="--data")
     else:
         if data.classes is not None:
             raise FeedforwardError(f"--data: the model is a regression model, but the target "
@@ -125,14 +127,13 @@ def _given_data(args, model, record):
 
 def _recorded_data(args, record, data_file=None):
     cfg = common.recorded_data_config(record, args.model, data_file)
-    raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
+    raw = sources.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
                         cfg["seed"], label="the recorded dataset", header=cfg.get("header"))
-    data = datasets.for_task(raw, record.get("task", cfg["task"]))
+    data = sources.for_task(raw, record.get("task", cfg["task"]))
     if args.split == "all":
         return data.name, "all", data.x, data.y
-    parts = datasets.split(data, cfg["val"], cfg["test"], cfg["seed"])
-    splits = {"train": (parts.x_train, parts.y_train), "val": (parts.x_val, parts.y_val),
-              "test": (parts.x_test, parts.y_test)}
+    parts = sources.split(data, cfg["val"], cfg["test"], cfg["seed"])
+    splits = experiment.splits(parts)
     # by default the split train reported its final numbers on
     split = args.split or next(s for s in ("test", "val", "train") if len(splits[s][0]))
     x, y = splits[split]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import onnx as onnx_export
+from .. import records
 from ..errors import FeedforwardError
-from . import common
 
 EXAMPLES = """\
 examples:
@@ -38,7 +38,7 @@ def add_parser(subparsers, parents):
 
 
 def run(args, console) -> int:
-    model, _ = common.load(args.model)
+    model, _ = records.load(args.model)
     out = Path(args.onnx)
     if not out.parent.is_dir():
         raise FeedforwardError(f"--onnx: no directory {str(out.parent)!r} to write {out.name} in")

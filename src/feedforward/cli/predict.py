@@ -15,6 +15,8 @@ import sys
 import numpy as np
 from rich.table import Table
 
+from .. import records
+from ..data import sources
 from ..errors import FeedforwardError
 from . import common, datasets
 
@@ -65,8 +67,8 @@ def predictions(model, x):
 
 
 def run(args, console) -> int:
-    model, record = common.load(args.model)
-    x = datasets.read_features(args.input, record, model.input_dim, args.by_position,
+    model, record = records.load(args.model)
+    x = sources.read_features(args.input, record, model.input_dim, args.by_position,
                                args.header, label="INPUT.csv")
     columns, rows = predictions(model, x)
     if args.output:

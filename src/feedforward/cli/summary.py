@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import losses, optimizers
+from .. import losses, optimizers, records
 from ..data import preprocessing
 from . import common
 
@@ -58,7 +58,7 @@ def _names(values, limit=8) -> str:
 
 
 def run(args, console) -> int:
-    model, record = common.load(args.model)
+    model, record = records.load(args.model)
     info = describe(model, record)
     if args.json:
         common.print_json(info)
@@ -80,7 +80,7 @@ def run(args, console) -> int:
         results = training.get("results") or {}
         final = results.get("test") or results.get("val") or results.get("train") or {}
         split = next((s for s in ("test", "val", "train") if s in results), "")
-        scores = ", ".join(f"{k} {common.fmt(k, v)}" for k, v in final.items())
+        scores = ", ".join(f"{k} {records.fmt(k, v)}" for k, v in final.items())
         say(f"trained by feedforward train on {training['dataset']} ({training['task']}), "
             f"{training['epochs']} epochs" + (f"; {split}: {scores}" if scores else ""))
     return 0

@@ -27,35 +27,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import inspect
 import json
-import math
 import platform
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .. import (
-    __version__,
-    activations,
-    callbacks,
-    fileio,
-    initializers,
-    losses,
-    optimizers,
-    regularizers,
-    schedules,
-)
-from ..data import Augmenter, MinMaxScaler, StandardScaler, gaussian_noise
+from .. import __version__, callbacks, checkpoint, config, experiment, fileio, plots, records
+from ..data import sources
 from ..diagnostics import Doctor
 from ..errors import FeedforwardError, describe
 from ..fileio import atomic_write, digest
-from ..layers import Dense, Dropout, Maxout
 from ..metrics import confusion_matrix
-from ..model import Diverged, Sequential
-from . import common, config, datasets, plots
+from ..model import Diverged
+from . import common, flags
 
 EXAMPLES = """\
 examples:
@@ -75,14 +60,12 @@ keys being the flags' names with underscores (learning_rate = 0.01, layers = [64
 Flags given on the command line override the file.
 """
 
-RELU_FAMILY = {"relu", "leaky_relu", "elu", "gelu", "silu"}
-CLASSIFICATION_LOSSES = (losses.CategoricalCrossentropy, losses.BinaryCrossentropy)
 MODEL_FILE = "model.safetensors"
 BACKUP = "backup"
 RUN_FILE = "run.json"  # in BACKUP: the options --resume needs besides config.toml
 # what a run writes, besides its plots; a folder holding any of them holds a run
 RUN_FILES = ("config.toml", "history.csv", "metrics.json", "monitor.json", MODEL_FILE)
-BACKUP_FILES = (callbacks.BackupAndRestore.FILE, RUN_FILE)
+BACKUP_FILES = (checkpoint.BackupAndRestore.FILE, RUN_FILE)
 # the options of a run that are not in config.toml, with their defaults
 RUN_OPTIONS = {"plots": True, "doctor": False, "checkpoint_every": None}
 
@@ -116,7 +99,7 @@ def add_parser(subparsers, parents):
     parser.add_argument("--checkpoint-every", type=int, metavar="STEPS",
                         help="save the checkpoint every STEPS optimizer steps (default: at the "
                              "end of every epoch)")
-    config.add_arguments(parser)
+    flags.add_arguments(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -138,7 +121,7 @@ def _resume_folder(args) -> Path | None:
     if not (folder / "config.toml").is_file():
         raise FeedforwardError(f"--resume: {str(folder)!r} holds no config.toml; expected the "
                                "folder of a run of `feedforward train`")
-    if not (folder / BACKUP / callbacks.BackupAndRestore.FILE).is_file() and (
+    if not (folder / BACKUP / checkpoint.BackupAndRestore.FILE).is_file() and (
             folder / MODEL_FILE).is_file():
         raise FeedforwardError(f"--resume: the run in {str(folder)!r} has finished (it has "
                                f"{MODEL_FILE} and no checkpoint); there is nothing to resume")
@@ -186,228 +169,12 @@ def _read_run_file(folder: Path) -> dict:
     return record
 
 
-# ---------------------------------------------------------------------------- the plan
-@dataclass
-class Plan:
-    """What the options resolve to for one dataset: every ``auto`` made concrete."""
-
-    task: str
-    loss: str
-    output_activation: str
-    units: int
-    metrics: list
-    hidden_init: str
-    output_init: str
-    monitor: str
-    learning_rate: object  # a float, a schedule, or None for the optimizer's default
-    steps_per_epoch: int
-    plateau: object = None
-    augment: object = None
-    notes: dict = field(default_factory=dict)  # key -> what it resolved to, for config.toml
-
-
-def _canonical(registry, name) -> str:
-    return registry.lookup(name).name
-
-
-def make_plan(cfg: config.Config, data: datasets.Data, n_train: int) -> Plan:
-    """Resolve the ``auto`` options for ``data``; refuse combinations the data cannot serve."""
-    notes = {}
-    loss, units = _loss(cfg, data)
-    if cfg["loss"] == "auto":
-        notes["loss"] = loss
-    if cfg["task"] == "auto":
-        notes["task"] = data.task
-    output_activation = _output_activation(cfg, loss, units)
-    if cfg["output_activation"] == "auto":
-        notes["output_activation"] = output_activation
-    metrics = cfg["metrics"]
-    if metrics == "auto":
-        metrics = ["accuracy"] if data.task == "classification" else ["mae", "r2"]
-        notes["metrics"] = ", ".join(metrics)
-    hidden_init, output_init = _initializers(cfg)
-    if cfg["initializer"] == "auto":
-        notes["initializer"] = (f"{hidden_init} (hidden layers), {output_init} (output layer)"
-                                if cfg["layers"] else output_init)
-    monitor = _monitor(cfg, metrics)
-    if cfg["monitor"] == "auto":
-        notes["monitor"] = monitor
-    steps = math.ceil(n_train / min(cfg["batch_size"], n_train))
-    lr, plateau, lr_notes = _learning_rate(cfg, steps, monitor)
-    notes.update(lr_notes)
-    if cfg["samples"] == 0:
-        notes["samples"] = f"{data.x.shape[0]} samples"
-    return Plan(data.task, loss, output_activation, units, metrics, hidden_init, output_init,
-                monitor, lr, steps, plateau, _augmenter(cfg, data), notes)
-
-
-def _loss(cfg, data):
-    """The loss's canonical name and the number of output units."""
-    k = len(data.classes) if data.task == "classification" else 1
-    if cfg["loss"] == "auto":
-        if data.task == "regression":
-            return "mse", 1
-        return ("binary_crossentropy", 1) if k == 2 else ("categorical_crossentropy", k)
-    cls = losses.registry.lookup(cfg["loss"])
-    name = cls.name
-    if data.task == "classification" and not issubclass(cls, CLASSIFICATION_LOSSES):
-        raise cfg.error("loss", f"{name} is a regression loss, but {data.name} is a "
-                                f"classification task ({k} classes); use categorical_crossentropy"
-                                " or binary_crossentropy, or --task regression")
-    if data.task == "regression" and issubclass(cls, CLASSIFICATION_LOSSES):
-        raise cfg.error("loss", f"{name} needs class labels, but the targets of {data.name} are "
-                                "continuous (a regression task); use mse, mae, huber or sse")
-    if cls is losses.BinaryCrossentropy:
-        if k != 2:
-            raise cfg.error("loss", f"binary_crossentropy takes two classes, {data.name} has "
-                                    f"{k}; use categorical_crossentropy")
-        return name, 1
-    return name, k
-
-
-def _output_activation(cfg, loss, units):
-    if cfg["output_activation"] == "auto":
-        return {"categorical_crossentropy": "softmax",
-                "binary_crossentropy": "sigmoid"}.get(loss, "linear")
-    name = _canonical(activations.registry, cfg["output_activation"])
-    try:  # the engine's rule, named by the flag that chose the activation
-        losses.get(loss).check_output(name, units)
-    except FeedforwardError as e:
-        raise cfg.error("output_activation", str(e)) from None
-    return name
-
-
-def _initializers(cfg):
-    if cfg["initializer"] != "auto":
-        name = _canonical(initializers.registry, cfg["initializer"])
-        return name, name
-    act = _canonical(activations.registry, cfg["activation"])
-    if cfg["maxout"]:
-        hidden = "glorot_uniform"
-    elif act in RELU_FAMILY:
-        hidden = "he_uniform"
-    elif act == "selu":
-        hidden = "lecun_normal"
-    else:
-        hidden = "glorot_uniform"
-    return hidden, "glorot_uniform"
-
-
-def _monitor(cfg, metrics):
-    has_val = cfg["val"] > 0
-    if cfg["monitor"] == "auto":
-        return "val_loss" if has_val else "loss"
-    logged = ["loss", *metrics]
-    if has_val:
-        logged += [f"val_{k}" for k in logged]
-    if cfg["monitor"] not in logged:
-        raise cfg.error("monitor", f"{cfg['monitor']!r} is not a logged value; choose from "
-                                   f"{', '.join(logged)}")
-    return cfg["monitor"]
-
-
-def _learning_rate(cfg, steps, monitor):
-    """The optimizer's ``learning_rate`` argument, a plateau callback or None, and notes."""
-    notes = {}
-    cls = optimizers.registry.lookup(cfg["optimizer"])
-    lr = cfg["learning_rate"]
-    if lr is None:
-        lr = inspect.signature(cls).parameters["learning_rate"].default
-        notes["learning_rate"] = f"{cls.name}'s default, {lr:g}"
-    name, rate, decay = cfg["schedule"], cfg["decay_rate"], cfg["decay_steps"]
-    plateau = None
-    if name == "constant":
-        value = cfg["learning_rate"]  # None lets the optimizer use its default
-    elif name == "plateau":
-        value = lr
-        plateau = callbacks.ReduceLROnPlateau(monitor=monitor, factor=rate or 0.1,
-                                              patience=max(1, cfg["patience"] // 2))
-        notes["decay_rate"] = None if rate else "0.1 (plateau default)"
-    else:
-        periods = {"cosine": cfg["epochs"] * steps, "step": 10 * steps}
-        decay = decay or periods.get(name, steps)
-        if not cfg["decay_steps"]:
-            notes["decay_steps"] = f"{decay} steps ({steps} per epoch)"
-        args = {"cosine": {}, "step": {"gamma": rate or 0.1},
-                "exponential": {"decay_rate": rate or 0.96},
-                "inverse_time": {"decay_rate": rate or 0.5}}[name]
-        if rate is None and name != "cosine":
-            notes["decay_rate"] = f"{next(iter(args.values()))} ({name} default)"
-        key = "step_size" if name == "step" else "decay_steps"
-        value = schedules.get(name, initial_learning_rate=lr, **{key: decay}, **args)
-    if cfg["warmup_steps"]:
-        value = schedules.LinearWarmup(value if value is not None else lr, cfg["warmup_steps"])
-    return value, plateau, {k: v for k, v in notes.items() if v}
-
-
-def _augmenter(cfg, data):
-    """What ``fit(augment=...)`` gets: an Augmenter for images, noise alone for other data."""
-    geometric = [k for k in ("augment_hflip", "augment_vflip", "augment_rotation",
-                             "augment_translation") if cfg[k]]
-    noise = cfg["augment_noise"]
-    if not geometric:
-        if not noise:
-            return None
-        return lambda x, rng: gaussian_noise(x, noise, rng)
-    shape = cfg["image_shape"] or data.image_shape
-    if shape is None:
-        raise cfg.error(geometric[0], f"needs image rows, but {data.name} is not known to be "
-                                      f"images; give {config.BY_KEY['image_shape'].flag} H,W")
-    if math.prod(shape) != data.x.shape[1]:
-        raise cfg.error("image_shape", f"{'x'.join(map(str, shape))} = {math.prod(shape)} "
-                                       f"values, but {data.name} has {data.x.shape[1]} features")
-    return Augmenter(image_shape=shape, hflip=cfg["augment_hflip"], vflip=cfg["augment_vflip"],
-                     rotation=cfg["augment_rotation"], translation=cfg["augment_translation"],
-                     noise=noise)
-
-
-# ---------------------------------------------------------------------------- the model
-def build_model(cfg, plan: Plan, data: datasets.Data) -> Sequential:
-    """The network the options describe, compiled, with its preprocessing and class names."""
-    reg = regularizers.L1L2(cfg["l1"], cfg["l2"]) if cfg["l1"] or cfg["l2"] else None
-    constraint = regularizers.MaxNorm(cfg["max_norm"]) if cfg["max_norm"] else None
-    layers = []
-    for units in cfg["layers"]:
-        shared = {"kernel_initializer": plan.hidden_init, "kernel_regularizer": reg,
-                  "kernel_constraint": constraint}
-        if cfg["maxout"]:
-            layers.append(Maxout(units, pieces=cfg["maxout"], **shared))
-        else:
-            layers.append(Dense(units, activation=cfg["activation"], **shared))
-        if cfg["dropout"]:
-            layers.append(Dropout(cfg["dropout"]))
-    layers.append(Dense(plan.units, activation=plan.output_activation,
-                        kernel_initializer=plan.output_init, kernel_regularizer=reg))
-    scaler = {"standard": StandardScaler, "minmax": MinMaxScaler}.get(cfg["scaling"])
-    model = Sequential(layers, input_dim=data.x.shape[1], seed=cfg["seed"], dtype=cfg["dtype"],
-                       preprocessing=[scaler()] if scaler else None, classes=data.classes)
-    model.compile(optimizer=_optimizer(cfg, plan), loss=plan.loss, metrics=plan.metrics)
-    return model
-
-
-def _optimizer(cfg, plan):
-    kwargs = {k: cfg[k] for k in config.OPTIMIZER_KEYS if cfg[k] is not None}
-    if plan.learning_rate is not None:
-        kwargs["learning_rate"] = plan.learning_rate
-    cls = optimizers.registry.lookup(cfg["optimizer"])
-    try:
-        return cls(**kwargs)
-    except ValueError as e:  # FeedforwardError names the hyperparameter
-        raise cfg.error("optimizer", f"{cls.name}: {e}") from None
-
-
 # ---------------------------------------------------------------------------- the run
-SPLITS = ("train", "val", "test")
-
-
 def load(args):
     """The resolved configuration of ``args`` (flags over the file), its data and the split."""
-    flags = {o.key: getattr(args, o.key) for o in config.OPTIONS}
-    cfg = config.resolve(flags, args.config)
-    raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
-                        cfg["seed"], label=cfg.label("dataset"), header=cfg["header"])
-    data = datasets.for_task(raw, cfg["task"], label=cfg.label("task"))
-    return cfg, data, datasets.split(data, cfg["val"], cfg["test"], cfg["seed"])
+    given = {o.key: getattr(args, o.key) for o in config.OPTIONS}
+    cfg = config.resolve(given, args.config)
+    return (cfg, *experiment.load(cfg))
 
 
 def run(args, console) -> int:
@@ -419,13 +186,13 @@ def run(args, console) -> int:
         raise FeedforwardError(f"--checkpoint-every: expected a positive number of steps, got "
                                f"{args.checkpoint_every}")
     cfg, data, parts = load(args)
-    splits = {name: (parts[i], parts[i + 3]) for i, name in enumerate(SPLITS)}
-    plan = make_plan(cfg, data, len(parts.x_train))
-    model = build_model(cfg, plan, data)
-    csv = datasets.csv_file(cfg["dataset"])
+    splits = experiment.splits(parts)
+    plan = experiment.make_plan(cfg, data, len(parts.x_train))
+    model = experiment.build_model(cfg, plan, data)
+    csv = sources.csv_file(cfg["dataset"])
     # evaluate --data FILE --split takes the run's split again only from this very file
     data_digest = None if csv is None else digest(csv, cfg.label("dataset"))
-    if datasets.builtin_kind(cfg["dataset"]) is None:  # a path: absolute, so that the
+    if sources.builtin_kind(cfg["dataset"]) is None:  # a path: absolute, so that the
         cfg["dataset"] = str(Path(cfg["dataset"]).expanduser().resolve())  # file works anywhere
     out = _make_folder(Path(args.out or Path("runs") / data.name.replace(".", "_")))
     if not resuming:
@@ -439,7 +206,7 @@ def run(args, console) -> int:
 
     doctor = Doctor(print_fn=console.print) if args.doctor else None
     # kept until every output is written: a run killed after fit can still be resumed
-    backup = callbacks.BackupAndRestore(out / BACKUP, args.checkpoint_every or "epoch",
+    backup = checkpoint.BackupAndRestore(out / BACKUP, args.checkpoint_every or "epoch",
                                         delete_checkpoint=False)
     found = Path(backup.path).is_file()  # only when resuming: _claim_folder removed any other
     if resuming:
@@ -448,7 +215,8 @@ def run(args, console) -> int:
     history, stopper, seconds = _fit(cfg, plan, model, splits, out, console, doctor,
                                      backup, append=found)
     epochs_run = len(history.epoch)
-    weights_epoch = _weights_epoch(stopper, epochs_run, console)
+    weights_epoch = experiment.weights_epoch(stopper, epochs_run)
+    _tell_stopping(console, stopper, epochs_run, weights_epoch)
     results = {name: model.evaluate(x, y, return_dict=True)
                for name, (x, y) in splits.items() if len(x)}
     final_split = next(s for s in ("test", "val", "train") if s in results)
@@ -463,12 +231,10 @@ def run(args, console) -> int:
         summary["confusion_matrix"] = {"split": final_split, "rows": "true class",
                                        "columns": "predicted class", "matrix": matrix.tolist()}
 
-    record = {"config": dict(cfg), "dataset": data.name, "task": data.task,
-              "feature_names": data.feature_names, "target_name": data.target_name,
-              "epochs": epochs_run, "weights_epoch": weights_epoch, "results": results,
-              **({"data_sha256": data_digest} if data_digest else {})}
-    common.save(model, out / MODEL_FILE, record)
-    atomic_write(out / "metrics.json", common.dumps(summary) + "\n", "--out")
+    record = experiment.record(cfg, data, epochs_run, weights_epoch, results,
+                               **({"data_sha256": data_digest} if data_digest else {}))
+    records.save(model, out / MODEL_FILE, record)
+    atomic_write(out / "metrics.json", records.dumps(summary) + "\n", "--out")
     written = [MODEL_FILE, "history.csv", "metrics.json", "config.toml"]
     if doctor is not None:
         written.append(_report_doctor(console, doctor, out))
@@ -478,7 +244,7 @@ def run(args, console) -> int:
 
     console.print(common.metrics_table(results, f"{data.name}: final metrics"))
     final = results[final_split]
-    headline = [f"{final_split} {m} {common.fmt(m, v)}" for m, v in final.items() if m != "loss"]
+    headline = [f"{final_split} {m} {records.fmt(m, v)}" for m, v in final.items() if m != "loss"]
     console.print(f"{headline[0] + ' ' if headline else ''}({final_split} loss "
                   f"{final['loss']:.4g}) after {epochs_run} epochs, {seconds:.1f} s of training")
     console.print(f"wrote {out}: {', '.join(written)}")
@@ -565,31 +331,19 @@ def _check_folder(out: Path) -> None:
 
 
 def _fit(cfg, plan, model, splits, out, console, doctor=None, backup=None, append=False):
-    """Train with the run's callbacks; returns the History, the EarlyStopping (or None) and
-    the seconds spent. A divergence ends the run, after the doctor's findings."""
-    cbs = [callbacks.CSVLogger(out / "history.csv", append=append)] + (
-        [doctor] if doctor else []) + ([backup] if backup else [])
-    stopper = None
-    if cfg["early_stopping"]:
-        stopper = callbacks.EarlyStopping(monitor=plan.monitor, patience=cfg["patience"],
-                                          restore_best_weights=cfg["restore_best_weights"])
-        cbs.append(stopper)
-    if plan.plateau is not None:
-        cbs.append(plan.plateau)
-    (x, y), val = splits["train"], splits["val"]
-    start = time.perf_counter()
-    # overflow on the way to a non-finite loss is what the Diverged error reports, in one line
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        try:
-            history = model.fit(x, y, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                                validation_data=val if len(val[0]) else None, callbacks=cbs,
-                                verbose=0 if console.quiet else 1, augment=plan.augment)
-        except Diverged as e:
-            if doctor is not None:
+    """The recipe's fit with the run's history.csv, doctor and checkpoint; a divergence ends
+    the run, after the doctor's findings."""
+    logger = callbacks.CSVLogger(out / "history.csv", append=append)
+    extra = [logger] + ([doctor] if doctor else []) + ([backup] if backup else [])
+    try:
+        return experiment.fit(cfg, plan, model, splits, extra,
+                              verbose=0 if console.quiet else 1)
+    except Diverged as e:
+        if doctor is not None:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as in fit
                 doctor.findings = doctor.diagnose(error=e)
                 _report_doctor(console, doctor, out)
-            raise
-    return history, stopper, time.perf_counter() - start
+        raise
 
 
 def _report_doctor(console, doctor, out) -> str:
@@ -600,7 +354,7 @@ def _report_doctor(console, doctor, out) -> str:
     for finding in findings:
         console.print(str(finding))
     record = {"findings": [f.to_dict() for f in findings], **doctor.monitor.to_dict()}
-    atomic_write(out / "monitor.json", common.dumps(record) + "\n", "--out")
+    atomic_write(out / "monitor.json", records.dumps(record) + "\n", "--out")
     return "monitor.json"
 
 
@@ -619,20 +373,16 @@ def _describe(console, cfg, data, parts, model, plan):
                   f"{cfg['batch_size']}, up to {cfg['epochs']} epochs{stop}")
 
 
-def _weights_epoch(stopper, epochs_run, console) -> int:
-    """The 1-based epoch whose weights the model ends with: the best one if early stopping
-    restored it, else the last."""
+def _tell_stopping(console, stopper, epochs_run, weights_epoch) -> None:
+    """Say why training stopped early and which epoch's weights the model ends with."""
     if stopper is None or stopper.best_epoch is None:
-        return epochs_run
+        return
     if stopper.stopped_epoch is not None:
         console.print(f"early stopping: {stopper.monitor} did not improve for "
                       f"{stopper.patience} epochs; stopped after epoch {epochs_run}")
-    best = stopper.best_epoch + 1
-    if stopper.restore_best_weights and best != epochs_run:
-        console.print(f"restored the weights of epoch {best} (best {stopper.monitor} "
+    if weights_epoch != epochs_run:
+        console.print(f"restored the weights of epoch {weights_epoch} (best {stopper.monitor} "
                       f"{stopper.best:.4g})")
-        return best
-    return epochs_run
 
 
 def _plots(console, history, out, data, restored, summary) -> list[str]:

@@ -8,7 +8,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from ..cli import common, config
+from .. import config, records
 from ..fileio import atomic_write
 from ..saving import load_model
 from . import results
@@ -41,7 +41,7 @@ def finish(result, space, trial_list, bundle, plots, console) -> None:
                "trials": len(trial_list), "finished": len(result.records),
                "failed": sum(r["status"] != "ok" for r in result.records),
                "best": best, "test": result.test}
-    atomic_write(out / "search.json", common.dumps(summary) + "\n", label="--out")
+    atomic_write(out / "search.json", records.dumps(summary) + "\n", label="--out")
     written.append("search.json")
     _report(console, result, params)
     console.print(f"wrote {out}: {results.JSONL}, {', '.join(written)}")
@@ -53,7 +53,7 @@ def _report(console, result, params, top=10) -> None:
     print_table(console, f"best {min(top, len(body))} of {len(result.records)} trials",
                 header, body)
     if result.best is not None and result.test:
-        test = ", ".join(f"{k} {common.fmt(k, v)}" for k, v in result.test.items())
+        test = ", ".join(f"{k} {records.fmt(k, v)}" for k, v in result.test.items())
         console.print(f"best {result.best['id']}: {json.dumps(result.best['params'])}; "
                       f"test split: {test}")
 

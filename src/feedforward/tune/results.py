@@ -199,7 +199,7 @@ def write_tables(out: Path, ranked: list[dict], params: list[str], title: str) -
 def plot(out: Path, records: list[dict], space, metric: str) -> Path | None:
     """``tune.png``: the metric of each finished trial against each searched option, the best
     trial marked; log axes for log ranges, one position per value for the choices."""
-    from ..cli import plots
+    from .. import plots
 
     done = [r for r in records if score(r, metric) > -math.inf]
     if not plots.available() or not done:
@@ -207,7 +207,7 @@ def plot(out: Path, records: list[dict], space, metric: str) -> Path | None:
     keys = list(space.ranges)
     cols = min(3, len(keys))
     nrows = math.ceil(len(keys) / cols)
-    fig = plots._figure((4.2 * cols, 3.4 * nrows))
+    fig = plots.figure((4.2 * cols, 3.4 * nrows))
     axes = np.atleast_1d(fig.subplots(nrows, cols, squeeze=False)).ravel()
     y = np.array([r["metrics"][metric] for r in done])
     best = int(np.argmax([score(r, metric) for r in done]))

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..cli import common, datasets
+from .. import experiment, records
+from ..data import sources
 from ..errors import FeedforwardError
 from ..fileio import atomic_write
 from ..saving import load_model
@@ -117,7 +119,7 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
         raise FeedforwardError(f"jobs: expected 0 (one per CPU) or a positive integer, got "
                                f"{jobs!r}")
-    console = console or common.console(quiet=True)
+    console = console or Console(quiet=True)
     space = spaces.load(space, strategy=strategy, trials=trials, seed=seed, metric=metric,
                         grid_points=grid_points)
     trial_list = make_trials(space)
@@ -153,47 +155,11 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
 # ---------------------------------------------------------------------------- set-up
 def _bundle(space, first, data) -> Bundle:
     cfg, _ = space.config(first.params)  # the data options are the same in every trial
-    if data is None:
-        raw = datasets.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
-                            cfg["seed"], label=cfg.label("dataset"), header=cfg["header"])
-    else:
-        raw = from_arrays(data)
-    prepared = datasets.for_task(raw, cfg["task"], label=cfg.label("task"))
-    parts = datasets.split(prepared, cfg["val"], cfg["test"], cfg["seed"])
+    prepared, parts = experiment.load(cfg, None if data is None else sources.from_arrays(data))
     if len(parts.x_val) == 0:
         raise cfg.error("val", "a search ranks its trials on the validation split; set val "
                                "above 0")
     return Bundle(prepared, parts)
-
-
-def from_arrays(data) -> datasets.Data:
-    """A dataset of the command line from arrays.
-
-    Parameters
-    ----------
-    data : tuple
-        ``(x, y)``: ``x`` of shape ``(n, features)``, ``y`` of shape ``(n,)``.
-
-    Returns
-    -------
-    feedforward.cli.datasets.Data
-        Classes for integer, boolean or text labels; regression for other numbers.
-    """
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise FeedforwardError(f"data: expected a pair (x, y), got {type(data).__name__}")
-    x, y = np.asarray(data[0]), np.asarray(data[1])
-    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y) or len(x) == 0:
-        raise FeedforwardError(f"data: expected x of shape (n, features) and y of shape (n,), "
-                               f"got {x.shape} and {y.shape}")
-    if x.dtype.kind not in "iufb":
-        raise FeedforwardError(f"data: expected numeric features, got dtype {x.dtype}")
-    names = [f"x{i}" for i in range(x.shape[1])]
-    if y.dtype.kind in "iubUSO":
-        classes, codes = np.unique(y, return_inverse=True)
-        labels = [c.item() if isinstance(c, np.generic) else c for c in classes]
-        return datasets.Data("data", x, codes.astype(np.int64), names, "y", labels,
-                             "classification")
-    return datasets.Data("data", x, y.astype(np.float64), names, "y", None, "regression")
 
 
 def _metric(space, trial_list, bundle) -> str:
@@ -279,7 +245,7 @@ def _ensure_model(out, best, trial_list, bundle) -> None:
     path = out / MODEL_FILE
     if path.exists():
         try:
-            _, record = common.load(path)
+            _, record = records.load(path)
         except FeedforwardError:
             record = None
         if (record or {}).get("tune", {}).get("trial") == best["id"]:
@@ -308,4 +274,4 @@ class _progress:
 def _describe(best, metric) -> str:
     if best is None:
         return "trials"
-    return f"best {metric} {common.fmt(metric, best['metrics'][metric])} ({best['id']})"
+    return f"best {metric} {records.fmt(metric, best['metrics'][metric])} ({best['id']})"

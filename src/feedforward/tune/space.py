@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import config
-from ..cli.datasets import builtin_kind
+from .. import config, optimizers
+from ..data.sources import builtin_kind
 from ..errors import FeedforwardError
 
 TABLES = ("fixed", "search", "tune")
@@ -57,7 +57,7 @@ BOUNDS = {"trials": (1, MAX_TRIALS), "seed": (0, None), "grid_points": (2, MAX_T
 
 
 def option(key: str):
-    """The :class:`~feedforward.cli.config.Option` of ``key`` (a train option or a layer key)."""
+    """The :class:`~feedforward.config.Option` of ``key`` (a train option or a layer key)."""
     return LAYER_KEYS.get(key) or config.BY_KEY.get(key)
 
 
@@ -227,14 +227,11 @@ class Space:
         if "hidden_layers" in values or "units" in values:
             values["layers"] = [values.pop("units", None)] * values.pop("hidden_layers")
         cfg = Labels(values, self.labels)
-        for opt in config.OPTIONS:
-            cfg[opt.key] = config._check(opt, cfg[opt.key], cfg)
-        config._check_combinations(cfg)
-        return cfg, params
+        return config.validate(cfg), params
 
 
 def _applicable(params: dict, values: dict) -> dict:
-    cls = config.optimizers.registry.lookup(values["optimizer"])
+    cls = optimizers.registry.lookup(values["optimizer"])
     accepted = config.optimizer_parameters(cls)
     dropped = set()
     if "optimizer" in params:
@@ -290,7 +287,7 @@ def load(source, **settings) -> Space:
                 + (" (train options belong in [fixed])" if option(table) else ""))
         if not isinstance(raw[table], dict):
             raise FeedforwardError(f"{table} (in {file}): expected a table, got "
-                                   f"{config._type_name(raw[table])}")
+                                   f"{config.type_name(raw[table])}")
     fixed = _fixed(raw.get("fixed", {}), file, folder)
     ranges = {k: _range(k, v, file, fixed) for k, v in raw.get("search", {}).items()}
     if not ranges:
@@ -344,8 +341,8 @@ def _fixed(table: dict, file, folder) -> dict:
         opt = option(key)
         if opt is None:
             raise _unknown(key, label)
-        value = config._from_toml(opt, value, label)
-        out[key] = config._check(opt, value, Labels(labels={key: label}))
+        value = config.from_toml(opt, value, label)
+        out[key] = config.check_value(opt, value, Labels(labels={key: label}))
     dataset = out.get("dataset")
     if (folder is not None and isinstance(dataset, str) and builtin_kind(dataset) is None
             and not Path(dataset).expanduser().is_absolute()):
@@ -387,7 +384,7 @@ def _choices(opt, values, label) -> list:
         raise FeedforwardError(f"{label}: choice: expected a non-empty list of values, got "
                                f"{json.dumps(values, default=str)}")
     checker = Labels(labels={opt.key: f"{label}: choice"})
-    return [config._check(opt, config._from_toml(opt, v, f"{label}: choice"), checker)
+    return [config.check_value(opt, config.from_toml(opt, v, f"{label}: choice"), checker)
             for v in values]
 
 
@@ -415,7 +412,7 @@ def _bounds(opt, kind, values, label) -> list:
         raise FeedforwardError(f"{label}: {kind}: a log range needs low > 0, got {low:g}")
     checker = Labels(labels={opt.key: f"{label}: {kind}"})
     for v in (low, high):
-        config._check(opt, v, checker)
+        config.check_value(opt, v, checker)
     return [low, high]
 
 

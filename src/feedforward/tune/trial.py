@@ -1,9 +1,10 @@
-"""One trial: a ``feedforward train`` run on the search's data, scored on the validation split.
+"""One trial: the recipe of ``feedforward train`` on the search's data, scored on validation.
 
 :func:`run_trial` is what every executor runs, in this process, in a worker process or on a
-Dask worker: it builds the model with ``train``'s own :func:`~feedforward.cli.train.make_plan`
-and :func:`~feedforward.cli.train.build_model`, and trains it with ``train``'s ``_fit`` (early
-stopping that restores the best weights, the plateau schedule, divergence detection).
+Dask worker: it builds the model with the experiment recipe
+(:func:`~feedforward.experiment.make_plan`, :func:`~feedforward.experiment.build_model`), and
+trains it with :func:`~feedforward.experiment.fit` (early stopping that restores the best
+weights, the plateau schedule, divergence detection), as ``feedforward train`` does.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cli import common, config, datasets, train
+from .. import config, experiment, records
+from ..data.sources import Data
 from ..errors import FeedforwardError
 from ..model import Diverged
 
@@ -26,24 +28,22 @@ class Bundle:
 
     Attributes
     ----------
-    data : feedforward.cli.datasets.Data
+    data : feedforward.data.sources.Data
     parts : feedforward.data.Split
         ``x_train``, ``x_val``, ``x_test`` of shape ``(n_*, features)`` and the ``y_*``.
     """
 
-    data: datasets.Data
+    data: Data
     parts: object
 
     def splits(self) -> dict:
-        p = self.parts
-        return {"train": (p.x_train, p.y_train), "val": (p.x_val, p.y_val),
-                "test": (p.x_test, p.y_test)}
+        return experiment.splits(self.parts)
 
 
 def prepare(cfg, bundle: Bundle):
-    """``train``'s plan for ``cfg`` on the bundle's data; raises for what the data cannot
+    """The recipe's plan for ``cfg`` on the bundle's data; raises for what the data cannot
     serve (a regression loss for classes, ...)."""
-    return train.make_plan(cfg, bundle.data, len(bundle.parts.x_train))
+    return experiment.make_plan(cfg, bundle.data, len(bundle.parts.x_train))
 
 
 def run_trial(trial: dict, bundle: Bundle) -> tuple[dict, bytes | None]:
@@ -64,16 +64,14 @@ def run_trial(trial: dict, bundle: Bundle) -> tuple[dict, bytes | None]:
               "status": "ok", "metrics": {}, "epochs": 0, "best_epoch": None, "seconds": 0.0,
               "worker": f"{socket.gethostname()}:{os.getpid()}", "error": None}
     start = time.perf_counter()
-    quiet = common.console(quiet=True)
     cfg = config.Config(trial["config"])
     try:
         with tempfile.TemporaryDirectory(prefix="feedforward-trial-") as tmp:
             plan = prepare(cfg, bundle)
-            model = train.build_model(cfg, plan, bundle.data)
-            history, stopper, seconds = train._fit(cfg, plan, model, bundle.splits(), Path(tmp),
-                                                   quiet)
+            model = experiment.build_model(cfg, plan, bundle.data)
+            history, stopper, seconds = experiment.fit(cfg, plan, model, bundle.splits())
             epochs = len(history.epoch)
-            best = train._weights_epoch(stopper, epochs, quiet)
+            best = experiment.weights_epoch(stopper, epochs)
             x, y = bundle.splits()["val"]
             val = model.evaluate(x, y, return_dict=True)
             record.update(metrics={f"val_{k}": float(v) for k, v in val.items()},
@@ -93,11 +91,8 @@ def run_trial(trial: dict, bundle: Bundle) -> tuple[dict, bytes | None]:
 def _model_file(model, cfg, bundle: Bundle, record: dict, path: Path) -> bytes:
     """The model's file, with a record as ``train`` writes it (so ``feedforward evaluate``
     rebuilds its split from the configuration)."""
-    data = bundle.data
     results = {"val": {k[4:]: v for k, v in record["metrics"].items()}}
-    run = {"config": dict(cfg), "dataset": data.name, "task": data.task,
-           "feature_names": data.feature_names, "target_name": data.target_name,
-           "epochs": record["epochs"], "weights_epoch": record["best_epoch"],
-           "results": results, "tune": {"trial": record["id"], "params": record["params"]}}
-    common.save(model, path, run)
+    run = experiment.record(cfg, bundle.data, record["epochs"], record["best_epoch"], results,
+                            tune={"trial": record["id"], "params": record["params"]})
+    records.save(model, path, run)
     return path.read_bytes()

@@ -1,4 +1,5 @@
-"""PNG plots of a training run: learning curves and the confusion matrix.
+"""PNG plots of a training run: learning curves and the confusion matrix; and the
+figures of ``feedforward tune``'s ``tune.png``.
 
 matplotlib (the ``plot`` extra) is optional: :func:`available` says whether it can be imported,
 and ``train`` skips the plots without it. Figures are made with ``matplotlib.figure.Figure``
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import atomic_write
+from .fileio import atomic_write
 
 DPI = 100
 CURVE_SIZE = (6.4, 4.8)  # inches: 640 x 480 pixels at DPI
@@ -21,6 +22,7 @@ MATRIX_SIZE = (6.4, 5.6)  # 640 x 560 pixels
 
 
 def available() -> bool:
+    """Whether matplotlib (the ``plot`` extra) can be imported."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -28,14 +30,15 @@ def available() -> bool:
     return True
 
 
-def _save(fig, path: Path) -> None:
+def save(fig, path: Path) -> None:
     """Render the PNG in memory and write it atomically, as every file of a run."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     atomic_write(path, buffer.getvalue(), label="--out")
 
 
-def _figure(size):
+def figure(size):
+    """A matplotlib Figure of ``size`` inches at :data:`DPI`, on its own Agg canvas."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -66,7 +69,7 @@ def curves(history: dict, out: Path, title: str, best_epoch: int | None = None) 
             continue
         values = np.asarray(history[key], dtype=float)
         epochs = np.arange(1, len(values) + 1)
-        fig = _figure(CURVE_SIZE)
+        fig = figure(CURVE_SIZE)
         ax = fig.subplots()
         if key == "learning_rate":
             if np.ptp(values) == 0:  # a constant rate is not worth a plot
@@ -88,7 +91,7 @@ def curves(history: dict, out: Path, title: str, best_epoch: int | None = None) 
         ax.grid(alpha=0.3)
         ax.legend()
         path = out / f"{key}.png"
-        _save(fig, path)
+        save(fig, path)
         written.append(path)
     return written
 
@@ -97,7 +100,7 @@ def confusion(matrix: np.ndarray, classes: list, path: Path, title: str) -> Path
     """The confusion matrix as a heat map, counts written in the cells (rows: true class)."""
     matrix = np.asarray(matrix)
     k = len(classes)
-    fig = _figure(MATRIX_SIZE)
+    fig = figure(MATRIX_SIZE)
     ax = fig.subplots()
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -117,5 +120,5 @@ def confusion(matrix: np.ndarray, classes: list, path: Path, title: str) -> Path
                         fontsize=8 if k > 12 else 10,
                         color="white" if matrix[i, j] > threshold else "black")
     fig.tight_layout()
-    _save(fig, path)
+    save(fig, path)
     return path

@@ -1,11 +1,14 @@
-"""The options of ``feedforward train``: defaults, the TOML experiment file, flags, and checks.
+"""The options of an experiment: defaults, the TOML experiment file, and checks.
 
-One table, :data:`OPTIONS`, defines every option once: its key in the TOML file, its flag
-(the key with dashes, ``learning_rate`` -> ``--learning-rate``), its default, type and check.
+One schema for every surface: ``feedforward train`` and ``feedforward tune``, the recipe
+(:mod:`feedforward.experiment`), the playground and the scikit-learn estimators map their
+settings onto it. One table, :data:`OPTIONS`, defines every option once: its key in the TOML
+file, its flag (the key with dashes, ``learning_rate`` -> ``--learning-rate``), its default,
+type and check.
 
-Precedence: a flag given on the command line overrides the file passed with ``--config``, which
-overrides the defaults. Every value is checked here, before any data is loaded, and an error
-names where the bad value came from: the flag, or the key and the file.
+Precedence (:func:`resolve`): a flag given on the command line overrides the file passed with
+``--config``, which overrides the defaults. Every value is checked here, before any data is
+loaded, and an error names where the bad value came from: the flag, or the key and the file.
 
 The file is flat: top-level keys whose values are strings, numbers, booleans or lists. The
 resolved configuration that ``train`` writes is such a file, and passing it back with
@@ -14,7 +17,6 @@ resolved configuration that ``train`` writes is such a file, and passing it back
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import inspect
 import json
@@ -23,10 +25,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import activations, initializers, losses, metrics, optimizers
-from ..data import playground
-from ..errors import FeedforwardError, show
-from .datasets import builtin_kind
+from . import activations, initializers, losses, metrics, optimizers
+from .data import playground
+from .data.sources import builtin_kind
+from .errors import FeedforwardError, show
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -242,13 +244,17 @@ def resolve(flags: dict, config_path=None) -> Config:
     for key, value in flags.items():
         if value is not None:
             values[key], sources[key] = value, "flag"
-    return _checked(Config(values, sources, file))
+    return validate(Config(values, sources, file))
 
 
-def _checked(config: Config) -> Config:
+def validate(config: Config) -> Config:
+    """Every value of ``config`` checked (and normalised) in place, then the combinations.
+
+    Raises :class:`FeedforwardError` naming the option (see :meth:`Config.label`).
+    """
     for option in OPTIONS:
-        config[option.key] = _check(option, config[option.key], config)
-    _check_combinations(config)
+        config[option.key] = check_value(option, config[option.key], config)
+    check_combinations(config)
     return config
 
 
@@ -290,7 +296,7 @@ def _typed(raw: dict, where) -> dict:
         if value is None and option.default is None:
             out[key] = None
         else:
-            out[key] = _from_toml(option, value, f"{key} (in {where})")
+            out[key] = from_toml(option, value, f"{key} (in {where})")
     return out
 
 
@@ -299,18 +305,19 @@ def check(values: dict, where: str) -> Config:
     those of ``--config`` are: known keys, types, ranges and combinations. Keys left out take
     their defaults; errors name ``key (in WHERE)``."""
     typed = _typed(values, where)
-    return _checked(Config({**DEFAULTS, **typed}, {k: "file" for k in typed}, where))
+    return validate(Config({**DEFAULTS, **typed}, {k: "file" for k in typed}, where))
 
 
-def _type_name(value) -> str:
+def type_name(value) -> str:
+    """What a value read from TOML is, for a message: ``"an integer"``, ``"a list"``, ..."""
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
             list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
 
 
-def _from_toml(option: Option, value, label):
+def from_toml(option: Option, value, label):
     """A value read from TOML, checked against the option's type (not yet its range)."""
     def bad(expected):
-        return FeedforwardError(f"{label}: expected {expected}, got {_type_name(value)} "
+        return FeedforwardError(f"{label}: expected {expected}, got {type_name(value)} "
                                 f"{_shown(value)}")
 
     kind = option.kind
@@ -354,69 +361,10 @@ def _shown(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-# ---------------------------------------------------------------------------- the flags
-def _ints(text: str) -> list[int]:
-    """Comma-separated integers (``128,64``); an empty string is an empty list."""
-    parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
-    try:
-        return [int(p) for p in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers such as 128,64, got {text!r}") from None
-
-
-def _names(text: str):
-    """``auto``, or comma-separated names."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    return [p.strip() for p in text.split(",") if p.strip()]
-
-
-def parse_target(text: str):
-    """A ``--target`` value: an integer is a column index, anything else a column name."""
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
-_FLAG_TYPES = {"int": int, "float": float, "str": str, "ints": _ints, "shape": _ints,
-               "names": _names, "target": parse_target}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per option, grouped as in the file; every default is None ("not given")."""
-    groups = {g: parser.add_argument_group(f"{g} options") for g in GROUPS}
-    for option in OPTIONS:
-        flags = [option.flag]
-        if option.key == "dataset":
-            flags += ["--data", "-d"]
-        kwargs = {"dest": option.key, "default": None, "help": _help(option)}
-        if option.kind == "bool":
-            kwargs["action"] = argparse.BooleanOptionalAction
-        else:
-            kwargs["type"] = _FLAG_TYPES[option.kind]
-            kwargs["metavar"] = option.metavar or (
-                "{" + ",".join(option.choices) + "}" if option.choices else
-                "NAME" if option.registry is not None else option.kind.upper())
-        groups[option.group].add_argument(*flags, **kwargs)
-
-
-def _help(option: Option) -> str:
-    default = option.default
-    if default is None:
-        return option.help
-    if isinstance(default, bool):
-        shown = "yes" if default else "no"
-    elif isinstance(default, list):
-        shown = ",".join(map(str, default))
-    else:
-        shown = str(default)
-    return f"{option.help} (default: {shown})".replace("%", "%%")
-
-
 # ---------------------------------------------------------------------------- checks
-def _check(option: Option, value, config: Config):
+def check_value(option: Option, value, config: Config):
+    """``value`` checked against ``option``'s range, choices or registry; errors name the
+    option as ``config`` labels it. Returns the value (a list copied); None stays None."""
     if value is None:
         return None
     key = option.key
@@ -482,7 +430,7 @@ def _check_name(option, name, config):
                                        f"choose from {known}") from None
 
 
-def _check_combinations(config: Config) -> None:
+def check_combinations(config: Config) -> None:
     """Refuse combinations that cannot work, before any data is loaded."""
     val, test = config["val"], config["test"]
     if val + test >= 1:

@@ -1,0 +1,407 @@
+"""Where the recipe's data comes from: a dataset named by the ``dataset`` option, ready for a task.
+
+A dataset is named by ``dataset`` (``--dataset`` on the command line):
+
+- a playground name (``circle``, ``xor``, ``spiral``, ...): generated with ``samples``,
+  ``noise`` and ``seed``;
+- a scikit-learn bundled set (``digits``, ``iris``, ``wine``, ``breast_cancer``, ``diabetes``);
+- ``mnist`` (the default MNIST folder) or any folder of MNIST IDX files;
+- a CSV file (``.tsv``: tab-separated), its target column chosen by ``target``.
+
+:func:`load` reads it with its natural task, :func:`for_task` prepares the targets for a task
+(class codes and labels, or floats), :func:`split` makes the train / validation / test split.
+:func:`from_arrays` makes a :class:`Data` of arrays in memory.
+
+Every CSV file is read by :func:`feedforward.data.tabular.read_table`, one rule for the three
+commands: the header is detected (``header`` forces it), a column named twice is refused, and
+``evaluate`` and ``predict`` match the columns to the model's recorded feature names
+(:func:`read_labelled`, :func:`read_features`) unless asked to go by position. Errors name
+the command line's flags, which are the options' names.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FeedforwardError, show
+from . import mnist, playground, tabular
+from .split import train_val_test_split
+
+PLAYGROUND_SAMPLES = 500
+MAX_GENERATED = 1_000_000  # points generated at once (a subset of a file is bounded by its rows)
+MAX_AUTO_CLASSES = 20  # whole-number CSV targets with at most this many values are classes
+# Entropy that keeps the data's random streams apart from the model's SeedSequence(seed), so
+# that generating and splitting the data draw no number that initialization also draws.
+_DATA_ENTROPY = 0x5EED_DA7A
+_SKLEARN_IMAGES = {"digits": (8, 8)}
+
+
+def _key(name: str) -> str:
+    return name.lower().replace("-", "_")
+
+
+def builtin_kind(name) -> str | None:
+    """``"playground"``, ``"sklearn"`` or ``"mnist"`` for a built-in name, else None."""
+    if not isinstance(name, str):
+        return None
+    key = _key(name)
+    if key in tabular.SKLEARN_DATASETS:
+        return "sklearn"
+    if key == "mnist":
+        return "mnist"
+    try:
+        playground.get(key)
+    except FeedforwardError:
+        return None
+    return "playground"
+
+
+@dataclass(frozen=True)
+class Data:
+    """A dataset ready for a model.
+
+    Attributes
+    ----------
+    name : str
+    x : ndarray of shape (n, features)
+        Raw features (any numeric dtype; the model's preprocessing scales them).
+    y : ndarray of shape (n,)
+        Class codes ``0 .. k - 1`` (classification, once :func:`for_task` has run; before,
+        the dataset's own labels) or float targets (regression).
+    feature_names : list of str
+    target_name : str
+    classes : list or None
+        The label of each class code; None for regression.
+    task : {"classification", "regression"}
+    image_shape : tuple or None
+        ``(h, w)`` when each row is an image.
+    """
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+    feature_names: list
+    target_name: str
+    classes: list | None
+    task: str
+    image_shape: tuple | None = None
+
+
+def streams(seed: int):
+    """Two generators from ``seed``: one for generating or subsampling data, one for the split."""
+    data, split = np.random.SeedSequence([_DATA_ENTROPY, seed]).spawn(2)
+    return np.random.default_rng(data), np.random.default_rng(split)
+
+
+def load(spec, target=None, samples=0, noise=0.0, seed=0, label="--dataset",
+         header=None) -> Data:
+    """The dataset named by ``spec``, with its natural task (see the module docstring).
+
+    ``samples`` is the number of points to generate (playground) or a random subset of rows;
+    0 means the default (500 points, or every row). ``header`` is a CSV file's ``--header``
+    (None: detect). Errors name ``label``.
+    """
+    rng, _ = streams(seed)
+    kind = builtin_kind(spec)
+    if kind == "playground":
+        if samples > MAX_GENERATED:
+            raise FeedforwardError(f"--samples: at most {MAX_GENERATED:,} points are generated "
+                                   f"for {spec}, got {show(samples)}")
+        return _playground(spec, samples or PLAYGROUND_SAMPLES, noise, rng)
+    if kind == "sklearn":
+        data = _sklearn(spec, label)
+    elif kind == "mnist":
+        data = _mnist(mnist.default_cache_dir() / "mnist", "mnist", label)
+    else:
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            data = _mnist(path, path.name or str(path), label)
+        elif path.is_file():
+            data = _csv(path, target, label, header)
+        elif path.suffix or "/" in spec or "\\" in spec:
+            raise FeedforwardError(f"{label}: no such file or folder: {spec!r}")
+        else:
+            raise FeedforwardError(
+                f"{label}: unknown dataset {spec!r}; built-in datasets: {', '.join(names())}; "
+                "or give a CSV file or a folder of MNIST files")
+    if samples:
+        n = data.x.shape[0]
+        if samples > n:
+            raise FeedforwardError(
+                f"--samples: {samples} is more than the {n} samples of {data.name}")
+        rows = np.sort(rng.permutation(n)[:samples])
+        data = replace(data, x=data.x[rows], y=data.y[rows])
+    return data
+
+
+def names() -> list[str]:
+    """The built-in dataset names."""
+    return [*playground.names(), *tabular.SKLEARN_DATASETS, "mnist"]
+
+
+def _playground(name, n, noise, rng):
+    key = _key(name)
+    x, y = playground.get(key)(n, noise, rng)
+    task = "classification" if y.dtype.kind in "iu" else "regression"
+    classes = list(range(int(y.max()) + 1)) if task == "classification" else None
+    canonical = playground.get(key).__name__
+    return Data(canonical, x, y, ["x1", "x2"], "label" if classes else "target", classes, task)
+
+
+def _sklearn(name, label):
+    try:
+        ds = tabular.load_dataset(name)
+    except FeedforwardError as e:
+        raise FeedforwardError(f"{label}: {e}") from None
+    key = _key(name)
+    task = "regression" if ds.classes is None else "classification"
+    return Data(key, ds.x, ds.y, list(ds.feature_names), ds.target_name, ds.classes, task,
+                _SKLEARN_IMAGES.get(key))
+
+
+def _mnist(folder: Path, name, label):
+    # a folder may hold the training files, the test files, or both: use what is there
+    kinds = [k for k, prefix in (("train", "train-"), ("test", "t10k-"))
+             if any(folder.glob(prefix + "*"))]
+    if not kinds:
+        raise FeedforwardError(
+            f"{label}: {str(folder)!r} holds no MNIST files (train-images-idx3-ubyte[.gz], "
+            "t10k-images-idx3-ubyte[.gz], ...); download them with python -c \"import "
+            "feedforward as ff; ff.data.download_mnist()\" or give the folder that holds them")
+    try:
+        parts = [mnist.load_mnist(folder, kind) for kind in kinds]
+    except FeedforwardError as e:
+        raise FeedforwardError(f"{label}: {e}") from None
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    h, w = x.shape[1:]
+    # rows of pixels, row-major: what a Dense layer takes; floats, so that augmentation noise
+    # is not rounded away as it would be in uint8
+    x = x.reshape(len(x), h * w).astype(np.float32)
+    return Data(name, x, y, [f"pixel_{i}" for i in range(h * w)], "label",
+                list(range(10)), "classification", (h, w))
+
+
+def csv_file(spec) -> Path | None:
+    """The CSV file ``spec`` names, or None for a built-in dataset or a folder."""
+    if builtin_kind(spec) is not None:
+        return None
+    path = Path(spec).expanduser()
+    return path if path.is_file() else None
+
+
+def _read(path, label, header, **kw) -> tabular.CsvTable:
+    """``read_table`` with errors named by the flags."""
+    with _flags(label):
+        return tabular.read_table(path, header=header, **kw)
+
+
+def _tell_no_header(table, header, label) -> None:
+    """Say on stderr (stdout may be piped CSV) that a detected headerless file was read."""
+    if header is None and not table.has_header:
+        sys.stderr.write(f"note: {label} {table.path}: its first row holds numbers, not column "
+                         f"names, so it is read as data: {len(table)} rows, columns named "
+                         f"column_1 .. column_{len(table.names)} by position (--header to read "
+                         "it as a header)\n")
+
+
+@contextmanager
+def _flags(label):
+    """Errors of the reader named by the flags: ``--target``, ``--header`` or ``label``."""
+    try:
+        yield
+    except FeedforwardError as e:
+        message = str(e)
+        for prefix, flag in (("target: ", "--target"), ("header: ", "--header/--no-header")):
+            if message.startswith(prefix):
+                raise FeedforwardError(f"{flag}: {message[len(prefix):]} ({label})") from None
+        raise FeedforwardError(f"{label}: {message}") from None
+
+
+def _task(ds) -> str:
+    """Text labels are classes; so are whole numbers with at most MAX_AUTO_CLASSES values."""
+    numbers = ds.classes is None or all(isinstance(c, int) for c in ds.classes)
+    if not numbers:
+        return "classification"
+    whole = ds.classes is not None or ds.y.dtype.kind in "iu"
+    count = len(ds.classes) if ds.classes is not None else len(np.unique(ds.y))
+    return "classification" if whole and count <= MAX_AUTO_CLASSES else "regression"
+
+
+def _csv(path: Path, target, label, header=None):
+    names = [target] if isinstance(target, str) else []
+    table = _read(path, label, header, names=names, target=target)
+    with _flags(label):
+        ds = table.dataset(target)
+    _tell_no_header(table, header, label)
+    return Data(path.name, ds.x, ds.y, list(ds.feature_names), ds.target_name, ds.classes,
+                _task(ds))
+
+
+def for_task(data: Data, task: str, label="--task") -> Data:
+    """``data`` prepared for ``task``: class codes and labels, or float targets.
+
+    ``task="auto"`` keeps the data's natural task. Raises for a task the targets cannot serve:
+    regression on text labels, classification of continuous values.
+    """
+    task = data.task if task == "auto" else task
+    y = data.y
+    if task == "regression":
+        labels = data.classes
+        if labels is not None and not all(isinstance(c, (int, float)) for c in labels):
+            raise FeedforwardError(
+                f"{label} regression: the target {data.target_name!r} of {data.name} holds text "
+                f"labels ({', '.join(map(str, labels[:5]))}, ...), not numbers")
+        values = np.asarray(labels, dtype=np.float64)[y] if labels is not None else y
+        return replace(data, y=values.astype(np.float64), classes=None, task=task)
+    if data.classes is not None:  # codes 0 .. k - 1 already
+        return replace(data, task=task)
+    if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+        bad = y[np.argmax(y != np.round(y))]
+        raise FeedforwardError(
+            f"{label} classification: the target {data.target_name!r} of {data.name} is "
+            f"continuous (e.g. {bad:g}), not class labels; use a regression loss such as mse")
+    classes, codes = np.unique(y, return_inverse=True)
+    labels = [int(c) if float(c).is_integer() else float(c) for c in classes]
+    return replace(data, y=codes.astype(np.int64), classes=labels, task=task)
+
+
+def split(data: Data, val: float, test: float, seed: int):
+    """Train / validation / test split (``train_val_test_split``), stratified for classification."""
+    _, rng = streams(seed)
+    try:
+        return train_val_test_split(data.x, data.y, val=val, test=test,
+                                    stratify=data.task == "classification", seed=rng)
+    except FeedforwardError as e:
+        raise FeedforwardError(f"--val/--test: {e}") from None
+
+
+def label_codes(labels, classes: list, label="target") -> np.ndarray:
+    """Codes of ``labels`` among a model's ``classes``, matching them as text (3 and "3" agree)."""
+    index = {str(c): i for i, c in enumerate(classes)}
+    codes = np.empty(len(labels), dtype=np.int64)
+    for i, value in enumerate(labels):
+        code = index.get(str(value))
+        if code is None:
+            raise FeedforwardError(
+                f"{label}: the label {show(value)} in row {i + 1} is not one of the model's "
+                f"classes ({', '.join(map(str, classes))})")
+        codes[i] = code
+    return codes
+
+
+def from_arrays(data) -> Data:
+    """A dataset from arrays in memory.
+
+    Parameters
+    ----------
+    data : tuple
+        ``(x, y)``: ``x`` of shape ``(n, features)``, ``y`` of shape ``(n,)``.
+
+    Returns
+    -------
+    Data
+        Classes for integer, boolean or text labels; regression for other numbers.
+    """
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise FeedforwardError(f"data: expected a pair (x, y), got {type(data).__name__}")
+    x, y = np.asarray(data[0]), np.asarray(data[1])
+    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y) or len(x) == 0:
+        raise FeedforwardError(f"data: expected x of shape (n, features) and y of shape (n,), "
+                               f"got {x.shape} and {y.shape}")
+    if x.dtype.kind not in "iufb":
+        raise FeedforwardError(f"data: expected numeric features, got dtype {x.dtype}")
+    names = [f"x{i}" for i in range(x.shape[1])]
+    if y.dtype.kind in "iubUSO":
+        classes, codes = np.unique(y, return_inverse=True)
+        labels = [c.item() if isinstance(c, np.generic) else c for c in classes]
+        return Data("data", x, codes.astype(np.int64), names, "y", labels, "classification")
+    return Data("data", x, y.astype(np.float64), names, "y", None, "regression")
+
+
+# ---------------------------------------------------------------------------- a model's columns
+BY_POSITION = "or pass --by-position to take the columns in order"
+
+
+def _recorded_names(record):
+    """The feature names and target name of a training record (``[]`` and ``""`` if none).
+
+    ``records.load`` has checked them: as many names as the model has inputs.
+    """
+    record = record or {}
+    return list(record.get("feature_names") or []), record.get("target_name") or ""
+
+
+def _by_position(table, names, by_position) -> bool:
+    """Whether to take the columns in order: asked for, no header, or no names to match."""
+    return by_position or not table.has_header or not names
+
+
+def read_features(path, record, n_features: int, by_position=False, header=None,
+                  label="INPUT.csv") -> np.ndarray:
+    """Feature rows of a CSV file for a model of ``n_features`` inputs that ``record`` names.
+
+    With a header, the columns are matched by name to the recorded feature names, in the
+    model's order; a column named as the recorded target is ignored, and any other missing or
+    unexpected column is refused. Without a header (or with ``by_position``) the file has
+    exactly ``n_features`` columns, taken in order.
+
+    Returns
+    -------
+    ndarray of shape (rows, n_features), float64
+    """
+    names, target = _recorded_names(record)
+    table = _read(path, label, header, names=names)
+    with _flags(label):
+        if not _by_position(table, names, by_position):
+            columns = tabular.match_columns(table, names, allowed=[target] if target else (),
+                                            hint=BY_POSITION)
+        elif len(table.names) == n_features:
+            columns = range(n_features)
+        else:
+            raise FeedforwardError(f"{path} has {len(table.names)} columns; the model takes "
+                                   f"{n_features} features, taken in order")
+        x = table.numbers(columns)
+    _tell_no_header(table, header, label)
+    return x
+
+
+def read_labelled(path, record, n_features: int, target=None, by_position=False, header=None,
+                  label="--data") -> Data:
+    """Features and targets of a CSV file for a model of ``n_features`` inputs.
+
+    With a header, the feature columns are matched by name to the recorded feature names and
+    the target column is ``target`` or the recorded target; any other column is refused.
+    Without a header (or with ``by_position``), the target is ``target``, or the recorded
+    target's column when the file names it, or the last column; the others are the features,
+    in order.
+    """
+    names, recorded_target = _recorded_names(record)
+    expected = [*names, recorded_target] if target is None else names
+    table = _read(path, label, header, names=expected, target=target)
+    with _flags(label):
+        if _by_position(table, names, by_position):
+            default = recorded_target if recorded_target in table.names else -1
+            t = table.index(default if target is None else target)
+            features = [j for j in range(len(table.names)) if j != t]
+            if len(features) != n_features:
+                raise FeedforwardError(
+                    f"{path} has {len(features)} feature columns besides the target "
+                    f"{table.names[t]!r}; the model takes {n_features} features")
+        else:
+            if target is not None:
+                t = table.names[table.index(target)]
+            else:
+                t = recorded_target or table.names[-1]
+            features = tabular.match_columns(table, names, required=[t], hint=BY_POSITION)
+        ds = table.dataset(t, features)
+    _tell_no_header(table, header, label)
+    return Data(Path(path).name, ds.x, ds.y,
+                list(ds.feature_names), ds.target_name, ds.classes, _task(ds))
+
+
