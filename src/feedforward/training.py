@@ -173,6 +173,9 @@ class Trainer:
         Batches of that epoch done.
     step : int
         Optimizer steps this trainer has taken.
+    batch_loss : float
+        The loss of the batch trained last (penalties included, before its update), as
+        ``model.train_step`` gives it; non-finite when that batch diverged, NaN before any.
     finished : bool
         Whether training ended normally: all epochs run, or a callback stopped it.
     shuffle_state : dict
@@ -196,6 +199,7 @@ class Trainer:
         self.params = {"epochs": self.epochs, "verbose": verbose}
         self._batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
         self.epoch = self.batch = self.step = 0
+        self.batch_loss = float("nan")
         self._total, self._seen = 0.0, 0  # the epoch's running loss sum and sample count
         self._batches = None  # the epoch in progress: an iterator over its batches
         self._good = None  # the undo point: weights and optimizer state of the epoch's start
@@ -408,12 +412,14 @@ class Trainer:
         try:
             loss, out = model.train_step(xb, yb)
         except Diverged as e:
+            self.batch_loss = e.loss
             self._undo_epoch(e)
             model.stop_training, self._epoch_cut = True, True
             self._total, self._seen = e.loss, max(self._seen, 1)
             self.batch += 1
             self._cbs.on_batch_end(index, {"loss": e.loss})
             return
+        self.batch_loss = loss
         self._total += loss * loss_weight(model, len(xb))
         self._seen += len(xb)
         for m in model.metrics:
