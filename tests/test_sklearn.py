@@ -236,19 +236,31 @@ def test_dataframe_sets_feature_names():
 @pytest.mark.parametrize("name", ["mse", "binary_crossentropy", "categorical_crossentropy"])
 def test_weighted_loss_with_unit_weights_is_the_base_loss(name):
     from feedforward import losses
-    from feedforward.sklearn import _WeightedLoss
 
     rng = np.random.default_rng(0)
     p = rng.uniform(0.05, 0.95, size=(6, 3))
     p /= p.sum(axis=1, keepdims=True)
     t = np.eye(3)[rng.integers(0, 3, 6)]
-    base, weighted = losses.get(name), _WeightedLoss(losses.get(name))
-    yw = weighted.prepare(np.hstack([t, np.ones((6, 1))]), p)
-    assert np.isclose(weighted._value(p, yw), base.value(p, t), rtol=1e-12)
-    np.testing.assert_allclose(weighted._gradient(p, yw), base.gradient(p, t), rtol=1e-12)
-    yw[:, -1] = np.arange(6)  # weight w scales row i's gradient by w
-    np.testing.assert_allclose(weighted._gradient(p, yw),
+    base, weighted = losses.get(name), losses.Weighted(losses.get(name))
+    yw = np.hstack([t, np.ones((6, 1))])
+    assert np.isclose(weighted.value(p, yw), base.value(p, t), rtol=1e-12)
+    np.testing.assert_allclose(weighted.gradient(p, yw), base.gradient(p, t), rtol=1e-12)
+    yw[:, -1] = np.arange(6)  # weight w scales row i's loss and gradient by w
+    np.testing.assert_allclose(weighted.gradient(p, yw),
                                np.arange(6)[:, None] * base.gradient(p, t), rtol=1e-12)
+    rows = [base.value(p[i:i + 1], t[i:i + 1]) for i in range(6)]
+    assert np.isclose(weighted.value(p, yw), np.mean(np.arange(6) * rows), rtol=1e-12)
+    if base.fused_activation:  # the fused gradient too
+        np.testing.assert_allclose(weighted.fused_gradient(p, yw),
+                                   np.arange(6)[:, None] * base.fused_gradient(p, t), rtol=1e-12)
+
+
+def test_weighted_loss_refuses_a_loss_it_cannot_split_into_rows():
+    from feedforward import losses
+    from feedforward.errors import FeedforwardError
+
+    with pytest.raises(FeedforwardError, match="base: expected mse"):
+        losses.Weighted(losses.get("huber"))
 
 
 def test_optimizer_instance_is_copied_not_shared():

@@ -328,6 +328,70 @@ class CategoricalCrossentropy(Loss):
         return -y / np.clip(p, EPSILON, 1.0) / p.shape[0]
 
 
+class Weighted(Loss):
+    """``base`` with each row's loss and gradient scaled by a weight stored as y's last column.
+
+    ``L = (1/n) sum_i w_i l_i`` where ``l_i`` is row ``i``'s share of ``base`` (so that
+    ``w = 1`` gives ``base`` back). The weights travel with the targets, so shuffling and
+    batching keep each weight with its row (the scikit-learn estimators' ``sample_weight``).
+    Registered in no registry: a model compiled with it is not saved with its loss.
+
+    Parameters
+    ----------
+    base : MSE, BinaryCrossentropy or CategoricalCrossentropy
+        The loss whose rows are weighted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = Weighted(MSE())
+    >>> float(loss.value(np.array([[1.0], [3.0]]), np.array([[0.0, 2.0], [0.0, 0.0]])))
+    1.0
+    """
+
+    def __init__(self, base):
+        if not isinstance(base, (MSE, BinaryCrossentropy, CategoricalCrossentropy)):
+            raise FeedforwardError(f"base: expected mse, binary_crossentropy or "
+                                   f"categorical_crossentropy, got {type(base).__name__}")
+        self.base = base
+        self.name, self.fused_activation = base.name, base.fused_activation
+
+    def prepare(self, y_true, y_pred):
+        """The base loss's targets ``(n, k)`` with the weights as a last column ``(n, k + 1)``.
+
+        Parameters
+        ----------
+        y_true : array_like of shape (n, k + 1)
+            Targets as the base loss takes them, then each row's weight.
+        y_pred : ndarray of shape (n, k)
+            Predictions, whose float type the result takes.
+
+        Returns
+        -------
+        ndarray of shape (n, k + 1)
+        """
+        y = np.asarray(y_true)
+        return np.hstack([self.base.prepare(y[:, :-1], y_pred), y[:, -1:].astype(y_pred.dtype)])
+
+    def _rows(self, p, y):
+        """Per-row losses ``l_i`` of shape (n,), whose mean is ``base._value(p, y)``."""
+        if isinstance(self.base, MSE):
+            return np.mean((p - y) ** 2, axis=1)
+        p = np.clip(p, EPSILON, 1 - EPSILON)
+        if isinstance(self.base, BinaryCrossentropy):
+            return -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p), axis=1)
+        return -np.sum(y * np.log(p), axis=1)
+
+    def _value(self, p, y):
+        return np.mean(y[:, -1] * self._rows(p, y[:, :-1]))
+
+    def _gradient(self, p, y):
+        return y[:, -1:] * self.base._gradient(p, y[:, :-1])
+
+    def _fused_gradient(self, p, y):
+        return y[:, -1:] * self.base._fused_gradient(p, y[:, :-1])
+
+
 ALL = [SSE, MSE, MAE, Huber, BinaryCrossentropy, CategoricalCrossentropy]
 registry = Registry("loss", ALL, base=Loss)
 get, serialize, deserialize = registry.get, registry.serialize, registry.deserialize

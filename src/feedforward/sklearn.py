@@ -10,7 +10,11 @@ does not import scikit-learn::
 
 Per-sample weights (``sample_weight``, ``class_weight``) travel with the targets: the wrapper
 appends them as a last column of ``y``, so shuffling and batching keep each weight with its
-row, and a private loss multiplies every row's loss and gradient by it.
+row, and :class:`feedforward.losses.Weighted` multiplies every row's loss and gradient by it.
+
+The network is built by the experiment recipe (:func:`feedforward.experiment.network`) from
+the estimator's parameters mapped onto the config schema (:mod:`feedforward.config`), its
+output layer and loss by :func:`feedforward.experiment.output_for`.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import initializers, layers, losses, optimizers, regularizers
+from . import config, experiment, initializers, losses, optimizers
 from .callbacks import Callback, EarlyStopping
 from .errors import FeedforwardError, check_number, show
 from .model import Sequential
@@ -92,40 +96,6 @@ class _NamedScoreErrors:
             return super().score(X, y, sample_weight)
 
 
-class _WeightedLoss(losses.Loss):
-    """``base`` with each row's loss and gradient scaled by a weight stored as y's last column.
-
-    ``L = (1/n) sum_i w_i l_i`` where ``l_i`` is row ``i``'s share of ``base`` (so that
-    ``w = 1`` gives ``base`` back). Private: registered in no registry, never saved.
-    """
-
-    def __init__(self, base):
-        self.base = base
-        self.name, self.fused_activation = base.name, base.fused_activation
-
-    def prepare(self, y_true, y_pred):
-        y = np.asarray(y_true)
-        return np.hstack([self.base.prepare(y[:, :-1], y_pred), y[:, -1:].astype(y_pred.dtype)])
-
-    def _rows(self, p, y):
-        """Per-row losses ``l_i`` of shape (n,), whose mean is ``base._value(p, y)``."""
-        if isinstance(self.base, losses.MSE):
-            return np.mean((p - y) ** 2, axis=1)
-        p = np.clip(p, losses.EPSILON, 1 - losses.EPSILON)
-        if isinstance(self.base, losses.BinaryCrossentropy):
-            return -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p), axis=1)
-        return -np.sum(y * np.log(p), axis=1)
-
-    def _value(self, p, y):
-        return np.mean(y[:, -1] * self._rows(p, y[:, :-1]))
-
-    def _gradient(self, p, y):
-        return y[:, -1:] * self.base._gradient(p, y[:, :-1])
-
-    def _fused_gradient(self, p, y):
-        return y[:, -1:] * self.base._fused_gradient(p, y[:, :-1])
-
-
 class _ValidationScore(Callback):
     """Adds ``val_score`` (the estimator's ``score`` on held-out data) to every epoch's logs."""
 
@@ -164,7 +134,12 @@ class _BaseNeuralNet(BaseEstimator):
 
     # ------------------------------------------------------------------ hooks for subclasses
     def _output(self):
-        """(units, activation, loss name) of the output layer, from the fitted targets."""
+        """(units, activation, loss name) of the output layer, from the fitted targets
+        (:func:`feedforward.experiment.output_for`)."""
+        raise NotImplementedError
+
+    def _task(self):
+        """The task of the fitted targets: classification, multilabel or regression."""
         raise NotImplementedError
 
     def _encode(self, y):
@@ -191,23 +166,21 @@ class _BaseNeuralNet(BaseEstimator):
             raise FeedforwardError(f"verbose: expected 0, 1 or 2, got {self.verbose!r}")
         return sizes
 
+    def _config(self, sizes) -> config.Config:
+        """The estimator's parameters as the options of the config schema (not validated:
+        the engine checks each value, and its errors name the parameter)."""
+        return config.Config({**config.DEFAULTS, "layers": sizes, "activation": self.activation,
+                              "dropout": self.dropout, "l1": self.l1, "l2": self.l2,
+                              "scaling": "none", "dtype": "float64", "seed": self._seed()})
+
     def _build(self, n_features):
         sizes = self._check_params()
         init = self.kernel_initializer
-        if init == "auto":
+        if init == "auto":  # scikit-learn's rule, which counts selu in the He family
             init = "he_uniform" if self.activation in _HE_FAMILY else "glorot_uniform"
-        reg = regularizers.L1L2(self.l1, self.l2) if self.l1 or self.l2 else None
-        stack = []
-        for units in sizes:
-            stack.append(layers.Dense(units, self.activation, kernel_initializer=init,
-                                      kernel_regularizer=reg))
-            if self.dropout:
-                stack.append(layers.Dropout(self.dropout))
-        units, activation, _ = self._output()
-        stack.append(layers.Dense(units, activation, kernel_initializer="glorot_uniform",
-                                  kernel_regularizer=reg))
-        seed = self._seed()
-        return self._compile(Sequential(stack, input_dim=n_features, seed=seed, dtype="float64"))
+        units, activation, loss = self._output()
+        plan = experiment.Plan(self._task(), loss, activation, units, hidden_init=init)
+        return self._compile(experiment.network(self._config(sizes), plan, n_features))
 
     def _seed(self) -> int:
         """A seed drawn from ``random_state`` (the same for the same int)."""
@@ -308,7 +281,7 @@ class _BaseNeuralNet(BaseEstimator):
             self._compile(self.model_)
 
     def _compile(self, model):
-        loss = _WeightedLoss(losses.get(self._output()[2]))
+        loss = losses.Weighted(losses.get(self._output()[2]))
         return model.compile(optimizer=self._optimizer(), loss=loss)
 
     def __sklearn_tags__(self):
@@ -424,11 +397,11 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
     def _multilabel(self):
         return self._binarizer.y_type_ == "multilabel-indicator"
 
+    def _task(self):
+        return "multilabel" if self._multilabel else "classification"
+
     def _output(self):
-        k = len(self._binarizer.classes_)
-        if self._multilabel or k == 2:
-            return (1 if k == 2 and not self._multilabel else k), "sigmoid", "binary_crossentropy"
-        return k, "softmax", "categorical_crossentropy"
+        return experiment.output_for(self._task(), len(self._binarizer.classes_))
 
     def _encode(self, y):
         y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
@@ -552,8 +525,11 @@ class NeuralNetRegressor(_NamedScoreErrors, RegressorMixin, _BaseNeuralNet):
         self._ravel, self.n_outputs_ = y.ndim == 1, outputs
         return X, y
 
+    def _task(self):
+        return "regression"
+
     def _output(self):
-        return self.n_outputs_, "linear", "mse"
+        return experiment.output_for("regression", targets=self.n_outputs_)
 
     def _encode(self, y):
         return y.reshape(len(y), -1)
