@@ -148,8 +148,8 @@ def _preprocessor(g, x, p, features, index):
         x = g.node("Sub", x, g.const(p.mean_.reshape(-1), "mean"))
         return g.node("Div", x, g.const(p.scale_.reshape(-1), "scale"))
     if isinstance(p, prep.MinMaxScaler):
-        x = g.node("Mul", x, g.const(p._scale.reshape(-1), "scale"))
-        return g.node("Add", x, g.const(p._offset.reshape(-1), "offset"))
+        x = g.node("Mul", x, g.const(p.scale_.reshape(-1), "scale"))
+        return g.node("Add", x, g.const(p.offset_.reshape(-1), "offset"))
     if isinstance(p, prep.ImageMeanSubtraction):
         if p.mode == "image":
             return g.node("Sub", x, g.reduce("ReduceMean", x, axis=1, keepdims=1))

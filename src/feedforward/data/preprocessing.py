@@ -293,6 +293,14 @@ class MinMaxScaler(Preprocessor):
     ----------
     feature_range : (lo, hi)
         Target range, ``lo < hi``; ``(-1, 1)`` centres features on zero.
+
+    Attributes
+    ----------
+    data_min_, data_max_ : ndarray of shape (features,)
+        The training range of each feature (the saved state).
+    scale_, offset_ : ndarray of shape (features,)
+        The fitted map ``x' = x * scale_ + offset_`` (what ``transform`` and the ONNX export
+        apply).
     """
 
     name = "min_max_scaler"
@@ -336,7 +344,7 @@ class MinMaxScaler(Preprocessor):
             raise FeedforwardError(f"MinMaxScaler: feature_range {self.feature_range} over the "
                                    "data's range overflows; use a narrower feature_range")
         super()._set_state(arrays)
-        self._scale, self._offset = scale, offset
+        self.scale_, self.offset_ = scale, offset
 
     def transform(self, x):
         """``x * scale + offset`` with the fitted ``scale`` and ``offset``.
@@ -354,7 +362,7 @@ class MinMaxScaler(Preprocessor):
         self._require_fitted("transform")
         x = self._check_features(x)
         dt = _out_dtype(x)
-        return x * self._scale.astype(dt) + self._offset.astype(dt)
+        return x * self.scale_.astype(dt) + self.offset_.astype(dt)
 
     def inverse_transform(self, x):
         """``(x - offset) / scale``: back to the original units.
@@ -372,7 +380,7 @@ class MinMaxScaler(Preprocessor):
         self._require_fitted("inverse_transform")
         x = self._check_features(x)
         dt = _out_dtype(x)
-        return (x - self._offset.astype(dt)) / self._scale.astype(dt)
+        return (x - self.offset_.astype(dt)) / self.scale_.astype(dt)
 
 
 class ImageMeanSubtraction(Preprocessor):
