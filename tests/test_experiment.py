@@ -1,0 +1,177 @@
+"""The experiment recipe (feedforward.experiment): a config becomes a plan, a model and a fit,
+the same model whichever surface asks for it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from feedforward import config, experiment
+from feedforward.cli.main import main as cli_main
+from feedforward.data import sources
+from feedforward.errors import FeedforwardError
+from feedforward.saving import load_model
+from feedforward.tune.trial import Bundle, run_trial
+
+
+def _cfg(**values):
+    return config.resolve(values)
+
+
+# ---------------------------------------------------------------------------- output_for
+@pytest.mark.parametrize("task, n, loss, activation, want", [
+    ("classification", 2, "auto", "auto", (1, "sigmoid", "binary_crossentropy")),
+    ("classification", 3, "auto", "auto", (3, "softmax", "categorical_crossentropy")),
+    ("classification", 2, "categorical_crossentropy", "auto",
+     (2, "softmax", "categorical_crossentropy")),
+    ("classification", 3, "cce", "auto", (3, "softmax", "categorical_crossentropy")),
+    ("classification", 2, "log_loss", "auto", (1, "sigmoid", "binary_crossentropy")),
+    ("classification", 4, "auto", "Softmax", (4, "softmax", "categorical_crossentropy")),
+    ("multilabel", 4, "auto", "auto", (4, "sigmoid", "binary_crossentropy")),
+    ("multilabel", 2, "binary_crossentropy", "auto", (2, "sigmoid", "binary_crossentropy")),
+    ("regression", None, "auto", "auto", (1, "linear", "mse")),
+    ("regression", 7, "auto", "auto", (1, "linear", "mse")),  # classes mean nothing here
+    ("regression", None, "huber", "auto", (1, "linear", "huber")),
+    ("regression", None, "mean_absolute_error", "relu", (1, "relu", "mae")),
+    ("regression", None, "sse", "tanh", (1, "tanh", "sse")),
+])
+def test_output_for_gives_the_output_layer_and_loss_of_a_task(task, n, loss, activation, want):
+    assert experiment.output_for(task, n, loss, activation) == want
+
+
+def test_output_for_a_regression_of_several_targets():
+    assert experiment.output_for("regression", targets=3) == (3, "linear", "mse")
+
+
+@pytest.mark.parametrize("task, n, loss, activation, match", [
+    ("classification", 3, "mse", "auto", r"^loss: mse is a regression loss, but the data is a "
+                                         r"classification task \(3 classes\)"),
+    ("classification", 2, "huber", "auto", r"^loss: huber is a regression loss"),
+    ("regression", None, "binary_crossentropy", "auto",
+     r"^loss: binary_crossentropy needs class labels"),
+    ("regression", None, "categorical_crossentropy", "auto", r"^loss: categorical_cross"),
+    ("classification", 3, "binary_crossentropy", "auto",
+     r"^loss: binary_crossentropy takes two classes, the data has 3"),
+    ("multilabel", 3, "categorical_crossentropy", "auto", r"^loss: multilabel targets take "
+                                                          r"binary_crossentropy"),
+    ("classification", 2, "auto", "softmax", r"^output_activation: softmax over a single output"),
+    ("classification", 3, "auto", "sigmoid", r"^output_activation: categorical_crossentropy "
+                                             r"reads the outputs as probabilities"),
+    ("classification", 2, "auto", "relu", r"^output_activation: binary_crossentropy reads"),
+    ("mystery", 2, "auto", "auto", r"^task: expected one of classification, regression"),
+    ("classification", None, "auto", "auto", r"^n_classes: expected a positive integer"),
+    ("classification", 0, "auto", "auto", r"^n_classes: expected a positive integer"),
+])
+def test_output_for_refuses_what_the_task_cannot_use_naming_the_option(task, n, loss,
+                                                                       activation, match):
+    with pytest.raises(FeedforwardError, match=match):
+        experiment.output_for(task, n, loss, activation)
+
+
+def test_output_for_names_the_option_as_the_caller_labels_it():
+    with pytest.raises(FeedforwardError, match=r"^--loss: mse is a regression loss, but iris "):
+        experiment.output_for("classification", 3, "mse", data="iris",
+                              label=lambda key: "--" + key)
+
+
+# ---------------------------------------------------------------------------- the plan
+def test_the_plan_makes_every_auto_concrete():
+    cfg = _cfg(dataset="iris", layers=[16], epochs=3)
+    data, parts = experiment.load(cfg)
+    plan = experiment.make_plan(cfg, data, len(parts.x_train))
+    assert (plan.task, plan.loss, plan.output_activation, plan.units) == (
+        "classification", "categorical_crossentropy", "softmax", 3)
+    assert plan.metrics == ["accuracy"] and plan.monitor == "val_loss"
+    assert (plan.hidden_init, plan.output_init) == ("he_uniform", "glorot_uniform")
+    assert plan.steps_per_epoch == -(-len(parts.x_train) // 32)
+    assert plan.learning_rate is None  # the optimizer's own default
+    assert plan.notes["loss"] == "categorical_crossentropy"
+    assert plan.notes["learning_rate"] == "Adam's default, 0.001"
+    assert plan.notes["samples"] == "150 samples"
+
+
+def test_the_plan_of_a_regression_and_a_schedule():
+    cfg = _cfg(dataset="diabetes", activation="selu", schedule="cosine", learning_rate=0.01,
+               epochs=4, batch_size=100, val=0.0)
+    data, parts = experiment.load(cfg)
+    plan = experiment.make_plan(cfg, data, len(parts.x_train))
+    assert (plan.loss, plan.output_activation, plan.units) == ("mse", "linear", 1)
+    assert plan.metrics == ["mae", "r2"] and plan.monitor == "loss"
+    assert plan.hidden_init == "lecun_normal"
+    steps = -(-len(parts.x_train) // 100)
+    assert plan.notes["decay_steps"] == f"{4 * steps} steps ({steps} per epoch)"
+    assert plan.learning_rate(0) == pytest.approx(0.01)
+
+
+def test_the_plan_refuses_a_loss_the_data_cannot_serve_naming_the_flag():
+    cfg = _cfg(dataset="iris", loss="mse")
+    data, parts = experiment.load(cfg)
+    with pytest.raises(FeedforwardError, match=r"^--loss: mse is a regression loss, but iris"):
+        experiment.make_plan(cfg, data, len(parts.x_train))
+
+
+# ---------------------------------------------------------------------------- the model
+def test_a_model_is_built_without_a_file_dataset():
+    cfg = config.validate(config.Config({**config.DEFAULTS, "layers": [4, 3], "seed": 5}))
+    data = experiment.data_like(2, "classification", classes=["a", "b"])
+    plan = experiment.make_plan(cfg, data, n_train=100)
+    model = experiment.build_model(cfg, plan, data)
+    assert model.input_dim == 2 and model.output_shape == (1,) and model.classes == ["a", "b"]
+    assert model.loss.name == "binary_crossentropy"
+    # the same network as one built for file data of that shape (the weights depend on the
+    # config and the shapes only)
+    spiral = sources.for_task(sources.load("xor", samples=100, seed=5), "auto")
+    other = experiment.build_model(cfg, experiment.make_plan(cfg, spiral, 100), spiral)
+    for a, b in zip(model.get_weights(), other.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_data_like_refuses_classes_that_do_not_fit_the_task():
+    with pytest.raises(FeedforwardError, match="^classes: "):
+        experiment.data_like(2, "classification")
+    with pytest.raises(FeedforwardError, match="^task: "):
+        experiment.data_like(2, "clustering")
+
+
+def test_fit_trains_with_early_stopping_and_reports_the_weights_epoch():
+    cfg = _cfg(dataset="xor", samples=200, layers=[8], epochs=40, patience=2, seed=1)
+    data, parts = experiment.load(cfg)
+    plan = experiment.make_plan(cfg, data, len(parts.x_train))
+    model = experiment.build_model(cfg, plan, data)
+    history, stopper, seconds = experiment.fit(cfg, plan, model, experiment.splits(parts))
+    epochs = len(history.epoch)
+    assert stopper is not None and seconds >= 0 and 1 <= epochs <= 40
+    best = experiment.weights_epoch(stopper, epochs)
+    assert best == (stopper.best_epoch + 1 if stopper.restore_best_weights else epochs)
+    assert experiment.weights_epoch(None, epochs) == epochs
+
+
+# ---------------------------------------------------------------------------- one model
+def test_a_tune_trial_and_train_build_the_same_model_for_the_same_config(tmp_path):
+    out = tmp_path / "run"
+    argv = ["train", "--dataset", "xor", "--samples", "200", "--layers", "8", "--epochs", "6",
+            "--seed", "3", "--no-plots", "--out", str(out), "--quiet"]
+    assert cli_main(argv) == 0
+    cfg = config.resolve({}, out / "config.toml")
+    data, parts = experiment.load(cfg)
+    trial = {"id": "t0", "index": 0, "params": {}, "config": dict(cfg)}
+    record, model_bytes = run_trial(trial, Bundle(data, parts))
+    assert record["status"] == "ok", record["error"]
+    (tmp_path / "trial.safetensors").write_bytes(model_bytes)
+    by_train = load_model(out / "model.safetensors")
+    by_trial = load_model(tmp_path / "trial.safetensors")
+    for a, b in zip(by_train.get_weights(), by_trial.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    x = parts.x_test
+    np.testing.assert_array_equal(by_train.predict(x), by_trial.predict(x))
+
+
+def test_tune_imports_nothing_from_the_cli():
+    code = ("import sys, feedforward.tune, feedforward.experiment, feedforward.config; "
+            "print(sorted(m for m in sys.modules if m.startswith('feedforward.cli')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
