@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import struct
 import time
 import urllib.error
@@ -259,7 +260,19 @@ def test_the_cache_folder(tmp_path, monkeypatch, server):
     assert np.array_equal(x, load_mnist(tmp_path / "data" / "mnist", kind="test")[0])
 
 
-def test_the_checksum_table_names_the_four_standard_files():
-    assert sorted(mnist.CHECKSUMS) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
-                                       "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
-    assert all(len(v) == 32 and int(v, 16) >= 0 for v in mnist.CHECKSUMS.values())
+# the MD5s of the four gzip files as published (yann.lecun.com, and the mirrors since)
+PUBLISHED_MD5 = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                 "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+                 "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+                 "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}
+
+
+def test_the_checksum_table_holds_the_published_md5s_in_the_form_md5_returns(tmp_path):
+    assert mnist.CHECKSUMS == PUBLISHED_MD5
+    # the download compares md5()'s hexdigest with the table: 32 lowercase hex digits
+    # are the only form that can ever match
+    data = bytes(range(256)) * 5000  # over one 1 MiB read chunk
+    (tmp_path / "f").write_bytes(data)
+    assert mnist.md5(tmp_path / "f") == hashlib.md5(data).hexdigest()
+    for value in [*mnist.CHECKSUMS.values(), mnist.md5(tmp_path / "f")]:
+        assert re.fullmatch("[0-9a-f]{32}", value), value

@@ -139,11 +139,32 @@ def test_a_training_run_uses_the_compiled_loop(calls, kernels_on):
     assert calls == ["adam"] * 8
 
 
-def test_use_refuses_when_the_module_is_missing(monkeypatch):
+def test_use_returns_the_setting_it_replaces():
+    previous = kernels.use(True)
+    try:
+        assert kernels.enabled() is True
+        assert kernels.use(False) is True
+        assert kernels.enabled() is False
+        assert kernels.use(False) is False
+        assert kernels.use(True) is False
+        assert kernels.enabled() is True
+    finally:
+        kernels.use(previous)
+    assert kernels.enabled() is previous
+
+
+def test_use_refuses_when_the_module_is_missing(monkeypatch, calls):
+    before = kernels.enabled()
     monkeypatch.setattr(kernels, "_available", False)
     with pytest.raises(FeedforwardError, match="use: the compiled kernels were not built"):
         kernels.use(True)
-    assert kernels.use(False) in (True, False)
+    assert kernels.enabled() is before  # the refused call changed nothing
+    assert kernels.use(False) is before  # and use(False) says what it replaced
+    p, g = np.linspace(-1, 1, 64), np.linspace(2, -2, 64)
+    optimizers.Adam(0.1).apply([p], [g])
+    assert calls == []  # off: the NumPy rule ran
+    monkeypatch.undo()
+    kernels.use(before)
 
 
 def test_the_environment_variable_turns_the_loops_off():
