@@ -208,3 +208,95 @@ def test_a_diverging_overfit_is_a_failure_not_a_crash():
     assert step.evidence["loss"] is None and 1 < step.evidence["steps"] < 2000
     assert "lower the learning rate" in step.advice
     assert [s.name for s in report.steps] == STEPS
+
+
+# ---------------------------------------------------------------------------- through the engine
+steps_module = importlib.import_module("feedforward.diagnostics.check")
+
+
+def _old_range_loop(model, x, y, batch_size, steps, low=1e-6, high=10.0):
+    """The range test as it was before it ran on the engine (its own loop over the model's
+    step): the reference its rates and smoothed losses must match, bit for bit."""
+    order = np.random.default_rng(0).permutation(len(x))
+    steps_module._untrained_loss(model, x, y, batch_size, order)  # its dropout draws come first
+    growth, average, rates, curve = (high / low) ** (1 / (steps - 1)), 0.0, [], []
+    for t in range(steps):
+        rows = order[(t * batch_size) % len(order):][:batch_size]
+        model.optimizer.learning_rate = low * growth ** t
+        try:
+            loss = model.train_step(x[rows], y[rows])[0]
+        except ff.model.Diverged:
+            break
+        average = 0.9 * average + 0.1 * loss
+        rates.append(low * growth ** t)
+        curve.append(average / (1 - 0.9 ** (t + 1)))
+        if curve[-1] > 4 * min(curve) and t > 10:
+            break
+    return {"learning_rate": rates, "loss": curve}
+
+
+def _tiny(constraint=None, seed=3):
+    def make():
+        model = ff.Sequential([D(8, "tanh", kernel_constraint=constraint), ff.Dropout(0.2),
+                               D(1, kernel_constraint=constraint)], seed=seed, input_dim=4)
+        model.compile(ff.optimizers.Adam(), "mse")
+        return model
+    return make
+
+
+def _tiny_data(n):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    return x, (x[:, :1] - 2 * x[:, 1:2]).astype(np.float32)
+
+
+@pytest.mark.parametrize("n, batch_size, steps", [(100, 32, 60), (90, 30, 40), (70, 200, 30),
+                                                  (100, 7, 400)])
+def test_range_test_on_the_engine_gives_the_numbers_of_its_own_loop(n, batch_size, steps):
+    """Short batches at the end of the fixed order, the order wrapping, a batch larger than
+    the data, the early stop at 4 times the lowest loss: the same rates and losses."""
+    x, y = _tiny_data(n)
+    expected = _old_range_loop(_tiny()(), x, y, batch_size, steps)
+    curve = steps_module.lr_range_step(_tiny()(), x, y, batch_size, steps)[2]
+    assert curve == expected
+    assert 10 < len(curve["loss"]) <= steps
+
+
+def test_range_test_runs_through_the_engine_its_callbacks_see_each_step():
+    x, y = _tiny_data(100)
+    seen = []
+
+    class Steps(ff.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            seen.append((self.trainer.step, self.trainer.batch_loss,
+                         self.model.optimizer.learning_rate))
+
+    step, _, curve = steps_module.lr_range_step(_tiny()(), x, y, 32, 50, callbacks=[Steps()])
+    assert [s for s, _, _ in seen] == list(range(1, len(seen) + 1))
+    assert len(seen) == step.evidence["steps"] == len(curve["loss"])
+    # each step's rate is the one the callback raised the optimizer's to, one step later
+    assert [r for _, _, r in seen[:-1]] == curve["learning_rate"][1:]
+
+
+def test_range_test_keeps_the_max_norm_constraint():
+    """The engine's step applies the constraints after every update; the range test's own loop
+    used to skip them, letting the weights grow past the bound at the high rates."""
+    x, y = _tiny_data(100)
+    bound = 0.5
+    constrained = _tiny(ff.regularizers.MaxNorm(bound))()
+    steps_module.lr_range_step(constrained, x, y, 32, 60, low=1e-3, high=10.0)
+    kernels = [w for w in constrained.get_weights() if w.ndim == 2]
+    assert all(np.linalg.norm(k, axis=0).max() <= bound * (1 + 1e-6) for k in kernels)
+    free = _tiny()()
+    steps_module.lr_range_step(free, x, y, 32, 60, low=1e-3, high=10.0)
+    assert max(np.linalg.norm(w, axis=0).max() for w in free.get_weights() if w.ndim == 2) > bound
+
+
+def test_overfit_step_keeps_the_constraints():
+    """The full-batch steps are the engine's, the model's step: a max-norm constraint holds."""
+    x, y = _tiny_data(64)
+    model = _tiny(ff.regularizers.MaxNorm(0.3))()
+    step = steps_module.overfit_step(model, x, y, max_steps=50)
+    assert step.evidence["steps"] == 50 and step.passed is False
+    assert all(np.linalg.norm(w, axis=0).max() <= 0.3 * (1 + 1e-6)
+               for w in model.get_weights() if w.ndim == 2)

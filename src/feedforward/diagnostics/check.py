@@ -23,10 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import losses, optimizers
+from ..callbacks import Callback
 from ..errors import FeedforwardError, check_number
 from ..fileio import atomic_write
 from ..layers import Dropout
-from ..model import Diverged, Sequential
+from ..model import Sequential
+from ..training import Trainer
 from .gradient_check import float64_copy, relative_error
 
 
@@ -288,15 +290,13 @@ def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
     x, y = x[:subset], y[:subset]
     classification = isinstance(model.loss, (losses.CategoricalCrossentropy,
                                               losses.BinaryCrossentropy))
-    target, steps = 0.05 if classification else None, 0
-    try:
-        first = loss = model.train_step(x, y)[0]
-        steps, target = 1, 0.01 * first if target is None else target
-        while loss > target and steps < max_steps:
-            loss = model.train_step(x, y)[0]
-            steps += 1
-    except Diverged as e:  # the model's step refused a non-finite loss: a failure, not a crash
-        return _diverged_step(len(x), steps + 1, e.loss, target)
+    goal = _LossBelow(0.05 if classification else None)
+    trainer = Trainer(model, x, y, batch_size=len(x), shuffle=False, callbacks=[goal])
+    trainer.run(steps=max_steps)
+    trainer.end()
+    loss, target, steps = goal.loss, goal.target, goal.steps
+    if not math.isfinite(loss):  # the model's step refused it: a failure, not a crash
+        return _diverged_step(len(x), steps, loss, target)
     passed = bool(loss <= target)
     evidence = {"samples": len(x), "steps": steps, "loss": loss, "target": target}
     if passed:
@@ -311,6 +311,24 @@ def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
                 "activation), check that the labels match the inputs, or raise the learning rate")
 
 
+class _LossBelow(Callback):
+    """Ends the training once a batch's loss is at most ``target`` (None: 1 % of the first
+    batch's loss), or at a non-finite loss, which it keeps."""
+
+    handles_divergence = True  # a non-finite loss is a finding of the check, not an error
+
+    def __init__(self, target):
+        self.target, self.loss, self.steps = target, math.nan, 0
+
+    def on_batch_end(self, batch, logs=None):
+        self.loss = self.trainer.batch_loss
+        self.steps += 1
+        if self.target is None:
+            self.target = 0.01 * self.loss
+        if not self.loss > self.target:
+            self.trainer.stop_training = True
+
+
 def _diverged_step(samples, steps, loss, target):
     """The overfitting step's failure when the loss became ``loss`` (not finite) at ``steps``."""
     return Step("overfit_small_subset", False,
@@ -320,12 +338,14 @@ def _diverged_step(samples, steps, loss, target):
                 "inputs, use a smaller initialization or set clipnorm")
 
 
-def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0):
+def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0, callbacks=None):
     """Train with the rate growing exponentially from ``low`` to ``high``.
 
-    The loss is smoothed (exponential moving average, weight 0.1, debiased as in fastai); the
-    test stops early once it exceeds 4 times its lowest value. ``model`` is trained in place
-    and its optimizer's rate replaced by the growing schedule: pass a fresh one.
+    The training is the engine's (:class:`~feedforward.training.Trainer`, the model's step with
+    its constraints); a callback raises the rate after each step. The loss is smoothed
+    (exponential moving average, weight 0.1, debiased as in fastai); the test stops early once
+    it exceeds 4 times its lowest value, or at a non-finite loss. ``model`` is trained in
+    place and its optimizer's rate replaced: pass a fresh one.
 
     A rate *worked* when the lowest smoothed loss (after the first :data:`_WARMUP` steps, whose
     average is over too few batches) fell meaningfully below the start: below 90 % of the
@@ -342,11 +362,14 @@ def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0):
     y : ndarray
         Targets as the loss sees them (prepared by it), e.g. of shape (n, outputs).
     batch_size : int
-        Rows per step, drawn in a fixed random order (default 32).
+        Rows per step, drawn in a fixed random order (default 32): each pass over that order
+        is an epoch, and the next one starts where the last batch ended.
     steps : int
         The most steps (default 200).
     low, high : float
         The rates of the first and of the last step (defaults 1e-6 and 10).
+    callbacks : list of Callback, optional
+        More callbacks for the training, as in ``fit``.
 
     Returns
     -------
@@ -359,10 +382,12 @@ def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0):
         ``{"learning_rate": [...], "loss": [...]}``, the rates and smoothed losses.
     """
     order = np.random.default_rng(0).permutation(x.shape[0])
-    batches = (order[(t * batch_size) % len(order):][:batch_size] for t in range(steps))
     start, start_noise = _untrained_loss(model, x, y, batch_size, order)
-    rates, losses_, curve = _range_curve(model, x, y, batches, low,
-                                         (high / low) ** (1 / (steps - 1)))
+    test = RangeTest(low, (high / low) ** (1 / (steps - 1)))
+    _run_range_test(Trainer(model, x[order], y[order], batch_size=batch_size, shuffle=False,
+                            callbacks=[test, *(callbacks or [])]), x, y, order, batch_size,
+                    steps)
+    rates, losses_, curve = test.rates, test.losses, test.curve
     if not curve:
         return Step("learning_rate_range", False, f"the loss was not finite even at rate {low:g}",
                     {"steps": 0}, "check the data for extreme values and the loss"), None, {}
@@ -411,25 +436,66 @@ def _untrained_loss(model, x, y, batch_size, order):
     return float(np.mean(values)), _smoothed_noise(values)
 
 
-def _range_curve(model, x, y, batches, low, growth):
-    """The rates, batch losses and smoothed losses of the range test, until the loss is not
-    finite or the smoothed loss exceeds 4 times its lowest value."""
-    opt = model.optimizer
-    opt.learning_rate = lambda t: low * growth ** t  # the optimizer's schedule interface
-    rates, raw, curve, average = [], [], [], 0.0
-    for t, rows in enumerate(batches):
-        rate = opt.lr
-        loss = model.compute_gradients(x[rows], y[rows])[0]
+class RangeTest(Callback):
+    """The learning-rate range test as a callback: the rate grows by ``growth`` each step.
+
+    Records each step's rate, batch loss and smoothed loss (weight 0.1, debiased as in
+    fastai), and ends the training once the smoothed loss exceeds 4 times its lowest value
+    after the first :data:`_WARMUP` steps. A non-finite loss ends it quietly: that step is
+    not recorded.
+
+    Parameters
+    ----------
+    low : float
+        The rate of the first step.
+    growth : float
+        The factor between the rates of consecutive steps.
+
+    Attributes
+    ----------
+    rates, losses, curve : list of float
+        Per step: the rate, the batch's loss (with penalties, before the update) and the
+        smoothed loss.
+    """
+
+    handles_divergence = True  # a non-finite loss ends the test; it is no error
+
+    def __init__(self, low, growth):
+        self.low, self.growth = low, growth
+        self.rates, self.losses, self.curve = [], [], []
+        self._average, self._lowest = 0.0, math.inf
+
+    def on_train_begin(self, logs=None):
+        self.model.optimizer.learning_rate = self.low
+
+    def on_batch_end(self, batch, logs=None):
+        loss = self.trainer.batch_loss
         if not math.isfinite(loss):
-            break
-        opt.apply([model.params], [model.grads], segments=[model._sizes])
-        average = 0.9 * average + 0.1 * loss
-        rates.append(rate)
-        raw.append(loss)
-        curve.append(average / (1 - 0.9 ** (t + 1)))  # fastai's debiased smoothing
-        if curve[-1] > 4 * min(curve) and t > _WARMUP:
-            break
-    return rates, raw, curve
+            return  # the engine stops the training
+        t = len(self.rates)
+        optimizer = self.model.optimizer
+        self.rates.append(optimizer.lr)
+        self.losses.append(loss)
+        self._average = 0.9 * self._average + 0.1 * loss
+        self.curve.append(self._average / (1 - 0.9 ** (t + 1)))  # fastai's debiased smoothing
+        self._lowest = min(self._lowest, self.curve[-1])
+        if self.curve[-1] > 4 * self._lowest and t > _WARMUP:
+            self.trainer.stop_training = True
+        optimizer.learning_rate = self.low * self.growth ** (t + 1)  # the next step's
+
+
+def _run_range_test(trainer, x, y, order, batch_size, steps):
+    """``steps`` steps of ``trainer`` (made on ``x[order]``), unless its callbacks stop it
+    sooner. An epoch that ends with a short batch is followed by one on the rows of ``order``
+    from where the next batch of the same size would have started (its remainder: the
+    batches go on over the order as if it repeated)."""
+    n = len(order)
+    while trainer.step < steps and not trainer.finished:
+        trainer.run(steps=steps - trainer.step, epochs=1)
+        if trainer.step < steps and not trainer.finished:
+            rows = order[(trainer.step * batch_size) % n:]
+            trainer.set_data(x[rows], y[rows])
+    trainer.end()
 
 
 MAX_STEPS = 100_000

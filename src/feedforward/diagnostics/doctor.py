@@ -394,6 +394,14 @@ class Doctor(Callback):
             self.monitor = Monitor(every=self.every, probe_size=self.probe_size)
             self.monitor.set_model(model)
 
+    def set_params(self, params):
+        super().set_params(params)
+        self._forward("set_params", params)
+
+    def set_trainer(self, trainer):
+        super().set_trainer(trainer)
+        self._forward("set_trainer", trainer)
+
     def _forward(self, hook, *args):
         if self._own:
             getattr(self.monitor, hook)(*args)

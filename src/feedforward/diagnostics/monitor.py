@@ -79,21 +79,18 @@ class Monitor(Callback):
 
     # ------------------------------------------------------------------ hooks
     def on_train_begin(self, logs=None):
-        model = self.model
+        model, trainer = self.model, self.trainer
         self.records, self.inputs, self._step, self._previous = [], {}, 0, None
-        state = model._fit_state
-        self._steps = state["steps"]
         if self._raw_probe is not None:
             self._probe = model.prepare_x(self._raw_probe, "probe")[:self.probe_size].copy()
         else:  # the first training rows, as the first layer sees them
-            x = state["x"][:self.probe_size]
-            self._probe = np.array(model.transform(x) if state["x_is_raw"] else x)
-        if model.history is not None:
-            model.history.monitor = self
+            x = trainer.x[:self.probe_size]
+            self._probe = np.array(model.transform(x) if trainer.x_is_raw else x)
+        trainer.history.monitor = self
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
-        if self.every_steps is None and self._steps == 1 and self._due_epoch(epoch):
+        if self.every_steps is None and self.params["steps"] == 1 and self._due_epoch(epoch):
             self._previous = self.model.params.copy()
 
     def on_batch_end(self, batch, logs=None):
@@ -103,7 +100,7 @@ class Monitor(Callback):
                 self._previous = self.model.params.copy()
             if self._step % self.every_steps == 0:
                 self.record()
-        elif batch == self._steps - 2 and self._due_epoch(self._epoch):
+        elif batch == self.params["steps"] - 2 and self._due_epoch(self._epoch):
             self._previous = self.model.params.copy()  # the weights before the last step
 
     def on_epoch_end(self, epoch, logs=None):
