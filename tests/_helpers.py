@@ -33,6 +33,7 @@ def record(name, **figures):
     """
     folder = os.environ.get("FF_FIGURES")
     if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
         Path(folder, f"{name}.json").write_text(json.dumps(figures, indent=1))
 
 

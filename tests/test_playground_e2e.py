@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _helpers import CHROMIUM, LAUNCH_ARGS, NO_CHROMIUM
+from _helpers import CHROMIUM, LAUNCH_ARGS, NO_CHROMIUM, record
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWPORT = {"width": 1500, "height": 1000}
@@ -418,12 +418,11 @@ REPLAY = """async (seconds) => {
 }"""
 
 
-def test_the_page_alone_spends_under_25_ms_on_a_big_frame(open_page):
+def test_the_page_draws_replayed_frames_of_a_big_network(open_page):
     """The page's share of the frame rate: real frames of the big network replayed in the page.
 
-    The script's time per frame (parsing, decoding, drawing) must leave room for 20 frames a
-    second with the browser's own rendering; the replayed frame rate is reported, not asserted,
-    as it follows the machine's load.
+    The script's time per frame (parsing, decoding, drawing) is recorded; its target (under
+    25 ms, room for 20 frames a second) is judged by ``benchmarks/speed_targets.py``.
     """
     page = open_page(BIG)
     wait_setup(page, "s.layers.length === 8 && s.grid === 100")
@@ -431,11 +430,13 @@ def test_the_page_alone_spends_under_25_ms_on_a_big_frame(open_page):
     result = page.evaluate(REPLAY, 2)
     print("playground page alone:", result)
     (artifacts() / "page-frame-rate.json").write_text(json.dumps(result, indent=1))
-    assert result["ms"] < 25, f"the page spends {result['ms']:.1f} ms per frame: {result}"
+    record("page_frame", **result)
+    assert result["frames"] > 0 and result["ms"] > 0, result
 
 
-def test_the_big_network_draws_at_least_20_frames_a_second(open_page):
-    """End to end: the server trains and sends, the page draws."""
+def test_the_big_network_trains_and_draws_live(open_page):
+    """End to end: the server trains and sends, the page draws (the rate, whose target is 20
+    frames a second, is judged by ``benchmarks/speed_targets.py``)."""
     page = open_page(BIG)
     wait_setup(page, "s.layers.length === 8 && s.grid === 100")
     page.wait_for_function("ffStats.lastFrame.weights.length === 9")
@@ -457,4 +458,5 @@ def test_the_big_network_draws_at_least_20_frames_a_second(open_page):
     (artifacts() / "frame-rate.json").write_text(json.dumps(report, indent=1))
     print("playground frame rate:", report)
     shot(page, "big-network.png")
-    assert drawn >= 20, f"the page drew {drawn:.1f} frames/s (wanted >= 20): {report}"
+    record("frame_rate", **report)
+    assert end[0] > start[0] and end[1] > start[1], report
