@@ -571,7 +571,7 @@ def test_early_stopping_on_validation_loss(conn):
     stopped = conn.until("stopped")
     assert stopped["reason"] == "early_stopping" and "validation" in stopped["message"]
     assert not conn.session.running
-    best = conn.session._best
+    best = conn.session.driver.best
     assert np.array_equal(conn.session.model.params, best[2])  # the best epoch's weights
 
 

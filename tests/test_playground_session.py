@@ -68,3 +68,58 @@ def test_an_architecture_change_rebuilds_the_network_and_its_optimizer():
     session.apply({"layers": [{"units": 3}]})
     assert session.model is not model and session.model.optimizer.iterations == 0
     assert session.epoch == 0
+
+
+class Steps(ff.callbacks.Callback):
+    """Counts what the engine tells a callback."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches, self.epochs, self.trainers = 0, [], []
+
+    def set_trainer(self, trainer):
+        super().set_trainer(trainer)
+        self.trainers.append(trainer)
+
+    def on_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append((epoch, logs["loss"]))
+
+
+def test_a_callback_on_the_playgrounds_trainer_sees_its_steps():
+    steps = Steps()
+    session = Session(SPIRAL, callbacks=[steps])
+    assert steps.trainers == [session.driver.trainer] and steps.model is session.model
+    for _ in range(5):
+        session.train(1, budget=0)  # slices of one step
+    assert steps.batches == session.step == 5 and steps.epochs == []
+    done, stop = session.train(2)
+    assert (done, stop) == (2, None) and session.epoch == 2
+    assert steps.batches == session.step == 20  # 10 steps an epoch: the first one ended at 10
+    assert [epoch for epoch, _ in steps.epochs] == [0, 1]
+    session.apply({"batch_size": 20})  # a new trainer for the new batch size
+    assert steps.trainers[-1] is session.driver.trainer and len(steps.trainers) == 2
+
+
+def test_training_in_slices_reaches_the_weights_of_whole_epochs():
+    whole, sliced = Session(SPIRAL), Session(SPIRAL)
+    whole.train(3)
+    while sliced.epoch < 3:
+        sliced.train(3 - sliced.epoch, budget=0)
+    assert sliced.step == whole.step == 30
+    assert all(np.array_equal(a, b) for a, b in zip(whole.model.get_weights(),
+                                                    sliced.model.get_weights(), strict=True))
+
+
+def test_a_divergence_is_the_engines_the_epoch_undone_and_a_clear_message():
+    session = Session({"dataset": "plane", "features": ["x1sq", "x2sq"],
+                       "layers": [{"units": 8, "activation": "linear"}] * 2,
+                       "optimizer": {"name": "sgd", "learning_rate": 1}})
+    start = session.model.get_weights()
+    done, stop = session.train(5)  # the loss overflows within the first epoch
+    assert done == 0 and stop[0] == "diverged" and not session.running
+    assert "learning rate" in stop[1] and "back at epoch 0" in stop[1]
+    assert all(np.array_equal(a, b) for a, b in zip(start, session.model.get_weights(),
+                                                    strict=True))

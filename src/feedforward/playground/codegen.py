@@ -13,8 +13,9 @@ import inspect
 
 from .. import optimizers, schedules
 from . import features
-from .session import SMALL_RANDOM_STDDEV, kernel_regularizer, output_spec, split_indices
-from .setup import OPTIMIZERS, SCHEDULE_PARAMETERS
+from .dataset import split_indices
+from .network import kernel_regularizer, output_spec
+from .setup import OPTIMIZERS, SCHEDULE_PARAMETERS, SMALL_RANDOM_STDDEV
 
 DEFAULT_EPOCHS = 100  # epochs of the script when the session has not trained yet
 

@@ -1,0 +1,183 @@
+"""What a session shows: its scores, the ``frame`` message and the step-by-step ``inspect``.
+
+Every value comes from the network itself: its forward pass in inference mode for the
+heatmap, thumbnails and scores, and its own backward pass (``model.compute_gradients``,
+which fills each layer's gradients) for the doctor's gradient norms and the inspector.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import metrics
+from ..errors import FeedforwardError
+from ..layers import Dense
+from . import frames
+from .dataset import SPLITS
+
+INSPECT_ROWS = 64  # rows of the batch that ``inspect`` shows
+
+
+def evaluate(model, x, y) -> dict:
+    """The loss and metric on every split, in inference mode.
+
+    Parameters
+    ----------
+    model : Sequential
+    x, y : dict
+        ``{split: inputs (n, features)}`` and ``{split: prepared targets, or None}``.
+
+    Returns
+    -------
+    dict
+        ``{split: {"loss": float, "metric": float} or None}`` for ``"train"``, ``"val"`` and
+        ``"test"``; None for an empty split.
+    """
+    scores = {}
+    for split in SPLITS:
+        if y[split] is None:
+            scores[split] = None
+            continue
+        with np.errstate(all="ignore"):
+            result = model.evaluate(x[split], y[split], return_dict=True)
+        values = list(result.values())
+        scores[split] = {"loss": float(values[0]), "metric": float(values[1])}
+    return scores
+
+
+def dense_layers(model) -> list:
+    return [layer for layer in model.layers if isinstance(layer, Dense)]
+
+
+def _dense_outputs(model, x) -> list:
+    """Each dense layer's outputs (after its activation) for inputs ``x``, inference mode.
+
+    The arrays are the layers' own buffers: valid until the next forward pass.
+    """
+    outputs = []
+    with np.errstate(all="ignore"):
+        for layer in model.layers:
+            x = layer.forward(x, False)
+            if isinstance(layer, Dense):
+                outputs.append(x)
+    return outputs
+
+
+def frame(session) -> dict:
+    """The ``frame`` message of a session (see :meth:`.session.Session.frame`)."""
+    setup, model, driver = session.setup, session.model, session.driver
+    size, names = setup["grid"], tuple(setup["features"])
+    heat_x = frames.grid_features(size, names)
+    thumb_x = frames.grid_features(frames.THUMBNAIL, names)
+    n_heat, n_thumb = len(heat_x), len(thumb_x)
+    x = np.concatenate([heat_x, thumb_x, session.x["train"], session.x["test"]])
+    outputs = _dense_outputs(model, x)
+    out = outputs[-1]
+    dense = dense_layers(model)
+    message = {"type": "frame", "epoch": driver.epoch, "step": driver.step,
+               **_score_fields(session.scores, setup["problem"]),
+               "heatmap": frames.pack(_heatmap(out[:n_heat], size, setup["problem"])),
+               "neurons": [frames.thumbnails(thumb_x)],
+               "weights": [frames.rounded(d.params["kernel"]) for d in dense],
+               "biases": [frames.rounded(d.params["bias"]) for d in dense]}
+    probe = slice(n_heat, n_heat + n_thumb + len(session.x["train"]))
+    message["doctor"] = _doctor(session, dense, [o[probe] for o in outputs])
+    for o in outputs[:-1]:
+        message["neurons"].append(frames.thumbnails(o[n_heat:n_heat + n_thumb]))
+    test = out[len(x) - len(session.x["test"]):]
+    message["confusion"] = _confusion(session, test)
+    message["history"], message["history_reset"] = driver.take_history()
+    return message
+
+
+def _score_fields(scores, problem) -> dict:
+    name = "accuracy" if problem == "classification" else "r2"
+    return {"loss": {k: None if v is None else v["loss"] for k, v in scores.items()},
+            "metric": {"name": name,
+                       **{k: None if v is None else v["metric"] for k, v in scores.items()}}}
+
+
+def _heatmap(out, size, problem) -> np.ndarray:
+    if problem == "regression":
+        return out[:, 0].reshape(size, size)
+    if out.shape[1] == 1:
+        return (2 * out[:, 0] - 1).reshape(size, size)
+    return out.reshape(size, size, -1)
+
+
+def _confusion(session, test_out):
+    y = session.data["test"][1]
+    if session.setup["problem"] != "classification" or len(y) == 0:
+        return None
+    return metrics.confusion_matrix(y, test_out, session.setup["classes"]).tolist()
+
+
+def _flat(arrays) -> np.ndarray:
+    return np.concatenate([a.ravel() for a in arrays.values()])
+
+
+def _doctor(session, dense, probe_outputs) -> dict:
+    """The monitor's statistics of each dense layer (its weights and the gradients of the
+    last training step) and the doctor's findings."""
+    dead, saturated, entries, norms = [], [], [], []
+    last = len(dense) - 1
+    for i, (layer, y) in enumerate(zip(dense, probe_outputs, strict=True)):
+        grads = _flat(layer.grads)
+        entries.append(frames.layer_record(i, layer, y, _flat(layer.params), grads,
+                                           hidden=i < last))
+        norms.append(float(np.linalg.norm(grads)))
+        if i < last:
+            d, s = frames.unit_flags(i, layer.activation.name, y)
+            dead += d
+            saturated += s
+    driver = session.driver
+    c = driver.curves
+    curves = {"loss": c["train"], "val_loss": c[driver.monitored()], "accuracy": c["accuracy"]}
+    curves = {k: v for k, v in curves.items() if None not in v}  # whole curves only
+    record = {"epoch": driver.epoch, "step": driver.step, "layers": entries}
+    return {"dead": dead, "saturated": saturated, "grad_norms": norms,
+            "findings": frames.findings(record, curves, session.inputs)}
+
+
+def inspect(session) -> dict:
+    """The ``inspect`` message of a session (see :meth:`.session.Session.inspect`)."""
+    model = session.model
+    if session.y["train"] is None:
+        raise FeedforwardError("inspect: the training set is empty")
+    x = session.x["train"][:min(session.setup["batch_size"], INSPECT_ROWS)]
+    y = session.y["train"][:len(x)]
+    dense = dense_layers(model)
+    saved = model.grads.copy()
+    try:
+        with np.errstate(all="ignore"):
+            grad_z = _grad_z(model, dense, x, y)
+            model.compute_gradients(x, y, training=False)
+        layers = [{"z": frames.rounded(layer.z), "a": frames.rounded(layer.y),
+                   "grad_z": frames.rounded(gz),
+                   "grad_kernel": frames.rounded(layer.grads["kernel"]),
+                   "grad_bias": frames.rounded(layer.grads["bias"])}
+                  for layer, gz in zip(dense, grad_z, strict=True)]
+    finally:
+        model.grads[...] = saved
+    points = session.data["train"]
+    return {"type": "inspect",
+            "batch": {"x": frames.rounded(x), "y": points[1][:len(x)].tolist(),
+                      "points": frames.rounded(points[0][:len(x)])},
+            "layers": layers}
+
+
+def _grad_z(model, dense, x, y) -> list:
+    """dL/dz of each dense layer for each row of the batch (n, units), from the model's own
+    backward pass, in inference mode.
+
+    A dense layer's bias gradient is the sum over the rows of dL/dz, so the backward pass of a
+    batch of one row gives that row's dL/dz; a mean loss divides it by the batch's size.
+    """
+    n = len(x)
+    scale = n if model.loss.reduction == "mean" else 1
+    result = [np.empty((n, layer.units)) for layer in dense]
+    for i in range(n):
+        model.compute_gradients(x[i:i + 1], y[i:i + 1], training=False)
+        for rows, layer in zip(result, dense, strict=True):
+            rows[i] = layer.grads["bias"] / scale
+    return result
