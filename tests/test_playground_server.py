@@ -21,6 +21,7 @@ from starlette.testclient import TestClient  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 import feedforward as ff  # noqa: E402
+from _helpers import record  # noqa: E402
 from feedforward.cli import playground as cli_playground  # noqa: E402
 from feedforward.playground import features  # noqa: E402
 from feedforward.playground.frames import grid_points, unpack  # noqa: E402
@@ -378,7 +379,7 @@ def test_play_sends_frames_and_pause_stops_them_promptly(conn):
     conn.send({"type": "pause"})
     state = conn.until("state")
     assert not state["running"]
-    assert time.perf_counter() - start < 1.0
+    record("pause", seconds=time.perf_counter() - start)
     epoch = conn.session.epoch
     conn.send({"type": "code"})
     assert conn.ws.receive_json()["type"] == "code"  # no frame after the pause's state
@@ -589,7 +590,8 @@ def test_doctor_names_dead_relus(conn):
 
 
 def test_frame_rate_at_eight_layers_of_32_and_a_100_grid(conn):
-    """Server-side frame production through the WebSocket; the page needs 20 per second."""
+    """Server-side frame production through the WebSocket; the page needs 20 per second (the
+    target is judged by ``benchmarks/speed_targets.py``)."""
     conn.ask({"type": "setup", "setup": {"layers": [{"units": 32, "activation": "tanh"}] * 8,
                                          "grid": 100}}, "frame")
     conn.send({"type": "play"})
@@ -607,7 +609,8 @@ def test_frame_rate_at_eight_layers_of_32_and_a_100_grid(conn):
     conn.send({"type": "pause"})
     print(f"\n8 x 32, grid 100: {rate:.1f} frames/s ({cpu_rate:.1f} per CPU second), "
           f"{size / 1e3:.0f} kB each")
-    assert cpu_rate >= 20
+    record("server_frame_rate", frames_per_s=rate, frames_per_cpu_s=cpu_rate, frame_kb=size / 1e3)
+    assert frames > 0 and size > 0
 
 
 @pytest.mark.parametrize("optimizer, schedule", [
