@@ -2,8 +2,9 @@
 
 The server is ``feedforward playground`` in a subprocess on a free loopback port. Every
 client presses play and times the gaps between its frames; none may get an error or lose its
-connection, and the server's resident memory must stay flat (within 10 %) from the end of
-the first 10 s to the end.
+connection, every session must train, and the server's resident memory must stay flat (within
+10 %) from the end of the first 10 s to the end. The gaps are recorded, not judged: their
+target (p99 under 3 s) is checked by ``benchmarks/speed_targets.py``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import time
 import numpy as np
 import pytest
 
+from _helpers import record
+
 websockets = pytest.importorskip("websockets")
 pytest.importorskip("uvicorn")
 
 CLIENTS, DURATION, WARMUP = 20, 30.0, 10.0
-P99_BOUND = 3.0  # seconds between two frames of one session; generous for a busy machine
 
 
 def free_port() -> int:
@@ -107,8 +109,9 @@ def test_twenty_clients_training_for_thirty_seconds(server):
           f"{p50 * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, max {gaps.max() * 1e3:.0f} ms; "
           f"server RSS {rss_warm / 1024:.1f} MiB at {WARMUP:.0f} s, {rss_end / 1024:.1f} MiB "
           "at the end")
+    record("playground_load", clients=CLIENTS, seconds=DURATION, frames=sum(frames),
+           gap_p50_s=p50, gap_p99_s=p99, gap_max_s=float(gaps.max()))
     assert not errors, errors[:3]
     assert proc.poll() is None
     assert min(frames) >= 10  # every session trained
-    assert p99 < P99_BOUND
     assert abs(rss_end - rss_warm) <= 0.1 * rss_warm
