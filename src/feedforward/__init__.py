@@ -15,13 +15,11 @@ from . import (
     regularizers,
     schedules,
 )
+from ._version import __version__ as __version__
 from .checkpoint import BackupAndRestore
 from .errors import FeedforwardError
 from .layers import Activation, Dense, Dropout, Maxout
-from .model import Sequential
-from .saving import load_model
-
-__version__ = "0.1.0"
+from .model import Sequential, load_model
 
 __all__ = [
     "Activation", "BackupAndRestore", "Dense", "Dropout", "FeedforwardError", "Maxout",

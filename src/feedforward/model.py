@@ -1,30 +1,29 @@
-"""``Sequential``: a stack of layers with build, compile, fit, evaluate, predict and save."""
+"""``Sequential``: a stack of layers with structure, compile, evaluate, predict, config and
+save.
+
+Its bases hold the rest: :class:`~feedforward.network.Network` the parameters and the math of
+one step, :class:`~feedforward.inputs.Inputs` the checks of inputs and targets, and
+:class:`~feedforward.training.Trainable` ``fit`` and ``train_on_batch``, which check their
+arguments and data and hand them to the training engine, :mod:`feedforward.training`.
+:func:`load_model` lives here, where the class it builds is known: :mod:`feedforward.saving`
+holds the file format and imports no model.
+"""
 
 from __future__ import annotations
 
-import io
-import math
-
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
 from . import layers as layers_mod
-from . import losses, metrics, optimizers
+from . import losses, metrics, onnx, optimizers, saving, summaries
 from . import training as engine
-from .callbacks import History
 from .data import preprocessing as prep
 from .data.batching import BatchIterator
-from .errors import (
-    FeedforwardError,
-    as_array,
-    cast,
-    check_finite,
-    check_number,
-    describe,
-    show,
-)
+from .errors import FeedforwardError, check_number, describe, show
+from .inputs import Inputs
+from .network import Network
 from .training import Diverged  # raised by train_step; importable from here too
+
+__all__ = ["Diverged", "Sequential", "load_model"]
 
 DTYPES = ("float32", "float64")
 MAX_SEED = 2**128 - 1  # SeedSequence's entropy; a longer integer would not fit a model file
@@ -59,7 +58,61 @@ def _class_names(classes) -> list | None:
     return names
 
 
-class Sequential:
+def output_of(model) -> tuple[str, int | None]:
+    """The output activation's name (through trailing Dropout layers, "linear" for none) and
+    the number of outputs (None while unknown) of a model with layers."""
+    last = next((layer for layer in reversed(model.layers)
+                 if not isinstance(layer, layers_mod.Dropout)), model.layers[-1])
+    act = getattr(last, "activation", None)
+    if model.built:
+        units = model.output_shape[0]
+    else:  # before build: the last layer with a width (Activation and Dropout keep it)
+        units = next((layer.units for layer in reversed(model.layers)
+                      if hasattr(layer, "units")), None)
+    return (act.name if act is not None else "linear"), units
+
+
+def _check_class_count(model):
+    """One class name per output; two for a single output (the probability of the second).
+    A longer list would size a confusion matrix, a shorter one leave outputs unnamed."""
+    units = output_of(model)[1] if model.layers and model.classes is not None else None
+    want = 2 if units == 1 else units
+    if want is not None and len(model.classes) != want:
+        what = ("a single output (the probability of the second class)" if units == 1
+                else f"{units} outputs")
+        raise FeedforwardError(f"classes: the output layer has {what}, so it needs {want} "
+                               f"class names, got {len(model.classes)}")
+
+
+def _check_output(model, loss):
+    """Refuse an output layer that ``loss`` cannot train (see ``Loss.check_output``)."""
+    if loss is None or not model.layers:
+        return
+    activation, units = output_of(model)
+    if units is None:
+        return
+    try:
+        loss.check_output(activation, units)
+    except FeedforwardError as e:
+        raise FeedforwardError(f"compile: {e} (output layer {len(model.layers) - 1}, "
+                               f"{type(model.layers[-1]).__name__} of {units} "
+                               f"unit(s), activation {activation!r})") from None
+
+
+def _resolve_metric(m, loss):
+    if isinstance(m, str) and m.replace("_", "").lower() in ("accuracy", "acc"):
+        if isinstance(loss, losses.BinaryCrossentropy):
+            return metrics.BinaryAccuracy()
+        if isinstance(loss, losses.CategoricalCrossentropy):
+            return metrics.CategoricalAccuracy()
+    resolved = metrics.get(m)
+    if resolved is None:  # get(None) is None: no metric is not a metric
+        raise FeedforwardError(f"metrics: expected metric names, configs or instances, got "
+                               f"{describe(m)}")
+    return resolved
+
+
+class Sequential(engine.Trainable, Inputs, Network):
     """A feedforward network: the output of each layer is the input of the next.
 
     Parameters
@@ -85,8 +138,8 @@ class Sequential:
     Attributes
     ----------
     params, grads : ndarray
-        Every parameter (and its gradient) in one flat buffer; each layer's ``params`` and
-        ``grads`` entries are views into these.
+        Every parameter (and its gradient) in one flat buffer (see
+        :class:`~feedforward.network.Network`).
     """
 
     def __init__(self, layers=None, input_dim=None, seed=None, dtype="float32", preprocessing=None,
@@ -109,7 +162,7 @@ class Sequential:
         self.classes = _class_names(classes)
         for layer in layers or []:
             self.add(layer)
-        self._check_class_count()
+        _check_class_count(self)
         if input_dim is not None:
             self.build(input_dim)
 
@@ -126,138 +179,11 @@ class Sequential:
             raise FeedforwardError("add: the model is already built; create a new Sequential")
         self.layers.append(layers_mod.get(layer))
 
-    @property
-    def built(self) -> bool:
-        return self.input_dim is not None
-
-    def param_shapes(self, input_dim) -> dict[str, tuple]:
-        """The shape of every parameter for inputs of ``input_dim`` features; allocates nothing.
-
-        Parameters
-        ----------
-        input_dim : int
-            Number of input features, at least 1.
-
-        Returns
-        -------
-        dict of str to tuple
-            ``{"layers.<i>.<name>": shape}`` in Keras order (the names of the model file).
-        """
-        input_dim = int(check_number(input_dim, "input_dim", low=1, high=layers_mod.MAX_WIDTH,
-                                     integer=True))
-        if not self.layers:
-            raise FeedforwardError(
-                "build: the model has no layers; pass layers=[...] or call add()")
-        shapes, shape = {}, (input_dim,)
-        for i, layer in enumerate(self.layers):
-            for k, (s, _init) in layer.param_shapes(shape).items():
-                shapes[f"layers.{i}.{k}"] = tuple(s)
-            shape = layer.compute_output_shape(shape)
-        return shapes
-
-    def build(self, input_dim, initialize=True):
-        """Create every parameter, in one flat buffer, for inputs with ``input_dim`` features.
-
-        Parameters
-        ----------
-        input_dim : int
-            Number of input features, at least 1.
-        initialize : bool, default True
-            Draw the initial weights. False allocates them without initial values, for the
-            caller to fill (``load_model`` reads them from the file: each is allocated once).
-
-        Returns
-        -------
-        Sequential
-            The model itself.
-        """
-        count = sum(math.prod(s) for s in self.param_shapes(input_dim).values())
-        need = f"{count:,} parameters ({count * self.dtype.itemsize / 2**30:.3g} GiB)"
-        if count * 8 >= 2**62:  # beyond any memory (initializers draw float64)
-            raise FeedforwardError(f"build: the model would need {need}; make the layers "
-                                   "smaller")
-        input_dim, shape = int(input_dim), (int(input_dim),)
-        try:
-            for layer in self.layers:
-                if hasattr(layer, "rng"):  # layers that draw noise share the dropout stream
-                    layer.rng = self.rngs["dropout"]
-                shape = layer.build(shape, self.rngs["init"] if initialize else None,
-                                    self.dtype)
-            self._flatten_parameters(copy=initialize)
-        except MemoryError:
-            raise FeedforwardError(f"build: not enough memory for the model's {need}; make "
-                                   "the layers smaller") from None
-        self.input_dim, self.output_shape = input_dim, shape
-        self.layers[0].input_grad = False
-        self._check_class_count()  # layers added after construction
-        self._check_output(self.loss)  # layers added after compile
+    def build(self, input_dim, initialize=True):  # the docstring is Network.build's
+        super().build(input_dim, initialize)
+        _check_class_count(self)  # layers added after construction
+        _check_output(self, self.loss)  # layers added after compile
         return self
-
-    def _flatten_parameters(self, copy=True):
-        total = sum(layer.count_params() for layer in self.layers)
-        self.params = np.empty(total, dtype=self.dtype)
-        self.grads = np.zeros(total, dtype=self.dtype)
-        offset = 0
-        for layer in self.layers:
-            for k, p in layer.params.items():
-                view = self.params[offset:offset + p.size].reshape(p.shape)
-                if copy:
-                    view[...] = p
-                layer.params[k] = view
-                layer.grads[k] = self.grads[offset:offset + p.size].reshape(p.shape)
-                offset += p.size
-        self._sizes = [p.size for p in self.param_arrays()]
-        self._constrained = [layer for layer in self.layers if getattr(layer, "constraints", None)]
-
-    def require_built(self, what):
-        if not self.built:
-            raise FeedforwardError(
-                f"{what}: the model is not built yet; call build(input_dim) or fit")
-
-    def count_params(self) -> int:
-        """The number of trainable scalars of the built model.
-
-        Returns
-        -------
-        int
-            The size of the flat parameter buffer ``params``.
-        """
-        self.require_built("count_params")
-        return int(self.params.size)
-
-    # ------------------------------------------------------------------ weights
-    def param_arrays(self):
-        return [p for layer in self.layers for p in layer.params.values()]
-
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of the parameters in Keras order: ``[kernel_1, bias_1, kernel_2, ...]``.
-
-        Returns
-        -------
-        list of ndarray
-            One copy per parameter array, e.g. a Dense kernel of shape ``(in, units)``.
-        """
-        self.require_built("get_weights")
-        return [p.copy() for p in self.param_arrays()]
-
-    def set_weights(self, weights):
-        """Set the parameters from a list in the order of :meth:`get_weights`.
-
-        Parameters
-        ----------
-        weights : list of array_like
-            One array per parameter, of the shapes that :meth:`get_weights` returns; copied.
-        """
-        self.require_built("set_weights")
-        targets = self.param_arrays()
-        if len(weights) != len(targets):
-            raise FeedforwardError(
-                f"weights: expected a list of {len(targets)} arrays, got {len(weights)}")
-        for i, (t, w) in enumerate(zip(targets, weights, strict=True)):
-            w = as_array(w, f"weights[{i}]")
-            if w.shape != t.shape:
-                raise FeedforwardError(f"weights[{i}]: expected shape {t.shape}, got {w.shape}")
-            t[...] = w
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="sgd", loss="mse", metrics=None):
@@ -286,11 +212,11 @@ class Sequential:
         optimizer, loss_fn = optimizers.get(optimizer), losses.get(loss)
         if optimizer is None or loss_fn is None:
             raise FeedforwardError("compile: optimizer and loss must not be None")
-        self._check_output(loss_fn)
+        _check_output(self, loss_fn)
         self.optimizer, self.loss = optimizer, loss_fn
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
-        self.metrics = [self._resolve_metric(m) for m in metrics or []]
+        self.metrics = [_resolve_metric(m, loss_fn) for m in metrics or []]
         # the History keys: the name the user gave ("accuracy"), else the metric's own
         self.metric_names = [m if isinstance(m, str) else r.name
                              for m, r in zip(metrics or [], self.metrics, strict=True)]
@@ -298,251 +224,6 @@ class Sequential:
         act = getattr(last, "activation", None)
         self.fused = act is not None and act.name == self.loss.fused_activation
         return self
-
-    def _output(self) -> tuple[str, int | None]:
-        """The output activation's name (through trailing Dropout layers, "linear" for none)
-        and the number of outputs (None while unknown)."""
-        last = next((layer for layer in reversed(self.layers)
-                     if not isinstance(layer, layers_mod.Dropout)), self.layers[-1])
-        act = getattr(last, "activation", None)
-        if self.built:
-            units = self.output_shape[0]
-        else:  # before build: the last layer with a width (Activation and Dropout keep it)
-            units = next((layer.units for layer in reversed(self.layers)
-                          if hasattr(layer, "units")), None)
-        return (act.name if act is not None else "linear"), units
-
-    def _check_class_count(self):
-        """One class name per output; two for a single output (the probability of the second).
-        A longer list would size a confusion matrix, a shorter one leave outputs unnamed."""
-        units = self._output()[1] if self.layers and self.classes is not None else None
-        want = 2 if units == 1 else units
-        if want is not None and len(self.classes) != want:
-            what = ("a single output (the probability of the second class)" if units == 1
-                    else f"{units} outputs")
-            raise FeedforwardError(f"classes: the output layer has {what}, so it needs {want} "
-                                   f"class names, got {len(self.classes)}")
-
-    def _check_output(self, loss):
-        """Refuse an output layer that ``loss`` cannot train (see ``Loss.check_output``)."""
-        if loss is None or not self.layers:
-            return
-        activation, units = self._output()
-        if units is None:
-            return
-        try:
-            loss.check_output(activation, units)
-        except FeedforwardError as e:
-            raise FeedforwardError(f"compile: {e} (output layer {len(self.layers) - 1}, "
-                                   f"{type(self.layers[-1]).__name__} of {units} "
-                                   f"unit(s), activation {activation!r})") from None
-
-    def _resolve_metric(self, m):
-        if isinstance(m, str) and m.replace("_", "").lower() in ("accuracy", "acc"):
-            if isinstance(self.loss, losses.BinaryCrossentropy):
-                return metrics.BinaryAccuracy()
-            if isinstance(self.loss, losses.CategoricalCrossentropy):
-                return metrics.CategoricalAccuracy()
-        resolved = metrics.get(m)
-        if resolved is None:  # get(None) is None: no metric is not a metric
-            raise FeedforwardError(f"metrics: expected metric names, configs or instances, got "
-                                   f"{describe(m)}")
-        return resolved
-
-    def require_compiled(self, what):
-        if self.loss is None:
-            raise FeedforwardError(f"{what}: call compile(optimizer, loss, metrics) first")
-
-    # ------------------------------------------------------------------ data checks
-    def raw_inputs(self, x, name="x"):
-        """Inputs checked (numeric, finite, 2-D, the model's feature count), not yet transformed."""
-        x = as_array(x, name, ndim=(1, 2))
-        if x.ndim == 1:
-            if self.built and self.input_dim == 1:
-                x = x[:, None]
-            else:
-                raise FeedforwardError(
-                    f"{name}: expected a 2-D array (samples, features), got shape {x.shape}; "
-                    "use x.reshape(-1, 1) for one feature or x.reshape(1, -1) for one sample")
-        if not self.built:
-            self.build(x.shape[1])
-        elif x.shape[1] != self.input_dim:
-            raise FeedforwardError(
-                f"{name}: expected {self.input_dim} features (the input of layer 0, "
-                f"{type(self.layers[0]).__name__}), got {x.shape[1]}")
-        return x
-
-    def transform(self, x, name="x"):
-        """Raw inputs to what the first layer sees: the preprocessing, then the model's dtype
-        (refusing values that overflow it, such as 1e300 for float32)."""
-        for p in self.preprocessing:
-            x = p.transform(x)
-        if self.preprocessing:  # raw values far outside the fitted range may overflow
-            check_finite(x, name, " after the preprocessing",
-                         "the values lie far outside those the preprocessing was fitted on")
-        return cast(x, self.dtype, name)
-
-    def prepare_x(self, x, name="x"):
-        return self.transform(self.raw_inputs(x, name), name)
-
-    def prepare_xy(self, x, y, xname="x", yname="y"):
-        x = self.raw_inputs(x, xname)
-        return self.transform(x, xname), self.prepare_y(y, x.shape[0], xname, yname)
-
-    def prepare_y(self, y, n, xname="x", yname="y"):
-        """Targets checked against the loss and brought to the output's shape."""
-        y = as_array(y, yname, ndim=(1, 2))
-        if y.shape[0] != n:
-            raise FeedforwardError(
-                f"{yname}: expected {n} samples to match {xname}, got {y.shape[0]}")
-        probe = np.broadcast_to(np.zeros((), self.dtype), (n, *self.output_shape))
-        try:
-            y = self.loss.prepare(y, probe)
-        except FeedforwardError as e:
-            message = str(e)
-            if message.startswith("y:"):  # the loss calls its targets "y"
-                message = yname + message[1:]
-            raise FeedforwardError(f"{message} (loss {self.loss.name}, output layer "
-                                   f"{type(self.layers[-1]).__name__})") from None
-        return np.ascontiguousarray(y)
-
-    # ------------------------------------------------------------------ the engine
-    def forward(self, x, training=False):
-        """The last layer's outputs for prepared inputs ``x`` (``training`` turns dropout on)."""
-        for layer in self.layers:
-            x = layer.forward(x, training)
-        return x
-
-    def _backward(self, grad, from_logits=False):
-        last = self.layers[-1]
-        grad = last.backward_from_logits(grad) if from_logits else last.backward(grad)
-        for layer in reversed(self.layers[:-1]):
-            grad = layer.backward(grad)
-
-    def _penalty(self, with_grads):
-        total = 0.0
-        for layer in self.layers:
-            for k, reg in layer.regularizers.items():
-                total += reg.penalty(layer.params[k])
-                if with_grads:
-                    layer.grads[k] += reg.gradient(layer.params[k])
-        return total
-
-    def compute_gradients(self, x, y, training=True):
-        """Forward, loss and backward on one batch; fills ``self.grads``; returns (loss, output)."""
-        out = self.forward(x, training)
-        loss = self.loss._value(out, y)
-        if self.fused:
-            self._backward(self.loss._fused_gradient(out, y), from_logits=True)
-        else:
-            self._backward(self.loss._gradient(out, y))
-        return float(loss) + self._penalty(with_grads=True), out
-
-    def loss_value(self, x, y, training=False):
-        return float(self.loss._value(self.forward(x, training), y)) + self._penalty(False)
-
-    def train_step(self, x, y):
-        """One update: gradients (with penalties), clipping and the rule (the optimizer), then
-        constraints. A non-finite loss skips the update and raises :class:`Diverged`."""
-        loss, out = self.compute_gradients(x, y, training=True)
-        if not np.isfinite(loss):
-            raise Diverged(loss, self.optimizer)
-        self.apply_gradients()
-        return loss, out
-
-    def apply_gradients(self):
-        """The optimizer's rule on ``self.grads`` (clipping included), then the constraints."""
-        self.optimizer.apply([self.params], [self.grads], segments=[self._sizes])
-        for layer in self._constrained:
-            for k, constraint in layer.constraints.items():
-                constraint(layer.params[k])
-
-    def train_on_batch(self, x, y) -> float:
-        """Exactly one optimizer step on this batch; returns the loss before the step.
-
-        Parameters
-        ----------
-        x : array of shape (n, features)
-            The batch's inputs, raw (the preprocessing is applied).
-        y : array of shape (n,) or (n, outputs)
-            The batch's labels or targets.
-
-        Returns
-        -------
-        float
-            The loss on the batch, with regularization penalties, before the update.
-        """
-        self.require_compiled("train_on_batch")
-        x, y = self.prepare_xy(x, y)
-        return self.train_step(x, y)[0]
-
-    # ------------------------------------------------------------------ fit
-    def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
-            shuffle=True, callbacks=None, verbose=1, augment=None) -> History:
-        """Train for ``epochs`` passes over ``(x, y)`` in mini-batches.
-
-        Parameters
-        ----------
-        x : array of shape (n, features)
-        y : array of shape (n,) (labels or targets) or (n, outputs)
-        epochs : int
-            0 trains nothing and returns an empty History, as in Keras; the arguments and
-            data are still checked, an unbuilt model is built and unfitted preprocessing
-            is fitted, as in any fit.
-        batch_size : int
-            ``n`` for batch gradient descent, ``1`` for stochastic, ``k`` for mini-batch.
-        validation_split : float in [0, 1)
-            Fraction of the data, taken from the end before shuffling, held out for validation.
-        validation_data : tuple (x_val, y_val), optional
-            Overrides ``validation_split``.
-        shuffle : bool
-            Reshuffle the training data every epoch.
-        callbacks : list of Callback
-        verbose : {0, 1, 2}
-            Silent, a progress bar per epoch, or one line per epoch.
-        augment : Augmenter, dict or callable ``(x_batch, rng) -> x_batch``, optional
-            Applied to every training batch of raw inputs, before the preprocessing, with the
-            model's augmentation stream; never to validation, ``evaluate`` or ``predict``.
-
-        Returns
-        -------
-        History
-            ``history.history`` maps ``loss``, each metric and their ``val_`` versions to
-            per-epoch lists.
-        """
-        self.require_compiled("fit")
-        epochs = int(check_number(epochs, "epochs", low=0, integer=True))
-        callbacks = engine.check_callbacks(callbacks)
-        augment = engine.check_augment(augment)
-        batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
-        validation_split = check_number(validation_split, "validation_split", low=0, high=1,
-                                        high_open=True)
-        engine.check_verbose(verbose)
-        x = self.raw_inputs(x)
-        y = self.prepare_y(y, x.shape[0])
-        val = None
-        if validation_data is None and validation_split > 0:
-            cut = int(round(x.shape[0] * (1 - validation_split)))
-            if cut < 1 or cut >= x.shape[0]:
-                raise FeedforwardError(
-                    f"validation_split: {validation_split} of {x.shape[0]} samples leaves an "
-                    "empty training or validation set")
-            x, y, val = x[:cut], y[:cut], (x[cut:], y[cut:])
-        for p in self.preprocessing:  # fitted on the training part only
-            if not p.fitted:
-                p.fit(x)
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise FeedforwardError("validation_data: expected a tuple (x_val, y_val), got "
-                                       f"{describe(validation_data)}")
-            val = self.prepare_xy(*validation_data, xname="x_val", yname="y_val")
-        elif val is not None:
-            val = (self.transform(val[0]), val[1])
-        if augment is None:  # augmented batches are transformed one by one
-            x = self.transform(x)
-        return engine.Trainer(self, x, y, batch_size=batch_size, shuffle=shuffle,
-                              callbacks=callbacks, augment=augment, validation=val,
-                              epochs=epochs, verbose=verbose).fit()
 
     # ------------------------------------------------------------------ inference
     def predict(self, x, batch_size=1024) -> np.ndarray:
@@ -560,7 +241,8 @@ class Sequential:
         ndarray of shape (n, outputs)
             The last layer's outputs, of the model's dtype.
         """
-        self._require_built_or_layers()
+        if not self.layers:
+            raise FeedforwardError("predict: the model has no layers")
         batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
         x = self.prepare_x(x)
         if x.shape[0] <= batch_size:  # one batch: skip the iterator (latency of small calls)
@@ -571,10 +253,6 @@ class Sequential:
             out[start:start + len(xb)] = self.forward(xb, training=False)
             start += len(xb)
         return out
-
-    def _require_built_or_layers(self):
-        if not self.layers:
-            raise FeedforwardError("predict: the model has no layers")
 
     def evaluate(self, x, y, batch_size=1024, return_dict=False):
         """Loss (with regularization penalties) and metrics on ``(x, y)``, in inference mode.
@@ -620,22 +298,7 @@ class Sequential:
         str
             The table.
         """
-        self.require_built("summary")
-        table = Table(title="Sequential")
-        for col in ("#", "Layer", "Output shape", "Param #"):
-            table.add_column(col, justify="right" if col in ("#", "Param #") else "left")
-        shape = (self.input_dim,)
-        for i, layer in enumerate(self.layers):
-            shape = layer.compute_output_shape(shape)
-            act = getattr(layer, "activation", None)
-            label = type(layer).__name__ + (f" ({act.name})" if act is not None else "")
-            table.add_row(str(i), label, str((None, *shape)), f"{layer.count_params():,}")
-        console = Console(file=io.StringIO(), width=80, highlight=False)
-        console.print(table)
-        console.print(f"Total params: {self.count_params():,}")
-        text = console.file.getvalue()
-        (print_fn or print)(text.rstrip("\n"))
-        return text
+        return summaries.summary(self, print_fn)
 
     def describe_outputs(self) -> str:
         """What the outputs are, in words, e.g. for a summary.
@@ -647,15 +310,8 @@ class Sequential:
             or two class names) ``"probability of class 1"``, naming the second class when
             known; else ``"2 value(s)"``.
         """
-        activation, units = self._output() if self.layers else ("linear", None)
-        names = None if self.classes is None else [str(c) for c in self.classes]
-        if units == 1 and (activation == "sigmoid" or names is not None):
-            positive = f"probability of class {names[1] if names else 1}"
-            return positive if names is None else f"2 classes ({', '.join(names)}): {positive}"
-        if names is not None:
-            shown = names if len(names) <= 8 else [*names[:6], "...", names[-1]]
-            return f"{len(names)} classes ({', '.join(shown)})"
-        return f"{units} value(s)"
+        output = output_of(self) if self.layers else ("linear", None)
+        return summaries.describe_outputs(output, self.classes)
 
     def get_config(self) -> dict:
         """JSON-safe description from which :meth:`from_config` rebuilds the same network.
@@ -735,9 +391,7 @@ class Sequential:
         onnx.ModelProto
             The graph written.
         """
-        from .onnx import export_onnx
-
-        return export_onnx(self, path, opset=opset)
+        return onnx.export_onnx(self, path, opset=opset)
 
     def save(self, path):
         """Write the model (config, weights, optimizer state) to one safetensors file.
@@ -750,15 +404,30 @@ class Sequential:
         path : str or path-like
             The file to write; read it back with :func:`feedforward.load_model`.
         """
-        from .saving import save_model
-
-        save_model(self, path)
-
-    def __setstate__(self, state):
-        """Unpickling gives each layer a copy of its arrays: tie them to one flat buffer again."""
-        self.__dict__.update(state)
-        if self.built:
-            self._flatten_parameters()
+        saving.save_model(self, path)
 
     def __repr__(self):
         return f"Sequential({self.layers!r})"
+
+
+def load_model(path, compile: bool = True) -> Sequential:
+    """Load a model saved by :meth:`Sequential.save`.
+
+    Raises :class:`FeedforwardError` naming ``path`` for any file that is not a valid model
+    file (missing, truncated, corrupt, hostile or of another format).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file (``*.safetensors``).
+    compile : bool, default True
+        Whether to compile the model with the saved optimizer, loss and metrics and restore the
+        optimizer's state, so that training resumes where it stopped. If False, or if the model
+        was saved uncompiled, the model is returned uncompiled.
+
+    Returns
+    -------
+    Sequential
+        The model, built, with its weights and fitted preprocessing restored.
+    """
+    return saving.read_model(path, Sequential.from_config, compile)

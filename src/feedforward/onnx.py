@@ -29,8 +29,8 @@ import math
 
 import numpy as np
 
-from . import __version__
 from . import activations as act
+from ._version import __version__
 from .data import preprocessing as prep
 from .errors import FeedforwardError, check_number
 from .layers import Activation, Dense, Dropout, Maxout

@@ -12,7 +12,8 @@ from safetensors import SafetensorError, safe_open
 
 from . import config
 from .errors import FeedforwardError, check_number, describe
-from .saving import load_model, save_model
+from .model import load_model
+from .saving import save_model
 
 RECORD_KEY = "feedforward_cli"
 """Metadata entry of a model file written by ``train``: its configuration, data and results."""

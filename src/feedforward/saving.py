@@ -9,7 +9,11 @@
 Nothing is unpickled and nothing is imported by a name from the file: classes resolve only
 through the registries. Files are written to a temporary file and renamed into place atomically.
 
-Every file is treated as hostile until checked: :func:`load_model` returns a model or raises
+This module imports no model class: ``Sequential.save`` calls :func:`save_model`, and
+:func:`feedforward.load_model` (defined in :mod:`feedforward.model`, where the class is known)
+calls :func:`read_model`, so the two modules import each other in one direction only.
+
+Every file is treated as hostile until checked: :func:`read_model` returns a model or raises
 :class:`FeedforwardError`, whatever the bytes. Before anything is parsed, the header length is
 checked against the file's size and :data:`MAX_HEADER_BYTES`, and a key twice in any JSON object
 is refused (readers disagree on which one counts); safetensors then checks that the tensors'
@@ -199,8 +203,11 @@ def read_metadata(path) -> dict[str, str]:
         raise _unreadable(path, e) from None
 
 
-def load_model(path, compile: bool = True):
-    """Load a model saved by :meth:`Sequential.save`.
+def read_model(path, from_config, compile: bool = True):
+    """Read a model file: what :func:`feedforward.load_model` does, for a given model class.
+
+    This module holds the file format and imports no model class (the model module imports
+    it to save), so the caller names the class by its ``from_config``.
 
     Raises :class:`FeedforwardError` naming ``path`` for any file that is not a valid model
     file (missing, truncated, corrupt, hostile or of another format).
@@ -209,6 +216,8 @@ def load_model(path, compile: bool = True):
     ----------
     path : str or path-like
         The model file (``*.safetensors``).
+    from_config : callable
+        ``Sequential.from_config``: builds the unbuilt model from the file's config.
     compile : bool, default True
         Whether to compile the model with the saved optimizer, loss and metrics and restore the
         optimizer's state, so that training resumes where it stopped. If False, or if the model
@@ -230,7 +239,7 @@ def load_model(path, compile: bool = True):
             if version != str(FORMAT_VERSION):
                 raise FeedforwardError(f"{path}: format version {describe(version)} is not "
                                        f"supported; this library reads version {FORMAT_VERSION}")
-            model, input_dim = _unbuilt_model(_json(meta, "config", path), path)
+            model, input_dim = _unbuilt_model(_json(meta, "config", path), path, from_config)
             expected = _expected_shapes(model, input_dim, path)
             _check_shapes(f, expected, model.dtype, data_bytes, path)
             _read_weights(model, reader, input_dim, expected)
@@ -286,10 +295,8 @@ def _check_json_bounds(value, what):
         stack.extend((x, depth + 1) for x in items)
 
 
-def _unbuilt_model(config, path):
+def _unbuilt_model(config, path, from_config):
     """The model a config describes, its parameters not yet allocated; and its input_dim."""
-    from .model import Sequential
-
     if not isinstance(config, dict):
         raise FeedforwardError(f"{path}: the model file's config must be a JSON object, got "
                                f"{describe(config)}")
@@ -298,7 +305,7 @@ def _unbuilt_model(config, path):
         raise FeedforwardError(f"{path}: the config's input_dim must be a positive integer, "
                                f"got {describe(input_dim)}")
     try:
-        return Sequential.from_config({**config, "input_dim": None}), input_dim
+        return from_config({**config, "input_dim": None}), input_dim
     except FeedforwardError as e:
         raise FeedforwardError(f"{path}: the model file's config is refused: {e}") from None
 

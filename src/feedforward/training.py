@@ -139,9 +139,8 @@ class Trainer:
     model : Sequential
         A compiled, built model.
     x : ndarray of shape (n, features)
-        The training inputs as the first layer sees them (``model.prepare_x``); raw inputs
-        (``model.raw_inputs``) when ``augment`` is given: each batch is augmented, then
-        transformed.
+        The training inputs as the first layer sees them (``model.prepare_x``); raw
+        (``model.raw_inputs``) with ``augment``: each batch is augmented, then transformed.
     y : ndarray of shape (n, outputs) or (n,)
         The training targets, prepared (``model.prepare_y``).
     batch_size : int, default 32
@@ -167,12 +166,9 @@ class Trainer:
         Every callback, in the order their hooks are called (History included).
     params : dict
         ``{"epochs", "steps", "batch_size", "verbose"}``, given to each callback.
-    epoch : int
-        Epochs ended so far: the index of the epoch in progress, or of the next one.
-    batch : int
-        Batches of that epoch done.
-    step : int
-        Optimizer steps this trainer has taken.
+    epoch, batch, step : int
+        Epochs ended (the index of the epoch in progress, or of the next one), batches of
+        that epoch done, and optimizer steps this trainer has taken.
     batch_loss : float
         The loss of the batch trained last (penalties included, before its update), as
         ``model.train_step`` gives it; non-finite when that batch diverged, NaN before any.
@@ -198,28 +194,17 @@ class Trainer:
         self._cbs = CallbackList(self.callbacks, model)
         self.params = {"epochs": self.epochs, "verbose": verbose}
         self._batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
-        self.epoch = self.batch = self.step = 0
-        self.batch_loss = float("nan")
+        self.epoch, self.batch, self.step, self.batch_loss = 0, 0, 0, float("nan")
         self._total, self._seen = 0.0, 0  # the epoch's running loss sum and sample count
         self._batches = None  # the epoch in progress: an iterator over its batches
-        self._good = None  # the undo point: weights and optimizer state of the epoch's start
-        self._stopped_at_start = self._stopping = False
-        self._begun = self.finished = False
+        self._undo = UndoPoint(model)  # the weights and optimizer state of the epoch's start
+        self._stopped_at_start = self._stopping = self._begun = self.finished = False
         self.shuffle_state = None
-        self._set_data(x, y)
+        self.set_data(x, y)
         self._cbs.set_params(self.params)
         self._cbs.set_trainer(self)
 
     # ------------------------------------------------------------------ data and position
-    def _set_data(self, x, y):
-        self.x, self.y = x, y
-        n = x.shape[0]
-        self.batch_size = min(self._batch_size, n)
-        self.steps = -(-n // self.batch_size)
-        self.params.update(steps=self.steps, batch_size=self.batch_size)
-        self._loader = BatchIterator(x, y, self.batch_size, self.shuffle,
-                                     rng=self.model.rngs["shuffle"])
-
     def set_data(self, x, y):
         """Train on new data from the next step on (e.g. the playground's new points).
 
@@ -232,16 +217,20 @@ class Trainer:
         x, y : ndarray
             Prepared as for the constructor.
         """
-        self._set_data(x, y)
-        self._batches, self.batch = None, 0
+        self.x, self.y, self._batches, self.batch = x, y, None, 0
+        self.batch_size = min(self._batch_size, x.shape[0])
+        self.steps = -(-x.shape[0] // self.batch_size)
+        self.params.update(steps=self.steps, batch_size=self.batch_size)
+        self._loader = BatchIterator(x, y, self.batch_size, self.shuffle,
+                                     rng=self.model.rngs["shuffle"])
 
     @property
     def position(self) -> dict:
         """Where training stands: ``{"epoch", "batch", "total", "seen"}``.
 
-        ``epoch`` epochs have ended and ``batch`` batches of the next one are done; ``total``
-        and ``seen`` are that epoch's running loss sum (each batch's loss weighted by its size,
-        for mean losses) and sample count.
+        ``epoch`` epochs have ended and ``batch`` batches of the next are done, whose running
+        loss sum (weighted by batch size for mean losses) and sample count are ``total`` and
+        ``seen``.
         """
         return {"epoch": self.epoch, "batch": self.batch, "total": self._total,
                 "seen": self._seen}
@@ -253,11 +242,10 @@ class Trainer:
         Parameters
         ----------
         position : dict
-            ``{"epoch", "batch", "total", "seen"}`` as :attr:`position` gives them, and
-            ``"stopped"`` (optional): a callback had ended training, so nothing is left to run.
-            The epoch's permutation is drawn again from the shuffling stream's state (restored
-            by the caller to that of the epoch's start) and its first ``batch`` batches are
-            skipped; the metrics' sums are the caller's to restore.
+            As :attr:`position` gives it, and ``"stopped"`` (optional): a callback had ended
+            training, nothing is left to run. The epoch's permutation is drawn again (the
+            caller restores the shuffling stream's state of the epoch's start, and the
+            metrics' sums) and its first ``batch`` batches are skipped.
         """
         if self.step or self._batches is not None:
             raise FeedforwardError("resume_from: training has already started")
@@ -266,8 +254,12 @@ class Trainer:
         self._stopped_at_start = bool(position.get("stopped", False))
 
     @property
+    def _all_run(self) -> bool:
+        return self.epochs is not None and self.epoch >= self.epochs
+
+    @property
     def stop_training(self) -> bool:
-        """The model's ``stop_training`` flag: a callback sets it to end training."""
+        """The model's ``stop_training`` flag, which a callback sets to end training."""
         return self.model.stop_training
 
     @stop_training.setter
@@ -276,10 +268,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ running
     def fit(self):
-        """Train all :attr:`epochs`, as ``Sequential.fit`` does; return the History.
-
-        ``on_train_end`` runs on errors too (files are closed, best weights restored). The
-        data are not kept after it.
+        """Train all :attr:`epochs`, as ``Sequential.fit`` does; the data are dropped after.
 
         Returns
         -------
@@ -319,11 +308,9 @@ class Trainer:
         int
             The epochs that ended during this call.
         """
-        steps = None if steps is None else int(check_number(steps, "steps", low=0, integer=True))
-        ms = None if ms is None else float(check_number(ms, "ms", low=0))
-        epochs = None if epochs is None else int(check_number(epochs, "epochs", low=0,
-                                                              integer=True))
-        if self.finished and self._all_run():
+        steps, ms, epochs = (None if v is None else check_number(v, k, low=0, integer=k != "ms")
+                             for k, v in (("steps", steps), ("ms", ms), ("epochs", epochs)))
+        if self.finished and self._all_run:
             return 0
         deadline = None if ms is None else time.perf_counter() + ms / 1000
         if not self._begun:
@@ -335,8 +322,7 @@ class Trainer:
                                                               and ended >= epochs):
                     return ended
                 taken += self._step()
-                if self._batches is None:  # the epoch ended
-                    ended += 1
+                ended += self._batches is None  # the epoch ended
                 if deadline is not None and time.perf_counter() >= deadline:
                     return ended
             self.finished = True
@@ -347,8 +333,8 @@ class Trainer:
         return ended
 
     def end(self):
-        """End training now, as at the end of ``fit``: ``on_train_end`` (files are closed,
-        best weights restored). For a trainer driven by :meth:`run` that will not run again."""
+        """Call ``on_train_end`` now, as ``fit`` does at its end (files are closed, best
+        weights restored): for a trainer driven by :meth:`run` that will not run again."""
         if self._begun:
             self._end()
 
@@ -360,30 +346,24 @@ class Trainer:
 
     def _end(self):
         self._begun, self._batches, self._stopped_at_start = False, None, False
-        if self.batch and not self.finished:  # an error mid-epoch: that epoch starts afresh
-            self.batch = 0
+        self.batch = self.batch if self.finished else 0  # after an error: the epoch afresh
         self._cbs.on_train_end()
-
-    def _all_run(self) -> bool:
-        return self.epochs is not None and self.epoch >= self.epochs
 
     def _over(self) -> bool:
         """No step is left: all epochs ran, a callback stopped training at an epoch's end, or
         the checkpoint resumed from was written after such a stop."""
         if self._batches is not None:
             return False
-        return self._stopped_at_start or self._all_run() or self._stopping
+        return self._stopped_at_start or self._stopping or self._all_run
 
     def _step(self) -> int:
-        """One step of the epoch in progress (beginning it first), or its end when its batches
-        are done; returns the optimizer steps taken (0 or 1)."""
+        """One step of the epoch in progress (beginning it first), then its end when its
+        batches are done; returns the optimizer steps taken (0 or 1)."""
         if self._batches is None:
             self._begin_epoch()
-        if self.batch < self.steps and not self._epoch_cut:
+        taken = int(self.batch < self.steps and not self._epoch_cut)
+        if taken:
             self._train_batch()
-            taken = 1
-        else:
-            taken = 0
         if self.batch >= self.steps or self._epoch_cut:
             self._end_epoch()
         return taken
@@ -396,7 +376,7 @@ class Trainer:
             for m in self.model.metrics:
                 m.reset()
             self._total, self._seen = 0.0, 0
-        self._snapshot()
+        self._undo.keep()
         self._quiet = any(cb.handles_divergence for cb in self.callbacks)
         self.shuffle_state = self.model.rngs["shuffle"].bit_generator.state
         self._epoch_cut = False
@@ -413,10 +393,9 @@ class Trainer:
             loss, out = model.train_step(xb, yb)
         except Diverged as e:
             self.batch_loss = e.loss
-            self._undo_epoch(e)
-            model.stop_training, self._epoch_cut = True, True
-            self._total, self._seen = e.loss, max(self._seen, 1)
-            self.batch += 1
+            self._diverged(e)
+            model.stop_training = self._epoch_cut = True
+            self._total, self._seen, self.batch = e.loss, max(self._seen, 1), self.batch + 1
             self._cbs.on_batch_end(index, {"loss": e.loss})
             return
         self.batch_loss = loss
@@ -424,8 +403,7 @@ class Trainer:
         self._seen += len(xb)
         for m in model.metrics:
             m.update(out, yb)
-        self.batch += 1
-        self.step += 1
+        self.batch, self.step = self.batch + 1, self.step + 1
         self._cbs.on_batch_end(index, {"loss": self._total / loss_weight(model, self._seen)})
         if model.stop_training:  # a callback ended training: the epoch ends after this batch
             self._epoch_cut = True
@@ -433,8 +411,8 @@ class Trainer:
     def _end_epoch(self):
         model = self.model
         if not np.isfinite(model.params).all():  # the last update overflowed: no loss shows it
-            self._undo_epoch(Diverged(float("nan"), model.optimizer,
-                                      "the weights became non-finite"))
+            self._diverged(Diverged(float("nan"), model.optimizer,
+                                    "the weights became non-finite"))
             model.stop_training, self._total = True, float("nan")
         logs = {"loss": self._total / loss_weight(model, self._seen), **metric_results(model)}
         epoch = self.epoch
@@ -446,30 +424,170 @@ class Trainer:
         self._cbs.on_epoch_end(epoch, logs)
         self._stopping = self.model.stop_training  # checked at the end of each epoch
 
-    # ------------------------------------------------------------------ divergence undo
-    def _snapshot(self):
-        """Keep the weights and optimizer state of the epoch's start (copied into reused
-        buffers: one pass over them per epoch)."""
-        opt, good = self.model.optimizer, self._good
-        arrays = [self.model.params] + [a for slot in opt.slots.values() for a in slot]
-        if good is None or [a.shape for a in good[0]] != [a.shape for a in arrays]:
-            good = ([np.empty_like(a) for a in arrays], None, None)
-        for dst, src in zip(good[0], arrays, strict=True):
-            np.copyto(dst, src)
-        self._good = (good[0], list(opt.slots), opt.get_state())
-
-    def _undo_epoch(self, error):
-        """Restore the snapshot; raise ``error`` (naming what was restored) unless a callback
+    def _diverged(self, error):
+        """Undo the epoch; raise ``error`` (naming what was restored) unless a callback
         handles divergence."""
-        opt, (arrays, slot_names, state) = self.model.optimizer, self._good
-        report = Diverged(error.loss, opt, error.what, restored=True)  # the step it happened at
-        np.copyto(self.model.params, arrays[0])
-        if not slot_names:  # built during the epoch: back to the lazily built zeros
-            opt.slots = {}
-        else:
-            flat = [a for name in slot_names for a in opt.slots[name]]
-            for dst, src in zip(flat, arrays[1:], strict=True):
-                np.copyto(dst, src)
-        opt.set_state(state)
+        report = Diverged(error.loss, self.model.optimizer, error.what, restored=True)
+        self._undo.restore()
         if not self._quiet:
             raise report from None
+
+
+class UndoPoint:
+    """The weights and optimizer state of an epoch's start, to undo the epoch on divergence.
+
+    Copied into buffers kept between epochs: one pass over the arrays per epoch.
+
+    Parameters
+    ----------
+    model : Sequential
+        The compiled, built model whose state is kept.
+    """
+
+    def __init__(self, model):
+        self.model, self._arrays = model, None
+
+    def keep(self):
+        """Copy the model's weights and optimizer state now."""
+        opt = self.model.optimizer
+        arrays = [self.model.params] + [a for slot in opt.slots.values() for a in slot]
+        if self._arrays is None or [a.shape for a in self._arrays] != [a.shape for a in arrays]:
+            self._arrays = [np.empty_like(a) for a in arrays]
+        for dst, src in zip(self._arrays, arrays, strict=True):
+            np.copyto(dst, src)
+        self._slots, self._state = list(opt.slots), opt.get_state()
+
+    def restore(self):
+        """Put back what :meth:`keep` copied."""
+        opt = self.model.optimizer
+        np.copyto(self.model.params, self._arrays[0])
+        if not self._slots:  # built during the epoch: back to the lazily built zeros
+            opt.slots = {}
+        else:
+            flat = [a for name in self._slots for a in opt.slots[name]]
+            for dst, src in zip(flat, self._arrays[1:], strict=True):
+                np.copyto(dst, src)
+        opt.set_state(self._state)
+
+
+# ---------------------------------------------------------------------------- the model's side
+def prepare_data(model, x, y, validation_split=0.0, validation_data=None, augment=None):
+    """The data of a fit, checked and prepared as the engine takes them.
+
+    Unfitted preprocessing is fitted on the training part (an unbuilt model is built).
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled model.
+    x : array_like of shape (n, features)
+        Raw inputs.
+    y : array_like of shape (n,) or (n, outputs)
+        Labels or targets.
+    validation_split : float in [0, 1)
+        Fraction held out for validation, taken from the end.
+    validation_data : tuple (x_val, y_val), optional
+        Raw validation data; overrides ``validation_split``.
+    augment : callable, optional
+        When given, the training inputs stay raw (each batch is augmented, then transformed).
+
+    Returns
+    -------
+    x, y : ndarray
+        The training data for :class:`Trainer`.
+    validation : tuple (x_val, y_val) or None
+        Prepared validation data.
+    """
+    x = model.raw_inputs(x)
+    y = model.prepare_y(y, x.shape[0])
+    val = None
+    if validation_data is None and validation_split > 0:
+        cut = int(round(x.shape[0] * (1 - validation_split)))
+        if cut < 1 or cut >= x.shape[0]:
+            raise FeedforwardError(
+                f"validation_split: {validation_split} of {x.shape[0]} samples leaves an "
+                "empty training or validation set")
+        x, y, val = x[:cut], y[:cut], (x[cut:], y[cut:])
+    for p in model.preprocessing:  # fitted on the training part only
+        if not p.fitted:
+            p.fit(x)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise FeedforwardError("validation_data: expected a tuple (x_val, y_val), got "
+                                   f"{describe(validation_data)}")
+        val = model.prepare_xy(*validation_data, xname="x_val", yname="y_val")
+    elif val is not None:
+        val = (model.transform(val[0]), val[1])
+    if augment is None:  # augmented batches are transformed one by one
+        x = model.transform(x)
+    return x, y, val
+
+
+class Trainable:
+    """A base of :class:`~feedforward.model.Sequential`: ``fit`` and ``train_on_batch``, which
+    check their arguments and data and hand them to the engine (as Keras's ``Model`` gets
+    them from its ``Trainer`` base)."""
+
+    def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
+            shuffle=True, callbacks=None, verbose=1, augment=None) -> History:
+        """Train for ``epochs`` passes over ``(x, y)`` in mini-batches.
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+        y : array of shape (n,) (labels or targets) or (n, outputs)
+        epochs : int
+            0 trains nothing and returns an empty History, as in Keras; the arguments and
+            data are still checked, an unbuilt model is built and unfitted preprocessing
+            is fitted, as in any fit.
+        batch_size : int
+            ``n`` for batch gradient descent, ``1`` for stochastic, ``k`` for mini-batch.
+        validation_split : float in [0, 1)
+            Fraction of the data, taken from the end before shuffling, held out for validation.
+        validation_data : tuple (x_val, y_val), optional
+            Overrides ``validation_split``.
+        shuffle : bool
+            Reshuffle the training data every epoch.
+        callbacks : list of Callback
+        verbose : {0, 1, 2}
+            Silent, a progress bar per epoch, or one line per epoch.
+        augment : Augmenter, dict or callable ``(x_batch, rng) -> x_batch``, optional
+            Applied to every training batch of raw inputs, before the preprocessing, with the
+            model's augmentation stream; never to validation, ``evaluate`` or ``predict``.
+
+        Returns
+        -------
+        History
+            ``history.history`` maps ``loss``, each metric and their ``val_`` versions to
+            per-epoch lists.
+        """
+        self.require_compiled("fit")
+        epochs = int(check_number(epochs, "epochs", low=0, integer=True))
+        callbacks = check_callbacks(callbacks)
+        augment = check_augment(augment)
+        batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
+        validation_split = check_number(validation_split, "validation_split", low=0, high=1,
+                                        high_open=True)
+        check_verbose(verbose)
+        x, y, val = prepare_data(self, x, y, validation_split, validation_data, augment)
+        return Trainer(self, x, y, batch_size=batch_size, shuffle=shuffle, callbacks=callbacks,
+                       augment=augment, validation=val, epochs=epochs, verbose=verbose).fit()
+
+    def train_on_batch(self, x, y) -> float:
+        """Exactly one optimizer step on this batch; returns the loss before the step.
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+            The batch's inputs, raw (the preprocessing is applied).
+        y : array of shape (n,) or (n, outputs)
+            The batch's labels or targets.
+
+        Returns
+        -------
+        float
+            The loss on the batch, with regularization penalties, before the update.
+        """
+        self.require_compiled("train_on_batch")
+        x, y = self.prepare_xy(x, y)
+        return self.train_step(x, y)[0]

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from .. import config, records
 from ..fileio import atomic_write
-from ..saving import load_model
+from ..model import load_model
 from . import results
 
 MODEL_FILE = "model.safetensors"

@@ -22,7 +22,7 @@ from .. import experiment, records
 from ..data import sources
 from ..errors import FeedforwardError
 from ..fileio import atomic_write
-from ..saving import load_model
+from ..model import load_model
 from . import executors, report, results
 from . import space as spaces
 from .strategies import make_trials

@@ -1,0 +1,155 @@
+"""``Inputs``: the input boundary of a model, a base of :class:`~feedforward.model.Sequential`.
+
+Raw inputs and targets are checked here, once, and brought to what the first layer and the
+loss expect; errors name the argument, what was expected and what came. It reads the
+attributes that ``Sequential`` sets: ``layers``, ``input_dim``, ``output_shape``, ``dtype``,
+``preprocessing`` and ``loss``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import FeedforwardError, as_array, cast, check_finite
+
+
+class Inputs:
+    """Checks and prepares a model's inputs and targets (``fit``, ``evaluate``, ``predict``)."""
+
+    def require_compiled(self, what):
+        """Refuse to go on before ``compile``.
+
+        Parameters
+        ----------
+        what : str
+            The operation, named in the error.
+        """
+        if self.loss is None:
+            raise FeedforwardError(f"{what}: call compile(optimizer, loss, metrics) first")
+
+    def raw_inputs(self, x, name="x") -> np.ndarray:
+        """Inputs checked (numeric, finite, 2-D, the model's feature count), not transformed.
+
+        An unbuilt model is built for their number of features.
+
+        Parameters
+        ----------
+        x : array_like of shape (n, features)
+            Raw inputs; a 1-D array is one feature per sample when the model has one input.
+        name : str, default "x"
+            The argument's name in errors.
+
+        Returns
+        -------
+        ndarray of shape (n, features)
+            The inputs, as given when they are already a suitable array.
+        """
+        x = as_array(x, name, ndim=(1, 2))
+        if x.ndim == 1:
+            if self.built and self.input_dim == 1:
+                x = x[:, None]
+            else:
+                raise FeedforwardError(
+                    f"{name}: expected a 2-D array (samples, features), got shape {x.shape}; "
+                    "use x.reshape(-1, 1) for one feature or x.reshape(1, -1) for one sample")
+        if not self.built:
+            self.build(x.shape[1])
+        elif x.shape[1] != self.input_dim:
+            raise FeedforwardError(
+                f"{name}: expected {self.input_dim} features (the input of layer 0, "
+                f"{type(self.layers[0]).__name__}), got {x.shape[1]}")
+        return x
+
+    def transform(self, x, name="x") -> np.ndarray:
+        """Raw inputs to what the first layer sees: the preprocessing, then the model's dtype
+        (refusing values that overflow it, such as 1e300 for float32).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, features)
+            Checked raw inputs (see :meth:`raw_inputs`).
+        name : str, default "x"
+            The argument's name in errors.
+
+        Returns
+        -------
+        ndarray of shape (n, features)
+            Of the model's dtype.
+        """
+        for p in self.preprocessing:
+            x = p.transform(x)
+        if self.preprocessing:  # raw values far outside the fitted range may overflow
+            check_finite(x, name, " after the preprocessing",
+                         "the values lie far outside those the preprocessing was fitted on")
+        return cast(x, self.dtype, name)
+
+    def prepare_x(self, x, name="x") -> np.ndarray:
+        """:meth:`raw_inputs`, then :meth:`transform`.
+
+        Parameters
+        ----------
+        x : array_like of shape (n, features)
+            Raw inputs.
+        name : str, default "x"
+            The argument's name in errors.
+
+        Returns
+        -------
+        ndarray of shape (n, features)
+            What the first layer sees.
+        """
+        return self.transform(self.raw_inputs(x, name), name)
+
+    def prepare_xy(self, x, y, xname="x", yname="y"):
+        """Inputs as :meth:`prepare_x` and targets as :meth:`prepare_y` makes them.
+
+        Parameters
+        ----------
+        x : array_like of shape (n, features)
+            Raw inputs.
+        y : array_like of shape (n,) or (n, outputs)
+            Labels or targets.
+        xname, yname : str
+            The arguments' names in errors.
+
+        Returns
+        -------
+        x : ndarray of shape (n, features)
+            What the first layer sees.
+        y : ndarray
+            What the loss takes.
+        """
+        x = self.raw_inputs(x, xname)
+        return self.transform(x, xname), self.prepare_y(y, x.shape[0], xname, yname)
+
+    def prepare_y(self, y, n, xname="x", yname="y") -> np.ndarray:
+        """Targets checked against the loss and brought to the output's shape.
+
+        Parameters
+        ----------
+        y : array_like of shape (n,) or (n, outputs)
+            Labels or targets.
+        n : int
+            The number of samples of the inputs they go with.
+        xname, yname : str
+            The arguments' names in errors.
+
+        Returns
+        -------
+        ndarray
+            C-contiguous, as the loss takes them (e.g. one-hot rows or class ids).
+        """
+        y = as_array(y, yname, ndim=(1, 2))
+        if y.shape[0] != n:
+            raise FeedforwardError(
+                f"{yname}: expected {n} samples to match {xname}, got {y.shape[0]}")
+        probe = np.broadcast_to(np.zeros((), self.dtype), (n, *self.output_shape))
+        try:
+            y = self.loss.prepare(y, probe)
+        except FeedforwardError as e:
+            message = str(e)
+            if message.startswith("y:"):  # the loss calls its targets "y"
+                message = yname + message[1:]
+            raise FeedforwardError(f"{message} (loss {self.loss.name}, output layer "
+                                   f"{type(self.layers[-1]).__name__})") from None
+        return np.ascontiguousarray(y)
