@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FeedforwardError
-from . import dataset, editing, features, measure, network
+from . import dataset, features, measure, network
 from .driver import Driver
+from .editing import Editing
 from .setup import FieldError, merge
 
 DATA_KEYS = ("dataset", "classes", "samples", "noise", "train_percent", "val_percent", "seed")
@@ -35,7 +36,7 @@ SPLITS = dataset.SPLITS
 split_indices = dataset.split_indices  # the code message's script carries its source
 
 
-class Session:
+class Session(Editing):
     """A setup, its data and network, and the state of training.
 
     Parameters
@@ -103,7 +104,13 @@ class Session:
                   for s, (_, y) in self.data.items()}
 
     def rebuild(self, data=False) -> None:
-        """New data (when ``data``) and a new network from the seed, at epoch 0."""
+        """A new network from the seed, at epoch 0.
+
+        Parameters
+        ----------
+        data : bool, default False
+            Whether to make the data anew first (the setup or the custom data changed).
+        """
         if data:
             self._build_data()
         self.resets = 0  # a link to this setup builds these same weights
@@ -198,23 +205,6 @@ class Session:
         """New data with the next seed (and, as the seed is also the network's, new weights)."""
         self.apply({"seed": (self.setup["seed"] + 1) % 2**31})
 
-    # ------------------------------------------------------------------ editing
-    def set_weight(self, layer, i, j, value) -> None:
-        """Set kernel entry ``[i, j]`` of dense layer ``layer``; see :func:`.editing.set_weight`."""
-        editing.set_weight(self, layer, i, j, value)
-
-    def set_bias(self, layer, unit, value) -> None:
-        """Set one bias of dense layer ``layer``; see :func:`.editing.set_bias`."""
-        editing.set_bias(self, layer, unit, value)
-
-    def upload(self, csv) -> None:
-        """Make the rows of ``csv`` the custom dataset; see :func:`.editing.upload`."""
-        editing.upload(self, csv)
-
-    def add_point(self, x1, x2, label) -> None:
-        """Add a training point to the custom dataset; see :func:`.editing.add_point`."""
-        editing.add_point(self, x1, x2, label)
-
     # ------------------------------------------------------------------ training
     def train(self, epochs, budget=None):
         """Train until ``epochs`` more epochs end, or ``budget`` seconds have passed.
@@ -275,8 +265,14 @@ class Session:
                 "parameters": self.model.count_params(), "running": self.running}
 
     def data_message(self) -> dict:
-        """The ``data`` message: ``{"type": "data", "train" | "val" | "test": rows [x1, x2,
-        y]}``, each a list of n lists of 3 numbers."""
+        """The ``data`` message: the points of every split.
+
+        Returns
+        -------
+        dict
+            ``{"type": "data", "train" | "val" | "test": rows [x1, x2, y]}``, each a list of
+            n lists of 3 numbers.
+        """
         return {"type": "data", **{s: np.column_stack([p, y]).tolist()
                                    for s, (p, y) in self.data.items()}}
 
@@ -310,6 +306,11 @@ class Session:
 
     def export(self) -> bytes:
         """The model file (safetensors) of the network as it is now.
+
+        Returns
+        -------
+        bytes
+            The file's content, as written by :meth:`Sequential.save`.
 
         Raises
         ------
