@@ -223,6 +223,34 @@ def test_regression_shows_r2_and_a_validation_split_shows_its_loss(open_page):
     assert page.input_value("#problem") == "regression"
 
 
+def tile_pixel(page, selector, x1, x2) -> list[int]:
+    """The colour a 48 px tile over the square [-6, 6]^2 has at the point (x1, x2)."""
+    return page.evaluate("""([selector, x1, x2]) => {
+        const c = document.querySelector(selector);
+        const px = Math.floor((x1 + 6) / 12 * c.width), py = Math.floor((6 - x2) / 12 * c.height);
+        return Array.from(c.getContext('2d').getImageData(px, py, 1, 1).data); }""",
+                         [selector, x1, x2])
+
+
+def test_the_tiles_draw_the_points_and_pictures_the_server_computes(open_page, server):
+    """The page holds no copy of the generators or the feature maps: what it draws is the
+    server's (options.previews, options.feature_thumbnails), in the palette's colours."""
+    page = open_page()
+    with urllib.request.urlopen(server + "api/options") as response:
+        previews = json.load(response)["previews"]
+    circle = np.array(previews["circle"])
+    radius = np.hypot(circle[:, 0], circle[:, 1])
+    inner = circle[np.argmin(radius)]  # class 1, surrounded by its own class
+    outer = circle[np.argmax(radius)]  # class 0
+    assert (inner[2], outer[2]) == (1, 0)
+    tile = "[data-testid=dataset-circle] canvas"
+    blue, orange = (tile_pixel(page, tile, *inner[:2]), tile_pixel(page, tile, *outer[:2]))
+    assert blue[2] > blue[0] + 60 and orange[0] > orange[2] + 60, (blue, orange)
+    feature = "[data-testid=feature-x1] canvas"  # x1: orange on the left, blue on the right
+    left, right = tile_pixel(page, feature, -5.5, 0), tile_pixel(page, feature, 5.5, 0)
+    assert left[0] > left[2] + 60 and right[2] > right[0] + 60, (left, right)
+
+
 # ------------------------------------------------------------------------------ editing
 def test_clicking_a_link_and_a_bias_edits_them_on_the_server(open_page):
     page = open_page()
