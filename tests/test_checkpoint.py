@@ -239,23 +239,44 @@ def test_non_finite_weights_are_never_saved(data, tmp_path):
 
 # ---------------------------------------------------------------------------- kill tests
 KILL_TRIALS = 20
+KILL_AT = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.7, 0.9)  # fractions of a run's life after its first
+# checkpoint: from the first step on to the writing of its outputs
 TRAIN = [sys.executable, "-m", "feedforward.cli", "train", "--layers", "32", "--epochs", "6",
-         "--patience", "3", "--no-plots", "--quiet", "--seed", "0"]
+         "--patience", "3", "--no-plots", "--quiet", "--seed", "0", "--no-header"]
 
 
 def _weights(folder):
     return ff.load_model(Path(folder) / "model.safetensors").get_weights()
 
 
-def _kill_and_resume(folder, delay):
-    """Start a run, SIGKILL it ``delay`` s after its first checkpoint, resume it; returns
-    whether the kill landed and the checkpoint found then."""
-    proc = subprocess.Popen(TRAIN + ["--out", str(folder), "--checkpoint-every", "3"],
+def _digits_csv(folder):
+    """scikit-learn's digits as a CSV file: a run reading it skips importing scikit-learn
+    (1.2 of its 1.5 s)."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    path = folder / "digits.csv"
+    np.savetxt(path, np.column_stack([x, y]), fmt="%d", delimiter=",")
+    return path
+
+
+def _start(data, folder):
+    """Start a run that saves its checkpoint every 3 steps; returns it and the checkpoint's
+    path, once that exists (or the run ended)."""
+    proc = subprocess.Popen(TRAIN + ["--dataset", str(data), "--out", str(folder),
+                                     "--checkpoint-every", "3"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     checkpoint = folder / "backup" / BackupAndRestore.FILE
     deadline = time.monotonic() + 60
     while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
+        time.sleep(0.001)
+    return proc, checkpoint
+
+
+def _kill_and_resume(data, folder, delay):
+    """Start a run, SIGKILL it ``delay`` s after its first checkpoint, resume it; returns
+    whether the kill landed."""
+    proc, checkpoint = _start(data, folder)
     time.sleep(delay)
     killed = proc.poll() is None
     proc.send_signal(signal.SIGKILL)
@@ -272,14 +293,22 @@ def _kill_and_resume(folder, delay):
 
 
 def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_weights(tmp_path):
-    subprocess.run(TRAIN + ["--out", str(tmp_path / "reference")], check=True, timeout=120)
+    data = _digits_csv(tmp_path)
+    subprocess.run(TRAIN + ["--dataset", str(data), "--out", str(tmp_path / "reference")],
+                   check=True, timeout=120)
     reference = _weights(tmp_path / "reference")
-    delays = random.Random(0).choices([0.0, 0.01, 0.03, 0.08, 0.15, 0.3, 0.5], k=KILL_TRIALS)
+    # an uninterrupted run with the trials' checkpoints times the span the kills spread over,
+    # so that they land mid-run on a fast machine and on a busy one alike
+    proc, _ = _start(data, tmp_path / "timed")
+    start = time.monotonic()
+    assert proc.wait(120) == 0, proc.stderr.read().decode()
+    span = time.monotonic() - start
+    delays = [f * span for f in random.Random(0).choices(KILL_AT, k=KILL_TRIALS)]
     folders = [tmp_path / f"trial{i}" for i in range(KILL_TRIALS)]
     with ThreadPoolExecutor(2) as pool:
-        killed = list(pool.map(_kill_and_resume, folders, delays))
+        killed = list(pool.map(_kill_and_resume, [data] * KILL_TRIALS, folders, delays))
     assert sum(killed) >= KILL_TRIALS * 3 // 4, f"only {sum(killed)} kills landed mid-run"
-    for folder in folders:
+    for folder in [tmp_path / "timed", *folders]:
         weights = _weights(folder)
         assert all(np.array_equal(a, b) for a, b in zip(weights, reference, strict=True))
 
