@@ -32,8 +32,6 @@ DATA_KEYS = ("dataset", "classes", "samples", "noise", "train_percent", "val_per
 MODEL_KEYS = ("features", "layers", "initializer", "problem")
 OPTIMIZER_KEYS = ("optimizer", "schedule")
 REGULARIZER_KEYS = ("regularization", "reg_rate")
-SPLITS = dataset.SPLITS
-split_indices = dataset.split_indices  # the code message's script carries its source
 
 
 class Session(Editing):
