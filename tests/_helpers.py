@@ -8,13 +8,44 @@ from pathlib import Path
 
 import numpy as np
 
-TOL = 1e-6  # gradient checks: largest relative error allowed
-PARITY_TOL = 1e-10  # float64 agreement with torch
+TOL = 1e-6  # gradient checks against central differences: largest relative error allowed
+PARITY_TOL = 1e-10  # float64 agreement with torch (relative)
 # the browser tests drive the system Chromium (make test installs it); no browser is downloaded
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--no-first-run", "--disable-sync"]
 NO_CHROMIUM = f"no system Chromium at {CHROMIUM} (make test installs it)"
+
+
+def relative_difference(a, b) -> float:
+    """``||a - b|| / ||b||`` over all elements, in float64; ``||a - b||`` where ``b`` is zero."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / scale) if scale > 0 else float(np.linalg.norm(a - b))
+
+
+def torch_linears(model):
+    """torch twins of a model's Dense layers: float64 ``torch.nn.Linear`` layers holding the same
+    parameters (kernel ``(in, out)`` -> weight ``(out, in)``), one per layer, in order."""
+    import torch
+
+    out = []
+    for layer in model.layers:
+        kernel = layer.params["kernel"]
+        lin = torch.nn.Linear(*kernel.shape, bias=layer.use_bias, dtype=torch.float64)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(kernel.T.copy()))
+            if layer.use_bias:
+                lin.bias.copy_(torch.from_numpy(layer.params["bias"].copy()))
+        out.append(lin)
+    return out
+
+
+def torch_grads(lins):
+    """The gradients torch left in ``torch_linears``' layers, in the model's order and layout
+    (kernel ``(in, out)``, then the bias where there is one)."""
+    return [g for lin in lins for g in
+            [lin.weight.grad.numpy().T] + ([lin.bias.grad.numpy()] if lin.bias is not None else [])]
 
 
 def randomize(model, seed=0, scale=0.7):

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from _helpers import PARITY_TOL, TOL
 from feedforward import activations
 from feedforward.diagnostics import numerical_gradient
 from feedforward.diagnostics.gradient_check import relative_error
@@ -60,7 +61,7 @@ def test_backward_matches_central_differences(act):
     numeric = numerical_gradient(lambda: np.sum(act(x) * grad_y), x)
     analytic = act.backward(x, act(x), grad_y)
     assert analytic.shape == x.shape
-    assert relative_error(analytic, numeric) < 1e-6
+    assert relative_error(analytic, numeric) < TOL
 
 
 def test_torch_table_covers_every_registered_activation():
@@ -74,8 +75,8 @@ def test_forward_and_gradient_match_torch(act):
     grad_y = np.random.default_rng(3).standard_normal(x.shape)
     y_torch, grad_torch = torch_forward_backward(act, x, grad_y)
     y = act(x)
-    np.testing.assert_allclose(y, y_torch, rtol=1e-10, atol=0)
-    np.testing.assert_allclose(act.backward(x, y, grad_y), grad_torch, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(y, y_torch, rtol=PARITY_TOL, atol=0)
+    np.testing.assert_allclose(act.backward(x, y, grad_y), grad_torch, rtol=PARITY_TOL, atol=0)
 
 
 # rows of large inputs of both signs, mixed with ordinary ones (softmax acts per row)
@@ -108,8 +109,8 @@ def test_large_inputs_match_torch(act):
     grad_y = np.random.default_rng(4).standard_normal(EXTREME.shape)
     y, grad_x = _quietly(act, EXTREME, grad_y)
     y_torch, grad_torch = torch_forward_backward(act, EXTREME, grad_y)
-    np.testing.assert_allclose(y, y_torch, rtol=1e-10, atol=1e-300)
-    np.testing.assert_allclose(grad_x, grad_torch, rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(y, y_torch, rtol=PARITY_TOL, atol=1e-300)
+    np.testing.assert_allclose(grad_x, grad_torch, rtol=PARITY_TOL, atol=1e-300)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 import feedforward as ff
-from _helpers import PARITY_TOL, TOL, randomize
+from _helpers import PARITY_TOL, TOL, randomize, relative_difference, torch_grads, torch_linears
 from feedforward import activations, layers, regularizers
 from feedforward.diagnostics import gradient_check
 
@@ -205,25 +205,6 @@ def torch_activation(act):
     return table[act.name]
 
 
-def relative_difference(a, b) -> float:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
-
-
-def torch_linears(model):
-    """torch Linear layers holding our Dense parameters (kernel (in, out) -> weight (out, in))."""
-    out = []
-    for layer in model.layers:
-        kernel = layer.params["kernel"]
-        lin = torch.nn.Linear(*kernel.shape, bias=layer.use_bias, dtype=torch.float64)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(kernel.T.copy()))
-            if layer.use_bias:
-                lin.bias.copy_(torch.from_numpy(layer.params["bias"].copy()))
-        out.append(lin)
-    return out
-
-
 @pytest.mark.parametrize("act", ACTIVATIONS, ids=act_id)
 def test_dense_stack_matches_torch(act):
     """Forward values and every parameter gradient of Dense(act) -> Dense(act) -> Dense, MSE."""
@@ -243,9 +224,7 @@ def test_dense_stack_matches_torch(act):
         t = f(t) if layer.activation.name != "linear" else t
     t_loss = F.mse_loss(t, torch.from_numpy(y))
     t_loss.backward()
-    theirs = [g for lin in lins for g in
-              ([lin.weight.grad.numpy().T] + ([lin.bias.grad.numpy()] if lin.bias is not None
-                                              else []))]
+    theirs = torch_grads(lins)
 
     assert relative_difference(out, t.detach().numpy()) < PARITY_TOL
     assert abs(loss - t_loss.item()) <= PARITY_TOL * abs(t_loss.item())

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from _helpers import PARITY_TOL, TOL
 from feedforward import activations, losses
 from feedforward.diagnostics import numerical_gradient
 from feedforward.diagnostics.gradient_check import relative_error
@@ -74,7 +75,7 @@ def test_gradient_matches_central_differences(loss):
     numeric = numerical_gradient(lambda: loss.value(p, y), p)
     analytic = loss.gradient(p, y)
     assert analytic.shape == p.shape
-    assert relative_error(analytic, numeric) < 1e-6
+    assert relative_error(analytic, numeric) < TOL
 
 
 def test_gradient_with_integer_labels_matches_central_differences():
@@ -82,15 +83,15 @@ def test_gradient_with_integer_labels_matches_central_differences():
     p, y = sample(loss)
     labels = y.argmax(axis=1)
     numeric = numerical_gradient(lambda: loss.value(p, labels), p)
-    assert relative_error(loss.gradient(p, labels), numeric) < 1e-6
+    assert relative_error(loss.gradient(p, labels), numeric) < TOL
 
 
 @pytest.mark.parametrize("loss", CASES, ids=repr)
 def test_value_and_gradient_match_torch(loss):
     p, y = sample(loss, seed=1)
     value, grad = torch_value_and_gradient(loss, p, y)
-    np.testing.assert_allclose(loss.value(p, y), value, rtol=1e-10, atol=0)
-    np.testing.assert_allclose(loss.gradient(p, y), grad, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(loss.value(p, y), value, rtol=PARITY_TOL, atol=0)
+    np.testing.assert_allclose(loss.gradient(p, y), grad, rtol=PARITY_TOL, atol=0)
 
 
 def test_huber_cases_cover_both_branches():
@@ -108,8 +109,8 @@ def test_categorical_crossentropy_with_labels_matches_torch_nll():
     pt = torch.tensor(p, requires_grad=True)
     value = F.nll_loss(torch.log(pt), torch.tensor(labels))
     value.backward()
-    np.testing.assert_allclose(loss.value(p, labels), value.item(), rtol=1e-10, atol=0)
-    np.testing.assert_allclose(loss.gradient(p, labels), pt.grad.numpy(), rtol=1e-10, atol=0)
+    np.testing.assert_allclose(loss.value(p, labels), value.item(), rtol=PARITY_TOL, atol=0)
+    np.testing.assert_allclose(loss.gradient(p, labels), pt.grad.numpy(), rtol=PARITY_TOL, atol=0)
 
 
 def test_categorical_crossentropy_with_probability_targets_matches_torch():
@@ -118,7 +119,7 @@ def test_categorical_crossentropy_with_probability_targets_matches_torch():
     rng = np.random.default_rng(3)
     p, y = softmax(rng.standard_normal((N, K))), softmax(rng.standard_normal((N, K)))
     expected = F.cross_entropy(torch.log(torch.tensor(p)), torch.tensor(y)).item()
-    np.testing.assert_allclose(loss.value(p, y), expected, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(loss.value(p, y), expected, rtol=PARITY_TOL, atol=0)
 
 
 def fused_case(loss, seed=0, scale=1.0):
@@ -144,8 +145,8 @@ def test_fused_gradient_equals_chain_rule_and_torch(loss):
     z, p, y, torch_loss = fused_case(loss)
     fused = loss.fused_gradient(p, y)
     chain = activations.get(loss.fused_activation).backward(z, p, loss.gradient(p, y))
-    np.testing.assert_allclose(fused, chain, rtol=1e-10, atol=0)
-    np.testing.assert_allclose(fused, torch_logit_gradient(torch_loss, z), rtol=1e-10, atol=0)
+    np.testing.assert_allclose(fused, chain, rtol=PARITY_TOL, atol=0)
+    np.testing.assert_allclose(fused, torch_logit_gradient(torch_loss, z), rtol=PARITY_TOL, atol=0)
 
 
 @pytest.mark.parametrize("loss", FUSED, ids=repr)
@@ -153,7 +154,7 @@ def test_fused_gradient_stays_exact_for_confident_predictions(loss):
     # logits of +-40: p saturates, where the chain rule through clipped p loses the gradient
     z, p, y, torch_loss = fused_case(loss, seed=1, scale=40.0)
     np.testing.assert_allclose(loss.fused_gradient(p, y), torch_logit_gradient(torch_loss, z),
-                               rtol=1e-10, atol=1e-300)
+                               rtol=PARITY_TOL, atol=1e-300)
 
 
 def test_integer_labels_and_one_hot_rows_agree():

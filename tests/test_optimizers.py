@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -19,10 +18,11 @@ import torch
 import torch.nn.functional as F
 
 import feedforward as ff
+from _helpers import PARITY_TOL, relative_difference, torch_linears
 from feedforward import optimizers, schedules
 from feedforward.errors import FeedforwardError
 
-PARITY_TOL = 1e-10
+pytestmark = pytest.mark.usefixtures("torch_float64")
 STEPS = 100
 SIZES = (5, 8, 6, 3)
 
@@ -33,23 +33,6 @@ TORCH_SLOT = {
     "v_max": "max_exp_avg_sq", "u": "exp_inf",
 }
 TORCH_SCALARS = {"step", "mu_product"}  # torch state entries that are scalars, not slots
-
-
-@pytest.fixture(autouse=True)
-def torch_float64():
-    """Run torch in float64 throughout: torch keeps scalar state such as NAdam's mu_product in
-    the default dtype, float32 otherwise (1e-8 off ours after one step)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
-def rel_diff(a, b) -> float:
-    """Norm-based relative difference ``||a - b|| / ||b||`` (absolute when ``b`` is zero)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    scale = np.linalg.norm(b)
-    return float(np.linalg.norm(a - b) / scale) if scale > 0 else float(np.linalg.norm(a))
 
 
 # ---------------------------------------------------------------------------- twin networks
@@ -68,13 +51,10 @@ def twin_models(seed=0):
                           input_dim=SIZES[0], dtype="float64", seed=seed)
     rng = np.random.default_rng(seed)
     model.set_weights([rng.normal(0, 0.6, w.shape) for w in model.get_weights()])
-    linears = [torch.nn.Linear(i, o, dtype=torch.float64) for i, o in pairwise(SIZES)]
+    linears = torch_linears(model)
     net = torch.nn.Sequential(linears[0], torch.nn.Tanh(), linears[1], torch.nn.ReLU(),
                               linears[2])
     tparams = [p for lin in linears for p in (lin.weight, lin.bias)]
-    with torch.no_grad():
-        for p, w in zip(tparams, model.get_weights(), strict=True):
-            p.copy_(torch.from_numpy(w.T.copy() if w.ndim == 2 else w))
     return model, net, tparams
 
 
@@ -121,14 +101,15 @@ def compare_state(opt, model, topt, tparams):
     for slot, (flat,) in opt.slots.items():
         ref = torch_state(topt, tparams, TORCH_SLOT[slot])
         assert flat.shape == (model.count_params(),)
-        worst = max(worst, rel_diff(flat, np.concatenate([r.ravel() for r in ref])))
+        worst = max(worst, relative_difference(flat, np.concatenate([r.ravel() for r in ref])))
         splits = np.split(flat, np.cumsum([r.size for r in ref])[:-1])
-        worst = max(worst, *(rel_diff(s.reshape(r.shape), r)
+        worst = max(worst, *(relative_difference(s.reshape(r.shape), r)
                              for s, r in zip(splits, ref, strict=True)))
     for p in tparams:  # torch's SGD keeps no step count
         assert int(topt.state[p].get("step", opt.iterations)) == opt.iterations
     if "mu_product" in state0:
-        worst = max(worst, *(rel_diff(opt.mu_product, float(topt.state[p]["mu_product"]))
+        worst = max(worst, *(relative_difference(opt.mu_product,
+                                                 float(topt.state[p]["mu_product"]))
                              for p in tparams))
     return worst
 
@@ -146,13 +127,15 @@ def run_parity(case_id, opt, tcls, tkwargs, torch_clip=None):
         model.train_on_batch(xb, yb)
         active += bool(torch_step(net, tparams, topt, xb, yb, torch_clip))
         ref = keras_order(tparams)
-        worst = max(worst, *(rel_diff(w, r) for w, r in zip(model.get_weights(), ref, strict=True)))
+        worst = max(worst, *(relative_difference(w, r)
+                             for w, r in zip(model.get_weights(), ref, strict=True)))
         worst = max(worst, compare_state(model.optimizer, model, topt, tparams))
         assert worst < PARITY_TOL, f"{case_id}: relative difference {worst:.3g} at step " \
                                    f"{model.optimizer.iterations}"
     # the run must have moved the weights well beyond the tolerance, or it proves nothing
     start = twin_models()[0].get_weights()
-    assert min(rel_diff(w, s) for w, s in zip(model.get_weights(), start, strict=True)) > 1e-3
+    assert min(relative_difference(w, s)
+               for w, s in zip(model.get_weights(), start, strict=True)) > 1e-3
     print(f"{case_id}: max relative difference {worst:.2e}")  # shown with pytest -s
     return active
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from _helpers import PARITY_TOL, relative_difference
 from feedforward import optimizers, schedules
 from feedforward.errors import FeedforwardError
 from feedforward.schedules import (
@@ -27,17 +28,7 @@ from feedforward.schedules import (
 STEPS = 100
 LR0 = 0.1
 
-@pytest.fixture(autouse=True)
-def torch_float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
-def rel_diff(a, b) -> float:
-    """``|a - b| / |b|``, absolute where ``b`` is zero."""
-    return abs(a - b) / abs(b) if b != 0 else abs(a)
+pytestmark = pytest.mark.usefixtures("torch_float64")
 
 
 # (id, our schedule, torch scheduler factory for an optimizer with lr = LR0)
@@ -71,7 +62,7 @@ def torch_rates(make_scheduler, steps=STEPS):
 @pytest.mark.parametrize(("case_id", "schedule", "make_scheduler"), TORCH_CASES, ids=CASE_IDS)
 def test_parity_with_torch_schedulers(case_id, schedule, make_scheduler):
     rates = torch_rates(make_scheduler)
-    worst = max(rel_diff(schedule(t), r) for t, r in enumerate(rates))
+    worst = max(relative_difference(schedule(t), r) for t, r in enumerate(rates))
     print(f"{case_id}: max relative difference {worst:.2e}")  # shown with pytest -s
     assert worst < 1e-12
     assert len(set(rates)) > 3  # the rate really changes over the run
@@ -97,7 +88,7 @@ def test_optimizer_uses_the_schedule_at_each_step(kind, case_id, schedule, make_
         topt.step()
         scheduler.step()
         ref = tx.detach().numpy()
-        assert np.linalg.norm(x - ref) / np.linalg.norm(ref) < 1e-10, f"step {t}"
+        assert relative_difference(x, ref) < PARITY_TOL, f"step {t}"
     # the scheduled run ends elsewhere than a constant-rate one would
     const = optimizers.get({"class_name": kind, "config": {"learning_rate": LR0}})
     y = np.zeros(6)
