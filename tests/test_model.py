@@ -12,7 +12,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import feedforward as ff
-from _helpers import PARITY_TOL, TOL, randomize
+from _helpers import PARITY_TOL, TOL, randomize, relative_difference, torch_grads, torch_linears
 from feedforward import losses
 from feedforward.callbacks import Callback
 from feedforward.diagnostics import gradient_check
@@ -133,27 +133,6 @@ TORCH_OUTPUT = {"linear": lambda z: z, "sigmoid": torch.sigmoid,
                 "softmax": lambda z: torch.softmax(z, dim=-1)}
 
 
-def relative_difference(a, b) -> float:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
-
-
-def torch_copy(model):
-    """torch Linear layers holding our parameters (kernel (in, out) -> weight (out, in))."""
-    lins = []
-    for layer in model.layers:
-        lin = torch.nn.Linear(*layer.params["kernel"].shape, dtype=torch.float64)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(layer.params["kernel"].T.copy()))
-            lin.bias.copy_(torch.from_numpy(layer.params["bias"].copy()))
-        lins.append(lin)
-    return lins
-
-
-def torch_grads(lins):
-    return [g for lin in lins for g in (lin.weight.grad.numpy().T, lin.bias.grad.numpy())]
-
-
 # torch's cross_entropy includes the softmax, so CCE is compared with a softmax output only
 @pytest.mark.parametrize("case", [c for c in LOSS_CASES
                                   if c[0].name != "categorical_crossentropy" or c[1] == "softmax"],
@@ -167,7 +146,7 @@ def test_loss_value_and_gradients_match_torch(case):
     value, out = model.compute_gradients(xc, yc)
     ours = [g.copy() for layer in model.layers for g in layer.grads.values()]
 
-    lins = torch_copy(model)
+    lins = torch_linears(model)
     z = lins[1](torch.tanh(lins[0](torch.from_numpy(x))))
     p = TORCH_OUTPUT[act](z)
     ty = torch.from_numpy(y if kind == "labels" or y.ndim == 2 else y[:, None])
@@ -187,7 +166,7 @@ def test_train_on_batch_matches_torch_sgd_over_many_steps():
                            ff.Dense(3, activation="softmax")], input_dim=3, seed=0,
                           dtype="float64")
     model.compile(ff.optimizers.SGD(0.3), "categorical_crossentropy")
-    lins = torch_copy(model)
+    lins = torch_linears(model)
     opt = torch.optim.SGD([p for lin in lins for p in lin.parameters()], lr=0.3)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     for _ in range(50):
@@ -199,7 +178,7 @@ def test_train_on_batch_matches_torch_sgd_over_many_steps():
         assert abs(ours - theirs.item()) <= 1e-10 * abs(theirs.item())
     weights = [w.detach().numpy() for lin in lins for w in (lin.weight.T, lin.bias)]
     for w, tw in zip(model.get_weights(), weights, strict=True):
-        assert relative_difference(w, tw) < 1e-10
+        assert relative_difference(w, tw) < PARITY_TOL
 
 
 # ------------------------------------------------------------------ convergence
