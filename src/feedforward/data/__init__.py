@@ -6,13 +6,15 @@
 - :mod:`~feedforward.data.preprocessing`: scalers, image mean subtraction, label encoding;
 - :mod:`~feedforward.data.split`: stratified train / validation / test splits;
 - :mod:`~feedforward.data.augment`: image augmentation applied per batch during training;
-- :mod:`~feedforward.data.batching`: the mini-batch iterator.
+- :mod:`~feedforward.data.batching`: the mini-batch iterator;
+- :mod:`~feedforward.data.sources`: a dataset named by the ``dataset`` option (built-in, CSV,
+  MNIST folder) or arrays in memory, prepared for a task and split, for the experiment recipe.
 
 Wherever an array is accepted, so is a pandas DataFrame or Series (through ``to_numpy``);
 pandas itself is not required.
 """
 
-from . import augment, batching, mnist, playground, preprocessing, split, tabular
+from . import augment, batching, mnist, playground, preprocessing, sources, split, tabular
 from .augment import Augmenter, flip, gaussian_noise, mirror, rotate, translate
 from .batching import BatchIterator, batches
 from .mnist import download_mnist, load_mnist, read_idx
@@ -26,6 +28,6 @@ __all__ = [
     "MinMaxScaler", "Split", "StandardScaler", "augment", "batches", "batching", "blobs",
     "circle", "download_mnist", "flip", "gaussian", "gaussian_noise", "load_csv", "load_dataset",
     "load_mnist", "mirror", "mnist", "multi_gaussian", "one_hot", "plane", "playground",
-    "preprocessing", "read_idx", "rotate", "spiral", "split", "tabular", "train_val_test_split",
-    "translate", "xor",
+    "preprocessing", "read_idx", "rotate", "sources", "spiral", "split", "tabular",
+    "train_val_test_split", "translate", "xor",
 ]
