@@ -67,19 +67,9 @@ class Optimizer(Configurable):
 
     def __init__(self, learning_rate=0.001, weight_decay=0.0, clipnorm=None, clipvalue=None,
                  global_clipnorm=None):
-        if isinstance(learning_rate, (str, dict)):  # a schedule by name or config
-            from . import schedules
-
-            try:
-                learning_rate = schedules.get(learning_rate)
-            except FeedforwardError as e:
-                raise FeedforwardError(f"learning_rate: expected a positive number or a "
-                                       f"schedule, got {learning_rate!r} ({e})") from None
-        if callable(learning_rate):
-            self.learning_rate = learning_rate
-        else:
-            self.learning_rate = float(check_number(learning_rate, "learning_rate", low=0,
-                                                    low_open=True))
+        self.learning_rate = learning_rate
+        if not callable(self.learning_rate):
+            self.learning_rate = float(self.learning_rate)
         self.weight_decay = float(check_number(weight_decay, "weight_decay", low=0))
         for key, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
                            ("global_clipnorm", global_clipnorm)):
@@ -94,6 +84,30 @@ class Optimizer(Configurable):
 
     # -- configuration
     slot_names: tuple[str, ...] = ()
+
+    @property
+    def learning_rate(self):
+        """The learning rate: a positive number, or a schedule ``step -> rate``.
+
+        Assigning it changes the rate of the next steps and nothing else: the slots (e.g.
+        Adam's moments) and ``iterations`` are kept, so a schedule goes on counting. A number
+        assigned replaces a schedule; a name or config is resolved to a schedule.
+        """
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if isinstance(value, (str, dict)):  # a schedule by name or config
+            from . import schedules
+
+            try:
+                value = schedules.get(value)
+            except FeedforwardError as e:
+                raise FeedforwardError(f"learning_rate: expected a positive number or a "
+                                       f"schedule, got {value!r} ({e})") from None
+        if not callable(value):  # kept as given (a NumPy scalar stays one)
+            check_number(value, "learning_rate", low=0, low_open=True)
+        self._learning_rate = value
 
     @property
     def lr(self) -> float:
