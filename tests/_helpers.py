@@ -3,6 +3,9 @@
 import contextlib
 import json
 import os
+import socket
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -15,6 +18,19 @@ CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--no-first-run", "--disable-sync"]
 NO_CHROMIUM = f"no system Chromium at {CHROMIUM} (make test installs it)"
+
+
+def ff_cli(*args, cwd, env=None, timeout=120):
+    """Run ``python -m feedforward.cli ARGS`` in ``cwd``; returns the CompletedProcess (text)."""
+    return subprocess.run([sys.executable, "-m", "feedforward.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def relative_difference(a, b) -> float:

@@ -19,18 +19,12 @@ import time
 import numpy as np
 import pytest
 
-from _helpers import record
+from _helpers import free_port, record
 
 websockets = pytest.importorskip("websockets")
 pytest.importorskip("uvicorn")
 
 CLIENTS, DURATION, WARMUP = 20, 30.0, 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_kib(pid) -> int:
