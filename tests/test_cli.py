@@ -20,18 +20,12 @@ import pytest
 from safetensors import safe_open
 
 import feedforward as ff
-from _helpers import record
+from _helpers import ff_cli, record
 from feedforward.cli import main as cli_main
 from feedforward.config import tomllib
 
 IRIS_FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 IRIS_RUN = ["--epochs", "100", "--layers", "16,8", "--patience", "20", "--learning-rate", "0.01"]
-
-
-def ff_cli(*args, cwd, env=None, timeout=120):
-    """Run ``python -m feedforward.cli ARGS`` in ``cwd``; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, "-m", "feedforward.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def ok(result):
