@@ -8,18 +8,11 @@ an impossible combination) run as subprocesses; the wider matrix runs in-process
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 import feedforward as ff
+from _helpers import ff_cli
 from feedforward.cli import main
-
-
-def ff_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "feedforward.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
