@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import importlib
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import feedforward as ff
+from _helpers import ff_cli as _cli
 from feedforward.diagnostics import check
 
 D = ff.Dense
@@ -130,11 +129,6 @@ def test_bad_factory(digits):
 
 
 # ---------------------------------------------------------------------------- the CLI
-def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "feedforward.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
-
-
 def test_cli_check_passes_on_the_default_network(tmp_path):
     result = _cli("check", "--layers", "64", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
