@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import feedforward as ff
+from _helpers import ff_cli as _cli
 from feedforward.data import playground
 from feedforward.diagnostics import Doctor, Finding, Monitor, diagnose
 from feedforward.diagnostics import doctor as doctor_mod
@@ -201,11 +200,6 @@ def test_diagnose_measures_x_when_no_monitor_ran(digits):
 
 
 # ---------------------------------------------------------------------------- the CLI
-def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "feedforward.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
-
-
 def test_train_doctor_healthy_run_writes_monitor_json(tmp_path):
     result = _cli("train", "--doctor", "--epochs", "5", "--no-plots", "--out", "run",
                   cwd=tmp_path)
