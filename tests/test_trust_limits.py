@@ -19,12 +19,8 @@ import numpy as np
 import pytest
 
 import feedforward as ff
+from _helpers import ff_cli as _cli
 from feedforward.diagnostics import check
-
-
-def _cli(*args, cwd, timeout=120):
-    return subprocess.run([sys.executable, "-m", "feedforward.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 # ---------------------------------------------------------------------------- item 7: check
