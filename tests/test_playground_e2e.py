@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _helpers import CHROMIUM, LAUNCH_ARGS, NO_CHROMIUM, record
+from _helpers import CHROMIUM, LAUNCH_ARGS, NO_CHROMIUM, free_port, record
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWPORT = {"width": 1500, "height": 1000}
@@ -35,12 +34,6 @@ def artifacts() -> Path:
     folder = Path(os.environ.get("FF_ARTIFACTS") or ROOT / "runs" / "playground-screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
