@@ -13,7 +13,7 @@ from feedforward import config, experiment
 from feedforward.cli.main import main as cli_main
 from feedforward.data import sources
 from feedforward.errors import FeedforwardError
-from feedforward.saving import load_model
+from feedforward.model import load_model
 from feedforward.tune.trial import Bundle, run_trial
 
 

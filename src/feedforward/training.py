@@ -67,7 +67,18 @@ class Diverged(FeedforwardError):
 
 # ---------------------------------------------------------------------------- argument checks
 def check_callbacks(callbacks) -> list:
-    """``callbacks`` as a list of Callback instances (None: none)."""
+    """``callbacks`` checked: a list of Callback instances.
+
+    Parameters
+    ----------
+    callbacks : list of Callback or None
+        None for none.
+
+    Returns
+    -------
+    list of Callback
+        A new list.
+    """
     if callbacks is None:
         return []
     if not isinstance(callbacks, (list, tuple)):
@@ -79,7 +90,18 @@ def check_callbacks(callbacks) -> list:
 
 
 def check_augment(augment):
-    """``augment`` as a callable ``(x_batch, rng) -> x_batch`` (an Augmenter), or None."""
+    """``augment`` as a callable ``(x_batch, rng) -> x_batch``, or None.
+
+    Parameters
+    ----------
+    augment : callable, Augmenter, str, dict or None
+        A name or config is resolved by :func:`feedforward.data.augment.get`.
+
+    Returns
+    -------
+    callable or None
+        The augmentation.
+    """
     if augment is None or callable(augment):
         return augment
     try:
@@ -89,34 +111,102 @@ def check_augment(augment):
 
 
 def check_verbose(verbose) -> int:
+    """``verbose`` checked: 0, 1 or 2.
+
+    Parameters
+    ----------
+    verbose : int
+        Silent, a progress bar per epoch, or one line per epoch.
+
+    Returns
+    -------
+    int
+        ``verbose``.
+    """
     if verbose not in (0, 1, 2):
         raise FeedforwardError(f"verbose: expected 0, 1 or 2, got {describe(verbose)}")
     return verbose
 
 
 def ordered_callbacks(callbacks, verbose, history) -> list:
-    """The user's callbacks, the progress bar, then ``history``, which records what the others
-    added to the logs, then those with ``runs_last`` (e.g. BackupAndRestore, which saves what
-    all the others hold)."""
+    """The order of the hooks: the user's callbacks, the progress bar, then ``history``, which
+    records what the others added to the logs, then those with ``runs_last`` (e.g.
+    BackupAndRestore, which saves what all the others hold).
+
+    Parameters
+    ----------
+    callbacks : list of Callback
+        The user's callbacks, in their order.
+    verbose : {0, 1, 2}
+        A ProgressBar is added unless 0.
+    history : History
+        The History of the training.
+
+    Returns
+    -------
+    list of Callback
+        All of them, in order.
+    """
     first = [cb for cb in callbacks if not cb.runs_last]
     last = [cb for cb in callbacks if cb.runs_last]
     return first + ([ProgressBar(verbose)] if verbose else []) + [history] + last
 
 
 # ---------------------------------------------------------------------------- evaluation
-def loss_weight(model, n):
-    """How a batch of ``n`` samples counts in a mean over batches: by its size for mean
-    losses, once for summed ones."""
+def loss_weight(model, n) -> int:
+    """How a batch counts in a mean over batches: by its size for mean losses, once for
+    summed ones.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled model.
+    n : int
+        The batch's samples.
+
+    Returns
+    -------
+    int
+        ``n``, or 1 for a loss with ``reduction == "sum"``.
+    """
     return 1 if model.loss.reduction == "sum" else n
 
 
 def metric_results(model) -> dict:
-    """The model's metrics' current values, under the names of ``compile``."""
+    """The model's metrics' current values.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled model.
+
+    Returns
+    -------
+    dict
+        ``{name: value}`` under the names given to ``compile``.
+    """
     return {k: m.result() for k, m in zip(model.metric_names, model.metrics, strict=True)}
 
 
 def evaluate_prepared(model, x, y, batch_size=1024) -> dict:
-    """Loss (with penalties) and metrics on prepared ``(x, y)``, in inference mode."""
+    """Loss (with penalties) and metrics on prepared data, in inference mode.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled, built model.
+    x : ndarray of shape (n, features)
+        Prepared inputs (``model.prepare_x``).
+    y : ndarray
+        Prepared targets (``model.prepare_y``).
+    batch_size : int, default 1024
+        Rows computed at once; the result does not depend on it.
+
+    Returns
+    -------
+    dict
+        ``{"loss": ..., metric name: ...}`` over all ``n`` samples.
+    """
     for m in model.metrics:
         m.reset()
     total = 0.0
