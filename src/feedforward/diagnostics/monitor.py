@@ -215,7 +215,24 @@ def _activation_name(layer) -> str | None:
 
 
 def activation_stats(y, activation, hidden) -> dict:
-    """Mean, std, dead and saturated fractions of the outputs ``y`` (n, units)."""
+    """Mean, std, dead and saturated fractions of a layer's outputs.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n, units)
+        The layer's outputs on a batch.
+    activation : str or None
+        The layer's activation's name (``"relu"``, ``"sigmoid"``, ...), None for none.
+    hidden : bool
+        Whether the layer is hidden: only hidden layers get the dead and saturated fractions
+        (a confident output layer is not a problem).
+
+    Returns
+    -------
+    dict
+        ``act_mean`` and ``act_std``; ``dead_fraction`` for a hidden ReLU layer (units never
+        active on the batch); ``saturated_fraction`` for a hidden sigmoid or tanh layer.
+    """
     stats = {"act_mean": float(y.mean()), "act_std": float(y.std())}
     if hidden and activation in DEAD:
         stats["dead_fraction"] = float(1 - (y > 0).any(axis=0).mean())
@@ -225,6 +242,25 @@ def activation_stats(y, activation, hidden) -> dict:
 
 
 def parameter_stats(layer, w, g, previous) -> dict:
+    """Norms, the last update's size and the symmetry of a layer's parameters.
+
+    Parameters
+    ----------
+    layer : Layer
+        The layer; its ``kernel`` (and ``bias``) are checked for symmetric units.
+    w, g : ndarray of shape (size,)
+        The layer's parameters and their gradients, flat.
+    previous : ndarray of shape (size,) or None
+        The parameters before the last optimizer step; None when unknown.
+
+    Returns
+    -------
+    dict
+        ``grad_norm`` and ``weight_norm`` (Euclidean), ``update_ratio``
+        (``||w - previous|| / ||w||``, None without ``previous``) and, for a kernel of 2 or
+        more units, ``symmetric``: whether every unit's incoming weights and bias are the
+        first unit's (to rounding).
+    """
     weight_norm = float(np.linalg.norm(w))
     ratio = None
     if previous is not None:
