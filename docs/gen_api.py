@@ -15,8 +15,10 @@ from pathlib import Path
 # The public modules, in the order of the reference; each lists __all__, or else every name
 # without a leading underscore that it defines.
 MODULES = [
-    "feedforward", "feedforward.model", "feedforward.layers", "feedforward.activations",
-    "feedforward.initializers", "feedforward.losses", "feedforward.metrics",
+    "feedforward", "feedforward.model", "feedforward.network", "feedforward.inputs",
+    "feedforward.training", "feedforward.summaries", "feedforward.layers",
+    "feedforward.activations", "feedforward.initializers", "feedforward.losses",
+    "feedforward.metrics",
     "feedforward.regularizers", "feedforward.optimizers", "feedforward.kernels",
     "feedforward.schedules",
     "feedforward.callbacks", "feedforward.checkpoint", "feedforward.saving",
