@@ -121,8 +121,8 @@ class Loss(Configurable):
     def prepare(self, y_true, y_pred):
         """Targets in the shape of ``y_pred``; checked (see :func:`match_targets`).
 
-        The public methods prepare their targets; the model prepares them once per ``fit``
-        and calls the underscored methods, which take prepared targets, on every batch.
+        The public methods prepare their targets, unless told ``prepared=True``: the model
+        prepares them once per ``fit`` and passes them prepared on every batch.
 
         Parameters
         ----------
@@ -138,7 +138,7 @@ class Loss(Configurable):
         """
         return match_targets(y_true, y_pred, self.labels)
 
-    def value(self, y_pred, y_true) -> float:
+    def value(self, y_pred, y_true, prepared=False) -> float:
         """The loss of a batch.
 
         Parameters
@@ -147,15 +147,17 @@ class Loss(Configurable):
             Predictions (probabilities for the cross-entropies).
         y_true : array_like of shape (n,) or (n, k)
             Targets (see ``prepare``).
+        prepared : bool, default False
+            ``y_true`` is already what ``prepare`` returns: it is used as it is.
 
         Returns
         -------
         float
             The mean over the batch and outputs (the sum for ``sse``).
         """
-        return float(self._value(y_pred, self.prepare(y_true, y_pred)))
+        return float(self._value(y_pred, y_true if prepared else self.prepare(y_true, y_pred)))
 
-    def gradient(self, y_pred, y_true) -> np.ndarray:
+    def gradient(self, y_pred, y_true, prepared=False) -> np.ndarray:
         """The gradient of ``value`` with respect to the predictions.
 
         Parameters
@@ -164,15 +166,17 @@ class Loss(Configurable):
             Predictions (probabilities for the cross-entropies).
         y_true : array_like of shape (n,) or (n, k)
             Targets (see ``prepare``).
+        prepared : bool, default False
+            ``y_true`` is already what ``prepare`` returns: it is used as it is.
 
         Returns
         -------
         ndarray of shape (n, k)
             dL/dp, including the batch mean's ``1 / n`` (or ``1 / size``).
         """
-        return self._gradient(y_pred, self.prepare(y_true, y_pred))
+        return self._gradient(y_pred, y_true if prepared else self.prepare(y_true, y_pred))
 
-    def fused_gradient(self, p, y_true) -> np.ndarray:
+    def fused_gradient(self, p, y_true, prepared=False) -> np.ndarray:
         """dL/dz through the fused activation: ``(p - y) / size`` (see the module docstring).
 
         Parameters
@@ -181,13 +185,15 @@ class Loss(Configurable):
             The output of ``fused_activation`` (softmax or sigmoid probabilities).
         y_true : array_like of shape (n,) or (n, k)
             Targets (see ``prepare``).
+        prepared : bool, default False
+            ``y_true`` is already what ``prepare`` returns: it is used as it is.
 
         Returns
         -------
         ndarray of shape (n, k)
             The gradient with respect to the pre-activation ``z``.
         """
-        return self._fused_gradient(p, self.prepare(y_true, p))
+        return self._fused_gradient(p, y_true if prepared else self.prepare(y_true, p))
 
     def _fused_gradient(self, p, y):
         return (p - y) / (p.shape[0] if self.labels else p.size)

@@ -209,7 +209,19 @@ class Network:
         for layer in reversed(self.layers[:-1]):
             grad = layer.backward(grad)
 
-    def _penalty(self, with_grads):
+    def penalty(self, with_grads=False) -> float:
+        """The layers' regularization penalties at the current weights.
+
+        Parameters
+        ----------
+        with_grads : bool, default False
+            Also add their gradients to ``grads`` (as :meth:`compute_gradients` does).
+
+        Returns
+        -------
+        float
+            The sum of the penalties.
+        """
         total = 0.0
         for layer in self.layers:
             for k, reg in layer.regularizers.items():
@@ -238,12 +250,12 @@ class Network:
             The outputs (the last layer's buffer).
         """
         out = self.forward(x, training)
-        loss = self.loss._value(out, y)
+        loss = self.loss.value(out, y, prepared=True)
         if self.fused:
-            self._backward(self.loss._fused_gradient(out, y), from_logits=True)
+            self._backward(self.loss.fused_gradient(out, y, prepared=True), from_logits=True)
         else:
-            self._backward(self.loss._gradient(out, y))
-        return float(loss) + self._penalty(with_grads=True), out
+            self._backward(self.loss.gradient(out, y, prepared=True))
+        return loss + self.penalty(with_grads=True), out
 
     def loss_value(self, x, y, training=False) -> float:
         """The loss on one prepared batch, penalties included; no gradient.
@@ -262,7 +274,7 @@ class Network:
         float
             The loss plus the regularization penalties.
         """
-        return float(self.loss._value(self.forward(x, training), y)) + self._penalty(False)
+        return self.loss.value(self.forward(x, training), y, prepared=True) + self.penalty()
 
     def train_step(self, x, y):
         """One update on a prepared batch: gradients (with penalties), then

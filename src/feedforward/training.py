@@ -212,12 +212,12 @@ def evaluate_prepared(model, x, y, batch_size=1024) -> dict:
     total = 0.0
     for xb, yb in BatchIterator(x, y, batch_size=batch_size):
         out = model.forward(xb, training=False)
-        total += float(model.loss._value(out, yb)) * loss_weight(model, out.shape[0])
+        total += model.loss.value(out, yb, prepared=True) * loss_weight(model, out.shape[0])
         for m in model.metrics:
             m.update(out, yb)
     if model.loss.reduction == "mean":
         total /= x.shape[0]
-    return {"loss": total + model._penalty(False), **metric_results(model)}
+    return {"loss": total + model.penalty(), **metric_results(model)}
 
 
 # ---------------------------------------------------------------------------- the engine
