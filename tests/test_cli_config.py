@@ -146,3 +146,49 @@ def test_unknown_names_list_the_known_ones(option):
     assert message.startswith(f"{option.flag}: unknown {option.registry.kind} 'nonsense_name'")
     for name in option.registry.names():
         assert name.lower() in message
+
+
+# ---------------------------------------------------------------------------- tables
+def test_tables_of_layers_and_schedule_read_and_write_back(tmp_path):
+    path = tmp_path / "experiment.toml"
+    path.write_text('layers = [16, {units = 8, activation = "tanh", dropout = 0.1}]\n'
+                    'schedule = {name = "cosine_decay", decay_steps = 500, alpha = 0.1}\n'
+                    'initializer = "small_random"\noptimizer = "nadam"\n'
+                    'momentum_decay = 0.005\n')
+    cfg = config.resolve({}, path)
+    assert cfg["layers"] == [16, {"units": 8, "activation": "tanh", "dropout": 0.1}]
+    assert cfg["schedule"] == {"name": "cosine_decay", "decay_steps": 500, "alpha": 0.1}
+    again = tmp_path / "again.toml"
+    again.write_text(config.dumps(cfg))
+    assert dict(config.resolve({}, again)) == dict(cfg)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("layers = [{unit = 3}]", r"^layers \(in .*\): layer 1: unknown key 'unit'; a layer's "
+                              r"table takes units, activation, dropout$"),
+    ("layers = [4, {activation = 'tanh'}]", r"^layers \(in .*\): layer 2: expected units"),
+    ("layers = [{units = 0}]", r"layer 1: units: expected an integer from 1 to 1,000,000"),
+    ("layers = [{units = 2, dropout = 1}]", r"layer 1: dropout: expected a number from 0 to "
+                                            r"below 1, got 1$"),
+    ("layers = [{units = 2, activation = 'nope'}]", r"layer 1: activation: unknown activation"),
+    ("layers = [{units = 2, activation = 'tanh'}]\nmaxout = 2",
+     r"^layers \(in .*\): Maxout layers have no activation"),
+    ("layers = ['a']", r"^layers \(in .*\): expected a list of integers or tables, got"),
+    ("schedule = {name = 'nope'}", r"^schedule \(in .*\): expected a table with the name of a "
+                                   r"schedule \(.*cosine_decay"),
+    ("schedule = {name = 'cosine', foo = 1}", r"cosine_decay has no parameter 'foo'; it takes "
+                                              r"alpha, decay_steps"),
+    ("schedule = {name = 'cosine', decay_steps = -1}",
+     r"^schedule \(in .*\): cosine_decay: decay_steps: expected a value >= 1, got -1$"),
+    ("schedule = {name = 'cosine'}\ndecay_rate = 0.5",
+     r"^decay_rate \(in .*\): the schedule 'cosine' is a table: give its parameters in it$"),
+    ("schedule = 3", r"^schedule \(in .*\): expected a string or a table, got an integer 3$"),
+    ("initializer = 'small'", r"^initializer \(in .*\): unknown initializer 'small'; choose "
+                              r"from auto, .*small_random"),
+    ("centered = true", r"^centered \(in .*\): optimizer 'adam' has no centered parameter"),
+], ids=lambda v: v if len(v) < 30 else None)
+def test_bad_tables_are_refused_naming_the_option(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(FeedforwardError, match=message):
+        config.resolve({}, path)

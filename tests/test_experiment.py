@@ -129,6 +129,53 @@ def test_a_model_is_built_without_a_file_dataset():
         np.testing.assert_array_equal(a, b)
 
 
+def _built(text, tmp_path, n_features=2, task="classification"):
+    """The model of the TOML ``text`` (model options only) for data of that shape."""
+    path = tmp_path / "experiment.toml"
+    path.write_text(text)
+    cfg = config.resolve({}, path)
+    data = experiment.data_like(n_features, task, [0, 1] if task == "classification" else None)
+    plan = experiment.make_plan(cfg, data, n_train=100)
+    return cfg, plan, experiment.build_model(cfg, plan, data)
+
+
+def test_layers_of_their_own_activation_and_dropout(tmp_path):
+    cfg, plan, model = _built('layers = [8, {units = 4, activation = "selu", dropout = 0.25}, '
+                              '{units = 3, dropout = 0.5}]\nactivation = "relu"\n', tmp_path)
+    kinds = [(type(layer).__name__, getattr(layer, "units", None)) for layer in model.layers]
+    assert kinds == [("Dense", 8), ("Dense", 4), ("Dropout", None), ("Dense", 3),
+                     ("Dropout", None), ("Dense", 1)]
+    dense = [layer for layer in model.layers if type(layer).__name__ == "Dense"]
+    assert [d.activation.name for d in dense[:3]] == ["relu", "selu", "relu"]
+    assert [d.rate for d in model.layers if type(d).__name__ == "Dropout"] == [0.25, 0.5]
+    # auto initializers follow each layer's own activation: He for relu, LeCun for selu
+    assert [spec[3] for spec in experiment.hidden_layers(cfg, plan)] == \
+        ["he_uniform", "lecun_normal", "he_uniform"]
+
+
+def test_small_random_is_a_normal_of_stddev_0_1(tmp_path):
+    _, plan, model = _built('layers = [256]\ninitializer = "small_random"\n', tmp_path,
+                            n_features=200)
+    assert plan.hidden_init == plan.output_init == "small_random"
+    kernel = model.get_weights()[0]
+    assert abs(kernel.std() - 0.1) < 0.003 and abs(kernel.mean()) < 0.003
+
+
+def test_a_schedule_table_with_its_own_parameters(tmp_path):
+    cfg, plan, model = _built('schedule = {name = "piecewise_constant", boundaries = [10], '
+                              'values = [0.1, 0.01]}\noptimizer = "rmsprop"\ncentered = true\n'
+                              'warmup_steps = 5\n', tmp_path)
+    assert model.optimizer.centered is True
+    rate = plan.learning_rate
+    assert rate(0) == pytest.approx(0.0) and rate(7) == pytest.approx(0.1)
+    assert rate(20) == pytest.approx(0.01)
+    # a table that leaves its rate out starts from learning_rate
+    _, plan, _ = _built('schedule = {name = "exponential_decay", decay_steps = 2, '
+                        'decay_rate = 0.5}\nlearning_rate = 0.2\n', tmp_path)
+    assert plan.learning_rate(0) == pytest.approx(0.2)
+    assert plan.learning_rate(2) == pytest.approx(0.1)
+
+
 def test_data_like_refuses_classes_that_do_not_fit_the_task():
     with pytest.raises(FeedforwardError, match="^classes: "):
         experiment.data_like(2, "classification")

@@ -10,9 +10,11 @@ Precedence (:func:`resolve`): a flag given on the command line overrides the fil
 ``--config``, which overrides the defaults. Every value is checked here, before any data is
 loaded, and an error names where the bad value came from: the flag, or the key and the file.
 
-The file is flat: top-level keys whose values are strings, numbers, booleans or lists. The
-resolved configuration that ``train`` writes is such a file, and passing it back with
-``--config`` repeats the run exactly.
+The file is flat: top-level keys whose values are strings, numbers, booleans or lists, and two
+kinds of inline table: an entry of ``layers`` may be ``{units, activation, dropout}`` (a layer
+of its own), and ``schedule`` may be ``{name, ...}`` (a schedule of
+:mod:`feedforward.schedules` with its own parameters). The resolved configuration that
+``train`` writes is such a file, and passing it back with ``--config`` repeats the run exactly.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import activations, initializers, losses, metrics, optimizers
+from . import activations, initializers, losses, metrics, optimizers, schedules
 from .data import playground
 from .data.sources import builtin_kind
 from .errors import FeedforwardError, show
@@ -45,7 +47,16 @@ DTYPES = ("float32", "float64")
 INT_LIMIT = 2**63 - 1
 # hyperparameters passed to the optimizer only when set; each must be one the optimizer takes
 OPTIMIZER_KEYS = ("momentum", "nesterov", "beta_1", "beta_2", "epsilon", "rho", "amsgrad",
-                  "weight_decay", "clipnorm", "clipvalue")
+                  "weight_decay", "clipnorm", "clipvalue", "global_clipnorm",
+                  "initial_accumulator_value", "centered", "momentum_decay")
+# the keys of a layer's own table in ``layers`` (each defaults to the option of its name)
+LAYER_KEYS = ("units", "activation", "dropout")
+# initializers known by a name of their own: the class and its arguments; "small_random" is
+# N(0, 0.1^2), the scale of the TensorFlow Playground's U(-0.5, 0.5)
+NAMED_INITIALIZERS = {"small_random": ("random_normal", {"stddev": 0.1})}
+# the parameter of a schedule that is its (starting) learning rate; a schedule table that
+# leaves it out starts from ``learning_rate`` (or the optimizer's default)
+SCHEDULE_RATE_KEYS = ("initial_learning_rate", "learning_rate", "schedule")
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,9 @@ class Option:
     integers, ``128,64`` as a flag), ``names`` (``"auto"`` or a list of names), ``target``
     (a column name or index) or ``shape`` (a list of 2 or 3 positive integers). A default of
     None means "not set". ``low`` / ``high`` bound numbers (``open`` makes them strict);
-    ``choices`` lists the allowed strings, or names a registry whose names are allowed.
+    ``choices`` lists the allowed strings, or names a registry whose names are allowed, and
+    ``names`` more names allowed besides the registry's. ``table``: an inline table may stand
+    for the value (``schedule``) or for an item of the list (``layers``).
     """
 
     key: str
@@ -70,6 +83,8 @@ class Option:
     choices: tuple | None = None
     registry: object = None
     metavar: str | None = None
+    names: tuple = ()
+    table: bool = False
 
     @property
     def flag(self) -> str:
@@ -113,8 +128,9 @@ OPTIONS = [
        metavar="H,W[,C]"),
     # model
     _o("layers", [128, 64], "ints", "model",
-       "units of each hidden layer, comma-separated (an empty string: no hidden layer)",
-       low=1, high=1_000_000, metavar="UNITS,..."),
+       "units of each hidden layer, comma-separated (an empty string: no hidden layer); in a "
+       "file, an entry may be a table {units, activation, dropout} of a layer's own",
+       low=1, high=1_000_000, metavar="UNITS,...", table=True),
     _o("activation", "relu", "str", "model", "activation of the hidden layers",
        registry=activations.registry),
     _o("output_activation", "auto", "str", "model",
@@ -123,8 +139,9 @@ OPTIONS = [
        registry=activations.registry),
     _o("initializer", "auto", "str", "model",
        "kernel initializer of every layer; auto: he_uniform for hidden layers of the ReLU "
-       "family, lecun_normal for selu, glorot_uniform otherwise and for the output layer",
-       registry=initializers.registry),
+       "family, lecun_normal for selu, glorot_uniform otherwise and for the output layer; "
+       "small_random: N(0, 0.1^2)",
+       registry=initializers.registry, names=tuple(NAMED_INITIALIZERS)),
     _o("maxout", 0, "int", "model",
        "pieces of Maxout hidden layers (>= 2) in place of Dense + activation; 0: Dense",
        low=0, high=1000, metavar="PIECES"),
@@ -161,10 +178,18 @@ OPTIONS = [
        low=0, open=(True, False)),
     _o("clipvalue", None, "float", "optimizer", "clip each gradient value to +-this",
        low=0, open=(True, False)),
+    _o("global_clipnorm", None, "float", "optimizer",
+       "clip the norm of all gradients together to this (not with clipnorm)",
+       low=0, open=(True, False)),
+    _o("initial_accumulator_value", None, "float", "optimizer",
+       "starting value of the squared-gradient sums (adagrad)", low=0),
+    _o("centered", None, "bool", "optimizer", "the centered variant (rmsprop)"),
+    _o("momentum_decay", None, "float", "optimizer", "momentum decay (nadam)", low=0),
     _o("schedule", "constant", "str", "optimizer",
        "learning-rate schedule: constant, step, exponential, inverse_time, cosine (per "
-       "optimizer step), or plateau (reduce when the monitored value stalls)",
-       choices=SCHEDULES),
+       "optimizer step), or plateau (reduce when the monitored value stalls); in a file, also "
+       "a table {name, ...} of any schedule with its own parameters",
+       choices=SCHEDULES, table=True),
     _o("decay_steps", 0, "int", "optimizer",
        "optimizer steps per decay period; 0: one epoch (exponential, inverse_time), ten "
        "epochs (step), the whole run (cosine)", low=0, metavar="STEPS"),
@@ -336,15 +361,16 @@ def from_toml(option: Option, value, label):
             raise FeedforwardError(f"{label}: expected a finite number, got "
                                    f"{show(value)}") from None
     elif kind == "str":
-        if not isinstance(value, str):
-            raise bad("a string")
+        if not (isinstance(value, str) or (option.table and isinstance(value, dict))):
+            raise bad("a string" + " or a table" * option.table)
     elif kind == "target":
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise bad("a column name or index")
     elif kind in ("ints", "shape"):
         if not isinstance(value, list) or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise bad("a list of integers")
+                (isinstance(v, int) and not isinstance(v, bool))
+                or (option.table and isinstance(v, dict)) for v in value):
+            raise bad("a list of integers" + " or tables" * option.table)
     elif kind == "names":
         if value != "auto" and not (isinstance(value, list)
                                     and all(isinstance(v, str) for v in value)):
@@ -374,11 +400,15 @@ def check_value(option: Option, value, config: Config):
         if option.kind == "shape" and len(value) not in (2, 3):
             raise config.error(key, f"expected height,width or height,width,channels, got "
                                     f"{len(value)} number(s)")
-        for v in value:
+        out = []
+        for i, v in enumerate(value):
+            if isinstance(v, dict) and option.table:
+                out.append(_check_layer(option, i, v, config))
+                continue
             if v < 1:
                 raise config.error(key, f"expected positive integers, got {show(v)}")
-            _check_number(option, v, config)
-        return list(value)
+            out.append(_check_number(option, v, config))
+        return out
     if option.kind == "names":
         if value == "auto":
             return value
@@ -388,6 +418,8 @@ def check_value(option: Option, value, config: Config):
             _check_name(option, name, config)
         return list(value)
     if option.kind == "str":
+        if isinstance(value, dict) and option.table:
+            return _check_schedule_table(option, value, config)
         if option.choices is not None and value not in option.choices:
             raise config.error(key, f"expected one of {', '.join(option.choices)}, got {value!r}")
         if option.registry is not None and not (value == "auto" and option.default == "auto"):
@@ -419,15 +451,102 @@ def _number(value) -> str:
 
 
 def _check_name(option, name, config):
-    """A name its registry knows; the error lists the known names."""
+    """A name its registry knows (or one of the option's own ``names``); the error lists the
+    known names."""
+    if isinstance(name, str) and name.lower() in option.names:
+        return
     try:
         option.registry.lookup(name)
     except FeedforwardError:  # replaced by a message that names the option
         # lower case, as the examples write them; the names match case-insensitively
-        names = sorted({n.lower() for n in option.registry.names()})
+        names = sorted({n.lower() for n in option.registry.names()} | set(option.names))
         known = ", ".join(["auto"] * (option.default == "auto") + names)
         raise config.error(option.key, f"unknown {option.registry.kind} {name!r}; "
                                        f"choose from {known}") from None
+
+
+def _check_layer(option, i, table, config) -> dict:
+    """The table of hidden layer ``i``: ``units`` (required), ``activation``, ``dropout``."""
+    def error(message):
+        return config.error(option.key, f"layer {i + 1}: {message}")
+
+    unknown = [k for k in table if k not in LAYER_KEYS]
+    if unknown:
+        raise error(f"unknown key {str(unknown[0])!r}; a layer's table takes "
+                    f"{', '.join(LAYER_KEYS)}")
+    if "units" not in table:
+        raise error("expected units in the layer's table, e.g. {units = 16}")
+    units = table["units"]
+    if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= option.high:
+        raise error(f"units: expected an integer from 1 to {option.high:,}, got {show(units)}")
+    out = dict(table)
+    if "activation" in table:
+        try:
+            activations.registry.lookup(table["activation"])
+        except FeedforwardError as e:
+            raise error(f"activation: {e}") from None
+    if "dropout" in table:
+        rate = table["dropout"]
+        if (isinstance(rate, bool) or not isinstance(rate, (int, float))
+                or not 0 <= rate < 1):
+            raise error(f"dropout: expected a number from 0 to below 1, got {show(rate)}")
+    return out
+
+
+def _check_schedule_table(option, table, config) -> dict:
+    """A schedule table's name and the names of its parameters (their values are checked
+    with the other options, by :func:`schedule_arguments`)."""
+    name = table.get("name")
+    try:
+        cls = schedules.registry.lookup(name)
+    except FeedforwardError:
+        names = ", ".join(sorted({n.lower() for n in schedules.registry.names()}))
+        raise config.error(option.key, f"expected a table with the name of a schedule "
+                                       f"({names}), got name {show(name)}") from None
+    accepted = schedule_parameters(cls)
+    for key, value in table.items():
+        if key == "name":
+            continue
+        if key not in accepted:
+            raise config.error(option.key, f"{cls.name} has no parameter {str(key)!r}; it "
+                                           f"takes {', '.join(sorted(accepted))}")
+        numbers = value if isinstance(value, list) else [value]
+        if not all(v is None or isinstance(v, (bool, int, float)) for v in numbers):
+            raise config.error(option.key, f"{key}: expected a number, true or false, or a "
+                                           f"list of numbers, got {_shown(value)}")
+    return {**table, "name": name}
+
+
+def schedule_parameters(cls) -> set[str]:
+    """The constructor arguments of a schedule class."""
+    return {k for k, p in inspect.signature(cls).parameters.items()
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+
+
+def schedule_arguments(table: dict, learning_rate) -> tuple[type, dict]:
+    """The class and the constructor arguments of a schedule table.
+
+    Parameters
+    ----------
+    table : dict
+        ``{"name": ..., **parameters}`` (checked by :func:`validate`); lists become tuples.
+    learning_rate : float
+        The starting rate, for a table that leaves its rate parameter out.
+
+    Returns
+    -------
+    cls : type
+        The schedule class.
+    kwargs : dict
+        Its arguments.
+    """
+    cls = schedules.registry.lookup(table["name"])
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v)
+              for k, v in table.items() if k != "name"}
+    for key in SCHEDULE_RATE_KEYS:
+        if key in schedule_parameters(cls) and key not in kwargs:
+            kwargs[key] = learning_rate
+    return cls, kwargs
 
 
 def check_combinations(config: Config) -> None:
@@ -456,6 +575,10 @@ def check_combinations(config: Config) -> None:
         # the default is allowed: a resolved file holds it, and must work when passed back
         raise config.error("activation", "Maxout layers have no activation (the maximum is "
                                          "their nonlinearity); drop it or --maxout")
+    if config["maxout"] and any(isinstance(v, dict) and "activation" in v
+                                for v in config["layers"]):
+        raise config.error("layers", "Maxout layers have no activation (the maximum is their "
+                                     "nonlinearity); drop the layers' activations or --maxout")
     if config["monitor"] != "auto" and config["monitor"].startswith("val_") and val == 0:
         raise config.error("monitor", f"{config['monitor']!r} needs a validation split; "
                                       f"set {BY_KEY['val'].flag} above 0")
@@ -479,8 +602,27 @@ def optimizer_parameters(cls) -> set[str]:
     return set(params)
 
 
+def default_learning_rate(config: Config) -> float:
+    """``learning_rate``, or the optimizer's default when it is not set."""
+    if config["learning_rate"] is not None:
+        return config["learning_rate"]
+    cls = optimizers.registry.lookup(config["optimizer"])
+    return inspect.signature(cls).parameters["learning_rate"].default
+
+
 def _check_schedule(config: Config) -> None:
     schedule = config["schedule"]
+    if isinstance(schedule, dict):
+        for key in ("decay_steps", "decay_rate"):
+            if config[key]:
+                raise config.error(key, f"the schedule {schedule['name']!r} is a table: give "
+                                        f"its parameters in it")
+        cls, kwargs = schedule_arguments(schedule, default_learning_rate(config))
+        try:  # the schedule's own checks, named by the option
+            cls(**kwargs)
+        except (FeedforwardError, TypeError) as e:
+            raise config.error("schedule", f"{cls.name}: {e}") from None
+        return
     if schedule == "constant":
         for key in ("decay_steps", "decay_rate"):
             if config[key]:
@@ -507,6 +649,9 @@ def _toml_value(value) -> str:
     # raw control character DEL, which JSON leaves as it is.
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table; its keys are the schema's, plain names
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()
+                               if v is not None) + "}"
     if isinstance(value, float) and not math.isfinite(value):
         raise FeedforwardError(f"config: cannot write the non-finite number {value} as TOML")
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")

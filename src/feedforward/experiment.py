@@ -26,7 +26,6 @@ calls it.
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from dataclasses import dataclass, field
@@ -34,7 +33,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activations, callbacks, initializers, losses, optimizers, regularizers, schedules
-from .config import BY_KEY, OPTIMIZER_KEYS, Config
+from .config import (
+    BY_KEY,
+    NAMED_INITIALIZERS,
+    OPTIMIZER_KEYS,
+    Config,
+    default_learning_rate,
+    schedule_arguments,
+)
 from .data import Augmenter, MinMaxScaler, StandardScaler, gaussian_noise, sources
 from .data.sources import Data
 from .errors import FeedforwardError
@@ -209,7 +215,7 @@ def make_plan(cfg: Config, data: Data, n_train: int) -> Plan:
     if metrics == "auto":
         metrics = ["accuracy"] if data.task == "classification" else ["mae", "r2"]
         notes["metrics"] = ", ".join(metrics)
-    hidden_init, output_init = _initializers(cfg)
+    hidden_init, output_init = initializers_for(cfg)
     if cfg["initializer"] == "auto":
         notes["initializer"] = (f"{hidden_init} (hidden layers), {output_init} (output layer)"
                                 if cfg["layers"] else output_init)
@@ -321,20 +327,69 @@ def _output_loss(task, k, loss, data, label):
     return k, name
 
 
-def _initializers(cfg):
+def initializers_for(cfg: Config) -> tuple[str, str]:
+    """The kernel initializers of the hidden layers and of the output layer.
+
+    Parameters
+    ----------
+    cfg : Config
+        ``initializer``, ``activation`` and ``maxout``.
+
+    Returns
+    -------
+    hidden, output : str
+        Initializer names: ``initializer`` for both when it is set; for ``auto``,
+        :func:`hidden_initializer` of ``activation`` and ``glorot_uniform``.
+    """
     if cfg["initializer"] != "auto":
-        name = _canonical(initializers.registry, cfg["initializer"])
+        name = hidden_initializer(cfg["initializer"], cfg["activation"])
         return name, name
-    act = _canonical(activations.registry, cfg["activation"])
-    if cfg["maxout"]:
-        hidden = "glorot_uniform"
-    elif act in RELU_FAMILY:
-        hidden = "he_uniform"
-    elif act == "selu":
-        hidden = "lecun_normal"
-    else:
-        hidden = "glorot_uniform"
-    return hidden, "glorot_uniform"
+    return hidden_initializer("auto", cfg["activation"], cfg["maxout"]), "glorot_uniform"
+
+
+def hidden_initializer(initializer: str, activation: str, maxout: int = 0) -> str:
+    """The kernel initializer of a hidden layer: THE rule for ``auto``.
+
+    Parameters
+    ----------
+    initializer : str
+        An initializer name (returned canonical), ``small_random``, or ``"auto"``.
+    activation : str
+        The layer's activation.
+    maxout : int
+        Pieces of a Maxout layer (0: Dense).
+
+    Returns
+    -------
+    str
+        For ``auto``: ``he_uniform`` after the ReLU family, ``lecun_normal`` after selu
+        (self-normalising needs it), ``glorot_uniform`` otherwise and for Maxout layers.
+
+    Raises
+    ------
+    FeedforwardError
+        For an unknown initializer or activation.
+    """
+    if initializer != "auto":
+        if initializer.lower() in NAMED_INITIALIZERS:
+            return initializer.lower()
+        return _canonical(initializers.registry, initializer)
+    act = _canonical(activations.registry, activation)
+    if maxout:
+        return "glorot_uniform"
+    if act in RELU_FAMILY:
+        return "he_uniform"
+    return "lecun_normal" if act == "selu" else "glorot_uniform"
+
+
+def kernel_initializer(name: str):
+    """What a layer's ``kernel_initializer`` gets for ``name``: the name itself, or an
+    instance for a named initializer of :data:`feedforward.config.NAMED_INITIALIZERS`
+    (``small_random``: ``RandomNormal(stddev=0.1)``)."""
+    if name in NAMED_INITIALIZERS:
+        cls, kwargs = NAMED_INITIALIZERS[name]
+        return initializers.registry.lookup(cls)(**kwargs)
+    return name
 
 
 def _monitor(cfg, metrics):
@@ -353,14 +408,16 @@ def _monitor(cfg, metrics):
 def _learning_rate(cfg, steps, monitor):
     """The optimizer's ``learning_rate`` argument, a plateau callback or None, and notes."""
     notes = {}
-    cls = optimizers.registry.lookup(cfg["optimizer"])
-    lr = cfg["learning_rate"]
-    if lr is None:
-        lr = inspect.signature(cls).parameters["learning_rate"].default
-        notes["learning_rate"] = f"{cls.name}'s default, {lr:g}"
+    lr = default_learning_rate(cfg)
+    if cfg["learning_rate"] is None:
+        name = _canonical(optimizers.registry, cfg["optimizer"])
+        notes["learning_rate"] = f"{name}'s default, {lr:g}"
     name, rate, decay = cfg["schedule"], cfg["decay_rate"], cfg["decay_steps"]
     plateau = None
-    if name == "constant":
+    if isinstance(name, dict):  # a schedule with its own parameters
+        cls, kwargs = schedule_arguments(name, lr)
+        value = cls(**kwargs)
+    elif name == "constant":
         value = cfg["learning_rate"]  # None lets the optimizer use its default
     elif name == "plateau":
         value = lr
@@ -413,8 +470,8 @@ def network(cfg: Config, plan: Plan, n_features: int, classes=None) -> Sequentia
     Parameters
     ----------
     cfg : Config
-        The model options: ``layers``, ``activation``, ``maxout``, ``dropout``, ``l1``,
-        ``l2``, ``max_norm``, ``scaling``, ``dtype``, ``seed``.
+        The model options: ``layers``, ``activation``, ``maxout``, ``dropout``,
+        ``initializer``, ``l1``, ``l2``, ``max_norm``, ``scaling``, ``dtype``, ``seed``.
     plan : Plan
         The output layer (``units``, ``output_activation``) and the initializers.
     n_features : int
@@ -426,23 +483,67 @@ def network(cfg: Config, plan: Plan, n_features: int, classes=None) -> Sequentia
     -------
     Sequential
     """
-    reg = regularizers.L1L2(cfg["l1"], cfg["l2"]) if cfg["l1"] or cfg["l2"] else None
+    reg = kernel_regularizer(cfg)
     constraint = regularizers.MaxNorm(cfg["max_norm"]) if cfg["max_norm"] else None
     layers = []
-    for units in cfg["layers"]:
-        shared = {"kernel_initializer": plan.hidden_init, "kernel_regularizer": reg,
+    for units, activation, dropout, init in hidden_layers(cfg, plan):
+        shared = {"kernel_initializer": kernel_initializer(init), "kernel_regularizer": reg,
                   "kernel_constraint": constraint}
         if cfg["maxout"]:
             layers.append(Maxout(units, pieces=cfg["maxout"], **shared))
         else:
-            layers.append(Dense(units, activation=cfg["activation"], **shared))
-        if cfg["dropout"]:
-            layers.append(Dropout(cfg["dropout"]))
+            layers.append(Dense(units, activation=activation, **shared))
+        if dropout:
+            layers.append(Dropout(dropout))
     layers.append(Dense(plan.units, activation=plan.output_activation,
-                        kernel_initializer=plan.output_init, kernel_regularizer=reg))
+                        kernel_initializer=kernel_initializer(plan.output_init),
+                        kernel_regularizer=reg))
     scaler = {"standard": StandardScaler, "minmax": MinMaxScaler}.get(cfg["scaling"])
     return Sequential(layers, input_dim=n_features, seed=cfg["seed"], dtype=cfg["dtype"],
                       preprocessing=[scaler()] if scaler else None, classes=classes)
+
+
+def hidden_layers(cfg: Config, plan: Plan) -> list[tuple]:
+    """Each hidden layer of ``cfg["layers"]``: an integer is its units, with the options
+    ``activation`` and ``dropout``; a table ``{units, activation, dropout}`` sets its own.
+
+    Parameters
+    ----------
+    cfg : Config
+        ``layers``, ``activation``, ``dropout``, ``initializer``, ``maxout``.
+    plan : Plan
+        ``hidden_init``: the initializer of layers with the option ``activation``.
+
+    Returns
+    -------
+    list of tuple
+        ``(units, activation, dropout, initializer)`` per hidden layer; a layer of an
+        activation of its own gets :func:`hidden_initializer` of it.
+    """
+    out = []
+    for entry in cfg["layers"]:
+        spec = entry if isinstance(entry, dict) else {"units": entry}
+        activation = spec.get("activation", cfg["activation"])
+        init = plan.hidden_init if activation == cfg["activation"] else \
+            hidden_initializer(cfg["initializer"], activation, cfg["maxout"])
+        out.append((spec["units"], activation, spec.get("dropout", cfg["dropout"]), init))
+    return out
+
+
+def kernel_regularizer(cfg: Config):
+    """The penalty on every kernel: ``L1L2(l1, l2)``, or None when both are 0.
+
+    Parameters
+    ----------
+    cfg : Config
+        ``l1`` and ``l2``.
+
+    Returns
+    -------
+    Regularizer or None
+        (``L1L2(0, r)`` computes exactly what ``L2(r)`` does: the zero term is skipped.)
+    """
+    return regularizers.L1L2(cfg["l1"], cfg["l2"]) if cfg["l1"] or cfg["l2"] else None
 
 
 def build_model(cfg: Config, plan: Plan, data: Data) -> Sequential:
@@ -463,8 +564,23 @@ def build_model(cfg: Config, plan: Plan, data: Data) -> Sequential:
         Compiled with :func:`optimizer`, the plan's loss and metrics.
     """
     model = network(cfg, plan, data.x.shape[1], data.classes)
-    model.compile(optimizer=optimizer(cfg, plan), loss=plan.loss, metrics=plan.metrics)
+    compile_model(model, cfg, plan)
     return model
+
+
+def compile_model(model: Sequential, cfg: Config, plan: Plan) -> None:
+    """Compile ``model`` with a new :func:`optimizer`, the plan's loss and metrics.
+
+    Parameters
+    ----------
+    model : Sequential
+        Built by :func:`network` (or compiled before: its optimizer state is dropped).
+    cfg : Config
+        The optimizer options.
+    plan : Plan
+        ``learning_rate``, ``loss``, ``metrics``.
+    """
+    model.compile(optimizer=optimizer(cfg, plan), loss=plan.loss, metrics=plan.metrics)
 
 
 def optimizer(cfg: Config, plan: Plan):
