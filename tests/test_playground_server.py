@@ -93,7 +93,7 @@ def conn(client):
 
 def still_serves(conn):
     code = conn.ask({"type": "code"}, "code")
-    assert "ff.Sequential" in code["python"]
+    assert "experiment.build_model(cfg, plan, data)" in code["python"]
 
 
 # ---------------------------------------------------------------------------- HTTP

@@ -123,3 +123,62 @@ def test_a_divergence_is_the_engines_the_epoch_undone_and_a_clear_message():
     assert "learning rate" in stop[1] and "back at epoch 0" in stop[1]
     assert all(np.array_equal(a, b) for a, b in zip(start, session.model.get_weights(),
                                                     strict=True))
+
+
+# ---------------------------------------------------------------------------- one recipe
+RICH = {**SPIRAL, "val_percent": 20, "features": ["x1", "x2", "x1x2", "sinx1"],
+        "layers": [{"units": 5, "activation": "relu", "dropout": 0.2},
+                   {"units": 3, "activation": "tanh", "dropout": 0}],
+        "initializer": "small_random", "regularization": "l2", "reg_rate": 0.002,
+        "optimizer": {"name": "sgd", "learning_rate": 0.05, "momentum": 0.8, "nesterov": True},
+        "schedule": {"name": "exponential_decay", "decay_steps": 7, "decay_rate": 0.9}}
+
+
+def test_the_setup_is_an_experiment_config():
+    from feedforward import config, experiment
+    from feedforward.playground.setup import merge, to_config
+
+    cfg = to_config(merge(None, RICH))
+    assert cfg["layers"] == RICH["layers"] and cfg["initializer"] == "small_random"
+    assert (cfg["l1"], cfg["l2"], cfg["scaling"]) == (0.0, 0.002, "none")
+    assert (cfg["optimizer"], cfg["learning_rate"], cfg["momentum"], cfg["nesterov"]) == \
+        ("sgd", 0.05, 0.8, True)
+    assert cfg["schedule"]["name"] == "exponential_decay"
+    assert cfg["schedule"]["initial_learning_rate"] == 0.05  # a new schedule starts at the rate
+    # the session's network is the recipe's for that config: the same layers and weights
+    session = Session(RICH)
+    data = experiment.data_like(4, "classification", classes=[0, 1])
+    model = experiment.build_model(cfg, experiment.make_plan(cfg, data, 1), data)
+    assert model.get_config() == session.model.get_config()
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(),
+                                                    session.model.get_weights(), strict=True))
+    assert isinstance(cfg, config.Config)
+
+
+def test_a_value_the_schema_refuses_names_the_setups_field():
+    from feedforward.playground.setup import FieldError
+
+    with pytest.raises(FieldError, match=r"^setup\.optimizer\.beta_1: "):
+        Session({"optimizer": {"name": "adam", "beta_1": 1.5}})
+
+
+@pytest.mark.parametrize("setup", [RICH, {**SPIRAL, "problem": "regression", "dataset": "plane",
+                                          "regularization": "l1", "reg_rate": 0.001,
+                                          "early_stopping": 3}], ids=["rich", "regression"])
+def test_the_python_code_reaches_the_sessions_weights_exactly(setup):
+    import contextlib
+    import io
+
+    from feedforward.playground import codegen
+
+    session = Session(setup)
+    session.train(3)
+    source = codegen.generate(session)
+    assert "experiment.build_model(cfg, plan, data)" in source and "ff.Sequential" not in source
+    namespace = {"__name__": "generated"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(source, "generated", "exec"), namespace)  # noqa: S102
+    model = namespace["model"]
+    assert model.get_config() == session.model.get_config()
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(),
+                                                    session.model.get_weights(), strict=True))

@@ -1,77 +1,67 @@
 """The ``code`` message: a Python script that recreates a session's setup with the library.
 
-The script generates (or embeds) the same data, splits it with the same function, computes
-the same feature columns, builds the same network with the same seed and trains it with
-``model.fit``. Trained for as many epochs as the session (with no change of setup, weight
-edit or reset in between), it reaches the session's weights: ``fit`` draws its shuffles and
-dropout masks from the same seeded streams as the server does.
+The script generates (or embeds) the same data, splits it with the same function and computes
+the same feature columns. Its network is the session's by construction: the setup's options
+of the library's config schema (:func:`.setup.to_config`), written as a dict, go through the
+same experiment recipe (:mod:`feedforward.experiment`) that the session builds with. It trains
+with ``model.fit``: for as many epochs as the session (with no change of setup, weight edit or
+reset in between), it reaches the session's weights, as ``fit`` draws its shuffles and dropout
+masks from the same seeded streams as the server does.
 """
 
 from __future__ import annotations
 
 import inspect
 
-from .. import optimizers, schedules
+from .. import config
 from . import features
 from .dataset import split_indices
-from .network import kernel_regularizer, output_spec
-from .setup import OPTIMIZERS, SCHEDULE_PARAMETERS, SMALL_RANDOM_STDDEV
+from .setup import OPTIMIZERS, SCHEDULE_PARAMETERS, to_config
 
 DEFAULT_EPOCHS = 100  # epochs of the script when the session has not trained yet
+# options the script always shows, default or not: what a learner changes first
+SHOWN = ("layers", "initializer", "l1", "l2", "optimizer", "learning_rate", "schedule",
+         "scaling", "batch_size", "metrics", "seed")
+# options of the config that the script's own fit call stands for
+LEFT_OUT = ("task", "early_stopping", "patience")
 
 
-def _call(prefix, cls, params, defaults) -> str:
-    """``prefix.ClassName(k=v, ...)`` with the parameters that differ from the defaults."""
-    args = ", ".join(f"{k}={v!r}" for k, v in params.items()
-                     if k != "name" and (k not in defaults or defaults[k] != v
-                                         or k in ("learning_rate", "initial_learning_rate")))
-    return f"{prefix}.{cls.__name__}({args})"
+def _options(session) -> dict:
+    """The options of the session's network that differ from the schema's defaults (the
+    optimizer's and schedule's parameters: from their own), and those in :data:`SHOWN`."""
+    setup = session.setup
+    cfg = to_config(setup, setup["seed"] + session.resets)
+    own = OPTIMIZERS[setup["optimizer"]["name"]]
+    out = {}
+    for option in config.OPTIONS:
+        key, value = option.key, cfg[option.key]
+        if key in LEFT_OUT or (key in config.OPTIMIZER_KEYS and own.get(key) == value):
+            continue
+        if key == "schedule" and isinstance(value, dict):
+            value = _schedule(value)
+        if key in SHOWN or value != config.DEFAULTS[key]:
+            out[key] = value
+    if out["schedule"] == "constant":
+        del out["schedule"]
+    return out
 
 
-def _initializer(name) -> str:
-    if name == "small_random":
-        return f"ff.initializers.RandomNormal(stddev={SMALL_RANDOM_STDDEV!r})"
-    return repr(name)
+def _schedule(table) -> dict:
+    """A schedule table with its name, its rate and the parameters not at their defaults."""
+    defaults = SCHEDULE_PARAMETERS[table["name"]]
+    return {k: v for k, v in table.items()
+            if k == "name" or k in config.SCHEDULE_RATE_KEYS or defaults.get(k) != v}
 
 
-def _regularizer(setup) -> str | None:
-    reg = kernel_regularizer(setup["regularization"], setup["reg_rate"])
-    if reg is None:
-        return None
-    return f"ff.regularizers.{type(reg).__name__}({setup['reg_rate']!r})"
-
-
-def _optimizer(setup) -> str:
-    config = setup["optimizer"]
-    cls = optimizers.registry.lookup(config["name"])
-    params = dict(config)
-    schedule = setup["schedule"]
-    if schedule is not None:
-        scls = schedules.registry.lookup(schedule["name"])
-        params["learning_rate"] = _Raw(_call("ff.schedules", scls, schedule,
-                                             SCHEDULE_PARAMETERS[schedule["name"]]))
-    return _call("ff.optimizers", cls, params, OPTIMIZERS[config["name"]])
-
-
-class _Raw(str):
-    """Source text that ``repr`` leaves as it is."""
-
-    def __repr__(self):
-        return str(self)
-
-
-def _layers(setup) -> list[str]:
-    init = _initializer(setup["initializer"])
-    reg = _regularizer(setup)
-    extra = f", kernel_initializer={init}" + (f", kernel_regularizer={reg}" if reg else "")
-    lines = []
-    for spec in setup["layers"]:
-        lines.append(f"ff.layers.Dense({spec['units']}, activation={spec['activation']!r}{extra}),")
-        if spec["dropout"] > 0:
-            lines.append(f"ff.layers.Dropout({spec['dropout']!r}),")
-    units, activation, _, _ = output_spec(setup["problem"], setup["classes"])
-    lines.append(f"ff.layers.Dense({units}, activation={activation!r}{extra}),  # the output")
-    return lines
+def _dict_source(options) -> list[str]:
+    """``options = {...}`` as lines, one option a line (one hidden layer a line)."""
+    lines = ["options = {"]
+    for key, value in options.items():
+        if key == "layers" and value:
+            lines += [f"    {key!r}: ["] + [f"        {layer!r}," for layer in value] + ["    ],"]
+        else:
+            lines.append(f"    {key!r}: {value!r},")
+    return lines + ["}"]
 
 
 def _data(session) -> list[str]:
@@ -94,23 +84,27 @@ def _data(session) -> list[str]:
 def generate(session) -> str:
     """The script's source for ``session`` (a :class:`~.session.Session`)."""
     setup = session.setup
-    _, _, loss, metric = output_spec(setup["problem"], setup["classes"])
     has_val = len(session.data["val"][0]) > 0
     epochs = session.epoch or DEFAULT_EPOCHS
+    classes = list(range(setup["classes"])) if setup["problem"] == "classification" else None
     lines = ['"""A feedforward playground setup, recreated with the feedforward library.',
              "",
              "The network's inputs are the feature columns computed by features(points);",
              'a model file exported from the playground takes the same columns."""',
-             "", "import numpy as np", "", "import feedforward as ff", "",
+             "", "import numpy as np", "", "import feedforward as ff",
+             "from feedforward import config, experiment", "",
              *_data(session), "", features.source(setup["features"]),
              "x_train, y_train = features(points[train]), y[train]",
              "x_val, y_val = features(points[val]), y[val]",
              "x_test, y_test = features(points[test]), y[test]", "",
-             "model = ff.Sequential([",
-             *["    " + line for line in _layers(setup)],
-             f"], input_dim={len(setup['features'])}, seed={setup['seed'] + session.resets})",
-             f"model.compile(optimizer={_optimizer(setup)},",
-             f"              loss={loss!r}, metrics=[{metric!r}])"]
+             "# the network and its optimizer, as options of the library's config schema (those",
+             "# of `feedforward train --config FILE`); the experiment recipe builds the network",
+             *_dict_source(_options(session)),
+             "cfg = config.check(options, 'options')  # checked, the defaults filled in",
+             f"data = experiment.data_like({len(setup['features'])}, {setup['problem']!r}, "
+             f"classes={classes!r})",
+             "plan = experiment.make_plan(cfg, data, n_train=len(x_train))  # output layer, loss",
+             "model = experiment.build_model(cfg, plan, data)  # built and compiled", ""]
     callbacks, validation = "[]", "(x_val, y_val)" if has_val else "None"
     if setup["early_stopping"]:
         if not has_val:
@@ -120,7 +114,7 @@ def generate(session) -> str:
         callbacks = (f"[ff.callbacks.EarlyStopping(monitor='val_loss', "
                      f"patience={setup['early_stopping']}, restore_best_weights=True)]")
     lines += [f"history = model.fit(x_train, y_train, epochs={epochs}, "
-              f"batch_size={setup['batch_size']}, validation_data={validation},",
+              f"batch_size=cfg['batch_size'], validation_data={validation},",
               f"                    callbacks={callbacks}, verbose=0)",
               "print('test:', model.evaluate(x_test, y_test, return_dict=True))", ""]
     return "\n".join(lines)

@@ -1,76 +1,69 @@
-"""The setup's network: its layers, output layer, loss, optimizer and penalties.
+"""The setup's network: built, compiled and changed by the library's experiment recipe.
 
-The output layer and the loss of a problem are the library's one rule,
-:func:`feedforward.experiment.output_for`; the page is told them in the ``state`` message.
+A setup maps onto the library's config schema (:func:`.setup.to_config`), and the recipe
+(:mod:`feedforward.experiment`) makes its plan (output layer and loss, by
+:func:`feedforward.experiment.output_for`; initializers; learning rate or schedule) and its
+model, as ``feedforward train`` and the ``code`` message's script do. The page is told the
+output layer and loss in the ``state`` message.
 """
 
 from __future__ import annotations
 
-from .. import initializers, regularizers
-from ..experiment import output_for
-from ..layers import Dense, Dropout
+from .. import experiment
 from ..model import Sequential
-from .setup import SMALL_RANDOM_STDDEV, build_optimizer, build_schedule
-
-
-def kernel_initializer(name):
-    """The initializer called ``name``; ``small_random`` is N(0, 0.1^2)."""
-    if name == "small_random":
-        return initializers.RandomNormal(stddev=SMALL_RANDOM_STDDEV)
-    return initializers.get(name)
-
-
-def kernel_regularizer(kind, rate):
-    """L1 or L2 of ``rate`` on every kernel, or None."""
-    if kind == "none" or rate == 0:
-        return None
-    return regularizers.L1(rate) if kind == "l1" else regularizers.L2(rate)
+from .setup import METRICS, to_config
 
 
 def output_spec(problem, classes) -> tuple[int, str, str, str]:
     """``(units, activation, loss, metric)`` of the output layer for the problem: the
     library's rule (:func:`~feedforward.experiment.output_for`), and the playground's metric
     (accuracy, or R² for a regression)."""
-    units, activation, loss = output_for(problem, classes)
-    return units, activation, loss, "accuracy" if problem == "classification" else "r2"
+    units, activation, loss = experiment.output_for(problem, classes)
+    return units, activation, loss, METRICS[problem]
+
+
+def data_like(setup):
+    """What the recipe needs of the setup's data: its features, problem and classes."""
+    classes = list(range(setup["classes"])) if setup["problem"] == "classification" else None
+    return experiment.data_like(len(setup["features"]), setup["problem"], classes)
+
+
+def recipe(setup, seed=None):
+    """The setup's config, data description and plan.
+
+    Returns
+    -------
+    cfg : feedforward.config.Config
+    data : feedforward.data.sources.Data
+        No rows (:func:`feedforward.experiment.data_like`).
+    plan : feedforward.experiment.Plan
+    """
+    cfg = to_config(setup, seed)
+    data = data_like(setup)
+    return cfg, data, experiment.make_plan(cfg, data, n_train=1)
 
 
 def build_model(setup, seed) -> Sequential:
     """The setup's network, built for its features and compiled with its optimizer."""
-    init = kernel_initializer(setup["initializer"])
-    reg = kernel_regularizer(setup["regularization"], setup["reg_rate"])
-    layers = []
-    for spec in setup["layers"]:
-        layers.append(Dense(spec["units"], activation=spec["activation"],
-                            kernel_initializer=init, kernel_regularizer=reg))
-        if spec["dropout"] > 0:
-            layers.append(Dropout(spec["dropout"]))
-    units, activation, _, _ = output_spec(setup["problem"], setup["classes"])
-    layers.append(Dense(units, activation=activation, kernel_initializer=init,
-                        kernel_regularizer=reg))
-    model = Sequential(layers, input_dim=len(setup["features"]), seed=seed)
-    compile_model(model, setup)
-    return model
+    cfg, data, plan = recipe(setup, seed)
+    return experiment.build_model(cfg, plan, data)
 
 
 def compile_model(model, setup) -> None:
     """Compile with a fresh optimizer (and schedule) of the setup."""
-    _, _, loss, metric = output_spec(setup["problem"], setup["classes"])
-    optimizer = build_optimizer(setup["optimizer"], build_schedule(setup["schedule"]))
-    model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
+    cfg, _, plan = recipe(setup)
+    experiment.compile_model(model, cfg, plan)
 
 
 def set_learning_rate(model, setup) -> None:
     """The setup's learning rate (or schedule) on the live optimizer: its moments and step
     count stay, and a schedule goes on from that step."""
-    schedule = build_schedule(setup["schedule"])
-    model.optimizer.learning_rate = setup["optimizer"]["learning_rate"] if schedule is None \
-        else schedule
+    model.optimizer.learning_rate = recipe(setup)[2].learning_rate
 
 
 def set_regularizers(dense, setup) -> None:
     """The setup's kernel penalty on each of the ``dense`` layers."""
-    reg = kernel_regularizer(setup["regularization"], setup["reg_rate"])
+    reg = experiment.kernel_regularizer(to_config(setup))
     for layer in dense:
         layer.regularizers.pop("kernel", None)
         if reg is not None:

@@ -5,6 +5,10 @@ partial setup to a complete one and checks every field; an error is a :class:`Fi
 that names the field (``setup.layers[2].units``), what was expected and what came.
 The choices of optimizers, schedules, initializers and activations come from the library's
 registries, with each class's constructor parameters read from its signature.
+
+A setup's network and training map onto the library's one config schema with
+:func:`to_config`; the network is built from it by the experiment recipe
+(:mod:`feedforward.experiment`), as ``feedforward train`` builds its own.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import copy
 import inspect
 import math
 
-from .. import activations, initializers, optimizers, schedules
+from .. import activations, config, initializers, optimizers, schedules
 from ..data import playground as datasets
 from ..errors import FeedforwardError, describe, show
 from . import features, pictures
@@ -23,7 +27,6 @@ MAX_POINTS = 5000  # points of a dataset: the server keeps and re-evaluates ever
 MAX_UPLOAD_ROWS = MAX_POINTS
 MAX_CSV_VALUE = 1e6  # of an uploaded coordinate or target: their squares stay finite in float32
 MAX_MESSAGE_BYTES = 1_000_000
-SMALL_RANDOM_STDDEV = 0.1  # "small random": N(0, 0.1^2), the scale of the Playground's U(-0.5, 0.5)
 MAX_PARAMETER = 1e6  # sanity bound of any optimizer or schedule number
 
 DATASETS = (*[n for n in datasets.DATASETS if n != "blobs"], "custom")
@@ -31,7 +34,7 @@ MULTICLASS = ("gaussian", "spiral")  # the datasets that take classes=k
 PROBLEMS = ("classification", "regression")
 REGULARIZATIONS = ("none", "l1", "l2")
 HIDDEN_ACTIVATIONS = tuple(n for n in activations.registry.classes if n != "softmax")
-INITIALIZERS = ("zeros", "small_random",
+INITIALIZERS = ("zeros", *config.NAMED_INITIALIZERS,
                 *[n for n in initializers.registry.classes
                   if n not in ("zeros", "constant", "variance_scaling")])
 SCHEDULES = tuple(schedules.registry.classes)
@@ -91,8 +94,13 @@ OPTIMIZERS = {name: _defaults(cls, optimizers.Optimizer)
               for name, cls in _names(optimizers.registry).items()}
 SCHEDULE_PARAMETERS = {name: _defaults(cls, schedules.Schedule)
                        for name, cls in _names(schedules.registry).items()}
-# the parameter of each schedule that is its (starting) learning rate
-RATE_PARAMETERS = ("initial_learning_rate", "learning_rate", "schedule")
+METRICS = {"classification": "accuracy", "regression": "r2"}  # the metric of each problem
+# the setup's field of each option that it sets (for messages)
+LABELS = {"layers": "setup.layers", "initializer": "setup.initializer",
+          "l1": "setup.reg_rate", "l2": "setup.reg_rate", "optimizer": "setup.optimizer.name",
+          "schedule": "setup.schedule", "batch_size": "setup.batch_size", "seed": "setup.seed",
+          "task": "setup.problem", "patience": "setup.early_stopping",
+          **{k: f"setup.optimizer.{k}" for k in ("learning_rate", *config.OPTIMIZER_KEYS)}}
 
 
 def options() -> dict:
@@ -244,7 +252,7 @@ def _check_named(value, current, table, field, kind) -> dict:
 
 def _check_optimizer(value, current) -> dict:
     merged = _check_named(value, current, OPTIMIZERS, "setup.optimizer", "optimizer")
-    build_optimizer(merged, None)  # the optimizer's own checks (ranges, combinations)
+    _construct(optimizers.registry, merged, "setup.optimizer")  # its own checks
     return merged
 
 
@@ -255,35 +263,22 @@ def _check_schedule(value, current, optimizer) -> dict | None:
                             and str(value["name"]).lower() != current.get("name"))
     merged = _check_named(value, current, SCHEDULE_PARAMETERS, "setup.schedule", "schedule")
     if fresh:  # a new schedule starts from the optimizer's learning rate
-        for key in RATE_PARAMETERS:
+        for key in config.SCHEDULE_RATE_KEYS:
             if key in merged and key not in value:
                 merged[key] = optimizer["learning_rate"]
-    build_schedule(merged)
+    _construct(schedules.registry, merged, "setup.schedule")
     return merged
 
 
-def build_optimizer(config, schedule):
-    """The optimizer of a setup's ``optimizer`` object (a schedule as its learning rate)."""
-    params = {k: v for k, v in config.items() if k != "name"}
-    if schedule is not None:
-        params["learning_rate"] = schedule
-    cls = optimizers.registry.lookup(config["name"])
-    try:
-        return cls(**params)
-    except (FeedforwardError, TypeError) as e:
-        raise _parameter_error("setup.optimizer", config, e) from None
-
-
-def build_schedule(config):
-    """The schedule of a setup's ``schedule`` object, or None."""
-    if config is None:
-        return None
+def _construct(registry, values, field) -> None:
+    """Make the object of a setup's ``{"name", **parameters}``, for its own checks (ranges,
+    combinations), whose errors are given under the field of the parameter they name."""
     params = {k: (tuple(v) if isinstance(v, list) else v)
-              for k, v in config.items() if k != "name"}
+              for k, v in values.items() if k != "name"}
     try:
-        return schedules.registry.lookup(config["name"])(**params)
+        registry.lookup(values["name"])(**params)
     except (FeedforwardError, TypeError) as e:
-        raise _parameter_error("setup.schedule", config, e) from None
+        raise _parameter_error(field, values, e) from None
 
 
 def _parameter_error(field, config, error) -> FieldError:
@@ -324,6 +319,7 @@ def merge(current, partial) -> dict:
         setup["schedule"] = _check_schedule(partial["schedule"], base["schedule"],
                                             setup["optimizer"])
     _follow_dataset(setup)
+    to_config(setup)  # what the library's schema refuses, refused here, naming the field
     return setup
 
 
@@ -335,3 +331,60 @@ def _follow_dataset(setup) -> None:
     setup["problem"] = datasets.TASKS[name]
     if name not in MULTICLASS:
         setup["classes"] = 2
+
+
+# ---------------------------------------------------------------------------- the schema
+class _Labels(config.Config):
+    """Options whose errors name the setup's field (``setup.optimizer.beta_1: ...``)."""
+
+    def label(self, key) -> str:
+        return LABELS.get(key, "setup")
+
+
+def to_config(setup, seed=None) -> config.Config:
+    """The setup's network and training as options of the library's config schema.
+
+    Parameters
+    ----------
+    setup : dict
+        A complete, checked setup.
+    seed : int, optional
+        The network's seed; default the setup's (a session adds its resets).
+
+    Returns
+    -------
+    feedforward.config.Config
+        Validated: ``layers`` as tables ``{units, activation, dropout}``, ``initializer``,
+        ``l1`` or ``l2`` (the setup's ``reg_rate``), the optimizer with every parameter of
+        the setup's, ``schedule`` (the setup's table, or constant), ``batch_size``, the
+        problem as ``task``, the metric (accuracy, or R² for a regression) and early
+        stopping. The playground's inputs are its feature columns as they are: no scaling.
+
+    Raises
+    ------
+    FieldError
+        For a value the schema refuses, naming the setup's field.
+    """
+    opt = setup["optimizer"]
+    reg, rate = setup["regularization"], setup["reg_rate"]
+    values = {
+        **config.DEFAULTS,
+        "task": setup["problem"], "scaling": "none",
+        "layers": [dict(layer) for layer in setup["layers"]],
+        "initializer": setup["initializer"],
+        "dropout": 0.0, "l1": rate if reg == "l1" else 0.0, "l2": rate if reg == "l2" else 0.0,
+        "optimizer": opt["name"],
+        **{k: v for k, v in opt.items() if k != "name"},
+        "schedule": "constant" if setup["schedule"] is None else dict(setup["schedule"]),
+        "batch_size": setup["batch_size"], "metrics": [METRICS[setup["problem"]]],
+        "early_stopping": setup["early_stopping"] > 0,
+        "patience": setup["early_stopping"] or config.DEFAULTS["patience"],
+        "seed": setup["seed"] if seed is None else seed,
+    }
+    try:
+        return config.validate(_Labels(values))
+    except FieldError:
+        raise
+    except FeedforwardError as e:
+        field, _, message = str(e).partition(": ")
+        raise FieldError(field, message) from None
