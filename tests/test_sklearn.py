@@ -284,3 +284,28 @@ def test_pickle_round_trip_predicts_the_same_and_keeps_training():
     before = again.predict_proba(X)
     again.fit(X, y)  # training must move the weights each layer uses
     assert not np.allclose(again.predict_proba(X), before)
+
+
+@pytest.mark.parametrize("activation, init", [("relu", "he_uniform"), ("swish", "he_uniform"),
+                                              ("selu", "lecun_normal"),
+                                              ("tanh", "glorot_uniform")])
+def test_the_auto_initializer_is_the_recipes_rule(activation, init):
+    """One rule with `feedforward train`: selu gets lecun_normal (it used to get He here)."""
+    from feedforward import experiment
+
+    X, y = blobs(30)
+    clf = NeuralNetClassifier(hidden_layer_sizes=(5, 4), activation=activation, epochs=1,
+                              random_state=3).fit(X, y)
+    assert experiment.hidden_initializer("auto", activation) == init
+    hidden = [layer for layer in clf.model_.layers if type(layer).__name__ == "Dense"][:-1]
+    assert [layer.kernel_initializer.name for layer in hidden] == [init, init]
+    assert clf.model_.layers[-1].kernel_initializer.name == "glorot_uniform"
+
+
+def test_small_random_and_bad_initializers():
+    X, y = blobs(30)
+    clf = NeuralNetClassifier(hidden_layer_sizes=(5,), kernel_initializer="small_random",
+                              epochs=1, random_state=0).fit(X, y)
+    assert clf.model_.layers[0].kernel_initializer.get_config() == {"mean": 0.0, "stddev": 0.1}
+    with pytest.raises(ValueError, match=r"^kernel_initializer: unknown initializer 'nope'"):
+        NeuralNetClassifier(kernel_initializer="nope", epochs=1).fit(X, y)

@@ -383,10 +383,11 @@ def hidden_initializer(initializer: str, activation: str, maxout: int = 0) -> st
 
 
 def kernel_initializer(name: str):
-    """What a layer's ``kernel_initializer`` gets for ``name``: the name itself, or an
-    instance for a named initializer of :data:`feedforward.config.NAMED_INITIALIZERS`
-    (``small_random``: ``RandomNormal(stddev=0.1)``)."""
-    if name in NAMED_INITIALIZERS:
+    """What a layer's ``kernel_initializer`` gets for ``name``: the name (or initializer)
+    itself, or an instance for a named initializer of
+    :data:`feedforward.config.NAMED_INITIALIZERS` (``small_random``:
+    ``RandomNormal(stddev=0.1)``)."""
+    if isinstance(name, str) and name in NAMED_INITIALIZERS:
         cls, kwargs = NAMED_INITIALIZERS[name]
         return initializers.registry.lookup(cls)(**kwargs)
     return name

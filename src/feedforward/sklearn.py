@@ -44,8 +44,6 @@ from .callbacks import Callback, EarlyStopping
 from .errors import FeedforwardError, check_number, show
 from .model import Sequential
 
-_HE_FAMILY = frozenset({"relu", "leaky_relu", "elu", "selu", "gelu", "silu", "swish"})
-
 
 @contextmanager
 def _blame(name):
@@ -157,7 +155,7 @@ class _BaseNeuralNet(BaseEstimator):
         check_number(self.dropout, "dropout", low=0, high=1, high_open=True)
         check_number(self.validation_fraction, "validation_fraction", low=0, high=1,
                      low_open=True, high_open=True)
-        if self.kernel_initializer != "auto":
+        if not isinstance(self.kernel_initializer, str):  # a config dict or an instance
             try:
                 initializers.get(self.kernel_initializer)
             except FeedforwardError as e:
@@ -173,11 +171,21 @@ class _BaseNeuralNet(BaseEstimator):
                               "dropout": self.dropout, "l1": self.l1, "l2": self.l2,
                               "scaling": "none", "dtype": "float64", "seed": self._seed()})
 
+    def _hidden_initializer(self):
+        """The hidden layers' initializer: the recipe's rule
+        (:func:`feedforward.experiment.hidden_initializer`), errors naming the parameter."""
+        init = self.kernel_initializer
+        if not isinstance(init, str):
+            return init
+        try:
+            return experiment.hidden_initializer(init, self.activation)
+        except FeedforwardError as e:
+            name = "kernel_initializer" if init != "auto" else "activation"
+            raise FeedforwardError(f"{name}: {e}") from None
+
     def _build(self, n_features):
         sizes = self._check_params()
-        init = self.kernel_initializer
-        if init == "auto":  # scikit-learn's rule, which counts selu in the He family
-            init = "he_uniform" if self.activation in _HE_FAMILY else "glorot_uniform"
+        init = self._hidden_initializer()
         units, activation, loss = self._output()
         plan = experiment.Plan(self._task(), loss, activation, units, hidden_init=init)
         return self._compile(experiment.network(self._config(sizes), plan, n_features))
@@ -566,8 +574,11 @@ _PARAMETERS = """
     activation : str, default "relu"
         Activation of the hidden layers (any feedforward activation name).
     kernel_initializer : str, default "auto"
-        Initializer of every kernel; ``"auto"`` is ``he_uniform`` for the ReLU family,
-        ``glorot_uniform`` otherwise. The output layer is always ``glorot_uniform``.
+        Initializer of the hidden layers' kernels (a name, ``small_random`` or an
+        initializer); ``"auto"`` is the experiment recipe's rule
+        (:func:`feedforward.experiment.hidden_initializer`): ``he_uniform`` for the ReLU
+        family, ``lecun_normal`` for selu, ``glorot_uniform`` otherwise. The output layer is
+        always ``glorot_uniform``.
     dropout : float in [0, 1), default 0.0
         Dropout rate after every hidden layer.
     optimizer : str, dict or Optimizer, default "adam"
