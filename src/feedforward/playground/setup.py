@@ -359,6 +359,8 @@ def to_config(setup, seed=None) -> config.Config:
         the setup's, ``schedule`` (the setup's table, or constant), ``batch_size``, the
         problem as ``task``, the metric (accuracy, or R² for a regression) and early
         stopping. The playground's inputs are its feature columns as they are: no scaling.
+        The data options (``dataset``, ``val``, ...) keep their defaults and mean nothing
+        here: the playground makes and splits its own data (:mod:`.dataset`).
 
     Raises
     ------
