@@ -118,6 +118,19 @@ def test_optimizer_hyperparameters_apply_only_to_the_optimizers_that_take_them()
     assert len(trials) == 2 * 3 + 3
 
 
+def test_a_schedule_table_can_be_searched_and_carries_its_own_parameters():
+    table = {"name": "exponential", "decay_steps": 10, "decay_rate": 0.9}
+    search = {"schedule": {"choice": [table, "exponential"]},
+              "decay_rate": {"choice": [0.5, 0.8]}}
+    trials = make_trials(load_space({"fixed": FIXED | {"units": 16}, "search": search,
+                                     "tune": {"strategy": "grid"}}))
+    tables = [t for t in trials if isinstance(t.params["schedule"], dict)]
+    # decay_rate applies to the named schedule only: the table gives its own
+    assert len(tables) == 1 and "decay_rate" not in tables[0].params
+    assert tables[0].config["schedule"] == table and not tables[0].config["decay_rate"]
+    assert len(trials) == 1 + 2
+
+
 def test_every_train_option_but_the_data_can_be_searched():
     search = {"activation": {"choice": ["relu", "tanh"]},
               "initializer": {"choice": ["he_normal", "glorot_uniform"]},

@@ -237,8 +237,12 @@ def _applicable(params: dict, values: dict) -> dict:
     if "optimizer" in params:
         dropped |= {k for k in config.OPTIMIZER_KEYS if k not in accepted}
     if "schedule" in params:
-        dropped |= {"constant": {"decay_steps", "decay_rate"},
-                    "plateau": {"decay_steps", "warmup_steps"}}.get(values["schedule"], set())
+        schedule = values["schedule"]
+        if isinstance(schedule, dict):  # a table carries its own parameters
+            dropped |= {"decay_steps", "decay_rate"}
+        else:
+            dropped |= {"constant": {"decay_steps", "decay_rate"},
+                        "plateau": {"decay_steps", "warmup_steps"}}.get(schedule, set())
     if values.get("hidden_layers") == 0:
         dropped.add("units")
     return {k: v for k, v in params.items() if k not in dropped}
