@@ -55,9 +55,23 @@ def public_objects(module_name):
             continue
         yield f"{obj.__module__}.{obj.__qualname__}", obj
         if inspect.isclass(obj):
-            for attr, member in vars(obj).items():
+            for attr, member in _members(obj).items():
                 if (attr == "__call__" or not attr.startswith("_")) and inspect.isfunction(member):
                     yield f"{obj.__module__}.{obj.__qualname__}.{attr}", member
+
+
+# Bases that split one class into parts with one job each (Sequential = Network + Inputs +
+# Trainable): their methods are listed under the class too, where a user looks for them.
+PART_MODULES = {"feedforward.network", "feedforward.inputs", "feedforward.training"}
+
+
+def _members(cls) -> dict:
+    """The class's own attributes, after those of its bases defined in PART_MODULES."""
+    members = {}
+    for base in reversed(cls.__mro__):
+        if base is cls or base.__module__ in PART_MODULES:
+            members.update(vars(base))
+    return members
 
 
 def inherited_doc(cls_member_name, obj) -> bool:

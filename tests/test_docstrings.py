@@ -36,6 +36,7 @@ OBJECTS = _objects()
 def test_the_public_api_is_large_enough_to_mean_something():
     assert len(OBJECTS) > 300
     assert "feedforward.training.Trainable.fit" in OBJECTS  # a base of Sequential
+    assert "feedforward.model.Sequential.fit" in OBJECTS  # listed where a user looks for it
     assert "feedforward.checkpoint.BackupAndRestore" in OBJECTS
 
 
