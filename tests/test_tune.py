@@ -149,6 +149,32 @@ def test_every_train_option_but_the_data_can_be_searched():
 
 
 # ---------------------------------------------------------------------------- searches
+def test_a_trial_trains_through_the_engine_whose_callbacks_see_each_step(tmp_path,
+                                                                        monkeypatch):
+    from feedforward import training
+
+    steps, epochs = [], []
+
+    class Spy(ff.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            steps.append(self.trainer.step)
+
+        def on_epoch_end(self, epoch, logs=None):
+            epochs.append(self.params["steps"])
+
+    init = training.Trainer.__init__
+
+    def with_spy(self, *args, callbacks=None, **kwargs):  # every Trainer the trial makes
+        init(self, *args, callbacks=[*(callbacks or []), Spy()], **kwargs)
+
+    monkeypatch.setattr(training.Trainer, "__init__", with_spy)
+    ff.tune.search(space(trials=1, epochs=3, patience=0,
+                         search={"units": {"choice": [8]}}), out=tmp_path)
+    record = lines(tmp_path / "results.jsonl")[0]
+    assert record["status"] == "ok" and record["epochs"] == len(epochs) == 3
+    assert steps == list(range(1, 3 * epochs[0] + 1))  # every step, in order
+
+
 def test_search_records_every_trial_and_keeps_the_best_model(tmp_path):
     seen = []
     result = ff.tune.search(space(trials=6), out=tmp_path, on_result=seen.append)
