@@ -486,3 +486,11 @@ def test_stop_training_from_a_callback(stopper, epochs_run, updates):
     assert history.epoch == list(range(epochs_run))
     assert model.optimizer.iterations == updates
     assert len(history.history["loss"]) == epochs_run
+
+
+def test_backup_and_restore_lives_with_the_checkpoints_and_the_old_place_says_so():
+    from feedforward import checkpoint
+
+    assert ff.BackupAndRestore is checkpoint.BackupAndRestore
+    with pytest.raises(AttributeError, match="use feedforward.BackupAndRestore"):
+        ff.callbacks.BackupAndRestore  # noqa: B018

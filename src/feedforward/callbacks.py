@@ -734,3 +734,13 @@ class CSVLogger(Callback):
         rows = _restored(self, state, "rows", low=0, integer=True)
         self.lines = self.lines[:1 + rows] if rows else []
         self._write()
+
+
+def __getattr__(name):
+    # Keras keeps it among the callbacks; here it is the checkpoint module's (importing it
+    # from there would make an import cycle), so say where it went rather than "no attribute"
+    if name == "BackupAndRestore":
+        raise AttributeError("feedforward.callbacks has no BackupAndRestore: it lives with the "
+                             "checkpoints; use feedforward.BackupAndRestore (or "
+                             "feedforward.checkpoint.BackupAndRestore)")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
