@@ -151,6 +151,9 @@ def test_layers_of_their_own_activation_and_dropout(tmp_path):
     # auto initializers follow each layer's own activation: He for relu, LeCun for selu
     assert [spec[3] for spec in experiment.hidden_layers(cfg, plan)] == \
         ["he_uniform", "lecun_normal", "he_uniform"]
+    # and config.toml's note of what "auto" became says so, layer by layer
+    assert plan.notes["initializer"] == ("he_uniform, lecun_normal, he_uniform (hidden layers, "
+                                         "in order), glorot_uniform (output layer)")
 
 
 def test_small_random_is_a_normal_of_stddev_0_1(tmp_path):

@@ -217,8 +217,7 @@ def make_plan(cfg: Config, data: Data, n_train: int) -> Plan:
         notes["metrics"] = ", ".join(metrics)
     hidden_init, output_init = initializers_for(cfg)
     if cfg["initializer"] == "auto":
-        notes["initializer"] = (f"{hidden_init} (hidden layers), {output_init} (output layer)"
-                                if cfg["layers"] else output_init)
+        notes["initializer"] = _initializer_note(cfg, output_init)
     monitor = _monitor(cfg, metrics)
     if cfg["monitor"] == "auto":
         notes["monitor"] = monitor
@@ -325,6 +324,18 @@ def _output_loss(task, k, loss, data, label):
                         "categorical_crossentropy")
         return 1, name
     return k, name
+
+
+def _initializer_note(cfg: Config, output_init: str) -> str:
+    """What ``initializer = "auto"`` became: per hidden layer when their activations differ."""
+    hidden = [hidden_initializer("auto", e.get("activation", cfg["activation"])
+                                 if isinstance(e, dict) else cfg["activation"], cfg["maxout"])
+              for e in cfg["layers"]]
+    if not hidden:
+        return output_init
+    if len(set(hidden)) == 1:
+        return f"{hidden[0]} (hidden layers), {output_init} (output layer)"
+    return f"{', '.join(hidden)} (hidden layers, in order), {output_init} (output layer)"
 
 
 def initializers_for(cfg: Config) -> tuple[str, str]:
