@@ -274,3 +274,28 @@ def test_a_bad_learning_rate_is_refused_on_assignment(bad):
     with pytest.raises(FeedforwardError, match="learning_rate"):
         opt.learning_rate = bad
     assert opt.learning_rate == 0.001
+
+
+def test_the_trainer_refuses_data_it_would_train_or_score_wrongly():
+    """The engine takes prepared arrays as they are; anything else is refused, naming the
+    argument (labels as a vector would score a wrong validation loss, silently)."""
+    x, y = data()
+    model = make()
+    with pytest.raises(FeedforwardError, match="not built"):
+        Trainer(model, x, y)
+    xp, yp = model.prepare_xy(x, y)  # builds the model
+    bad = {"x": [(xp.tolist(), yp), (xp[:, :2], yp), (xp.astype("float64"), yp)],
+           "y": [(xp, y), (xp, yp[:-1]), (xp, yp.astype("float64"))]}
+    for name, cases in bad.items():
+        for xb, yb in cases:
+            with pytest.raises(FeedforwardError, match=rf"^{name}: expected"):
+                Trainer(model, xb, yb)
+    with pytest.raises(FeedforwardError, match=r"^validation: expected a tuple"):
+        Trainer(model, xp, yp, validation=(xp,))
+    with pytest.raises(FeedforwardError, match=r"^validation\[1\]: expected the targets"):
+        Trainer(model, xp, yp, validation=(xp, y))
+    t = Trainer(model, xp, yp, validation=(xp, yp), epochs=1)
+    t.fit()
+    assert np.isclose(t.history.history["val_loss"][0], model.evaluate(x, y)[0])
+    with pytest.raises(FeedforwardError, match=r"^x: expected"):
+        t.set_data(xp[:, :1], yp)

@@ -221,6 +221,79 @@ def evaluate_prepared(model, x, y, batch_size=1024) -> dict:
 
 
 # ---------------------------------------------------------------------------- the engine
+def check_ready(model) -> None:
+    """Refuse a model that cannot train: not compiled, or not built (no input size yet).
+
+    Parameters
+    ----------
+    model : Sequential
+    """
+    model.require_compiled("Trainer")
+    model.require_built("Trainer")
+
+
+def check_prepared(model, x, y, raw=False, names=("x", "y")) -> None:
+    """Refuse data that is not what the engine trains on: arrays prepared by the model.
+
+    The engine takes the arrays as they are (no copy, no conversion); data in another shape
+    or type would train on, or score, the wrong numbers, so it is refused here.
+
+    Parameters
+    ----------
+    model : Sequential
+        Built and compiled.
+    x : ndarray of shape (n, features)
+        ``model.prepare_x(x)``; raw inputs (``model.raw_inputs(x)``) when ``raw``.
+    y : ndarray of shape (n, outputs)
+        ``model.prepare_y(y, n)``.
+    raw : bool
+        Whether ``x`` is raw (augmented, then transformed, batch by batch).
+    names : tuple of str
+        The arguments' names in errors.
+    """
+    xname, yname = names
+    how = f"model.{'raw_inputs' if raw else 'prepare_x'}({xname})"
+    if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != model.input_dim or (
+            not raw and x.dtype != model.dtype):
+        raise FeedforwardError(f"{xname}: expected the inputs as {how} gives them, an array "
+                               f"of shape (n, {model.input_dim}) of {np.dtype(model.dtype)}, "
+                               f"got {_described(x)}")
+    # prepared targets are a fixed point of prepare_y: its first row tells their shape
+    if not isinstance(y, np.ndarray) or y.ndim != 2 or len(y) != len(x) or \
+            y.dtype != model.dtype or model.prepare_y(y[:1], 1, xname, yname).shape != y[:1].shape:
+        raise FeedforwardError(f"{yname}: expected the targets as model.prepare_y({yname}, n) "
+                               f"gives them, an array of {len(x)} rows of "
+                               f"{np.dtype(model.dtype)}, got {_described(y)}")
+
+
+def check_validation(model, validation):
+    """``validation`` checked: None, or a pair ``(x_val, y_val)`` prepared by the model.
+
+    Parameters
+    ----------
+    model : Sequential
+    validation : tuple (x_val, y_val) or None
+
+    Returns
+    -------
+    tuple or None
+        ``validation``.
+    """
+    if validation is None:
+        return None
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise FeedforwardError("validation: expected a tuple (x_val, y_val), got "
+                               f"{describe(validation)}")
+    check_prepared(model, *validation, names=("validation[0]", "validation[1]"))
+    return tuple(validation)
+
+
+def _described(a) -> str:
+    if isinstance(a, np.ndarray):
+        return f"an array of shape {a.shape} of {a.dtype}"
+    return describe(a)
+
+
 class Trainer:
     """Runs training of a compiled model: epochs of batches, callbacks, divergence undo.
 
@@ -271,11 +344,11 @@ class Trainer:
 
     def __init__(self, model, x, y, *, batch_size=32, shuffle=True, callbacks=None,
                  augment=None, validation=None, epochs=None, verbose=0):
-        model.require_compiled("Trainer")
+        check_ready(model)
         self.model = model
         self.epochs = None if epochs is None else int(check_number(epochs, "epochs", low=0,
                                                                    integer=True))
-        self.shuffle, self.validation = shuffle, validation
+        self.shuffle, self.validation = shuffle, check_validation(model, validation)
         self.augment = check_augment(augment)
         self.x_is_raw = self.augment is not None
         self.history = model.history = History()
@@ -307,6 +380,7 @@ class Trainer:
         x, y : ndarray
             Prepared as for the constructor.
         """
+        check_prepared(self.model, x, y, raw=self.x_is_raw)
         self.x, self.y, self._batches, self.batch = x, y, None, 0
         self.batch_size = min(self._batch_size, x.shape[0])
         self.steps = -(-x.shape[0] // self.batch_size)
@@ -326,8 +400,7 @@ class Trainer:
                 "seen": self._seen}
 
     def resume_from(self, position):
-        """Continue from a checkpoint's position; only before the first step (e.g. from
-        ``on_train_begin``).
+        """Continue from a checkpoint's position, before the first step (in ``on_train_begin``).
 
         Parameters
         ----------
