@@ -496,3 +496,22 @@ def test_divergence_raises_with_a_remedy():
     message = str(info.value)
     assert "diverged" in message
     assert "learning rate" in message.lower()
+
+
+def test_a_model_pickled_by_version_0_1_trains_after_unpickling():
+    """Version 0.1 kept the random streams and the fused-gradient flag as private attributes;
+    its pickles (e.g. inside a joblib-saved pipeline) get the public names back."""
+    import pickle
+
+    model = ff.Sequential([ff.Dense(3, activation="tanh"), ff.Dense(1)], input_dim=2, seed=0)
+    model.compile("adam", "mse")
+    state = dict(vars(pickle.loads(pickle.dumps(model))))  # a copy: nothing shared with model
+    state["_rngs"], state["_fused"] = state.pop("rngs"), state.pop("fused")
+    old = ff.Sequential.__new__(ff.Sequential)
+    old.__setstate__(state)
+    clone = pickle.loads(pickle.dumps(old))
+    x = np.random.default_rng(0).normal(size=(8, 2))
+    clone.fit(x, x[:, :1], epochs=2, verbose=0)
+    model.fit(x, x[:, :1], epochs=2, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(clone.get_weights(), model.get_weights(),
+                                                    strict=True))

@@ -30,7 +30,7 @@ __all__ = [
 
 
 def __getattr__(name):
-    # ff.tune is imported on first use: it brings in the command line's machinery
+    # ff.tune is imported on first use: the search, its executors and the recipe's data loading
     if name == "tune":
         import importlib
 

@@ -179,6 +179,9 @@ class Network:
 
     def __setstate__(self, state):
         """Unpickling gives each layer a copy of its arrays: tie them to one flat buffer again."""
+        for old, new in (("_rngs", "rngs"), ("_fused", "fused")):  # pickled by version 0.1
+            if old in state:
+                state[new] = state.pop(old)
         self.__dict__.update(state)
         if self.built:
             self._flatten_parameters()

@@ -468,3 +468,11 @@ def _finite_number(v) -> bool:
         return type(v) in (int, float) and math.isfinite(v)
     except OverflowError:  # an int beyond the float range
         return False
+
+
+def __getattr__(name):
+    # load_model builds a Sequential, so it lives with the model (saving imports no model)
+    if name == "load_model":
+        raise AttributeError("feedforward.saving has no load_model: use feedforward.load_model "
+                             "(feedforward.model.load_model)")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
