@@ -225,3 +225,13 @@ def test_tune_imports_nothing_from_the_cli():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_record_leaves_out_unset_options_that_version_0_1_does_not_know():
+    data = experiment.data_like(2, "classification", classes=[0, 1])
+    cfg = config.validate(config.Config({**config.DEFAULTS, "layers": [4]}))
+    saved = experiment.record(cfg, data, 1, 1, {})["config"]
+    assert not set(config.ADDED_AFTER_0_1) & set(saved)
+    assert config.check(saved, "record") == cfg  # read back: the defaults fill them in
+    cfg = config.validate(config.Config({**cfg, "optimizer": "sgd", "global_clipnorm": 1.0}))
+    assert experiment.record(cfg, data, 1, 1, {})["config"]["global_clipnorm"] == 1.0

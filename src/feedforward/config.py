@@ -233,6 +233,25 @@ OPTIONS = [
 ]
 BY_KEY = {o.key: o for o in OPTIONS}
 DEFAULTS = {o.key: o.default for o in OPTIONS}
+# Options added after version 0.1, which refuses options it does not know: a record leaves
+# them out while they are unset, so that a model file written now still loads there.
+ADDED_AFTER_0_1 = ("global_clipnorm", "initial_accumulator_value", "centered", "momentum_decay")
+
+
+def portable(config: dict) -> dict:
+    """``config`` without the options of :data:`ADDED_AFTER_0_1` that are unset (None).
+
+    Parameters
+    ----------
+    config : dict
+        A resolved config; reading it back fills the left-out options with their defaults.
+
+    Returns
+    -------
+    dict
+        A new dict.
+    """
+    return {k: v for k, v in config.items() if not (k in ADDED_AFTER_0_1 and v is None)}
 
 
 # ---------------------------------------------------------------------------- the values

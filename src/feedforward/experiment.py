@@ -39,6 +39,7 @@ from .config import (
     OPTIMIZER_KEYS,
     Config,
     default_learning_rate,
+    portable,
     schedule_arguments,
 )
 from .data import Augmenter, MinMaxScaler, StandardScaler, gaussian_noise, sources
@@ -714,6 +715,6 @@ def record(cfg: Config, data: Data, epochs: int, weights_epoch: int, results: di
     -------
     dict
     """
-    return {"config": dict(cfg), "dataset": data.name, "task": data.task,
+    return {"config": portable(cfg), "dataset": data.name, "task": data.task,
             "feature_names": data.feature_names, "target_name": data.target_name,
             "epochs": epochs, "weights_epoch": weights_epoch, "results": results, **extra}
