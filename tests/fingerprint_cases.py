@@ -282,6 +282,31 @@ def playground_learning_rate_change(tmp):
     return _play(SPIRAL, 6, change={"optimizer": {"name": "adam", "learning_rate": 0.005}})
 
 
+def playground_early_stopping(tmp):
+    """Early stopping on the validation loss (patience 2) ends the run and restores the best
+    epoch's weights; then a second run, on the test loss, after a pause and a patience change."""
+    session = Session({**SPIRAL, "noise": 40, "early_stopping": 2,
+                       "optimizer": {"name": "adam", "learning_rate": 0.2}})
+    history = {}
+    for _ in range(40):
+        done, stop = session.train(1)
+        _scores(session, history)
+        if stop is not None:
+            break
+    if stop is None or stop[0] != "early_stopping":
+        raise AssertionError(f"the first run did not stop early: {stop}")
+    history["stopped_at"] = [float(len(history["train_loss"]))]
+    session.apply({"val_percent": 0, "early_stopping": 3})
+    session.resume()
+    for _ in range(40):
+        done, stop = session.train(1)
+        _scores(session, history)
+        if stop is not None:
+            break
+    history["stopped_again_at"] = [float(len(history["train_loss"]))]
+    return session.model.get_weights(), history
+
+
 # ---------------------------------------------------------------------------- scikit-learn
 def _estimator(cls, task, **kw):
     x, y = _data(task)
@@ -331,6 +356,7 @@ CASES = {
     "playground_classification": playground_classification,
     "playground_regression": playground_regression,
     "playground_learning_rate_change": playground_learning_rate_change,
+    "playground_early_stopping": playground_early_stopping,
     "sklearn_classifier": sklearn_classifier,
     "sklearn_regressor": sklearn_regressor,
 }
