@@ -572,8 +572,8 @@ def test_early_stopping_on_validation_loss(conn):
     stopped = conn.until("stopped")
     assert stopped["reason"] == "early_stopping" and "validation" in stopped["message"]
     assert not conn.session.running
-    best = conn.session.driver.best
-    assert np.array_equal(conn.session.model.params, best[2])  # the best epoch's weights
+    stopper = conn.session.driver.stopper  # callbacks.EarlyStopping's rule
+    assert np.array_equal(conn.session.model.params, stopper.best_weights)  # the best epoch's
 
 
 def test_doctor_names_dead_relus(conn):

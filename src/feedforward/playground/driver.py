@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ..callbacks import Callback
+from ..callbacks import Callback, EarlyStopping
 from ..training import Diverged, Trainer
 
 CURVE_LENGTH = 1000  # epochs of loss curves kept for the doctor's rules
@@ -30,6 +30,27 @@ class EpochEnd(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.driver.end_epoch()
+
+
+class Stopping(EarlyStopping):
+    """The library's early stopping, given the monitored split's loss by the playground at each
+    epoch's end (numbered by the playground, across trainers). The best weights come back as
+    soon as it stops: a playground's training has no end for ``on_train_end`` to wait for.
+
+    Parameters
+    ----------
+    patience : int
+        Epochs without improvement that stop training (``setup.early_stopping``).
+    """
+
+    def __init__(self, patience):
+        super().__init__(monitor="loss", patience=patience, restore_best_weights=True)
+        self.on_train_begin()
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.stopped_epoch == epoch:
+            self.on_train_end()
 
 
 class Driver:
@@ -61,7 +82,7 @@ class Driver:
         self.curves = {"epoch": [], "train": [], "val": [], "test": [], "accuracy": []}
         self.pending = {"epoch": [], "train": [], "val": [], "test": []}
         self.history_reset = True
-        self.best, self.wait = (math.inf, 0, None), 0  # monitored loss, its epoch, weights
+        self.reset_early_stopping()
         self.stop = None
         self.new_trainer()
         session.scores = session.evaluate()
@@ -162,22 +183,22 @@ class Driver:
         patience, split = self.session.setup["early_stopping"], self.monitored()
         if not patience or scores[split] is None:
             return
-        model, loss = self.session.model, scores[split]["loss"]
-        if loss < self.best[0]:
-            self.best, self.wait = (loss, self.epoch, model.params.copy()), 0
+        stopper = self.stopper
+        stopper.set_model(self.session.model)
+        stopper.on_epoch_end(self.epoch, {"loss": scores[split]["loss"]})
+        if stopper.stopped_epoch != self.epoch:  # else: training stopped, the best weights back
             return
-        self.wait += 1
-        if self.wait < patience:
-            return
-        best, epoch, weights = self.best
-        model.params[...] = weights
         self.session.scores = self.session.evaluate()
-        self.trainer.stop_training = True
         name = "validation" if split == "val" else "test"
         self.stop = ("early_stopping",
                      f"early stopping at epoch {self.epoch}: the {name} loss has not improved "
-                     f"for {patience} epochs; the weights of epoch {epoch} (loss {best:.4g}) "
-                     "are restored")
+                     f"for {patience} epochs; the weights of epoch {stopper.best_epoch} (loss "
+                     f"{stopper.best:.4g}) are restored")
 
     def reset_early_stopping(self) -> None:
-        self.best, self.wait = (math.inf, 0, None), 0
+        """Early stopping from scratch, with the setup's patience."""
+        self.stopper = Stopping(self.session.setup["early_stopping"])
+
+    def resume(self) -> None:
+        """Before playing again: early stopping counts its patience anew."""
+        self.stopper.wait = 0

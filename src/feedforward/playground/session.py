@@ -229,7 +229,7 @@ class Session(Editing):
 
     def resume(self) -> None:
         """Before playing again: early stopping counts its patience anew."""
-        self.driver.wait = 0
+        self.driver.resume()
 
     # ------------------------------------------------------------------ measuring
     def evaluate(self) -> dict:
