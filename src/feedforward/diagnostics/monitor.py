@@ -9,7 +9,13 @@ Each record holds, for every layer with parameters or an activation:
 - ``update_ratio``: ``||w_t - w_{t-1}|| / ||w_t||`` for the last optimizer step;
 - ``act_mean``, ``act_std``: of the layer's outputs on the probe batch;
 - ``symmetric``: whether all units of the layer have the same incoming weights and bias, as
-  when a constant initialization was never broken.
+  when a constant initialization was never broken;
+- ``capped_fraction``: for a layer with a max-norm constraint, the share of units whose
+  incoming weights are at the cap.
+
+Each record also holds the probe's data ``loss`` (None when its targets are unknown) and the
+regularization ``penalty``. With ``initial=True`` a first record (``epoch`` -1) is measured
+before the first step, with the gradients of the probe batch.
 
 The probe batch is taken once from the training data, by default its first ``probe_size`` rows
 as the first layer sees them (preprocessed), and run in inference mode:
@@ -44,6 +50,8 @@ class Monitor(Callback):
     probe : array of shape (n, features), optional
         Raw inputs to use as the probe (preprocessed like ``fit``'s inputs); by default the
         first ``probe_size`` training rows that the first layer sees.
+    initial : bool
+        Also record once before the first step (``epoch`` -1), with the probe's gradients.
 
     Attributes
     ----------
@@ -54,12 +62,14 @@ class Monitor(Callback):
         ``{"mean": [...], "std": [...]}`` of each feature of the probe, as the first layer sees it.
     """
 
-    def __init__(self, every=1, every_steps=None, probe_size=256, probe=None):
+    def __init__(self, every=1, every_steps=None, probe_size=256, probe=None, initial=False):
         self.every = int(check_number(every, "every", low=1, integer=True))
         self.every_steps = None if every_steps is None else int(
             check_number(every_steps, "every_steps", low=1, integer=True))
         self.probe_size = int(check_number(probe_size, "probe_size", low=1, integer=True))
         self._raw_probe = probe
+        self.initial = bool(initial)
+        self._probe_y = None
         self.records: list[dict] = []
         self.inputs: dict = {}
         self._probe = None
@@ -83,10 +93,28 @@ class Monitor(Callback):
         self.records, self.inputs, self._step, self._previous = [], {}, 0, None
         if self._raw_probe is not None:
             self._probe = model.prepare_x(self._raw_probe, "probe")[:self.probe_size].copy()
+            self._probe_y = None
         else:  # the first training rows, as the first layer sees them
             x = trainer.x[:self.probe_size]
             self._probe = np.array(model.transform(x) if trainer.x_is_raw else x)
+            self._probe_y = np.array(trainer.y[:self.probe_size])
         trainer.history.monitor = self
+        if self.initial:
+            self._epoch = -1
+            self._record_initial()
+
+    def _record_initial(self):
+        """The record before the first step, with the probe's gradients (the model's own
+        gradients are kept: the first step overwrites them anyway)."""
+        model = self.model
+        saved = model.grads.copy()
+        try:
+            if self._probe_y is not None:
+                with np.errstate(all="ignore"):
+                    model.compute_gradients(self._probe, self._probe_y, training=False)
+            self.record()
+        finally:
+            model.grads[...] = saved
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -127,7 +155,8 @@ class Monitor(Callback):
             self.inputs = {"mean": probe.mean(axis=0).tolist(), "std": probe.std(axis=0).tolist()}
         layers, offset = [], 0
         last = len(model.layers) - 1
-        for i, (layer, y) in enumerate(zip(model.layers, self._outputs(probe), strict=True)):
+        outputs = self._outputs(probe)
+        for i, (layer, y) in enumerate(zip(model.layers, outputs, strict=True)):
             size = layer.count_params()
             if size == 0 and getattr(layer, "activation", None) is None:
                 continue  # Dropout: the identity in inference
@@ -141,9 +170,18 @@ class Monitor(Callback):
                                               else self._previous[s]))
                 offset += size
             layers.append(entry)
-        record = {"epoch": self._epoch, "step": self._step, "layers": layers}
+        record = {"epoch": self._epoch, "step": self._step, "layers": layers,
+                  "loss": self._loss(outputs[-1]), "penalty": float(model.penalty())}
         self.records.append(record)
         return record
+
+    def _loss(self, out):
+        """The data loss on the probe, or None when its targets are unknown or it overflows."""
+        if self._probe_y is None:
+            return None
+        with np.errstate(all="ignore"):
+            value = float(self.model.loss.value(out, self._probe_y, prepared=True))
+        return value if np.isfinite(value) else None
 
     def _outputs(self, probe):
         """Each layer's outputs on the probe, in inference mode, in one pass."""
@@ -172,6 +210,7 @@ class Monitor(Callback):
             raise FeedforwardError("Monitor.measure: pass probe= (raw inputs) first")
         self.set_model(model)
         self._probe = model.prepare_x(self._raw_probe, "probe")[:self.probe_size]
+        self._probe_y = None
         self._epoch, self._step, self._previous = epoch, 0, None
         self.inputs = {}
         return self.record()
@@ -259,7 +298,8 @@ def parameter_stats(layer, w, g, previous) -> dict:
         ``grad_norm`` and ``weight_norm`` (Euclidean), ``update_ratio``
         (``||w - previous|| / ||w||``, None without ``previous``) and, for a kernel of 2 or
         more units, ``symmetric``: whether every unit's incoming weights and bias are the
-        first unit's (to rounding).
+        first unit's (to rounding); with a max-norm constraint, ``capped_fraction``: the share
+        of units whose incoming weights' norm is at the cap.
     """
     weight_norm = float(np.linalg.norm(w))
     ratio = None
@@ -275,4 +315,8 @@ def parameter_stats(layer, w, g, previous) -> dict:
         if bias is not None:
             spread = max(spread, np.abs(bias - bias[0]).max())
         stats["symmetric"] = bool(spread <= 1e-6 * max(float(np.abs(kernel).max()), 1e-30))
+    cap = getattr(layer.constraints.get("kernel"), "max_value", None)
+    if kernel is not None and cap:
+        norms = np.linalg.norm(kernel, axis=0)
+        stats["capped_fraction"] = float((norms >= 0.99 * cap).mean())
     return stats

@@ -1,0 +1,174 @@
+"""What the doctor knows of a run besides its curves: the network, its training and its data.
+
+The rules read a :class:`RunInfo` so that their causes and fixes fit the actual run: a ReLU
+network never gets sigmoid advice, a rate too high is lowered from the rate in use, and a run
+is "at chance" against the loss of the best constant prediction for its own targets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..layers import Dropout
+
+SATURATING = ("sigmoid", "tanh", "softsign")
+RELU_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus")
+# the values an output activation can reach: (low, high)
+OUTPUT_RANGES = {"relu": (0.0, math.inf), "softplus": (0.0, math.inf),
+                 "sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0),
+                 "softsign": (-1.0, 1.0), "elu": (-1.0, math.inf),
+                 "selu": (-1.7581, math.inf)}
+CLASSIFICATION_LOSSES = ("categorical_crossentropy", "binary_crossentropy")
+
+
+@dataclass
+class RunInfo:
+    """The run as the doctor's rules see it.
+
+    Parameters
+    ----------
+    hidden : list of str
+        The activation of each hidden layer with parameters (``"maxout"`` for Maxout).
+    units : list of int
+        The units of each hidden layer.
+    output_activation, loss, optimizer : str
+        Names; ``optimizer`` as its class is named (``"SGD"``, ``"Adam"``).
+    learning_rate : float
+        The rate of the optimizer's next step (a schedule evaluated now).
+    initializer : str or None
+        The first hidden layer's kernel initializer.
+    l1, l2, max_norm : float
+        The largest L1 and L2 kernel penalties and the smallest max-norm (0: none).
+    dropout : float
+        The largest dropout rate.
+    scaled : bool
+        Whether the model scales its inputs (``preprocessing``).
+    clipnorm : float or None
+    task : {"classification", "regression"}
+        From the loss.
+    chance_loss : float or None
+        The loss of the best constant prediction for the training targets (the entropy of
+        the class frequencies; the targets' variance for the mean squared error).
+    chance_accuracy : float or None
+        The largest class frequency.
+    outside_output : float
+        The fraction of regression targets the output activation cannot reach.
+    batch_size, samples : int or None
+        Of the training data.
+    """
+
+    hidden: list = field(default_factory=list)
+    units: list = field(default_factory=list)
+    output_activation: str = "linear"
+    loss: str = "mse"
+    optimizer: str = "SGD"
+    learning_rate: float = 0.01
+    initializer: str | None = None
+    l1: float = 0.0
+    l2: float = 0.0
+    max_norm: float = 0.0
+    dropout: float = 0.0
+    scaled: bool = False
+    clipnorm: float | None = None
+    task: str = "regression"
+    chance_loss: float | None = None
+    chance_accuracy: float | None = None
+    outside_output: float = 0.0
+    batch_size: int | None = None
+    samples: int | None = None
+
+    @property
+    def saturating(self) -> bool:
+        """Whether any hidden layer has a saturating activation (sigmoid, tanh, ...)."""
+        return any(a in SATURATING for a in self.hidden)
+
+    @property
+    def relu_like(self) -> bool:
+        """Whether every hidden layer is of the ReLU family (or Maxout)."""
+        return bool(self.hidden) and all(a in RELU_FAMILY or a == "maxout" for a in self.hidden)
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether the optimizer scales its steps per parameter (Adam, RMSprop, ...)."""
+        return self.optimizer.lower() not in ("sgd",)
+
+    @classmethod
+    def of(cls, model, y=None, batch_size=None) -> RunInfo:
+        """Describe a compiled, built model and its prepared training targets.
+
+        Parameters
+        ----------
+        model : Sequential or None
+            None: a run of which nothing is known (curves alone).
+        y : ndarray, optional
+            The prepared training targets (class labels or one-hot rows, or values).
+        batch_size : int, optional
+
+        Returns
+        -------
+        RunInfo
+        """
+        info = cls(batch_size=batch_size, samples=None if y is None else len(y))
+        if model is None:
+            return info
+        _read_layers(info, model.layers)
+        info.scaled = bool(getattr(model, "preprocessing", None))
+        info.loss = getattr(model.loss, "name", "mse")
+        info.task = "classification" if info.loss in CLASSIFICATION_LOSSES else "regression"
+        opt = model.optimizer
+        info.optimizer = type(opt).__name__
+        rate = opt.learning_rate
+        info.learning_rate = float(rate(opt.iterations) if callable(rate) else rate)
+        info.clipnorm = getattr(opt, "clipnorm", None)
+        if y is not None and len(y):
+            _read_targets(info, np.asarray(y, dtype=np.float64))
+        return info
+
+
+def _read_layers(info, layers) -> None:
+    with_params = [layer for layer in layers if getattr(layer, "params", None)]
+    for i, layer in enumerate(with_params):
+        act = getattr(layer, "activation", None)
+        name = "maxout" if act is None else act.name
+        if i == len(with_params) - 1:
+            info.output_activation = name
+        else:
+            info.hidden.append(name)
+            info.units.append(int(getattr(layer, "units", 0) or 0))
+            if info.initializer is None and hasattr(layer, "kernel_initializer"):
+                info.initializer = getattr(layer.kernel_initializer, "name", None)
+        reg = getattr(layer, "regularizers", {}).get("kernel")
+        if reg is not None:
+            info.l1 = max(info.l1, float(getattr(reg, "l1", 0.0)))
+            info.l2 = max(info.l2, float(getattr(reg, "l2", 0.0)))
+        con = getattr(layer, "constraints", {}).get("kernel")
+        value = getattr(con, "max_value", None)
+        if value is not None:
+            info.max_norm = float(value) if not info.max_norm else min(info.max_norm, value)
+    info.dropout = max([layer.rate for layer in layers if isinstance(layer, Dropout)],
+                       default=0.0)
+
+
+def _read_targets(info, y) -> None:
+    if info.task == "classification":
+        if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
+            freq = y.mean(axis=0)
+        else:
+            labels = y.ravel().astype(np.int64)
+            freq = np.bincount(labels) / len(labels)
+        if info.loss == "binary_crossentropy" and len(freq) == 1:
+            freq = np.array([1 - freq[0], freq[0]])
+        p = freq[freq > 0]
+        info.chance_loss = float(-(p * np.log(p)).sum())
+        info.chance_accuracy = float(freq.max())
+        return
+    y = y.reshape(len(y), -1)
+    if info.loss in ("mse", "sse"):
+        info.chance_loss = float(y.var(axis=0).mean()) * (len(y) if info.loss == "sse" else 1)
+    elif info.loss == "mae":
+        info.chance_loss = float(np.abs(y - np.median(y, axis=0)).mean())
+    low, high = OUTPUT_RANGES.get(info.output_activation, (-math.inf, math.inf))
+    info.outside_output = float(((y < low) | (y > high)).mean())
