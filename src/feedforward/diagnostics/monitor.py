@@ -104,8 +104,7 @@ class Monitor(Callback):
             self._record_initial()
 
     def _record_initial(self):
-        """The record before the first step, with the probe's gradients (the model's own
-        gradients are kept: the first step overwrites them anyway)."""
+        """A record with the probe's gradients (the model's own gradients are kept)."""
         model = self.model
         saved = model.grads.copy()
         try:
@@ -191,15 +190,18 @@ class Monitor(Callback):
             outputs.append(x.copy())  # layers reuse their buffers from one call to the next
         return outputs
 
-    def measure(self, model, epoch=0) -> dict:
+    def measure(self, model, epoch=0, y=None) -> dict:
         """One record of ``model`` outside ``fit``, on the probe given to the constructor.
 
         Parameters
         ----------
         model : Sequential
-            A built model.
+            A built, compiled model.
         epoch : int
-            The epoch the record is labelled with (default 0).
+            The epoch the record is labelled with (default 0; -1 for "at initialization").
+        y : array of shape (n,) or (n, outputs), optional
+            Raw targets of the probe's rows: then the record has the probe's loss and the
+            gradients of one backward pass over it (the model's own are kept).
 
         Returns
         -------
@@ -210,10 +212,14 @@ class Monitor(Callback):
             raise FeedforwardError("Monitor.measure: pass probe= (raw inputs) first")
         self.set_model(model)
         self._probe = model.prepare_x(self._raw_probe, "probe")[:self.probe_size]
-        self._probe_y = None
+        self._probe_y = None if y is None else model.prepare_y(
+            y, len(self._raw_probe), "probe", "y")[:self.probe_size]
         self._epoch, self._step, self._previous = epoch, 0, None
         self.inputs = {}
-        return self.record()
+        if y is None:
+            return self.record()
+        self._record_initial()
+        return self.records[-1]
 
     # ------------------------------------------------------------------ export
     def to_dict(self) -> dict:

@@ -402,8 +402,7 @@ RULES = [output_mismatch, unscaled_inputs, symmetric_initialization, exploding_g
 _SYMPTOMS = ("underfitting", "not_learning")
 EXPLAINS = {
     "output_mismatch": _SYMPTOMS,
-    "unscaled_inputs": ("saturation", "dead_relus", "vanishing_gradients",
-                        "learning_rate_too_high", *_SYMPTOMS),
+    "unscaled_inputs": ("saturation", "dead_relus", "learning_rate_too_high", *_SYMPTOMS),
     "symmetric_initialization": ("vanishing_gradients", "dead_relus", "saturation",
                                  *_SYMPTOMS),
     "exploding_gradients": ("learning_rate_too_high", "dead_relus", "vanishing_gradients",
