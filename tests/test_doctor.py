@@ -1,5 +1,8 @@
 """The training doctor: each failure mode provoked by a small run and named with evidence and a
-fix; healthy runs raise nothing; the rules on hand-made curves; ``train --doctor``."""
+fix; healthy runs raise nothing; the rules on hand-made curves; the resolved report (root
+causes first, no contradictory fixes); fixes in each surface's terms. The command line's
+wording is in ``test_doctor_cli.py``; the labelled benchmark's fast subset in
+``test_doctor_benchmark.py``."""
 
 from __future__ import annotations
 
@@ -10,9 +13,8 @@ import numpy as np
 import pytest
 
 import feedforward as ff
-from _helpers import ff_cli as _cli
 from feedforward.data import playground
-from feedforward.diagnostics import Doctor, Finding, Monitor, diagnose
+from feedforward.diagnostics import Doctor, Evidence, Finding, Fix, Monitor, RunInfo, diagnose
 from feedforward.diagnostics import doctor as doctor_mod
 
 D = ff.Dense
@@ -26,12 +28,15 @@ def digits():
 
 def _train(layers, x, y, optimizer="adam", loss="categorical_crossentropy", epochs=10,
            batch_size=32, scale=True, **fit):
+    """A run watched by a Doctor; the History carries its findings as ``history.doctor``."""
     model = ff.Sequential(layers, seed=0,
                           preprocessing=ff.data.StandardScaler() if scale else None)
-    model.compile(optimizer, loss, ["accuracy"])
+    model.compile(optimizer, loss, ["accuracy"] if "crossentropy" in str(loss) else [])
+    doctor = Doctor(print_fn=lambda _: None)
     with np.errstate(all="ignore"):
         history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0,
-                            callbacks=[Monitor(), ff.callbacks.TerminateOnNaN()], **fit)
+                            callbacks=[doctor, ff.callbacks.TerminateOnNaN()], **fit)
+    history.doctor = doctor
     return model, history
 
 
@@ -57,8 +62,9 @@ SCENARIOS = {
     "dead_relus": lambda d: _digits(
         d, [D(64, "relu", bias_initializer=ff.initializers.Constant(-10.0)),
             D(10, "softmax")], epochs=3),
-    "saturation": lambda d: _train(
-        [D(64, "tanh"), D(10, "softmax")], d[0] * 1000, d[1], scale=False, epochs=3),
+    "saturation": lambda d: _digits(
+        d, [D(64, "tanh", kernel_initializer=ff.initializers.RandomNormal(stddev=3.0)),
+            D(10, "softmax")], optimizer=ff.optimizers.SGD(0.01), epochs=3),
     "learning_rate_too_high": lambda d: _digits(
         d, [D(64, "relu"), D(10, "softmax")], optimizer=ff.optimizers.Adam(1.0), epochs=10),
     "learning_rate_too_low": lambda d: _digits(
@@ -70,19 +76,35 @@ SCENARIOS = {
     "underfitting": lambda d: _train([D(10, "softmax")], d[0][:, :2], d[1], epochs=12),
     "unscaled_inputs": lambda d: _train(
         [D(64, "relu"), D(10, "softmax")], d[0] * 1000, d[1], scale=False, epochs=3),
+    "over_regularization": lambda d: _digits(
+        d, [D(64, "relu", kernel_regularizer=ff.regularizers.L2(3.0)), D(10, "softmax")],
+        epochs=5),
+    "output_mismatch": lambda d: _train(
+        [D(32, "tanh"), D(1, "relu")], d[0][:, :2], -d[1].astype(float), loss="mse",
+        epochs=3),
+    "not_learning": lambda d: _digits(  # labels shuffled: nothing to learn, no rule's cause
+        d[:1] + (np.random.default_rng(0).permutation(d[1]),),
+        [D(64, "relu"), D(10, "softmax")], optimizer=ff.optimizers.SGD(0.01), epochs=6),
 }
+# the problems whose evidence exists before the first step: named at epoch 0
+AT_INITIALIZATION = ("vanishing_gradients", "dead_relus", "saturation",
+                     "symmetric_initialization", "unscaled_inputs", "over_regularization",
+                     "output_mismatch")
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_scenario_is_named_with_evidence_and_fixes(name, digits):
     model, history = SCENARIOS[name](digits)
-    findings = {f.name: f for f in diagnose(model, history)}
+    findings = {f.name: f for f in history.doctor.findings}
     assert name in findings, f"found {sorted(findings)}"
     finding = findings[name]
-    assert finding.evidence and all(isinstance(v, (int, float)) and math.isfinite(v)
+    assert finding.evidence and all(isinstance(v, (int, float, str)) and
+                                    (isinstance(v, str) or math.isfinite(v))
                                     for v in finding.evidence.values())
     assert finding.cause and finding.fixes
     json.dumps(finding.to_dict(), allow_nan=False)  # exportable as strict JSON
+    if name in AT_INITIALIZATION:
+        assert history.doctor.first_seen[name] == 0
 
 
 def test_overfitting_names_the_epoch_the_validation_loss_turned(digits):
@@ -96,9 +118,13 @@ def test_overfitting_names_the_epoch_the_validation_loss_turned(digits):
 def test_vanishing_gradient_evidence_is_the_norm_ratio(digits):
     model, history = SCENARIOS["vanishing_gradients"](digits)
     finding = next(f for f in diagnose(model, history) if f.name == "vanishing_gradients")
-    layers = history.monitor.records[-1]["layers"]
-    assert layers[0]["grad_norm"] < 1e-3 * layers[-1]["grad_norm"]
-    assert finding.evidence["first_to_last_grad_norm"] < 1e-3
+    first = history.monitor.records[0]
+    assert first["epoch"] == -1  # measured before the first step, with a probe's gradients
+    norms = [e["grad_norm"] for e in first["layers"]]
+    assert 0 < norms[0] < 1e-2 * norms[-1]
+    assert finding.evidence["first_to_last_grad_norm"] < 1e-2
+    assert "sigmoid" in finding.cause and finding.fixes[0] == Fix(
+        "activation", "relu", finding.fixes[0].text)
 
 
 HEALTHY = {
@@ -120,7 +146,7 @@ HEALTHY = {
 def test_no_false_alarm_on_healthy_runs(name, digits):
     model, history = HEALTHY[name](digits)
     assert history.history["accuracy"][-1] > 0.9  # it is indeed healthy
-    assert diagnose(model, history) == []
+    assert diagnose(model, history) == [] and history.doctor.first_seen == {}
 
 
 # ---------------------------------------------------------------------------- rules on curves
@@ -134,7 +160,7 @@ def test_overfitting_rule_on_curves():
     finding = next(f for f in diagnose(None, {"loss": train, "val_loss": val})
                    if f.name == "overfitting")
     assert finding.evidence["started_epoch"] == 4
-    assert "epoch 4" in finding.fixes[0]
+    assert "epoch 4" in finding.fixes[0].text
     # the same validation curve with a training loss that rose too is not overfitting
     assert "overfitting" not in _names({"loss": [1, .7, .5, .4, .5, .6, .7, .8], "val_loss": val})
     # noise around a near-zero minimum is not overfitting
@@ -158,12 +184,82 @@ def test_a_steadily_falling_loss_raises_nothing():
 
 
 def test_every_rule_is_listed_once():
-    assert len({r.__name__ for r in doctor_mod.RULES}) == len(doctor_mod.RULES) == 10
+    assert len({r.__name__ for r in doctor_mod.RULES}) == len(doctor_mod.RULES) == 13
 
 
 def test_finding_text_names_cause_evidence_and_fixes():
     text = str(Finding("x", {"a": 0.5, "b": 3}, "because", ["do this", "or that"]))
     assert text.splitlines() == ["x: because [a=0.5, b=3]", "  - do this", "  - or that"]
+
+
+# ---------------------------------------------------------------------------- the report
+def _finding(name, *fixes):
+    return Finding(name, {}, name, list(fixes))
+
+
+def test_a_root_cause_folds_the_symptoms_it_explains():
+    run = RunInfo(learning_rate=10.0, chance_loss=2.3, hidden=["relu", "relu"], units=[8, 8])
+    losses = [2.0, 1.5, 3.0, 1.8, 3.5, 2.2, 3.9, 2.4, 4.0, 4.1, 4.2]  # swinging, then flat
+    found = doctor_mod.examine(Evidence([], {"loss": losses}, {}, run))
+    names = [f.name for f in found]
+    assert names == ["learning_rate_too_high"]
+    assert found[0].explains == ["not_learning"] or "underfitting" in found[0].explains
+
+
+def test_no_report_holds_contradictory_fixes(monkeypatch):
+    high = _finding("learning_rate_too_high", Fix("learning_rate", 0.1, "lower"))
+    low = _finding("overfitting", Fix("learning_rate", 10.0, "raise"), Fix("l2", 1e-3, "l2"))
+    monkeypatch.setattr(doctor_mod, "RULES", [lambda ev: high, lambda ev: low])
+    found = doctor_mod.examine(Evidence())
+    assert [f.fixes for f in found] == [[Fix("learning_rate", 0.1, "lower")],
+                                        [Fix("l2", 1e-3, "l2")]]
+
+
+def test_a_relu_network_never_gets_sigmoid_advice(digits):
+    model, history = _digits(digits, [D(8, "relu") for _ in range(8)] + [D(10, "softmax")],
+                             optimizer=ff.optimizers.SGD(10.0), epochs=3)
+    found = history.doctor.findings
+    assert found and found[0].name in ("exploding_gradients", "learning_rate_too_high",
+                                       "dead_relus")
+    assert found[0].fixes[0].setting == "learning_rate"  # the rate is the root cause
+    text = "\n".join(f.render("python") + f.render("cli") for f in found)
+    assert "sigmoid" not in text and "learning rate from 10" in text
+
+
+def test_fixes_in_each_surfaces_terms():
+    fix = Fix("learning_rate", 0.003, "lower the learning rate")
+    assert fix.flag() == "--learning-rate 0.003"
+    assert fix.python() == "learning_rate=0.003 on the optimizer"
+    assert fix.render("cli") == "lower the learning rate (--learning-rate 0.003)"
+    assert Fix("layers", [64, 32]).flag() == "--layers 64,32"
+    assert Fix("early_stopping", False).flag() == "--no-early-stopping"
+    assert Fix("scaling", "standard").python() == "preprocessing=ff.data.StandardScaler()"
+    assert Fix(None, None, "collect more data").flag() is None
+    with pytest.raises(ValueError, match="surface"):
+        fix.render("html")
+
+
+def test_not_learning_is_the_fallback_with_what_to_try_first(digits):
+    model, history = SCENARIOS["not_learning"](digits)
+    found = history.doctor.findings
+    assert [f.name for f in found] == ["not_learning"]
+    assert "feedforward check" in found[0].fixes[0].text
+    assert found[0].evidence["epochs"] == 6
+
+
+def test_chance_level_of_the_run():
+    info = RunInfo.of(_compiled([D(3, "softmax")], "categorical_crossentropy"),
+                      np.array([0, 0, 1, 2]))
+    assert info.chance_loss == pytest.approx(-(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25)))
+    assert info.chance_accuracy == 0.5 and info.task == "classification"
+    info = RunInfo.of(_compiled([D(1, "sigmoid")], "mse"), np.array([[-1.0], [0.5], [3.0]]))
+    assert info.outside_output == pytest.approx(2 / 3) and info.task == "regression"
+
+
+def _compiled(layers, loss):
+    model = ff.Sequential(layers, input_dim=2, seed=0)
+    model.compile("sgd", loss)
+    return model
 
 
 # ---------------------------------------------------------------------------- the callback
@@ -175,9 +271,23 @@ def test_doctor_prints_each_finding_once_while_training(digits):
     doctor = Doctor(print_fn=printed.append)
     model.fit(*digits, epochs=4, verbose=0, callbacks=[doctor])
     dead = [p for p in printed if "dead_relus" in p]
-    assert len(dead) == 1 and dead[0].startswith("doctor (epoch 1): dead_relus")
+    assert len(dead) == 1 and dead[0].startswith("doctor (epoch 0): dead_relus")
+    assert "activation='leaky_relu' in the hidden layers" in dead[0]  # the API's terms
     assert [f.name for f in doctor.findings] == ["dead_relus"]
-    assert len(doctor.monitor.records) == 4
+    assert doctor.first_seen == {"dead_relus": 0}
+    assert len(doctor.monitor.records) == 5  # one at initialization, one per epoch
+    assert "over 4 epoch(s): 1 finding(s)" in doctor.summary()
+
+
+def test_the_record_at_initialization_leaves_training_unchanged(digits):
+    def weights(callbacks):
+        model = ff.Sequential([D(32, "relu"), D(10, "softmax")], seed=3,
+                              preprocessing=ff.data.StandardScaler())
+        model.compile("adam", "categorical_crossentropy")
+        model.fit(*digits, epochs=2, verbose=0, callbacks=callbacks)
+        return model.params.copy()
+
+    assert np.array_equal(weights([]), weights([Doctor(print_fn=lambda _: None)]))
 
 
 def test_doctor_counts_a_divergence_error(digits):
@@ -197,27 +307,6 @@ def test_diagnose_measures_x_when_no_monitor_ran(digits):
     history = model.fit(x * 1000, y, epochs=1, verbose=0)
     assert "unscaled_inputs" not in [f.name for f in diagnose(model, history)]
     assert "unscaled_inputs" in [f.name for f in diagnose(model, history, x=x * 1000)]
-
-
-# ---------------------------------------------------------------------------- the CLI
-def test_train_doctor_healthy_run_writes_monitor_json(tmp_path):
-    result = _cli("train", "--doctor", "--epochs", "5", "--no-plots", "--out", "run",
-                  cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "doctor: 0 finding(s), training looks healthy" in result.stdout
-    saved = json.loads((tmp_path / "run" / "monitor.json").read_text())
-    assert saved["findings"] == [] and len(saved["records"]) == 5
-    assert {"grad_norm", "update_ratio", "dead_fraction"} <= set(saved["records"][0]["layers"][0])
-
-
-def test_train_doctor_names_a_divergence_before_the_error(tmp_path):
-    result = _cli("train", "--doctor", "--optimizer", "sgd", "--learning-rate", "10",
-                  "--epochs", "3", "--no-plots", "--out", "run", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "exploding_gradients" in result.stdout and "lower learning_rate" in result.stdout
-    assert "training diverged" in result.stderr
-    saved = json.loads((tmp_path / "run" / "monitor.json").read_text())
-    assert [f["name"] for f in saved["findings"]] == ["exploding_gradients"]
 
 
 def test_doctor_with_a_shared_monitor(digits):

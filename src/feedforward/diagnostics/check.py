@@ -1,5 +1,10 @@
 """The sanity recipe before a long training run, as one function: :func:`check`.
 
+0. **The doctor at initialization**: the doctor's rules (:func:`~.doctor.examine`) on one
+   record of the untrained network with the gradients of one probe batch: vanishing gradients
+   (the first/last gradient-norm ratio), dead or saturated units, symmetric initialization,
+   unscaled inputs, a penalty that outweighs the data loss, an output that cannot reach the
+   targets.
 1. **Gradient check**: backpropagation against central differences, on a float64 copy and a
    few samples, for a random subset of the parameters.
 2. **Initial loss**: with small random weights a k-class softmax predicts about 1/k for every
@@ -11,6 +16,11 @@
 4. **Learning-rate range test**: a few hundred steps with the rate growing exponentially;
    the recommended rate is a tenth of the rate where the smoothed loss was lowest, and none
    when no rate made the loss fall clearly (beyond noise) below its start.
+
+Every failed step says why (:attr:`Step.reason`) and what to do (:attr:`Step.fixes`, settings
+shown as Python arguments by ``str(report)`` and as flags by ``report.render("cli")``); a
+failure of steps 3 or 4 that findings at initialization explain names them, with their
+numbers and fixes. No learning rate is ever recommended from a range test that found none.
 """
 
 from __future__ import annotations
@@ -29,7 +39,12 @@ from ..fileio import atomic_write
 from ..layers import Dropout
 from ..model import Sequential
 from ..training import Trainer
+from .advice import Fix
+from .doctor import examine
+from .findings import Evidence
 from .gradient_check import float64_copy, relative_error
+from .monitor import Monitor
+from .runinfo import RunInfo
 
 
 @dataclass
@@ -39,46 +54,102 @@ class Step:
     Parameters
     ----------
     name : str
-        The step: ``"gradient_check"``, ``"initial_loss"``, ``"overfit_small_subset"`` or
-        ``"learning_rate_range"``.
+        The step: ``"doctor_at_initialization"``, ``"gradient_check"``, ``"initial_loss"``,
+        ``"overfit_small_subset"`` or ``"learning_rate_range"``.
     passed : bool or None
         The verdict; None when the step does not apply.
     summary : str
         One line of the numbers behind the verdict.
     evidence : dict
         Those numbers, by name.
-    advice : str
-        What to do about a failure (empty when the step passed).
+    reason : str
+        Why the step failed, in plain words (empty when it passed); for a failure that
+        findings at initialization explain, those findings and their numbers.
+    fixes : list of Fix
+        What to do about the failure, each a setting and its value
+        (:class:`~feedforward.diagnostics.advice.Fix`), the first to try first.
+    findings : list of Finding
+        The doctor's findings that the step reports (the step at initialization).
     """
 
     name: str
     passed: bool | None
     summary: str
     evidence: dict = field(default_factory=dict)
-    advice: str = ""
+    reason: str = ""
+    fixes: list = field(default_factory=list)
+    findings: list = field(default_factory=list)
+
+    @property
+    def advice(self) -> str:
+        """What to do about a failure, fixes as Python arguments (empty when it passed)."""
+        return self.advise("python")
+
+    def advise(self, surface="python") -> str:
+        """The reason and the fixes (or the findings), in the terms of ``surface``.
+
+        Parameters
+        ----------
+        surface : {"python", "cli"}
+            Python arguments for the API, ``feedforward train`` flags for the command line.
+
+        Returns
+        -------
+        str
+            ``"<reason>: <fix>; <fix>"``, or one finding per line; empty when there is none.
+        """
+        if self.findings:
+            return "\n".join(f.render(surface) for f in self.findings)
+        fixes = "; ".join(fix.render(surface) for fix in self.fixes)
+        return ": ".join(part for part in (self.reason, fixes) if part)
+
+    def render(self, surface="python") -> str:
+        """``[PASS|FAIL|SKIP] name: summary`` and the advice (:meth:`advise`) indented below.
+
+        Parameters
+        ----------
+        surface : {"python", "cli"}
+
+        Returns
+        -------
+        str
+        """
+        mark = {True: "PASS", False: "FAIL", None: "SKIP"}[self.passed]
+        advice = self.advise(surface)
+        return f"[{mark}] {self.name}: {self.summary}" + "".join(
+            f"\n       {line}" for line in advice.splitlines())
 
     def __str__(self):
-        mark = {True: "PASS", False: "FAIL", None: "SKIP"}[self.passed]
-        return f"[{mark}] {self.name}: {self.summary}" + (f"\n       {self.advice}"
-                                                          if self.advice else "")
+        return self.render("python")
 
-    def to_dict(self) -> dict:
+    def to_dict(self, surface="python") -> dict:
         """The step as a JSON-safe dict.
+
+        Parameters
+        ----------
+        surface : {"python", "cli"}
+            The terms of ``advice``.
 
         Returns
         -------
         dict
-            ``name``, ``passed``, ``summary``, ``evidence`` and ``advice``.
+            ``name``, ``passed``, ``summary``, ``evidence``, ``reason``, ``fixes`` (each as
+            :meth:`Fix.to_dict`, with its flag and its Python form), ``findings`` (each as
+            :meth:`Finding.to_dict`) and ``advice`` (:meth:`advise`).
         """
         return {"name": self.name, "passed": self.passed, "summary": self.summary,
-                "evidence": self.evidence, "advice": self.advice}
+                "evidence": self.evidence, "reason": self.reason,
+                "fixes": [fix.to_dict() for fix in self.fixes],
+                "findings": [f.to_dict() for f in self.findings],
+                "advice": self.advise(surface)}
 
 
 @dataclass
 class Report:
     """The steps of :func:`check`; ``passed`` when none failed.
 
-    ``report["initial_loss"]`` is the step of that name.
+    ``report["initial_loss"]`` is the step of that name. ``str(report)`` gives the fixes as
+    Python arguments; ``report.render("cli")`` as ``feedforward train`` flags.
 
     Parameters
     ----------
@@ -99,23 +170,60 @@ class Report:
     def passed(self) -> bool:
         return all(s.passed is not False for s in self.steps)
 
+    @property
+    def findings(self) -> list:
+        """The doctor's findings at initialization (list of Finding; empty when none)."""
+        return [f for s in self.steps if s.name == DOCTOR for f in s.findings]
+
     def __getitem__(self, name) -> Step:
         return next(s for s in self.steps if s.name == name)
 
-    def __str__(self):
-        return "\n".join(str(s) for s in self.steps)
+    def render(self, surface="python") -> str:
+        """Each step (:meth:`Step.render`) on its lines, fixes in the terms of ``surface``.
 
-    def to_dict(self) -> dict:
+        Parameters
+        ----------
+        surface : {"python", "cli"}
+
+        Returns
+        -------
+        str
+        """
+        return "\n".join(s.render(surface) for s in self.steps)
+
+    def __str__(self):
+        return self.render("python")
+
+    def to_dict(self, surface="python") -> dict:
         """The report as a JSON-safe dict.
+
+        Parameters
+        ----------
+        surface : {"python", "cli"}
+            The terms of each step's ``advice``.
 
         Returns
         -------
         dict
-            ``passed``, ``recommended_learning_rate`` (None when no rate worked), ``steps``
-            (each as :meth:`Step.to_dict`) and ``lr_curve``.
+            ``passed``, ``recommended_learning_rate`` (None when no rate worked), ``findings``
+            (those at initialization, each as :meth:`Finding.to_dict`), ``steps`` (each as
+            :meth:`Step.to_dict`) and ``lr_curve``.
         """
         return {"passed": self.passed, "recommended_learning_rate": self.recommended_learning_rate,
-                "steps": [s.to_dict() for s in self.steps], "lr_curve": self.lr_curve}
+                "findings": [f.to_dict() for f in self.findings],
+                "steps": [s.to_dict(surface) for s in self.steps], "lr_curve": self.lr_curve}
+
+
+@dataclass(frozen=True)
+class CheckFix(Fix):
+    """A fix that is an option of :func:`check` itself (``lr_steps``, ``max_steps``), not of
+    the run: ``lr_steps=2000`` in Python, ``--lr-steps 2000`` on ``feedforward check``."""
+
+    def python(self) -> str:
+        return f"{self.setting}={self.value}"
+
+    def flag(self) -> str:
+        return f"--{self.setting.replace('_', '-')} {self.value}"
 
 
 def _fresh(model_factory, x):
@@ -149,6 +257,51 @@ def _prepared(model, x, y):
 
 
 # ---------------------------------------------------------------------------- the steps
+DOCTOR = "doctor_at_initialization"
+# what the doctor's rules can see before the first step (the curves come with training)
+CHECKED = ("gradient flow", "dead and saturated units", "weight symmetry", "input scale",
+           "regularization", "output range")
+
+
+def doctor_step(model, x, y, batch_size=32, probe_size=256) -> Step:
+    """The doctor's rules at initialization, on one record of ``model`` with the gradients of
+    one probe batch (:meth:`Monitor.measure`).
+
+    Fails when a rule fires: vanishing gradients (first/last gradient-norm ratio), dead or
+    saturated units, symmetric initialization, unscaled inputs, a penalty that outweighs the
+    data loss, an output that cannot reach the targets.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled, built model with its preprocessing fitted; it is not changed.
+    x : array of shape (n, features)
+        Raw inputs (preprocessed by the model); the first ``probe_size`` rows are the probe.
+    y : array of shape (n,) or (n, outputs)
+        Raw targets of ``x``'s rows.
+    batch_size : int
+        The training's batch size, as the rules read it.
+    probe_size : int
+        Rows of the probe batch (default 256).
+
+    Returns
+    -------
+    Step
+        ``"doctor_at_initialization"``, its ``findings`` those of :func:`examine`.
+    """
+    monitor = Monitor(probe=x[:probe_size], probe_size=probe_size)
+    monitor.measure(model, epoch=-1, y=y[:probe_size])
+    run = RunInfo.of(model, model.prepare_y(y, len(y)), batch_size)
+    findings = examine(Evidence(monitor.records, {}, monitor.inputs, run))
+    rows = min(probe_size, len(x))
+    evidence = {"findings": [f.name for f in findings], "probe_samples": rows}
+    if not findings:
+        return Step(DOCTOR, True, f"no problem found before the first step: checked "
+                    f"{', '.join(CHECKED)} on {rows} samples", evidence)
+    return Step(DOCTOR, False, f"{len(findings)} finding(s) before the first step, on {rows} "
+                f"samples: {', '.join(f.name for f in findings)}", evidence, findings=findings)
+
+
 def gradient_step(model, x, y, samples=8, parameters=200, seed=0) -> Step:
     """Backpropagation against central differences, on a float64 copy of ``model``.
 
@@ -251,12 +404,20 @@ def initial_loss_step(model, x, y) -> Step:
         return Step("initial_loss", None, f"initial loss {loss:.4g}; no reference value for "
                     f"the {model.loss.name} loss", {"loss": loss})
     passed = loss <= 1.5 * expected  # He-initialized ReLU stacks start near 1.3 ln k
-    return Step("initial_loss", passed,
+    step = Step("initial_loss", passed,
                 f"initial loss {loss:.4g}, expected about {what} = {expected:.4g}",
-                {"loss": loss, "expected": expected},
-                "" if passed else "the untrained network is confident: the initial weights "
-                "or the inputs are too large (scale the inputs; use glorot_uniform or "
-                "he_normal), or the labels do not match the output layer")
+                {"loss": loss, "expected": expected})
+    if not passed:
+        step.reason = ("the untrained network is confidently wrong: the initial weights or the "
+                       "inputs are too large, or the labels do not match the output layer")
+        step.fixes = [*_scale(model), Fix("initializer", "glorot_uniform",
+                                          "use smaller initial weights (Glorot)")]
+    return step
+
+
+def _scale(model) -> list:
+    """Scaling the inputs, as a fix, unless the model scales them already."""
+    return [] if model.preprocessing else [Fix("scaling", "standard", "scale the inputs")]
 
 
 def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
@@ -296,19 +457,21 @@ def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
     trainer.end()
     loss, target, steps = goal.loss, goal.target, goal.steps
     if not math.isfinite(loss):  # the model's step refused it: a failure, not a crash
-        return _diverged_step(len(x), steps, loss, target)
+        return _diverged_step(model, len(x), steps, loss, target)
     passed = bool(loss <= target)
     evidence = {"samples": len(x), "steps": steps, "loss": loss, "target": target}
     if passed:
         return Step("overfit_small_subset", True,
                     f"loss {loss:.3g} <= {target:.3g} on {len(x)} samples after {steps} steps",
                     evidence)
+    units = [min(2 * u, 1024) for u in RunInfo.of(model).units] or [64]
     return Step("overfit_small_subset", False,
                 f"loss still {loss:.3g} (target {target:.3g}) on {len(x)} samples after "
                 f"{steps} steps", evidence,
                 "the network cannot even memorise a small sample, so more data or training "
                 "will not help: reconsider the architecture (more units or layers, a different "
-                "activation), check that the labels match the inputs, or raise the learning rate")
+                "activation), check that the labels match the inputs, or raise the learning rate",
+                [Fix("layers", units, "use a larger network")])
 
 
 class _LossBelow(Callback):
@@ -329,13 +492,19 @@ class _LossBelow(Callback):
             self.trainer.stop_training = True
 
 
-def _diverged_step(samples, steps, loss, target):
+def _diverged_step(model, samples, steps, loss, target):
     """The overfitting step's failure when the loss became ``loss`` (not finite) at ``steps``."""
+    rate = RunInfo.of(model).learning_rate
+    lower = float(f"{rate / 10:.1g}")
     return Step("overfit_small_subset", False,
                 f"the loss became {loss} at step {steps} on {samples} samples",
-                {"samples": samples, "steps": steps, "loss": None, "target": target},
-                "training diverges even on a small sample: lower the learning rate, scale the "
-                "inputs, use a smaller initialization or set clipnorm")
+                {"samples": samples, "steps": steps, "loss": None, "target": target,
+                 "diverged": True},
+                "training diverges even on a small sample: the steps are too large",
+                [Fix("learning_rate", lower, f"lower the learning rate from {rate:g} to "
+                                             f"{lower:g}"),
+                 *_scale(model), Fix("clipnorm", 1.0, "clip each gradient's norm"),
+                 Fix("initializer", "glorot_uniform", "use smaller initial weights (Glorot)")])
 
 
 def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0, callbacks=None):
@@ -405,13 +574,15 @@ def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0, ca
         return Step("learning_rate_range", True,
                     f"lowest smoothed loss {lowest:.3g} (from {start:.3g}) at rate {at:.2g}; "
                     f"recommended learning rate {at / 10:.2g}", evidence), at / 10, curve_dict
+    longer = min(10 * steps, MAX_STEPS)
     return Step("learning_rate_range", False,
                 f"no rate made the loss fall: the smoothed loss stayed near its start "
                 f"{start:.3g} (lowest {lowest:.3g} at rate {at:.2g}, noise {noise:.2g}) over "
                 f"{len(rates)} steps; no learning rate is recommended", evidence,
-                "keep the configured rate, or run a longer test (more steps) on data this "
-                "hard; if the loss still does not fall, check the data, the labels and the "
-                "loss"), None, curve_dict
+                "no rate lowered the loss within the test: keep the configured rate; if a "
+                "longer test does not find one either, check the data, the labels and the loss",
+                [CheckFix("lr_steps", longer, f"run a longer test ({longer} steps)")]
+                ), None, curve_dict
 
 
 _WARMUP = 10  # steps before the smoothed loss averages enough batches to mean anything
@@ -504,7 +675,7 @@ MAX_STEPS = 100_000
 
 def check(model_factory, x, y, subset=64, max_steps=2000, batch_size=32, lr_steps=200,
           plot=None) -> Report:
-    """Run the sanity recipe; each step on a fresh model.
+    """Run the sanity recipe; each training step on a fresh model.
 
     Parameters
     ----------
@@ -525,7 +696,9 @@ def check(model_factory, x, y, subset=64, max_steps=2000, batch_size=32, lr_step
     Returns
     -------
     Report
-        ``report.steps`` in order; ``report.passed``; ``report.recommended_learning_rate``.
+        ``report.steps`` in order (the doctor at initialization first); ``report.passed``;
+        ``report.findings`` (the doctor's, at initialization);
+        ``report.recommended_learning_rate``.
     """
     subset = int(check_number(subset, "subset", low=2, high=MAX_STEPS, integer=True))
     max_steps = int(check_number(max_steps, "max_steps", low=1, high=MAX_STEPS, integer=True))
@@ -534,14 +707,67 @@ def check(model_factory, x, y, subset=64, max_steps=2000, batch_size=32, lr_step
         _image_format(plot)
     model = _fresh(model_factory, x)
     xs, ys = _prepared(model, x, y)  # every fresh model would fit the same preprocessing
-    steps = [gradient_step(model, xs, ys), initial_loss_step(model, xs, ys),
+    steps = [doctor_step(model, x, y, batch_size), gradient_step(model, xs, ys),
+             initial_loss_step(model, xs, ys),
              overfit_step(_fresh(model_factory, x), xs, ys, subset, max_steps)]
     lr_step, rate, curve = lr_range_step(_fresh(model_factory, x), xs, ys, batch_size, lr_steps)
     steps.append(lr_step)
+    _explain(steps, rate, RunInfo.of(model).learning_rate)
     report = Report(steps, rate, curve)
     if plot is not None:
         plot_lr_curve(report, plot)
     return report
+
+
+# a divergence is explained only by what makes the steps too large
+_DIVERGING = ("exploding_gradients", "unscaled_inputs")
+
+
+def _causes(step, findings) -> list:
+    """The findings at initialization that can explain ``step``'s failure."""
+    if step.name == "overfit_small_subset":
+        if step.evidence.get("diverged"):
+            return [f for f in findings if f.name in _DIVERGING]
+        # that step trains with regularization and dropout off
+        return [f for f in findings if f.name != "over_regularization"]
+    return list(findings) if step.name == "learning_rate_range" else []
+
+
+def _explain(steps, rate, configured) -> None:
+    """Tie each failed training step to the findings at initialization that explain it (their
+    numbers and fixes replace the step's own); a failed overfit without them is offered the
+    range test's rate when it found one above the configured rate, and never a rate otherwise.
+    """
+    findings = next(s.findings for s in steps if s.name == DOCTOR)
+    for step in steps:
+        causes = _causes(step, findings) if step.passed is False else []
+        if causes:
+            step.reason = (f"the {step.name.replace('_', ' ')} step failed: "
+                           + "; ".join(map(_at_initialization, causes)))
+            step.fixes = _merged(f.fixes for f in causes)
+            step.evidence["explained_by"] = [f.name for f in causes]
+        elif (step.name == "overfit_small_subset" and step.passed is False and rate is not None
+              and rate > configured and not step.evidence.get("diverged")):
+            step.fixes.append(Fix("learning_rate", float(f"{rate:.2g}"),
+                                  "use the rate the range test found"))
+
+
+def _at_initialization(finding) -> str:
+    numbers = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                        for k, v in finding.evidence.items())
+    return f"{finding.name.replace('_', ' ')} at initialization ({numbers})"
+
+
+def _merged(fix_lists) -> list:
+    """The fixes of several findings, each setting once (the first finding's value wins)."""
+    seen, merged = set(), []
+    for fixes in fix_lists:
+        for fix in fixes:
+            key = fix.setting or fix.text
+            if key not in seen:
+                seen.add(key)
+                merged.append(fix)
+    return merged
 
 
 def plot_lr_curve(report: Report, path) -> bool:

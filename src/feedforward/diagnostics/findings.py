@@ -129,20 +129,19 @@ class Evidence:
                 if e.get(key) is not None]
 
     def level(self) -> float | None:
-        """How far the training loss still is from zero, as a share of the chance loss.
+        """How far the fit still is from perfect, as a share of the chance loss.
 
-        1 is the loss of the best constant prediction, 0 a perfect fit; the last finite
-        training loss (the last record's probe loss before any epoch ended). None when the
-        chance loss is unknown.
+        1 is the loss of the best constant prediction, 0 a perfect fit. The loss is the last
+        record's data loss on the probe (inference mode, no penalty), else the last finite
+        training loss. None when the chance loss or both losses are unknown.
         """
         chance = self.run.chance_loss
         if not chance or chance <= 0:
             return None
-        losses = self.losses
-        if losses:
-            return losses[-1] / chance
         loss = (self.last or {}).get("loss")
-        return None if loss is None or not math.isfinite(loss) else loss / chance
+        if loss is None or not math.isfinite(loss):
+            loss = self.losses[-1] if self.losses else None
+        return None if loss is None else loss / chance
 
     def accuracy(self) -> float | None:
         """The last training accuracy, or None when it is not logged."""

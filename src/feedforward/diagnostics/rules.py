@@ -126,21 +126,28 @@ def dead_relus(ev: Evidence):
     if worst is None or worst[1] < 0.5:
         return None
     fixes = [Fix("activation", "leaky_relu", "use leaky ReLU, which never dies")]
-    if ev.records[-1]["epoch"] >= 0 and _steps_large(ev):
+    run = ev.run
+    cause = ("ReLU units whose input is negative for every sample output 0 and get no "
+             "gradient, so they never recover")
+    if _rate_large(run) or any(_steps_large(r) for r in ev.records):
         fixes.insert(0, _lower_rate(ev))
-    return Finding(
-        "dead_relus", {"layer": worst[0], "dead_fraction": worst[1]},
-        "ReLU units whose input is negative for every sample output 0 and get no gradient, "
-        "so they never recover (after a too-large step, or a negative bias or initialization)",
-        fixes)
+        cause += f": the steps at learning rate {run.learning_rate:g} pushed them there"
+    else:
+        cause += " (a negative bias or initialization put them there)"
+    return Finding("dead_relus", {"layer": worst[0], "dead_fraction": worst[1]}, cause, fixes)
+
+
+def _rate_large(run) -> bool:
+    """A rate that overshoots on most problems: 1 for SGD, 0.05 for adaptive optimizers."""
+    return run.learning_rate >= (0.05 if run.adaptive else 1.0)
 
 
 @_rule
 def saturation(ev: Evidence):
     """Saturation: 75 % of a hidden sigmoid / tanh layer's outputs saturated, while the loss is
-    still above half the chance loss (a network that fits its data may saturate)."""
+    still above a fifth of the chance loss (a network that fits its data may saturate)."""
     worst = max(ev.hidden("saturated_fraction"), key=lambda p: p[1], default=None)
-    if worst is None or worst[1] < 0.75 or not _poor(ev):
+    if worst is None or worst[1] < 0.75 or not _poor(ev, 0.2):
         return None
     fixes = []
     if not ev.run.scaled and _large_inputs(ev):
@@ -171,9 +178,9 @@ def symmetric_initialization(ev: Evidence):
 
 
 # ---------------------------------------------------------------------------- rate
-def _steps_large(ev) -> bool:
-    """Whether the last steps moved the weights by more than 10 % (1e-3 is healthy)."""
-    ratios = [e["update_ratio"] for e in ev.last["layers"] if e.get("update_ratio") is not None]
+def _steps_large(record) -> bool:
+    """Whether the record's last step moved the weights by more than 10 % (1e-3 is healthy)."""
+    ratios = [e["update_ratio"] for e in record["layers"] if e.get("update_ratio") is not None]
     return bool(ratios) and float(np.median(ratios)) > 0.1
 
 
@@ -195,8 +202,7 @@ def learning_rate_too_high(ev: Evidence):
                 and losses[-1] - min(losses) >= 0.05 * chance):
             evidence = {"epochs_with_rising_loss": rises, "last_loss": losses[-1],
                         "best_loss": min(losses)}
-    if not evidence and ev.last is not None and ev.last["epoch"] >= 0 and _steps_large(ev) \
-            and _poor(ev, 0.7):
+    if not evidence and ev.last is not None and _steps_large(ev.last) and _poor(ev, 0.7):
         ratios = [e["update_ratio"] for e in ev.last["layers"]
                   if e.get("update_ratio") is not None]
         evidence = {"median_update_ratio": float(np.median(ratios))}
@@ -253,7 +259,7 @@ def overfitting(ev: Evidence):
             or train[-1] >= train[best]):
         return None
     run = ev.run
-    fixes = [Fix("early_stopping", True, f"stop at the best epoch ({best + 1})")]
+    fixes = [Fix("early_stopping", True, f"stop at epoch {best + 1}, the best")]
     if run.l2 < 1e-3:
         fixes.append(Fix("l2", 1e-3, "add an L2 penalty"))
     if run.dropout < 0.2:
@@ -265,21 +271,40 @@ def overfitting(ev: Evidence):
         "falling: the network memorises the training set", fixes)
 
 
+MIN_STEPS = 300  # optimizer steps before a run may be called stuck: slow starts are healthy
+
+
+def _few_steps(ev) -> bool:
+    """Whether fewer than :data:`MIN_STEPS` optimizer steps were taken (the monitor's count,
+    else epochs times batches per epoch; False when unknown)."""
+    if ev.last is not None and ev.last.get("step"):
+        return ev.last["step"] < MIN_STEPS
+    run = ev.run
+    if not (run.samples and run.batch_size):
+        return False
+    return ev.epochs * -(-run.samples // run.batch_size) < MIN_STEPS
+
+
+def _flat(losses, window) -> bool:
+    """Whether the loss fell by under 1 % over its last ``window`` epochs."""
+    tail = losses[-window:]
+    return len(tail) >= 2 and tail[0] > 0 and (tail[0] - tail[-1]) / tail[0] < 0.01
+
+
 @_rule
 def underfitting(ev: Evidence):
     """Underfitting: the training loss flat over the last quarter of the epochs at a poor value.
 
-    Flat: down by under 2 % over that quarter. Poor: a training accuracy below 80 % or,
-    without an accuracy metric, a loss above half its first value. Needs 8 or more epochs.
+    Flat: down by under 1 % over that quarter (3 epochs at least). Poor: a training accuracy
+    below 80 % or, without an accuracy metric, a loss above half its first value. Needs 8 or
+    more epochs and 300 optimizer steps.
     """
     losses = ev.losses
-    if len(losses) < 8 or losses[0] <= 0:
+    if len(losses) < 8 or losses[0] <= 0 or _few_steps(ev):
         return None
-    tail = losses[-max(2, len(losses) // 4):]
-    flat = (tail[0] - tail[-1]) / tail[0] < 0.02
     accuracy = ev.accuracy()
     poor = accuracy < 0.8 if accuracy is not None else losses[-1] > 0.5 * losses[0]
-    if not (flat and poor):
+    if not (_flat(losses, max(3, len(losses) // 4)) and poor):
         return None
     evidence = {"last_loss": losses[-1], "first_loss": losses[0]}
     if accuracy is not None:
@@ -298,12 +323,18 @@ def underfitting(ev: Evidence):
 
 @_rule
 def not_learning(ev: Evidence):
-    """Not learning: after 3 or more epochs the training loss is still above 90 % of the loss
-    of the best constant prediction (chance), and no other rule names a cause."""
-    level = ev.level()
-    if ev.epochs < 3 or level is None or level < 0.9:
+    """Not learning: after 3 or more epochs and 300 optimizer steps, the loss is still above
+    the loss of the best constant prediction (chance), or above 90 % of it and flat over the
+    last 3 epochs, with the accuracy (when logged) within 5 points of chance; no other rule
+    names a cause."""
+    level, losses = ev.level(), ev.losses
+    if ev.epochs < 3 or level is None or level < 0.9 or _few_steps(ev):
         return None
-    evidence = {"epochs": ev.epochs, "loss": ev.losses[-1] if ev.losses else None,
+    accuracy, chance = ev.accuracy(), ev.run.chance_accuracy
+    if (level < 1 and not _flat(losses, 3)) or (accuracy is not None and chance is not None
+                                                and accuracy > chance + 0.05):
+        return None
+    evidence = {"epochs": ev.epochs, "loss": losses[-1] if losses else None,
                 "chance_loss": ev.run.chance_loss}
     evidence = {k: v for k, v in evidence.items() if v is not None}
     fixes = [Fix(None, None, "first run the sanity recipe (feedforward check / "
@@ -341,25 +372,33 @@ def unscaled_inputs(ev: Evidence):
         [Fix("scaling", "standard", "scale the inputs to zero mean and unit variance")])
 
 
+def _penalty_dominates(record) -> bool:
+    """The penalty at least the data loss after training began, or 10 times it at
+    initialization (where every run is still at chance)."""
+    data = record.get("loss")
+    if data is None or not math.isfinite(data) or data <= 0:
+        return False
+    return record["penalty"] >= (10 if record["epoch"] < 0 else 1) * data
+
+
 @_rule
 def over_regularization(ev: Evidence):
-    """Over-strong regularization: the penalty is over half of the loss while the data loss is
-    still above half the chance loss; or dropout of 0.5 or more with a training loss still
-    above 70 % of chance; or a max-norm that holds most units at its cap while the loss is
-    still above half the chance loss."""
+    """Over-strong regularization: the penalty outweighed the data loss (10 times at
+    initialization) while the data loss is still above half the chance loss; or dropout of
+    0.5 or more with a loss still above 70 % of chance; or a max-norm that holds most units at
+    its cap while the loss is still above half the chance loss."""
     run = ev.run
     last = ev.last
     if last is None:
         return None
-    penalty, data = last.get("penalty") or 0.0, last.get("loss")
-    if penalty > 0 and data is not None and math.isfinite(data) and penalty >= data \
-            and _poor(ev):
-        key = "l1" if run.l1 >= run.l2 and run.l1 > 0 else "l2"
+    if run.l1 + run.l2 > 0 and _poor(ev) and any(map(_penalty_dominates, ev.records)):
+        key = "l1" if run.l1 >= run.l2 else "l2"
         value = getattr(run, key)
         lower = float(f"{value / 100:.1g}")
+        worst = max(ev.records, key=lambda r: r["penalty"] / max(r.get("loss") or 1e-12, 1e-12))
         return Finding(
-            "over_regularization", {"penalty": float(penalty), "data_loss": float(data),
-                                    key: value},
+            "over_regularization", {"penalty": worst["penalty"], "data_loss": worst["loss"],
+                                    "at_epoch": worst["epoch"] + 1, key: value},
             f"the {key.upper()} penalty ({value:g}) outweighs the data loss, so training "
             "shrinks the weights instead of fitting the data",
             [Fix(key, lower, f"lower {key.upper()} from {value:g} to {lower:g}")])
