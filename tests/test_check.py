@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import math
 
 import numpy as np
@@ -13,7 +14,8 @@ from _helpers import ff_cli as _cli
 from feedforward.diagnostics import check
 
 D = ff.Dense
-STEPS = ["gradient_check", "initial_loss", "overfit_small_subset", "learning_rate_range"]
+STEPS = ["doctor_at_initialization", "gradient_check", "initial_loss", "overfit_small_subset",
+         "learning_rate_range"]
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +46,7 @@ def sensible(digits):
 def test_passes_on_a_sensible_architecture(sensible):
     assert [s.name for s in sensible.steps] == STEPS
     assert sensible.passed and all(s.passed for s in sensible.steps)
+    assert sensible.findings == [] and not any(s.advice for s in sensible.steps)
     assert sensible["gradient_check"].evidence["relative_error"] < 1e-6
     loss = sensible["initial_loss"].evidence
     assert loss["expected"] == pytest.approx(math.log(10))
@@ -78,6 +81,10 @@ def test_unscaled_inputs_fail_the_initial_loss(digits):
     step = report["initial_loss"]
     assert step.passed is False and step.evidence["loss"] > 1.5 * math.log(10)
     assert "too large" in step.advice
+    assert "scale the inputs (preprocessing=ff.data.StandardScaler())" in step.advice
+    assert [f.name for f in report.findings] == ["unscaled_inputs"]
+    overfit = report["overfit_small_subset"]  # one step cannot overfit: unscaled inputs say why
+    assert overfit.passed is False and overfit.evidence["explained_by"] == ["unscaled_inputs"]
 
 
 def test_regression_loss_has_no_reference_value():
@@ -126,6 +133,97 @@ def test_bad_factory(digits):
         check("mlp", digits[0], digits[2])
     with pytest.raises(ff.FeedforwardError, match="compiled Sequential"):
         check(lambda: ff.Sequential([D(10, "softmax")]), digits[0], digits[2])
+
+
+def _deep_sigmoid():
+    model = ff.Sequential([D(32, "sigmoid") for _ in range(10)] + [D(10, "softmax")], seed=0,
+                          preprocessing=ff.data.StandardScaler())
+    model.compile("adam", "categorical_crossentropy")
+    return model
+
+
+@pytest.fixture(scope="module")
+def deep_sigmoid(digits):
+    return check(_deep_sigmoid, digits[0], digits[2], max_steps=300)
+
+
+def test_the_doctor_at_initialization_explains_the_failed_steps(deep_sigmoid):
+    """Issue 19: a 10-layer sigmoid network failed "overfit a small subset" and the range test
+    without a word of why; the vanishing gradient is visible before the first step."""
+    report = deep_sigmoid
+    first = report.steps[0]
+    assert first.name == "doctor_at_initialization" and first.passed is False
+    assert [f.name for f in report.findings] == ["vanishing_gradients"] == first.evidence[
+        "findings"]
+    assert report.findings[0].evidence["first_to_last_grad_norm"] < 1e-2
+    for name, label in (("overfit_small_subset", "overfitting"),
+                        ("learning_rate_range", "learning-rate range")):
+        step = report[name]
+        assert step.passed is False and step.evidence["explained_by"] == ["vanishing_gradients"]
+        assert step.reason.startswith(f"the {label} step failed: vanishing gradients at "
+                                      "initialization (first_to_last_grad_norm=")
+        assert (step.fixes[0].setting, step.fixes[0].value) == ("activation", "relu")
+    assert report["gradient_check"].passed and report["initial_loss"].passed
+
+
+def test_the_api_shows_python_and_the_cli_flags(deep_sigmoid):
+    python, cli = str(deep_sigmoid), deep_sigmoid.render("cli")
+    assert "(activation='relu' in the hidden layers)" in python and "--activation" not in python
+    assert "(--activation relu)" in cli and "activation='relu'" not in cli
+    step = deep_sigmoid["overfit_small_subset"]
+    assert step.advice == step.advise("python") and "activation='relu'" in step.advice
+    saved = json.loads(json.dumps(deep_sigmoid.to_dict("cli")))
+    assert [f["name"] for f in saved["findings"]] == ["vanishing_gradients"]
+    assert "(--activation relu)" in saved["steps"][3]["advice"]
+    assert saved["steps"][3]["fixes"][0]["python"].startswith("activation='relu'")
+
+
+def _rates_offered(report) -> list:
+    return [fix.value for step in report.steps for fix in step.fixes
+            if fix.setting == "learning_rate"]
+
+
+def test_no_rate_is_offered_that_the_range_test_did_not_find(deep_sigmoid):
+    """Random labels: nothing overfits them in 5 steps and no rate lowers the loss; no step
+    offers a learning rate, in either surface's terms."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(400, 5)), rng.integers(0, 2, 400)
+
+    def make():
+        model = ff.Sequential([D(16, "relu"), D(1, "sigmoid")], seed=0)
+        model.compile("adam", "binary_crossentropy")
+        return model
+    report = check(make, x, y, batch_size=1, max_steps=5, lr_steps=200)
+    assert report.findings == [] and report["overfit_small_subset"].passed is False
+    assert report.recommended_learning_rate is None
+    for failed in (report, deep_sigmoid):  # the overfit failed, without and with findings
+        assert _rates_offered(failed) == []
+        assert "learning_rate=" not in str(failed)
+        assert "--learning-rate" not in failed.render("cli")
+
+
+def test_a_failed_overfit_is_offered_the_rate_the_range_test_found(digits):
+    report = check(_factory(units=(1,)), digits[0], digits[2], max_steps=300)
+    rate = report.recommended_learning_rate
+    step = report["overfit_small_subset"]
+    assert step.passed is False and report["learning_rate_range"].passed and rate > 1e-3
+    assert _rates_offered(report) == [float(f"{rate:.2g}")]
+    assert "the network cannot even memorise" in step.reason
+    assert f"(--learning-rate {rate:.2g})" in step.advise("cli")
+    assert step.fixes[0].setting == "layers" and step.fixes[0].value[0] > 1
+
+
+def test_the_overfitting_step_is_not_blamed_on_regularization_it_turns_off(digits):
+    def heavy():
+        model = _factory()()
+        for layer in model.layers:
+            layer.regularizers = {"kernel": ff.regularizers.L2(3.0)}
+        return model
+    report = check(heavy, digits[0], digits[2], max_steps=300, lr_steps=50)
+    assert "over_regularization" in [f.name for f in report.findings]
+    overfit = report["overfit_small_subset"]
+    assert "over_regularization" not in overfit.evidence.get("explained_by", [])
+    assert overfit.passed, str(overfit)  # without the penalty, 64 samples are memorised
 
 
 # ---------------------------------------------------------------------------- the CLI

@@ -1,10 +1,12 @@
 """``feedforward check``: the sanity recipe before a long run, on the network ``train`` would build.
 
 It takes the same data and model options as ``train`` (and ``--config``) and runs
-:func:`feedforward.diagnostics.check` on the training split: the gradient check, the initial
-loss against ln k, overfitting a small subset, and the learning-rate range test, which
-recommends a rate only when one made the loss fall. Exit status 0 when every step passes, 1
-when one fails.
+:func:`feedforward.diagnostics.check` on the training split: the doctor's rules at
+initialization, the gradient check, the initial loss against ln k, overfitting a small subset,
+and the learning-rate range test, which recommends a rate only when one made the loss fall.
+Every failed step says why, its fixes as the flags of ``feedforward train`` (``--json``: the
+report with the findings at initialization). Exit status 0 when every step passes, 1 when one
+fails.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ examples:
   feedforward check                                  # digits, the default network
   feedforward check --dataset spiral --layers 64,64 --plot lr.png
   feedforward check --layers 1                       # too small: the overfitting step fails
+  feedforward check --layers 32,32,32,32,32,32,32,32,32,32 --activation sigmoid   # says why
   feedforward check --dataset spiral --lr-steps 2000 # hard data: a longer range test
   feedforward check --json | jq .recommended_learning_rate   # null when no rate worked
 """
@@ -28,9 +31,10 @@ def add_parser(subparsers, parents):
     parser = subparsers.add_parser(
         "check", parents=parents, help="sanity-check a network before training it",
         description="Run the sanity recipe on the network that `feedforward train` would build "
-                    "with the same options: gradient check, initial loss, overfitting a small "
-                    "subset without regularization, and a learning-rate range test that "
-                    "recommends a rate.",
+                    "with the same options: the doctor's rules at initialization, gradient "
+                    "check, initial loss, overfitting a small subset without regularization, "
+                    "and a learning-rate range test that recommends a rate. Each failed step "
+                    "says why, with fixes as flags.",
         epilog=EXAMPLES)
     parser.add_argument("--config", metavar="FILE.toml",
                         help="TOML experiment file; flags override its values")
@@ -62,10 +66,9 @@ def run(args, console) -> int:
         raise _flag_named(e) from None
     wrote = plots.available()  # check() saved the plot where matplotlib is installed
     if args.json:
-        common.print_json(report.to_dict())
+        common.print_json(report.to_dict("cli"))
         return 0 if report.passed else 1
-    for step in report.steps:
-        console.print(str(step))
+    console.print(report.render("cli"))
     rate = report.recommended_learning_rate
     console.print("recommended learning rate: none, as no rate made the loss fall" if rate is None
                   else f"recommended learning rate: {rate:.2g} (--learning-rate {rate:.2g})")

@@ -12,7 +12,10 @@ The folder (``--out``) receives:
   ``--resume DIR`` continues an interrupted run exactly where it stopped, and ``run.json``, the
   run's other options (``--no-plots``, ``--doctor``, ``--checkpoint-every``) and a digest of
   ``config.toml``, so the resumed run is the same run (both removed at the end);
-- ``monitor.json`` (with ``--doctor``): the per-layer monitor records and the findings;
+- ``monitor.json`` (with ``--doctor``): the doctor's findings (each fix with its flag and its
+  Python form), the epoch each was first named (0: at initialization), the probe's input
+  statistics and the per-layer monitor records, the first measured at initialization
+  (``epoch`` -1);
 - PNG plots (with matplotlib): ``loss.png``, one per metric, ``learning_rate.png`` for a
   schedule, ``confusion_matrix.png`` for classification.
 
@@ -88,9 +91,11 @@ def add_parser(subparsers, parents):
     parser.add_argument("--plots", action=argparse.BooleanOptionalAction, default=None,
                         help="write PNG plots (needs matplotlib; default: yes)")
     parser.add_argument("--doctor", action="store_true", default=None,
-                        help="watch training and name what goes wrong (vanishing or exploding "
-                             "gradients, dead units, learning rate, overfitting, ...) with "
-                             "fixes, live and at the end; writes monitor.json")
+                        help="watch training from initialization on and name what goes "
+                             "wrong (vanishing or exploding gradients, dead units, learning "
+                             "rate, regularization, overfitting, ...) with fixes as flags, live "
+                             "and at the end, with what was checked over how many epochs; "
+                             "writes monitor.json")
     parser.add_argument("--resume", metavar="DIR",
                         help="continue the interrupted run in DIR from its last checkpoint, "
                              "with its config.toml and the other options it was started with "
@@ -204,7 +209,7 @@ def run(args, console) -> int:
         atomic_write(out / "config.toml", config.dumps(cfg, plan.notes, _header()), "--out")
         _write_run_file(out, args)
 
-    doctor = Doctor(print_fn=console.print) if args.doctor else None
+    doctor = Doctor(print_fn=console.print, surface="cli") if args.doctor else None
     # kept until every output is written: a run killed after fit can still be resumed
     backup = checkpoint.BackupAndRestore(out / BACKUP, args.checkpoint_every or "epoch",
                                         delete_checkpoint=False)
@@ -341,19 +346,33 @@ def _fit(cfg, plan, model, splits, out, console, doctor=None, backup=None, appen
     except Diverged as e:
         if doctor is not None:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as in fit
-                doctor.findings = doctor.diagnose(error=e)
+                _diagnose_divergence(doctor, e)
                 _report_doctor(console, doctor, out)
         raise
 
 
+def _diagnose_divergence(doctor, error) -> None:
+    """The doctor's findings on a run that ``error`` (Diverged) ended; a finding named only
+    now is first seen in the epoch that diverged (the one after those completed)."""
+    doctor.findings = doctor.diagnose(error=error)
+    diverged_in = len(doctor.model.history.history.get("loss", [])) + 1
+    for finding in doctor.findings:
+        doctor.first_seen.setdefault(finding.name, diverged_in)
+
+
 def _report_doctor(console, doctor, out) -> str:
-    """Print the doctor's findings and write them with the monitor's records; the file name."""
-    findings = doctor.findings
-    console.print(f"doctor: {len(findings)} finding(s)" + (":" if findings else
-                                                           ", training looks healthy"))
-    for finding in findings:
-        console.print(str(finding))
-    record = {"findings": [f.to_dict() for f in findings], **doctor.monitor.to_dict()}
+    """Print what the doctor checked and found, its fixes as flags, and write monitor.json.
+
+    Returns
+    -------
+    str
+        The name of the file written.
+    """
+    console.print(doctor.summary() + (":" if doctor.findings else ""))
+    for finding in doctor.findings:
+        console.print(finding.render("cli"))
+    record = {"findings": [f.to_dict() for f in doctor.findings],
+              "first_seen": dict(doctor.first_seen), **doctor.monitor.to_dict()}
     atomic_write(out / "monitor.json", records.dumps(record) + "\n", "--out")
     return "monitor.json"
 

@@ -464,7 +464,7 @@ def overfit_step(model, x, y, subset=64, max_steps=2000) -> Step:
         return Step("overfit_small_subset", True,
                     f"loss {loss:.3g} <= {target:.3g} on {len(x)} samples after {steps} steps",
                     evidence)
-    units = [min(2 * u, 1024) for u in RunInfo.of(model).units] or [64]
+    units = [min(max(2 * u, 32), 1024) for u in RunInfo.of(model).units] or [64]
     return Step("overfit_small_subset", False,
                 f"loss still {loss:.3g} (target {target:.3g}) on {len(x)} samples after "
                 f"{steps} steps", evidence,
@@ -579,9 +579,10 @@ def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0, ca
                 f"no rate made the loss fall: the smoothed loss stayed near its start "
                 f"{start:.3g} (lowest {lowest:.3g} at rate {at:.2g}, noise {noise:.2g}) over "
                 f"{len(rates)} steps; no learning rate is recommended", evidence,
-                "no rate lowered the loss within the test: keep the configured rate; if a "
-                "longer test does not find one either, check the data, the labels and the loss",
-                [CheckFix("lr_steps", longer, f"run a longer test ({longer} steps)")]
+                "no rate lowered the loss within the test, which may be too short for data "
+                "this hard: keep the configured rate; if a longer test finds none either, "
+                "check the data, the labels and the loss",
+                [CheckFix("lr_steps", longer, "run a longer test")]
                 ), None, curve_dict
 
 
@@ -723,6 +724,9 @@ def check(model_factory, x, y, subset=64, max_steps=2000, batch_size=32, lr_step
 _DIVERGING = ("exploding_gradients", "unscaled_inputs")
 
 
+_LABELS = {"overfit_small_subset": "overfitting", "learning_rate_range": "learning-rate range"}
+
+
 def _causes(step, findings) -> list:
     """The findings at initialization that can explain ``step``'s failure."""
     if step.name == "overfit_small_subset":
@@ -742,7 +746,7 @@ def _explain(steps, rate, configured) -> None:
     for step in steps:
         causes = _causes(step, findings) if step.passed is False else []
         if causes:
-            step.reason = (f"the {step.name.replace('_', ' ')} step failed: "
+            step.reason = (f"the {_LABELS[step.name]} step failed: "
                            + "; ".join(map(_at_initialization, causes)))
             step.fixes = _merged(f.fixes for f in causes)
             step.evidence["explained_by"] = [f.name for f in causes]
