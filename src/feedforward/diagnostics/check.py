@@ -217,12 +217,34 @@ class Report:
 @dataclass(frozen=True)
 class CheckFix(Fix):
     """A fix that is an option of :func:`check` itself (``lr_steps``, ``max_steps``), not of
-    the run: ``lr_steps=2000`` in Python, ``--lr-steps 2000`` on ``feedforward check``."""
+    the run: ``lr_steps=2000`` in Python, ``--lr-steps 2000`` on ``feedforward check``.
+
+    Parameters
+    ----------
+    setting : str
+        The argument of :func:`check`, e.g. ``"lr_steps"``.
+    value : int
+        Its value.
+    text : str
+        The remedy in plain words.
+    """
 
     def python(self) -> str:
+        """The fix as an argument of :func:`check`, e.g. ``"lr_steps=2000"``.
+
+        Returns
+        -------
+        str
+        """
         return f"{self.setting}={self.value}"
 
     def flag(self) -> str:
+        """The fix as a flag of ``feedforward check``, e.g. ``"--lr-steps 2000"``.
+
+        Returns
+        -------
+        str
+        """
         return f"--{self.setting.replace('_', '-')} {self.value}"
 
 
