@@ -2,24 +2,30 @@
 
 The doctor's statistics are those of :mod:`feedforward.diagnostics.monitor` (the same dead and
 saturation tests, the same gradient norms), measured on the thumbnail grid and the training
-points at every frame; its findings are the rules of :mod:`feedforward.diagnostics.doctor`
-run over that one record and the loss curves.
+points at every frame. A network keeps its last records (the first one measured before the
+first step, with the gradients of the training points, as ``Monitor(initial=True)`` does), and
+:mod:`.measure` gives them to the doctor's one entry point,
+:func:`feedforward.diagnostics.examine`.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import functools
+import weakref
 
 import numpy as np
 
 from ..data.playground import HIGH, LOW
-from ..diagnostics import doctor, monitor
+from ..diagnostics import monitor
 from . import features
 
 THUMBNAIL = 20  # thumbnails are THUMBNAIL x THUMBNAIL
 SATURATED_SHARE = 0.95  # "saturated unit": saturated on at least this share of the points
 DECIMALS = 5  # weights and biases are sent rounded to this many decimals
+RECORDS = 10  # records kept per network: the rules read the last 10 (Evidence.recent)
+_RECORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # driver -> its records
 
 
 def pack(array) -> dict:
@@ -91,12 +97,31 @@ def thumbnails(values) -> dict:
 
 
 # ---------------------------------------------------------------------------- the doctor
-def layer_record(index, layer, outputs, params, grads, hidden) -> dict:
-    """The monitor's statistics of one dense layer, as a record entry."""
+def layer_record(index, layer, outputs, params, grads, previous, hidden) -> dict:
+    """The monitor's statistics of one dense layer, as a record entry.
+
+    Parameters
+    ----------
+    index : int
+        The dense layer's number (0 = the first hidden layer).
+    layer : Dense
+    outputs : ndarray of shape (n, units)
+        The layer's outputs on the probe points.
+    params, grads : ndarray of shape (size,)
+        The layer's parameters and the gradients the record reads, flat.
+    previous : ndarray of shape (size,) or None
+        The parameters one optimizer step back (None: no step yet).
+    hidden : bool
+        Whether the layer is hidden (the output layer has no dead or saturated fraction).
+    """
     act = layer.activation.name
-    entry = {"index": index, "layer": type(layer).__name__, "units": layer.units,
-             "activation": act, **monitor.activation_stats(outputs, act, hidden)}
-    entry.update(monitor.parameter_stats(layer, params, grads, None))
+    with np.errstate(all="ignore"):  # a diverging network's numbers overflow
+        entry = {"index": index, "layer": type(layer).__name__, "units": layer.units,
+                 "activation": act, **monitor.activation_stats(outputs, act, hidden),
+                 **monitor.parameter_stats(layer, params, grads, previous)}
+    ratio = entry["update_ratio"]
+    if ratio is not None and not np.isfinite(ratio):
+        entry["update_ratio"] = None
     return entry
 
 
@@ -111,12 +136,30 @@ def unit_flags(index, activation, outputs) -> tuple[list, list]:
     return dead, saturated
 
 
-def findings(record, curves, inputs) -> list[str]:
-    """The doctor's rules over one record and the curves, as one line each."""
-    out = []
-    for rule in doctor.RULES:
-        finding = rule([record], curves, inputs)
-        if finding is not None:
-            fix = f" Try: {finding.fixes[0]}." if finding.fixes else ""
-            out.append(f"{finding.name.replace('_', ' ')}: {finding.cause}.{fix}")
-    return out
+def step(model) -> np.ndarray:
+    """The step the optimizer takes now for the gradients in ``model.grads`` (flat).
+
+    A copy of the optimizer, with its moments and step count, updates a copy of the
+    parameters: for the last batch's gradients this is the size of the last step (exactly,
+    for SGD without momentum). The model and its optimizer are left as they are.
+    """
+    optimizer = copy.deepcopy(model.optimizer)
+    params, grads = model.params.copy(), model.grads.copy()
+    with np.errstate(all="ignore"):
+        optimizer.apply([params], [grads], segments=[[a.size for a in model.param_arrays()]])
+    return params - model.params
+
+
+def keep(driver, record) -> list:
+    """The records of the network that ``driver`` trains, ``record`` the newest.
+
+    A record of the same step as the last one replaces it (weights edited, a setting changed
+    between two steps); at most :data:`RECORDS` are kept, as many as the rules read.
+    """
+    records = _RECORDS.setdefault(driver, [])
+    if records and records[-1]["step"] == record["step"]:
+        records[-1] = record
+    else:
+        records.append(record)
+    del records[:-RECORDS]
+    return records

@@ -7,12 +7,14 @@ which fills each layer's gradients) for the doctor's gradient norms and the insp
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .. import metrics
+from .. import diagnostics, metrics
 from ..errors import FeedforwardError
 from ..layers import Dense
-from . import frames
+from . import advice, frames
 from .dataset import SPLITS
 
 INSPECT_ROWS = 64  # rows of the batch that ``inspect`` shows
@@ -66,6 +68,7 @@ def _dense_outputs(model, x) -> list:
 def frame(session) -> dict:
     """The ``frame`` message of a session (see :meth:`.session.Session.frame`)."""
     setup, model, driver = session.setup, session.model, session.driver
+    initial = _initial_gradients(session)  # before the frame's forward pass: it reuses buffers
     size, names = setup["grid"], tuple(setup["features"])
     heat_x = frames.grid_features(size, names)
     thumb_x = frames.grid_features(frames.THUMBNAIL, names)
@@ -81,7 +84,8 @@ def frame(session) -> dict:
                "weights": [frames.rounded(d.params["kernel"]) for d in dense],
                "biases": [frames.rounded(d.params["bias"]) for d in dense]}
     probe = slice(n_heat, n_heat + n_thumb + len(session.x["train"]))
-    message["doctor"] = _doctor(session, dense, [o[probe] for o in outputs])
+    message["doctor"] = _doctor(session, dense, [o[probe] for o in outputs],
+                                out[n_heat + n_thumb:probe.stop], initial)
     for o in outputs[:-1]:
         message["neurons"].append(frames.thumbnails(o[n_heat:n_heat + n_thumb]))
     test = out[len(x) - len(session.x["test"]):]
@@ -112,31 +116,112 @@ def _confusion(session, test_out):
     return metrics.confusion_matrix(y, test_out, session.setup["classes"]).tolist()
 
 
-def _flat(arrays) -> np.ndarray:
-    return np.concatenate([a.ravel() for a in arrays.values()])
+def _doctor(session, dense, probe_outputs, train_out, initial) -> dict:
+    """Each hidden layer's dead and saturated units, each dense layer's gradient norm, and
+    the doctor's findings over the network's records and curves.
+
+    Parameters
+    ----------
+    session : Session
+    dense : list of Dense
+    probe_outputs : list of ndarray of shape (n, units)
+        Each dense layer's outputs on the thumbnail grid and the training points.
+    train_out : ndarray of shape (n_train, outputs)
+        The network's outputs on the training points.
+    initial : ndarray of shape (parameters,) or None
+        Before the first step, the gradients of the training points (the model's own are
+        zeros then); else None.
+
+    Returns
+    -------
+    dict
+        ``{"dead", "saturated", "grad_norms", "findings"}``; each gradient norm is None
+        before the first step.
+    """
+    model, driver = session.model, session.driver
+    dead, saturated = [], []
+    for i, (layer, y) in enumerate(zip(dense[:-1], probe_outputs, strict=False)):
+        d, s = frames.unit_flags(i, layer.activation.name, y)
+        dead += d
+        saturated += s
+    record = _record(session, dense, probe_outputs, train_out, initial)
+    started = driver.step > 0
+    run = diagnostics.RunInfo.of(model, session.y["train"], session.setup["batch_size"])
+    evidence = diagnostics.Evidence(frames.keep(driver, record), _curves(driver),
+                                    session.inputs, run)
+    return {"dead": dead, "saturated": saturated,
+            "grad_norms": [e["grad_norm"] if started else None for e in record["layers"]],
+            "findings": [advice.page_finding(f, session.setup, len(train_out))
+                         for f in diagnostics.examine(evidence)]}
 
 
-def _doctor(session, dense, probe_outputs) -> dict:
-    """The monitor's statistics of each dense layer (its weights and the gradients of the
-    last training step) and the doctor's findings."""
-    dead, saturated, entries, norms = [], [], [], []
+def _record(session, dense, probe_outputs, train_out, initial) -> dict:
+    """A monitor's record of the network now (see :mod:`feedforward.diagnostics.monitor`):
+    before the first step, ``epoch`` -1 and the gradients ``initial``; after it, the last
+    step's gradients and the size of a step (:func:`.frames.step`)."""
+    model, driver = session.model, session.driver
+    started = driver.step > 0
+    grads = initial if initial is not None else model.grads
+    before = model.params - frames.step(model) if started else None
     last = len(dense) - 1
-    for i, (layer, y) in enumerate(zip(dense, probe_outputs, strict=True)):
-        grads = _flat(layer.grads)
-        entries.append(frames.layer_record(i, layer, y, _flat(layer.params), grads,
-                                           hidden=i < last))
-        norms.append(float(np.linalg.norm(grads)))
-        if i < last:
-            d, s = frames.unit_flags(i, layer.activation.name, y)
-            dead += d
-            saturated += s
-    driver = session.driver
+    entries = [frames.layer_record(i, layer, y, model.params[where], grads[where],
+                                   None if before is None else before[where], hidden=i < last)
+               for i, (layer, where, y) in enumerate(zip(dense, _slices(model), probe_outputs,
+                                                         strict=True))]
+    with np.errstate(all="ignore"):
+        penalty = float(model.penalty())
+    return {"epoch": max(driver.epoch - 1, 0) if started else -1, "step": driver.step,
+            "layers": entries, "loss": _data_loss(session, train_out),
+            "penalty": penalty if np.isfinite(penalty) else None}
+
+
+def _slices(model) -> list:
+    """Where each dense layer's parameters lie in ``model.params``."""
+    where, offset = [], 0
+    for layer in model.layers:
+        size = layer.count_params()
+        if isinstance(layer, Dense):
+            where.append(slice(offset, offset + size))
+        offset += size
+    return where
+
+
+def _data_loss(session, out) -> float | None:
+    """The loss on the training points without the penalties (None: none, or not finite)."""
+    y = session.y["train"]
+    if y is None:
+        return None
+    with np.errstate(all="ignore"):
+        value = float(session.model.loss.value(out, y, prepared=True))
+    return value if np.isfinite(value) else None
+
+
+def _curves(driver) -> dict:
+    """The per-epoch curves as the rules read them: one value per epoch ended (the value
+    before the first epoch left out), whole curves only; after a divergence, which the
+    engine undid, the training loss ends in NaN (as the ``Doctor`` callback counts it)."""
     c = driver.curves
-    curves = {"loss": c["train"], "val_loss": c[driver.monitored()], "accuracy": c["accuracy"]}
-    curves = {k: v for k, v in curves.items() if None not in v}  # whole curves only
-    record = {"epoch": driver.epoch, "step": driver.step, "layers": entries}
-    return {"dead": dead, "saturated": saturated, "grad_norms": norms,
-            "findings": frames.findings(record, curves, session.inputs)}
+    curves = {"loss": c["train"][1:], "val_loss": c[driver.monitored()][1:],
+              "accuracy": c["accuracy"][1:]}
+    curves = {k: v for k, v in curves.items() if None not in v}
+    if driver.stop is not None and driver.stop[0] == "diverged":
+        curves["loss"] = [*curves.get("loss", []), math.nan]
+    return curves
+
+
+def _initial_gradients(session) -> np.ndarray | None:
+    """Before the first step: the gradients of the training points, in inference mode (the
+    model's own gradients are kept); None after it, or without training points."""
+    model = session.model
+    if session.driver.step > 0 or session.y["train"] is None:
+        return None
+    saved = model.grads.copy()
+    try:
+        with np.errstate(all="ignore"):
+            model.compute_gradients(session.x["train"], session.y["train"], training=False)
+        return model.grads.copy()
+    finally:
+        model.grads[...] = saved
 
 
 def inspect(session) -> dict:

@@ -285,11 +285,47 @@ function drawFindings(doctor) {
     li.textContent = 'No problems found.';
     ul.appendChild(li);
   }
-  for (const text of items) {
-    const li = document.createElement('li');
-    li.textContent = typeof text === 'string' ? text : text.message || JSON.stringify(text);
-    ul.appendChild(li);
-  }
+  for (const finding of items) ul.appendChild(findingItem(finding));
+}
+
+/** A finding: its title and cause, then each fix with an Apply button, or why the page cannot. */
+function findingItem(finding) {
+  const li = document.createElement('li');
+  li.className = 'finding';
+  li.dataset.testid = `finding-${finding.name}`;
+  const title = document.createElement('strong');
+  title.textContent = finding.title;
+  li.append(title, `: ${finding.cause}.`);
+  const fixes = document.createElement('ul');
+  fixes.className = 'fixes';
+  finding.fixes.forEach((fix, i) => {
+    const item = document.createElement('li');
+    item.append(`Try: ${fix.text}`);
+    if (fix.setup) {
+      const control = document.createElement('span');
+      control.className = 'control';
+      control.textContent = fix.control;
+      const apply = document.createElement('button');
+      apply.className = 'apply';
+      apply.textContent = 'Apply';
+      apply.title = `Set ${fix.control}`;
+      apply.dataset.testid = `apply-${finding.name}-${i}`;
+      apply.addEventListener('click', () => {
+        change(fix.setup);
+        toast(`Applied: ${fix.control}.`, 'info');
+      });
+      item.append(' ', control, ' ', apply);
+    } else {
+      item.classList.add('unavailable');
+      const why = document.createElement('span');
+      why.className = 'why';
+      why.textContent = `Not in the playground: ${fix.unavailable}.`;
+      item.append(' ', why);
+    }
+    fixes.appendChild(item);
+  });
+  li.appendChild(fixes);
+  return li;
 }
 
 function drawConfusion(cm) {

@@ -427,9 +427,10 @@ export class NetworkView {
         for (const [l, u] of list || []) this.nodes[l + 1]?.[u]?.classList.add(kind);
       }
     }
+    // null before the first step: the network has no gradient yet, which is not a zero one
     (doctor?.grad_norms || []).forEach((g, i) => {
       const lab = this.gradLabels[i];
-      const text = g === null || g === undefined ? '' : `‖∇‖ ${Number(g).toExponential(1)}`;
+      const text = g === null || g === undefined ? '‖∇‖ –' : `‖∇‖ ${Number(g).toExponential(1)}`;
       if (lab && lab.textContent !== text) lab.textContent = text;
     });
   }
