@@ -314,7 +314,7 @@ function findingItem(finding) {
         change(fix.setup);
         toast(`Applied: ${fix.control}.`, 'info');
       });
-      item.append(' ', control, ' ', apply);
+      item.append(' → ', control, ' ', apply);
     } else {
       item.classList.add('unavailable');
       const why = document.createElement('span');
