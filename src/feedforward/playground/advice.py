@@ -83,6 +83,8 @@ def page_fix(fix, setup, train_size) -> dict:
         if make is None:
             raise Unavailable(f"no control of the page sets {fix.setting}")
         control, partial = make(fix.value, setup, train_size)
+        if all(setup.get(key) == value for key, value in partial.items()):
+            raise Unavailable(f"the network has it already ({control})")
     except Unavailable as why:
         return {"text": fix.text, "control": None, "setup": None, "unavailable": str(why)}
     return {"text": fix.text, "control": control, "setup": partial, "unavailable": None}
