@@ -91,10 +91,22 @@ def page_fix(fix, setup, train_size) -> dict:
 
 
 def page_finding(finding, setup, train_size) -> dict:
-    """A finding as the page shows it: ``{"name", "title", "cause", "fixes"}``.
+    """A finding as the page shows it.
 
-    Fixes that no setting expresses are left out: their words name the command line and the
-    Python API, which the page is not.
+    Parameters
+    ----------
+    finding : feedforward.diagnostics.Finding
+    setup : dict
+        The session's complete setup.
+    train_size : int
+        Training points.
+
+    Returns
+    -------
+    dict
+        ``{"name", "title", "cause", "fixes"}``, each fix as :func:`page_fix` gives it. Fixes
+        that no setting expresses are left out: their words name the command line and the
+        Python API, which the page is not.
     """
     title = TITLES.get(finding.name, finding.name.replace("_", " ").capitalize())
     fixes = [page_fix(f, setup, train_size) for f in finding.fixes
