@@ -79,7 +79,8 @@ def train(scenario: sc.Scenario):
 def first_seen(doctor, names, last_epoch) -> dict:
     """``{name: epoch}`` each final finding was first named (``doctor.first_seen``); one
     named only by the final diagnosis (after a divergence) gets ``last_epoch``."""
-    return {name: int(doctor.first_seen.get(name, last_epoch)) for name in names}
+    seen = {name: int(epoch) for name, epoch in doctor.first_seen.items()}
+    return {**seen, **{name: int(doctor.first_seen.get(name, last_epoch)) for name in names}}
 
 
 def _score(history: dict, prefix: str):
@@ -108,7 +109,8 @@ def run(scenario_id: str) -> dict:
     """
     scenario = sc.BY_ID[scenario_id]
     start = time.perf_counter()
-    result = {"id": scenario_id, "findings": [], "explains": {}, "first_seen": {}, "epochs": 0,
+    result = {"id": scenario_id, "findings": [], "explains": {}, "first_seen": {},
+              "explained": {}, "epochs": 0,
               "diverged": False, "score": None, "train_score": None, "loss": [],
               "error": None}
     try:
@@ -121,6 +123,7 @@ def run(scenario_id: str) -> dict:
         epochs = len(history.get("loss", []))
         result.update(findings=names, explains=explains, epochs=epochs, diverged=diverged,
                       first_seen=first_seen(doctor, names, epochs + diverged),
+                      explained=dict(doctor.explained),
                       score=_score(history, "val_"), train_score=_score(history, ""),
                       loss=[float(v) for v in history.get("loss", [])])
     result["seconds"] = round(time.perf_counter() - start, 3)
@@ -144,15 +147,20 @@ def judge(scenario: sc.Scenario, result: dict) -> dict:
     Returns
     -------
     dict
-        ``detected`` (every name of ``expect`` among the final findings, and no crash),
-        ``false`` (findings outside ``expect`` and ``accept``), ``epoch`` (when the last of
+        ``detected`` (every name of ``expect`` named at some epoch, alone or as a symptom
+        another finding explains, and no crash),
+        ``false`` (names ever named outside ``expect`` and ``accept``), ``epoch`` (when the last of
         ``expect`` was first named; None if not detected), ``early_ok`` (named by epoch 2;
         None when the scenario is not ``early``) and ``broken`` (why the setup itself failed:
         a crash, or a healthy run under its ``min_score``; None when sound).
     """
-    found = set(result["findings"])
+    # named at any time, as the user read it live: alone, or as a symptom under its root
+    # cause ("this also explains: x"); a name ever offered alone outside the labels is false
+    alone = set(result["findings"]) | set(result["first_seen"])
+    found = alone | set(result.get("explained", {}))
     detected = result["error"] is None and set(scenario.expect) <= found
-    epoch = (max((result["first_seen"][n] for n in scenario.expect), default=None)
+    seen = {**result.get("explained", {}), **result["first_seen"]}
+    epoch = (max((seen[n] for n in scenario.expect), default=None)
              if detected else None)
     early_ok = None
     if scenario.early:
@@ -165,7 +173,8 @@ def judge(scenario: sc.Scenario, result: dict) -> dict:
         broken = f"healthy run scored {_num(result['score'])} < {scenario.min_score}"
     allowed = set(scenario.expect) | set(scenario.accept)
     return {"detected": detected, "epoch": epoch, "early_ok": early_ok, "broken": broken,
-            "false": [n for n in result["findings"] if n not in allowed]}
+            "false": sorted(n for n in (found if scenario.mode == sc.HEALTHY else alone)
+                            if n not in allowed)}
 
 
 def judged(scenarios, results) -> list:

@@ -208,7 +208,8 @@ def test_a_root_cause_folds_the_symptoms_it_explains():
 
 def test_no_report_holds_contradictory_fixes(monkeypatch):
     high = _finding("learning_rate_too_high", Fix("learning_rate", 0.1, "lower"))
-    low = _finding("overfitting", Fix("learning_rate", 10.0, "raise"), Fix("l2", 1e-3, "l2"))
+    low = _finding("symmetric_initialization", Fix("learning_rate", 10.0, "raise"),
+                   Fix("l2", 1e-3, "l2"))
     monkeypatch.setattr(doctor_mod, "RULES", [lambda ev: high, lambda ev: low])
     found = doctor_mod.examine(Evidence())
     assert [f.fixes for f in found] == [[Fix("learning_rate", 0.1, "lower")],
@@ -243,7 +244,9 @@ def test_not_learning_is_the_fallback_with_what_to_try_first(digits):
     model, history = SCENARIOS["not_learning"](digits)
     found = history.doctor.findings
     assert [f.name for f in found] == ["not_learning"]
-    assert "feedforward check" in found[0].fixes[0].text
+    assert found[0].fixes[0].setting == "check"
+    assert found[0].fixes[0].flag().startswith("feedforward check")
+    assert found[0].fixes[0].python().startswith("ff.diagnostics.check(")
     assert found[0].evidence["epochs"] == 6
 
 

@@ -49,7 +49,10 @@ PYTHON = {
     "patience": lambda v: f"EarlyStopping(patience={v})",
     "schedule": lambda v: f"a {v} learning-rate schedule (ff.schedules)",
     "samples": lambda v: "more training samples",
+    "check": lambda v: "ff.diagnostics.check(make_model, x, y)",
 }
+# fixes that are steps to take rather than options: how the command line says them
+COMMANDS = {"check": "feedforward check, with the same flags as train"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ class Fix:
     ----------
     setting : str or None
         A key of :data:`feedforward.config.OPTIONS` (``"learning_rate"``, ``"activation"``,
-        ...), or None for advice that no setting expresses.
+        ...), ``"check"`` for running the sanity recipe, or None for advice that no setting
+        expresses.
     value : object
         The value to set (``0.0`` turns a regularizer off, ``[64, 64]`` for ``layers``).
     text : str
@@ -91,6 +95,8 @@ class Fix:
         str or None
             The flag and its value; None when no flag sets it.
         """
+        if self.setting in COMMANDS:
+            return COMMANDS[self.setting]
         option = BY_KEY.get(self.setting)
         if option is None or self.setting == "samples" and not self.value:
             return None

@@ -45,9 +45,20 @@ def examine(evidence: Evidence) -> list[Finding]:
         kept.append(finding)
     chosen: dict = {}
     for finding in kept:  # an earlier (root) finding's value for a setting wins
-        finding.fixes = [f for f in finding.fixes if f.setting is None
-                         or chosen.setdefault(f.setting, f.value) == f.value]
+        finding.fixes = [f for f in finding.fixes if not _has(evidence.run, f) and (
+            f.setting in (None, "check") or chosen.setdefault(f.setting, f.value) == f.value)]
     return kept
+
+
+def _has(run, fix) -> bool:
+    """Whether the run already has the fix's value (advice to keep it would be no advice)."""
+    current = {"activation": run.hidden and all(a == fix.value for a in run.hidden),
+               "initializer": run.initializer == fix.value,
+               "optimizer": run.optimizer.lower() == str(fix.value).lower(),
+               "scaling": run.scaled and fix.value != "none",
+               "layers": run.units == fix.value,
+               "learning_rate": run.learning_rate == fix.value}
+    return bool(current.get(fix.setting, False))
 
 
 def diagnose(model, history, monitor=None, x=None, y=None) -> list:
@@ -106,6 +117,9 @@ class Doctor(Callback):
         Those of the last diagnosis (at the end of training).
     first_seen : dict
         ``{name: epoch}``: when each finding was first named (0: at initialization).
+    explained : dict
+        ``{name: epoch}``: when a symptom was first named as explained by another finding,
+        for the symptoms never named on their own before.
     run : RunInfo
         What the rules know of the run.
     """
@@ -118,6 +132,7 @@ class Doctor(Callback):
         self.surface = surface
         self.findings: list[Finding] = []
         self.first_seen: dict[str, int] = {}
+        self.explained: dict[str, int] = {}
         self.run = RunInfo()
 
     def set_model(self, model):
@@ -141,7 +156,7 @@ class Doctor(Callback):
     def on_train_begin(self, logs=None):
         self._forward("on_train_begin", logs)
         trainer = self.trainer
-        self.first_seen, self._epochs = {}, 0
+        self.first_seen, self.explained, self._epochs = {}, {}, 0
         self.run = RunInfo.of(self.model, trainer.y, trainer.batch_size)
         self._report(0)
 
@@ -154,13 +169,20 @@ class Doctor(Callback):
     def on_epoch_end(self, epoch, logs=None):
         self._forward("on_epoch_end", epoch, logs)
         self._epochs += 1
+        self._logs = (epoch, dict(logs or {}))  # the History records it after the callbacks
         self._report(epoch + 1)
+        self._logs = None
 
     def _report(self, epoch):
         for finding in self.diagnose():
             if finding.name not in self.first_seen:
                 self.first_seen[finding.name] = epoch
                 self.print_fn(f"doctor (epoch {epoch}): {finding.render(self.surface)}")
+            for name in finding.explains:  # a symptom shown under its root cause
+                if name not in self.first_seen and name not in self.explained:
+                    self.explained[name] = epoch
+                    self.print_fn(f"doctor (epoch {epoch}): {name}, explained by "
+                                  f"{finding.name}")
 
     def on_train_end(self, logs=None):
         self._forward("on_train_end", logs)
@@ -180,7 +202,12 @@ class Doctor(Callback):
             As :func:`examine` returns them, on the model's History, the monitor's records
             and the run.
         """
-        curves = {k: list(v) for k, v in self.model.history.history.items()}
+        history = self.model.history
+        curves = {k: list(v) for k, v in history.history.items()}
+        pending = getattr(self, "_logs", None)
+        if pending is not None and pending[0] not in history.epoch:
+            for key, value in pending[1].items():
+                curves.setdefault(key, []).append(float(value))
         if error is not None:
             curves.setdefault("loss", []).append(float("nan"))
         self.run.learning_rate = RunInfo.of(self.model).learning_rate  # a schedule moves it

@@ -96,14 +96,16 @@ def vanishing_gradients(ev: Evidence):
 
 @_rule
 def exploding_gradients(ev: Evidence):
-    """Exploding gradients: a non-finite loss, or the loss ending above 3 times its first value.
-    """
+    """Exploding gradients: a non-finite loss, the loss ending above 3 times its first value,
+    or the probe's loss 10 times above its value at initialization and the chance loss."""
     curve = ev.history.get("loss", [])
-    probe = [r["loss"] for r in ev.recent if r.get("loss") is not None]
     bad = [i for i, v in enumerate(curve) if not math.isfinite(v)]
     finite = ev.losses
-    grown = len(finite) >= 2 and finite[-1] > 3 * finite[0]
-    if not bad and not grown and not (probe and not math.isfinite(probe[-1])):
+    probe = [r.get("loss") for r in ev.records]
+    grown = (len(finite) >= 2 and finite[-1] > 3 * finite[0]
+             or len(probe) >= 2 and None not in probe[-1:] and probe[0] is not None
+             and probe[-1] > 10 * max(probe[0], ev.run.chance_loss or 0.0))
+    if not bad and not grown:
         return None
     evidence = {"non_finite_at_epoch": bad[0] + 1} if bad else {}
     if finite:  # JSON has no NaN: only finite numbers are evidence
@@ -120,16 +122,22 @@ def exploding_gradients(ev: Evidence):
 # ---------------------------------------------------------------------------- units
 @_rule
 def dead_relus(ev: Evidence):
-    """Dead ReLUs: at least half of a hidden ReLU layer's units never active on the probe batch.
-    """
+    """Dead ReLUs: half of a hidden ReLU layer's units dead since initialization, or three
+    quarters killed by training, never active on the probe batch, while the loss is still
+    above half the chance loss."""
     worst = max(ev.hidden("dead_fraction"), key=lambda p: p[1], default=None)
-    if worst is None or worst[1] < 0.5:
+    start = {e["index"]: e.get("dead_fraction") or 0.0 for e in ev.records[0]["layers"]} \
+        if ev.records else {}
+    # dead from the start (a cause before training), or mostly killed by training
+    if worst is None or worst[1] < (0.5 if start.get(worst[0], 0) >= 0.5 else 0.75) \
+            or not _poor(ev):
         return None
     fixes = [Fix("activation", "leaky_relu", "use leaky ReLU, which never dies")]
     run = ev.run
     cause = ("ReLU units whose input is negative for every sample output 0 and get no "
              "gradient, so they never recover")
-    if _rate_large(run) or any(_steps_large(r) for r in ev.records):
+    trained = ev.records[-1]["epoch"] >= 0
+    if trained and (_rate_large(run) or any(_steps_large(r) for r in ev.records)):
         fixes.insert(0, _lower_rate(ev))
         cause += f": the steps at learning rate {run.learning_rate:g} pushed them there"
     else:
@@ -144,10 +152,13 @@ def _rate_large(run) -> bool:
 
 @_rule
 def saturation(ev: Evidence):
-    """Saturation: 75 % of a hidden sigmoid / tanh layer's outputs saturated, while the loss is
-    still above a fifth of the chance loss (a network that fits its data may saturate)."""
-    worst = max(ev.hidden("saturated_fraction"), key=lambda p: p[1], default=None)
-    if worst is None or worst[1] < 0.75 or not _poor(ev, 0.2):
+    """Saturation: 60 % of a hidden sigmoid / tanh layer's outputs saturated, while the loss is
+    still above a fifth of the chance loss (a network that fits its data may saturate). A
+    bottleneck of 1 or 2 units is left out: it must use its whole range to encode the data."""
+    wide = {e["index"] for e in (ev.last or {}).get("layers", []) if e["units"] > 2}
+    worst = max([p for p in ev.hidden("saturated_fraction") if p[0] in wide],
+                key=lambda p: p[1], default=None)
+    if worst is None or worst[1] < 0.6 or not _poor(ev, 0.2):
         return None
     fixes = []
     if not ev.run.scaled and _large_inputs(ev):
@@ -184,59 +195,100 @@ def _steps_large(record) -> bool:
     return bool(ratios) and float(np.median(ratios)) > 0.1
 
 
+def _rising(losses, chance) -> dict:
+    """Evidence that the loss climbs: it rose in 30 % of the epochs and ends 50 % above its
+    best, or rose in half of them and ends 15 % above it; by 5 % of the chance loss at least
+    (near-zero losses double on noise alone). Needs 5 epochs."""
+    if len(losses) < 5:
+        return {}
+    rises, best = float(np.mean(np.diff(losses) > 0)), min(losses)
+    up = losses[-1] >= 1.5 * best and rises >= 0.3 or losses[-1] >= 1.15 * best and rises >= 0.5
+    if not up or losses[-1] - best < 0.05 * (chance or 0.0):
+        return {}
+    return {"epochs_with_rising_loss": rises, "last_loss": losses[-1], "best_loss": best}
+
+
+def _overshoot(ev) -> dict:
+    """Evidence that steps overshoot: the probe's loss after an epoch 1.5 times above both
+    its loss at initialization and the chance loss (a constant guess did better), while the
+    fit is still poor."""
+    start = (ev.records[0].get("loss") if ev.records and ev.records[0]["epoch"] < 0 else None)
+    floor = max(start or 0.0, ev.run.chance_loss or 0.0)
+    # the probe's data loss: the logged loss carries the penalty, which regularization grows
+    worst = max((r["loss"] for r in ev.records if r["epoch"] >= 0 and r.get("loss")),
+                default=0.0)
+    if not floor or worst < 1.5 * floor or not _poor(ev):
+        return {}
+    return {"worst_loss": worst, "loss_at_start": floor}
+
+
+def _grown(ev) -> dict:
+    """Evidence of steps too large for a rate known to be large: the weights' norm grew 2.5
+    times in the first epoch."""
+    first = [r for r in ev.records[:2] if r["epoch"] <= 0]
+    if len(first) < 2 or first[0]["epoch"] != -1 or not _rate_large(ev.run):
+        return {}
+    norm = [math.sqrt(sum(e.get("weight_norm", 0.0) ** 2 for e in r["layers"])) for r in first]
+    if not norm[0] > 0 or norm[1] < 2.5 * norm[0]:
+        return {}
+    return {"weight_norm_growth_in_epoch_1": norm[1] / norm[0]}
+
+
+def _huge_steps(ev) -> dict:
+    """Evidence from the last step: it moved the weights by over 10 % while the loss is
+    still above 70 % of chance."""
+    if ev.last is None or not _steps_large(ev.last) or not _poor(ev, 0.7):
+        return {}
+    ratios = [e["update_ratio"] for e in ev.last["layers"] if e.get("update_ratio") is not None]
+    return {"median_update_ratio": float(np.median(ratios))}
+
+
 @_rule
 def learning_rate_too_high(ev: Evidence):
-    """Learning rate too high: the loss swings or climbs, or the steps are huge while the loss
-    stays near chance.
+    """Learning rate too high: the loss climbs or swings, or the steps overshoot.
 
-    Fires when, over 5 or more epochs, the loss rose in 40 % of them and ends 50 % above its
-    best (by at least 5 % of the chance loss); or when the median update of the last step is
-    above 10 % of the weights while the loss is still above 70 % of the chance loss.
+    Any of: the loss rose in 30 % of 5 or more epochs and ends 50 % above its best (or in
+    half of them and 15 % above); an epoch's loss 1.5 times above the start and chance while
+    the fit is poor; the median step moving the weights by 10 % while the loss is above 70 %
+    of chance; the weights' norm growing 2.5 times in the first epoch at a large rate (1 for
+    SGD, 0.05 for adaptive optimizers).
     """
-    losses = ev.losses
-    evidence = {}
-    if len(losses) >= 5:
-        rises = float(np.mean(np.diff(losses) > 0))
-        chance = ev.run.chance_loss or 0.0
-        if (rises >= 0.4 and losses[-1] >= 1.5 * min(losses)
-                and losses[-1] - min(losses) >= 0.05 * chance):
-            evidence = {"epochs_with_rising_loss": rises, "last_loss": losses[-1],
-                        "best_loss": min(losses)}
-    if not evidence and ev.last is not None and _steps_large(ev.last) and _poor(ev, 0.7):
-        ratios = [e["update_ratio"] for e in ev.last["layers"]
-                  if e.get("update_ratio") is not None]
-        evidence = {"median_update_ratio": float(np.median(ratios))}
+    evidence = (_rising(ev.losses, ev.run.chance_loss) or _overshoot(ev) or _huge_steps(ev)
+                or _grown(ev))
     if not evidence:
         return None
     return Finding(
         "learning_rate_too_high", {**evidence, "learning_rate": ev.run.learning_rate},
-        "each step overshoots the minimum, so the loss oscillates or climbs",
+        f"each step at learning rate {ev.run.learning_rate:g} overshoots the minimum, so the "
+        "loss oscillates or climbs",
         [_lower_rate(ev), Fix("schedule", "cosine", "decay the rate as training goes")])
 
 
 @_rule
 def learning_rate_too_low(ev: Evidence):
-    """Learning rate too low: updates below 1e-5 of the weights and the loss down under 10 %.
-
-    The update ratios are those of the recent records; needs 3 or more finite epochs.
-    """
+    """Learning rate too low: a rate of at most 1e-3 (SGD) or 1e-4 (adaptive optimizers) whose
+    last step, after 3 or more epochs, moved the weights by under 5e-4 of their norm (median
+    over layers; about 1e-3 is healthy) while the loss is still above half the chance loss
+    (or, with the chance loss unknown, fell by under 10 %). Small steps at a larger rate come
+    from small gradients, which other rules explain."""
     losses = ev.losses
-    ratios = [e["update_ratio"] for r in ev.recent for e in r["layers"]
+    ratios = [e["update_ratio"] for e in (ev.last or {}).get("layers", [])
               if e.get("update_ratio") is not None]
-    if len(losses) < 3 or not ratios:
+    if len(losses) < 3 or not ratios or float(np.median(ratios)) >= 5e-4 \
+            or ev.run.learning_rate > (1e-4 if ev.run.adaptive else 1e-3):
         return None
     drop = 1 - losses[-1] / losses[0] if losses[0] > 0 else 0.0
-    if max(ratios) >= 1e-5 or drop >= 0.1:
+    if not (_poor(ev) if ev.level() is not None else drop < 0.1):
         return None
-    rate = _rate(ev.run.learning_rate * 100)
+    rate = _rate(ev.run.learning_rate * 30)
     return Finding(
-        "learning_rate_too_low", {"max_update_ratio": float(max(ratios)),
+        "learning_rate_too_low", {"median_update_ratio": float(np.median(ratios)),
                                   "loss_drop": float(drop),
                                   "learning_rate": ev.run.learning_rate},
-        "each step changes the weights by a tiny fraction, so the loss barely moves",
+        "each step changes the weights by a tiny fraction, so the loss moves slowly",
         [Fix("learning_rate", rate,
              f"raise the learning rate from {ev.run.learning_rate:g} to {rate:g} "
-             "(feedforward check finds one)")])
+             "(the sanity recipe's range test finds one)")])
 
 
 # ---------------------------------------------------------------------------- fit
@@ -244,19 +296,21 @@ def learning_rate_too_low(ev: Evidence):
 def overfitting(ev: Evidence):
     """Overfitting: the validation loss rises after its minimum while the training loss falls.
 
-    Fires when the minimum is 3 or more epochs back, the last validation loss is above it by
-    at least 20 % of it and 10 % of the descent to it, and the training loss is lower than at
+    Fires when the minimum is 3 or more epochs back, the median of the last 3 validation
+    losses is above it by at least 20 % of it, 10 % of the descent to it and 2.5 times the
+    mean change from one epoch to the next, and the training loss is lower than at
     the minimum. Needs 5 or more epochs of ``val_loss``.
     """
     val, train = ev.history.get("val_loss", []), ev.history.get("loss", [])
     if len(val) < 5 or len(train) != len(val) or not all(map(math.isfinite, val)):
         return None
     best = int(np.argmin(val))
-    rise = val[-1] - val[best]
+    rise = float(np.median(val[-3:])) - val[best]  # a rise that lasts, not one noisy epoch
     # a rise that matters beside both the best value and the ground covered to reach it
     # (near-zero losses double on noise alone)
+    noise = float(np.mean(np.abs(np.diff(val))))  # a small validation set's epoch-to-epoch jitter
     if (len(val) - best <= 3 or rise < 0.2 * val[best] or rise < 0.1 * (val[0] - val[best])
-            or train[-1] >= train[best]):
+            or rise < 2.5 * noise or train[-1] >= train[best]):
         return None
     run = ev.run
     fixes = [Fix("early_stopping", True, f"stop at epoch {best + 1}, the best")]
@@ -286,30 +340,39 @@ def _few_steps(ev) -> bool:
 
 
 def _flat(losses, window) -> bool:
-    """Whether the loss fell by under 1 % over its last ``window`` epochs."""
+    """Whether the loss moved by under 1 % over its last ``window`` epochs (a loss that
+    climbs is not flat: it is the learning rate's problem)."""
     tail = losses[-window:]
-    return len(tail) >= 2 and tail[0] > 0 and (tail[0] - tail[-1]) / tail[0] < 0.01
+    return len(tail) >= 2 and tail[0] > 0 and abs(tail[0] - tail[-1]) / tail[0] < 0.01
 
 
 @_rule
 def underfitting(ev: Evidence):
     """Underfitting: the training loss flat over the last quarter of the epochs at a poor value.
 
-    Flat: down by under 1 % over that quarter (3 epochs at least). Poor: a training accuracy
-    below 80 % or, without an accuracy metric, a loss above half its first value. Needs 8 or
-    more epochs and 300 optimizer steps.
+    Flat: down by under 1 % over that quarter (5 epochs at least); for a network without
+    hidden layers, also a loss still at 90 % of chance after 300 steps. Poor: a training accuracy
+    below 80 % or, without an accuracy metric, a loss above half the chance loss (half its
+    first value when that is unknown). Needs 8 or
+    more epochs and 300 optimizer steps; 3 epochs for a network without hidden layers.
     """
-    losses = ev.losses
-    if len(losses) < 8 or losses[0] <= 0 or _few_steps(ev):
+    losses, run = ev.losses, ev.run
+    linear = bool(ev.records) and not run.hidden  # no hidden layer: a linear model
+    if len(losses) < (3 if linear else 8) or losses[0] <= 0 or _few_steps(ev) and not linear:
         return None
-    accuracy = ev.accuracy()
-    poor = accuracy < 0.8 if accuracy is not None else losses[-1] > 0.5 * losses[0]
-    if not (_flat(losses, max(3, len(losses) // 4)) and poor):
+    accuracy, level = ev.accuracy(), ev.level()
+    poor = (accuracy < 0.8 if accuracy is not None else level > 0.5 if level is not None
+            else losses[-1] > 0.5 * losses[0])
+    val = [v for v in ev.history.get("val_loss", []) if math.isfinite(v)]
+    if val and val[-1] > 1.5 * losses[-1]:
+        return None  # the training set is fitted better than new data: not too simple
+    stuck = _flat(losses, max(5, len(losses) // 4)) or (
+        linear and level is not None and level >= 0.9 and not _few_steps(ev))
+    if not (stuck and poor):
         return None
     evidence = {"last_loss": losses[-1], "first_loss": losses[0]}
     if accuracy is not None:
         evidence["accuracy"] = accuracy
-    run = ev.run
     wider = [min(2 * u, 1024) for u in run.units] or [64]
     fixes = [Fix("layers", wider, "use a larger network")]
     for key, off in (("l2", 0.0), ("l1", 0.0), ("dropout", 0.0)):
@@ -325,20 +388,23 @@ def underfitting(ev: Evidence):
 def not_learning(ev: Evidence):
     """Not learning: after 3 or more epochs and 300 optimizer steps, the loss is still above
     the loss of the best constant prediction (chance), or above 90 % of it and flat over the
-    last 3 epochs, with the accuracy (when logged) within 5 points of chance; no other rule
-    names a cause."""
+    last 3 epochs, with the accuracy (when logged) within 5 points of chance, or R² under
+    0.05; a network with hidden layers (without, it is underfitting); no other rule names a
+    cause."""
     level, losses = ev.level(), ev.losses
-    if ev.epochs < 3 or level is None or level < 0.9 or _few_steps(ev):
-        return None
+    if ev.epochs < 3 or level is None or level < 0.9 or _few_steps(ev) or not ev.run.hidden:
+        return None  # a linear model's plateau is underfitting
     accuracy, chance = ev.accuracy(), ev.run.chance_accuracy
+    r2 = ev.history.get("r2")
     if (level < 1 and not _flat(losses, 3)) or (accuracy is not None and chance is not None
-                                                and accuracy > chance + 0.05):
+                                                and accuracy > chance + 0.05) \
+            or (r2 and r2[-1] > 0.05):
         return None
     evidence = {"epochs": ev.epochs, "loss": losses[-1] if losses else None,
                 "chance_loss": ev.run.chance_loss}
     evidence = {k: v for k, v in evidence.items() if v is not None}
-    fixes = [Fix(None, None, "first run the sanity recipe (feedforward check / "
-                             "ff.diagnostics.check): it overfits 64 samples and finds a rate"),
+    fixes = [Fix("check", None, "first run the sanity recipe: it checks the gradients, "
+                                "overfits 64 samples and finds a learning rate"),
              Fix("optimizer", "adam", "use Adam"),
              Fix("learning_rate", 0.001, "at learning rate 0.001")]
     return Finding(
@@ -372,35 +438,26 @@ def unscaled_inputs(ev: Evidence):
         [Fix("scaling", "standard", "scale the inputs to zero mean and unit variance")])
 
 
-def _penalty_dominates(record) -> bool:
-    """The penalty at least the data loss after training began, or 10 times it at
-    initialization (where every run is still at chance)."""
-    data = record.get("loss")
-    if data is None or not math.isfinite(data) or data <= 0:
-        return False
-    return record["penalty"] >= (10 if record["epoch"] < 0 else 1) * data
-
-
 @_rule
 def over_regularization(ev: Evidence):
-    """Over-strong regularization: the penalty outweighed the data loss (10 times at
-    initialization) while the data loss is still above half the chance loss; or dropout of
-    0.5 or more with a loss still above 70 % of chance; or a max-norm that holds most units at
-    its cap while the loss is still above half the chance loss."""
+    """Over-strong regularization, while the loss is still above half the chance loss: an L1 /
+    L2 penalty that would reach the chance loss at weights of Glorot's scale
+    (:attr:`RunInfo.reference_penalty`); or a max-norm that holds most units at its cap; or
+    dropout of 0.5 or more (with the loss above 70 % of chance)."""
     run = ev.run
     last = ev.last
     if last is None:
         return None
-    if run.l1 + run.l2 > 0 and _poor(ev) and any(map(_penalty_dominates, ev.records)):
-        key = "l1" if run.l1 >= run.l2 else "l2"
+    chance = run.chance_loss
+    if chance and run.reference_penalty >= chance and _poor(ev):
+        key = "l1" if run.l1 >= run.l2 and run.l1 > 0 else "l2"
         value = getattr(run, key)
         lower = float(f"{value / 100:.1g}")
-        worst = max(ev.records, key=lambda r: r["penalty"] / max(r.get("loss") or 1e-12, 1e-12))
         return Finding(
-            "over_regularization", {"penalty": worst["penalty"], "data_loss": worst["loss"],
-                                    "at_epoch": worst["epoch"] + 1, key: value},
-            f"the {key.upper()} penalty ({value:g}) outweighs the data loss, so training "
-            "shrinks the weights instead of fitting the data",
+            "over_regularization", {"penalty_at_glorot_scale": run.reference_penalty,
+                                    "chance_loss": chance, key: value},
+            f"the {key.upper()} penalty ({value:g}) would outweigh the whole data loss even at "
+            "ordinary weights, so training shrinks the weights instead of fitting the data",
             [Fix(key, lower, f"lower {key.upper()} from {value:g} to {lower:g}")])
     capped = [e["capped_fraction"] for e in last["layers"] if e.get("capped_fraction")]
     if run.max_norm and capped and max(capped) >= 0.9 and last["epoch"] >= 0 and _poor(ev):
@@ -440,18 +497,19 @@ RULES = [output_mismatch, unscaled_inputs, symmetric_initialization, exploding_g
          saturation, learning_rate_too_low, overfitting, underfitting, not_learning]
 _SYMPTOMS = ("underfitting", "not_learning")
 EXPLAINS = {
-    "output_mismatch": _SYMPTOMS,
+    "output_mismatch": ("learning_rate_too_low", *_SYMPTOMS),
     "unscaled_inputs": ("saturation", "dead_relus", "learning_rate_too_high", *_SYMPTOMS),
     "symmetric_initialization": ("vanishing_gradients", "dead_relus", "saturation",
-                                 *_SYMPTOMS),
+                                 "learning_rate_too_low", *_SYMPTOMS),
     "exploding_gradients": ("learning_rate_too_high", "dead_relus", "vanishing_gradients",
                             "saturation", *_SYMPTOMS),
     "over_regularization": ("vanishing_gradients", "dead_relus", "saturation",
-                            "learning_rate_too_low", *_SYMPTOMS),
-    "learning_rate_too_high": ("dead_relus", "vanishing_gradients", "saturation", *_SYMPTOMS),
-    "dead_relus": ("vanishing_gradients", *_SYMPTOMS),
+                            "learning_rate_too_high", "learning_rate_too_low", *_SYMPTOMS),
+    "learning_rate_too_high": ("dead_relus", "vanishing_gradients", "saturation", "overfitting",
+                               *_SYMPTOMS),
+    "dead_relus": ("vanishing_gradients", "learning_rate_too_low", *_SYMPTOMS),
     "vanishing_gradients": ("learning_rate_too_low", *_SYMPTOMS),
-    "saturation": _SYMPTOMS,
+    "saturation": ("learning_rate_too_low", *_SYMPTOMS),
     "learning_rate_too_low": _SYMPTOMS,
     "underfitting": ("not_learning",),
 }

@@ -58,6 +58,9 @@ class RunInfo:
         The fraction of regression targets the output activation cannot reach.
     batch_size, samples : int or None
         Of the training data.
+    reference_penalty : float
+        The L1 and L2 penalties the kernels would carry at the scale of Glorot's
+        initialization: the strength of the regularization, whatever the weights now.
     """
 
     hidden: list = field(default_factory=list)
@@ -79,6 +82,7 @@ class RunInfo:
     outside_output: float = 0.0
     batch_size: int | None = None
     samples: int | None = None
+    reference_penalty: float = 0.0
 
     @property
     def saturating(self) -> bool:
@@ -142,14 +146,23 @@ def _read_layers(info, layers) -> None:
                 info.initializer = getattr(layer.kernel_initializer, "name", None)
         reg = getattr(layer, "regularizers", {}).get("kernel")
         if reg is not None:
-            info.l1 = max(info.l1, float(getattr(reg, "l1", 0.0)))
-            info.l2 = max(info.l2, float(getattr(reg, "l2", 0.0)))
+            l1, l2 = float(getattr(reg, "l1", 0.0)), float(getattr(reg, "l2", 0.0))
+            info.l1, info.l2 = max(info.l1, l1), max(info.l2, l2)
+            info.reference_penalty += _reference_penalty(layer.params["kernel"].shape, l1, l2)
         con = getattr(layer, "constraints", {}).get("kernel")
         value = getattr(con, "max_value", None)
         if value is not None:
             info.max_norm = float(value) if not info.max_norm else min(info.max_norm, value)
     info.dropout = max([layer.rate for layer in layers if isinstance(layer, Dropout)],
                        default=0.0)
+
+
+def _reference_penalty(shape, l1, l2) -> float:
+    """``l1 * E|w|`` and ``l2 * E w^2`` summed over a kernel of Glorot's variance
+    ``2 / (fan_in + fan_out)`` (for a normal w, ``E|w| = sigma sqrt(2 / pi)``)."""
+    size = math.prod(shape)
+    variance = 2.0 / (shape[0] + size // shape[0])
+    return size * (l2 * variance + l1 * math.sqrt(variance * 2 / math.pi))
 
 
 def _read_targets(info, y) -> None:

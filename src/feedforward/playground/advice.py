@@ -42,6 +42,8 @@ NO_CONTROL = {
     "output_activation": "the page picks the output layer from the problem",
     "loss": "the page picks the loss from the problem",
     "epochs": "the page trains until you pause it",
+    "check": "the sanity recipe runs outside the page: feedforward check, or "
+             "ff.diagnostics.check",
 }
 
 
