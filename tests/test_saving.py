@@ -355,3 +355,20 @@ def test_an_optimizer_slot_of_the_wrong_size_is_refused(tmp_path):
     path = crafted(tmp_path, dense_config(4), tensors, compile=json.dumps(compile_meta))
     with pytest.raises(ff.FeedforwardError, match="optimizer slot"):
         ff.load_model(path)
+
+
+def test_a_header_whose_length_looks_like_pickle_magic_is_read(tmp_path):
+    """A header of 1408 bytes starts the file with 80 05, pickle's protocol-5 magic: the file
+    is still a safetensors file (a length, then that much JSON), and loads."""
+    model = ff.Sequential([ff.Dense(2)], input_dim=3, seed=0)
+    model.compile("sgd", "mse")
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    data = path.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    assert n < 1408  # padded with spaces, which the format allows after the JSON
+    padded = (1408).to_bytes(8, "little") + data[8:8 + n] + b" " * (1408 - n) + data[8 + n:]
+    assert padded[:2] == pickle.dumps(None, protocol=5)[:2]
+    path.write_bytes(padded)
+    loaded = ff.load_model(path)
+    assert np.array_equal(loaded.params, model.params)

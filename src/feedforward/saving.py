@@ -148,8 +148,11 @@ def _check_file(path) -> tuple[Path, int, _Reader]:
             header = fh.read(n) if len(head) == 8 and n <= min(MAX_HEADER_BYTES, size) else b""
     except OSError as e:
         raise FeedforwardError(f"{path}: cannot be read ({e.strerror})") from None
+    # a header length of 1408 begins with pickle's magic bytes: a file laid out as
+    # safetensors (a length, then a JSON header of that length) is read as one
+    laid_out = len(head) == 8 and n <= size - 8 and header[:1] == b"{"
     kind = next((k for sig, k in _SIGNATURES.items() if head.startswith(sig)), None)
-    if kind is not None:
+    if kind is not None and not laid_out:
         raise FeedforwardError(f"{path}: not a readable safetensors file: it is {kind}, not a "
                                "feedforward model file (written by Sequential.save)")
     if size < 8:
