@@ -120,6 +120,22 @@ def test_plot(sensible, tmp_path):
     assert (tmp_path / "lr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_recipe_module_still_offers_its_report_and_range_test():
+    """The report and the range test live in their own modules; ``diagnostics.check`` re-exports
+    them, the same objects, so imports from it keep working."""
+    recipe = importlib.import_module("feedforward.diagnostics.check")
+    homes = {"feedforward.diagnostics.report": ("Step", "Report", "CheckFix", "DOCTOR",
+                                                "MAX_STEPS"),
+             "feedforward.diagnostics.lr_range": ("lr_range_step", "RangeTest",
+                                                  "plot_lr_curve")}
+    for home, names in homes.items():
+        module = importlib.import_module(home)
+        for name in names:
+            assert getattr(recipe, name) is getattr(module, name), name
+            assert name in recipe.__all__, name
+    assert ff.diagnostics.Report is recipe.Report and ff.diagnostics.Step is recipe.Step
+
+
 @pytest.mark.parametrize("kwargs, name", [({"subset": 1}, "subset"),
                                           ({"max_steps": 0}, "max_steps"),
                                           ({"lr_steps": 5}, "lr_steps")])
@@ -304,13 +320,14 @@ def test_a_diverging_overfit_is_a_failure_not_a_crash():
 
 # ---------------------------------------------------------------------------- through the engine
 steps_module = importlib.import_module("feedforward.diagnostics.check")
+lr_range = importlib.import_module("feedforward.diagnostics.lr_range")
 
 
 def _old_range_loop(model, x, y, batch_size, steps, low=1e-6, high=10.0):
     """The range test as it was before it ran on the engine (its own loop over the model's
     step): the reference its rates and smoothed losses must match, bit for bit."""
     order = np.random.default_rng(0).permutation(len(x))
-    steps_module._untrained_loss(model, x, y, batch_size, order)  # its dropout draws come first
+    lr_range._untrained_loss(model, x, y, batch_size, order)  # its dropout draws come first
     growth, average, rates, curve = (high / low) ** (1 / (steps - 1)), 0.0, [], []
     for t in range(steps):
         rows = order[(t * batch_size) % len(order):][:batch_size]

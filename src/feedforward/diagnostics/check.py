@@ -25,17 +25,13 @@ numbers and fixes. No learning rate is ever recommended from a range test that f
 
 from __future__ import annotations
 
-import io
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from .. import losses, optimizers
 from ..callbacks import Callback
 from ..errors import FeedforwardError, check_number
-from ..fileio import atomic_write
 from ..layers import Dropout
 from ..model import Sequential
 from ..training import Trainer
@@ -43,209 +39,15 @@ from .advice import Fix
 from .doctor import examine
 from .findings import Evidence
 from .gradient_check import float64_copy, relative_error
+from .lr_range import RangeTest, image_format, lr_range_step, plot_lr_curve
 from .monitor import Monitor
+from .report import DOCTOR, MAX_STEPS, CheckFix, Report, Step
 from .runinfo import RunInfo
 
-
-@dataclass
-class Step:
-    """One step of the recipe: ``passed`` is True, False, or None when it does not apply.
-
-    Parameters
-    ----------
-    name : str
-        The step: ``"doctor_at_initialization"``, ``"gradient_check"``, ``"initial_loss"``,
-        ``"overfit_small_subset"`` or ``"learning_rate_range"``.
-    passed : bool or None
-        The verdict; None when the step does not apply.
-    summary : str
-        One line of the numbers behind the verdict.
-    evidence : dict
-        Those numbers, by name.
-    reason : str
-        Why the step failed, in plain words (empty when it passed); for a failure that
-        findings at initialization explain, those findings and their numbers.
-    fixes : list of Fix
-        What to do about the failure, each a setting and its value
-        (:class:`~feedforward.diagnostics.advice.Fix`), the first to try first.
-    findings : list of Finding
-        The doctor's findings that the step reports (the step at initialization).
-    """
-
-    name: str
-    passed: bool | None
-    summary: str
-    evidence: dict = field(default_factory=dict)
-    reason: str = ""
-    fixes: list = field(default_factory=list)
-    findings: list = field(default_factory=list)
-
-    @property
-    def advice(self) -> str:
-        """What to do about a failure, fixes as Python arguments (empty when it passed)."""
-        return self.advise("python")
-
-    def advise(self, surface="python") -> str:
-        """The reason and the fixes (or the findings), in the terms of ``surface``.
-
-        Parameters
-        ----------
-        surface : {"python", "cli"}
-            Python arguments for the API, ``feedforward train`` flags for the command line.
-
-        Returns
-        -------
-        str
-            ``"<reason>: <fix>; <fix>"``, or one finding per line; empty when there is none.
-        """
-        if self.findings:
-            return "\n".join(f.render(surface) for f in self.findings)
-        fixes = "; ".join(fix.render(surface) for fix in self.fixes)
-        return ": ".join(part for part in (self.reason, fixes) if part)
-
-    def render(self, surface="python") -> str:
-        """``[PASS|FAIL|SKIP] name: summary`` and the advice (:meth:`advise`) indented below.
-
-        Parameters
-        ----------
-        surface : {"python", "cli"}
-
-        Returns
-        -------
-        str
-        """
-        mark = {True: "PASS", False: "FAIL", None: "SKIP"}[self.passed]
-        advice = self.advise(surface)
-        return f"[{mark}] {self.name}: {self.summary}" + "".join(
-            f"\n       {line}" for line in advice.splitlines())
-
-    def __str__(self):
-        return self.render("python")
-
-    def to_dict(self, surface="python") -> dict:
-        """The step as a JSON-safe dict.
-
-        Parameters
-        ----------
-        surface : {"python", "cli"}
-            The terms of ``advice``.
-
-        Returns
-        -------
-        dict
-            ``name``, ``passed``, ``summary``, ``evidence``, ``reason``, ``fixes`` (each as
-            :meth:`Fix.to_dict`, with its flag and its Python form), ``findings`` (each as
-            :meth:`Finding.to_dict`) and ``advice`` (:meth:`advise`).
-        """
-        return {"name": self.name, "passed": self.passed, "summary": self.summary,
-                "evidence": self.evidence, "reason": self.reason,
-                "fixes": [fix.to_dict() for fix in self.fixes],
-                "findings": [f.to_dict() for f in self.findings],
-                "advice": self.advise(surface)}
-
-
-@dataclass
-class Report:
-    """The steps of :func:`check`; ``passed`` when none failed.
-
-    ``report["initial_loss"]`` is the step of that name. ``str(report)`` gives the fixes as
-    Python arguments; ``report.render("cli")`` as ``feedforward train`` flags.
-
-    Parameters
-    ----------
-    steps : list of Step
-        The steps, in the order they ran.
-    recommended_learning_rate : float, optional
-        A tenth of the rate at the lowest smoothed loss of the range test; None when no rate
-        made the loss fall meaningfully below its start (see :func:`lr_range_step`).
-    lr_curve : dict
-        ``{"learning_rate": [...], "loss": [...]}``: the range test's rates and smoothed losses.
-    """
-
-    steps: list
-    recommended_learning_rate: float | None = None
-    lr_curve: dict = field(default_factory=dict)  # {"learning_rate": [...], "loss": [...]}
-
-    @property
-    def passed(self) -> bool:
-        return all(s.passed is not False for s in self.steps)
-
-    @property
-    def findings(self) -> list:
-        """The doctor's findings at initialization (list of Finding; empty when none)."""
-        return [f for s in self.steps if s.name == DOCTOR for f in s.findings]
-
-    def __getitem__(self, name) -> Step:
-        return next(s for s in self.steps if s.name == name)
-
-    def render(self, surface="python") -> str:
-        """Each step (:meth:`Step.render`) on its lines, fixes in the terms of ``surface``.
-
-        Parameters
-        ----------
-        surface : {"python", "cli"}
-
-        Returns
-        -------
-        str
-        """
-        return "\n".join(s.render(surface) for s in self.steps)
-
-    def __str__(self):
-        return self.render("python")
-
-    def to_dict(self, surface="python") -> dict:
-        """The report as a JSON-safe dict.
-
-        Parameters
-        ----------
-        surface : {"python", "cli"}
-            The terms of each step's ``advice``.
-
-        Returns
-        -------
-        dict
-            ``passed``, ``recommended_learning_rate`` (None when no rate worked), ``findings``
-            (those at initialization, each as :meth:`Finding.to_dict`), ``steps`` (each as
-            :meth:`Step.to_dict`) and ``lr_curve``.
-        """
-        return {"passed": self.passed, "recommended_learning_rate": self.recommended_learning_rate,
-                "findings": [f.to_dict() for f in self.findings],
-                "steps": [s.to_dict(surface) for s in self.steps], "lr_curve": self.lr_curve}
-
-
-@dataclass(frozen=True)
-class CheckFix(Fix):
-    """A fix that is an option of :func:`check` itself (``lr_steps``, ``max_steps``), not of
-    the run: ``lr_steps=2000`` in Python, ``--lr-steps 2000`` on ``feedforward check``.
-
-    Parameters
-    ----------
-    setting : str
-        The argument of :func:`check`, e.g. ``"lr_steps"``.
-    value : int
-        Its value.
-    text : str
-        The remedy in plain words.
-    """
-
-    def python(self) -> str:
-        """The fix as an argument of :func:`check`, e.g. ``"lr_steps=2000"``.
-
-        Returns
-        -------
-        str
-        """
-        return f"{self.setting}={self.value}"
-
-    def flag(self) -> str:
-        """The fix as a flag of ``feedforward check``, e.g. ``"--lr-steps 2000"``.
-
-        Returns
-        -------
-        str
-        """
-        return f"--{self.setting.replace('_', '-')} {self.value}"
+# the recipe's names, those of its report and range test included (re-exported from here)
+__all__ = ["CHECKED", "DOCTOR", "MAX_STEPS", "CheckFix", "RangeTest", "Report", "Step", "check",
+           "doctor_step", "gradient_step", "initial_loss_step", "lr_range_step", "overfit_step",
+           "plot_lr_curve"]
 
 
 def _fresh(model_factory, x):
@@ -279,7 +81,6 @@ def _prepared(model, x, y):
 
 
 # ---------------------------------------------------------------------------- the steps
-DOCTOR = "doctor_at_initialization"
 # what the doctor's rules can see before the first step (the curves come with training)
 CHECKED = ("gradient flow", "dead and saturated units", "weight symmetry", "input scale",
            "regularization", "output range")
@@ -529,172 +330,6 @@ def _diverged_step(model, samples, steps, loss, target):
                  Fix("initializer", "glorot_uniform", "use smaller initial weights (Glorot)")])
 
 
-def lr_range_step(model, x, y, batch_size=32, steps=200, low=1e-6, high=10.0, callbacks=None):
-    """Train with the rate growing exponentially from ``low`` to ``high``.
-
-    The training is the engine's (:class:`~feedforward.training.Trainer`, the model's step with
-    its constraints); a callback raises the rate after each step. The loss is smoothed
-    (exponential moving average, weight 0.1, debiased as in fastai); the test stops early once
-    it exceeds 4 times its lowest value, or at a non-finite loss. ``model`` is trained in
-    place and its optimizer's rate replaced: pass a fresh one.
-
-    A rate *worked* when the lowest smoothed loss (after the first :data:`_WARMUP` steps, whose
-    average is over too few batches) fell meaningfully below the start: below 90 % of the
-    untrained loss and by more than :data:`_NOISE_SIGMAS` times the smoothed loss's noise
-    (both measured on the untrained model over the test's first batches). When none worked,
-    no rate is recommended: a tenth of the rate at a flat or noisy minimum would be a guess.
-
-    Parameters
-    ----------
-    model : Sequential
-        A compiled, built model.
-    x : array of shape (n, features)
-        Inputs as the first layer sees them (preprocessed).
-    y : ndarray
-        Targets as the loss sees them (prepared by it), e.g. of shape (n, outputs).
-    batch_size : int
-        Rows per step, drawn in a fixed random order (default 32): each pass over that order
-        is an epoch, and the next one starts where the last batch ended.
-    steps : int
-        The most steps (default 200).
-    low, high : float
-        The rates of the first and of the last step (defaults 1e-6 and 10).
-    callbacks : list of Callback, optional
-        More callbacks for the training, as in ``fit``.
-
-    Returns
-    -------
-    step : Step
-        ``"learning_rate_range"``; passes when a rate worked.
-    rate : float or None
-        The recommended rate, a tenth of the rate at the lowest smoothed loss; None when no
-        rate worked.
-    curve : dict
-        ``{"learning_rate": [...], "loss": [...]}``, the rates and smoothed losses.
-    """
-    order = np.random.default_rng(0).permutation(x.shape[0])
-    start, start_noise = _untrained_loss(model, x, y, batch_size, order)
-    test = RangeTest(low, (high / low) ** (1 / (steps - 1)))
-    _run_range_test(Trainer(model, x[order], y[order], batch_size=batch_size, shuffle=False,
-                            callbacks=[test, *(callbacks or [])]), x, y, order, batch_size,
-                    steps)
-    rates, losses_, curve = test.rates, test.losses, test.curve
-    if not curve:
-        return Step("learning_rate_range", False, f"the loss was not finite even at rate {low:g}",
-                    {"steps": 0}, "check the data for extreme values and the loss"), None, {}
-    i = _WARMUP + int(np.argmin(curve[_WARMUP:])) if len(curve) > _WARMUP else 0
-    lowest, at = curve[i], rates[i]
-    # the batches that the minimum averages may be noisier than the untrained model's
-    noise = max(start_noise, _smoothed_noise(losses_[max(0, i + 1 - 2 * _WARMUP):i + 1]))
-    threshold = min(0.9 * start, start - _NOISE_SIGMAS * noise)
-    worked = i >= _WARMUP and math.isfinite(start) and lowest < threshold
-    evidence = {"recommended_learning_rate": at / 10 if worked else None,
-                "start_loss": start, "noise": noise, "lowest_loss": lowest,
-                "rate_at_min": at, "steps": len(rates)}
-    curve_dict = {"learning_rate": rates, "loss": curve}
-    if worked:
-        return Step("learning_rate_range", True,
-                    f"lowest smoothed loss {lowest:.3g} (from {start:.3g}) at rate {at:.2g}; "
-                    f"recommended learning rate {at / 10:.2g}", evidence), at / 10, curve_dict
-    longer = min(10 * steps, MAX_STEPS)
-    return Step("learning_rate_range", False,
-                f"no rate made the loss fall: the smoothed loss stayed near its start "
-                f"{start:.3g} (lowest {lowest:.3g} at rate {at:.2g}, noise {noise:.2g}) over "
-                f"{len(rates)} steps; no learning rate is recommended", evidence,
-                "no rate lowered the loss within the test, which may be too short for data "
-                "this hard: keep the configured rate; if a longer test finds none either, "
-                "check the data, the labels and the loss",
-                [CheckFix("lr_steps", longer, "run a longer test")]
-                ), None, curve_dict
-
-
-_WARMUP = 10  # steps before the smoothed loss averages enough batches to mean anything
-_NOISE_SIGMAS = 4  # a fall smaller than this many standard deviations may be noise
-_NOISE_BATCHES = 32  # batches of the untrained model that measure the start and its noise
-
-
-def _smoothed_noise(batch_losses):
-    """The standard deviation that batch-to-batch noise of these losses leaves in their
-    smoothed (weight 0.1) average."""
-    return float(np.std(batch_losses) * math.sqrt(0.1 / 1.9))
-
-
-def _untrained_loss(model, x, y, batch_size, order):
-    """The untrained model's mean batch loss over the test's first batches, and its smoothed
-    noise."""
-    n = min(_NOISE_BATCHES, max(1, len(order) // batch_size))
-    values = [model.loss_value(x[rows], y[rows], training=True)
-              for rows in (order[t * batch_size:][:batch_size] for t in range(n))]
-    if not np.isfinite(values).all():
-        return math.inf, 0.0
-    return float(np.mean(values)), _smoothed_noise(values)
-
-
-class RangeTest(Callback):
-    """The learning-rate range test as a callback: the rate grows by ``growth`` each step.
-
-    Records each step's rate, batch loss and smoothed loss (weight 0.1, debiased as in
-    fastai), and ends the training once the smoothed loss exceeds 4 times its lowest value
-    after the first :data:`_WARMUP` steps. A non-finite loss ends it quietly: that step is
-    not recorded.
-
-    Parameters
-    ----------
-    low : float
-        The rate of the first step.
-    growth : float
-        The factor between the rates of consecutive steps.
-
-    Attributes
-    ----------
-    rates, losses, curve : list of float
-        Per step: the rate, the batch's loss (with penalties, before the update) and the
-        smoothed loss.
-    """
-
-    handles_divergence = True  # a non-finite loss ends the test; it is no error
-
-    def __init__(self, low, growth):
-        self.low, self.growth = low, growth
-        self.rates, self.losses, self.curve = [], [], []
-        self._average, self._lowest = 0.0, math.inf
-
-    def on_train_begin(self, logs=None):
-        self.model.optimizer.learning_rate = self.low
-
-    def on_batch_end(self, batch, logs=None):
-        loss = self.trainer.batch_loss
-        if not math.isfinite(loss):
-            return  # the engine stops the training
-        t = len(self.rates)
-        optimizer = self.model.optimizer
-        self.rates.append(optimizer.lr)
-        self.losses.append(loss)
-        self._average = 0.9 * self._average + 0.1 * loss
-        self.curve.append(self._average / (1 - 0.9 ** (t + 1)))  # fastai's debiased smoothing
-        self._lowest = min(self._lowest, self.curve[-1])
-        if self.curve[-1] > 4 * self._lowest and t > _WARMUP:
-            self.trainer.stop_training = True
-        optimizer.learning_rate = self.low * self.growth ** (t + 1)  # the next step's
-
-
-def _run_range_test(trainer, x, y, order, batch_size, steps):
-    """``steps`` steps of ``trainer`` (made on ``x[order]``), unless its callbacks stop it
-    sooner. An epoch that ends with a short batch is followed by one on the rows of ``order``
-    from where the next batch of the same size would have started (its remainder: the
-    batches go on over the order as if it repeated)."""
-    n = len(order)
-    while trainer.step < steps and not trainer.finished:
-        trainer.run(steps=steps - trainer.step, epochs=1)
-        if trainer.step < steps and not trainer.finished:
-            rows = order[(trainer.step * batch_size) % n:]
-            trainer.set_data(x[rows], y[rows])
-    trainer.end()
-
-
-MAX_STEPS = 100_000
-"""The most steps (and subset samples) :func:`check` takes: a sanity check, not a training run."""
-
 
 def check(model_factory, x, y, subset=64, max_steps=2000, batch_size=32, lr_steps=200,
           plot=None) -> Report:
@@ -727,7 +362,7 @@ def check(model_factory, x, y, subset=64, max_steps=2000, batch_size=32, lr_step
     max_steps = int(check_number(max_steps, "max_steps", low=1, high=MAX_STEPS, integer=True))
     lr_steps = int(check_number(lr_steps, "lr_steps", low=20, high=MAX_STEPS, integer=True))
     if plot is not None:  # before minutes of checks, not after
-        _image_format(plot)
+        image_format(plot)
     model = _fresh(model_factory, x)
     xs, ys = _prepared(model, x, y)  # every fresh model would fit the same preprocessing
     steps = [doctor_step(model, x, y, batch_size), gradient_step(model, xs, ys),
@@ -794,51 +429,3 @@ def _merged(fix_lists) -> list:
                 seen.add(key)
                 merged.append(fix)
     return merged
-
-
-def plot_lr_curve(report: Report, path) -> bool:
-    """Save the range test's loss against rate (log scale); False without matplotlib.
-
-    Parameters
-    ----------
-    report : Report
-        A report of :func:`check`.
-    path : str or Path
-        The image file to write; its extension gives the format.
-
-    Returns
-    -------
-    bool
-        True when the plot was saved, False when matplotlib is not installed.
-    """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(report.lr_curve.get("learning_rate", []), report.lr_curve.get("loss", []))
-    if report.recommended_learning_rate is not None:
-        ax.axvline(report.recommended_learning_rate, ls="--", c="gray", label="recommended")
-        ax.legend()
-    ax.set(xscale="log", xlabel="learning rate", ylabel="smoothed loss",
-           title="learning-rate range test" + ("" if report.recommended_learning_rate
-                                                else ": no rate recommended"))
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=_image_format(path))
-    plt.close(fig)
-    atomic_write(path, buffer.getvalue(), label="plot")
-    return True
-
-
-def _image_format(path) -> str:
-    """The image format that ``path``'s extension names; refused when matplotlib has none."""
-    kind = Path(path).suffix.lower().lstrip(".")
-    known = ("png", "svg", "pdf", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp")
-    if kind not in known:
-        raise FeedforwardError(f"plot: expected an image file ending in .{', .'.join(known)}; "
-                               f"got {str(path)!r}")
-    return kind
