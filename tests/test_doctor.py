@@ -321,3 +321,19 @@ def test_doctor_with_a_shared_monitor(digits):
     model.fit(*digits, epochs=4, verbose=0, callbacks=[monitor, doctor])
     assert doctor.monitor is monitor and len(monitor.records) == 2
     assert doctor.findings == [] and printed == []
+
+
+@pytest.mark.parametrize("l2", [0.3, 3.0])
+def test_strong_l2_is_over_regularization_not_vanishing_gradients(l2, digits):
+    """The issue's cases: L2 of 0.3 collapsing a network was called vanishing gradients, and
+    L2 of 3 (training at chance) got an all-clear."""
+    model, history = _digits(
+        digits, [D(128, "relu", kernel_regularizer=ff.regularizers.L2(l2)),
+                 D(64, "relu", kernel_regularizer=ff.regularizers.L2(l2)), D(10, "softmax")],
+        epochs=15)
+    doctor = history.doctor
+    assert [f.name for f in doctor.findings][:1] == ["over_regularization"]
+    assert doctor.first_seen["over_regularization"] == 0
+    assert "vanishing_gradients" not in doctor.first_seen
+    fix = doctor.findings[0].fixes[0]
+    assert fix.setting == "l2" and fix.value < l2

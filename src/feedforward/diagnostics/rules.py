@@ -440,16 +440,16 @@ def unscaled_inputs(ev: Evidence):
 
 @_rule
 def over_regularization(ev: Evidence):
-    """Over-strong regularization, while the loss is still above half the chance loss: an L1 /
-    L2 penalty that would reach the chance loss at weights of Glorot's scale
-    (:attr:`RunInfo.reference_penalty`); or a max-norm that holds most units at its cap; or
-    dropout of 0.5 or more (with the loss above 70 % of chance)."""
+    """Over-strong regularization: an L1 / L2 penalty that would reach the chance loss at
+    weights of Glorot's scale (:attr:`RunInfo.reference_penalty`) while the loss is still above
+    a fifth of the chance loss; or a max-norm that holds most units at its cap while it is
+    above half of it; or dropout of 0.5 or more while it is above 70 % of it."""
     run = ev.run
     last = ev.last
     if last is None:
         return None
     chance = run.chance_loss
-    if chance and run.reference_penalty >= chance and _poor(ev):
+    if chance and run.reference_penalty >= chance and _poor(ev, 0.2):
         key = "l1" if run.l1 >= run.l2 and run.l1 > 0 else "l2"
         value = getattr(run, key)
         lower = float(f"{value / 100:.1g}")
