@@ -2,10 +2,12 @@
 
 ::
 
-    python benchmarks/doctor_bench.py [--fast] [--jobs N] [--only ID,...] [--out FILE.md]
-                                      [--json FILE]
+    python benchmarks/doctor_bench.py [--fast | --heldout | --all] [--jobs N] [--only ID,...]
+                                      [--out FILE.md] [--json FILE]
 
-Each scenario of ``doctor_scenarios.py`` is trained as ``feedforward train --doctor`` trains
+Each scenario of ``doctor_scenarios.py`` (the set the rules were calibrated on; with
+``--heldout`` those of ``doctor_heldout.py`` instead, which the rules have not seen; with
+``--all`` both) is trained as ``feedforward train --doctor`` trains
 it (the experiment recipe, the doctor as an extra callback, a divergence diagnosed as the CLI
 does), in ``--jobs`` processes (default 2). For each run the doctor's final findings, the
 epoch each was first named (0: at initialization) and the time are recorded. The report
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the scenarios live beside this file
+import doctor_heldout as heldout  # noqa: E402
 import doctor_scenarios as sc  # noqa: E402
 
 import feedforward  # noqa: E402
@@ -40,6 +43,8 @@ from feedforward.diagnostics import Doctor  # noqa: E402
 from feedforward.model import Diverged  # noqa: E402
 
 TARGET_RECALL, TARGET_MODE_RECALL, EARLY_EPOCH = 0.95, 0.8, 2
+# every scenario by id: the calibration set's and the held-out set's (their ids are disjoint)
+BY_ID = {**sc.BY_ID, **heldout.BY_ID}
 OK, MISS = "✓", "✗"
 
 
@@ -97,7 +102,7 @@ def run(scenario_id: str) -> dict:
     Parameters
     ----------
     scenario_id : str
-        An id of :data:`doctor_scenarios.BY_ID`.
+        An id of :data:`BY_ID` (a calibration or a held-out scenario).
 
     Returns
     -------
@@ -107,7 +112,7 @@ def run(scenario_id: str) -> dict:
         ``diverged``, ``score`` (last validation accuracy or R²), ``train_score``, ``loss``
         (per epoch), ``seconds`` and ``error`` (None, or the traceback of a crash).
     """
-    scenario = sc.BY_ID[scenario_id]
+    scenario = BY_ID[scenario_id]
     start = time.perf_counter()
     result = {"id": scenario_id, "findings": [], "explains": {}, "first_seen": {},
               "explained": {}, "epochs": 0,
@@ -293,10 +298,11 @@ def every_run(runs) -> list:
          f"{r['seconds']:.1f}"] for s, r, v in runs])
 
 
-def report(runs, summary, seconds: float, jobs: int) -> str:
-    """The Markdown report of one benchmark run."""
+def report(runs, summary, seconds: float, jobs: int, title: str = "The doctor's benchmark"
+           ) -> str:
+    """The Markdown report of one benchmark run, headed ``title``."""
     faults = sum(s.mode != sc.HEALTHY for s, _, _ in runs)
-    out = ["# The doctor's benchmark", "",
+    out = [f"# {title}", "",
            f"{len(runs)} scenarios ({faults} faults, {len(runs) - faults} healthy) in "
            f"{seconds:.1f} s with {jobs} process(es), on {machine()}.", "",
            "## Targets", ""]
@@ -320,32 +326,47 @@ def report(runs, summary, seconds: float, jobs: int) -> str:
 
 
 # ---------------------------------------------------------------------------- the command
-def select(fast: bool = False, only=None) -> list:
-    """The scenarios to run: all, the ``fast`` subset, or those named in ``only``."""
+SETS = {"calibration": sc.SCENARIOS, "heldout": heldout.SCENARIOS,
+        "all": sc.SCENARIOS + heldout.SCENARIOS}
+TITLES = {"calibration": "The doctor's benchmark",
+          "heldout": "The doctor's benchmark: held-out scenarios",
+          "all": "The doctor's benchmark: calibration and held-out scenarios"}
+
+
+def select(fast: bool = False, only=None, which: str = "calibration") -> list:
+    """The scenarios to run: those of the set ``which`` (``calibration``, ``heldout`` or
+    ``all``), only its ``fast`` subset, or those named in ``only`` (from either set)."""
+    if which not in SETS:
+        raise ValueError(f"which: expected one of {', '.join(SETS)}, got {which!r}")
     if only:
-        unknown = [i for i in only if i not in sc.BY_ID]
+        unknown = [i for i in only if i not in BY_ID]
         if unknown:
             raise SystemExit(f"--only: unknown scenario(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sc.BY_ID)}")
-        return [sc.BY_ID[i] for i in only]
-    return [s for s in sc.SCENARIOS if s.fast or not fast]
+                             f"{', '.join(BY_ID)}")
+        return [BY_ID[i] for i in only]
+    return [s for s in SETS[which] if s.fast or not fast]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fast", action="store_true", help="only the make-test subset")
+    sets = parser.add_mutually_exclusive_group()
+    sets.add_argument("--fast", action="store_true", help="only the make-test subset")
+    sets.add_argument("--heldout", action="store_true",
+                      help="the held-out scenarios (doctor_heldout.py) instead")
+    sets.add_argument("--all", action="store_true", help="the calibration and held-out sets")
     parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--only", help="comma-separated scenario ids")
     parser.add_argument("--out", help="write the Markdown report here too")
     parser.add_argument("--json", help="write the results as JSON here")
     args = parser.parse_args(argv)
-    scenarios = select(args.fast, args.only.split(",") if args.only else None)
+    which = "heldout" if args.heldout else "all" if args.all else "calibration"
+    scenarios = select(args.fast, args.only.split(",") if args.only else None, which)
     start = time.perf_counter()
     results = run_all([s.id for s in scenarios], max(1, args.jobs))
     seconds = time.perf_counter() - start
     runs = judged(scenarios, results)
     summary = summarize(runs)
-    text = report(runs, summary, seconds, args.jobs)
+    text = report(runs, summary, seconds, args.jobs, TITLES[which])
     print(text)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

@@ -31,8 +31,14 @@ calibration set does not have:
 - output mismatch also for softsign (range (-1, 1)), softplus (range (0, inf)) and ELU
   (range (-1, inf)) outputs under targets they cannot reach.
 
-Setups made stronger after a first run showed no fault (no label changed; [the first
-setup]): none yet.
+Setups made stronger after the first run (no label changed; [the first setup]), chosen by
+the validation score alone: ``ho_healthy_spiral_relu_rmsprop`` [32+32 tanh, RMSprop 0.005:
+58 % when early stopping ended it at epoch 15; 64+64 for 60 epochs: 54 %; Adam 0.01: 57 %;
+100 epochs without early stopping: 66 %; with ReLU: 99.5 %]; ``ho_healthy_multigauss_gelu_adam``
+[64+64 tanh, Adam 0.01: R² 0.66; 100 epochs: 0.67; rate 0.003 for 100 epochs: 0.73; 128+128
+at 0.003: 0.71; with GELU: 0.81]. The first run's misses (``ho_vanishing_breast_sigmoid7``,
+``ho_underfit_circle_bottleneck1``) each showed its fault (62 % = the majority class; 69 % on
+circle, which a sound network fits to 100 %), so they stay as they were.
 """
 
 from __future__ import annotations
@@ -117,7 +123,7 @@ FAULTS = [
           "SGD at 3e-4 (1000x below 0.3)", dataset="xor", layers=[8, 8], activation="tanh",
           optimizer="sgd", learning_rate=3e-4, epochs=20, seed=2),
     fault("ho_lrlow_blobs_rmsprop3e-5", "learning_rate_too_low", "mild",
-          "RMSprop at 3e-5 (33x below its default)", dataset="blobs", layers=[16],
+          "RMSprop at 3e-5 (333x below its default 0.01)", dataset="blobs", layers=[16],
           optimizer="rmsprop", learning_rate=3e-5, epochs=15, seed=3),
     # symmetric initialization
     fault("ho_symmetric_wine_zeros_relu", "symmetric_initialization", "severe",
@@ -212,8 +218,8 @@ HEALTHY_RUNS = [
     healthy("ho_healthy_iris_relu_momentum", 0.85, "16+16 ReLU, SGD 0.05 with momentum 0.9",
             dataset="iris", layers=[16, 16], optimizer="sgd", learning_rate=0.05,
             momentum=0.9, epochs=40, seed=3),
-    healthy("ho_healthy_spiral_tanh_rmsprop", 0.85, "32+32 tanh, RMSprop 0.005, 1000 points",
-            dataset="spiral", samples=1000, noise=0.1, layers=[32, 32], activation="tanh",
+    healthy("ho_healthy_spiral_relu_rmsprop", 0.85, "32+32 ReLU, RMSprop 0.005, 1000 points",
+            dataset="spiral", samples=1000, noise=0.1, layers=[32, 32], activation="relu",
             optimizer="rmsprop", learning_rate=0.005, batch_size=16, epochs=40, seed=4),
     healthy("ho_healthy_xor_elu_nadam", 0.9, "16+16 ELU, Nadam 0.01", dataset="xor",
             layers=[16, 16], activation="elu", optimizer="nadam", learning_rate=0.01,
@@ -228,8 +234,8 @@ HEALTHY_RUNS = [
     healthy("ho_healthy_digits_silu_adamax", 0.93, "64 SiLU, Adamax 0.005", dataset="digits",
             layers=[64], activation="silu", optimizer="adamax", learning_rate=0.005,
             epochs=20, seed=4),
-    healthy("ho_healthy_multigauss_tanh_adam", 0.8, "64+64 tanh, Adam 0.01, 1200 points",
-            dataset="multi_gaussian", samples=1200, layers=[64, 64], activation="tanh",
+    healthy("ho_healthy_multigauss_gelu_adam", 0.8, "64+64 GELU, Adam 0.01, 1200 points",
+            dataset="multi_gaussian", samples=1200, layers=[64, 64], activation="gelu",
             learning_rate=0.01, batch_size=16, epochs=40, seed=1),
     healthy("ho_healthy_gaussian_relu_sgd_batch8", 0.95, "8 ReLU, SGD 0.1, batches of 8",
             dataset="gaussian", layers=[8], optimizer="sgd", learning_rate=0.1, batch_size=8,
