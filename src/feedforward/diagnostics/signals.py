@@ -1,0 +1,86 @@
+"""What the doctor's rules share: the docstring of a rule, and the signals several rules read
+(how poor the fit still is, whether the rate or the steps are large, whether a curve is flat).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .advice import Fix
+
+_SECTIONS = """
+    Parameters
+    ----------
+    ev : Evidence
+        The records, curves, inputs and run (:class:`Evidence`).
+
+    Returns
+    -------
+    Finding or None
+        The finding, or None when the rule does not fire.
+    """
+
+
+def rule(func):
+    """Give a rule the docstring sections that every rule shares (one text, not thirteen)."""
+    func.__doc__ = func.__doc__.rstrip() + "\n" + _SECTIONS
+    return func
+
+
+def rounded_rate(value) -> float:
+    """A learning rate rounded to one significant digit (0.0031 -> 0.003)."""
+    return float(f"{value:.1g}")
+
+
+def lower_rate(ev, factor=10) -> Fix:
+    rate = rounded_rate(ev.run.learning_rate / factor)
+    return Fix("learning_rate", rate,
+               f"lower the learning rate from {ev.run.learning_rate:g} to {rate:g}")
+
+
+def poor(ev, share=0.5) -> bool:
+    """Whether the training loss is still above ``share`` of the chance loss (or the accuracy
+    below 80 % when the chance loss is unknown)."""
+    level = ev.level()
+    if level is not None:
+        return level > share
+    acc = ev.accuracy()
+    return acc is not None and acc < 0.8
+
+
+def rate_large(run) -> bool:
+    """A rate that overshoots on most problems: 1 for SGD, 0.05 for adaptive optimizers."""
+    return run.learning_rate >= (0.05 if run.adaptive else 1.0)
+
+
+def steps_large(record) -> bool:
+    """Whether the record's last step moved the weights by more than 10 % (1e-3 is healthy)."""
+    ratios = [e["update_ratio"] for e in record["layers"] if e.get("update_ratio") is not None]
+    return bool(ratios) and float(np.median(ratios)) > 0.1
+
+
+MIN_STEPS = 300  # optimizer steps before a run may be called stuck: slow starts are healthy
+
+
+def few_steps(ev) -> bool:
+    """Whether fewer than :data:`MIN_STEPS` optimizer steps were taken (the monitor's count,
+    else epochs times batches per epoch; False when unknown)."""
+    if ev.last is not None and ev.last.get("step"):
+        return ev.last["step"] < MIN_STEPS
+    run = ev.run
+    if not (run.samples and run.batch_size):
+        return False
+    return ev.epochs * -(-run.samples // run.batch_size) < MIN_STEPS
+
+
+def flat(losses, window) -> bool:
+    """Whether the loss moved by under 1 % over its last ``window`` epochs (a loss that
+    climbs is not flat: it is the learning rate's problem)."""
+    tail = losses[-window:]
+    return len(tail) >= 2 and tail[0] > 0 and abs(tail[0] - tail[-1]) / tail[0] < 0.01
+
+
+def large_inputs(ev) -> bool:
+    inputs = ev.inputs
+    return bool(inputs) and max(float(np.max(np.abs(inputs["mean"]))),
+                                float(np.max(inputs["std"]))) > 10
