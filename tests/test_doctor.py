@@ -337,3 +337,19 @@ def test_strong_l2_is_over_regularization_not_vanishing_gradients(l2, digits):
     assert "vanishing_gradients" not in doctor.first_seen
     fix = doctor.findings[0].fixes[0]
     assert fix.setting == "l2" and fix.value < l2
+
+
+def test_a_large_step_beside_tiny_weights_is_not_a_large_rate():
+    """The update ratio ||dw|| / ||w|| is large when the weights are near zero (a zero
+    initialization, a max-norm cap), whatever the rate: those layers are left out."""
+    from feedforward.diagnostics import signals
+
+    def record(epoch, norms, ratios):
+        return {"epoch": epoch, "layers": [
+            {"index": i, "weight_norm": n, "update_ratio": r}
+            for i, (n, r) in enumerate(zip(norms, ratios, strict=True))]}
+
+    start = record(-1, [0.0, 2.0, 2.0], [None] * 3)
+    now = record(0, [0.004, 0.5, 1.9], [0.3, 0.4, 0.01])
+    assert signals.step_ratios(now, start) == [0.01]  # zero at the start; shrunk to a quarter
+    assert not signals.steps_large(now, start) and signals.steps_large(now)

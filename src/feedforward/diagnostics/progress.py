@@ -13,11 +13,13 @@ from .findings import Evidence, Finding
 from .signals import (
     few_steps,
     flat,
+    initial,
     lower_rate,
     poor,
     rate_large,
     rounded_rate,
     rule,
+    step_ratios,
     steps_large,
 )
 
@@ -62,12 +64,11 @@ def _grown(ev) -> dict:
 
 
 def _huge_steps(ev) -> dict:
-    """Evidence from the last step: it moved the weights by over 10 % while the loss is
-    still above 70 % of chance."""
-    if ev.last is None or not steps_large(ev.last) or not poor(ev, 0.7):
+    """Evidence from the last step: it moved the weights by over 10 % (of weights still at
+    half their initial size or more) while the loss is still above 70 % of chance."""
+    if ev.last is None or not steps_large(ev.last, initial(ev)) or not poor(ev, 0.7):
         return {}
-    ratios = [e["update_ratio"] for e in ev.last["layers"] if e.get("update_ratio") is not None]
-    return {"median_update_ratio": float(np.median(ratios))}
+    return {"median_update_ratio": float(np.median(step_ratios(ev.last, initial(ev))))}
 
 
 @rule

@@ -26,7 +26,7 @@ from .progress import (
     overfitting,
     underfitting,
 )
-from .signals import large_inputs, lower_rate, poor, rate_large, rule, steps_large
+from .signals import initial, large_inputs, lower_rate, poor, rate_large, rule, steps_large
 
 __all__ = ["EXPLAINS", "RULES", "dead_relus", "exploding_gradients", "learning_rate_too_high",
            "learning_rate_too_low", "not_learning", "output_mismatch", "over_regularization",
@@ -115,7 +115,7 @@ def dead_relus(ev: Evidence):
     cause = ("ReLU units whose input is negative for every sample output 0 and get no "
              "gradient, so they never recover")
     trained = ev.records[-1]["epoch"] >= 0
-    if trained and (rate_large(run) or any(steps_large(r) for r in ev.records)):
+    if trained and (rate_large(run) or any(steps_large(r, initial(ev)) for r in ev.records)):
         fixes.insert(0, lower_rate(ev))
         cause += f": the steps at learning rate {run.learning_rate:g} pushed them there"
     else:

@@ -53,10 +53,26 @@ def rate_large(run) -> bool:
     return run.learning_rate >= (0.05 if run.adaptive else 1.0)
 
 
-def steps_large(record) -> bool:
-    """Whether the record's last step moved the weights by more than 10 % (1e-3 is healthy)."""
-    ratios = [e["update_ratio"] for e in record["layers"] if e.get("update_ratio") is not None]
+def step_ratios(record, start=None) -> list:
+    """The update ratios of the record's layers, leaving out layers whose weights are under
+    half their size at ``start`` (the record at initialization): a step is large beside tiny
+    weights (a zero initialization, a max-norm cap) whatever the rate."""
+    scale = {e["index"]: e.get("weight_norm") for e in start["layers"]} if start else {}
+    return [e["update_ratio"] for e in record["layers"] if e.get("update_ratio") is not None
+            and (not scale or (scale.get(e["index"]) or 0) > 0
+                 and e["weight_norm"] >= 0.5 * scale[e["index"]])]
+
+
+def steps_large(record, start=None) -> bool:
+    """Whether the record's last step moved the weights by more than 10 % (1e-3 is healthy),
+    as the median over the layers of :func:`step_ratios`."""
+    ratios = step_ratios(record, start)
     return bool(ratios) and float(np.median(ratios)) > 0.1
+
+
+def initial(ev) -> dict | None:
+    """The record at initialization (``epoch`` -1), or None."""
+    return ev.records[0] if ev.records and ev.records[0]["epoch"] < 0 else None
 
 
 MIN_STEPS = 300  # optimizer steps before a run may be called stuck: slow starts are healthy
