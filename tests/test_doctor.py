@@ -353,3 +353,16 @@ def test_a_large_step_beside_tiny_weights_is_not_a_large_rate():
     now = record(0, [0.004, 0.5, 1.9], [0.3, 0.4, 0.01])
     assert signals.step_ratios(now, start) == [0.01]  # zero at the start; shrunk to a quarter
     assert not signals.steps_large(now, start) and signals.steps_large(now)
+
+
+def test_conclude_names_a_divergence_in_the_epoch_it_happened(digits):
+    model = ff.Sequential([D(64, "relu"), D(10, "softmax")], seed=0,
+                          preprocessing=ff.data.StandardScaler())
+    model.compile(ff.optimizers.SGD(10.0), "categorical_crossentropy")
+    doctor = Doctor(print_fn=lambda _: None)
+    with np.errstate(all="ignore"), pytest.raises(ff.FeedforwardError, match="diverged") as e:
+        model.fit(*digits, epochs=3, verbose=0, callbacks=[doctor])
+    found = doctor.conclude(e.value)
+    assert found is doctor.findings and found[0].name == "exploding_gradients"
+    epochs = len(model.history.history.get("loss", []))
+    assert 0 <= doctor.first_seen["exploding_gradients"] <= epochs + 1

@@ -345,19 +345,9 @@ def _fit(cfg, plan, model, splits, out, console, doctor=None, backup=None, appen
                               verbose=0 if console.quiet else 1)
     except Diverged as e:
         if doctor is not None:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as in fit
-                _diagnose_divergence(doctor, e)
-                _report_doctor(console, doctor, out)
+            doctor.conclude(e)
+            _report_doctor(console, doctor, out)
         raise
-
-
-def _diagnose_divergence(doctor, error) -> None:
-    """The doctor's findings on a run that ``error`` (Diverged) ended; a finding named only
-    now is first seen in the epoch that diverged (the one after those completed)."""
-    doctor.findings = doctor.diagnose(error=error)
-    diverged_in = len(doctor.model.history.history.get("loss", [])) + 1
-    for finding in doctor.findings:
-        doctor.first_seen.setdefault(finding.name, diverged_in)
 
 
 def _report_doctor(console, doctor, out) -> str:

@@ -10,6 +10,8 @@ initialization on, and prints what is new.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..callbacks import Callback
 from . import rules
 from .findings import Evidence, Finding
@@ -187,6 +189,27 @@ class Doctor(Callback):
     def on_train_end(self, logs=None):
         self._forward("on_train_end", logs)
         self.findings = self.diagnose()
+
+    def conclude(self, error) -> list:
+        """The findings of a run that ``error`` (a Diverged exception) ended: a non-finite loss
+        counts, and a finding named only now is first seen in the epoch that diverged.
+
+        Parameters
+        ----------
+        error : Exception
+            The error that ended training.
+
+        Returns
+        -------
+        list of Finding
+            Also kept as :attr:`findings`.
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self.findings = self.diagnose(error=error)
+        diverged_in = len(self.model.history.history.get("loss", [])) + 1
+        for finding in self.findings:
+            self.first_seen.setdefault(finding.name, diverged_in)
+        return self.findings
 
     def diagnose(self, error=None) -> list:
         """Findings now; ``error`` (a Diverged exception) counts as a non-finite loss.
