@@ -185,16 +185,18 @@ def unscaled_inputs(ev: Evidence):
 
 @rule
 def over_regularization(ev: Evidence):
-    """Over-strong regularization: an L1 / L2 penalty that would reach the chance loss at
-    weights of Glorot's scale (:attr:`RunInfo.reference_penalty`) while the loss is still above
-    a fifth of the chance loss; or a max-norm that holds most units at its cap while it is
+    """Over-strong regularization: an L1 / L2 penalty that would reach 10 times the chance loss
+    at weights of Glorot's scale (:attr:`RunInfo.reference_penalty`), or reach it while the
+    loss is still above a fifth of the chance loss; or a max-norm that holds most units at its cap while it is
     above half of it; or dropout of 0.5 or more while it is above 70 % of it."""
     run = ev.run
     last = ev.last
     if last is None:
         return None
     chance = run.chance_loss
-    if chance and run.reference_penalty >= chance and poor(ev, 0.2):
+    # ten times the whole data loss at ordinary weights: the penalty will win, fit or not yet
+    strength = run.reference_penalty / chance if chance else 0.0
+    if strength >= 10 or strength >= 1 and poor(ev, 0.2):
         key = "l1" if run.l1 >= run.l2 and run.l1 > 0 else "l2"
         value = getattr(run, key)
         lower = float(f"{value / 100:.1g}")
