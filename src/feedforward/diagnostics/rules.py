@@ -187,8 +187,9 @@ def unscaled_inputs(ev: Evidence):
 def over_regularization(ev: Evidence):
     """Over-strong regularization: an L1 / L2 penalty that would reach 10 times the chance loss
     at weights of Glorot's scale (:attr:`RunInfo.reference_penalty`), or reach it while the
-    loss is still above a fifth of the chance loss; or a max-norm that holds most units at its cap while it is
-    above half of it; or dropout of 0.5 or more while it is above 70 % of it."""
+    loss is still above a fifth of the chance loss; or a max-norm that holds most units at
+    its cap while it is above half of it; or dropout of 0.5 or more while it is above 70 % of
+    it."""
     run = ev.run
     last = ev.last
     if last is None:
