@@ -2,19 +2,21 @@
 
 ::
 
-    python benchmarks/doctor_bench.py [--fast | --heldout | --all] [--jobs N] [--only ID,...]
-                                      [--out FILE.md] [--json FILE]
+    python benchmarks/doctor_bench.py [--fast | --heldout | --heldout2 | --all] [--jobs N]
+                                      [--only ID,...] [--out FILE.md] [--json FILE]
 
 Each scenario of ``doctor_scenarios.py`` (the set the rules were calibrated on; with
-``--heldout`` those of ``doctor_heldout.py`` instead, which the rules have not seen; with
-``--all`` both) is trained as ``feedforward train --doctor`` trains
-it (the experiment recipe, the doctor as an extra callback, a divergence diagnosed as the CLI
-does), in ``--jobs`` processes (default 2). For each run the doctor's final findings, the
-epoch each was first named (0: at initialization) and the time are recorded. The report
-(Markdown, printed, and written to ``--out``) gives the targets of issue 19 measured, recall
-per mode, a confusion table of expected modes against the findings, the false findings and
-the detection epochs. The exit status is 1 when a target is missed or a scenario could not
-run (a crash, or a healthy setup that does not train well), 0 otherwise.
+``--heldout`` those of ``doctor_heldout.py`` instead, written before the rules had seen
+them; with ``--heldout2`` those of ``doctor_heldout2.py``, written after the rules' last
+change to the first held-out set; with ``--all`` all three) is trained as ``feedforward
+train --doctor`` trains it (the experiment recipe, the doctor as an extra callback, a
+divergence diagnosed as the CLI does), in ``--jobs`` processes (default 2). For each run the
+doctor's final findings, the epoch each was first named (0: at initialization) and the time
+are recorded. The report (Markdown, printed, and written to ``--out``) gives the targets of
+issue 19 measured, recall per mode, a confusion table of expected modes against the
+findings, the false findings and the detection epochs. The exit status is 1 when a target is
+missed or a scenario could not run (a crash, or a healthy setup that does not train well), 0
+otherwise.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the scenarios live beside this file
 import doctor_heldout as heldout  # noqa: E402
+import doctor_heldout2 as heldout2  # noqa: E402
 import doctor_scenarios as sc  # noqa: E402
 
 import feedforward  # noqa: E402
@@ -43,8 +46,8 @@ from feedforward.diagnostics import Doctor  # noqa: E402
 from feedforward.model import Diverged  # noqa: E402
 
 TARGET_RECALL, TARGET_MODE_RECALL, EARLY_EPOCH = 0.95, 0.8, 2
-# every scenario by id: the calibration set's and the held-out set's (their ids are disjoint)
-BY_ID = {**sc.BY_ID, **heldout.BY_ID}
+# every scenario by id: the calibration set's and the held-out sets' (their ids are disjoint)
+BY_ID = {**sc.BY_ID, **heldout.BY_ID, **heldout2.BY_ID}
 OK, MISS = "✓", "✗"
 
 
@@ -327,15 +330,18 @@ def report(runs, summary, seconds: float, jobs: int, title: str = "The doctor's 
 
 # ---------------------------------------------------------------------------- the command
 SETS = {"calibration": sc.SCENARIOS, "heldout": heldout.SCENARIOS,
-        "all": sc.SCENARIOS + heldout.SCENARIOS}
+        "heldout2": heldout2.SCENARIOS,
+        "all": sc.SCENARIOS + heldout.SCENARIOS + heldout2.SCENARIOS}
 TITLES = {"calibration": "The doctor's benchmark",
           "heldout": "The doctor's benchmark: held-out scenarios",
-          "all": "The doctor's benchmark: calibration and held-out scenarios"}
+          "heldout2": "The doctor's benchmark: second held-out scenarios",
+          "all": "The doctor's benchmark: calibration and both held-out sets"}
 
 
 def select(fast: bool = False, only=None, which: str = "calibration") -> list:
-    """The scenarios to run: those of the set ``which`` (``calibration``, ``heldout`` or
-    ``all``), only its ``fast`` subset, or those named in ``only`` (from either set)."""
+    """The scenarios to run: those of the set ``which`` (``calibration``, ``heldout``,
+    ``heldout2`` or ``all``), only its ``fast`` subset, or those named in ``only`` (from any
+    set)."""
     if which not in SETS:
         raise ValueError(f"which: expected one of {', '.join(SETS)}, got {which!r}")
     if only:
@@ -353,13 +359,17 @@ def main(argv=None) -> int:
     sets.add_argument("--fast", action="store_true", help="only the make-test subset")
     sets.add_argument("--heldout", action="store_true",
                       help="the held-out scenarios (doctor_heldout.py) instead")
-    sets.add_argument("--all", action="store_true", help="the calibration and held-out sets")
+    sets.add_argument("--heldout2", action="store_true",
+                      help="the second held-out scenarios (doctor_heldout2.py) instead")
+    sets.add_argument("--all", action="store_true",
+                      help="the calibration set and both held-out sets")
     parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--only", help="comma-separated scenario ids")
     parser.add_argument("--out", help="write the Markdown report here too")
     parser.add_argument("--json", help="write the results as JSON here")
     args = parser.parse_args(argv)
-    which = "heldout" if args.heldout else "all" if args.all else "calibration"
+    which = ("heldout" if args.heldout else "heldout2" if args.heldout2
+             else "all" if args.all else "calibration")
     scenarios = select(args.fast, args.only.split(",") if args.only else None, which)
     start = time.perf_counter()
     results = run_all([s.id for s in scenarios], max(1, args.jobs))
