@@ -366,3 +366,42 @@ def test_conclude_names_a_divergence_in_the_epoch_it_happened(digits):
     assert found is doctor.findings and found[0].name == "exploding_gradients"
     epochs = len(model.history.history.get("loss", []))
     assert 0 <= doctor.first_seen["exploding_gradients"] <= epochs + 1
+
+
+def test_weights_too_large_for_the_depth_are_named_before_the_first_step(digits):
+    layers = [D(32, "relu", kernel_initializer=ff.initializers.RandomNormal(stddev=1.0))
+              for _ in range(6)]
+    _, history = _digits(digits, layers + [D(10, "softmax")], epochs=1)
+    first = history.doctor.monitor.records[0]
+    spread = [e["act_std"] for e in first["layers"][:-1]]
+    assert spread[-1] > 10 * spread[0]  # the outputs widen layer after layer
+    assert history.doctor.first_seen["exploding_gradients"] == 0
+
+
+def _step_record(epoch, loss, ratio):
+    return {"epoch": epoch, "step": epoch + 1, "loss": loss, "penalty": 0.0, "layers": [
+        {"index": 0, "weight_norm": 1.0, "update_ratio": ratio},
+        {"index": 1, "weight_norm": 1.0, "update_ratio": ratio}]}
+
+
+@pytest.mark.parametrize("loss_after, named", [(0.8, False), (0.95, True)])
+def test_large_steps_that_keep_lowering_the_loss_are_no_rate_problem(loss_after, named):
+    from feedforward.diagnostics import rules
+
+    records = [_step_record(-1, 0.9, None), _step_record(0, 0.9, 0.3),
+               _step_record(1, loss_after, 0.3)]
+    evidence = Evidence(records, {"loss": [0.9, 0.9]}, {}, RunInfo(chance_loss=1.0))
+    assert (rules.learning_rate_too_high(evidence) is not None) is named
+
+
+def test_a_max_norm_that_held_every_unit_stays_the_named_cause():
+    from feedforward.diagnostics import rules
+
+    def record(epoch, capped):
+        return {"epoch": epoch, "step": epoch + 1, "loss": 1.0, "penalty": 0.0,
+                "layers": [{"index": 0, "weight_norm": 0.1, "capped_fraction": capped}]}
+
+    run = RunInfo(max_norm=0.02, chance_loss=1.0)
+    records = [record(-1, 0.0), record(0, 1.0), record(1, 0.4)]  # units left the cap later
+    found = rules.over_regularization(Evidence(records, {"loss": [1.0, 1.0]}, {}, run))
+    assert found is not None and found.evidence["capped_fraction"] == 1.0

@@ -65,8 +65,12 @@ def _grown(ev) -> dict:
 
 def _huge_steps(ev) -> dict:
     """Evidence from the last step: it moved the weights by over 10 % (of weights still at
-    half their initial size or more) while the loss is still above 70 % of chance."""
+    half their initial size or more) while the loss is still above 70 % of chance and did not
+    fall since the record before (large steps that keep lowering the loss are fine)."""
     if ev.last is None or not steps_large(ev.last, initial(ev)) or not poor(ev, 0.7):
+        return {}
+    losses = [r.get("loss") for r in ev.records[-2:]]
+    if len(losses) == 2 and None not in losses and losses[1] < losses[0]:
         return {}
     return {"median_update_ratio": float(np.median(step_ratios(ev.last, initial(ev))))}
 
