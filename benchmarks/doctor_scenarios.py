@@ -113,9 +113,9 @@ def fault(id, mode, severity, note, *, accept=(), fast=False, data=None, weights
                     data, weights, None, note)
 
 
-def healthy(id, min_score, note, *, fast=False, **options) -> Scenario:
+def healthy(id, min_score, note, *, fast=False, data=None, **options) -> Scenario:
     """A sound setup that trains well: the doctor must name nothing."""
-    return Scenario(id, HEALTHY, "none", options, (), (), False, fast, None, None, min_score,
+    return Scenario(id, HEALTHY, "none", options, (), (), False, fast, data, None, min_score,
                     note)
 
 
@@ -410,6 +410,12 @@ HEALTHY_RUNS = [
             l2=0.0, epochs=15),
     healthy("healthy_plane_deep_relu", 0.95, "4 ReLU layers of 16, Adam 0.01",
             dataset="plane", layers=[16] * 4, learning_rate=0.01, epochs=20),
+    # added after the review of the rules: small targets need small weights, so an ordinary
+    # L2 looks strong beside their tiny chance loss (the doctor had named it at epoch 0); the
+    # first version, L2 1e-3 on targets x0.05, reached only R² 0.76: that L2 does hurt there
+    healthy("healthy_plane_small_targets_l2", 0.9, "128+64 ReLU, the default L2 3e-4, "
+            "targets x0.2", dataset="plane", layers=[128, 64], data=scale_targets(0.2),
+            epochs=20),
 ]
 
 SCENARIOS = FAULTS + HEALTHY_RUNS

@@ -405,3 +405,54 @@ def test_a_max_norm_that_held_every_unit_stays_the_named_cause():
     records = [record(-1, 0.0), record(0, 1.0), record(1, 0.4)]  # units left the cap later
     found = rules.over_regularization(Evidence(records, {"loss": [1.0, 1.0]}, {}, run))
     assert found is not None and found.evidence["capped_fraction"] == 1.0
+
+
+def test_a_resumed_run_takes_no_record_at_initialization(digits, tmp_path):
+    """The checkpoint restores its weights in on_train_begin; a record 'at initialization'
+    of the fresh weights the resume throws away would mislead every rule that compares."""
+    def fit(epochs):
+        model = ff.Sequential([D(32, "relu"), D(10, "softmax")], seed=0,
+                              preprocessing=ff.data.StandardScaler())
+        model.compile("adam", "categorical_crossentropy")
+        doctor = Doctor(print_fn=lambda _: None)
+        backup = ff.BackupAndRestore(tmp_path / "backup", delete_checkpoint=False)
+        model.fit(*digits, epochs=epochs, verbose=0, callbacks=[backup, doctor])
+        return doctor
+
+    first = fit(2)
+    assert first.monitor.records[0]["epoch"] == -1
+    resumed = fit(4)
+    assert [r["epoch"] for r in resumed.monitor.records] == [2, 3]
+    assert resumed.first_seen == {} and "over 4 epoch(s)" in resumed.summary()
+
+
+def test_an_activation_layer_is_read_as_its_dense_layers_activation():
+    model = ff.Sequential([D(8), ff.layers.Activation("sigmoid"), D(8),
+                           ff.layers.Activation("sigmoid"), D(1), ff.layers.Activation("relu")],
+                          input_dim=2, seed=0)
+    model.compile("sgd", "mse")
+    info = RunInfo.of(model, np.array([[-1.0], [2.0]]))
+    assert info.hidden == ["sigmoid", "sigmoid"] and info.saturating
+    assert info.output_activation == "relu" and info.outside_output == 0.5
+
+
+def test_chance_levels_of_multilabel_and_summed_losses():
+    multi = RunInfo.of(_compiled([D(2, "sigmoid")], "binary_crossentropy"),
+                       np.array([[1, 0], [1, 1], [0, 0], [1, 0]], dtype=float))
+    p = np.array([0.75, 0.25])
+    assert multi.chance_loss == pytest.approx(float(-(p * np.log(p)
+                                                      + (1 - p) * np.log(1 - p)).mean()))
+    assert multi.chance_accuracy == pytest.approx(0.75)
+    assert RunInfo.of(_compiled([D(1)], "sse"), np.array([[1.0], [3.0]])).chance_loss is None
+
+
+@pytest.mark.parametrize("task, named", [("classification", True), ("regression", False)])
+def test_a_strong_penalty_prior_alone_needs_a_classification(task, named):
+    """Small regression targets need small weights: an L2 that would be 100 times the chance
+    loss at Glorot-scale weights may fit well; a class loss is of order 1, so there it cannot."""
+    from feedforward.diagnostics import rules
+
+    run = RunInfo(task=task, l2=1e-3, reference_penalty=1.0, chance_loss=0.01)
+    record = {"epoch": 3, "step": 40, "loss": 0.0004, "penalty": 0.001, "layers": []}
+    found = rules.over_regularization(Evidence([record], {"loss": [0.001] * 4}, {}, run))
+    assert (found is not None) is named

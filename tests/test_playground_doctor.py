@@ -239,3 +239,16 @@ def test_a_finding_leaves_out_advice_no_setting_expresses():
     assert shown["title"] == "Not learning"
     assert [f["control"] for f in shown["fixes"]] == ["Optimizer: Adam"]
     assert json.dumps(shown).count("ff.") == 0
+
+
+def test_the_record_at_initialization_stays_while_the_rest_roll():
+    from feedforward.playground import frames
+
+    class Driver:  # any object the session's driver could be
+        pass
+
+    driver = Driver()
+    for step in range(15):
+        records = frames.keep(driver, {"epoch": step - 1, "step": step, "layers": []})
+    assert records[0]["epoch"] == -1 and len(records) == frames.RECORDS + 1
+    assert [r["step"] for r in records[1:]] == list(range(15 - frames.RECORDS, 15))

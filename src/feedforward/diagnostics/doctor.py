@@ -105,7 +105,8 @@ class Doctor(Callback):
     Parameters
     ----------
     monitor : Monitor, optional
-        A monitor that is also in ``fit``'s callbacks; by default the doctor runs its own.
+        A monitor that is also in ``fit``'s callbacks, before the doctor (its record of an
+        epoch must exist when the doctor reads it); by default the doctor runs its own.
     print_fn : callable
         Receives each new finding as text (``print`` by default).
     every, probe_size : int
@@ -158,19 +159,23 @@ class Doctor(Callback):
     def on_train_begin(self, logs=None):
         self._forward("on_train_begin", logs)
         trainer = self.trainer
-        self.first_seen, self.explained, self._epochs = {}, {}, 0
+        self.first_seen, self.explained, self._epochs, self._last = {}, {}, 0, 0
         self.run = RunInfo.of(self.model, trainer.y, trainer.batch_size)
-        self._report(0)
+        self._started = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self._forward("on_epoch_begin", epoch, logs)
+        if not self._started:  # after every on_train_begin: a checkpoint has restored
+            self._started = True
+            if self.monitor.records and self.monitor.records[0]["epoch"] < 0:
+                self._report(0)
 
     def on_batch_end(self, batch, logs=None):
         self._forward("on_batch_end", batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         self._forward("on_epoch_end", epoch, logs)
-        self._epochs += 1
+        self._epochs, self._last = self._epochs + 1, epoch + 1
         self._logs = (epoch, dict(logs or {}))  # the History records it after the callbacks
         self._report(epoch + 1)
         self._logs = None
@@ -244,7 +249,7 @@ class Doctor(Callback):
         str
             E.g. ``"doctor: checked gradient flow, ... over 20 epochs: no problem found"``.
         """
-        epochs = getattr(self, "_epochs", 0)
+        epochs = getattr(self, "_last", 0)  # a resumed run counts its epochs before the resume
         what = f"checked {', '.join(CHECKED)} at initialization and over {epochs} epoch(s)"
         if not self.findings:
             return f"doctor: {what}: no problem found"

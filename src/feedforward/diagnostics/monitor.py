@@ -51,7 +51,8 @@ class Monitor(Callback):
         Raw inputs to use as the probe (preprocessed like ``fit``'s inputs); by default the
         first ``probe_size`` training rows that the first layer sees.
     initial : bool
-        Also record once before the first step (``epoch`` -1), with the probe's gradients.
+        Also record once before the first step (``epoch`` -1), with the probe's gradients; not
+        for a run resumed from a checkpoint.
 
     Attributes
     ----------
@@ -99,9 +100,15 @@ class Monitor(Callback):
             self._probe = np.array(model.transform(x) if trainer.x_is_raw else x)
             self._probe_y = np.array(trainer.y[:self.probe_size])
         trainer.history.monitor = self
-        if self.initial:
-            self._epoch = -1
-            self._record_initial()
+        self._pending = self.initial  # recorded at the first epoch's start: see on_epoch_begin
+
+    def _initial_due(self, epoch) -> bool:
+        """Whether to take the record at initialization now: at the start of the first epoch,
+        after every callback's ``on_train_begin`` (a checkpoint restores its weights there),
+        and never for a resumed run, whose weights are not the initial ones."""
+        due = self._pending and epoch == 0 and self.trainer.position["batch"] == 0
+        self._pending = False
+        return due
 
     def _record_initial(self):
         """A record with the probe's gradients (the model's own gradients are kept)."""
@@ -116,6 +123,9 @@ class Monitor(Callback):
             model.grads[...] = saved
 
     def on_epoch_begin(self, epoch, logs=None):
+        if self._initial_due(epoch):
+            self._epoch = -1
+            self._record_initial()
         self._epoch = epoch
         if self.every_steps is None and self.params["steps"] == 1 and self._due_epoch(epoch):
             self._previous = self.model.params.copy()

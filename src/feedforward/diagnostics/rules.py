@@ -35,6 +35,12 @@ __all__ = ["EXPLAINS", "RULES", "dead_relus", "exploding_gradients", "learning_r
 
 
 # ---------------------------------------------------------------------------- the network
+def _stalled(records) -> bool:
+    """Whether the probe's loss fell by under 20 % since the record before the last."""
+    losses = [r.get("loss") for r in records[-2:]]
+    return len(losses) == 2 and None not in losses and losses[1] > 0.8 * losses[0]
+
+
 def _he(ev) -> str:
     return "he_uniform" if ev.run.relu_like or not ev.run.saturating else "glorot_uniform"
 
@@ -134,8 +140,8 @@ def dead_relus(ev: Evidence):
     quarters killed by training, never active on the probe batch, while the loss is still
     above half the chance loss."""
     worst = max(ev.hidden("dead_fraction"), key=lambda p: p[1], default=None)
-    start = {e["index"]: e.get("dead_fraction") or 0.0 for e in ev.records[0]["layers"]} \
-        if ev.records else {}
+    first = initial(ev)
+    start = {e["index"]: e.get("dead_fraction") or 0.0 for e in first["layers"]} if first else {}
     # dead from the start (a cause before training), or mostly killed by training
     if worst is None or worst[1] < (0.5 if start.get(worst[0], 0) >= 0.5 else 0.75) \
             or not poor(ev):
@@ -210,11 +216,12 @@ def unscaled_inputs(ev: Evidence):
 
 @rule
 def over_regularization(ev: Evidence):
-    """Over-strong regularization: an L1 / L2 penalty that would reach 10 times the chance loss
-    at weights of Glorot's scale (:attr:`RunInfo.reference_penalty`), or reach it while the
-    loss is still above a fifth of the chance loss; or a max-norm that held most units at its
-    cap at some epoch while it is above half of it; or dropout of 0.5 or more while it is
-    above 70 % of it."""
+    """Over-strong regularization: an L1 / L2 penalty that would reach the chance loss at
+    weights of Glorot's scale (:attr:`RunInfo.reference_penalty`), in a classification 10
+    times over or with the loss still above a fifth of chance after an epoch, in a regression
+    with the loss still above half of it after 3 epochs and no longer falling fast; or a
+    max-norm that held most units at its cap at some epoch while it is above half of it; or
+    dropout of 0.5 or more while it is above 70 % of it."""
     run = ev.run
     last = ev.last
     if last is None:
@@ -222,7 +229,14 @@ def over_regularization(ev: Evidence):
     chance = run.chance_loss
     # ten times the whole data loss at ordinary weights: the penalty will win, fit or not yet
     strength = run.reference_penalty / chance if chance else 0.0
-    if strength >= 10 or strength >= 1 and poor(ev, 0.2):
+    # (a regression's small targets need small weights: there the prior alone proves nothing)
+    # and before the first epoch every fit is poor: the weaker prior waits for one (three,
+    # and half the chance loss, for a regression, whose fit starts from further away)
+    if run.task == "classification":
+        named = strength >= 10 or strength >= 1 and last["epoch"] >= 0 and poor(ev, 0.2)
+    else:  # a regression may start far from small targets: wait until its fit stalls
+        named = strength >= 1 and ev.epochs >= 3 and poor(ev) and _stalled(ev.records)
+    if named:
         key = "l1" if run.l1 >= run.l2 and run.l1 > 0 else "l2"
         value = getattr(run, key)
         lower = float(f"{value / 100:.1g}")

@@ -51,9 +51,10 @@ class RunInfo:
         From the loss.
     chance_loss : float or None
         The loss of the best constant prediction for the training targets (the entropy of
-        the class frequencies; the targets' variance for the mean squared error).
+        the class frequencies, per label for multilabel targets; the targets' variance for
+        the mean squared error); None for a summed loss (``sse``) or unknown targets.
     chance_accuracy : float or None
-        The largest class frequency.
+        The largest class frequency (per label, averaged, for multilabel targets).
     outside_output : float
         The fraction of regression targets the output activation cannot reach.
     batch_size, samples : int or None
@@ -132,11 +133,22 @@ class RunInfo:
         return info
 
 
-def _read_layers(info, layers) -> None:
-    with_params = [layer for layer in layers if getattr(layer, "params", None)]
-    for i, layer in enumerate(with_params):
+def _with_activations(layers) -> list:
+    """``(layer, activation name)`` of each layer with parameters; an ``Activation`` layer
+    right after a linear one gives it its activation (``Dense(32), Activation("sigmoid")``)."""
+    out = []
+    for layer in layers:
         act = getattr(layer, "activation", None)
-        name = "maxout" if act is None else act.name
+        if getattr(layer, "params", None):
+            out.append([layer, "maxout" if act is None else act.name])
+        elif act is not None and out and out[-1][1] == "linear":
+            out[-1][1] = act.name
+    return out
+
+
+def _read_layers(info, layers) -> None:
+    with_params = _with_activations(layers)
+    for i, (layer, name) in enumerate(with_params):
         if i == len(with_params) - 1:
             info.output_activation = name
         else:
@@ -166,6 +178,11 @@ def _reference_penalty(shape, l1, l2) -> float:
 
 
 def _read_targets(info, y) -> None:
+    if info.loss == "binary_crossentropy" and y.ndim == 2 and y.shape[1] > 1:
+        p = np.clip(y.mean(axis=0), 1e-12, 1 - 1e-12)  # multilabel: one sigmoid per label
+        info.chance_loss = float(-(p * np.log(p) + (1 - p) * np.log(1 - p)).mean())
+        info.chance_accuracy = float(np.maximum(p, 1 - p).mean())
+        return
     if info.task == "classification":
         if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
             freq = y.mean(axis=0)
@@ -179,8 +196,9 @@ def _read_targets(info, y) -> None:
         info.chance_accuracy = float(freq.max())
         return
     y = y.reshape(len(y), -1)
-    if info.loss in ("mse", "sse"):
-        info.chance_loss = float(y.var(axis=0).mean()) * (len(y) if info.loss == "sse" else 1)
+    # a summed loss (sse) has no per-row scale the rules could compare: chance stays unknown
+    if info.loss == "mse":
+        info.chance_loss = float(y.var(axis=0).mean())
     elif info.loss == "mae":
         info.chance_loss = float(np.abs(y - np.median(y, axis=0)).mean())
     low, high = OUTPUT_RANGES.get(info.output_activation, (-math.inf, math.inf))

@@ -154,12 +154,14 @@ def keep(driver, record) -> list:
     """The records of the network that ``driver`` trains, ``record`` the newest.
 
     A record of the same step as the last one replaces it (weights edited, a setting changed
-    between two steps); at most :data:`RECORDS` are kept, as many as the rules read.
+    between two steps); the record at initialization (``epoch`` -1), which rules compare
+    with, and the last :data:`RECORDS` are kept, as the ``Doctor`` callback's rules read them.
     """
     records = _RECORDS.setdefault(driver, [])
     if records and records[-1]["step"] == record["step"]:
         records[-1] = record
     else:
         records.append(record)
-    del records[:-RECORDS]
+    first = records[:1] if records[0]["epoch"] < 0 else []
+    records[:] = first + records[len(first):][-RECORDS:]
     return records
