@@ -169,7 +169,8 @@ FIXES = [  # (fix, its control, the field it sets and its value there)
     (Fix("activation", "relu"), "Activation: ReLU", ("layers", 0, "activation"), "relu"),
     (Fix("learning_rate", 0.003), "Learning rate: 0.003",
      ("optimizer", "learning_rate"), 0.003),
-    (Fix("optimizer", "adam"), "Optimizer: Adam", ("optimizer", "name"), "adam"),
+    (Fix("optimizer", "adam"), "Optimizer: Adam (learning rate 0.001)",
+     ("optimizer", "name"), "adam"),
     (Fix("initializer", "he_uniform"), "Initializer: he uniform", ("initializer",),
      "he_uniform"),
     (Fix("l2", 0.003), "Regularization: L2, rate 0.003", ("reg_rate",), 0.003),
@@ -237,7 +238,7 @@ def test_a_finding_leaves_out_advice_no_setting_expresses():
                        Fix("optimizer", "adam", "use Adam")])
     shown = advice.page_finding(finding, default_setup(), 250)
     assert shown["title"] == "Not learning"
-    assert [f["control"] for f in shown["fixes"]] == ["Optimizer: Adam"]
+    assert [f["control"] for f in shown["fixes"]] == ["Optimizer: Adam (learning rate 0.001)"]
     assert json.dumps(shown).count("ff.") == 0
 
 
@@ -252,3 +253,10 @@ def test_the_record_at_initialization_stays_while_the_rest_roll():
         records = frames.keep(driver, {"epoch": step - 1, "step": step, "layers": []})
     assert records[0]["epoch"] == -1 and len(records) == frames.RECORDS + 1
     assert [r["step"] for r in records[1:]] == list(range(15 - frames.RECORDS, 15))
+
+
+def test_a_fix_the_network_has_says_already_set():
+    shown = advice.page_fix(Fix("initializer", "glorot_uniform", "Glorot"), default_setup(), 250)
+    assert shown["setup"] is None and shown["already"] is True
+    other = advice.page_fix(Fix("scaling", "standard", "scale"), default_setup(), 250)
+    assert other["setup"] is None and other["already"] is False

@@ -51,6 +51,10 @@ class Unavailable(Exception):
     """A fix the page cannot apply; the message says why."""
 
 
+class AlreadySet(Unavailable):
+    """A fix the network already has."""
+
+
 def _name(name) -> str:
     return NAMES.get(name, name.replace("_", " ").capitalize())
 
@@ -86,10 +90,12 @@ def page_fix(fix, setup, train_size) -> dict:
             raise Unavailable(f"no control of the page sets {fix.setting}")
         control, partial = make(fix.value, setup, train_size)
         if all(setup.get(key) == value for key, value in partial.items()):
-            raise Unavailable(f"the network has it already ({control})")
+            raise AlreadySet(f"the network has it already ({control})")
     except Unavailable as why:
-        return {"text": fix.text, "control": None, "setup": None, "unavailable": str(why)}
-    return {"text": fix.text, "control": control, "setup": partial, "unavailable": None}
+        return {"text": fix.text, "control": None, "setup": None, "unavailable": str(why),
+                "already": isinstance(why, AlreadySet)}
+    return {"text": fix.text, "control": control, "setup": partial, "unavailable": None,
+            "already": False}
 
 
 def page_finding(finding, setup, train_size) -> dict:
@@ -152,8 +158,11 @@ def _optimizer(value, setup, _):
     name = str(value).lower()
     if name not in OPTIMIZERS:
         raise Unavailable(f"the page has no {value} optimizer")
-    rate = setup["optimizer"]["learning_rate"]
-    return f"Optimizer: {_name(name)}", {"optimizer": {"name": name, "learning_rate": rate}}
+    # at its own default rate, as compile(optimizer=name) would: a rate tuned for another
+    # optimizer (SGD at 3) would be far off
+    rate = OPTIMIZERS[name].get("learning_rate", setup["optimizer"]["learning_rate"])
+    return (f"Optimizer: {_name(name)} (learning rate {_number(rate)})",
+            {"optimizer": {"name": name, "learning_rate": rate}})
 
 
 def _clipnorm(value, setup, _):
@@ -184,7 +193,7 @@ def _layers(value, setup, _):
         raise Unavailable(f"the page allows at most {MAX_LAYERS} hidden layers")
     old = setup["layers"]
     if [int(u) for u in value] == [layer["units"] for layer in old]:
-        raise Unavailable("the network has these layers already")
+        raise AlreadySet("the network has these layers already")
     units = [min(int(u), MAX_UNITS) for u in value]
     template = old[-1] if old else {"units": 4, "activation": "tanh", "dropout": 0}
     layers = [{**(old[i] if i < len(old) else template), "units": u}

@@ -319,7 +319,8 @@ function findingItem(finding) {
       item.classList.add('unavailable');
       const why = document.createElement('span');
       why.className = 'why';
-      why.textContent = `Not in the playground: ${fix.unavailable}.`;
+      why.textContent = fix.already ? `Already set: ${fix.unavailable}.`
+                                    : `Not in the playground: ${fix.unavailable}.`;
       item.append(' ', why);
     }
     fixes.appendChild(item);
