@@ -282,15 +282,22 @@ def test_doctor_prints_each_finding_once_while_training(digits):
     assert "over 4 epoch(s): 1 finding(s)" in doctor.summary()
 
 
-def test_the_record_at_initialization_leaves_training_unchanged(digits):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_record_at_initialization_leaves_training_unchanged(digits, dtype):
+    """Dropout first (its random masks), Maxout, L2, SGD with momentum and clipnorm, and a
+    validation split: the doctor's record before the first step changes nothing."""
     def weights(callbacks):
-        model = ff.Sequential([D(32, "relu"), D(10, "softmax")], seed=3,
+        model = ff.Sequential([ff.layers.Dropout(0.1), ff.layers.Maxout(16, 2),
+                               D(32, "relu", kernel_regularizer=ff.regularizers.L2(1e-3)),
+                               D(10, "softmax")], seed=3, dtype=dtype,
                               preprocessing=ff.data.StandardScaler())
-        model.compile("adam", "categorical_crossentropy")
-        model.fit(*digits, epochs=2, verbose=0, callbacks=callbacks)
+        model.compile(ff.optimizers.SGD(0.05, momentum=0.9, clipnorm=1.0),
+                      "categorical_crossentropy")
+        model.fit(*digits, epochs=2, verbose=0, validation_split=0.2, callbacks=callbacks)
         return model.params.copy()
 
     assert np.array_equal(weights([]), weights([Doctor(print_fn=lambda _: None)]))
+    assert np.array_equal(weights([]), weights([Monitor(every_steps=3, initial=True)]))
 
 
 def test_doctor_counts_a_divergence_error(digits):
