@@ -28,22 +28,32 @@ those).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
-import json
 import platform
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__, callbacks, checkpoint, config, experiment, fileio, plots, records
+from .. import __version__, callbacks, checkpoint, config, experiment, plots, records
 from ..data import sources
 from ..diagnostics import Doctor
-from ..errors import FeedforwardError, describe
+from ..errors import FeedforwardError
 from ..fileio import atomic_write, digest
 from ..metrics import confusion_matrix
 from ..model import Diverged
 from . import common, flags
+from .run_folder import (
+    BACKUP,
+    MODEL_FILE,
+    RUN_OPTIONS,
+    check_folder,
+    claim_folder,
+    leftovers,
+    make_folder,
+    remove_backup,
+    resume_folder,
+    unlink,
+    write_run_file,
+)
 
 EXAMPLES = """\
 examples:
@@ -63,14 +73,6 @@ keys being the flags' names with underscores (learning_rate = 0.01, layers = [64
 Flags given on the command line override the file.
 """
 
-MODEL_FILE = "model.safetensors"
-BACKUP = "backup"
-RUN_FILE = "run.json"  # in BACKUP: the options --resume needs besides config.toml
-# what a run writes, besides its plots; a folder holding any of them holds a run
-RUN_FILES = ("config.toml", "history.csv", "metrics.json", "monitor.json", MODEL_FILE)
-BACKUP_FILES = (checkpoint.BackupAndRestore.FILE, RUN_FILE)
-# the options of a run that are not in config.toml, with their defaults
-RUN_OPTIONS = {"plots": True, "doctor": False, "checkpoint_every": None}
 
 
 def add_parser(subparsers, parents):
@@ -109,69 +111,12 @@ def add_parser(subparsers, parents):
     return parser
 
 
-def _resume_folder(args) -> Path | None:
-    """With ``--resume DIR``: DIR's config.toml becomes the config, DIR the output folder, and
-    the options in its run.json those of this run."""
-    if args.resume is None:
-        return None
-    folder = Path(args.resume)
-    given = [f"--{k.replace('_', '-')}" for k in ("config", "out", *RUN_OPTIONS)
-             if getattr(args, k) is not None]
-    given += [o.flag for o in config.OPTIONS if getattr(args, o.key) is not None]
-    if args.overwrite:
-        given.append("--overwrite")
-    if given:
-        raise FeedforwardError(f"--resume: the run goes on with the options it was started with "
-                               f"(in {str(folder)!r}); drop {', '.join(given)}")
-    if not (folder / "config.toml").is_file():
-        raise FeedforwardError(f"--resume: {str(folder)!r} holds no config.toml; expected the "
-                               "folder of a run of `feedforward train`")
-    if not (folder / BACKUP / checkpoint.BackupAndRestore.FILE).is_file() and (
-            folder / MODEL_FILE).is_file():
-        raise FeedforwardError(f"--resume: the run in {str(folder)!r} has finished (it has "
-                               f"{MODEL_FILE} and no checkpoint); there is nothing to resume")
-    options = _read_run_file(folder)
-    for key in RUN_OPTIONS:
-        setattr(args, key, options[key])
-    args.config, args.out = str(folder / "config.toml"), str(folder)
-    return folder
 
 
-def _digest(path: Path) -> str:
-    return digest(path, "--out")
 
 
-def _write_run_file(out: Path, args) -> None:
-    """The run's options that config.toml does not hold, and config.toml's digest."""
-    record = {**{k: getattr(args, k) for k in RUN_OPTIONS},
-              "config_sha256": _digest(out / "config.toml")}
-    _make_folder(out / BACKUP)
-    atomic_write(out / BACKUP / RUN_FILE, json.dumps(record, indent=1) + "\n", label="--out")
 
 
-def _read_run_file(folder: Path) -> dict:
-    """The options the run in ``folder`` started with; refuses a config.toml changed since."""
-    path = folder / BACKUP / RUN_FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise FeedforwardError(f"--resume: cannot read {str(path)!r}, the options the run was "
-                               f"started with ({type(e).__name__}); start the run again with "
-                               "--overwrite") from None
-    fields = (*RUN_OPTIONS, "config_sha256")
-    if not (isinstance(record, dict) and set(record) == set(fields)
-            and isinstance(record["plots"], bool) and isinstance(record["doctor"], bool)
-            and isinstance(record["config_sha256"], str)
-            and (record["checkpoint_every"] is None or (type(record["checkpoint_every"]) is int
-                                                        and record["checkpoint_every"] >= 1))):
-        raise FeedforwardError(f"--resume: {str(path)!r} is damaged: expected the fields "
-                               f"{', '.join(fields)}, got {describe(record)}")
-    if _digest(folder / "config.toml") != record["config_sha256"]:
-        raise FeedforwardError(f"--resume: {str(folder / 'config.toml')!r} is not the file the "
-                               "run was started with (it was changed, or damaged); the run "
-                               "cannot go on with other options. Restore it, or start again "
-                               "with --overwrite")
-    return record
 
 
 # ---------------------------------------------------------------------------- the run
@@ -183,7 +128,7 @@ def load(args):
 
 
 def run(args, console) -> int:
-    resuming = _resume_folder(args) is not None
+    resuming = resume_folder(args) is not None
     for key, default in RUN_OPTIONS.items():
         if getattr(args, key) is None:
             setattr(args, key, default)
@@ -199,21 +144,21 @@ def run(args, console) -> int:
     data_digest = None if csv is None else digest(csv, cfg.label("dataset"))
     if sources.builtin_kind(cfg["dataset"]) is None:  # a path: absolute, so that the
         cfg["dataset"] = str(Path(cfg["dataset"]).expanduser().resolve())  # file works anywhere
-    out = _make_folder(Path(args.out or Path("runs") / data.name.replace(".", "_")))
+    out = make_folder(Path(args.out or Path("runs") / data.name.replace(".", "_")))
     if not resuming:
-        _claim_folder(out, args.overwrite)
-    _unlink(_leftovers(out))  # no other run writes here: --out is refused to a second one
-    _check_folder(out)
+        claim_folder(out, args.overwrite)
+    unlink(leftovers(out))  # no other run writes here: --out is refused to a second one
+    check_folder(out)
     _describe(console, cfg, data, parts, model, plan)
     if not resuming:  # first, so that --resume finds them
         atomic_write(out / "config.toml", config.dumps(cfg, plan.notes, _header()), "--out")
-        _write_run_file(out, args)
+        write_run_file(out, args)
 
     doctor = Doctor(print_fn=console.print, surface="cli") if args.doctor else None
     # kept until every output is written: a run killed after fit can still be resumed
     backup = checkpoint.BackupAndRestore(out / BACKUP, args.checkpoint_every or "epoch",
                                         delete_checkpoint=False)
-    found = Path(backup.path).is_file()  # only when resuming: _claim_folder removed any other
+    found = Path(backup.path).is_file()  # only when resuming: claim_folder removed any other
     if resuming:
         console.print(f"resuming from {backup.path}" if found else
                       "no checkpoint was written yet: training from the start")
@@ -253,86 +198,22 @@ def run(args, console) -> int:
     console.print(f"{headline[0] + ' ' if headline else ''}({final_split} loss "
                   f"{final['loss']:.4g}) after {epochs_run} epochs, {seconds:.1f} s of training")
     console.print(f"wrote {out}: {', '.join(written)}")
-    _remove_backup(out)
+    remove_backup(out)
     return 0
 
 
-def _remove_backup(out: Path) -> None:
-    # a file left is harmless: every output is written
-    _unlink([out / BACKUP / name for name in BACKUP_FILES] + _leftovers(out))
-    with contextlib.suppress(OSError):  # left when something else was put there
-        (out / BACKUP).rmdir()
 
 
-def _leftovers(out: Path) -> list[Path]:
-    """The temporary files of writes of the run's files that a kill cut short."""
-    files = [out / n for n in RUN_FILES] + [out / BACKUP / n for n in BACKUP_FILES]
-    return [temporary for f in files for temporary in fileio.leftovers(f)]
 
 
-def _unlink(paths) -> None:
-    for path in paths:
-        with contextlib.suppress(OSError):
-            path.unlink(missing_ok=True)
 
 
-def _make_folder(path: Path) -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise FeedforwardError(
-            f"--out: cannot create the folder {str(path)!r} ({e.strerror or e})") from None
-    return path
 
 
-def _claim_folder(out: Path, overwrite: bool) -> None:
-    """Refuse a folder that holds a run, or with ``overwrite`` remove that run's files: a new
-    run never mixes its files with those of another."""
-    backup = out / BACKUP
-    found = [name for name in RUN_FILES if (out / name).is_file()] + [
-        f"{BACKUP}/{name}" for name in BACKUP_FILES if (backup / name).is_file()]
-    if not found:
-        return
-    if not overwrite:
-        finished = MODEL_FILE in found and not any(f.startswith(BACKUP) for f in found)
-        what, then = (("a finished", "choose another folder, or pass --overwrite to replace "
-                                     "that run") if finished else
-                      ("an unfinished", f"continue it with --resume {out}, or pass "
-                                        "--overwrite to start again"))
-        raise FeedforwardError(f"--out: {str(out)!r} holds {what} run ({', '.join(found)}); "
-                               f"{then}")
-    for name in found + _plot_names(out):
-        try:
-            (out / name).unlink(missing_ok=True)
-        except OSError as e:
-            raise FeedforwardError(f"--overwrite: cannot remove {str(out / name)!r} "
-                                   f"({e.strerror or e})") from None
-    with contextlib.suppress(OSError):
-        backup.rmdir()
 
 
-def _plot_names(out: Path) -> list[str]:
-    """The plots a run in ``out`` wrote: one per column of its history, and the matrix."""
-    try:
-        with open(out / "history.csv", newline="", encoding="utf-8") as f:
-            header = next(csv.reader(f), [])
-    except (OSError, UnicodeDecodeError, csv.Error):
-        header = []
-    names = {"loss", "learning_rate", "confusion_matrix"} | {
-        c for c in header if c != "epoch" and not c.startswith("val_")}
-    return [f"{n}.png" for n in sorted(names)
-            if "/" not in n and "\\" not in n and (out / f"{n}.png").is_file()]
 
 
-def _check_folder(out: Path) -> None:
-    """Refuse, before training, a folder standing where a file of the run goes."""
-    for name in RUN_FILES:
-        if (out / name).is_dir():
-            raise FeedforwardError(f"--out: {str(out / name)!r} is a folder, where the run "
-                                   f"writes its {name}; remove or rename it")
-    if (out / BACKUP).exists() and not (out / BACKUP).is_dir():
-        raise FeedforwardError(f"--out: {str(out / BACKUP)!r} is a file, where the run keeps "
-                               "its checkpoint; remove or rename it")
 
 
 def _fit(cfg, plan, model, splits, out, console, doctor=None, backup=None, append=False):
