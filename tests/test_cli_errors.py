@@ -103,6 +103,9 @@ IN_PROCESS_CASES = [
      ["--output-activation", "sigmoid"]),
     (["train", "--dataset", "plane", "--task", "classification"],
      ["--task classification", "continuous"]),
+    # whole numbers that are a quantity: 214 values in 442 rows made a 214-class problem
+    (["train", "--dataset", "diabetes", "--task", "classification"],
+     ["--task classification", "214 distinct values", "442 rows", "--task regression"]),
     (["train", "--dataset", "text.csv", "--task", "regression"], ["--dataset", "'abc'"]),
     (["train", "--dataset", "good.csv", "--task", "regression"], ["--task regression",
                                                                   "text labels"]),

@@ -35,6 +35,9 @@ from .split import train_val_test_split
 PLAYGROUND_SAMPLES = 500
 MAX_GENERATED = 1_000_000  # points generated at once (a subset of a file is bounded by its rows)
 MAX_AUTO_CLASSES = 20  # whole-number CSV targets with at most this many values are classes
+# an asked-for classification with more classes needs this many rows per class on average:
+# whole-number targets such as diabetes's (214 values in 442 rows) are quantities
+MIN_ROWS_PER_CLASS = 5
 # Entropy that keeps the data's random streams apart from the model's SeedSequence(seed), so
 # that generating and splitting the data draw no number that initialization also draws.
 _DATA_ENTROPY = 0x5EED_DA7A
@@ -247,7 +250,9 @@ def for_task(data: Data, task: str, label="--task") -> Data:
     """``data`` prepared for ``task``: class codes and labels, or float targets.
 
     ``task="auto"`` keeps the data's natural task. Raises for a task the targets cannot serve:
-    regression on text labels, classification of continuous values.
+    regression on text labels, classification of continuous values, or of whole numbers with
+    more than :data:`MAX_AUTO_CLASSES` values and under :data:`MIN_ROWS_PER_CLASS` rows per
+    value.
     """
     task = data.task if task == "auto" else task
     y = data.y
@@ -267,6 +272,12 @@ def for_task(data: Data, task: str, label="--task") -> Data:
             f"{label} classification: the target {data.target_name!r} of {data.name} is "
             f"continuous (e.g. {bad:g}), not class labels; use a regression loss such as mse")
     classes, codes = np.unique(y, return_inverse=True)
+    if len(classes) > MAX_AUTO_CLASSES and len(y) < MIN_ROWS_PER_CLASS * len(classes):
+        raise FeedforwardError(
+            f"{label} classification: the target {data.target_name!r} of {data.name} has "
+            f"{len(classes)} distinct values for {len(y)} rows ({len(y) / len(classes):.1f} "
+            f"per class): too many classes to learn, it looks like a quantity; use "
+            f"{label} regression (or auto)")
     labels = [int(c) if float(c).is_integer() else float(c) for c in classes]
     return replace(data, y=codes.astype(np.int64), classes=labels, task=task)
 
