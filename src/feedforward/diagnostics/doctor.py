@@ -159,7 +159,7 @@ class Doctor(Callback):
     def on_train_begin(self, logs=None):
         self._forward("on_train_begin", logs)
         trainer = self.trainer
-        self.first_seen, self.explained, self._epochs, self._last = {}, {}, 0, 0
+        self.first_seen, self.explained, self._last = {}, {}, 0
         self.run = RunInfo.of(self.model, trainer.y, trainer.batch_size)
         self._started = False
 
@@ -175,7 +175,7 @@ class Doctor(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._forward("on_epoch_end", epoch, logs)
-        self._epochs, self._last = self._epochs + 1, epoch + 1
+        self._last = epoch + 1
         self._logs = (epoch, dict(logs or {}))  # the History records it after the callbacks
         self._report(epoch + 1)
         self._logs = None
