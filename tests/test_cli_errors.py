@@ -129,6 +129,11 @@ IN_PROCESS_CASES = [
      ["--activation", "Maxout"]),
     (["train", "--dataset", "good.csv", "--samples", "1000"], ["--samples", "1000", "40"]),
     (["train", "--dataset", "good.csv", "--target", "nope"], ["--dataset", "'nope'", "x1"]),
+    (["train", "--dataset", "good.csv", "--delimiter", "ab"], ["--delimiter", "'ab'", "tab",
+                                                                "single character"]),
+    (["train", "--dataset", "iris", "--delimiter", ";"], ["--delimiter", "CSV", "'iris'"]),
+    (["predict", "model.safetensors", "two.csv", "--delimiter", "ab"], ["--delimiter", "'ab'"]),
+    (["evaluate", "model.safetensors", "--delimiter", ";"], ["--delimiter", "--data"]),
     # the experiment file
     (["train", "--config", "missing.toml"], ["--config", "missing.toml"]),
     (["train", "--config", "broken.toml"], ["--config", "not valid TOML"]),

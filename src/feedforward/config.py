@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import activations, initializers, losses, metrics, optimizers, schedules
-from .data import playground
+from .data import playground, tabular
 from .data.sources import builtin_kind
 from .errors import FeedforwardError, show
 
@@ -106,6 +106,10 @@ OPTIONS = [
     _o("header", None, "bool", "data",
        "whether a CSV file's first row holds column names; not set: detect (a first row of "
        "numbers is data, its columns named column_1 ...)"),
+    _o("delimiter", None, "str", "data",
+       "cell separator of a CSV file: , ; tab | or another single character; not set: a tab "
+       "for .tsv and .tab files, else sniffed from the first 20 rows (the one of , ; tab | "
+       "that splits them all into as many cells, else a comma)", metavar="CHAR"),
     _o("task", "auto", "str", "data",
        "classification or regression; auto: from the data (text labels or at most 20 whole "
        "numbers are classes)",
@@ -235,7 +239,8 @@ BY_KEY = {o.key: o for o in OPTIONS}
 DEFAULTS = {o.key: o.default for o in OPTIONS}
 # Options added after version 0.1, which refuses options it does not know: a record leaves
 # them out while they are unset, so that a model file written now still loads there.
-ADDED_AFTER_0_1 = ("global_clipnorm", "initial_accumulator_value", "centered", "momentum_decay")
+ADDED_AFTER_0_1 = ("global_clipnorm", "initial_accumulator_value", "centered", "momentum_decay",
+                   "delimiter")
 
 
 def portable(config: dict) -> dict:
@@ -436,6 +441,8 @@ def check_value(option: Option, value, config: Config):
         for name in value:
             _check_name(option, name, config)
         return list(value)
+    if key == "delimiter":
+        return _check_delimiter(value, config)
     if option.kind == "str":
         if isinstance(value, dict) and option.table:
             return _check_schedule_table(option, value, config)
@@ -444,6 +451,14 @@ def check_value(option: Option, value, config: Config):
         if option.registry is not None and not (value == "auto" and option.default == "auto"):
             _check_name(option, value, config)
     return value
+
+
+def _check_delimiter(value, config) -> str:
+    """The delimiter's character (``tab`` becomes a tab), or an error naming the option."""
+    try:
+        return tabular.parse_delimiter(value)
+    except FeedforwardError as e:  # "delimiter: ...": named again as the user set it
+        raise config.error("delimiter", str(e).split(": ", 1)[1]) from None
 
 
 def _check_number(option, value, config):
@@ -583,9 +598,10 @@ def check_combinations(config: Config) -> None:
     if config["target"] is not None and kind is not None:
         raise config.error("target", f"a target column applies to CSV files; the built-in "
                                      f"dataset {config['dataset']!r} has its own target")
-    if config["header"] is not None and kind is not None:
-        raise config.error("header", f"applies to CSV files, not to the built-in dataset "
-                                     f"{config['dataset']!r}")
+    for key in ("header", "delimiter"):
+        if config[key] is not None and kind is not None:
+            raise config.error(key, f"applies to CSV files, not to the built-in dataset "
+                                    f"{config['dataset']!r}")
     _check_optimizer(config)
     _check_schedule(config)
     if config["maxout"] == 1:

@@ -16,12 +16,17 @@ from ..errors import FeedforwardError
 
 
 def add_csv_arguments(parser) -> None:
-    """``--by-position`` and ``--header/--no-header``, for a CSV file read for a model."""
+    """``--by-position``, ``--header/--no-header`` and ``--delimiter``, for a CSV file read for
+    a model."""
     parser.add_argument("--by-position", action="store_true",
                         help="take a CSV file's columns in order, not by their names")
     parser.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
                         help="whether a CSV file's first row holds column names (default: "
                              "detect; a first row of numbers is data)")
+    parser.add_argument("--delimiter", metavar="CHAR",
+                        help="a CSV file's cell separator: , ; tab | or another single "
+                             "character (default: a tab for .tsv and .tab files, else sniffed "
+                             "among , ; tab |)")
 
 
 # ---------------------------------------------------------------------------- the command

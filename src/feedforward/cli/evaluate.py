@@ -95,10 +95,12 @@ def run(args, console) -> int:
 
 
 def _csv_only(args, where, *flags):
-    """Refuse the CSV flags (``--by-position``, ``--header``, and ``flags``) given elsewhere."""
+    """Refuse the CSV flags (``--by-position``, ``--header``, ``--delimiter``, and ``flags``)
+    given elsewhere."""
     given = {"--target": args.target is not None, "--by-position": args.by_position,
-             "--header/--no-header": args.header is not None}
-    for flag in ("--by-position", "--header/--no-header", *flags):
+             "--header/--no-header": args.header is not None,
+             "--delimiter": args.delimiter is not None}
+    for flag in ("--by-position", "--header/--no-header", "--delimiter", *flags):
         if given[flag]:
             raise FeedforwardError(f"{flag}: applies to {where}")
 
@@ -107,7 +109,8 @@ def _given_data(args, model, record):
     path = sources.csv_file(args.data)
     if path is not None:
         data = sources.read_labelled(path, record, model.input_dim, args.target,
-                                      args.by_position, args.header, label="--data")
+                                      args.by_position, args.header, label="--data",
+                                      delimiter=args.delimiter)
     else:
         _csv_only(args, f"a CSV file, not to {args.data!r}")
         data = sources.load(args.data, args.target, label="--data")
@@ -128,7 +131,8 @@ def _given_data(args, model, record):
 def _recorded_data(args, record, data_file=None):
     cfg = common.recorded_data_config(record, args.model, data_file)
     raw = sources.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
-                        cfg["seed"], label="the recorded dataset", header=cfg.get("header"))
+                        cfg["seed"], label="the recorded dataset", header=cfg.get("header"),
+                        delimiter=cfg.get("delimiter"))
     data = sources.for_task(raw, record.get("task", cfg["task"]))
     if args.split == "all":
         return data.name, "all", data.x, data.y

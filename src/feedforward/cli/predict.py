@@ -69,7 +69,7 @@ def predictions(model, x):
 def run(args, console) -> int:
     model, record = records.load(args.model)
     x = sources.read_features(args.input, record, model.input_dim, args.by_position,
-                               args.header, label="INPUT.csv")
+                               args.header, label="INPUT.csv", delimiter=args.delimiter)
     columns, rows = predictions(model, x)
     if args.output:
         try:

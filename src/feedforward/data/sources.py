@@ -13,7 +13,8 @@ A dataset is named by ``dataset`` (``--dataset`` on the command line):
 :func:`from_arrays` makes a :class:`Data` of arrays in memory.
 
 Every CSV file is read by :func:`feedforward.data.tabular.read_table`, one rule for the three
-commands: the header is detected (``header`` forces it), a column named twice is refused, and
+commands: the delimiter is sniffed (``delimiter`` gives it), the header is detected
+(``header`` forces it), a column named twice is refused, and
 ``evaluate`` and ``predict`` match the columns to the model's recorded feature names
 (:func:`read_labelled`, :func:`read_features`) unless asked to go by position. Errors name
 the command line's flags, which are the options' names.
@@ -102,12 +103,12 @@ def streams(seed: int):
 
 
 def load(spec, target=None, samples=0, noise=0.0, seed=0, label="--dataset",
-         header=None) -> Data:
+         header=None, delimiter=None) -> Data:
     """The dataset named by ``spec``, with its natural task (see the module docstring).
 
     ``samples`` is the number of points to generate (playground) or a random subset of rows;
     0 means the default (500 points, or every row). ``header`` is a CSV file's ``--header``
-    (None: detect). Errors name ``label``.
+    (None: detect), ``delimiter`` its ``--delimiter`` (None: sniff). Errors name ``label``.
     """
     rng, _ = streams(seed)
     kind = builtin_kind(spec)
@@ -125,7 +126,7 @@ def load(spec, target=None, samples=0, noise=0.0, seed=0, label="--dataset",
         if path.is_dir():
             data = _mnist(path, path.name or str(path), label)
         elif path.is_file():
-            data = _csv(path, target, label, header)
+            data = _csv(path, target, label, header, delimiter)
         elif path.suffix or "/" in spec or "\\" in spec:
             raise FeedforwardError(f"{label}: no such file or folder: {spec!r}")
         else:
@@ -215,12 +216,15 @@ def _tell_no_header(table, header, label) -> None:
 
 @contextmanager
 def _flags(label):
-    """Errors of the reader named by the flags: ``--target``, ``--header`` or ``label``."""
+    """Errors of the reader named by the flags: ``--target``, ``--header``, ``--delimiter`` or
+    ``label``; a hint to pass a delimiter names ``--delimiter``."""
     try:
         yield
     except FeedforwardError as e:
-        message = str(e)
-        for prefix, flag in (("target: ", "--target"), ("header: ", "--header/--no-header")):
+        message = str(e).replace("pass delimiter='\\t'", "pass --delimiter tab")
+        message = message.replace("pass delimiter=", "pass --delimiter ")
+        for prefix, flag in (("target: ", "--target"), ("header: ", "--header/--no-header"),
+                             ("delimiter: ", "--delimiter")):
             if message.startswith(prefix):
                 raise FeedforwardError(f"{flag}: {message[len(prefix):]} ({label})") from None
         raise FeedforwardError(f"{label}: {message}") from None
@@ -236,9 +240,9 @@ def _task(ds) -> str:
     return "classification" if whole and count <= MAX_AUTO_CLASSES else "regression"
 
 
-def _csv(path: Path, target, label, header=None):
+def _csv(path: Path, target, label, header=None, delimiter=None):
     names = [target] if isinstance(target, str) else []
-    table = _read(path, label, header, names=names, target=target)
+    table = _read(path, label, header, names=names, target=target, delimiter=delimiter)
     with _flags(label):
         ds = table.dataset(target)
     _tell_no_header(table, header, label)
@@ -354,20 +358,20 @@ def _by_position(table, names, by_position) -> bool:
 
 
 def read_features(path, record, n_features: int, by_position=False, header=None,
-                  label="INPUT.csv") -> np.ndarray:
+                  label="INPUT.csv", delimiter=None) -> np.ndarray:
     """Feature rows of a CSV file for a model of ``n_features`` inputs that ``record`` names.
 
     With a header, the columns are matched by name to the recorded feature names, in the
     model's order; a column named as the recorded target is ignored, and any other missing or
     unexpected column is refused. Without a header (or with ``by_position``) the file has
-    exactly ``n_features`` columns, taken in order.
+    exactly ``n_features`` columns, taken in order. ``delimiter``: None sniffs it.
 
     Returns
     -------
     ndarray of shape (rows, n_features), float64
     """
     names, target = _recorded_names(record)
-    table = _read(path, label, header, names=names)
+    table = _read(path, label, header, names=names, delimiter=delimiter)
     with _flags(label):
         if not _by_position(table, names, by_position):
             columns = tabular.match_columns(table, names, allowed=[target] if target else (),
@@ -376,25 +380,25 @@ def read_features(path, record, n_features: int, by_position=False, header=None,
             columns = range(n_features)
         else:
             raise FeedforwardError(f"{path} has {len(table.names)} columns; the model takes "
-                                   f"{n_features} features, taken in order")
+                                   f"{n_features} features, taken in order{table.hint}")
         x = table.numbers(columns)
     _tell_no_header(table, header, label)
     return x
 
 
 def read_labelled(path, record, n_features: int, target=None, by_position=False, header=None,
-                  label="--data") -> Data:
+                  label="--data", delimiter=None) -> Data:
     """Features and targets of a CSV file for a model of ``n_features`` inputs.
 
     With a header, the feature columns are matched by name to the recorded feature names and
     the target column is ``target`` or the recorded target; any other column is refused.
     Without a header (or with ``by_position``), the target is ``target``, or the recorded
     target's column when the file names it, or the last column; the others are the features,
-    in order.
+    in order. ``delimiter``: None sniffs it.
     """
     names, recorded_target = _recorded_names(record)
     expected = [*names, recorded_target] if target is None else names
-    table = _read(path, label, header, names=expected, target=target)
+    table = _read(path, label, header, names=expected, target=target, delimiter=delimiter)
     with _flags(label):
         if _by_position(table, names, by_position):
             default = recorded_target if recorded_target in table.names else -1
@@ -403,7 +407,8 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
             if len(features) != n_features:
                 raise FeedforwardError(
                     f"{path} has {len(features)} feature columns besides the target "
-                    f"{table.names[t]!r}; the model takes {n_features} features")
+                    f"{tabular.shorten(table.names[t])!r}; the model takes {n_features} "
+                    f"features{table.hint}")
         else:
             if target is not None:
                 t = table.names[table.index(target)]

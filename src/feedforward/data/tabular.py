@@ -3,7 +3,9 @@
 One reading rule serves every caller (``load_csv``, and the command line's ``train``,
 ``evaluate`` and ``predict``), through :func:`read_table`:
 
-- **delimiter**: a tab for ``.tsv`` and ``.tab`` files, else a comma (unless given);
+- **delimiter**: a tab for ``.tsv`` and ``.tab`` files; else sniffed from the first rows
+  (:func:`sniff_delimiter`: the one of ``,`` ``;`` tab ``|`` that splits every sampled row
+  into the same number of cells, the most, or a comma); unless given;
 - **header**: ``header=None`` detects it. The first row is data when its cells parse as numbers
   (a text cell in the target column counts as a class label when that label recurs below it)
   and none of them is a known column name; a first row that is exactly ``0 .. m - 1`` or
@@ -26,6 +28,7 @@ from __future__ import annotations
 import csv
 import difflib
 import importlib
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -36,6 +39,10 @@ from ..errors import FeedforwardError
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}  # lower-cased cells read as missing
 TAB_SUFFIXES = (".tsv", ".tab")
+SNIFFED = (",", ";", "\t", "|")  # the delimiters sniffed, in order of preference on a tie
+SNIFF_LINES = 20  # non-empty lines sampled to sniff the delimiter
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t"}  # "\\t": a shell's '\t' reaches us as two characters
+SHOWN = 80  # characters of a cell or column name echoed in a message
 _INT64 = np.iinfo(np.int64)
 
 
@@ -84,6 +91,8 @@ class CsvTable:
         The file line on which each data row starts.
     has_header : bool
         Whether the first row of the file was read as column names.
+    delimiter : str
+        The cell separator the file was read with.
     """
 
     path: Path
@@ -91,9 +100,25 @@ class CsvTable:
     rows: list
     lines: list
     has_header: bool
+    delimiter: str = ","
 
     def __len__(self):
         return len(self.rows)
+
+    @property
+    def hint(self) -> str:
+        """For a table read as one column whose first cell holds another delimiter: ``"; it
+        looks ';'-separated ...: pass delimiter=';'"``, to end an error; else ``""``."""
+        if len(self.names) != 1:
+            return ""
+        first = self.names[0] if self.has_header else (self.rows[0][0] if self.rows else "")
+        counts = {c: first.count(c) for c in SNIFFED if c != self.delimiter}
+        char = max(counts, key=counts.get)
+        if not counts[char]:
+            return ""
+        name = "tab" if char == "\t" else repr(char)
+        return (f"; it looks {name}-separated (its first row holds {counts[char]} of them): "
+                f"pass delimiter={char!r}")
 
     def index(self, column) -> int:
         """The position of a column.
@@ -124,8 +149,8 @@ class CsvTable:
             return self.names.index(column)
         where = "" if self.has_header else " (it has no header row, so its columns are named " \
                                            "by position; or give a 0-based index)"
-        raise FeedforwardError(f"target: no column {column!r} in {self.path}{where}; its columns "
-                               f"are {_some(self.names)}")
+        raise FeedforwardError(f"target: no column {shorten(str(column))!r} in {self.path}{where}; "
+                               f"its columns are {_some(self.names)}{self.hint}")
 
     def numbers(self, columns) -> np.ndarray:
         """The cells of some columns as numbers.
@@ -158,13 +183,14 @@ class CsvTable:
         raise AssertionError("unreachable: a cell failed to convert but every cell is good")
 
     def _check_number(self, cell, i, j):
-        where = f"in row {i + 1} (line {self.lines[i]}), column {self.names[j]!r}"
+        where = f"in row {i + 1} (line {self.lines[i]}), column {shorten(self.names[j])!r}"
         if cell.lower() in MISSING:
             raise FeedforwardError(f"{self.path}: missing value {where}: {cell!r}")
         try:
             value = float(cell)
         except ValueError:
-            raise FeedforwardError(f"{self.path}: non-numeric value {cell!r} {where}") from None
+            raise FeedforwardError(f"{self.path}: non-numeric value {shorten(cell)!r} "
+                                   f"{where}{self.hint}") from None
         if not np.isfinite(value):
             raise FeedforwardError(f"{self.path}: non-finite value {cell!r} {where}")
 
@@ -185,7 +211,7 @@ class CsvTable:
         """
         if len(self.names) < 2:
             raise FeedforwardError(f"{self.path}: expected at least two columns (features and "
-                                   f"a target), got {_some(self.names)}")
+                                   f"a target), got {_some(self.names)}{self.hint}")
         t = self.index(-1 if target is None else target)
         if features is None:
             features = [j for j in range(len(self.names)) if j != t]
@@ -196,17 +222,109 @@ class CsvTable:
 
 
 def _some(names, limit=8) -> str:
-    """Names for a message: the first ``limit``, and how many there are in all."""
-    shown = ", ".join(map(str, names[:limit]))
+    """Names for a message: the first ``limit``, each cut short, and how many in all."""
+    shown = ", ".join(shorten(str(n)) for n in names[:limit])
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
-def _rows(path: Path, delimiter: str):
-    """The non-blank rows, stripped, and the file line on which each starts."""
+def shorten(text: str) -> str:
+    """Text for a message, cut to :data:`SHOWN` characters and ``...``.
+
+    A header misread as one cell (the wrong delimiter) is one name of any length.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+    """
+    return text if len(text) <= SHOWN else text[:SHOWN] + "..."
+
+
+def parse_delimiter(value) -> str:
+    """A delimiter as given: ``tab`` (or ``\\t``) or a single character.
+
+    Parameters
+    ----------
+    value : str
+        ``","``, ``";"``, ``"tab"``, ``"|"`` or any other single character but a quote or
+        a line break.
+
+    Returns
+    -------
+    str
+        The character.
+
+    Raises
+    ------
+    FeedforwardError
+        Naming ``delimiter``, for anything else.
+    """
+    char = DELIMITER_NAMES.get(value.lower(), value) if isinstance(value, str) else value
+    if isinstance(char, str) and len(char) == 1 and char not in '"\r\n':
+        return char
+    shown = repr(shorten(value)) if isinstance(value, str) else type(value).__name__
+    raise FeedforwardError(f"delimiter: expected one of , ; tab | or another single character "
+                           f"(not a quote or a line break), got {shown}")
+
+
+def sniff_delimiter(lines) -> str:
+    """The delimiter of some lines of delimited text.
+
+    Parameters
+    ----------
+    lines : iterable of str
+        The first lines of a file (:data:`SNIFF_LINES` non-empty ones suffice); quoted cells
+        are respected.
+
+    Returns
+    -------
+    str
+        The one of :data:`SNIFFED` that splits every non-empty row into the same number (at
+        least two) of cells, the most of them; on a tie the first in :data:`SNIFFED`. A comma
+        when none does: a one-column file, or one whose rows are ragged whatever the
+        delimiter (the reader then names the bad row).
+    """
+    lines = list(lines)
+    best, most = ",", 1
+    for candidate in SNIFFED:
+        widths = _widths(lines, candidate)
+        if len(widths) == 1 and (width := widths.pop()) > most:
+            best, most = candidate, width
+    return best
+
+
+def _widths(lines, delimiter) -> set:
+    """The numbers of cells the non-empty rows of ``lines`` have; empty if they do not parse."""
+    try:
+        return {len(row) for row in csv.reader(lines, delimiter=delimiter) if row}
+    except csv.Error:
+        return set()
+
+
+def _sample(f) -> list:
+    """The first lines of ``f``, up to :data:`SNIFF_LINES` non-empty ones."""
+    sample, filled = [], 0
+    for line in f:
+        sample.append(line)
+        filled += bool(line.strip())
+        if filled == SNIFF_LINES:
+            break
+    return sample
+
+
+def _rows(path: Path, delimiter):
+    """The non-blank rows, stripped, the file line on which each starts, and the delimiter
+    (sniffed when None)."""
     rows, lines = [], []
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
+            sample = _sample(f)
+            delimiter = delimiter or sniff_delimiter(sample)
+            # the sample, then the rest: the file is read once, so a pipe may be read too
+            reader = csv.reader(itertools.chain(sample, f), delimiter=delimiter)
             last = 0
             for row in reader:  # a quoted cell may span lines, so count them as we go
                 if row:
@@ -217,7 +335,7 @@ def _rows(path: Path, delimiter: str):
         raise FeedforwardError(f"path: cannot read {str(path)!r} ({e.strerror or e})") from None
     except (UnicodeDecodeError, csv.Error) as e:
         raise FeedforwardError(f"{path}: not a readable CSV text file ({e})") from None
-    return rows, lines
+    return rows, lines, delimiter
 
 
 def _is_number(cell: str) -> bool:
@@ -307,7 +425,8 @@ def read_table(path, header=None, delimiter=None, names=(), target=None) -> CsvT
         Whether the first row holds the column names; None detects it (see the module
         docstring).
     delimiter : str, optional
-        The cell separator; by default a tab for ``.tsv`` and ``.tab`` files, else a comma.
+        The cell separator: a character, or ``"tab"``; by default a tab for ``.tsv`` and
+        ``.tab`` files, else sniffed (:func:`sniff_delimiter`).
     names : sequence of str
         Column names the caller expects (a model's features); used to detect the header.
     target : str or int, optional
@@ -321,14 +440,16 @@ def read_table(path, header=None, delimiter=None, names=(), target=None) -> CsvT
     Raises
     ------
     FeedforwardError
-        For an unreadable or empty file, a file with no data rows, a row with the wrong
-        number of cells, a column named twice, or a first row that may be either a header or
-        data (pass ``header``).
+        For a bad ``delimiter``, an unreadable or empty file, a file with no data rows, a row
+        with the wrong number of cells, a column named twice, or a first row that may be
+        either a header or data (pass ``header``).
     """
     path = Path(path)
-    if delimiter is None:
-        delimiter = "\t" if path.suffix.lower() in TAB_SUFFIXES else ","
-    rows, lines = _rows(path, delimiter)
+    if delimiter is not None:
+        delimiter = parse_delimiter(delimiter)
+    elif path.suffix.lower() in TAB_SUFFIXES:
+        delimiter = "\t"
+    rows, lines, delimiter = _rows(path, delimiter)
     if not rows:
         raise FeedforwardError(f"{path}: the file is empty; expected a header row and data rows")
     width = len(rows[0])
@@ -344,7 +465,7 @@ def read_table(path, header=None, delimiter=None, names=(), target=None) -> CsvT
         if len(row) != width:
             raise FeedforwardError(f"{path}: row {i + 1} (line {lines[i]}) has {len(row)} cells, "
                                    f"{'the header' if has_header else 'the first row'} has {width}")
-    return CsvTable(path, columns, rows, lines, has_header)
+    return CsvTable(path, columns, rows, lines, has_header, delimiter)
 
 
 def match_columns(table: CsvTable, features, required=(), allowed=(), hint="") -> list:
@@ -393,12 +514,12 @@ def match_columns(table: CsvTable, features, required=(), allowed=(), hint="") -
         for name in extra:  # one for one, a renamed column: say which
             close = difflib.get_close_matches(name, missing, n=1) or (
                 missing if len(missing) == len(extra) == 1 else [])
-            shown.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            shown.append(repr(shorten(name)) + (f" (did you mean {close[0]!r}?)" if close else ""))
         parts.append(f"unexpected {_some(shown)}")
     raise FeedforwardError(
         f"{table.path}: its columns do not match by name: {'; '.join(parts)}. Expected "
         f"{_some(expected)}" + (f" (and optionally {_some(list(allowed))})" if allowed else "")
-        + (f"; {hint}" if hint else ""))
+        + (f"; {hint}" if hint else "") + table.hint)
 
 
 def _exact_int(cell: str, value: float):
@@ -454,7 +575,8 @@ def load_csv(path, target=None, delimiter=None, header=None) -> Dataset:
     target : str or int, optional
         The target column's name or index; the last column by default.
     delimiter : str, optional
-        A tab for ``.tsv`` and ``.tab`` files, else a comma, by default.
+        A character, or ``"tab"``; by default a tab for ``.tsv`` and ``.tab`` files, else
+        sniffed among ``,`` ``;`` tab ``|`` (:func:`sniff_delimiter`).
     header : bool, optional
         Whether the first row holds the column names; None (the default) detects it. A file
         without one names its columns ``column_1 .. column_m``.
