@@ -122,7 +122,8 @@ def _other_value(option):
                "image_shape": [28, 28], "activation": "tanh", "output_activation": "sigmoid",
                "initializer": "orthogonal", "optimizer": "sgd", "schedule": "cosine",
                "dtype": "float64", "loss": "huber", "metrics": ["mae", "mse"],
-               "monitor": "val_accuracy", "layers": [7, 5], "delimiter": ";"}
+               "monitor": "val_accuracy", "layers": [7, 5], "delimiter": ";",
+               "features": ["a", "b"], "drop": ["id", 3]}
     if option.key in special:
         return special[option.key]
     if option.kind == "bool":

@@ -29,7 +29,7 @@ def files(tmp_path_factory):
     (folder / "three.csv").write_text("p,q,r\n1,2,3\n")
     (folder / "two.csv").write_text("p,q\n1,2\n")
     (folder / "good.csv").write_text("x1,x2,label\n" + "".join(
-        f"{i},{i % 3},{'ab'[i % 2]}\n" for i in range(40)))
+        f"{i % 7},{i % 3},{'ab'[i % 2]}\n" for i in range(40)))  # no id-like column
     (folder / "broken.toml").write_text("epochs = [1,\n")
     (folder / "typo.toml").write_text("lerning_rate = 0.1\n")
     (folder / "wrongtype.toml").write_text('epochs = "ten"\n')
@@ -134,6 +134,17 @@ IN_PROCESS_CASES = [
     (["train", "--dataset", "iris", "--delimiter", ";"], ["--delimiter", "CSV", "'iris'"]),
     (["predict", "model.safetensors", "two.csv", "--delimiter", "ab"], ["--delimiter", "'ab'"]),
     (["evaluate", "model.safetensors", "--delimiter", ";"], ["--delimiter", "--data"]),
+    (["train", "--dataset", "good.csv", "--features", "x1,nope"],
+     ["--features", "'nope'", "x1, x2, label"]),
+    (["train", "--dataset", "good.csv", "--drop", "label"], ["--drop", "'label'", "target",
+                                                             "--target"]),
+    (["train", "--dataset", "good.csv", "--features", "x1,label"],
+     ["--features", "'label'", "--target"]),
+    (["train", "--dataset", "good.csv", "--features", "x1", "--drop", "x2"],
+     ["--features and --drop", "not both"]),
+    (["train", "--dataset", "good.csv", "--drop", "x1,x2"], ["--drop", "no feature column"]),
+    (["train", "--dataset", "good.csv", "--drop", "7"], ["--drop", "7", "out of range"]),
+    (["train", "--dataset", "iris", "--features", "x1"], ["--features", "CSV", "'iris'"]),
     # the experiment file
     (["train", "--config", "missing.toml"], ["--config", "missing.toml"]),
     (["train", "--config", "broken.toml"], ["--config", "not valid TOML"]),

@@ -65,11 +65,12 @@ class Option:
 
     ``kind`` is the value's type: ``bool``, ``int``, ``float``, ``str``, ``ints`` (a list of
     integers, ``128,64`` as a flag), ``names`` (``"auto"`` or a list of names), ``target``
-    (a column name or index) or ``shape`` (a list of 2 or 3 positive integers). A default of
-    None means "not set". ``low`` / ``high`` bound numbers (``open`` makes them strict);
-    ``choices`` lists the allowed strings, or names a registry whose names are allowed, and
-    ``names`` more names allowed besides the registry's. ``table``: an inline table may stand
-    for the value (``schedule``) or for an item of the list (``layers``).
+    (a column name or index), ``columns`` (a list of column names or indexes) or ``shape``
+    (a list of 2 or 3 positive integers). A default of None means "not set". ``low`` /
+    ``high`` bound numbers (``open`` makes them strict); ``choices`` lists the allowed
+    strings, or names a registry whose names are allowed, and ``names`` more names allowed
+    besides the registry's. ``table``: an inline table may stand for the value
+    (``schedule``) or for an item of the list (``layers``).
     """
 
     key: str
@@ -110,6 +111,12 @@ OPTIONS = [
        "cell separator of a CSV file: , ; tab | or another single character; not set: a tab "
        "for .tsv and .tab files, else sniffed from the first 20 rows (the one of , ; tab | "
        "that splits them all into as many cells, else a comma)", metavar="CHAR"),
+    _o("features", None, "columns", "data",
+       "the feature columns of a CSV file, in this order: names or 0-based indexes, "
+       "comma-separated; not set: every column but the target", metavar="COLUMN,..."),
+    _o("drop", None, "columns", "data",
+       "columns of a CSV file left out of the features (an id, notes): names or 0-based "
+       "indexes, comma-separated", metavar="COLUMN,..."),
     _o("task", "auto", "str", "data",
        "classification or regression; auto: from the data (text labels or at most 20 whole "
        "numbers are classes)",
@@ -240,7 +247,7 @@ DEFAULTS = {o.key: o.default for o in OPTIONS}
 # Options added after version 0.1, which refuses options it does not know: a record leaves
 # them out while they are unset, so that a model file written now still loads there.
 ADDED_AFTER_0_1 = ("global_clipnorm", "initial_accumulator_value", "centered", "momentum_decay",
-                   "delimiter")
+                   "delimiter", "features", "drop")
 
 
 def portable(config: dict) -> dict:
@@ -390,6 +397,10 @@ def from_toml(option: Option, value, label):
     elif kind == "target":
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise bad("a column name or index")
+    elif kind == "columns":
+        if not isinstance(value, list) or not all(
+                isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+            raise bad("a list of column names or indexes")
     elif kind in ("ints", "shape"):
         if not isinstance(value, list) or not all(
                 (isinstance(v, int) and not isinstance(v, bool))
@@ -440,6 +451,10 @@ def check_value(option: Option, value, config: Config):
             raise config.error(key, "expected at least one name, or auto")
         for name in value:
             _check_name(option, name, config)
+        return list(value)
+    if option.kind == "columns":
+        if not value:
+            raise config.error(key, "expected at least one column name or index, got none")
         return list(value)
     if key == "delimiter":
         return _check_delimiter(value, config)
@@ -598,7 +613,10 @@ def check_combinations(config: Config) -> None:
     if config["target"] is not None and kind is not None:
         raise config.error("target", f"a target column applies to CSV files; the built-in "
                                      f"dataset {config['dataset']!r} has its own target")
-    for key in ("header", "delimiter"):
+    if config["features"] is not None and config["drop"] is not None:
+        raise FeedforwardError(f"{config.label('features')} and {config.label('drop')}: give "
+                               "the columns to keep or those to leave out, not both")
+    for key in ("header", "delimiter", "features", "drop"):
         if config[key] is not None and kind is not None:
             raise config.error(key, f"applies to CSV files, not to the built-in dataset "
                                     f"{config['dataset']!r}")

@@ -62,7 +62,8 @@ def load(cfg: Config, raw: Data | None = None):
     ----------
     cfg : Config
         A validated config; its data options (``dataset``, ``target``, ``samples``, ``noise``,
-        ``header``, ``delimiter``, ``task``, ``val``, ``test``, ``seed``) are used.
+        ``header``, ``delimiter``, ``features``, ``drop``, ``task``, ``val``, ``test``,
+        ``seed``) are used.
     raw : Data, optional
         Data in memory (e.g. :func:`feedforward.data.sources.from_arrays`), in place of the
         dataset that ``cfg`` names.
@@ -77,7 +78,8 @@ def load(cfg: Config, raw: Data | None = None):
     if raw is None:
         raw = sources.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
                            cfg["seed"], label=cfg.label("dataset"), header=cfg["header"],
-                           delimiter=cfg["delimiter"])
+                           delimiter=cfg["delimiter"], features=cfg["features"],
+                           drop=cfg["drop"])
     data = sources.for_task(raw, cfg["task"], label=cfg.label("task"))
     return data, sources.split(data, cfg["val"], cfg["test"], cfg["seed"])
 

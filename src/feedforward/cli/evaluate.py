@@ -132,7 +132,8 @@ def _recorded_data(args, record, data_file=None):
     cfg = common.recorded_data_config(record, args.model, data_file)
     raw = sources.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
                         cfg["seed"], label="the recorded dataset", header=cfg.get("header"),
-                        delimiter=cfg.get("delimiter"))
+                        delimiter=cfg.get("delimiter"), features=cfg.get("features"),
+                        drop=cfg.get("drop"))
     data = sources.for_task(raw, record.get("task", cfg["task"]))
     if args.split == "all":
         return data.name, "all", data.x, data.y

@@ -33,8 +33,13 @@ def parse_target(text: str):
         return text
 
 
+def _columns(text: str) -> list:
+    """Comma-separated columns (``id,notes`` or ``0,3``): each a name or a 0-based index."""
+    return [parse_target(p.strip()) for p in text.split(",") if p.strip()]
+
+
 _FLAG_TYPES = {"int": int, "float": float, "str": str, "ints": _ints, "shape": _ints,
-               "names": _names, "target": parse_target}
+               "names": _names, "target": parse_target, "columns": _columns}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -22,6 +22,7 @@ the command line's flags, which are the options' names.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -103,12 +104,14 @@ def streams(seed: int):
 
 
 def load(spec, target=None, samples=0, noise=0.0, seed=0, label="--dataset",
-         header=None, delimiter=None) -> Data:
+         header=None, delimiter=None, features=None, drop=None) -> Data:
     """The dataset named by ``spec``, with its natural task (see the module docstring).
 
     ``samples`` is the number of points to generate (playground) or a random subset of rows;
     0 means the default (500 points, or every row). ``header`` is a CSV file's ``--header``
-    (None: detect), ``delimiter`` its ``--delimiter`` (None: sniff). Errors name ``label``.
+    (None: detect), ``delimiter`` its ``--delimiter`` (None: sniff), ``features`` and
+    ``drop`` its ``--features`` and ``--drop`` (column names or indexes; None: every column
+    but the target). Errors name ``label``.
     """
     rng, _ = streams(seed)
     kind = builtin_kind(spec)
@@ -126,7 +129,7 @@ def load(spec, target=None, samples=0, noise=0.0, seed=0, label="--dataset",
         if path.is_dir():
             data = _mnist(path, path.name or str(path), label)
         elif path.is_file():
-            data = _csv(path, target, label, header, delimiter)
+            data = _csv(path, target, label, header, delimiter, features, drop)
         elif path.suffix or "/" in spec or "\\" in spec:
             raise FeedforwardError(f"{label}: no such file or folder: {spec!r}")
         else:
@@ -224,7 +227,8 @@ def _flags(label):
         message = str(e).replace("pass delimiter='\\t'", "pass --delimiter tab")
         message = message.replace("pass delimiter=", "pass --delimiter ")
         for prefix, flag in (("target: ", "--target"), ("header: ", "--header/--no-header"),
-                             ("delimiter: ", "--delimiter")):
+                             ("delimiter: ", "--delimiter"), ("features: ", "--features"),
+                             ("drop: ", "--drop")):
             if message.startswith(prefix):
                 raise FeedforwardError(f"{flag}: {message[len(prefix):]} ({label})") from None
         raise FeedforwardError(f"{label}: {message}") from None
@@ -240,14 +244,65 @@ def _task(ds) -> str:
     return "classification" if whole and count <= MAX_AUTO_CLASSES else "regression"
 
 
-def _csv(path: Path, target, label, header=None, delimiter=None):
-    names = [target] if isinstance(target, str) else []
+def _csv(path: Path, target, label, header=None, delimiter=None, features=None, drop=None):
+    # the columns the user names are known names: a first row holding them is a header
+    names = [c for c in [target, *(features or ()), *(drop or ())] if isinstance(c, str)]
     table = _read(path, label, header, names=names, target=target, delimiter=delimiter)
     with _flags(label):
-        ds = table.dataset(target)
+        t = table.index(-1 if target is None else target)
+        columns = _feature_columns(table, t, features, drop)
+        ds = table.dataset(t, columns)
     _tell_no_header(table, header, label)
+    _tell_id_like(table, columns, label)
     return Data(path.name, ds.x, ds.y, list(ds.feature_names), ds.target_name, ds.classes,
                 _task(ds))
+
+
+def _feature_columns(table, t, features, drop) -> list:
+    """The feature columns: ``features`` alone, in their order; else all but ``drop`` and the
+    target ``t``. Errors start ``features:`` or ``drop:`` (see :func:`_flags`)."""
+    if features is not None and drop is not None:  # config refuses it; Python callers too
+        raise FeedforwardError("features: give the columns to keep (--features) or those to "
+                               "leave out (--drop), not both")
+    key = "features" if features is not None else "drop"
+    chosen = []
+    for column in features if features is not None else drop or ():
+        j = table.index(column, key)
+        if j in chosen:
+            raise FeedforwardError(f"{key}: column {tabular.shorten(table.names[j])!r} is "
+                                   f"listed twice")
+        if j == t:
+            raise FeedforwardError(_target_chosen(key, table.names[t]))
+        chosen.append(j)
+    if features is not None:
+        return chosen
+    left = [j for j in range(len(table.names)) if j != t and j not in chosen]
+    if not left and chosen:  # with nothing dropped, the table's own check names the file
+        raise FeedforwardError(f"drop: leaves no feature column ({table.path} has "
+                               f"{len(table.names)} columns, one of them the target "
+                               f"{tabular.shorten(table.names[t])!r})")
+    return left
+
+
+def _target_chosen(key, name) -> str:
+    """The error for the target column listed in ``features`` or ``drop``."""
+    shown = repr(tabular.shorten(name))
+    if key == "features":
+        return (f"features: {shown} is the target column (--target), not a feature; leave it "
+                f"out of --features")
+    return (f"drop: {shown} is the target column (--target), never a feature, so it cannot be "
+            f"dropped; leave it out of --drop, or choose another target with --target")
+
+
+def _tell_id_like(table, columns, label) -> None:
+    """Warn on stderr of each feature column that looks like a row id (see
+    :func:`feedforward.data.tabular.id_columns`): it fits the training rows and nothing else."""
+    for j in tabular.id_columns(table, columns):
+        name = table.names[j]
+        sys.stderr.write(f"warning: {label} {table.path}: column {tabular.shorten(name)!r} "
+                         f"looks like an id ({len(table)} distinct whole numbers in "
+                         f"{len(table)} rows): a model learns nothing true from it; leave it "
+                         f"out with --drop {shlex.quote(name)}\n")
 
 
 def for_task(data: Data, task: str, label="--task") -> Data:
@@ -352,6 +407,16 @@ def _recorded_names(record):
     return list(record.get("feature_names") or []), record.get("target_name") or ""
 
 
+def _ignored(record, table, names, target) -> list:
+    """Columns of ``table`` a model's columns are matched among, then ignored: the recorded
+    target, and every other column when the run chose its features (``--features``,
+    ``--drop``) from a wider file, as a file like it has them."""
+    config = (record or {}).get("config") or {}
+    if config.get("features") is None and config.get("drop") is None:
+        return [target] if target else []
+    return [n for n in table.names if n not in names]
+
+
 def _by_position(table, names, by_position) -> bool:
     """Whether to take the columns in order: asked for, no header, or no names to match."""
     return by_position or not table.has_header or not names
@@ -363,7 +428,8 @@ def read_features(path, record, n_features: int, by_position=False, header=None,
 
     With a header, the columns are matched by name to the recorded feature names, in the
     model's order; a column named as the recorded target is ignored, and any other missing or
-    unexpected column is refused. Without a header (or with ``by_position``) the file has
+    unexpected column is refused (but ignored for a run that chose its columns with
+    ``--features`` or ``--drop``). Without a header (or with ``by_position``) the file has
     exactly ``n_features`` columns, taken in order. ``delimiter``: None sniffs it.
 
     Returns
@@ -374,7 +440,8 @@ def read_features(path, record, n_features: int, by_position=False, header=None,
     table = _read(path, label, header, names=names, delimiter=delimiter)
     with _flags(label):
         if not _by_position(table, names, by_position):
-            columns = tabular.match_columns(table, names, allowed=[target] if target else (),
+            columns = tabular.match_columns(table, names,
+                                            allowed=_ignored(record, table, names, target),
                                             hint=BY_POSITION)
         elif len(table.names) == n_features:
             columns = range(n_features)
@@ -391,10 +458,11 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
     """Features and targets of a CSV file for a model of ``n_features`` inputs.
 
     With a header, the feature columns are matched by name to the recorded feature names and
-    the target column is ``target`` or the recorded target; any other column is refused.
-    Without a header (or with ``by_position``), the target is ``target``, or the recorded
-    target's column when the file names it, or the last column; the others are the features,
-    in order. ``delimiter``: None sniffs it.
+    the target column is ``target`` or the recorded target; any other column is refused (but
+    ignored for a run that chose its columns with ``--features`` or ``--drop``). Without a
+    header (or with ``by_position``), the target is ``target``, or the recorded target's
+    column when the file names it, or the last column; the others are the features, in
+    order. ``delimiter``: None sniffs it.
     """
     names, recorded_target = _recorded_names(record)
     expected = [*names, recorded_target] if target is None else names
@@ -414,7 +482,9 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
                 t = table.names[table.index(target)]
             else:
                 t = recorded_target or table.names[-1]
-            features = tabular.match_columns(table, names, required=[t], hint=BY_POSITION)
+            allowed = [n for n in _ignored(record, table, names, "") if n != t]
+            features = tabular.match_columns(table, names, required=[t], allowed=allowed,
+                                             hint=BY_POSITION)
         ds = table.dataset(t, features)
     _tell_no_header(table, header, label)
     return Data(Path(path).name, ds.x, ds.y,

@@ -43,6 +43,7 @@ SNIFFED = (",", ";", "\t", "|")  # the delimiters sniffed, in order of preferenc
 SNIFF_LINES = 20  # non-empty lines sampled to sniff the delimiter
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t"}  # "\\t": a shell's '\t' reaches us as two characters
 SHOWN = 80  # characters of a cell or column name echoed in a message
+ID_MIN_ROWS = 20  # rows from which a column of distinct whole numbers is taken for an id
 _INT64 = np.iinfo(np.int64)
 
 
@@ -120,13 +121,15 @@ class CsvTable:
         return (f"; it looks {name}-separated (its first row holds {counts[char]} of them): "
                 f"pass delimiter={char!r}")
 
-    def index(self, column) -> int:
+    def index(self, column, option="target") -> int:
         """The position of a column.
 
         Parameters
         ----------
         column : str or int
             A name, or a 0-based index (negative counts from the end).
+        option : str
+            The parameter that chose the column, named by an error.
 
         Returns
         -------
@@ -136,21 +139,20 @@ class CsvTable:
         Raises
         ------
         FeedforwardError
-            For an unknown name or an index out of range, naming ``target`` (the parameter
-            that chooses a column).
+            For an unknown name or an index out of range, naming ``option``.
         """
         m = len(self.names)
         if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
             if -m <= column < m:
                 return int(column) % m
             raise FeedforwardError(
-                f"target: column {column} is out of range for {m} columns in {self.path}")
+                f"{option}: column {column} is out of range for {m} columns in {self.path}")
         if column in self.names:
             return self.names.index(column)
         where = "" if self.has_header else " (it has no header row, so its columns are named " \
                                            "by position; or give a 0-based index)"
-        raise FeedforwardError(f"target: no column {shorten(str(column))!r} in {self.path}{where}; "
-                               f"its columns are {_some(self.names)}{self.hint}")
+        raise FeedforwardError(f"{option}: no column {shorten(str(column))!r} in {self.path}"
+                               f"{where}; its columns are {_some(self.names)}{self.hint}")
 
     def numbers(self, columns) -> np.ndarray:
         """The cells of some columns as numbers.
@@ -219,6 +221,37 @@ class CsvTable:
         y, classes = _encode_target([row[t] for row in self.rows], self.names[t], self.path,
                                     self.lines)
         return Dataset(x, y, [self.names[j] for j in features], self.names[t], classes)
+
+
+def id_columns(table: CsvTable, columns) -> list:
+    """The columns that look like row ids: all distinct whole numbers, most of a run.
+
+    Parameters
+    ----------
+    table : CsvTable
+    columns : sequence of int
+        The columns to look at (the features).
+
+    Returns
+    -------
+    list of int
+        Those of ``columns`` whose cells are whole numbers (written without a point, so a
+        column of floats never is), no two equal, that fill more than half of the run from
+        their least to their greatest; none for a table under :data:`ID_MIN_ROWS` rows, where
+        a few distinct numbers happen by chance.
+    """
+    if len(table) < ID_MIN_ROWS:
+        return []
+    return [j for j in columns if _is_id([row[j] for row in table.rows])]
+
+
+def _is_id(cells) -> bool:
+    try:
+        values = [int(cell) for cell in cells]
+    except ValueError:
+        return False
+    span = max(values) - min(values) + 1
+    return len(set(values)) == len(values) and 2 * len(values) > span
 
 
 def _some(names, limit=8) -> str:
