@@ -231,7 +231,9 @@ class CallbackList(Callback):
 class History(Callback):
     """Records ``logs`` of every epoch: ``history["loss"]``, ``history["val_accuracy"]``, ...
 
-    ``fit`` returns it; ``epoch`` lists the epoch indices.
+    ``fit`` returns it; ``epoch`` lists the epoch indices, and ``params`` holds the training's
+    parameters as Keras's does: ``{"verbose", "epochs", "steps"}``, and ``batch_size`` (see
+    :meth:`Callback.set_params`).
     """
 
     def __init__(self):

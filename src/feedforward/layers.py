@@ -19,10 +19,63 @@ import numpy as np
 
 from . import activations, initializers, regularizers
 from ._registry import Configurable, Registry
-from .errors import FeedforwardError, check_number
+from .errors import FeedforwardError, as_array, check_number, describe
 
 MAX_WIDTH = 2**31 - 1
 """The most units, pieces or input features of one layer; far beyond any memory's reach."""
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """A view of ``a`` that refuses writes (the array itself stays writable).
+
+    Parameters
+    ----------
+    a : ndarray
+        Any array, e.g. a parameter of a layer.
+
+    Returns
+    -------
+    ndarray
+        The same memory and shape; writing into it raises ``ValueError``.
+    """
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+def assign_weights(targets, weights, where="weights", names=None):
+    """Copy ``weights`` into ``targets`` in place, one for one, after checking the count and
+    every shape; the one rule of ``Sequential.set_weights`` and ``Layer.set_weights``.
+
+    Writing in place keeps the layers' parameters views into the model's flat buffer, so the
+    model sees the new values.
+
+    Parameters
+    ----------
+    targets : list of ndarray
+        The parameters to fill, in Keras order.
+    weights : list of array_like
+        One array per target, of its shape; cast to its dtype.
+    where : str, default "weights"
+        What the errors name, e.g. ``"Dense layer: weights"``.
+    names : list of str, optional
+        The targets' names (``"kernel"``, ``"bias"``), added to the errors.
+    """
+    if not isinstance(weights, (list, tuple)):
+        raise FeedforwardError(f"{where}: expected a list of {len(targets)} arrays, got "
+                               f"{describe(weights)}")
+    if len(weights) != len(targets):
+        listed = f" ({', '.join(names)})" if names else ""
+        raise FeedforwardError(f"{where}: expected a list of {len(targets)} arrays{listed}, "
+                               f"got {len(weights)}")
+    arrays = []
+    for i, (t, w) in enumerate(zip(targets, weights, strict=True)):
+        name = f"{where}[{i}]" + (f" ({names[i]})" if names else "")
+        arrays.append(as_array(w, name))
+        if arrays[-1].shape != t.shape:
+            raise FeedforwardError(f"{name}: expected shape {t.shape}, got {arrays[-1].shape}")
+    for t, w in zip(targets, arrays, strict=True):  # all checked first: a refusal changes nothing
+        t[...] = w
 
 
 class Layer(Configurable):
@@ -171,6 +224,53 @@ class Layer(Configurable):
         """
         return sum(p.size for p in self.params.values())
 
+    def require_built(self, what):
+        """Refuse to go on before the layer's model is built.
+
+        Parameters
+        ----------
+        what : str
+            The operation, named in the error.
+        """
+        if not self.built:
+            raise FeedforwardError(
+                f"{what}: the {self.name} layer is not built yet, so it has no weights; build "
+                "its model first (model.build(input_dim), or fit)")
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Read-only views of the parameters in Keras order (kernel, then bias); ``[]`` for a
+        layer without any. Write them with :meth:`set_weights`."""
+        self.require_built("weights")
+        return [read_only(p) for p in self.params.values()]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters in Keras order: ``[kernel, bias]`` for a Dense layer.
+
+        Returns
+        -------
+        list of ndarray
+            A Dense layer's kernel of shape ``(in, units)`` and bias of shape ``(units,)``;
+            ``[]`` for a layer without parameters.
+        """
+        self.require_built("get_weights")
+        return [p.copy() for p in self.params.values()]
+
+    def set_weights(self, weights):
+        """Set the parameters from a list in the order of :meth:`get_weights`.
+
+        They are written in place, into the model's flat parameter buffer: the model uses
+        them at once.
+
+        Parameters
+        ----------
+        weights : list of array_like
+            One array per parameter, of the shapes that :meth:`get_weights` returns; copied.
+        """
+        self.require_built("set_weights")
+        assign_weights(list(self.params.values()), weights, f"{self.name} layer: weights",
+                       list(self.params))
+
 
 class _Affine(Layer):
     """Shared by Dense and Maxout: ``z = x @ kernel + bias``, then ``y = activation(z)``.
@@ -200,6 +300,19 @@ class _Affine(Layer):
             con = regularizers.constraints.get(con)
             if con is not None:
                 self.constraints[key] = con
+
+    @property
+    def kernel(self) -> np.ndarray:
+        """A read-only view of the kernel, of shape ``(in, units)`` (``(in, units * pieces)``
+        for Maxout)."""
+        self.require_built("kernel")
+        return read_only(self.params["kernel"])
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        """A read-only view of the bias, of shape ``(units,)``; None without ``use_bias``."""
+        self.require_built("bias")
+        return read_only(self.params["bias"]) if self.use_bias else None
 
     @property
     def kernel_regularizer(self):

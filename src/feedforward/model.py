@@ -1,10 +1,10 @@
-"""``Sequential``: a stack of layers with structure, compile, evaluate, predict, config and
-save.
+"""``Sequential``: a stack of layers with structure, compile, summary, config and save.
 
 Its bases hold the rest: :class:`~feedforward.network.Network` the parameters and the math of
 one step, :class:`~feedforward.inputs.Inputs` the checks of inputs and targets, and
-:class:`~feedforward.training.Trainable` ``fit`` and ``train_on_batch``, which check their
-arguments and data and hand them to the training engine, :mod:`feedforward.training`.
+:class:`~feedforward.training.Trainable` ``fit``, ``train_on_batch``, ``evaluate`` and
+``predict``, which check their arguments and data and hand them to the training engine,
+:mod:`feedforward.training`.
 :func:`load_model` lives here, where the class it builds is known: :mod:`feedforward.saving`
 holds the file format and imports no model.
 """
@@ -17,7 +17,6 @@ from . import layers as layers_mod
 from . import losses, metrics, onnx, optimizers, saving, summaries
 from . import training as engine
 from .data import preprocessing as prep
-from .data.batching import BatchIterator
 from .errors import FeedforwardError, check_number, describe, show
 from .inputs import Inputs
 from .network import Network
@@ -225,65 +224,6 @@ class Sequential(engine.Trainable, Inputs, Network):
         self.fused = act is not None and act.name == self.loss.fused_activation
         return self
 
-    # ------------------------------------------------------------------ inference
-    def predict(self, x, batch_size=1024) -> np.ndarray:
-        """Outputs for ``x`` of shape ``(n, features)``: shape ``(n, outputs)``, inference mode.
-
-        Parameters
-        ----------
-        x : array of shape (n, features)
-            Raw inputs (the preprocessing is applied).
-        batch_size : int, default 1024
-            Rows computed at once; bounds the memory of the work arrays.
-
-        Returns
-        -------
-        ndarray of shape (n, outputs)
-            The last layer's outputs, of the model's dtype.
-        """
-        if not self.layers:
-            raise FeedforwardError("predict: the model has no layers")
-        batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
-        x = self.prepare_x(x)
-        if x.shape[0] <= batch_size:  # one batch: skip the iterator (latency of small calls)
-            return self.forward(x, training=False).copy()  # layers reuse their buffers
-        out = np.empty((x.shape[0], *self.output_shape), dtype=self.dtype)
-        start = 0
-        for xb in BatchIterator(x, batch_size=batch_size):
-            out[start:start + len(xb)] = self.forward(xb, training=False)
-            start += len(xb)
-        return out
-
-    def evaluate(self, x, y, batch_size=1024, return_dict=False):
-        """Loss (with regularization penalties) and metrics on ``(x, y)``, in inference mode.
-
-        Returns the loss alone when there are no metrics, else ``[loss, metric, ...]``;
-        a dict when ``return_dict`` is true.
-
-        Parameters
-        ----------
-        x : array of shape (n, features)
-            Raw inputs (the preprocessing is applied).
-        y : array of shape (n,) or (n, outputs)
-            Labels or targets.
-        batch_size : int, default 1024
-            Rows computed at once; the result does not depend on it.
-        return_dict : bool, default False
-            Return ``{"loss": ..., metric name: ...}``.
-
-        Returns
-        -------
-        float, list of float or dict
-            The loss over all ``n`` samples, then the metrics in the order of ``compile``.
-        """
-        self.require_compiled("evaluate")
-        x, y = self.prepare_xy(x, y)
-        logs = engine.evaluate_prepared(self, x, y, batch_size)
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
-
     # ------------------------------------------------------------------ description
     def summary(self, print_fn=None) -> str:
         """A table of layers with output shapes and parameter counts; printed and returned.
@@ -402,7 +342,9 @@ class Sequential(engine.Trainable, Inputs, Network):
         Parameters
         ----------
         path : str or path-like
-            The file to write; read it back with :func:`feedforward.load_model`.
+            The file to write, conventionally ``*.safetensors``; read it back with
+            :func:`feedforward.load_model`. A name ending in ``.keras``, ``.h5`` or ``.hdf5``
+            is refused: those are Keras's formats, and this file is not one.
         """
         saving.save_model(self, path)
 

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from . import layers as layers_mod
-from .errors import FeedforwardError, as_array, check_number
+from .errors import FeedforwardError, check_number
 from .training import Diverged
 
 
@@ -167,15 +167,14 @@ class Network:
             One array per parameter, of the shapes that :meth:`get_weights` returns; copied.
         """
         self.require_built("set_weights")
-        targets = self.param_arrays()
-        if len(weights) != len(targets):
-            raise FeedforwardError(
-                f"weights: expected a list of {len(targets)} arrays, got {len(weights)}")
-        for i, (t, w) in enumerate(zip(targets, weights, strict=True)):
-            w = as_array(w, f"weights[{i}]")
-            if w.shape != t.shape:
-                raise FeedforwardError(f"weights[{i}]: expected shape {t.shape}, got {w.shape}")
-            t[...] = w
+        layers_mod.assign_weights(self.param_arrays(), weights)
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Read-only views of the parameters in Keras order, ``[kernel_1, bias_1, ...]``: what
+        :meth:`get_weights` copies. Write them with :meth:`set_weights`."""
+        self.require_built("weights")
+        return [layers_mod.read_only(p) for p in self.param_arrays()]
 
     def __setstate__(self, state):
         """Unpickling gives each layer a copy of its arrays: tie them to one flat buffer again."""

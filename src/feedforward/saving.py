@@ -43,6 +43,7 @@ FORMAT_VERSION = 1
 RESERVED_KEYS = ("format", "format_version", "config", "compile", "optimizer_state")
 
 # Bounds on what a file may ask the loader to parse, far above any real model's needs.
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")  # Keras's formats: not what save writes
 MAX_HEADER_BYTES = 16 * 2**20  # the JSON header (tensor index and metadata)
 MAX_JSON_DEPTH = 64  # nesting of one metadata entry; real configs are under 10 deep
 MAX_JSON_VALUES = 200_000  # values in one metadata entry: each may become a Python object
@@ -85,6 +86,24 @@ def model_tensors(model) -> dict[str, np.ndarray]:
     return tensors
 
 
+def check_suffix(path):
+    """Refuse a name that Keras's formats use (``.keras``, ``.h5``, ``.hdf5``).
+
+    A safetensors file under such a name would be mislabelled: Keras, h5py or a user would
+    take it for what it is not.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file about to be written.
+    """
+    suffix = Path(path).suffix
+    if suffix.lower() in KERAS_SUFFIXES:
+        raise FeedforwardError(
+            f"path: feedforward saves safetensors files; {suffix!r} is Keras's format and "
+            "would be a mislabelled file: use a name ending in .safetensors")
+
+
 def save_model(model, path, extra_metadata: dict | None = None):
     """Write ``model`` to ``path`` (conventionally ``*.safetensors``); see the module docstring.
 
@@ -94,11 +113,13 @@ def save_model(model, path, extra_metadata: dict | None = None):
         A built model; its config, weights, fitted preprocessing and, when compiled, its
         optimizer's state are written.
     path : str or path-like
-        The file to write, in an existing folder; it is replaced atomically.
+        The file to write, in an existing folder; it is replaced atomically. Keras's suffixes
+        are refused (see :func:`check_suffix`).
     extra_metadata : dict of str to str, optional
         Further string keys to string values (e.g. JSON) kept in the file's metadata; it may
         not replace the model's own entries (:data:`RESERVED_KEYS`). Default None: none.
     """
+    check_suffix(path)
     model.require_built("save")
     tensors = model_tensors(model)
     for name, a in tensors.items():  # load_model refuses them: never write what cannot load

@@ -111,21 +111,25 @@ def check_augment(augment):
 
 
 def check_verbose(verbose) -> int:
-    """``verbose`` checked: 0, 1 or 2.
+    """``verbose`` checked: 0, 1, 2 or ``"auto"``, which is 1 (Keras's meaning for an
+    interactive run).
 
     Parameters
     ----------
-    verbose : int
+    verbose : {0, 1, 2, "auto"}
         Silent, a progress bar per epoch, or one line per epoch.
 
     Returns
     -------
     int
-        ``verbose``.
+        ``verbose``, with ``"auto"`` as 1.
     """
-    if verbose not in (0, 1, 2):
-        raise FeedforwardError(f"verbose: expected 0, 1 or 2, got {describe(verbose)}")
-    return verbose
+    if isinstance(verbose, str) and verbose == "auto":
+        return 1
+    if isinstance(verbose, str) or verbose not in (0, 1, 2):
+        raise FeedforwardError(f'verbose: expected 0, 1 or 2 (or "auto", which is 1), got '
+                               f"{describe(verbose)}")
+    return int(verbose)
 
 
 def ordered_callbacks(callbacks, verbose, history) -> list:
@@ -687,9 +691,9 @@ def prepare_data(model, x, y, validation_split=0.0, validation_data=None, augmen
 
 
 class Trainable:
-    """A base of :class:`~feedforward.model.Sequential`: ``fit`` and ``train_on_batch``, which
-    check their arguments and data and hand them to the engine (as Keras's ``Model`` gets
-    them from its ``Trainer`` base)."""
+    """A base of :class:`~feedforward.model.Sequential`: ``fit``, ``train_on_batch``,
+    ``evaluate`` and ``predict``, which check their arguments and data and hand them to the
+    engine (as Keras's ``Model`` gets them from its ``Trainer`` base)."""
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
             shuffle=True, callbacks=None, verbose=1, augment=None) -> History:
@@ -712,8 +716,8 @@ class Trainable:
         shuffle : bool
             Reshuffle the training data every epoch.
         callbacks : list of Callback
-        verbose : {0, 1, 2}
-            Silent, a progress bar per epoch, or one line per epoch.
+        verbose : {0, 1, 2, "auto"}, default 1
+            Silent, a progress bar per epoch, or one line per epoch; ``"auto"`` is 1.
         augment : Augmenter, dict or callable ``(x_batch, rng) -> x_batch``, optional
             Applied to every training batch of raw inputs, before the preprocessing, with the
             model's augmentation stream; never to validation, ``evaluate`` or ``predict``.
@@ -731,7 +735,7 @@ class Trainable:
         batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
         validation_split = check_number(validation_split, "validation_split", low=0, high=1,
                                         high_open=True)
-        check_verbose(verbose)
+        verbose = check_verbose(verbose)
         x, y, val = prepare_data(self, x, y, validation_split, validation_data, augment)
         return Trainer(self, x, y, batch_size=batch_size, shuffle=shuffle, callbacks=callbacks,
                        augment=augment, validation=val, epochs=epochs, verbose=verbose).fit()
@@ -754,3 +758,68 @@ class Trainable:
         self.require_compiled("train_on_batch")
         x, y = self.prepare_xy(x, y)
         return self.train_step(x, y)[0]
+
+    # ------------------------------------------------------------------ inference
+    def predict(self, x, batch_size=1024, verbose="auto") -> np.ndarray:
+        """Outputs for ``x`` of shape ``(n, features)``: shape ``(n, outputs)``, inference mode.
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+            Raw inputs (the preprocessing is applied).
+        batch_size : int, default 1024
+            Rows computed at once; bounds the memory of the work arrays.
+        verbose : {0, 1, 2, "auto"}, default "auto"
+            Accepted as Keras's is and checked; for now nothing is printed, whatever its value.
+
+        Returns
+        -------
+        ndarray of shape (n, outputs)
+            The last layer's outputs, of the model's dtype.
+        """
+        if not self.layers:
+            raise FeedforwardError("predict: the model has no layers")
+        batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
+        check_verbose(verbose)
+        x = self.prepare_x(x)
+        if x.shape[0] <= batch_size:  # one batch: skip the iterator (latency of small calls)
+            return self.forward(x, training=False).copy()  # layers reuse their buffers
+        out = np.empty((x.shape[0], *self.output_shape), dtype=self.dtype)
+        start = 0
+        for xb in BatchIterator(x, batch_size=batch_size):
+            out[start:start + len(xb)] = self.forward(xb, training=False)
+            start += len(xb)
+        return out
+
+    def evaluate(self, x, y, batch_size=1024, verbose="auto", return_dict=False):
+        """Loss (with regularization penalties) and metrics on ``(x, y)``, in inference mode.
+
+        Returns the loss alone when there are no metrics, else ``[loss, metric, ...]``;
+        a dict when ``return_dict`` is true.
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+            Raw inputs (the preprocessing is applied).
+        y : array of shape (n,) or (n, outputs)
+            Labels or targets.
+        batch_size : int, default 1024
+            Rows computed at once; the result does not depend on it.
+        verbose : {0, 1, 2, "auto"}, default "auto"
+            Accepted as Keras's is and checked; for now nothing is printed, whatever its value.
+        return_dict : bool, default False
+            Return ``{"loss": ..., metric name: ...}``.
+
+        Returns
+        -------
+        float, list of float or dict
+            The loss over all ``n`` samples, then the metrics in the order of ``compile``.
+        """
+        self.require_compiled("evaluate")
+        check_verbose(verbose)
+        x, y = self.prepare_xy(x, y)
+        logs = evaluate_prepared(self, x, y, batch_size)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
