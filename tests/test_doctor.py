@@ -463,3 +463,12 @@ def test_a_strong_penalty_prior_alone_needs_a_classification(task, named):
     record = {"epoch": 3, "step": 40, "loss": 0.0004, "penalty": 0.001, "layers": []}
     found = rules.over_regularization(Evidence([record], {"loss": [0.001] * 4}, {}, run))
     assert (found is not None) is named
+
+
+def test_an_absurd_rate_is_lowered_to_a_workable_one_not_by_a_tenth():
+    from feedforward.diagnostics import signals
+
+    for optimizer, rate, expected in (("SGD", 1e300, 1.0), ("SGD", 10.0, 1.0),
+                                      ("Adam", 1e6, 0.05), ("Adam", 0.01, 0.001)):
+        ev = Evidence(run=RunInfo(optimizer=optimizer, learning_rate=rate))
+        assert signals.lower_rate(ev).value == expected

@@ -33,7 +33,9 @@ def rounded_rate(value) -> float:
 
 
 def lower_rate(ev, factor=10) -> Fix:
-    rate = rounded_rate(ev.run.learning_rate / factor)
+    """A tenth of the rate in use, and never above the rate that overshoots on most problems
+    (:func:`rate_large`): from 1e300, a tenth would still diverge."""
+    rate = rounded_rate(min(ev.run.learning_rate / factor, large_rate(ev.run)))
     return Fix("learning_rate", rate,
                f"lower the learning rate from {ev.run.learning_rate:g} to {rate:g}")
 
@@ -48,9 +50,14 @@ def poor(ev, share=0.5) -> bool:
     return acc is not None and acc < 0.8
 
 
+def large_rate(run) -> float:
+    """The rate that overshoots on most problems: 1 for SGD, 0.05 for adaptive optimizers."""
+    return 0.05 if run.adaptive else 1.0
+
+
 def rate_large(run) -> bool:
-    """A rate that overshoots on most problems: 1 for SGD, 0.05 for adaptive optimizers."""
-    return run.learning_rate >= (0.05 if run.adaptive else 1.0)
+    """Whether the run's rate is at least :func:`large_rate`."""
+    return run.learning_rate >= large_rate(run)
 
 
 def step_ratios(record, start=None) -> list:
