@@ -1,5 +1,6 @@
-"""The guide's first topics (examples/guide/01-06): each script runs in quick mode, draws its
-figures, and the claim its page makes holds for the numbers it returns."""
+"""The guide's first topics (examples/guide/00-06): each script runs in quick mode, draws its
+figures, and the claims its page makes, and the answers to its exercises (the script run with
+the exercise's flag), hold for the numbers it returns."""
 
 from __future__ import annotations
 
@@ -14,15 +15,21 @@ GUIDE = Path(__file__).resolve().parents[1] / "examples" / "guide"
 _results: dict = {}
 
 
-def run(stem, tmp_path_factory):
-    """``main(out, quick=True)`` of examples/guide/<stem>.py, once per test session."""
-    if stem not in _results:
-        spec = importlib.util.spec_from_file_location(f"guide_{stem}", GUIDE / f"{stem}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+def load(stem):
+    """examples/guide/<stem>.py, imported by path."""
+    spec = importlib.util.spec_from_file_location(f"guide_{stem}", GUIDE / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(stem, tmp_path_factory, **flags):
+    """``main(out, quick=True, **flags)`` of examples/guide/<stem>.py, once per test session."""
+    key = (stem, tuple(sorted(flags.items())))
+    if key not in _results:
         out = tmp_path_factory.mktemp(stem)
-        _results[stem] = module.main(out=out, quick=True), out
-    return _results[stem]
+        _results[key] = load(stem).main(out=out, quick=True, **flags), out
+    return _results[key]
 
 
 def assert_figures(out, *names):
@@ -31,6 +38,51 @@ def assert_figures(out, *names):
         assert path.exists(), f"{name} was not written"
         assert path.stat().st_size > 5_000, f"{name} is nearly empty"
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_training_worked_example_and_descent(tmp_path_factory):
+    r, out = run("00_training", tmp_path_factory)
+    hand = r["worked"]
+    # the page's hand computation: errors (1, -1, -3), J = 11/3, dJ/dw = -8/3, dJ/db = -2
+    assert hand["loss"] == pytest.approx(11 / 3) and hand["dw"] == pytest.approx(-8 / 3)
+    assert hand["db"] == pytest.approx(-2)
+    assert (hand["w"], hand["b"]) == pytest.approx((2 / 3, 0.5))
+    assert round(hand["loss_after"], 4) == 1.4352
+    # the library's one SGD step agrees
+    assert hand["library_loss"] == pytest.approx(hand["loss"], abs=1e-12)
+    assert (hand["library_w"], hand["library_b"]) == pytest.approx((hand["w"], hand["b"]),
+                                                                   abs=1e-12)
+    assert r["library_gap"] <= 1e-12  # descent by hand = model.fit with one full batch
+    losses, lowest = r["losses"], r["best"][2]
+    assert round(losses[0], 1) == 13.6 and round(losses[1], 1) == 8.8
+    assert r["step_ratio"] == pytest.approx(0.8, abs=1e-9)
+    assert len(losses) == 51 and round(losses[-1], 4) == round(lowest, 4) == 0.2312
+    # the bowl: J - J* = (J0 - J*) (1 - 2 rate)^(2 t) at every step
+    excess = np.array(losses) - lowest
+    assert excess[1:20] == pytest.approx(excess[0] * 0.64 ** np.arange(1, 20), rel=1e-6)
+    curves, steps = r["curves"], r["steps_per_epoch"]
+    assert steps == {32: 1, 8: 4, 1: 32}
+    table = {32: (8.80, 0.386), 8: (2.29, 0.2314), 1: (0.381, 0.295)}
+    for size, (one, ten) in table.items():
+        assert curves[size][1] == pytest.approx(one, abs=0.006)
+        assert curves[size][10] == pytest.approx(ten, abs=0.0006)
+    # more steps per epoch: more progress in the first epoch; B = 1 jitters above the lowest loss
+    assert curves[1][1] < curves[8][1] < curves[32][1]
+    assert curves[1][10] > curves[8][10] > lowest
+    assert_figures(out, "00-training.png")
+
+
+def test_training_exercises(tmp_path_factory):
+    high, _ = run("00_training", tmp_path_factory, rate=1.5)
+    assert high["step_ratio"] == pytest.approx(2, abs=1e-9)  # |1 - 2 * 1.5|
+    assert all(b > a for a, b in zip(high["losses"][:-1], high["losses"][1:], strict=True))
+    perfect, _ = run("00_training", tmp_path_factory, rate=0.5)
+    assert perfect["step_ratio"] < 1e-9
+    assert perfect["losses"][1] == pytest.approx(perfect["best"][2], abs=1e-9)
+    four, _ = run("00_training", tmp_path_factory, batch_size=4)
+    assert four["steps_per_epoch"][4] == 8
+    after_one = {size: curve[1] for size, curve in four["curves"].items()}
+    assert after_one[1] < after_one[4] < after_one[32]
 
 
 def test_architecture_counts_match_summary(tmp_path_factory):

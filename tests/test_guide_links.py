@@ -1,9 +1,12 @@
 """The guide is whole: every topic has a page and an example, the pages link their example and
-the API reference, every relative link and API anchor resolves, and the README links the guide."""
+the API reference, every relative link and API anchor resolves, every playground link's setup
+passes the playground's own checks, and the README links the guide."""
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -25,10 +28,13 @@ def anchors(path: Path) -> set[str]:
             if line.startswith("#")}
 
 
-def test_twelve_topics_each_with_a_page_and_an_example():
-    assert [p.name[:2] for p in PAGES] == [f"{i:02d}" for i in range(1, 13)]
+PLAYGROUND = "http://127.0.0.1:8765/#"  # where `feedforward playground` serves by default
+
+
+def test_thirteen_topics_each_with_a_page_and_an_example():
+    assert [p.name[:2] for p in PAGES] == [f"{i:02d}" for i in range(13)]
     examples = sorted((ROOT / "examples" / "guide").glob("[0-9][0-9]_*.py"))
-    assert [e.name[:2] for e in examples] == [f"{i:02d}" for i in range(1, 13)]
+    assert [e.name[:2] for e in examples] == [f"{i:02d}" for i in range(13)]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -46,7 +52,7 @@ def test_every_relative_link_and_anchor_resolves(page):
     api_anchors = anchors(ROOT / "docs" / "api.md")
     for link in LINK.findall(page.read_text()):
         if re.match(r"[a-z]+:", link):
-            continue  # an address on the web
+            continue  # an address on the web, or the playground (checked below)
         target, _, fragment = link.partition("#")
         path = (page.parent / target).resolve() if target else page
         assert path.exists(), f"{page.name}: {link} does not exist"
@@ -58,3 +64,37 @@ def test_the_index_links_every_page_and_the_readme_links_the_guide():
     index = set(LINK.findall((GUIDE / "index.md").read_text()))
     assert {p.name for p in PAGES} <= index
     assert "docs/guide/index.md" in LINK.findall((ROOT / "README.md").read_text())
+
+
+def playground_links(page: Path) -> list[str]:
+    return [link for link in LINK.findall(page.read_text()) if "127.0.0.1" in link
+            or "localhost" in link]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_each_playground_link_loads_a_valid_setup(page):
+    """The page reads its hash as JSON (static/hash.js) and the server checks it with
+    ``setup.merge``, as it checks a setup the page sends: each link must pass unchanged."""
+    setup = pytest.importorskip("feedforward.playground.setup")
+    for link in playground_links(page):
+        assert link.startswith(PLAYGROUND), f"{page.name}: {link[:60]} is not the playground"
+        partial = json.loads(urllib.parse.unquote(link.removeprefix(PLAYGROUND)))
+        assert isinstance(partial, dict) and partial, f"{page.name}: an empty setup"
+        merged = setup.merge(None, partial)  # raises FieldError naming a bad field
+        assert kept(partial, merged), f"{page.name}: the playground changes {partial}"
+
+
+def kept(partial, merged) -> bool:
+    """Every value of ``partial`` is in ``merged`` (which adds defaults to objects)."""
+    if isinstance(partial, dict):
+        return isinstance(merged, dict) and all(k in merged and kept(v, merged[k])
+                                                for k, v in partial.items())
+    if isinstance(partial, list):
+        return (isinstance(merged, list) and len(partial) == len(merged)
+                and all(kept(p, q) for p, q in zip(partial, merged, strict=True)))
+    return partial == merged
+
+
+def test_every_topic_page_from_the_first_to_the_sixth_links_the_playground():
+    for page in PAGES[:7]:
+        assert playground_links(page), f"{page.name} links no playground setup"
