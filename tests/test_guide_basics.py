@@ -96,6 +96,16 @@ def test_architecture_counts_match_summary(tmp_path_factory):
     assert_figures(out, "01-architecture.png")
 
 
+def test_architecture_exercises(tmp_path_factory):
+    yours, _ = run("01_architecture", tmp_path_factory, sizes=[784, 256, 10])
+    assert yours["yours"]["summary_total"] == sum(yours["yours"]["by_hand"]) == 203_530
+    assert yours["yours"]["summary_total"] > yours["mnist"]["summary_total"]  # wide beats deep
+    bare, _ = run("01_architecture", tmp_path_factory, bias=False)
+    small = bare["small"]
+    assert small["summary_rows"] == small["by_hand"] == [12, 16, 8]  # one fewer per neuron
+    assert small["summary_total"] == 46 - (4 + 4 + 2) == 36
+
+
 def test_forward_by_hand_equals_predict(tmp_path_factory):
     results, out = run("02_forward", tmp_path_factory)
     assert results["float64"]["max_abs_difference"] <= 1e-12

@@ -9,13 +9,14 @@ This script draws a 3-4-4-2 network with its bias nodes, counts its parameters b
 that formula, and checks the count against ``model.summary()``, layer by layer; it does the
 same for the classic 784-128-64-10 MNIST network (109,386 parameters).
 
-Run: python examples/guide/01_architecture.py [--out DIR] [--quick]
+Run: python examples/guide/01_architecture.py [--out DIR] [--quick] [--sizes 784,256,10] [--no-bias]
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -25,13 +26,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import feedforward as ff  # noqa: E402
 
+DEFAULT_OUT = Path(tempfile.gettempdir()) / "feedforward-guide"  # not the current folder
+
 SMALL = [3, 4, 4, 2]  # units per layer, input first
 MNIST = [784, 128, 64, 10]
 
 
-def count_by_hand(sizes) -> list[int]:
-    """Parameters of each Dense layer: n inputs + 1 bias node, times m neurons."""
-    return [(n + 1) * m for n, m in zip(sizes[:-1], sizes[1:], strict=True)]
+def count_by_hand(sizes, bias=True) -> list[int]:
+    """Parameters of each Dense layer: n inputs (+ 1 bias node), times m neurons."""
+    return [(n + bias) * m for n, m in zip(sizes[:-1], sizes[1:], strict=True)]
 
 
 def activations(sizes) -> list[str]:
@@ -39,16 +42,16 @@ def activations(sizes) -> list[str]:
     return ["relu"] * (len(sizes) - 2) + ["softmax"]
 
 
-def build(sizes) -> ff.Sequential:
+def build(sizes, bias=True) -> ff.Sequential:
     """A Sequential MLP with ``sizes[0]`` inputs and one Dense layer per further entry."""
-    return ff.Sequential([ff.Dense(m, activation=a)
+    return ff.Sequential([ff.Dense(m, activation=a, use_bias=bias)
                           for m, a in zip(sizes[1:], activations(sizes), strict=True)],
                          input_dim=sizes[0], seed=0)
 
 
 def summary_counts(model) -> tuple[list[int], int]:
     """Per-layer and total parameter counts read back from the text of ``summary()``."""
-    text = model.summary(print_fn=lambda _: None)
+    text = model.summary_text()
     rows = re.findall(r"Dense \(\w+\)\s*│\s*\(None, \d+\)\s*│\s*([\d,]+)", text)
     total = re.search(r"Total params: ([\d,]+)", text).group(1)
     return [int(r.replace(",", "")) for r in rows], int(total.replace(",", ""))
@@ -95,30 +98,45 @@ def draw(sizes, per_layer, path):
     plt.close(fig)
 
 
-def main(out=".", quick=False) -> dict:
+def main(out=DEFAULT_OUT, quick=False, sizes=None, bias=True) -> dict:
     """Draw the small network and compare hand counts with ``summary()`` for both networks.
 
-    ``quick`` changes nothing here: building the networks takes milliseconds.
+    ``sizes`` (units per layer, input first) adds a network of the reader's own as
+    ``"yours"``; ``bias=False`` builds every network without biases. ``quick`` changes nothing
+    here: building the networks takes milliseconds.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results = {}
-    for name, sizes in (("small", SMALL), ("mnist", MNIST)):
-        hand = count_by_hand(sizes)
-        rows, total = summary_counts(build(sizes))
+    networks = [("small", SMALL), ("mnist", MNIST)] + ([("yours", sizes)] if sizes else [])
+    for name, sizes in networks:
+        hand = count_by_hand(sizes, bias)
+        rows, total = summary_counts(build(sizes, bias))
         results[name] = {"sizes": sizes, "by_hand": hand, "summary_rows": rows,
                          "summary_total": total}
-        formula = " + ".join(f"({n}+1)*{m}" for n, m in zip(sizes[:-1], sizes[1:], strict=True))
+        formula = " + ".join(f"({n}+1)*{m}" if bias else f"{n}*{m}"
+                             for n, m in zip(sizes[:-1], sizes[1:], strict=True))
         print(f"{'-'.join(map(str, sizes))}: {formula} = {sum(hand):,} parameters by hand; "
               f"summary() reports {total:,} (per layer {rows})")
-    draw(SMALL, results["small"]["by_hand"], out / "01-architecture.png")
+    draw(SMALL, count_by_hand(SMALL), out / "01-architecture.png")  # always with biases
     print(f"figure: {out / '01-architecture.png'}")
     return results
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", help="folder for the figure")
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"folder for the figure ({DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument("--sizes", help="your own network's units per layer, input first, "
+                                         "e.g. 784,256,10")
+    parser.add_argument("--no-bias", action="store_true", help="build every layer without biases")
     args = parser.parse_args()
-    main(args.out, args.quick)
+    sizes = None
+    if args.sizes is not None:
+        try:
+            sizes = [int(v) for v in args.sizes.split(",")]
+        except ValueError:
+            parser.error(f"--sizes: expected whole numbers separated by commas, got {args.sizes!r}")
+        if len(sizes) < 2 or min(sizes) < 1:
+            parser.error(f"--sizes: expected at least two sizes, each >= 1, got {args.sizes!r}")
+    main(args.out, args.quick, sizes, not args.no_bias)

@@ -20,6 +20,7 @@ Run: python examples/guide/03_activations.py [--out DIR] [--quick]
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -29,6 +30,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import feedforward as ff  # noqa: E402
+
+DEFAULT_OUT = Path(tempfile.gettempdir()) / "feedforward-guide"  # not the current folder
 
 PLOTTED = ["sigmoid", "tanh", "relu", ff.activations.LeakyReLU(0.1), "elu", "gelu", "softplus"]
 PEAK = {"sigmoid": 0.25, "tanh": 1.0}  # the largest value of each derivative
@@ -185,7 +188,7 @@ def dead_relus(path, epochs, seeds):
     return found
 
 
-def main(out=".", quick=False) -> dict:
+def main(out=DEFAULT_OUT, quick=False) -> dict:
     """Plot the activations, measure saturation and dead ReLUs; print and return the numbers."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -219,7 +222,8 @@ def main(out=".", quick=False) -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", help="folder for the figures")
+    parser.add_argument("--out", default=DEFAULT_OUT,
+                        help=f"folder for the figures ({DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
     args = parser.parse_args()
     main(args.out, args.quick)

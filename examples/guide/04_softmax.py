@@ -23,6 +23,7 @@ Run: python examples/guide/04_softmax.py [--out DIR] [--quick]
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -32,6 +33,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import feedforward as ff  # noqa: E402
+
+DEFAULT_OUT = Path(tempfile.gettempdir()) / "feedforward-guide"  # not the current folder
 
 softmax = ff.activations.Softmax()
 cross_entropy = ff.losses.CategoricalCrossentropy()
@@ -123,7 +126,7 @@ def draw(grads, path):
     plt.close(fig)
 
 
-def main(out=".", quick=False) -> dict:
+def main(out=DEFAULT_OUT, quick=False) -> dict:
     """Check the properties, compare the gradients, draw; print and return the numbers."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -153,7 +156,7 @@ def main(out=".", quick=False) -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", help="folder for the figure")
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"folder for the figure ({DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
     args = parser.parse_args()
     main(args.out, args.quick)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -38,6 +39,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import feedforward as ff  # noqa: E402
+
+DEFAULT_OUT = Path(tempfile.gettempdir()) / "feedforward-guide"  # not the current folder
 
 TOLERANCE = 1e-10
 HIDDEN = 8
@@ -162,7 +165,7 @@ def draw(pairs, curves, fit, path):
     plt.close(fig)
 
 
-def main(out=".", quick=False) -> dict:
+def main(out=DEFAULT_OUT, quick=False) -> dict:
     """Both hand derivations against the library; then train the regression both ways."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -196,7 +199,7 @@ def main(out=".", quick=False) -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", help="folder for the figure")
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"folder for the figure ({DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
     args = parser.parse_args()
     main(args.out, args.quick)

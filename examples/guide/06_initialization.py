@@ -21,6 +21,7 @@ Run: python examples/guide/06_initialization.py [--out DIR] [--quick]
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -30,6 +31,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import feedforward as ff  # noqa: E402
+
+DEFAULT_OUT = Path(tempfile.gettempdir()) / "feedforward-guide"  # not the current folder
 
 DEPTH, WIDTH = 10, 256
 INITIALIZERS = {
@@ -129,7 +132,7 @@ def draw(per_activation, saturated, path):
     plt.close(fig)
 
 
-def main(out=".", quick=False) -> dict:
+def main(out=DEFAULT_OUT, quick=False) -> dict:
     """Show the symmetry and the variance per layer; print and return the numbers."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -160,7 +163,7 @@ def main(out=".", quick=False) -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", help="folder for the figure")
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"folder for the figure ({DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
     args = parser.parse_args()
     main(args.out, args.quick)
