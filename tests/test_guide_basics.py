@@ -25,7 +25,7 @@ def load(stem):
 
 def run(stem, tmp_path_factory, **flags):
     """``main(out, quick=True, **flags)`` of examples/guide/<stem>.py, once per test session."""
-    key = (stem, tuple(sorted(flags.items())))
+    key = (stem, repr(sorted(flags.items())))
     if key not in _results:
         out = tmp_path_factory.mktemp(stem)
         _results[key] = load(stem).main(out=out, quick=True, **flags), out
