@@ -113,7 +113,18 @@ def test_forward_by_hand_equals_predict(tmp_path_factory):
     assert results["float64"]["accuracy"] > 0.9  # the weights compared are trained ones
     low, high = results["row_sums"]
     assert abs(low - 1) < 1e-12 and abs(high - 1) < 1e-12
+    # without casting X to the model's float32, NumPy computes in float64: float32's precision
+    assert 0 < results["uncast_difference"] < 1e-5
+    assert results["shapes"]["Z1"] == (300, 6)
     assert_figures(out, "02-forward.png")
+
+
+def test_forward_exercise_wider_layer(tmp_path_factory):
+    results, _ = run("02_forward", tmp_path_factory, hidden=50)
+    shapes = results["shapes"]
+    assert shapes["Z1"] == shapes["A1"] == (300, 50) and shapes["Z2"] == shapes["P"] == (300, 3)
+    assert results["multiplications"] == 300 * (2 * 50 + 50 * 3) == 75_000
+    assert results["float32"]["max_abs_difference"] <= 1e-5
 
 
 def test_activations_saturate_and_relus_die(tmp_path_factory):

@@ -1,8 +1,8 @@
 """Forward propagation in NumPy, step by step, checked against ``model.predict``.
 
-For a batch X of shape (n, d), each Dense layer computes
+For a batch X of shape (m, n), each Dense layer computes
 
-    z = x . W + b      (n, in) . (in, out) + (out,)  ->  (n, out)
+    z = x . W + b      (m, in) . (in, out) + (out,)  ->  (m, out)
     a = f(z)           element by element (softmax: row by row)
 
 and the output of one layer is the input of the next. We train a small 2-6-3 network
@@ -12,7 +12,7 @@ and the output of one layer is the input of the next. We train a small 2-6-3 net
 library runs the same products in the same order).
 The figure shows every intermediate array for five samples.
 
-Run: python examples/guide/02_forward.py [--out DIR] [--quick]
+Run: python examples/guide/02_forward.py [--out DIR] [--quick] [--hidden H]
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ def forward_by_hand(x, weights):
     return {"X": x, "Z1": Z1, "A1": A1, "Z2": Z2, "P": softmax(Z2)}
 
 
-def trained_model(x, y, dtype, epochs):
-    model = ff.Sequential([ff.Dense(6, activation="relu"), ff.Dense(3, activation="softmax")],
+def trained_model(x, y, dtype, epochs, hidden=6):
+    """A 2-``hidden``-3 classifier (ReLU, softmax), trained with Adam."""
+    model = ff.Sequential([ff.Dense(hidden, activation="relu"), ff.Dense(3, activation="softmax")],
                           input_dim=2, seed=2, dtype=dtype)
     model.compile(optimizer=ff.optimizers.Adam(0.02), loss="categorical_crossentropy",
                   metrics=["accuracy"])
@@ -99,23 +100,38 @@ def draw(stages, predicted, path):
     plt.close(fig)
 
 
-def main(out=DEFAULT_OUT, quick=False) -> dict:
-    """Train, redo the forward pass by hand in float64 and float32, compare, draw."""
+def main(out=DEFAULT_OUT, quick=False, hidden=6) -> dict:
+    """Train, redo the forward pass by hand in float64 and float32, compare, draw.
+
+    ``hidden`` is the number of hidden units (the figure shows 6 or fewer of them best).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     x, y = ff.data.blobs(n=300, noise=0.1, seed=0)
     epochs = 10 if quick else 40
     results = {}
     for dtype in ("float64", "float32"):
-        model = trained_model(x, y, dtype, epochs)
-        stages = forward_by_hand(x.astype(dtype), model.get_weights())
+        model = trained_model(x, y, dtype, epochs, hidden)
+        stages = forward_by_hand(x.astype(dtype), model.get_weights())  # the model's dtype
         predicted = model.predict(x)
         diff = float(np.abs(stages["P"] - predicted).max())
         results[dtype] = {"max_abs_difference": diff,
                           "accuracy": float(np.mean(predicted.argmax(axis=1) == y))}
         print(f"{dtype}: the NumPy forward pass and model.predict differ by at most {diff:.2e} "
               f"over {len(x)} samples (training accuracy {results[dtype]['accuracy']:.3f})")
+        if dtype == "float32":  # the same pass on float64 inputs: NumPy computes in float64
+            uncast = forward_by_hand(x.astype("float64"), model.get_weights())["P"]
+            results["uncast_difference"] = float(np.abs(uncast - predicted).max())
+            print(f"without the cast (float64 X, float32 weights) they differ by "
+                  f"{results['uncast_difference']:.1e}: float32 keeps about 7 digits")
         if dtype == "float64":
+            results["shapes"] = {k: v.shape for k, v in stages.items()}
+            m, n = x.shape
+            k = stages["P"].shape[1]
+            results["multiplications"] = m * (n * hidden + hidden * k)
+            print("shapes: " + ", ".join(f"{k} {v}" for k, v in results["shapes"].items())
+                  + f"; multiplications in the two products: m (n h + h k) = "
+                  f"{results['multiplications']:,}")
             draw(stages, predicted, out / "02-forward.png")
             rows = stages["P"].sum(axis=1)
             results["row_sums"] = (float(rows.min()), float(rows.max()))
@@ -128,5 +144,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"folder for the figure ({DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument("--hidden", type=int, default=6, help="hidden units (6)")
     args = parser.parse_args()
-    main(args.out, args.quick)
+    if args.hidden < 1:
+        parser.error(f"--hidden: expected a whole number >= 1, got {args.hidden}")
+    main(args.out, args.quick, args.hidden)
