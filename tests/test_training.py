@@ -25,13 +25,14 @@ def data(n=N, seed=0):
 def make(optimizer="adam", dropout=0.2):
     model = ff.Sequential([ff.Dense(6, activation="tanh"), ff.Dropout(dropout),
                            ff.Dense(2, activation="softmax")], seed=3)
-    return model.compile(optimizer, "categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer, "categorical_crossentropy", metrics=["accuracy"])
+    return model
 
 
 def trainer(model, x, y, augment=None, **kw):
     """A Trainer on the data ``fit`` would give it, with a validation split of 0.2."""
-    x, y, val = ff.training.prepare_data(model, x, y, 0.2, None, augment)
-    return Trainer(model, x, y, batch_size=BATCH, validation=val, augment=augment, **kw)
+    source, val = ff.training.prepare_data(model, x, y, 0.2, None, augment)
+    return Trainer(model, source, batch_size=BATCH, validation=val, augment=augment, **kw)
 
 
 def noise(xb, rng):
@@ -187,8 +188,8 @@ def diverging():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 2))
     y = x @ np.array([3.0, -2.0])
-    model = ff.Sequential([ff.Dense(1)], seed=0, dtype="float64").compile(
-        ff.optimizers.SGD(3.0), "mse")
+    model = ff.Sequential([ff.Dense(1)], seed=0, dtype="float64")
+    model.compile(ff.optimizers.SGD(3.0), "mse")
     return model, x, y
 
 

@@ -34,9 +34,11 @@ import time
 
 import numpy as np
 
+from . import weighting
 from .callbacks import Callback, CallbackList, History, ProgressBar
 from .data import augment as augment_mod
 from .data.batching import BatchIterator
+from .data.streams import ArraySource, StreamSource, is_stream, stream_source
 from .errors import FeedforwardError, check_number, describe
 
 
@@ -192,7 +194,7 @@ def metric_results(model) -> dict:
     return {k: m.result() for k, m in zip(model.metric_names, model.metrics, strict=True)}
 
 
-def evaluate_prepared(model, x, y, batch_size=1024) -> dict:
+def evaluate_prepared(model, x, y, batch_size=1024, sample_weight=None) -> dict:
     """Loss (with penalties) and metrics on prepared data, in inference mode.
 
     Parameters
@@ -205,6 +207,8 @@ def evaluate_prepared(model, x, y, batch_size=1024) -> dict:
         Prepared targets (``model.prepare_y``).
     batch_size : int, default 1024
         Rows computed at once; the result does not depend on it.
+    sample_weight : ndarray of shape (n,), optional
+        Weights of the loss's rows (see :mod:`feedforward.weighting`); metrics are unweighted.
 
     Returns
     -------
@@ -214,9 +218,15 @@ def evaluate_prepared(model, x, y, batch_size=1024) -> dict:
     for m in model.metrics:
         m.reset()
     total = 0.0
-    for xb, yb in BatchIterator(x, y, batch_size=batch_size):
+    for xb, yb, *wb in BatchIterator(x, y, batch_size=batch_size, sample_weight=sample_weight):
         out = model.forward(xb, training=False)
-        total += model.loss.value(out, yb, prepared=True) * loss_weight(model, out.shape[0])
+        if wb:
+            with weighting.weighted(model):
+                value = model.loss.value(out, weighting.weighted_targets(yb, wb[0]),
+                                         prepared=True)
+        else:
+            value = model.loss.value(out, yb, prepared=True)
+        total += value * loss_weight(model, out.shape[0])
         for m in model.metrics:
             m.update(out, yb)
     if model.loss.reduction == "mean":
@@ -271,12 +281,13 @@ def check_prepared(model, x, y, raw=False, names=("x", "y")) -> None:
 
 
 def check_validation(model, validation):
-    """``validation`` checked: None, or a pair ``(x_val, y_val)`` prepared by the model.
+    """``validation`` checked: None, or ``(x_val, y_val)`` or ``(x_val, y_val, w_val)``
+    prepared by the model (``w_val`` of shape (n,): weights of ``val_loss``'s rows).
 
     Parameters
     ----------
     model : Sequential
-    validation : tuple (x_val, y_val) or None
+    validation : tuple or None
 
     Returns
     -------
@@ -285,10 +296,12 @@ def check_validation(model, validation):
     """
     if validation is None:
         return None
-    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-        raise FeedforwardError("validation: expected a tuple (x_val, y_val), got "
-                               f"{describe(validation)}")
-    check_prepared(model, *validation, names=("validation[0]", "validation[1]"))
+    if not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3):
+        raise FeedforwardError("validation: expected a tuple (x_val, y_val) or (x_val, y_val, "
+                               f"w_val), got {describe(validation)}")
+    check_prepared(model, *validation[:2], names=("validation[0]", "validation[1]"))
+    if len(validation) == 3:
+        weighting.check_sample_weight(validation[2], len(validation[0]), "validation[2]")
     return tuple(validation)
 
 
@@ -305,25 +318,32 @@ class Trainer:
     ----------
     model : Sequential
         A compiled, built model.
-    x : ndarray of shape (n, features)
+    x : ndarray of shape (n, features), ArraySource or StreamSource
         The training inputs as the first layer sees them (``model.prepare_x``); raw
         (``model.raw_inputs``) with ``augment``: each batch is augmented, then transformed.
+        Or a source of batches (:mod:`feedforward.data.streams`), with ``y`` None.
     y : ndarray of shape (n, outputs) or (n,)
         The training targets, prepared (``model.prepare_y``).
     batch_size : int, default 32
-        Samples per step (at most ``n``).
+        Samples per step (at most ``n``); a stream gives its own batches.
     shuffle : bool, default True
         Draw a new order of the samples every epoch, from the model's ``"shuffle"`` stream.
     callbacks : list of Callback, optional
         Called at each hook, in the order of :func:`ordered_callbacks`.
     augment : callable ``(x_batch, rng) -> x_batch``, Augmenter or dict, optional
         Applied to every training batch of raw inputs.
-    validation : tuple (x_val, y_val), optional
+    validation : tuple (x_val, y_val) or (x_val, y_val, w_val), optional
         Prepared validation data, evaluated at the end of each epoch (``val_*`` logs).
     epochs : int, optional
-        The epochs to train in all; None (only with :meth:`run`): no end.
+        The index of the epoch to stop at (Keras's meaning); None (only with :meth:`run`):
+        no end.
     verbose : {0, 1, 2}
         Silent, a progress bar per epoch, or one line per epoch.
+    sample_weight : ndarray of shape (n,), optional
+        Weights of the training rows' losses (see :mod:`feedforward.weighting`).
+    initial_epoch : int, default 0
+        The index of the first epoch: epochs ``initial_epoch .. epochs - 1`` are trained, and
+        callbacks and History see those numbers.
 
     Attributes
     ----------
@@ -334,8 +354,13 @@ class Trainer:
     params : dict
         ``{"epochs", "steps", "batch_size", "verbose"}``, given to each callback.
     epoch, batch, step : int
-        Epochs ended (the index of the epoch in progress, or of the next one), batches of
-        that epoch done, and optimizer steps this trainer has taken.
+        The index of the epoch in progress (or of the next one: ``initial_epoch`` plus the
+        epochs ended), batches of that epoch done, and optimizer steps this trainer has taken.
+    x, y : ndarray or None
+        The training arrays (x raw when :attr:`x_is_raw`); None for a stream (see
+        :meth:`sample`).
+    steps : int or None
+        Batches per epoch; None for a stream of unknown length (an epoch ends with it).
     batch_loss : float
         The loss of the batch trained last (penalties included, before its update), as
         ``model.train_step`` gives it; non-finite when that batch diverged, NaN before any.
@@ -346,33 +371,37 @@ class Trainer:
         drawn (a run resumed mid-epoch draws it again from there).
     """
 
-    def __init__(self, model, x, y, *, batch_size=32, shuffle=True, callbacks=None,
-                 augment=None, validation=None, epochs=None, verbose=0):
+    def __init__(self, model, x, y=None, *, batch_size=32, shuffle=True, callbacks=None,
+                 augment=None, validation=None, epochs=None, verbose=0, sample_weight=None,
+                 initial_epoch=0):
         check_ready(model)
         self.model = model
         self.epochs = None if epochs is None else int(check_number(epochs, "epochs", low=0,
                                                                    integer=True))
+        start = int(check_number(initial_epoch, "initial_epoch", low=0, integer=True))
+        if self.epochs is not None and start > self.epochs:
+            raise FeedforwardError(f"initial_epoch: expected at most epochs ({self.epochs}), the "
+                                   f"index of the epoch to stop at, got {start}")
         self.shuffle, self.validation = shuffle, check_validation(model, validation)
         self.augment = check_augment(augment)
-        self.x_is_raw = self.augment is not None
         self.history = model.history = History()
         self.callbacks = ordered_callbacks(check_callbacks(callbacks), check_verbose(verbose),
                                            self.history)
         self._cbs = CallbackList(self.callbacks, model)
         self.params = {"epochs": self.epochs, "verbose": verbose}
         self._batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
-        self.epoch, self.batch, self.step, self.batch_loss = 0, 0, 0, float("nan")
+        self.epoch, self.batch, self.step, self.batch_loss = start, 0, 0, float("nan")
         self._total, self._seen = 0.0, 0  # the epoch's running loss sum and sample count
         self._batches = None  # the epoch in progress: an iterator over its batches
         self._undo = UndoPoint(model)  # the weights and optimizer state of the epoch's start
         self._stopped_at_start = self._stopping = self._begun = self.finished = False
-        self.shuffle_state = None
-        self.set_data(x, y)
+        self.shuffle_state = self._ahead = None
+        self.set_data(x, y, sample_weight)
         self._cbs.set_params(self.params)
         self._cbs.set_trainer(self)
 
     # ------------------------------------------------------------------ data and position
-    def set_data(self, x, y):
+    def set_data(self, x, y=None, sample_weight=None):
         """Train on new data from the next step on (e.g. the playground's new points).
 
         The epoch in progress, if any, is abandoned: the updates of its batches stay, its
@@ -381,16 +410,40 @@ class Trainer:
 
         Parameters
         ----------
-        x, y : ndarray
-            Prepared as for the constructor.
+        x, y, sample_weight : ndarray or a source
+            As for the constructor.
         """
-        check_prepared(self.model, x, y, raw=self.x_is_raw)
-        self.x, self.y, self._batches, self.batch = x, y, None, 0
-        self.batch_size = min(self._batch_size, x.shape[0])
-        self.steps = -(-x.shape[0] // self.batch_size)
+        source = x if isinstance(x, (ArraySource, StreamSource)) else ArraySource(
+            x, y, sample_weight, raw=self.augment is not None)
+        if not source.streamed:
+            check_prepared(self.model, source.x, source.y, raw=source.raw)
+        if self.augment is not None and not source.raw:
+            raise FeedforwardError("augment: needs the raw training inputs")
+        self.source, self.x, self.y, self.x_is_raw = source, source.x, source.y, source.raw
+        self._batches = self._ahead = None
+        self.batch = 0
+        self.batch_size = source.start(self._batch_size, self.shuffle, self.model.rngs["shuffle"])
+        self.steps = source.steps
         self.params.update(steps=self.steps, batch_size=self.batch_size)
-        self._loader = BatchIterator(x, y, self.batch_size, self.shuffle,
-                                     rng=self.model.rngs["shuffle"])
+
+    def sample(self, n) -> tuple:
+        """Up to ``n`` training rows, as copies: the arrays' first rows, or a stream's first
+        batch's (for callbacks that look at the data, such as the doctor's monitor).
+
+        Parameters
+        ----------
+        n : int
+            The most rows.
+
+        Returns
+        -------
+        x : ndarray of shape (m, features)
+            As the first layer sees them.
+        y : ndarray of shape (m, outputs)
+            Prepared targets.
+        """
+        x, y = self.source.sample(n)
+        return np.array(self.model.transform(x) if self.x_is_raw else x), np.array(y)
 
     @property
     def position(self) -> dict:
@@ -416,6 +469,9 @@ class Trainer:
         """
         if self.step or self._batches is not None:
             raise FeedforwardError("resume_from: training has already started")
+        if position["batch"] and self.source.streamed and self.source.once:
+            raise FeedforwardError("resume_from: a generator cannot be rewound to the middle of "
+                                   "an epoch; give x as a PyDataset or a re-iterable")
         self.epoch, self.batch = position["epoch"], position["batch"]
         self._total, self._seen = position.get("total", 0.0), position.get("seen", 0)
         self._stopped_at_start = bool(position.get("stopped", False))
@@ -447,7 +503,8 @@ class Trainer:
         try:
             self.run()
         finally:
-            self.x = self.y = self._loader = self._batches = None  # not kept alive after fit
+            # not kept alive after fit
+            self.x = self.y = self.source = self._batches = self._ahead = None
         return self.history
 
     def run(self, steps=None, ms=None, epochs=None) -> int:
@@ -528,12 +585,21 @@ class Trainer:
         batches are done; returns the optimizer steps taken (0 or 1)."""
         if self._batches is None:
             self._begin_epoch()
-        taken = int(self.batch < self.steps and not self._epoch_cut)
+        taken = int(not self._epoch_done())
         if taken:
             self._train_batch()
-        if self.batch >= self.steps or self._epoch_cut:
+        if self._epoch_done():
             self._end_epoch()
         return taken
+
+    def _epoch_done(self) -> bool:
+        if self._epoch_cut or self.steps is not None:
+            return self._epoch_cut or self.batch >= self.steps
+        if self._ahead is None:  # a stream of unknown length: its end is seen by reading on
+            self._ahead = next(self._batches, _END)
+            if self._ahead is _END and self.batch == 0:
+                raise FeedforwardError(f"x: the stream gave no batch for epoch {self.epoch}")
+        return self._ahead is _END
 
     # ------------------------------------------------------------------ one epoch
     def _begin_epoch(self):
@@ -546,18 +612,21 @@ class Trainer:
         self._undo.keep()
         self._quiet = any(cb.handles_divergence for cb in self.callbacks)
         self.shuffle_state = self.model.rngs["shuffle"].bit_generator.state
-        self._epoch_cut = False
-        self._batches = iter(self._loader)
+        self._epoch_cut, self._ahead = False, None
+        self._batches = self.source.epoch()
         for _ in range(skip):  # the permutation is drawn again: skip what was done
             next(self._batches)
 
     def _train_batch(self):
         model, index = self.model, self.batch
-        xb, yb = next(self._batches)
-        if self.augment is not None:
-            xb = model.transform(self.augment(xb, model.rngs["augment"]))
+        batch, self._ahead = self._ahead or next(self._batches), None
+        xb, yb, wb = batch
+        if self.x_is_raw:
+            if self.augment is not None:
+                xb = self.augment(xb, model.rngs["augment"])
+            xb = model.transform(xb)
         try:
-            loss, out = model.train_step(xb, yb)
+            loss, out = _train_step(model, xb, yb, wb)
         except Diverged as e:
             self.batch_loss = e.loss
             self._diverged(e)
@@ -583,10 +652,12 @@ class Trainer:
             model.stop_training, self._total = True, float("nan")
         logs = {"loss": self._total / loss_weight(model, self._seen), **metric_results(model)}
         epoch = self.epoch
-        self.epoch, self.batch, self._batches = epoch + 1, 0, None
+        self.epoch, self.batch, self._batches, self._ahead = epoch + 1, 0, None, None
+        self.source.end_epoch()
         if self.validation is not None:
-            logs.update({f"val_{k}": v
-                         for k, v in evaluate_prepared(model, *self.validation).items()})
+            x, y, *w = self.validation
+            logs.update({f"val_{k}": v for k, v in evaluate_prepared(
+                model, x, y, sample_weight=w[0] if w else None).items()})
         logs["learning_rate"] = model.optimizer.lr
         self._cbs.on_epoch_end(epoch, logs)
         self._stopping = self.model.stop_training  # checked at the end of each epoch
@@ -598,6 +669,17 @@ class Trainer:
         self._undo.restore()
         if not self._quiet:
             raise report from None
+
+
+_END = object()
+
+
+def _train_step(model, x, y, w):
+    """``model.train_step``, with the rows' losses weighted by ``w`` unless None."""
+    if w is None:
+        return model.train_step(x, y)
+    with weighting.weighted(model):
+        return model.train_step(x, weighting.weighted_targets(y, w))
 
 
 class UndoPoint:
@@ -638,10 +720,13 @@ class UndoPoint:
 
 
 # ---------------------------------------------------------------------------- the model's side
-def prepare_data(model, x, y, validation_split=0.0, validation_data=None, augment=None):
-    """The data of a fit, checked and prepared as the engine takes them.
+def prepare_data(model, x, y, validation_split=0.0, validation_data=None, augment=None,
+                 sample_weight=None, class_weight=None):
+    """The array data of a fit, checked and prepared as the engine takes them.
 
-    Unfitted preprocessing is fitted on the training part (an unbuilt model is built).
+    Unfitted preprocessing is fitted on the training part (an unbuilt model is built). A
+    memory-mapped ``x`` (``np.memmap``) stays on disk, raw: each batch is transformed as it
+    is read, so no copy of the data is made (the validation part is transformed whole).
 
     Parameters
     ----------
@@ -652,21 +737,27 @@ def prepare_data(model, x, y, validation_split=0.0, validation_data=None, augmen
     y : array_like of shape (n,) or (n, outputs)
         Labels or targets.
     validation_split : float in [0, 1)
-        Fraction held out for validation, taken from the end.
-    validation_data : tuple (x_val, y_val), optional
+        Fraction held out for validation, taken from the end (with its sample weights).
+    validation_data : tuple (x_val, y_val) or (x_val, y_val, w_val), optional
         Raw validation data; overrides ``validation_split``.
     augment : callable, optional
         When given, the training inputs stay raw (each batch is augmented, then transformed).
+    sample_weight : array_like of shape (n,), optional
+        Per-sample weights of the loss.
+    class_weight : dict, optional
+        ``{class: weight}`` for the training part (see :func:`feedforward.weighting.class_weights`).
 
     Returns
     -------
-    x, y : ndarray
+    source : ArraySource
         The training data for :class:`Trainer`.
-    validation : tuple (x_val, y_val) or None
+    validation : tuple (x_val, y_val[, w_val]) or None
         Prepared validation data.
     """
+    on_disk = isinstance(x, np.memmap)
     x = model.raw_inputs(x)
     y = model.prepare_y(y, x.shape[0])
+    w = _weights(model, sample_weight, class_weight, x.shape[0])
     val = None
     if validation_data is None and validation_split > 0:
         cut = int(round(x.shape[0] * (1 - validation_split)))
@@ -674,20 +765,56 @@ def prepare_data(model, x, y, validation_split=0.0, validation_data=None, augmen
             raise FeedforwardError(
                 f"validation_split: {validation_split} of {x.shape[0]} samples leaves an "
                 "empty training or validation set")
-        x, y, val = x[:cut], y[:cut], (x[cut:], y[cut:])
+        val = (x[cut:], y[cut:]) + (() if w is None else (w[cut:],))
+        x, y, w = x[:cut], y[:cut], None if w is None else w[:cut]
+    if class_weight is not None:  # the training part only, as in Keras
+        w = weighting.class_weights(model, class_weight)(y)
     for p in model.preprocessing:  # fitted on the training part only
         if not p.fitted:
             p.fit(x)
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise FeedforwardError("validation_data: expected a tuple (x_val, y_val), got "
-                                   f"{describe(validation_data)}")
-        val = model.prepare_xy(*validation_data, xname="x_val", yname="y_val")
+        val = prepare_validation(model, validation_data)
     elif val is not None:
-        val = (model.transform(val[0]), val[1])
-    if augment is None:  # augmented batches are transformed one by one
-        x = model.transform(x)
-    return x, y, val
+        val = (model.transform(val[0]), *val[1:])
+    raw = augment is not None or on_disk  # else transformed once, whole (fast epochs)
+    return ArraySource(x if raw else model.transform(x), y, w, raw=raw), val
+
+
+def _weights(model, sample_weight, class_weight, n):
+    """``sample_weight`` checked (``class_weight`` is applied after the split)."""
+    if sample_weight is not None and class_weight is not None:
+        raise FeedforwardError("class_weight: cannot be combined with sample_weight (as in "
+                               "Keras); multiply the class weights into sample_weight")
+    if sample_weight is None and class_weight is None:
+        return None
+    weighting.check_weighted_loss(model, "sample_weight" if class_weight is None
+                                  else "class_weight")
+    return None if sample_weight is None else weighting.check_sample_weight(sample_weight, n)
+
+
+def prepare_validation(model, validation_data) -> tuple:
+    """``validation_data`` (raw ``(x_val, y_val)`` or ``(x_val, y_val, w_val)``) prepared.
+
+    Parameters
+    ----------
+    model : Sequential
+        Compiled and built, its preprocessing fitted.
+    validation_data : tuple
+        Raw validation arrays, and optionally the weights of ``val_loss``'s rows.
+
+    Returns
+    -------
+    tuple (x_val, y_val) or (x_val, y_val, w_val)
+    """
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise FeedforwardError("validation_data: expected a tuple (x_val, y_val) or (x_val, "
+                               f"y_val, val_sample_weight), got {describe(validation_data)}")
+    val = model.prepare_xy(*validation_data[:2], xname="x_val", yname="y_val")
+    if len(validation_data) == 2 or validation_data[2] is None:
+        return val
+    weighting.check_weighted_loss(model, "validation_data")
+    return (*val, weighting.check_sample_weight(validation_data[2], len(val[0]),
+                                                "val_sample_weight"))
 
 
 class Trainable:
@@ -695,32 +822,65 @@ class Trainable:
     ``evaluate`` and ``predict``, which check their arguments and data and hand them to the
     engine (as Keras's ``Model`` gets them from its ``Trainer`` base)."""
 
-    def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
-            shuffle=True, callbacks=None, verbose=1, augment=None) -> History:
+    def fit(self, x, y=None, epochs=1, batch_size=None, validation_split=0.0,
+            validation_data=None, shuffle=True, callbacks=None, verbose=1, augment=None,
+            class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None) -> History:
         """Train for ``epochs`` passes over ``(x, y)`` in mini-batches.
 
         Parameters
         ----------
-        x : array of shape (n, features)
+        x : array of shape (n, features), or a stream of batches
+            Raw inputs: an array (a ``np.memmap`` is read batch by batch, never copied), or a
+            stream: a Keras-``PyDataset``-like object (``len`` and ``x[i] -> (x, y)`` or
+            ``(x, y, sample_weight)``; its ``on_epoch_end()`` is called after each epoch), a
+            list of such batches, or a generator (see ``steps_per_epoch``). A stream's batches
+            are checked and prepared one at a time; its model's preprocessing must be fitted
+            already (it needs all the data at once), and an unbuilt model is built from the
+            first batch.
         y : array of shape (n,) (labels or targets) or (n, outputs)
+            None when ``x`` is a stream, whose batches carry the targets.
         epochs : int
-            0 trains nothing and returns an empty History, as in Keras; the arguments and
-            data are still checked, an unbuilt model is built and unfitted preprocessing
-            is fitted, as in any fit.
-        batch_size : int
-            ``n`` for batch gradient descent, ``1`` for stochastic, ``k`` for mini-batch.
+            The index of the epoch to stop at: epochs ``initial_epoch .. epochs - 1`` run
+            (Keras's meaning). 0 trains nothing and returns an empty History, as in Keras; the
+            arguments and data are still checked, an unbuilt model is built and unfitted
+            preprocessing is fitted, as in any fit.
+        batch_size : int, optional
+            Default 32. ``n`` for batch gradient descent, ``1`` for stochastic, ``k`` for
+            mini-batch. Not for a stream, which gives its own batches.
         validation_split : float in [0, 1)
-            Fraction of the data, taken from the end before shuffling, held out for validation.
-        validation_data : tuple (x_val, y_val), optional
-            Overrides ``validation_split``.
+            Fraction of the data, taken from the end before shuffling (with its sample
+            weights), held out for validation. Not for a stream.
+        validation_data : tuple (x_val, y_val) or (x_val, y_val, val_sample_weight), optional
+            Arrays; overrides ``validation_split``. The weights weight ``val_loss`` as
+            ``sample_weight`` weights ``loss``.
         shuffle : bool
-            Reshuffle the training data every epoch.
+            Reshuffle the training data every epoch; for a PyDataset, the order of its batches
+            (as in Keras). A list of batches or a generator gives its own order (ignored, as in
+            Keras).
         callbacks : list of Callback
         verbose : {0, 1, 2, "auto"}, default 1
             Silent, a progress bar per epoch, or one line per epoch; ``"auto"`` is 1.
         augment : Augmenter, dict or callable ``(x_batch, rng) -> x_batch``, optional
             Applied to every training batch of raw inputs, before the preprocessing, with the
             model's augmentation stream; never to validation, ``evaluate`` or ``predict``.
+        class_weight : dict, optional
+            ``{class: weight}``, by class id (``0 .. k-1``) or by name from ``classes``;
+            classes left out weigh 1. Each training row gets its class's weight (see
+            ``sample_weight``). For one class per sample (categorical cross-entropy, or
+            binary cross-entropy over one output). Not with ``sample_weight``.
+        sample_weight : array of shape (n,), optional
+            Weights of the rows' losses, >= 0: a batch's loss is ``sum(w * l) / batch size``
+            (Keras's ``"sum_over_batch_size"``), and so is the logged ``loss`` over the epoch;
+            metrics are unweighted (see :mod:`feedforward.weighting`). Not for a stream, whose
+            batches may carry them as a third element.
+        initial_epoch : int, default 0
+            The epoch to start at (to resume a training): History and callbacks see the
+            epochs ``initial_epoch .. epochs - 1``. At most ``epochs``.
+        steps_per_epoch : int, optional
+            For a stream only: batches per epoch, drawn from a stream that continues across
+            epochs (a PyDataset or list starts a new pass when one ends). Without it an epoch
+            is one pass, and a generator, read once, allows one epoch only.
 
         Returns
         -------
@@ -730,15 +890,31 @@ class Trainable:
         """
         self.require_compiled("fit")
         epochs = int(check_number(epochs, "epochs", low=0, integer=True))
+        initial_epoch = int(check_number(initial_epoch, "initial_epoch", low=0, integer=True))
+        if initial_epoch > epochs:
+            raise FeedforwardError(f"initial_epoch: expected at most epochs ({epochs}), the "
+                                   f"index of the epoch to stop at, got {initial_epoch}")
         callbacks = check_callbacks(callbacks)
         augment = check_augment(augment)
-        batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
+        if batch_size is not None:
+            batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
         validation_split = check_number(validation_split, "validation_split", low=0, high=1,
                                         high_open=True)
         verbose = check_verbose(verbose)
-        x, y, val = prepare_data(self, x, y, validation_split, validation_data, augment)
-        return Trainer(self, x, y, batch_size=batch_size, shuffle=shuffle, callbacks=callbacks,
-                       augment=augment, validation=val, epochs=epochs, verbose=verbose).fit()
+        if is_stream(x):
+            source = stream_source(self, x, y, batch_size, validation_split, sample_weight,
+                                   class_weight, steps_per_epoch, shuffle,
+                                   epochs - initial_epoch)
+            val = None if validation_data is None else prepare_validation(self, validation_data)
+        else:
+            if steps_per_epoch is not None:
+                raise FeedforwardError("steps_per_epoch: for a stream of batches only; with "
+                                       "arrays an epoch is one pass over them")
+            source, val = prepare_data(self, x, y, validation_split, validation_data, augment,
+                                       sample_weight, class_weight)
+        return Trainer(self, source, batch_size=batch_size or 32, shuffle=shuffle,
+                       callbacks=callbacks, augment=augment, validation=val, epochs=epochs,
+                       verbose=verbose, initial_epoch=initial_epoch).fit()
 
     def train_on_batch(self, x, y) -> float:
         """Exactly one optimizer step on this batch; returns the loss before the step.
@@ -784,7 +960,7 @@ class Trainable:
         x = self.prepare_x(x)
         if x.shape[0] <= batch_size:  # one batch: skip the iterator (latency of small calls)
             return self.forward(x, training=False).copy()  # layers reuse their buffers
-        out = np.empty((x.shape[0], *self.output_shape), dtype=self.dtype)
+        out = np.empty((x.shape[0], *self.output_shape[1:]), dtype=self.dtype)
         start = 0
         for xb in BatchIterator(x, batch_size=batch_size):
             out[start:start + len(xb)] = self.forward(xb, training=False)

@@ -31,6 +31,8 @@ class BatchIterator:
         The source of the permutations; one ``rng.permutation(n)`` call per epoch.
     drop_last : bool
         Leave out a last, smaller batch.
+    sample_weight : array of shape (n,), optional
+        Per-sample weights (with ``y``): batches are then ``(x_batch, y_batch, w_batch)``.
 
     Notes
     -----
@@ -39,12 +41,18 @@ class BatchIterator:
     ``y`` themselves (which should then not be changed while iterating).
     """
 
-    def __init__(self, x, y=None, batch_size=32, shuffle=False, rng=None, drop_last=False):
+    def __init__(self, x, y=None, batch_size=32, shuffle=False, rng=None, drop_last=False,
+                 sample_weight=None):
         self.x = as_samples(x, "x")
         self.y = None if y is None else as_samples(y, "y")
+        self.w = None if sample_weight is None else as_samples(sample_weight, "sample_weight")
         n = self.x.shape[0]
-        if self.y is not None and self.y.shape[0] != n:
-            raise FeedforwardError(f"y: expected {n} samples to match x, got {self.y.shape[0]}")
+        for name, a in (("y", self.y), ("sample_weight", self.w)):
+            if a is not None and a.shape[0] != n:
+                raise FeedforwardError(f"{name}: expected {n} samples to match x, got "
+                                       f"{a.shape[0]}")
+        if self.w is not None and self.y is None:
+            raise FeedforwardError("sample_weight: given without y")
         self.batch_size = min(int(check_number(batch_size, "batch_size", low=1, integer=True)), n)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise FeedforwardError(f"shuffle: expected True or False, got {describe(shuffle)}")
@@ -61,7 +69,7 @@ class BatchIterator:
         return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
 
     def __iter__(self):
-        arrays = [self.x] if self.y is None else [self.x, self.y]
+        arrays = [a for a in (self.x, self.y, self.w) if a is not None]
         b = self.batch_size
         if self.shuffle:
             perm = self.rng.permutation(self.n)

@@ -92,13 +92,12 @@ class Monitor(Callback):
     def on_train_begin(self, logs=None):
         model, trainer = self.model, self.trainer
         self.records, self.inputs, self._step, self._previous = [], {}, 0, None
+        self._latest = None  # the weights after the latest step (a stream of unknown length)
         if self._raw_probe is not None:
             self._probe = model.prepare_x(self._raw_probe, "probe")[:self.probe_size].copy()
             self._probe_y = None
-        else:  # the first training rows, as the first layer sees them
-            x = trainer.x[:self.probe_size]
-            self._probe = np.array(model.transform(x) if trainer.x_is_raw else x)
-            self._probe_y = np.array(trainer.y[:self.probe_size])
+        else:  # the first training rows (of a stream's first batch), as the layer sees them
+            self._probe, self._probe_y = trainer.sample(self.probe_size)
         trainer.history.monitor = self
         self._pending = self.initial  # recorded at the first epoch's start: see on_epoch_begin
 
@@ -137,6 +136,9 @@ class Monitor(Callback):
                 self._previous = self.model.params.copy()
             if self._step % self.every_steps == 0:
                 self.record()
+        elif self.params["steps"] is None and self._due_epoch(self._epoch):
+            # a stream of unknown length: which step is the last is seen only after it
+            self._previous, self._latest = self._latest, self.model.params.copy()
         elif batch == self.params["steps"] - 2 and self._due_epoch(self._epoch):
             self._previous = self.model.params.copy()  # the weights before the last step
 

@@ -1,0 +1,136 @@
+"""Per-sample weights in training: ``fit(sample_weight=...)`` and ``fit(class_weight=...)``.
+
+A weighted batch uses :class:`~feedforward.losses.Weighted`: row ``i``'s loss and gradient are
+multiplied by ``w_i`` and the batch's loss is ``sum_i w_i l_i / n``, divided by the batch's
+size and not by the sum of its weights (Keras's default reduction, ``"sum_over_batch_size"``).
+The epoch's logged ``loss`` is the mean of the batches' losses weighted by their sizes, so it is
+``sum_i w_i l_i / n`` over the epoch, as in Keras. Metrics stay unweighted (Keras's ``metrics``;
+it weights only its ``weighted_metrics``). Validation weights weight ``val_loss`` the same way.
+
+The model keeps its own loss: the weighted one is put in place only for the duration of a
+step or an evaluation, so callbacks (a checkpoint saving the model) never see it.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+
+from . import losses
+from .errors import FeedforwardError, as_array, describe, show
+
+
+def check_sample_weight(w, n, name="sample_weight") -> np.ndarray:
+    """Weights checked: ``n`` finite, non-negative numbers, not all zero.
+
+    Parameters
+    ----------
+    w : array_like of shape (n,) or (n, 1)
+        One weight per sample.
+    n : int
+        The number of samples they go with.
+    name : str
+        The argument's name in errors.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        float64.
+    """
+    w = as_array(w, name, ndim=(1, 2))
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.ndim != 1 or w.shape[0] != n:
+        raise FeedforwardError(f"{name}: expected one weight per sample, shape ({n},), got "
+                               f"shape {w.shape}")
+    if (w < 0).any():
+        i = int(np.argmax(w < 0))
+        raise FeedforwardError(f"{name}: expected weights >= 0, got {w[i]} at index {i}")
+    if not w.any():
+        raise FeedforwardError(f"{name}: expected at least one positive weight, got all zeros")
+    return w.astype(np.float64)
+
+
+def check_weighted_loss(model, name) -> None:
+    """Refuse weights for a loss that cannot weight its rows, naming the argument."""
+    try:
+        losses.Weighted(model.loss)
+    except FeedforwardError:
+        raise FeedforwardError(
+            f"{name}: weights need a loss with per-sample terms (mse, binary_crossentropy or "
+            f"categorical_crossentropy); the model's loss is {model.loss.name}") from None
+
+
+def class_weights(model, class_weight):
+    """``class_weight`` checked, as a function from prepared targets to per-row weights.
+
+    Parameters
+    ----------
+    model : Sequential
+        Compiled and built: categorical cross-entropy (one class per row), or binary
+        cross-entropy over one output (two classes).
+    class_weight : dict
+        ``{class: weight}``: class ids (``0 .. k-1``), or names from ``model.classes``. Classes
+        left out weigh 1, as in Keras.
+
+    Returns
+    -------
+    callable
+        ``f(y)`` for prepared targets ``y`` of shape (n, outputs): weights of shape (n,). A
+        row's class is its largest target (its rounded target for one output), as in Keras.
+    """
+    if not isinstance(class_weight, dict):
+        raise FeedforwardError(f"class_weight: expected a dict {{class: weight}}, got "
+                               f"{describe(class_weight)}")
+    units = model.output_shape[-1]
+    if isinstance(model.loss, losses.CategoricalCrossentropy):
+        k = units
+    elif isinstance(model.loss, losses.BinaryCrossentropy) and units == 1:
+        k = 2
+    else:
+        what = ("multilabel targets (binary_crossentropy over several outputs)"
+                if isinstance(model.loss, losses.BinaryCrossentropy) else
+                f"the loss {model.loss.name}")
+        raise FeedforwardError(f"class_weight: needs one class per sample (categorical "
+                               f"cross-entropy, or binary cross-entropy over one output), not "
+                               f"{what}; give sample_weight instead")
+    table = np.ones(k)
+    names = list(model.classes or [])
+    for key, weight in class_weight.items():
+        index = _class_index(key, k, names)
+        value = float(as_array(weight, f"class_weight[{show(key)}]", ndim=(0,)))
+        if value < 0:
+            raise FeedforwardError(f"class_weight[{show(key)}]: expected a weight >= 0, got "
+                                   f"{value}")
+        table[index] = value
+    if k == 2 and units == 1:
+        return lambda y: table[(np.rint(y[:, 0]) > 0).astype(np.intp)]
+    return lambda y: table[np.argmax(y, axis=1)]
+
+
+def _class_index(key, k, names) -> int:
+    if key in names:
+        return names.index(key)
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool) and 0 <= key < k:
+        return int(key)
+    known = f"class ids 0..{k - 1}" + (f" or names {names}" if names else "")
+    raise FeedforwardError(f"class_weight: unknown class {show(key)}; expected {known}")
+
+
+def weighted_targets(y, w) -> np.ndarray:
+    """Prepared targets ``(n, k)`` with the weights ``(n,)`` as a last column, as
+    :class:`~feedforward.losses.Weighted` takes them."""
+    return np.hstack([y, w[:, None].astype(y.dtype, copy=False)])
+
+
+@contextmanager
+def weighted(model):
+    """The model's loss weighted for the duration of the block (targets must carry the
+    weights as a last column, see :func:`weighted_targets`); the model's own loss after."""
+    base = model.loss
+    model.loss = losses.Weighted(base)
+    try:
+        yield
+    finally:
+        model.loss = base
