@@ -8,9 +8,10 @@ does not import scikit-learn::
 
     from feedforward.sklearn import NeuralNetClassifier
 
-Per-sample weights (``sample_weight``, ``class_weight``) travel with the targets: the wrapper
-appends them as a last column of ``y``, so shuffling and batching keep each weight with its
-row, and :class:`feedforward.losses.Weighted` multiplies every row's loss and gradient by it.
+Per-sample weights (``sample_weight``, and ``class_weight`` as scikit-learn reads it, e.g.
+``"balanced"``) are rescaled to mean 1 and given to ``Sequential.fit(sample_weight=...)``:
+the engine's rule (:mod:`feedforward.weighting`) multiplies every row's loss and gradient by
+its weight, and batching keeps each weight with its row.
 
 The network is built by the experiment recipe (:func:`feedforward.experiment.network`) from
 the estimator's parameters mapped onto the config schema (:mod:`feedforward.config`), its
@@ -230,19 +231,19 @@ class _BaseNeuralNet(BaseEstimator):
         # at least one: the fitted attributes (loss_, n_iter_) describe the last epoch
         check_number(epochs, "epochs", low=1, integer=True)
         w = self._weights(X, y, sample_weight)
-        target = np.hstack([self._encode(y), w[:, None]])
+        target = self._encode(y)
         if not (incremental or self.warm_start) or not hasattr(self, "model_"):
             self.model_ = self._build(X.shape[1])
             self.n_iter_, self.loss_curve_ = 0, []
         callbacks, score = [], None
         use_validation = self.early_stopping and not incremental
         if use_validation:
-            X, Xv, target, tv, y, yv = self._split(X, target, y)
-            score = _ValidationScore(lambda: self._score(Xv, yv, tv[:, -1]))
+            X, Xv, target, _, w, wv, y, yv = self._split(X, target, w, y)
+            score = _ValidationScore(lambda: self._score(Xv, yv, wv))
             callbacks = [score, EarlyStopping("val_score", mode="max", patience=self.patience,
                                               restore_best_weights=self.restore_best_weights)]
         # FeedforwardError is a ValueError, which is what scikit-learn's callers expect
-        history = self.model_.fit(X, target, epochs=epochs,
+        history = self.model_.fit(X, target, epochs=epochs, sample_weight=w,
                                   batch_size=self._batch_size(X.shape[0]),
                                   callbacks=callbacks, verbose=int(self.verbose))
         self.history_ = history.history
@@ -255,15 +256,15 @@ class _BaseNeuralNet(BaseEstimator):
             self.best_validation_score_ = max(score.scores)
         return self
 
-    def _split(self, X, target, y):
-        """The training and validation parts of X, the weighted targets and y."""
+    def _split(self, X, target, w, y):
+        """The training and validation parts of X, the targets, the weights and y."""
         stratify = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
         seed = self._seed()
         try:
-            return train_test_split(X, target, y, test_size=self.validation_fraction,
+            return train_test_split(X, target, w, y, test_size=self.validation_fraction,
                                     random_state=seed, stratify=stratify)
         except ValueError:  # a class too small to stratify: split at random
-            return train_test_split(X, target, y, test_size=self.validation_fraction,
+            return train_test_split(X, target, w, y, test_size=self.validation_fraction,
                                     random_state=seed)
 
     def _check_X(self, X):
@@ -289,8 +290,8 @@ class _BaseNeuralNet(BaseEstimator):
             self._compile(self.model_)
 
     def _compile(self, model):
-        loss = losses.Weighted(losses.get(self._output()[2]))
-        return model.compile(optimizer=self._optimizer(), loss=loss)
+        model.compile(optimizer=self._optimizer(), loss=losses.get(self._output()[2]))
+        return model
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
