@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tokenize
@@ -229,3 +230,12 @@ def test_markers_need_a_reason_and_a_known_directive(tmp_path):
     block, = blocks(doc, tmp_path)
     assert block.skip_prefixes == {"b": "x; y"} and block.fails
     assert [c for c, _ in commands(block) if not skipped_by(block, c)] == ["a"]
+
+
+def test_sklearn_measured_table_shows_the_snippets_score():
+    text = (ROOT / "docs/sklearn.md").read_text()
+    row = re.search(r"^\| `NeuralNetClassifier\(hidden_layer_sizes=\(128,\), epochs=40\)` \| "
+                    r"([0-9.]+) \|", text, re.MULTILINE)
+    snippet, = [b for b in doc_blocks("docs/sklearn.md") if b.kind == "python"]
+    assert row, "the Measured table has no row for the snippet's estimator"
+    assert list(claims(snippet).values()) == [row.group(1)]
