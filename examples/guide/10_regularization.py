@@ -8,15 +8,23 @@ others (the validation set):
   the validation loss reaches its minimum early and then climbs;
 - L2 (``l2 * sum w^2``) and dropout restrain it; early stopping (``EarlyStopping`` with
   ``restore_best_weights``) keeps the weights of the epoch where the validation loss turned;
-- L1 (``l1 * sum |w|``) against L2 of the same strength: L1 pushes most weights to (nearly)
-  zero, L2 only shrinks them. Plain SGD shows it best, so that pair is trained with SGD.
+- L1 (``l1 * sum |w|``) against L2 of the same strength: L1 pushes many weights to (nearly)
+  zero, L2 only shrinks them. Plain SGD shows it best, so that pair is trained with SGD;
+- L2 and weight decay: with plain SGD, L2 of strength l2 and a weight decay of 2 * l2 give the
+  same weights; with Adam they do not (which is why AdamW exists).
 
-Run: python examples/guide/10_regularization.py [--out DIR] [--quick]
+The exercises' flags: ``--l1 S`` adds an L1 run of strength S to the L1/L2 pair;
+``--patience P`` adds early stopping with that patience; ``--train N`` adds the unregularized
+network trained on N images (at most 359) instead of 150.
+
+Run: python examples/guide/10_regularization.py [--out DIR] [--quick] [--l1 S] [--patience P]
+     [--train N]
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -28,14 +36,17 @@ import numpy as np  # noqa: E402
 import feedforward as ff  # noqa: E402
 
 TRAIN = 150
+PATIENCE = 5
 ZERO = 1e-3  # |w| below this counts as zero: subgradient steps hover near 0 rather than on it
+OUT = Path(tempfile.gettempdir()) / "feedforward-guide"
 
 
 def data():
-    """150 training and 539 validation digits (stratified), pixels scaled to [0, 1]."""
+    """The training pool (359 digits) and 539 validation digits (stratified), pixels scaled to
+    [0, 1]; the experiments use the first TRAIN images of the pool."""
     x, y = ff.data.load_dataset("digits")
     s = ff.data.train_val_test_split(x / 16.0, y, val=0.3, test=0.5, seed=0)
-    return s.x_train[:TRAIN], s.y_train[:TRAIN], s.x_val, s.y_val
+    return s.x_train, s.y_train, s.x_val, s.y_val
 
 
 def network(units=128, regularizer=None, dropout=0.0, optimizer=None):
@@ -57,27 +68,71 @@ def fit(model, train, val, epochs, callbacks=None):
                      callbacks=callbacks).history
 
 
-def main(out=".", quick=False) -> dict:
-    out = Path(out)
+def early_stopping(train, val, epochs, patience):
+    """Early stopping on the unregularized network: (stopped epoch counted from 1, the
+    restored weights' validation loss)."""
+    stopper = ff.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
+    model = network()
+    fit(model, train, val, epochs, [stopper])
+    return stopper.stopped_epoch + 1, float(model.evaluate(*val)[0])
+
+
+def first_kernel(regularizer, train, val, epochs):
+    """The first layer's weights after plain SGD (rate 0.1) with ``regularizer``, flat."""
+    model = network(regularizer=regularizer, optimizer=ff.optimizers.SGD(0.1))
+    fit(model, train, val, epochs)
+    return model.layers[0].params["kernel"].ravel().copy()
+
+
+def l2_against_decay(train, l2=1e-3, epochs=3):
+    """Largest weight difference between an L2 penalty of strength ``l2`` on every weight and
+    bias, and a weight decay that shrinks them by the same fraction ``2 * rate * l2`` per step,
+    after ``epochs`` epochs (same batches): {"SGD": SGD(weight_decay=2 * l2), "Adam":
+    AdamW(weight_decay=2 * l2)}, each against its optimizer with the penalty."""
+    def model(optimizer, reg=None):
+        layers = [ff.Dense(units, activation=act, kernel_initializer="he_normal",
+                           kernel_regularizer=reg, bias_regularizer=reg)
+                  for units, act in ((128, "relu"), (10, "softmax"))]
+        built = ff.Sequential(layers, input_dim=64, seed=0)
+        built.compile(optimizer, "categorical_crossentropy")
+        return built
+
+    pairs = {"SGD": (ff.optimizers.SGD(0.1), ff.optimizers.SGD(0.1, weight_decay=2 * l2)),
+             "Adam": (ff.optimizers.Adam(0.01), ff.optimizers.AdamW(0.01, weight_decay=2 * l2))}
+    gaps = {}
+    for name, (plain, decaying) in pairs.items():
+        penalised, decayed = model(plain, ff.regularizers.L2(l2)), model(decaying)
+        for m in (penalised, decayed):
+            m.fit(*train, epochs=epochs, batch_size=32, shuffle=False, verbose=0)
+        gaps[name] = max(float(np.abs(a - b).max()) for a, b in
+                         zip(penalised.get_weights(), decayed.get_weights(), strict=True))
+    return gaps
+
+
+def main(out=None, quick=False, l1=None, patience=None, train=None) -> dict:
+    """Run every experiment, draw the figure into ``out`` and return the measured numbers.
+
+    ``l1``, ``patience`` and ``train`` add the exercises' runs (see the module's text).
+    """
+    out = Path(out or OUT)
     out.mkdir(parents=True, exist_ok=True)
     x, y, x_val, y_val = data()
-    train, val = (x, y), (x_val, y_val)
+    small_train, val = (x[:TRAIN], y[:TRAIN]), (x_val, y_val)
     epochs = 40 if quick else 60
 
-    small = fit(network(units=2), train, val, epochs)
-    runs = {"no regularization": fit(network(), train, val, epochs),
-            "L2 (3e-4)": fit(network(regularizer=ff.regularizers.L2(3e-4)), train, val, epochs),
-            "dropout (0.5)": fit(network(dropout=0.5), train, val, epochs)}
-    stopper = ff.callbacks.EarlyStopping(patience=5, restore_best_weights=True)
-    stopped = network()
-    fit(stopped, train, val, epochs, [stopper])
+    small = fit(network(units=2), small_train, val, epochs)
+    runs = {"no regularization": fit(network(), small_train, val, epochs),
+            "L2 (3e-4)": fit(network(regularizer=ff.regularizers.L2(3e-4)), small_train, val,
+                             epochs),
+            "dropout (0.5)": fit(network(dropout=0.5), small_train, val, epochs)}
+    stopped_epoch, stopped_loss = early_stopping(small_train, val, epochs, PATIENCE)
 
     sgd_epochs = 100 if quick else 150
-    kernels = {}
-    for name, reg in (("L1", ff.regularizers.L1(1e-3)), ("L2", ff.regularizers.L2(1e-3))):
-        model = network(regularizer=reg, optimizer=ff.optimizers.SGD(0.1))
-        fit(model, train, val, sgd_epochs)
-        kernels[name] = model.layers[0].params["kernel"].ravel().copy()
+    strengths = {"L1": ff.regularizers.L1(1e-3), "L2": ff.regularizers.L2(1e-3)}
+    if l1 is not None:
+        strengths[f"L1 ({l1:g})"] = ff.regularizers.L1(l1)
+    kernels = {name: first_kernel(reg, small_train, val, sgd_epochs)
+               for name, reg in strengths.items()}
 
     plain = np.array(runs["no regularization"]["val_loss"])
     results = {
@@ -90,12 +145,22 @@ def main(out=".", quick=False) -> dict:
         "final_val_accuracy": {k: r["val_accuracy"][-1] for k, r in runs.items()},
         "plain_best_epoch": int(plain.argmin()) + 1,  # epochs counted from 1
         "plain_best_val_loss": float(plain.min()),
-        "early_stopping_stopped_epoch": stopper.stopped_epoch + 1,
-        "early_stopping_val_loss": float(stopped.evaluate(x_val, y_val)[0]),
+        "early_stopping_stopped_epoch": stopped_epoch,
+        "early_stopping_val_loss": stopped_loss,
         "zero_fraction": {k: float((np.abs(w) < ZERO).mean()) for k, w in kernels.items()},
+        "l2_against_decay": l2_against_decay(small_train),
     }
-    _plot(out / "10-regularization.png", small, runs, results, kernels)
+    if patience is not None:
+        results["patience"] = dict(zip(("stopped_epoch", "val_loss"),
+                                       early_stopping(small_train, val, epochs, patience),
+                                       strict=True))
+    if train is not None:
+        more = np.array(fit(network(), (x[:train], y[:train]), val, epochs)["val_loss"])
+        results["more_data"] = {"train": min(train, len(x)), "best_val_loss": float(more.min())}
+    path = out / "10-regularization.png"
+    _plot(path, small, runs, results, kernels)
     _report(results)
+    print(f"Figure: {path}")
     return results
 
 
@@ -108,7 +173,7 @@ def _plot(path, small, runs, r, kernels):
                 label=f"{name}: training")
         ax.plot(np.arange(1, len(h["val_loss"]) + 1), h["val_loss"], color=color,
                 label=f"{name}: validation")
-    ax.set(yscale="log", xlabel="epoch", ylabel="loss", title="underfitting and overfitting")
+    ax.set(yscale="log", xlabel="epoch", ylabel="loss J", title="underfitting and overfitting")
     ax.legend(fontsize=8)
     ax = axes[1]
     for name, h in runs.items():
@@ -118,15 +183,17 @@ def _plot(path, small, runs, r, kernels):
     ax.set(xlabel="epoch", ylabel="validation loss", title="regularization", ylim=(0.2, 0.7))
     ax.legend(fontsize=8)
     ax = axes[2]
-    bins = np.linspace(-0.4, 0.4, 81)
-    for name, w in kernels.items():
-        ax.hist(np.clip(w, bins[0], bins[-1]), bins=bins, alpha=0.6,
-                label=f"{name}: {r['zero_fraction'][name]:.0%} of |w| < {ZERO:g}")
+    # every weight inside the range (no clipping), and a bin centred on zero
+    edge = max(np.abs(kernels["L1"]).max(), np.abs(kernels["L2"]).max())
+    bins = np.linspace(-edge, edge, 102)
+    for name in ("L1", "L2"):
+        ax.hist(kernels[name], bins=bins, alpha=0.6,
+                label=f"{name}: {r['zero_fraction'][name]:.1%} of |w| < {ZERO:g}")
     ax.set(yscale="log", xlabel="first-layer weight", ylabel="count",
            title="L1 against L2 (SGD, same strength 1e-3)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=70)
     plt.close(fig)
 
 
@@ -140,15 +207,35 @@ def _report(r):
     for name, loss in r["final_val_loss"].items():
         print(f"{name}: final validation loss {loss:.3f}, accuracy "
               f"{r['final_val_accuracy'][name]:.1%}.")
-    print(f"Early stopping (patience 5) stopped after epoch {r['early_stopping_stopped_epoch']} "
-          f"and restored the best weights: validation loss {r['early_stopping_val_loss']:.3f}.")
-    z = r["zero_fraction"]
-    print(f"First-layer weights with |w| < {ZERO:g}: L1 {z['L1']:.1%}, L2 {z['L2']:.1%}.")
+    print(f"Early stopping (patience {PATIENCE}) stopped after epoch "
+          f"{r['early_stopping_stopped_epoch']} and restored the best weights: validation loss "
+          f"{r['early_stopping_val_loss']:.3f}.")
+    print("First-layer weights with |w| < 0.001: " + ", ".join(
+        f"{k} {v:.1%}" for k, v in r["zero_fraction"].items()) + ".")
+    gap = r["l2_against_decay"]
+    print(f"L2 against weight decay, largest weight difference after 3 epochs: SGD "
+          f"{gap['SGD']:.1e}, Adam against AdamW {gap['Adam']:.1e}.")
+    if "patience" in r:
+        p = r["patience"]
+        print(f"--patience: stopped after epoch {p['stopped_epoch']}, validation loss "
+              f"{p['val_loss']:.3f}.")
+    if "more_data" in r:
+        m = r["more_data"]
+        print(f"--train {m['train']}: lowest validation loss {m['best_val_loss']:.3f}.")
+
+
+def options(argv=None) -> dict:
+    """The command line's options as keyword arguments of :func:`main`."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help=f"folder for the figure (default {OUT})")
+    parser.add_argument("--quick", action="store_true", help="a shorter run (for tests)")
+    parser.add_argument("--l1", type=float, metavar="S", help="also train with L1 of strength S")
+    parser.add_argument("--patience", type=int, metavar="P",
+                        help="also stop early with patience P")
+    parser.add_argument("--train", type=int, metavar="N",
+                        help="also train the unregularized network on N images (at most 359)")
+    return vars(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", help="folder for the figure")
-    parser.add_argument("--quick", action="store_true", help="a shorter run (for tests)")
-    args = parser.parse_args()
-    main(args.out, args.quick)
+    main(**options())
