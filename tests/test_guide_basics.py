@@ -154,7 +154,20 @@ def test_activations_saturate_and_relus_die(tmp_path_factory):
     mean_loss = {k: np.mean([r["final_loss"] for r in v]) for k, v in dead.items()}
     assert mean_loss["relu, lr=3"] > 2 * mean_loss["leaky_relu(0.1), lr=3"]
     assert mean_loss["relu, lr=3"] > 2 * mean_loss["relu, lr=0.1"]
+    # the derivative's 1/4 and the weights' sum together: about fourfold at the usual size
+    assert all(0.2 < r <= 0.25 for r in results["sigmoid_shrink"])
     assert_figures(out, "03-activations.png", "03-dead-relu.png")
+
+
+def test_activation_exercises():
+    """What ``--weight-scale 16``, ``--activation linear`` and ``--activation tanh --rate 3``
+    compute, called directly (the whole script needs not run again)."""
+    script = load("03_activations")
+    # larger weights outweigh the small derivative
+    assert min(script.gradient_through_sigmoids(16.0)) > 1
+    assert script.accuracy_with("linear", 0.1, epochs=15) < 0.6
+    assert script.accuracy_with("relu", 0.1, epochs=15) > 0.9
+    assert script.accuracy_with("tanh", 3.0, epochs=15) < 0.6  # saturated, though never dead
 
 
 def test_softmax_properties_and_gradient(tmp_path_factory):

@@ -16,7 +16,7 @@ import pytest
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide"
 PAGES = sorted(GUIDE.glob("[0-9][0-9]-*.md"))
-BOLD = re.compile(r"\*\*([^*\n]+?)\*\*")
+BOLD = re.compile(r"\*\*([^*]+?)\*\*")
 DECLARED = re.compile(r"<!--\s*glossary:(.*?)-->", re.S)
 # bold that labels, not teaches: a figure's panels, a table's verdicts
 LABEL = re.compile(r"((top|bottom) )?(left|right|middle)|pass|fail", re.I)
@@ -33,8 +33,8 @@ def prose(text: str) -> str:
 
 def introduced(text: str) -> list[str]:
     """The terms a page introduces: its bold phrases (not numbers) and its declared terms."""
-    terms = [t.strip() for t in BOLD.findall(prose(text))
-             if not re.search(r"\d", t) and not LABEL.fullmatch(t.strip())]
+    terms = [" ".join(t.split()) for t in BOLD.findall(prose(text))]  # may span two lines
+    terms = [t for t in terms if not re.search(r"\d", t) and not LABEL.fullmatch(t)]
     for block in DECLARED.findall(text):
         terms += [t.strip() for t in block.split(";") if t.strip()]
     return terms
@@ -48,19 +48,25 @@ def pattern(term: str) -> re.Pattern:
     return re.compile(rf"(?<![\w-]){words}(?:s|es|d|ed)?(?![\w-])", flags)
 
 
+def key(term: str) -> str:
+    """One spelling per term: singular, and lower-case unless short (SGD, He)."""
+    stem = term[:-1] if term.endswith("s") and not term.endswith("ss") else term
+    return stem.lower() if len(term) > 3 else stem
+
+
 def first_pages() -> dict[str, int]:
-    """Each term (lower-case) and the index of the page that introduces it first."""
+    """Each term (by its key) and the index of the page that introduces it first."""
     found: dict[str, int] = {}
     for i, page in enumerate(PAGES):
         for term in introduced(page.read_text()):
-            found.setdefault(term.lower() if len(term) > 3 else term, i)
+            found.setdefault(key(term), i)
     return found
 
 
 def test_the_scan_finds_the_terms_it_should():
-    assert introduced("A **Model** and **layers**, **42 %**, `**code**`, **Top left**.\n"
+    assert introduced("A **Model** and **many\nlayers**, **42 %**, `**code**`, **Top left**.\n"
                       "<!-- glossary: "
-                      "loss; epoch -->") == ["Model", "layers", "loss", "epoch"]
+                      "loss; epoch -->") == ["Model", "many layers", "loss", "epoch"]
     assert pattern("layers").search("one layer") and pattern("layer").search("two layers")
     assert pattern("mini-batch").search("mini batches")
     assert not pattern("loss").search("lossless") and not pattern("He").search("the")

@@ -14,7 +14,8 @@
    lives. Leaky ReLU (slope 0.1 for x < 0) still passes gradient through negative inputs and
    trains well at the same learning rate of 3.
 
-Run: python examples/guide/03_activations.py [--out DIR] [--quick]
+Run: python examples/guide/03_activations.py [--out DIR] [--quick] [--weight-scale S]
+     [--activation NAME [--rate R]]
 """
 
 from __future__ import annotations
@@ -69,14 +70,16 @@ def plot_functions(path):
             onset[act.name] = float(np.abs(x[saturated]).min())
     for name, color in (("sigmoid", "tab:blue"), ("tanh", "tab:orange")):
         for side in (-1, 1):
-            right.axvspan(side * onset[name], side * 6, color=color, alpha=0.08)
+            right.axvspan(side * onset[name], side * 6, color=color, alpha=0.08,
+                          label=f"{name} saturated" if side == 1 else None)
     left.set(title="f(x)", xlabel="x", ylim=(-1.5, 4))
     right.set(title="f'(x): shaded where sigmoid / tanh saturate (f' < 5 % of peak)",
-              xlabel="x", ylim=(-0.2, 1.25))
+              xlabel="x", ylim=(-0.2, 1.75))
     for ax in (left, right):
         ax.axhline(0, color="0.8", lw=0.8)
         ax.grid(alpha=0.3)
     left.legend(fontsize=8)
+    right.legend(fontsize=7, ncol=3, loc="upper center")
     fig.tight_layout()
     fig.savefig(path, dpi=85)
     plt.close(fig)
@@ -96,6 +99,40 @@ def saturation(seed=0):
             init_name = init if isinstance(init, str) else "normal(std=1)"
             found[f"{act}, {init_name}"] = layer["saturated_fraction"]
     return found
+
+
+def gradient_through_sigmoids(scale, depth=6, width=32, m=500, seed=0) -> list[float]:
+    """How much each sigmoid layer shrinks the gradient on its way back.
+
+    ``depth`` layers of ``width`` sigmoid units, weights drawn with standard deviation
+    ``scale / sqrt(width)`` (scale 1 is Glorot's variance for a square layer). From a random
+    gradient at the top, backpropagation computes dZ = dA * f'(Z) and dA_below = dZ Wᵀ; the
+    result is the ratio of the norms of dZ in each layer and in the layer above it.
+    """
+    rng = np.random.default_rng(seed)
+    sigmoid = ff.activations.get("sigmoid")
+    a, layers = rng.normal(size=(m, width)), []
+    for _ in range(depth):
+        w = rng.normal(scale=scale / np.sqrt(width), size=(width, width))
+        z = a @ w
+        a = sigmoid(z)
+        layers.append((w, z, a))
+    grad, norms = rng.normal(size=(m, width)), []
+    for w, z, a in reversed(layers):
+        dz = sigmoid.backward(z, a, grad)  # f'(z) * grad
+        norms.append(float(np.linalg.norm(dz)))
+        grad = dz @ w.T
+    return [below / above for above, below in zip(norms[:-1], norms[1:], strict=True)]
+
+
+def accuracy_with(activation, rate, epochs, seed=0) -> float:
+    """Training accuracy of the 2-32-32-2 network on the circle, plain SGD at ``rate``."""
+    x, y = ff.data.circle(n=600, noise=0.1, seed=0)
+    try:
+        history = train(activation, rate, x / 3, y, epochs, seed, every=epochs)[0]
+    except ff.training.Diverged:  # the loss became NaN or infinite: no accuracy to report
+        return float("nan")
+    return float(history["accuracy"][-1])
 
 
 class NeverPositive(ff.callbacks.Callback):
@@ -188,14 +225,22 @@ def dead_relus(path, epochs, seeds):
     return found
 
 
-def main(out=DEFAULT_OUT, quick=False) -> dict:
-    """Plot the activations, measure saturation and dead ReLUs; print and return the numbers."""
+def main(out=DEFAULT_OUT, quick=False, weight_scale=1.0, activation=None, rate=LOW_LR) -> dict:
+    """Plot the activations, measure saturation and dead ReLUs; print and return the numbers.
+
+    ``weight_scale`` sets the weights of the sigmoid chain (:func:`gradient_through_sigmoids`);
+    ``activation`` (a name) also trains the circle network with it in the hidden layers, and
+    with ReLU, at the learning rate ``rate``.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     worst, onset = plot_functions(out / "03-activations.png")
     print(f"library derivatives agree with central differences to {worst:.1e}")
     for name, where in onset.items():
         print(f"{name} saturates (f' < 5 % of its peak {PEAK[name]:g}) for |x| >= {where:.2f}")
+    shrink = gradient_through_sigmoids(weight_scale)
+    print(f"6 sigmoid layers of 32, weight std {weight_scale:g}/sqrt(32): each layer multiplies "
+          f"the gradient's norm by {', '.join(f'{r:.2f}' for r in shrink)} on its way back")
     saturated = saturation()
     for key, fraction in saturated.items():
         print(f"saturated fraction of a 64-unit hidden layer, {key}: {fraction:.2f}")
@@ -215,9 +260,16 @@ def main(out=DEFAULT_OUT, quick=False) -> dict:
         if not label.startswith("leaky"):
             fractions = ", ".join("({:.2f}, {:.2f})".format(*r["dead_fraction"]) for r in runs)
             print(f"{label}, seeds {seeds}: dead fraction (layer 1, layer 2) {fractions}")
+    found = {"derivative_error": worst, "saturation_onset": onset, "saturated": saturated,
+             "dead": dead, "sigmoid_shrink": shrink}
+    if activation is not None:
+        epochs = 15 if quick else 40
+        found["accuracy"] = {name: accuracy_with(name, rate, epochs)
+                             for name in (activation, "relu")}
+        print(f"circle, 2-32-32-2, SGD at {rate:g}, {epochs} epochs: training accuracy "
+              + ", ".join(f"{k} {v:.3f}" for k, v in found["accuracy"].items()))
     print(f"figures: {out / '03-activations.png'}, {out / '03-dead-relu.png'}")
-    return {"derivative_error": worst, "saturation_onset": onset, "saturated": saturated,
-            "dead": dead}
+    return found
 
 
 if __name__ == "__main__":
@@ -225,5 +277,15 @@ if __name__ == "__main__":
     parser.add_argument("--out", default=DEFAULT_OUT,
                         help=f"folder for the figures ({DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument("--weight-scale", type=float, default=1.0,
+                        help="weights of the sigmoid chain: std = SCALE / sqrt(32) (1)")
+    parser.add_argument("--activation", choices=list(ff.activations.registry.classes)[:-1],
+                        help="also train the circle network with this hidden activation")
+    parser.add_argument("--rate", type=float, default=LOW_LR,
+                        help=f"the learning rate of the --activation run ({LOW_LR:g})")
     args = parser.parse_args()
-    main(args.out, args.quick)
+    if not args.rate > 0:
+        parser.error(f"--rate: expected a learning rate > 0, got {args.rate:g}")
+    if not args.weight_scale > 0:
+        parser.error(f"--weight-scale: expected a number > 0, got {args.weight_scale:g}")
+    main(args.out, args.quick, args.weight_scale, args.activation, args.rate)
