@@ -16,7 +16,8 @@ from pathlib import Path
 # without a leading underscore that it defines.
 MODULES = [
     "feedforward", "feedforward.model", "feedforward.network", "feedforward.inputs",
-    "feedforward.training", "feedforward.summaries", "feedforward.layers",
+    "feedforward.training", "feedforward.weighting", "feedforward.summaries",
+    "feedforward.layers",
     "feedforward.activations", "feedforward.initializers", "feedforward.losses",
     "feedforward.metrics",
     "feedforward.regularizers", "feedforward.optimizers", "feedforward.kernels",
@@ -24,7 +25,7 @@ MODULES = [
     "feedforward.callbacks", "feedforward.checkpoint", "feedforward.saving",
     "feedforward.errors", "feedforward.data.playground", "feedforward.data.mnist",
     "feedforward.data.tabular", "feedforward.data.preprocessing", "feedforward.data.split",
-    "feedforward.data.augment", "feedforward.data.batching",
+    "feedforward.data.augment", "feedforward.data.batching", "feedforward.data.streams",
     "feedforward.diagnostics.gradient_check", "feedforward.diagnostics.monitor",
     "feedforward.diagnostics.doctor",
     "feedforward.diagnostics.check", "feedforward.sklearn", "feedforward.onnx",

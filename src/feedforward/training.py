@@ -23,9 +23,10 @@ training stops quietly, the non-finite loss going to ``on_batch_end`` and the ep
 
 **What callbacks see.** Each gets ``set_model(model)``, ``set_params(params)`` (Keras's
 ``{"epochs", "steps", "batch_size", "verbose"}``) and ``set_trainer(trainer)``, then uses
-the trainer's public names: :attr:`Trainer.position`, :attr:`Trainer.x`, :attr:`Trainer.y`,
-:attr:`Trainer.x_is_raw`, :attr:`Trainer.shuffle_state`, :attr:`Trainer.callbacks`,
-:attr:`Trainer.finished`, :meth:`Trainer.resume_from`.
+the trainer's public names: :attr:`Trainer.position`, :attr:`Trainer.x`, :attr:`Trainer.y`
+(None for a stream), :meth:`Trainer.sample` (rows of either), :attr:`Trainer.x_is_raw`,
+:attr:`Trainer.shuffle_state`, :attr:`Trainer.callbacks`, :attr:`Trainer.finished`,
+:meth:`Trainer.resume_from`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ from . import weighting
 from .callbacks import Callback, CallbackList, History, ProgressBar
 from .data import augment as augment_mod
 from .data.batching import BatchIterator
-from .data.streams import ArraySource, StreamSource, is_stream, stream_source
+from .data.streams import (
+    ArraySource,
+    StreamSource,
+    is_stream,
+    prepare_data,
+    prepare_validation,
+    stream_source,
+)
 from .errors import FeedforwardError, check_number, describe
 
 
@@ -417,6 +425,8 @@ class Trainer:
             x, y, sample_weight, raw=self.augment is not None)
         if not source.streamed:
             check_prepared(self.model, source.x, source.y, raw=source.raw)
+        if getattr(source, "sample_weight", None) is not None:
+            weighting.check_sample_weight(source.sample_weight, len(source.x))
         if self.augment is not None and not source.raw:
             raise FeedforwardError("augment: needs the raw training inputs")
         self.source, self.x, self.y, self.x_is_raw = source, source.x, source.y, source.raw
@@ -720,103 +730,6 @@ class UndoPoint:
 
 
 # ---------------------------------------------------------------------------- the model's side
-def prepare_data(model, x, y, validation_split=0.0, validation_data=None, augment=None,
-                 sample_weight=None, class_weight=None):
-    """The array data of a fit, checked and prepared as the engine takes them.
-
-    Unfitted preprocessing is fitted on the training part (an unbuilt model is built). A
-    memory-mapped ``x`` (``np.memmap``) stays on disk, raw: each batch is transformed as it
-    is read, so no copy of the data is made (the validation part is transformed whole).
-
-    Parameters
-    ----------
-    model : Sequential
-        A compiled model.
-    x : array_like of shape (n, features)
-        Raw inputs.
-    y : array_like of shape (n,) or (n, outputs)
-        Labels or targets.
-    validation_split : float in [0, 1)
-        Fraction held out for validation, taken from the end (with its sample weights).
-    validation_data : tuple (x_val, y_val) or (x_val, y_val, w_val), optional
-        Raw validation data; overrides ``validation_split``.
-    augment : callable, optional
-        When given, the training inputs stay raw (each batch is augmented, then transformed).
-    sample_weight : array_like of shape (n,), optional
-        Per-sample weights of the loss.
-    class_weight : dict, optional
-        ``{class: weight}`` for the training part (see :func:`feedforward.weighting.class_weights`).
-
-    Returns
-    -------
-    source : ArraySource
-        The training data for :class:`Trainer`.
-    validation : tuple (x_val, y_val[, w_val]) or None
-        Prepared validation data.
-    """
-    on_disk = isinstance(x, np.memmap)
-    x = model.raw_inputs(x)
-    y = model.prepare_y(y, x.shape[0])
-    w = _weights(model, sample_weight, class_weight, x.shape[0])
-    val = None
-    if validation_data is None and validation_split > 0:
-        cut = int(round(x.shape[0] * (1 - validation_split)))
-        if cut < 1 or cut >= x.shape[0]:
-            raise FeedforwardError(
-                f"validation_split: {validation_split} of {x.shape[0]} samples leaves an "
-                "empty training or validation set")
-        val = (x[cut:], y[cut:]) + (() if w is None else (w[cut:],))
-        x, y, w = x[:cut], y[:cut], None if w is None else w[:cut]
-    if class_weight is not None:  # the training part only, as in Keras
-        w = weighting.class_weights(model, class_weight)(y)
-    for p in model.preprocessing:  # fitted on the training part only
-        if not p.fitted:
-            p.fit(x)
-    if validation_data is not None:
-        val = prepare_validation(model, validation_data)
-    elif val is not None:
-        val = (model.transform(val[0]), *val[1:])
-    raw = augment is not None or on_disk  # else transformed once, whole (fast epochs)
-    return ArraySource(x if raw else model.transform(x), y, w, raw=raw), val
-
-
-def _weights(model, sample_weight, class_weight, n):
-    """``sample_weight`` checked (``class_weight`` is applied after the split)."""
-    if sample_weight is not None and class_weight is not None:
-        raise FeedforwardError("class_weight: cannot be combined with sample_weight (as in "
-                               "Keras); multiply the class weights into sample_weight")
-    if sample_weight is None and class_weight is None:
-        return None
-    weighting.check_weighted_loss(model, "sample_weight" if class_weight is None
-                                  else "class_weight")
-    return None if sample_weight is None else weighting.check_sample_weight(sample_weight, n)
-
-
-def prepare_validation(model, validation_data) -> tuple:
-    """``validation_data`` (raw ``(x_val, y_val)`` or ``(x_val, y_val, w_val)``) prepared.
-
-    Parameters
-    ----------
-    model : Sequential
-        Compiled and built, its preprocessing fitted.
-    validation_data : tuple
-        Raw validation arrays, and optionally the weights of ``val_loss``'s rows.
-
-    Returns
-    -------
-    tuple (x_val, y_val) or (x_val, y_val, w_val)
-    """
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-        raise FeedforwardError("validation_data: expected a tuple (x_val, y_val) or (x_val, "
-                               f"y_val, val_sample_weight), got {describe(validation_data)}")
-    val = model.prepare_xy(*validation_data[:2], xname="x_val", yname="y_val")
-    if len(validation_data) == 2 or validation_data[2] is None:
-        return val
-    weighting.check_weighted_loss(model, "validation_data")
-    return (*val, weighting.check_sample_weight(validation_data[2], len(val[0]),
-                                                "val_sample_weight"))
-
-
 class Trainable:
     """A base of :class:`~feedforward.model.Sequential`: ``fit``, ``train_on_batch``,
     ``evaluate`` and ``predict``, which check their arguments and data and hand them to the
@@ -831,7 +744,8 @@ class Trainable:
         Parameters
         ----------
         x : array of shape (n, features), or a stream of batches
-            Raw inputs: an array (a ``np.memmap`` is read batch by batch, never copied), or a
+            Raw inputs: an array (a ``np.memmap`` is read batch by batch, never copied; fit
+            its model's preprocessing first, on a sample, as fitting it reads all), or a
             stream: a Keras-``PyDataset``-like object (``len`` and ``x[i] -> (x, y)`` or
             ``(x, y, sample_weight)``; its ``on_epoch_end()`` is called after each epoch), a
             list of such batches, or a generator (see ``steps_per_epoch``). A stream's batches

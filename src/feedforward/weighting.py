@@ -53,7 +53,15 @@ def check_sample_weight(w, n, name="sample_weight") -> np.ndarray:
 
 
 def check_weighted_loss(model, name) -> None:
-    """Refuse weights for a loss that cannot weight its rows, naming the argument."""
+    """Refuse weights for a loss that cannot weight its rows.
+
+    Parameters
+    ----------
+    model : Sequential
+        Compiled.
+    name : str
+        The argument that brought the weights, named in the error.
+    """
     try:
         losses.Weighted(model.loss)
     except FeedforwardError:
@@ -119,15 +127,36 @@ def _class_index(key, k, names) -> int:
 
 
 def weighted_targets(y, w) -> np.ndarray:
-    """Prepared targets ``(n, k)`` with the weights ``(n,)`` as a last column, as
-    :class:`~feedforward.losses.Weighted` takes them."""
+    """Targets with the weights as a last column, as :class:`~feedforward.losses.Weighted`
+    takes them.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n, k)
+        Prepared targets.
+    w : ndarray of shape (n,)
+        The rows' weights.
+
+    Returns
+    -------
+    ndarray of shape (n, k + 1)
+        Of ``y``'s dtype.
+    """
     return np.hstack([y, w[:, None].astype(y.dtype, copy=False)])
 
 
 @contextmanager
 def weighted(model):
-    """The model's loss weighted for the duration of the block (targets must carry the
-    weights as a last column, see :func:`weighted_targets`); the model's own loss after."""
+    """The model's loss weighted for the duration of the block; its own loss after.
+
+    Targets given to the model inside the block carry the weights as a last column (see
+    :func:`weighted_targets`).
+
+    Parameters
+    ----------
+    model : Sequential
+        Compiled, with a loss that :class:`~feedforward.losses.Weighted` takes.
+    """
     base = model.loss
     model.loss = losses.Weighted(base)
     try:

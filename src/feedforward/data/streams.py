@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FeedforwardError, check_number, describe
+from ..weighting import check_sample_weight, check_weighted_loss, class_weights
 from .batching import BatchIterator
 
 
@@ -45,7 +46,22 @@ class ArraySource:
         self.steps = self._loader = None
 
     def start(self, batch_size, shuffle, rng) -> int:
-        """Set the batching; returns the batch size used (at most ``n``)."""
+        """Set the batching.
+
+        Parameters
+        ----------
+        batch_size : int
+            Samples per batch.
+        shuffle : bool
+            A new permutation of the rows every epoch.
+        rng : numpy.random.Generator
+            The source of the permutations.
+
+        Returns
+        -------
+        int
+            The batch size used (at most ``n``).
+        """
         self._loader = BatchIterator(self.x, self.y, batch_size, shuffle, rng=rng,
                                      sample_weight=self.sample_weight)
         self.steps = len(self._loader)
@@ -60,7 +76,18 @@ class ArraySource:
         """Nothing to do: arrays have no epoch hook."""
 
     def sample(self, n):
-        """The first ``n`` rows ``(x, y)``, as the trainer holds them."""
+        """The first rows, as the trainer holds them.
+
+        Parameters
+        ----------
+        n : int
+            The most rows.
+
+        Returns
+        -------
+        tuple (x, y)
+            Views of the arrays' first ``n`` rows.
+        """
         return self.x[:n], self.y[:n]
 
 
@@ -110,7 +137,6 @@ class StreamSource:
         self._pass, self._count = None, 0
         self.first = self._peek()  # builds an unbuilt model: the class weights need it
         if class_weight is not None:
-            from ..weighting import class_weights
             self.class_weight = class_weights(model, class_weight)
             if self.first[2] is not None:
                 raise FeedforwardError("class_weight: cannot be combined with sample weights, "
@@ -135,11 +161,35 @@ class StreamSource:
         return first
 
     def start(self, batch_size, shuffle, rng) -> int:
-        """The batches come as the stream gives them: returns the first one's size."""
+        """Nothing to set: the batches come as the stream gives them.
+
+        Parameters
+        ----------
+        batch_size, shuffle, rng
+            Unused (see the constructor's ``shuffle``).
+
+        Returns
+        -------
+        int
+            The first batch's size.
+        """
         return self.batch_size
 
     def prepare(self, batch, where):
-        """A raw batch checked: ``(x raw, y prepared, w or None)``."""
+        """A batch checked, its targets prepared, its class weights applied.
+
+        Parameters
+        ----------
+        batch : tuple
+            ``(x, y)`` or ``(x, y, sample_weight)`` as the stream gave it.
+        where : str
+            The batch's name in errors, e.g. ``"x[3]"``.
+
+        Returns
+        -------
+        tuple (x, y, w)
+            Raw inputs (n, features), prepared targets (n, outputs), weights (n,) or None.
+        """
         model = self.model
         if isinstance(batch, list):
             batch = tuple(batch)
@@ -152,7 +202,6 @@ class StreamSource:
             if self.class_weight is not None:
                 raise FeedforwardError(f"class_weight: cannot be combined with sample weights, "
                                        f"and {where} carries them (as in Keras)")
-            from ..weighting import check_sample_weight
             return x, y, check_sample_weight(batch[2], len(x), f"{where}[2]")
         if self.class_weight is not None:
             return x, y, self.class_weight(y)
@@ -200,7 +249,18 @@ class StreamSource:
             hook()
 
     def sample(self, n):
-        """The first batch's first ``n`` rows ``(x raw, y)``: callbacks' sample of the data."""
+        """Callbacks' sample of the data: the first batch's first rows.
+
+        Parameters
+        ----------
+        n : int
+            The most rows.
+
+        Returns
+        -------
+        tuple (x, y)
+            Raw inputs and prepared targets.
+        """
         return self.first[0][:n], self.first[1][:n]
 
 
@@ -235,7 +295,8 @@ def is_stream(x) -> bool:
     -------
     bool
     """
-    if isinstance(x, np.ndarray) or hasattr(x, "__array__") or hasattr(x, "to_numpy"):
+    if isinstance(x, (np.ndarray, str, bytes, dict)) or hasattr(x, "__array__") or hasattr(
+            x, "to_numpy"):
         return False
     if isinstance(x, (list, tuple)):
         head = x[0] if len(x) else None
@@ -271,7 +332,6 @@ def stream_source(model, x, y, batch_size, validation_split, sample_weight, clas
     -------
     StreamSource
     """
-    from ..weighting import check_weighted_loss  # here: weighting imports the losses
     for name, value, why in (("y", y, "the batches carry the targets"),
                              ("batch_size", batch_size, "the stream gives its own batches"),
                              ("sample_weight", sample_weight,
@@ -301,3 +361,100 @@ def stream_source(model, x, y, batch_size, validation_split, sample_weight, clas
         check_weighted_loss(model, "class_weight")
     return StreamSource(x, model, steps_per_epoch, shuffle, model.rngs["shuffle"],
                         class_weight)
+
+
+def prepare_data(model, x, y, validation_split=0.0, validation_data=None, augment=None,
+                 sample_weight=None, class_weight=None):
+    """The array data of a fit, checked and prepared as the engine takes them.
+
+    Unfitted preprocessing is fitted on the training part (an unbuilt model is built). A
+    memory-mapped ``x`` (``np.memmap``) stays on disk, raw: each batch is transformed as it
+    is read, so no copy of the data is made (the validation part is transformed whole).
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled model.
+    x : array_like of shape (n, features)
+        Raw inputs.
+    y : array_like of shape (n,) or (n, outputs)
+        Labels or targets.
+    validation_split : float in [0, 1)
+        Fraction held out for validation, taken from the end (with its sample weights).
+    validation_data : tuple (x_val, y_val) or (x_val, y_val, w_val), optional
+        Raw validation data; overrides ``validation_split``.
+    augment : callable, optional
+        When given, the training inputs stay raw (each batch is augmented, then transformed).
+    sample_weight : array_like of shape (n,), optional
+        Per-sample weights of the loss.
+    class_weight : dict, optional
+        ``{class: weight}`` for the training part (see :func:`feedforward.class_weights`).
+
+    Returns
+    -------
+    source : ArraySource
+        The training data for :class:`Trainer`.
+    validation : tuple (x_val, y_val[, w_val]) or None
+        Prepared validation data.
+    """
+    on_disk = isinstance(x, np.memmap)
+    x = model.raw_inputs(x)
+    y = model.prepare_y(y, x.shape[0])
+    w = _weights(model, sample_weight, class_weight, x.shape[0])
+    val = None
+    if validation_data is None and validation_split > 0:
+        cut = int(round(x.shape[0] * (1 - validation_split)))
+        if cut < 1 or cut >= x.shape[0]:
+            raise FeedforwardError(
+                f"validation_split: {validation_split} of {x.shape[0]} samples leaves an "
+                "empty training or validation set")
+        val = (x[cut:], y[cut:]) + (() if w is None else (w[cut:],))
+        x, y, w = x[:cut], y[:cut], None if w is None else w[:cut]
+    if class_weight is not None:  # the training part only, as in Keras
+        w = class_weights(model, class_weight)(y)
+    for p in model.preprocessing:  # fitted on the training part only
+        if not p.fitted:
+            p.fit(x)
+    if validation_data is not None:
+        val = prepare_validation(model, validation_data)
+    elif val is not None:
+        val = (model.transform(val[0]), *val[1:])
+    raw = augment is not None or on_disk  # else transformed once, whole (fast epochs)
+    return ArraySource(x if raw else model.transform(x), y, w, raw=raw), val
+
+
+def _weights(model, sample_weight, class_weight, n):
+    """``sample_weight`` checked (``class_weight`` is applied after the split)."""
+    if sample_weight is not None and class_weight is not None:
+        raise FeedforwardError("class_weight: cannot be combined with sample_weight (as in "
+                               "Keras); multiply the class weights into sample_weight")
+    if sample_weight is None and class_weight is None:
+        return None
+    check_weighted_loss(model, "sample_weight" if class_weight is None
+                                  else "class_weight")
+    return None if sample_weight is None else check_sample_weight(sample_weight, n)
+
+
+def prepare_validation(model, validation_data) -> tuple:
+    """``validation_data`` (raw ``(x_val, y_val)`` or ``(x_val, y_val, w_val)``) prepared.
+
+    Parameters
+    ----------
+    model : Sequential
+        Compiled and built, its preprocessing fitted.
+    validation_data : tuple
+        Raw validation arrays, and optionally the weights of ``val_loss``'s rows.
+
+    Returns
+    -------
+    tuple (x_val, y_val) or (x_val, y_val, w_val)
+    """
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise FeedforwardError("validation_data: expected a tuple (x_val, y_val) or (x_val, "
+                               f"y_val, val_sample_weight), got {describe(validation_data)}")
+    val = model.prepare_xy(*validation_data[:2], xname="x_val", yname="y_val")
+    if len(validation_data) == 2 or validation_data[2] is None:
+        return val
+    check_weighted_loss(model, "validation_data")
+    return (*val, check_sample_weight(validation_data[2], len(val[0]),
+                                                "val_sample_weight"))
