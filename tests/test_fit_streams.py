@@ -107,6 +107,16 @@ def test_a_pydataset_gets_on_epoch_end_and_shuffle_reorders_its_batches():
     assert data.asked == [0, 0, 1, 2, 3, 0, 1, 2, 3]
 
 
+def test_a_streams_raw_batches_are_augmented_as_arrays_are():
+    def noise(xb, rng):
+        return xb + rng.normal(0, 0.1, xb.shape)
+
+    want, _ = on_arrays(augment=noise)
+    model = classifier()
+    model.fit(BATCHES, epochs=3, verbose=0, augment=noise)
+    np.testing.assert_array_equal(model.params, want.params)
+
+
 def test_an_unbuilt_model_is_built_from_the_first_batch():
     model = classifier()
     assert not model.built
@@ -138,6 +148,7 @@ def test_the_doctors_monitor_probes_a_streams_first_batch():
     (Batches([(X, Y), (X,)]), {}, r"x\[1\]: expected a tuple \(x, y\) or \(x, y, "),
     (Batches([(X, Y), (X[:, :3], Y)]), {}, r"x\[1\]\[0\]: expected 5 features"),
     (iter([]), {}, "x: the stream gave no batch"),
+    (Batches(), {"shuffle": "yes"}, "shuffle: expected True or False"),
     (X, {"y": Y, "steps_per_epoch": 2}, "steps_per_epoch: for a stream of batches only"),
     ([(X, Y, np.ones(120))], {"class_weight": {0: 2.0}}, "class_weight: cannot be combined"),
 ])

@@ -342,6 +342,8 @@ def stream_source(model, x, y, batch_size, validation_split, sample_weight, clas
     if validation_split:
         raise FeedforwardError("validation_split: a stream of batches cannot be split; give "
                                "validation_data=(x_val, y_val)")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise FeedforwardError(f"shuffle: expected True or False, got {describe(shuffle)}")
     unfitted = [type(p).__name__ for p in model.preprocessing if not p.fitted]
     if unfitted:
         raise FeedforwardError(
