@@ -68,18 +68,22 @@ def classifier(built=True):
     """4 -> 8 -> 10 softmax classifier with categorical cross-entropy."""
     model = ff.Sequential([ff.Dense(8, activation="relu"), ff.Dense(K, activation="softmax")],
                           input_dim=D if built else None, seed=0)
-    return model.compile("sgd", "categorical_crossentropy", ["accuracy"])
+    model.compile("sgd", "categorical_crossentropy", ["accuracy"])
+    return model
 
 
 def regressor():
     """4 -> 2 linear outputs with mean squared error."""
-    return ff.Sequential([ff.Dense(2)], input_dim=D, seed=0).compile("sgd", "mse")
+    model = ff.Sequential([ff.Dense(2)], input_dim=D, seed=0)
+    model.compile("sgd", "mse")
+    return model
 
 
 def binary():
     """4 -> 1 sigmoid output with binary cross-entropy."""
-    return ff.Sequential([ff.Dense(1, activation="sigmoid")], input_dim=D, seed=0).compile(
-        "sgd", "binary_crossentropy")
+    model = ff.Sequential([ff.Dense(1, activation="sigmoid")], input_dim=D, seed=0)
+    model.compile("sgd", "binary_crossentropy")
+    return model
 
 
 def put(a, value, index=(1, 1), dtype=float):
@@ -364,7 +368,9 @@ OK_ARGUMENT_CELLS = [
 
 
 def one_feature():
-    return ff.Sequential([ff.Dense(2)], input_dim=1, seed=0).compile("sgd", "mse")
+    model = ff.Sequential([ff.Dense(2)], input_dim=1, seed=0)
+    model.compile("sgd", "mse")
+    return model
 
 
 def argument_cells():
@@ -384,7 +390,8 @@ BAD_LEARNING_RATES = [(0, "0"), (0.0, "0"), (-0.1, "-0.1"), (float("nan"), "nan"
 def _compile(**kwargs):
     def call():
         model = ff.Sequential([ff.Dense(2)], input_dim=D)
-        return model.compile(**{"optimizer": "sgd", "loss": "mse", **kwargs})
+        model.compile(**{"optimizer": "sgd", "loss": "mse", **kwargs})
+        return model
     return call
 
 

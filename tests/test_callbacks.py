@@ -3,18 +3,18 @@
 
 Monitors are tested two ways: driven by hand-written logs fed straight to ``on_epoch_end``
 (so the exact epoch of every decision is stated in the test), and inside real ``fit`` runs
-(so the decisions reach the model). ReduceLROnPlateau is compared epoch by epoch with
-``torch.optim.lr_scheduler.ReduceLROnPlateau``.
+(so the decisions reach the model). ReduceLROnPlateau is compared epoch by epoch with Keras's
+rule, transcribed in ``keras_plateau_rates``.
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
+import math
 
 import numpy as np
 import pytest
-import torch
 
 import feedforward as ff
 from feedforward import schedules
@@ -53,7 +53,8 @@ def overfitting_run(lr=0.01, width=64):
 def small_model(optimizer, seed=0):
     model = ff.Sequential([ff.Dense(8, activation="tanh"), ff.Dense(1)], seed=seed,
                           dtype="float64")
-    return model.compile(optimizer, "mse")
+    model.compile(optimizer, "mse")
+    return model
 
 
 class WeightRecorder(Callback):
@@ -286,17 +287,20 @@ def test_rate_setting_callbacks_refuse_a_schedule(callback):
         model.fit(x, y, epochs=2, callbacks=[callback], verbose=0)
 
 
-# (arguments, values, the epochs at whose end the rate is reduced)
+# (arguments, values, the epochs at whose end the rate is reduced), as Keras counts
 PLATEAU_CASES = {
-    # a flat curve: epoch 0 sets the best, then every epoch is bad
-    "patience 2": (dict(patience=2), [1.0] * 12, [3, 6, 9]),
+    # a flat curve: epoch 0 sets the best, then every epoch is bad: the 2nd bad one reduces
+    "patience 2": (dict(patience=2), [1.0] * 12, [2, 4, 6, 8, 10]),
+    "patience 1": (dict(patience=1), [1.0] * 4, [1, 2, 3]),
     "patience 0": (dict(patience=0), [1.0] * 4, [1, 2, 3]),
-    # after a reduction, epochs 4 and 5 are cooldown and count no bad epochs
-    "cooldown 2": (dict(patience=2, cooldown=2), [1.0] * 14, [3, 8, 13]),
-    "an improvement restarts the count": (dict(patience=1), [3, 3, 2, 2, 2, 2], [4]),
-    "min_delta 0": (dict(patience=1), [3, 2.6, 2.7, 2.0, 1.9, 1.8], []),
+    # the epoch after a reduction counts the cooldown down to 0 and no bad epoch; the next
+    # counts again (Keras's cooldown=2 leaves one epoch out)
+    "cooldown 2": (dict(patience=2, cooldown=2), [1.0] * 14, [2, 5, 8, 11]),
+    "cooldown 3": (dict(patience=1, cooldown=3), [1.0] * 10, [1, 4, 7]),
+    "an improvement restarts the count": (dict(patience=2), [3, 3, 2, 2, 2, 2], [4]),
+    "min_delta 0": (dict(patience=2), [3, 2.6, 2.7, 2.0, 1.9, 1.8], []),
     # 2.6 and 2.7 do not beat 3 by more than 0.5; 1.9 and 1.8 do not beat 2.0
-    "min_delta 0.5": (dict(patience=1, min_delta=0.5), [3, 2.6, 2.7, 2.0, 1.9, 1.8], [2, 5]),
+    "min_delta 0.5": (dict(patience=2, min_delta=0.5), [3, 2.6, 2.7, 2.0, 1.9, 1.8], [2, 5]),
 }
 
 
@@ -324,35 +328,60 @@ def plateau_curve(mode, seed=0, n=80):
     return np.round(trend + 0.3 * rng.normal(size=n).cumsum() / np.sqrt(n), 2).tolist()
 
 
+def keras_plateau_rates(values, mode, factor, patience, min_delta, cooldown, min_lr, lr=1.0):
+    """The rate after each epoch as Keras's ``ReduceLROnPlateau.on_epoch_end`` sets it
+    (keras/src/callbacks/reduce_lr_on_plateau.py), written out step by step: the reference
+    the callback is held to."""
+    if mode == "min":
+        best, better = math.inf, lambda a, b: a < b - min_delta
+    else:
+        best, better = -math.inf, lambda a, b: a > b + min_delta
+    wait = cooldown_counter = 0
+    rates = []
+    for current in values:
+        if cooldown_counter > 0:  # in_cooldown()
+            cooldown_counter -= 1
+            wait = 0
+        if better(current, best):
+            best, wait = current, 0
+        elif not cooldown_counter > 0:
+            wait += 1
+            if wait >= patience and lr > np.float32(min_lr):
+                lr = max(lr * factor, min_lr)
+                cooldown_counter, wait = cooldown, 0
+        rates.append(lr)
+    return rates
+
+
+@pytest.mark.parametrize("kwargs, values, reduced_at", PLATEAU_CASES.values(),
+                         ids=PLATEAU_CASES.keys())
+def test_the_documented_epochs_are_keras_s(kwargs, values, reduced_at):
+    rates = keras_plateau_rates(values, "min", 0.5, **{"min_delta": 0.0, "cooldown": 0,
+                                                       "min_lr": 0.0, **kwargs})
+    assert [e for e in range(len(values)) if rates[e] != ([1.0] + rates)[e]] == reduced_at
+
+
 @pytest.mark.parametrize("mode, patience, cooldown, min_delta, min_lr",
-                         list(itertools.product(["min", "max"], [0, 2], [0, 3], [0.0, 0.05],
-                                                [0.0, 0.01])))
-def test_reduce_on_plateau_matches_torch(mode, patience, cooldown, min_delta, min_lr):
+                         list(itertools.product(["min", "max"], [0, 1, 3], [0, 1, 3],
+                                                [0.0, 0.05], [0.0, 0.01])))
+def test_reduce_on_plateau_matches_keras(mode, patience, cooldown, min_delta, min_lr):
     values = plateau_curve(mode)
     callback = ReduceLROnPlateau(monitor="val_score", mode=mode, factor=0.5, patience=patience,
                                  min_delta=min_delta, cooldown=cooldown, min_lr=min_lr)
     _, ours = drive(callback, values, key="val_score")
     ours = ours[1:] + [callback.model.optimizer.lr]
-
-    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode=mode, factor=0.5, patience=patience, threshold=min_delta,
-        threshold_mode="abs", cooldown=cooldown, min_lr=min_lr)
-    theirs = []
-    for value in values:
-        scheduler.step(value)
-        theirs.append(optimizer.param_groups[0]["lr"])
-    assert ours == theirs
+    assert ours == keras_plateau_rates(values, mode, 0.5, patience, min_delta, cooldown, min_lr)
     assert len(set(ours)) > 2  # the curve does plateau, more than once
+    assert min(ours) >= min_lr
 
 
 def test_reduce_on_plateau_in_fit_lowers_the_rate_used():
-    """With a huge min_delta no epoch after the first improves; patience 1 then halves the
+    """With a huge min_delta no epoch after the first improves; patience 2 then halves the
     rate after epochs 2 and 4, and the next epochs' updates use it."""
     x, y = noisy_regression(40, seed=0)
     model = small_model(ff.optimizers.SGD(0.1))
     rates = StepRates()
-    callback = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=1e9)
+    callback = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, min_delta=1e9)
     history = model.fit(x, y, epochs=6, batch_size=10, callbacks=[callback, rates], verbose=0)
     per_epoch = [0.1, 0.1, 0.1, 0.05, 0.05, 0.025]
     assert history.history["learning_rate"] == per_epoch
@@ -396,7 +425,8 @@ def diverging_run():
     x = rng.normal(0, 100, (64, 5))
     y = x @ rng.normal(0, 10, (5, 1))
     model = ff.Sequential([ff.Dense(16, activation="relu"), ff.Dense(1)], seed=0)
-    return model.compile(ff.optimizers.SGD(1e6), "mse"), x, y
+    model.compile(ff.optimizers.SGD(1e6), "mse")
+    return model, x, y
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow on the way to inf is expected

@@ -208,7 +208,7 @@ CONSTRUCTOR_CASES = {
               r"^dtype: expected one of .*float32.*got 'float16'"),
     "seed_negative": (lambda: ff.Sequential([ff.Dense(2)], seed=-1), r"^seed: expected a value"),
     "input_dim_0": (lambda: ff.Sequential([ff.Dense(2)], input_dim=0), r"^input_dim"),
-    "no_layers": (lambda: ff.Sequential([], input_dim=3), r"^build: the model has no layers"),
+    "no_layers": (lambda: ff.Sequential([]).build(3), r"^build: the model has no layers"),
     "unknown_activation": (lambda: ff.Dense(4, activation="rleu"),
                            r"^unknown activation 'rleu'; known activations: .*relu.*tanh"),
     "unknown_activation_layer": (lambda: ff.Activation("softmaks"),

@@ -119,7 +119,7 @@ def test_a_model_is_built_without_a_file_dataset():
     data = experiment.data_like(2, "classification", classes=["a", "b"])
     plan = experiment.make_plan(cfg, data, n_train=100)
     model = experiment.build_model(cfg, plan, data)
-    assert model.input_dim == 2 and model.output_shape == (1,) and model.classes == ["a", "b"]
+    assert model.input_dim == 2 and model.output_shape == (None, 1) and model.classes == ["a", "b"]
     assert model.loss.name == "binary_crossentropy"
     # the same network as one built for file data of that shape (the weights depend on the
     # config and the shapes only)

@@ -1,6 +1,8 @@
-"""Keras habits that work as in Keras (issue 20, item 4): ``verbose`` on ``evaluate`` and
-``predict`` and ``"auto"``, the weights of layers and of the model, ``History.params``, and the
-refusal of Keras's file suffixes in ``save``."""
+"""Keras habits that work as in Keras: ``verbose`` on ``evaluate`` and ``predict`` and
+``"auto"``, the weights of layers and of the model, ``History.params``, the refusal of Keras's
+file suffixes in ``save``, ``model(x)``, ``input_shape`` / ``output_shape``, ``metrics_names``,
+``pop()``, ``ff.Input`` and ``input_shape=`` on a first layer, ``compile`` and ``summary``
+returning None."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ Y = RNG.normal(size=(40, 2)).astype("float32")
 def model(built=True):
     m = ff.Sequential([ff.layers.Dense(4, activation="relu"), ff.layers.Dropout(0.1),
                        ff.layers.Dense(2)], input_dim=3 if built else None, seed=0)
-    return m.compile("sgd", "mse")
+    m.compile("sgd", "mse")
+    return m
 
 
 # ------------------------------------------------------------------------------ verbose
@@ -173,3 +176,228 @@ def test_save_still_writes_safetensors_names(tmp_path):
     m.save(tmp_path / "m.safetensors")
     np.testing.assert_array_equal(ff.load_model(tmp_path / "m.safetensors").predict(X),
                                   m.predict(X))
+
+
+# ------------------------------------------------------------------------------ model(x)
+def test_calling_the_model_gives_predict_s_outputs():
+    m = model()
+    out = m(X)
+    assert out.shape == (40, 2) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, m.predict(X))
+    np.testing.assert_array_equal(m(X, training=False), out)
+    out[...] = 0  # a copy: the next call is not changed
+    np.testing.assert_array_equal(m(X), m.predict(X))
+
+
+def test_calling_the_model_in_training_mode_runs_dropout():
+    m = ff.Sequential([ff.Dense(64, activation="relu"), ff.Dropout(0.5), ff.Dense(2)],
+                      input_dim=3, seed=0)
+    dropped = m(X, training=True)
+    assert dropped.shape == (40, 2)
+    assert not np.allclose(dropped, m.predict(X))  # half the hidden units were dropped
+    no_dropout = ff.Sequential([ff.Dense(4, activation="relu"), ff.Dense(2)], input_dim=3, seed=0)
+    np.testing.assert_array_equal(no_dropout(X, training=True), no_dropout.predict(X))
+
+
+@pytest.mark.parametrize("bad", [1, "yes", 0.0])
+def test_calling_the_model_refuses_a_training_that_is_not_a_bool(bad):
+    with pytest.raises(FeedforwardError, match=r"^training: expected True or False, got "):
+        model()(X, training=bad)
+
+
+def test_calling_an_unbuilt_model_builds_it_as_predict_does():
+    m = ff.Sequential([ff.Dense(2)], seed=0)
+    assert m(X).shape == (40, 2) and m.input_shape == (None, 3)
+
+
+# ------------------------------------------------------------------------------ shapes
+def test_input_and_output_shapes_have_none_for_the_batch_axis():
+    m = model()
+    assert m.input_shape == (None, 3) and m.output_shape == (None, 2)
+    assert m.predict(X[:5]).shape == (5, *m.output_shape[1:])
+
+
+@pytest.mark.parametrize("name", ["input_shape", "output_shape"])
+def test_the_shapes_of_an_unbuilt_model_say_so_and_hasattr_is_false(name):
+    m = model(built=False)
+    with pytest.raises(ff.errors.NotBuiltError, match=rf"^{name}: the model is not built yet"):
+        getattr(m, name)
+    assert not hasattr(m, name)
+    with pytest.raises(AttributeError):  # what Keras raises for an unbuilt model
+        getattr(m, name)
+
+
+# ------------------------------------------------------------------------------ metrics_names
+def test_metrics_names_are_evaluate_s_order():
+    m = ff.Sequential([ff.Dense(3, activation="softmax")], input_dim=3, seed=0)
+    assert m.metrics_names == []
+    m.compile("sgd", "categorical_crossentropy")
+    assert m.metrics_names == ["loss"]
+    m.compile("sgd", "categorical_crossentropy", ["accuracy", "mae"])
+    labels = np.arange(40) % 3
+    assert m.metrics_names == ["loss", "accuracy", "mae"]
+    assert list(m.evaluate(X, labels, return_dict=True)) == m.metrics_names
+    assert len(m.evaluate(X, labels)) == len(m.metrics_names)
+
+
+# ------------------------------------------------------------------------------ compile, summary
+def test_compile_returns_none():
+    m = ff.Sequential([ff.Dense(2)])
+    assert m.compile("sgd", "mse") is None
+    assert m.loss is not None
+
+
+def test_summary_prints_and_returns_none(capsys):
+    m = model()
+    assert m.summary() is None
+    printed = capsys.readouterr().out
+    assert printed == m.summary_text() and "(None, 2)" in printed
+    lines = []
+    assert m.summary(print_fn=lines.append) is None
+    assert lines == m.summary_text().splitlines() and capsys.readouterr().out == ""
+
+
+# ------------------------------------------------------------------------------ Input, input_shape
+def same_weights(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights(),
+                                                       strict=True))
+
+
+def keras_styles():
+    """The same 4 -> 8 -> 3 network declared in each of Keras's ways, and with input_dim."""
+    def added():
+        m = ff.Sequential(seed=0)
+        m.add(ff.Input((4,)))
+        m.add(ff.Dense(8, activation="relu"))
+        m.add(ff.Dense(3, activation="softmax"))
+        return m
+    return {
+        "Input first": ff.Sequential([ff.Input((4,)), ff.Dense(8, activation="relu"),
+                                      ff.Dense(3, activation="softmax")], seed=0),
+        "add(Input) then add": added(),
+        "input_shape": ff.Sequential([ff.Dense(8, activation="relu", input_shape=(4,)),
+                                      ff.Dense(3, activation="softmax")], seed=0),
+        "input_dim on the layer": ff.Sequential([ff.Dense(8, activation="relu", input_dim=4),
+                                                 ff.Dense(3, activation="softmax")], seed=0),
+    }
+
+
+@pytest.mark.parametrize("style", list(keras_styles()))
+def test_keras_s_ways_to_give_the_input_build_the_same_model(style):
+    m = keras_styles()[style]
+    reference = ff.Sequential([ff.Dense(8, activation="relu"), ff.Dense(3, activation="softmax")],
+                              input_dim=4, seed=0)
+    assert m.built and m.input_shape == (None, 4) and m.output_shape == (None, 3)
+    assert [type(layer).__name__ for layer in m.layers] == ["Dense", "Dense"]  # no Input
+    assert same_weights(m, reference)
+    assert m.get_config() == reference.get_config()
+
+
+def test_a_model_built_from_input_round_trips_through_config_and_file(tmp_path):
+    m = keras_styles()["Input first"]
+    m.compile("adam", "categorical_crossentropy", ["accuracy"])
+    x = RNG.normal(size=(10, 4))
+    m.fit(x, np.arange(10) % 3, epochs=2, verbose=0)
+    rebuilt = ff.Sequential.from_config(m.get_config())
+    assert rebuilt.input_shape == (None, 4)
+    rebuilt.set_weights(m.get_weights())
+    np.testing.assert_array_equal(rebuilt.predict(x), m.predict(x))
+    m.save(tmp_path / "m.safetensors")
+    loaded = ff.load_model(tmp_path / "m.safetensors")
+    assert loaded.input_shape == (None, 4) and loaded.metrics_names == ["loss", "accuracy"]
+    np.testing.assert_array_equal(loaded(x), m(x))
+
+
+def test_an_input_alone_is_kept_until_the_first_layer():
+    m = ff.Sequential([ff.Input((4,))], seed=0)
+    assert not m.built and m.layers == []
+    again = ff.Sequential.from_config(m.get_config())
+    again.add(ff.Dense(3))
+    assert again.input_shape == (None, 4)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: ff.Input((28, 28)),
+     r"^shape: expected a shape \(features,\), got tuple \(28, 28\); the layers take flat "
+     r"samples: reshape the inputs to \(n, features\) and give \(features,\)$"),
+    (lambda: ff.Input((None, 4)),
+     r"^shape: expected a shape \(features,\), got tuple \(None, 4\); it excludes the batch"),
+    (lambda: ff.Input((0,)), r"^shape: "),
+    (lambda: ff.Input("4"), r"^shape: expected a shape \(features,\), got str '4'$"),
+    (lambda: ff.Dense(3, input_shape=(2, 2)), r"^input_shape: expected a shape \(features,\)"),
+    (lambda: ff.Dense(3, input_dim=1.5), r"^input_dim: "),
+    (lambda: ff.Dense(3, input_shape=(4,), input_dim=4), r"^input_dim: given with input_shape"),
+    (lambda: ff.Sequential([ff.Dense(3), ff.Input((4,))]),
+     r"^Input: only the first element of a Sequential model takes it, got it after 1 layer"),
+    (lambda: ff.Sequential([ff.Dense(3), ff.Dense(2, input_shape=(4,))]),
+     r"^input_shape: only the first layer takes it .*got it on layer 1, Dense$"),
+    (lambda: ff.Sequential([ff.Input((4,)), ff.Dense(3)], input_dim=5),
+     r"^input_dim: gives 5 input features, but the model already has 4$"),
+    (lambda: ff.Sequential([ff.Input((4,)), ff.Dense(3, input_shape=(5,))]),
+     r"^input_shape: gives 5 input features, but the model already has 4$"),
+])
+def test_inputs_an_mlp_cannot_take_are_refused_naming_the_argument(make, message):
+    with pytest.raises(FeedforwardError, match=message):
+        make()
+
+
+# ------------------------------------------------------------------------------ add and pop
+def test_adding_to_a_built_model_builds_the_layer_and_keeps_the_others():
+    m = ff.Sequential([ff.Dense(8, activation="relu")], input_dim=4, seed=0)
+    first = m.get_weights()
+    m.add(ff.Dense(3, activation="softmax"))
+    assert m.output_shape == (None, 3)
+    np.testing.assert_array_equal(m.get_weights()[0], first[0])
+    at_once = ff.Sequential([ff.Dense(8, activation="relu"), ff.Dense(3, activation="softmax")],
+                            input_dim=4, seed=0)
+    assert same_weights(m, at_once)  # the initializer stream goes on where it stopped
+    assert np.shares_memory(m.layers[0].params["kernel"], m.params)
+
+
+def test_a_layer_the_model_cannot_feed_is_refused_and_not_added():
+    m = ff.Sequential([ff.Dense(8)], input_dim=4, seed=0)
+    before = m.get_weights()
+    with pytest.raises(FeedforwardError, match=r"^add: the model would need [\d,]+ parameters"):
+        m.add(ff.Maxout(2**31 - 1, pieces=2**31 - 1))
+    assert len(m.layers) == 1 and m.output_shape == (None, 8)
+    assert same_weights(m, ff.Sequential([ff.Dense(8)], input_dim=4, seed=0))
+    np.testing.assert_array_equal(m.get_weights()[0], before[0])
+
+
+def test_pop_removes_the_output_layer_and_asks_for_compile_again():
+    m = ff.Sequential([ff.Dense(8, activation="relu"), ff.Dense(3, activation="softmax")],
+                      input_dim=4, seed=0, classes=["a", "b", "c"])
+    m.compile("adam", "categorical_crossentropy", ["accuracy"])
+    hidden = m.get_weights()[:2]
+    removed = m.pop()
+    assert isinstance(removed, ff.Dense) and removed.units == 3
+    assert m.output_shape == (None, 8) and len(m.layers) == 1
+    for a, b in zip(m.get_weights(), hidden, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert m.count_params() == 4 * 8 + 8 and m.params.size == m.count_params()
+    # the loss, metrics and class names were those of the removed output layer
+    assert m.classes is None and m.loss is None and m.metrics_names == []
+    with pytest.raises(FeedforwardError, match=r"^fit: call compile"):
+        m.fit(RNG.normal(size=(6, 4)), np.zeros((6, 8)), verbose=0)
+    # a new head, compiled again, trains from the fused softmax gradient
+    m.add(ff.Dense(2, activation="softmax"))
+    m.compile("adam", "categorical_crossentropy")
+    assert m.fused and m.output_shape == (None, 2)
+    m.fit(RNG.normal(size=(6, 4)), np.arange(6) % 2, epochs=1, verbose=0)
+
+
+def test_popping_the_only_layer_keeps_the_input_for_the_next_add():
+    m = ff.Sequential([ff.Input((4,)), ff.Dense(3)], seed=0)
+    m.pop()
+    assert m.layers == [] and not m.built
+    with pytest.raises(FeedforwardError, match=r"^pop: the model has no layers$"):
+        m.pop()
+    m.add(ff.Dense(2))
+    assert m.input_shape == (None, 4) and m.output_shape == (None, 2)
+
+
+def test_pop_of_an_unbuilt_model():
+    m = ff.Sequential([ff.Dense(8), ff.Dense(3)])
+    m.pop()
+    assert [layer.units for layer in m.layers] == [8]
+    assert m.predict(X).shape == (40, 8)

@@ -423,12 +423,14 @@ def test_summary_counts_the_real_parameters():
                            ff.Maxout(16, pieces=3), ff.Dense(10, activation="softmax")],
                           input_dim=64)
     printed = []
-    text = model.summary(print_fn=printed.append)
+    assert model.summary(print_fn=printed.append) is None
+    text = model.summary_text()
+    assert printed == text.splitlines()  # one call per line, as Keras documents print_fn
     real = sum(w.size for w in model.get_weights())
     assert real == (64 * 128 + 128) + (128 * 48 + 48) + (16 * 10 + 10)
     total = int(re.search(r"Total params: ([\d,]+)", text).group(1).replace(",", ""))
     assert total == real == model.count_params()
-    assert printed and "Total params" in printed[0]
+    assert "Total params" in printed[-1]
     for name in ("Dense", "Dropout", "Maxout"):
         assert name in text
 

@@ -76,7 +76,8 @@ def two_layer_model(reg=None, where="kernel", seed=0):
     rng = np.random.default_rng(seed)
     model.set_weights([weights(w.shape, seed=int(rng.integers(1 << 30)))
                        for w in model.get_weights()])
-    return model.compile(ff.optimizers.SGD(0.01), "mse")
+    model.compile(ff.optimizers.SGD(0.01), "mse")
+    return model
 
 
 def regression_data(n=8, seed=1):

@@ -18,11 +18,11 @@ from . import (
 from ._version import __version__ as __version__
 from .checkpoint import BackupAndRestore
 from .errors import FeedforwardError
-from .layers import Activation, Dense, Dropout, Maxout
+from .layers import Activation, Dense, Dropout, Input, Maxout
 from .model import Sequential, load_model
 
 __all__ = [
-    "Activation", "BackupAndRestore", "Dense", "Dropout", "FeedforwardError", "Maxout",
+    "Activation", "BackupAndRestore", "Dense", "Dropout", "FeedforwardError", "Input", "Maxout",
     "Sequential", "activations", "callbacks", "data", "diagnostics", "fileio", "initializers",
     "interop", "layers", "load_model", "losses", "metrics", "optimizers", "regularizers",
     "schedules",

@@ -519,20 +519,26 @@ class LearningRateScheduler(Callback):
             print(f"epoch {epoch + 1}: learning rate {lr:g}")
 
 
-_MIN_DECAY = 1e-8  # torch's ReduceLROnPlateau(eps=1e-8): smaller reductions are skipped
-
-
 class ReduceLROnPlateau(_Monitor):
     """Multiply the learning rate by ``factor`` when ``monitor`` stops improving.
 
-    The epochs are counted as by ``torch.optim.lr_scheduler.ReduceLROnPlateau`` with
-    ``threshold_mode="abs"`` and ``threshold=min_delta``, so both reduce at the same epochs:
+    The epochs are counted as by Keras's ``keras.callbacks.ReduceLROnPlateau``, so both
+    reduce at the same epochs. At the end of each epoch, with ``wait`` the count of bad
+    epochs and ``cooldown_left`` that of the cooldown, both 0 at the start:
 
-    - an epoch is *bad* unless its value beats the best so far by more than ``min_delta``;
-    - the rate becomes ``max(lr * factor, min_lr)`` at the end of the ``patience + 1``-th bad
-      epoch in a row (``patience`` bad epochs are tolerated), and the count restarts;
-    - the ``cooldown`` epochs after a reduction count no bad epochs;
-    - a reduction by less than ``1e-8`` (torch's ``eps``) is skipped.
+    1. during a cooldown (``cooldown_left > 0``): ``cooldown_left -= 1`` and ``wait = 0``;
+    2. the epoch improves when its value beats the best so far by more than ``min_delta``
+       (``value < best - min_delta`` in ``"min"`` mode, ``value > best + min_delta`` in
+       ``"max"``; any finite value beats the start): then ``best = value`` and ``wait = 0``;
+    3. otherwise, unless still in a cooldown after step 1, ``wait += 1``; when
+       ``wait >= patience`` and ``lr > min_lr``, the rate becomes ``max(lr * factor, min_lr)``,
+       ``wait = 0`` and ``cooldown_left = cooldown``.
+
+    So the rate drops at the end of the ``patience``-th epoch in a row without improvement
+    (``patience`` 0 and 1 both at the first), and ``cooldown = c`` leaves ``c - 1`` epochs
+    uncounted after a drop (step 1 ends the cooldown in the epoch that it counts down to 0).
+    ``torch.optim.lr_scheduler.ReduceLROnPlateau`` counts one epoch more: it drops after
+    ``patience + 1`` bad epochs.
 
     The optimizer's ``learning_rate`` must be a number, not a schedule.
 
@@ -543,14 +549,15 @@ class ReduceLROnPlateau(_Monitor):
     factor : float
         The multiplier of the rate at each reduction, in (0, 1) (default 0.1).
     patience : int
-        Bad epochs in a row tolerated before a reduction (default 10).
+        The number of epochs in a row without improvement after which the rate is reduced
+        (default 10).
     mode : {"auto", "min", "max"}
         Whether lower or higher is better; ``"auto"`` infers it from the name.
     min_delta : float
         The margin by which a value must beat the best to count as an improvement
         (default 1e-4).
     cooldown : int
-        Epochs after a reduction during which no bad epochs are counted (default 0).
+        Epochs to wait after a reduction before counting again (default 0; see step 1).
     min_lr : float
         The lower bound of the rate (default 0).
     verbose : int
@@ -573,21 +580,20 @@ class ReduceLROnPlateau(_Monitor):
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._value(logs)
-        if self._improved(value, self.best):
-            self.best, self.wait = value, 0
-        else:
-            self.wait += 1
         if self.cooldown_left > 0:
             self.cooldown_left -= 1
             self.wait = 0
-        if self.wait > self.patience:
+        if self._improved(value, self.best):
+            self.best, self.wait = value, 0
+        elif self.cooldown_left == 0:
+            self.wait += 1
             opt = self.model.optimizer
-            new = max(opt.lr * self.factor, self.min_lr)
-            if opt.lr - new > _MIN_DECAY:
+            if self.wait >= self.patience and opt.lr > self.min_lr:
+                new = max(opt.lr * self.factor, self.min_lr)
                 opt.learning_rate = new
                 if self.verbose:
                     print(f"epoch {epoch + 1}: reducing the learning rate to {new:g}")
-            self.cooldown_left, self.wait = self.cooldown, 0
+                self.cooldown_left, self.wait = self.cooldown, 0
 
     def get_state(self):
         return {"best": self.best, "wait": self.wait, "cooldown_left": self.cooldown_left}

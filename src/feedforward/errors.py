@@ -12,6 +12,13 @@ class FeedforwardError(ValueError):
     """
 
 
+class NotBuiltError(FeedforwardError, AttributeError):
+    """What a model or layer has only once built (its weights, ``output_shape``) was asked of
+    one not built yet. Also an ``AttributeError``, so ``hasattr(model, "output_shape")`` is
+    False before the build, as in Keras.
+    """
+
+
 def show(value) -> str:
     """A number as plain text for messages: a NumPy scalar as the Python number it holds
     (``0``, not ``np.int64(0)``), an integer too long to print as its number of digits.

@@ -143,7 +143,7 @@ class Inputs:
         if y.shape[0] != n:
             raise FeedforwardError(
                 f"{yname}: expected {n} samples to match {xname}, got {y.shape[0]}")
-        probe = np.broadcast_to(np.zeros((), self.dtype), (n, *self.output_shape))
+        probe = np.broadcast_to(np.zeros((), self.dtype), (n, *self.output_shape[1:]))
         try:
             y = self.loss.prepare(y, probe)
         except FeedforwardError as e:

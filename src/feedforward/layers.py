@@ -19,7 +19,7 @@ import numpy as np
 
 from . import activations, initializers, regularizers
 from ._registry import Configurable, Registry
-from .errors import FeedforwardError, as_array, check_number, describe
+from .errors import FeedforwardError, NotBuiltError, as_array, check_number, describe
 
 MAX_WIDTH = 2**31 - 1
 """The most units, pieces or input features of one layer; far beyond any memory's reach."""
@@ -78,6 +78,58 @@ def assign_weights(targets, weights, where="weights", names=None):
         t[...] = w
 
 
+def input_size(shape, name="shape") -> int:
+    """The number of features of a sample of ``shape``, which excludes the batch axis, as
+    Keras's ``input_shape``; refuses shapes that a stack of Dense layers cannot take.
+
+    Parameters
+    ----------
+    shape : tuple or list of one int
+        ``(features,)``.
+    name : str, default "shape"
+        The argument's name in errors.
+
+    Returns
+    -------
+    int
+        ``features``.
+    """
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)  # Keras refuses a bare int; there is one way to read it here
+    if not isinstance(shape, (tuple, list)) or not shape:
+        raise FeedforwardError(f"{name}: expected a shape (features,), got {describe(shape)}")
+    if len(shape) != 1:
+        hint = ("it excludes the batch axis" if shape[0] is None else
+                "the layers take flat samples: reshape the inputs to (n, features) and give "
+                "(features,)")
+        raise FeedforwardError(f"{name}: expected a shape (features,), got {describe(shape)}; "
+                               f"{hint}")
+    return int(check_number(shape[0], name, low=1, high=MAX_WIDTH, integer=True))
+
+
+class Input:
+    """The input of a :class:`~feedforward.model.Sequential`, as ``keras.Input``: given first,
+    ``Sequential([ff.Input((4,)), ff.Dense(3)])``, it sets the number of input features and
+    the model is built at once. It is not a layer: ``model.layers`` does not hold it.
+
+    Parameters
+    ----------
+    shape : tuple of one int
+        The shape of one sample, without the batch axis: ``(features,)``.
+
+    Attributes
+    ----------
+    shape : tuple
+        ``(None, features)``, as Keras's symbolic input: None is the batch axis.
+    """
+
+    def __init__(self, shape):
+        self.shape = (None, input_size(shape))
+
+    def __repr__(self):
+        return f"Input(shape={self.shape[1:]})"
+
+
 class Layer(Configurable):
     """Base class for layers. Parameter-free layers need only ``forward`` and ``backward``."""
 
@@ -91,6 +143,7 @@ class Layer(Configurable):
         self.regularizers: dict[str, regularizers.Regularizer] = {}
         self.constraints: dict[str, regularizers.Constraint] = {}
         self.input_shape = None
+        self.declared_input_dim = None  # input_shape= or input_dim= given to a first layer
         self.input_grad = True  # the model turns this off for the first layer: nobody reads it
         self._buffers: OrderedDict = OrderedDict()
 
@@ -105,8 +158,28 @@ class Layer(Configurable):
         return {k: v for k, v in self.__dict__.items() if k not in self._caches}
 
     def __setstate__(self, state):
+        state.setdefault("declared_input_dim", None)  # pickled before it existed
         self.__dict__.update(state)
         self._buffers = OrderedDict()
+
+    def declare_input(self, input_shape=None, input_dim=None):
+        """Keras's ``input_shape=(features,)`` (or Keras 2's ``input_dim=features``) on a first
+        layer: the model's number of input features, so that it is built at once.
+
+        Parameters
+        ----------
+        input_shape : tuple of one int, optional
+            ``(features,)``, without the batch axis.
+        input_dim : int, optional
+            ``features``; the same as ``input_shape=(input_dim,)``.
+        """
+        if input_shape is not None and input_dim is not None:
+            raise FeedforwardError(f"input_dim: given with input_shape; give one of them "
+                                   f"(got input_shape={input_shape!r}, input_dim={input_dim!r})")
+        if input_shape is not None:
+            self.declared_input_dim = input_size(input_shape, "input_shape")
+        elif input_dim is not None:
+            self.declared_input_dim = input_size((input_dim,), "input_dim")
 
     def param_shapes(self, input_shape) -> dict:
         """``{name: (shape, initializer)}`` for ``input_shape``; allocates nothing.
@@ -233,7 +306,7 @@ class Layer(Configurable):
             The operation, named in the error.
         """
         if not self.built:
-            raise FeedforwardError(
+            raise NotBuiltError(
                 f"{what}: the {self.name} layer is not built yet, so it has no weights; build "
                 "its model first (model.build(input_dim), or fit)")
 
@@ -281,8 +354,10 @@ class _Affine(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None):
+                 kernel_constraint=None, bias_constraint=None, *, input_shape=None,
+                 input_dim=None):
         super().__init__()
+        self.declare_input(input_shape, input_dim)
         self.units = int(check_number(units, "units", low=1, high=MAX_WIDTH, integer=True))
         self.activation = activations.get(activation) or activations.Linear()
         self.use_bias = bool(use_bias)
@@ -394,6 +469,9 @@ class Dense(_Affine):
         Penalties added to the loss (see :mod:`feedforward.regularizers`).
     kernel_constraint, bias_constraint : str, dict or Constraint, optional
         Projections applied after every update, e.g. ``MaxNorm``.
+    input_shape, input_dim : tuple of one int, or int, optional
+        On a first layer, as in Keras: ``input_shape=(features,)`` (or Keras 2's
+        ``input_dim=features``), the model's input (see :meth:`Layer.declare_input`).
     """
 
     name = "Dense"
@@ -430,14 +508,19 @@ class Maxout(_Affine):
         Penalties added to the loss (see :mod:`feedforward.regularizers`).
     kernel_constraint, bias_constraint : str, dict or Constraint, optional
         Projections applied after every update, e.g. ``MaxNorm``.
+    input_shape, input_dim : tuple of one int, or int, optional
+        On a first layer, as in Keras: ``input_shape=(features,)`` (or Keras 2's
+        ``input_dim=features``), the model's input (see :meth:`Layer.declare_input`).
     """
 
     name = "Maxout"
     def __init__(self, units, pieces=2, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None):
+                 kernel_constraint=None, bias_constraint=None, *, input_shape=None,
+                 input_dim=None):
         super().__init__(units, None, use_bias, kernel_initializer, bias_initializer,
-                         kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
+                         kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint,
+                         input_shape=input_shape, input_dim=input_dim)
         self.pieces = int(check_number(pieces, "pieces", low=1, high=MAX_WIDTH, integer=True))
         self.activation = None
 
@@ -472,13 +555,16 @@ class Activation(Layer):
     ----------
     activation : str, dict or Activation
         The function ``f``, by name, config or instance (see :mod:`feedforward.activations`).
+    input_shape, input_dim : tuple of one int, or int, optional
+        On a first layer: ``(features,)`` (see :meth:`Layer.declare_input`).
     """
 
     name = "Activation"
     _config_keys = ("activation",)
 
-    def __init__(self, activation):
+    def __init__(self, activation, *, input_shape=None, input_dim=None):
         super().__init__()
+        self.declare_input(input_shape, input_dim)
         self.activation = activations.get(activation)
         if self.activation is None:
             raise FeedforwardError("activation: expected a name, config or Activation, got None")
@@ -519,13 +605,16 @@ class Dropout(Layer):
     ----------
     rate : float
         The probability of dropping each input, in [0, 1).
+    input_shape, input_dim : tuple of one int, or int, optional
+        On a first layer: ``(features,)`` (see :meth:`Layer.declare_input`).
     """
 
     name = "Dropout"
     _config_keys = ("rate",)
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: float, *, input_shape=None, input_dim=None):
         super().__init__()
+        self.declare_input(input_shape, input_dim)
         self.rate = float(check_number(rate, "rate", low=0, high=1, high_open=True))
         self.rng = np.random.default_rng()
         self.mask = None

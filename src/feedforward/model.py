@@ -1,7 +1,8 @@
 """``Sequential``: a stack of layers with structure, compile, summary, config and save.
 
 Its bases hold the rest: :class:`~feedforward.network.Network` the parameters and the math of
-one step, :class:`~feedforward.inputs.Inputs` the checks of inputs and targets, and
+one step, :class:`~feedforward.structure.Structure` adding and removing layers and the shapes,
+:class:`~feedforward.inputs.Inputs` the checks of inputs and targets, and
 :class:`~feedforward.training.Trainable` ``fit``, ``train_on_batch``, ``evaluate`` and
 ``predict``, which check their arguments and data and hand them to the training engine,
 :mod:`feedforward.training`.
@@ -20,6 +21,7 @@ from .data import preprocessing as prep
 from .errors import FeedforwardError, check_number, describe, show
 from .inputs import Inputs
 from .network import Network
+from .structure import Structure
 from .training import Diverged  # raised by train_step; importable from here too
 
 __all__ = ["Diverged", "Sequential", "load_model"]
@@ -64,11 +66,18 @@ def output_of(model) -> tuple[str, int | None]:
                  if not isinstance(layer, layers_mod.Dropout)), model.layers[-1])
     act = getattr(last, "activation", None)
     if model.built:
-        units = model.output_shape[0]
+        units = model.output_shape[-1]
     else:  # before build: the last layer with a width (Activation and Dropout keep it)
         units = next((layer.units for layer in reversed(model.layers)
                       if hasattr(layer, "units")), None)
     return (act.name if act is not None else "linear"), units
+
+
+def _fused(model) -> bool:
+    """Whether backpropagation starts from the loss's fused gradient: the last layer ends in
+    the loss's activation (softmax for categorical cross-entropy, sigmoid for binary)."""
+    act = getattr(model.layers[-1], "activation", None) if model.layers else None
+    return act is not None and act.name == model.loss.fused_activation
 
 
 def _check_class_count(model):
@@ -111,16 +120,19 @@ def _resolve_metric(m, loss):
     return resolved
 
 
-class Sequential(engine.Trainable, Inputs, Network):
+class Sequential(engine.Trainable, Inputs, Structure, Network):
     """A feedforward network: the output of each layer is the input of the next.
 
     Parameters
     ----------
     layers : list of Layer, optional
-        The layers, first to last; more can be appended with :meth:`add`.
+        The layers, first to last; more can be appended with :meth:`add`. The first element
+        may be an :class:`~feedforward.layers.Input`, as with Keras:
+        ``Sequential([ff.Input((4,)), ff.Dense(3)])``.
     input_dim : int, optional
-        Number of input features. When given the model is built at once; otherwise at the
-        first ``fit`` / ``predict`` / ``build`` call, from the data.
+        Number of input features. When given (or by an ``Input``, or by the first layer's
+        ``input_shape=(features,)``) the model is built at once; otherwise at the first
+        ``fit`` / ``predict`` / ``build`` call, from the data.
     seed : int, optional
         Seed of every random stream (initialization, dropout, shuffling). The same seed, data
         and configuration give bit-identical weights after ``fit``.
@@ -139,6 +151,10 @@ class Sequential(engine.Trainable, Inputs, Network):
     params, grads : ndarray
         Every parameter (and its gradient) in one flat buffer (see
         :class:`~feedforward.network.Network`).
+    input_shape, output_shape : tuple
+        ``(None, features)`` and ``(None, outputs)`` as in Keras, None standing for the batch
+        axis; asking an unbuilt model raises :class:`~feedforward.errors.NotBuiltError` (an
+        ``AttributeError`` too, so ``hasattr`` is False).
     """
 
     def __init__(self, layers=None, input_dim=None, seed=None, dtype="float32", preprocessing=None,
@@ -149,6 +165,7 @@ class Sequential(engine.Trainable, Inputs, Network):
             seed = int(check_number(seed, "seed", low=0, high=MAX_SEED, integer=True))
         self.layers: list = []
         self.seed, self.dtype, self.input_dim = seed, np.dtype(dtype), None
+        self.pending_input_dim = None  # declared by Input or input_shape, built at once
         self.optimizer = self.loss = None
         self.metrics: list = []
         self.metric_names: list[str] = []
@@ -160,29 +177,51 @@ class Sequential(engine.Trainable, Inputs, Network):
         self.preprocessing = [prep.get(p) for p in preprocessing or []]
         self.classes = _class_names(classes)
         for layer in layers or []:
-            self.add(layer)
+            self._append(layer)
         _check_class_count(self)
         if input_dim is not None:
-            self.build(input_dim)
+            self._declare_input(layers_mod.input_size((input_dim,), "input_dim"), "input_dim")
+        if self.pending_input_dim is not None and self.layers:
+            self.build(self.pending_input_dim)
 
     # ------------------------------------------------------------------ structure
-    def add(self, layer):
-        """Append a layer (a Layer instance, a layer config dict, or a layer name).
-
-        Parameters
-        ----------
-        layer : Layer, dict or str
-            The layer to add last; the model must not be built yet.
-        """
-        if self.built:
-            raise FeedforwardError("add: the model is already built; create a new Sequential")
-        self.layers.append(layers_mod.get(layer))
-
     def build(self, input_dim, initialize=True):  # the docstring is Network.build's
         super().build(input_dim, initialize)
         _check_class_count(self)  # layers added after construction
         _check_output(self, self.loss)  # layers added after compile
+        if self.loss is not None:
+            self.fused = _fused(self)
         return self
+
+    def __call__(self, x, training=False) -> np.ndarray:
+        """``model(x)``, as in Keras: the outputs for ``x``.
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+            Raw inputs (the preprocessing is applied).
+        training : bool, default False
+            False: :meth:`predict`'s outputs. True: training mode, in which Dropout drops
+            inputs (drawing from the model's dropout stream), in one batch.
+
+        Returns
+        -------
+        ndarray of shape (n, outputs)
+            The last layer's outputs, of the model's dtype.
+        """
+        if training is None or isinstance(training, (bool, np.bool_)):
+            if not training:
+                return self.predict(x, verbose=0)
+            if not self.layers:
+                raise FeedforwardError("model(x): the model has no layers")
+            return self.forward(self.prepare_x(x), training=True).copy()
+        raise FeedforwardError(f"training: expected True or False, got {describe(training)}")
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """``["loss", metric, ...]``, as Keras: the order of :meth:`evaluate`'s list; ``[]``
+        before :meth:`compile`."""
+        return [] if self.loss is None else ["loss", *self.metric_names]
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="sgd", loss="mse", metrics=None):
@@ -192,7 +231,8 @@ class Sequential(engine.Trainable, Inputs, Network):
         cross-entropy, or sigmoid and binary cross-entropy, backpropagation starts from the
         fused gradient ``(p - y) / n`` with respect to the pre-activation (see
         :mod:`feedforward.losses`); the activation's own Jacobian is skipped.
-        ``"accuracy"`` becomes binary or categorical accuracy to suit the loss.
+        ``"accuracy"`` becomes binary or categorical accuracy to suit the loss. Returns None,
+        as Keras's ``compile``.
 
         Parameters
         ----------
@@ -202,11 +242,6 @@ class Sequential(engine.Trainable, Inputs, Network):
             By name, config or instance (see :mod:`feedforward.losses`).
         metrics : list of str, dict or Metric, optional
             Computed on every epoch and by :meth:`evaluate`, recorded under the names given.
-
-        Returns
-        -------
-        Sequential
-            The model itself.
         """
         optimizer, loss_fn = optimizers.get(optimizer), losses.get(loss)
         if optimizer is None or loss_fn is None:
@@ -219,26 +254,31 @@ class Sequential(engine.Trainable, Inputs, Network):
         # the History keys: the name the user gave ("accuracy"), else the metric's own
         self.metric_names = [m if isinstance(m, str) else r.name
                              for m, r in zip(metrics or [], self.metrics, strict=True)]
-        last = self.layers[-1] if self.layers else None
-        act = getattr(last, "activation", None)
-        self.fused = act is not None and act.name == self.loss.fused_activation
-        return self
+        self.fused = _fused(self)
 
     # ------------------------------------------------------------------ description
-    def summary(self, print_fn=None) -> str:
-        """A table of layers with output shapes and parameter counts; printed and returned.
+    def summary(self, print_fn=None):
+        """Print a table of layers with output shapes and parameter counts; returns None, as
+        Keras's ``summary``. :meth:`summary_text` returns the text instead.
 
         Parameters
         ----------
         print_fn : callable, optional
-            Called with the table's text instead of ``print``.
+            Called with each line of the table, without its line break, instead of
+            ``print`` (as Keras documents it): ``model.summary(print_fn=lines.append)``.
+        """
+        for line in self.summary_text().splitlines():
+            (print_fn or print)(line)
+
+    def summary_text(self) -> str:
+        """The text that :meth:`summary` prints.
 
         Returns
         -------
         str
-            The table.
+            The table of layers (``(None, units)`` output shapes, ``Param #``) and the total.
         """
-        return summaries.summary(self, print_fn)
+        return summaries.summary(self)
 
     def describe_outputs(self) -> str:
         """What the outputs are, in words, e.g. for a summary.
@@ -263,7 +303,8 @@ class Sequential(engine.Trainable, Inputs, Network):
             its fitted state) and ``classes``; no weights.
         """
         return {
-            "input_dim": self.input_dim, "seed": self.seed, "dtype": self.dtype.name,
+            "input_dim": self.input_dim if self.built else self.pending_input_dim,
+            "seed": self.seed, "dtype": self.dtype.name,
             "layers": [layers_mod.serialize(layer) for layer in self.layers],
             "preprocessing": [prep.serialize(p) for p in self.preprocessing],
             "classes": self.classes,

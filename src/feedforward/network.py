@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from . import layers as layers_mod
-from .errors import FeedforwardError, check_number
+from .errors import FeedforwardError, NotBuiltError, check_number
 from .training import Diverged
 
 
@@ -78,25 +78,32 @@ class Network:
         Network
             The model itself.
         """
+        self._build_from(0, input_dim, initialize)
+        self.input_dim = int(input_dim)
+        self.layers[0].input_grad = False
+        return self
+
+    def _build_from(self, first, input_dim, initialize=True, what="build"):
+        """Build ``layers[first:]`` (those before are built) and put every parameter in one
+        new flat buffer (copying the built ones' values)."""
         count = sum(math.prod(s) for s in self.param_shapes(input_dim).values())
         need = f"{count:,} parameters ({count * self.dtype.itemsize / 2**30:.3g} GiB)"
         if count * 8 >= 2**62:  # beyond any memory (initializers draw float64)
-            raise FeedforwardError(f"build: the model would need {need}; make the layers "
+            raise FeedforwardError(f"{what}: the model would need {need}; make the layers "
                                    "smaller")
-        input_dim, shape = int(input_dim), (int(input_dim),)
+        shape = (int(input_dim),)
+        for layer in self.layers[:first]:
+            shape = layer.compute_output_shape(shape)
         try:
-            for layer in self.layers:
+            for layer in self.layers[first:]:
                 if hasattr(layer, "rng"):  # layers that draw noise share the dropout stream
                     layer.rng = self.rngs["dropout"]
                 shape = layer.build(shape, self.rngs["init"] if initialize else None,
                                     self.dtype)
             self._flatten_parameters(copy=initialize)
         except MemoryError:
-            raise FeedforwardError(f"build: not enough memory for the model's {need}; make "
+            raise FeedforwardError(f"{what}: not enough memory for the model's {need}; make "
                                    "the layers smaller") from None
-        self.input_dim, self.output_shape = input_dim, shape
-        self.layers[0].input_grad = False
-        return self
 
     def _flatten_parameters(self, copy=True):
         total = sum(layer.count_params() for layer in self.layers)
@@ -123,7 +130,7 @@ class Network:
             The operation, named in the error.
         """
         if not self.built:
-            raise FeedforwardError(
+            raise NotBuiltError(
                 f"{what}: the model is not built yet; call build(input_dim) or fit")
 
     def count_params(self) -> int:
@@ -181,6 +188,8 @@ class Network:
         for old, new in (("_rngs", "rngs"), ("_fused", "fused")):  # pickled by version 0.1
             if old in state:
                 state[new] = state.pop(old)
+        state.pop("output_shape", None)  # a property now, (None, outputs)
+        state.setdefault("pending_input_dim", None)
         self.__dict__.update(state)
         if self.built:
             self._flatten_parameters()

@@ -196,7 +196,7 @@ def to_onnx(model, opset=OPSET):
         g.nodes, "feedforward_sequential",
         [onnx.helper.make_tensor_value_info("input", float32, ["batch", model.input_dim])],
         [onnx.helper.make_tensor_value_info("output", float32,
-                                            ["batch", *model.output_shape])],
+                                            ["batch", *model.output_shape[1:]])],
         initializer=g.initializers)
     proto = onnx.helper.make_model(
         graph, opset_imports=[onnx.helper.make_opsetid("", opset)], producer_name="feedforward",

@@ -13,20 +13,18 @@ from rich.console import Console
 from rich.table import Table
 
 
-def summary(model, print_fn=None) -> str:
-    """A table of layers with output shapes and parameter counts; printed and returned.
+def summary(model) -> str:
+    """A table of layers with output shapes and parameter counts, and the total.
 
     Parameters
     ----------
     model : Sequential
         A built model.
-    print_fn : callable, optional
-        Called with the table's text instead of ``print``.
 
     Returns
     -------
     str
-        The table.
+        The table, as ``Sequential.summary`` prints it.
     """
     model.require_built("summary")
     table = Table(title="Sequential")
@@ -41,9 +39,7 @@ def summary(model, print_fn=None) -> str:
     console = Console(file=io.StringIO(), width=80, highlight=False)
     console.print(table)
     console.print(f"Total params: {model.count_params():,}")
-    text = console.file.getvalue()
-    (print_fn or print)(text.rstrip("\n"))
-    return text
+    return console.file.getvalue()
 
 
 def describe_outputs(output, classes) -> str:

@@ -71,7 +71,7 @@ def classes_of(model) -> list:
     """The model's class labels; 0 .. k - 1 when it has none."""
     if model.classes is not None:
         return list(model.classes)
-    k = model.output_shape[0]
+    k = model.output_shape[-1]
     return list(range(2 if k == 1 else k))
 
 

@@ -35,7 +35,7 @@ def describe(model, record) -> dict:
                        "activation": act.name if act is not None else None,
                        "output_shape": list(shape), "params": int(layer.count_params())})
     info = {
-        "input_dim": model.input_dim, "output_shape": list(model.output_shape),
+        "input_dim": model.input_dim, "output_shape": list(model.output_shape[1:]),
         "params": model.count_params(), "dtype": model.dtype.name, "layers": layers,
         "preprocessing": [preprocessing.serialize(p) for p in model.preprocessing],
         "classes": model.classes,

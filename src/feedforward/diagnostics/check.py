@@ -218,7 +218,7 @@ def initial_loss_step(model, x, y) -> Step:
         ``"initial_loss"``; ``passed`` is None for a loss without a reference value.
     """
     loss = model.loss.value(model.forward(x, False), y)  # without the penalties
-    k = model.output_shape[0]
+    k = model.output_shape[-1]
     if isinstance(model.loss, losses.CategoricalCrossentropy) and k > 1:
         expected, what = math.log(k), f"ln {k}"
     elif isinstance(model.loss, losses.BinaryCrossentropy):
