@@ -183,7 +183,29 @@ def test_softmax_properties_and_gradient(tmp_path_factory):
     assert results["chain_difference"] < 1e-12
     assert results["numerical_difference"] < 1e-6
     assert results["binary_difference"] < 1e-6  # sigmoid + binary cross-entropy: p - y too
+    worked = results["worked"]  # logits (2, 1, 0.1), true class 0, as on the page
+    assert np.round(worked["p"], 3).tolist() == [0.659, 0.242, 0.099]
+    assert round(worked["loss"], 3) == 0.417
+    assert np.round(worked["gradient"], 3).tolist() == [-0.341, 0.242, 0.099]
+    assert abs(sum(worked["gradient"])) < 1e-12
+    assert worked["library_loss"] == pytest.approx(worked["loss"], abs=1e-12)
+    assert worked["library_gradient"] == pytest.approx(worked["gradient"], abs=1e-12)
+    # cross-entropy learns a confidently wrong sigmoid output fast; squared error crawls
+    assert results["race"] == {"binary_crossentropy": 5, "mse": 36}
     assert_figures(out, "04-softmax.png")
+
+
+def test_softmax_exercises():
+    script = load("04_softmax")
+    assert script.steps_to_learn(-8, "binary_crossentropy") == 9
+    slow = script.steps_to_learn(-8, "mse")
+    assert slow == 1507 and slow == pytest.approx(math.exp(8) / 2, rel=0.02)
+    assert script.steps_to_learn(-6, "mse") == 214
+    confident = script.worked_example([20, 10, 1])
+    assert round(confident["p"][0], 5) == 0.99995 and round(confident["loss"], 6) == 4.5e-5
+    assert max(abs(g) for g in confident["gradient"]) < 5e-5
+    shifted = script.worked_example([102, 101, 100.1])
+    assert shifted["p"] == pytest.approx(script.worked_example([2, 1, 0.1])["p"], abs=1e-12)
 
 
 def test_backprop_by_hand_matches_library(tmp_path_factory):

@@ -6,18 +6,21 @@ Softmax turns a row of scores (logits) z into probabilities
 
 each in [0, 1], summing to 1, in the same order as the scores, and unchanged when a constant
 is added to every score (which is why the library subtracts the row maximum: logits of 1e4 do
-not overflow). Cross-entropy against a one-hot target y is L = -sum_j y_j log p_j = -log p_c,
+not overflow). Cross-entropy against a one-hot target y is J = -sum_j y_j log p_j = -log p_c,
 the log loss of the probability given to the true class c: 0 when p_c = 1, log 2 = 0.69 at
 p_c = 0.5, and without bound as p_c goes to 0. Together, softmax and cross-entropy have the
-simple gradient dL/dz = p - y (divided by n for a batch mean).
+simple gradient dJ/dz = p - y (divided by m for the mean over a batch of m samples).
 
 The script checks the properties on random logits, plots the log loss, and compares the
 formula (p - y) / n with three computations: the library's fused gradient
 (``CategoricalCrossentropy.fused_gradient``), the unfused chain (the loss gradient through
 ``Softmax.backward``), and central differences of the library's loss value. It checks the
-same p - y for a sigmoid output with binary cross-entropy.
+same p - y for a sigmoid output with binary cross-entropy. A worked example with three logits
+is done by hand and by the library, and a race shows why cross-entropy learns a confidently
+wrong sigmoid output fast where squared error crawls: its gradient p - y does not carry the
+factor p (1 - p) that vanishes on sigmoid's flat tail.
 
-Run: python examples/guide/04_softmax.py [--out DIR] [--quick]
+Run: python examples/guide/04_softmax.py [--out DIR] [--quick] [--logits 2,1,0.1] [--start -4]
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def properties(rng, n):
 
 
 def numerical_gradient(loss, activation, z, y, h=1e-6):
-    """dL/dz by central differences of ``loss.value(activation(z), y)``, one logit at a time."""
+    """dJ/dz by central differences of ``loss.value(activation(z), y)``, one logit at a time."""
     grad = np.zeros_like(z)
     for index in np.ndindex(z.shape):
         step = np.zeros_like(z)
@@ -114,7 +117,7 @@ def draw(grads, path):
     j = np.arange(4)
     axes[2].bar(j - 0.2, p0, width=0.4, color="tab:blue", label="p")
     axes[2].bar(j + 0.2, y0, width=0.4, color="0.7", label="y (one-hot)")
-    axes[2].plot(j, g0, "D", color="tab:red", label="n * dL/dz (library)")
+    axes[2].plot(j, g0, "D", color="tab:red", label="m * dJ/dz (library)")
     axes[2].plot(j, p0 - y0, "x", color="black", ms=10, label="p - y")
     axes[2].axhline(0, color="0.5", lw=0.8)
     axes[2].set(title="the gradient is p - y", xlabel="class j", xticks=j, ylim=(-1.05, 1.3))
@@ -126,10 +129,53 @@ def draw(grads, path):
     plt.close(fig)
 
 
-def main(out=DEFAULT_OUT, quick=False) -> dict:
-    """Check the properties, compare the gradients, draw; print and return the numbers."""
+def worked_example(logits, true_class=0) -> dict:
+    """One sample by hand (p, J = -log p_c, p - y) and by the library (its fused gradient)."""
+    z = np.asarray(logits, dtype=float)
+    e = np.exp(z - z.max())
+    p = e / e.sum()
+    y = np.eye(len(z))[true_class]
+    library_p = softmax(z[None, :])
+    labels = np.array([true_class])
+    return {"p": p.tolist(), "loss": float(-np.log(p[true_class])), "gradient": (p - y).tolist(),
+            "library_p": library_p[0].tolist(),
+            "library_loss": float(cross_entropy.value(library_p, labels)),
+            "library_gradient": cross_entropy.fused_gradient(library_p, labels)[0].tolist()}
+
+
+def steps_to_learn(start, loss, cap=100_000) -> int:
+    """SGD steps (rate 1) until a sigmoid output starting at logit ``start`` for a sample of
+    class 1 gives it a probability above 0.5, with the loss ``"binary_crossentropy"`` or
+    ``"mse"``. The input is 0, so the logit is the bias alone."""
+    model = ff.Sequential([ff.Dense(1, activation="sigmoid")], input_dim=1, dtype="float64")
+    model.compile(optimizer=ff.optimizers.SGD(learning_rate=1.0), loss=loss)
+    model.set_weights([np.zeros((1, 1)), np.array([float(start)])])
+    x, y = np.zeros((1, 1)), np.ones((1, 1))
+    for step in range(cap):
+        if model.get_weights()[1][0] > 0:  # logit > 0: p > 0.5
+            return step
+        model.train_on_batch(x, y)
+    return cap
+
+
+def main(out=DEFAULT_OUT, quick=False, logits=(2.0, 1.0, 0.1), start=-4.0) -> dict:
+    """Check the properties, compare the gradients, draw; print and return the numbers.
+
+    ``logits`` are the worked example's (class 0 is the true one); ``start`` is the logit a
+    sigmoid output starts from when cross-entropy and squared error race to learn a sample.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    worked = worked_example(logits)
+    print(f"worked example, logits {', '.join(f'{v:g}' for v in logits)}, true class 0: p = "
+          f"{', '.join(f'{v:.3g}' for v in worked['p'])}, J = -log p_0 = {worked['loss']:.3g}, "
+          f"dJ/dz = p - y = {', '.join(f'{v:.3g}' for v in worked['gradient'])}; the library: "
+          f"J = {worked['library_loss']:.3g}, gradient "
+          f"{', '.join(f'{v:.3g}' for v in worked['library_gradient'])}")
+    race = {loss: steps_to_learn(start, loss) for loss in ("binary_crossentropy", "mse")}
+    print(f"a sigmoid output starting at logit {start:g} (p = {1 / (1 + np.exp(-start)):.4f}) "
+          f"for a sample of class 1 needs {race['binary_crossentropy']} SGD steps with "
+          f"cross-entropy and {race['mse']} with squared error to pass p = 0.5")
     rng = np.random.default_rng(0)
     props = properties(rng, 1000 if quick else 10000)
     print(f"softmax on random logits (some of size 1e4): outputs in [{props['min']:.3g}, "
@@ -142,15 +188,15 @@ def main(out=DEFAULT_OUT, quick=False) -> dict:
         print(f"log loss when the true class gets p = {q:g}: {loss:.4f} "
               f"(-log p = {-np.log(q):.4f})")
     grads = gradients(rng, 8 if quick else 32)
-    print("dL/dz = (p - y) / n agrees with the library's fused gradient to "
+    print("dJ/dz = (p - y) / m agrees with the library's fused gradient to "
           f"{grads['fused_difference']:.1e}, with the loss gradient through Softmax.backward "
           f"to {grads['chain_difference']:.1e}, and with central differences of the loss to "
           f"{grads['numerical_difference']:.1e}")
-    print("sigmoid with binary cross-entropy: dL/dz = (p - y) / n agrees with central "
+    print("sigmoid with binary cross-entropy: dJ/dz = (p - y) / m agrees with central "
           f"differences of the library's loss to {grads['binary_difference']:.1e}")
     draw(grads, out / "04-softmax.png")
     print(f"figure: {out / '04-softmax.png'}")
-    return {"properties": props, "log_loss": log_loss,
+    return {"properties": props, "log_loss": log_loss, "worked": worked, "race": race,
             **{k: v for k, v in grads.items() if k.endswith("difference")}}
 
 
@@ -158,5 +204,18 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"folder for the figure ({DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument("--logits", default="2,1,0.1",
+                        help="the worked example's logits; class 0 is the true one (2,1,0.1)")
+    parser.add_argument("--start", type=float, default=-4.0,
+                        help="the starting logit of the cross-entropy / squared error race (-4)")
     args = parser.parse_args()
-    main(args.out, args.quick)
+    try:
+        chosen = [float(v) for v in args.logits.split(",")]
+    except ValueError:
+        parser.error(f"--logits: expected numbers separated by commas, got {args.logits!r}")
+    if len(chosen) < 2 or not np.all(np.isfinite(chosen)):
+        parser.error(f"--logits: expected at least two finite numbers, got {args.logits!r}")
+    if not -30 <= args.start < 0:
+        parser.error(f"--start: expected a logit in [-30, 0) (a wrong answer to learn), "
+                     f"got {args.start:g}")
+    main(args.out, args.quick, chosen, args.start)
