@@ -220,6 +220,25 @@ def test_backprop_by_hand_matches_library(tmp_path_factory):
     assert_figures(out, "05-backprop.png")
 
 
+def test_backprop_worked_example():
+    script = load("05_backprop")
+    w = script.worked_example()
+    assert w["Z1"] == [1, 0.5] and w["A1"] == [1, 0.5] and w["y_hat"] == 0.5 and w["J"] == 0.25
+    assert w["dy"] == -1 and w["dA1"] == [-1, 2] and w["dZ1"] == [-1, 2]
+    dW1, db1, dW2, db2 = w["gradients"]
+    assert dW1 == [[-1, 2], [-2, 4]] and db1 == [-1, 2] and dW2 == [[-1], [-0.5]] and db2 == [-1]
+    assert w["library_J"] == 0.25 and w["library_gap"] <= 1e-12
+    assert w["nudged"][0][1][1] == pytest.approx(4.16)  # J rises by 0.0416 for h = 0.01
+    assert 0.15 < w["nudge_gap"] < 0.17
+    finer = script.worked_example(nudge=0.001)  # exercise 2: the error is proportional to h
+    assert finer["nudge_gap"] == pytest.approx(w["nudge_gap"] / 10, rel=0.01)
+    off = script.worked_example(b1_second=-2.0)  # exercise 1: the second unit passes nothing
+    assert off["Z1"] == [1, -1.5] and off["y_hat"] == 1.5
+    dW1, db1, dW2, _ = off["gradients"]
+    assert [row[1] for row in dW1] == [0, 0] and db1[1] == 0 and dW2[1] == [0]
+    assert dW1 == [[1, 0], [2, 0]] and off["library_gap"] <= 1e-12
+
+
 def test_initialization_symmetry_and_variance(tmp_path_factory):
     results, out = run("06_initialization", tmp_path_factory)
     zeros, glorot = results["symmetry"]["zeros"], results["symmetry"]["glorot_uniform"]

@@ -1,28 +1,33 @@
-"""Backpropagation by the chain rule, two networks derived by hand and checked against the
-library to 1e-10.
+"""Backpropagation by the chain rule: a worked example and two networks derived by hand, all
+checked against the library.
 
+0. The page's worked example: one sample x = (1, 2), two ReLU units, one linear output,
+   J = (y_hat - y)^2. Its forward and backward numbers by hand, the library's gradients, and
+   every weight nudged by h, (J(w + h) - J(w)) / h, beside its gradient. ``--b1`` sets the
+   second unit's bias (-2 switches it off); ``--nudge`` sets h.
 1. The classifier of ``examples/backprop_by_hand.py`` (reused from there): no biases,
-   Z1 = X W1, H = relu(Z1), Z2 = H W2, P = softmax(Z2), mean cross-entropy.
+   Z1 = X W1, A1 = relu(Z1), Z2 = A1 W2, P = softmax(Z2), mean cross-entropy.
 2. A regression with sigmoid activations, biases and the sum-of-squares error:
 
-       Z1 = X W1 + b1      H = sigmoid(Z1)
-       Z2 = H W2 + b2      P = sigmoid(Z2)
+       Z1 = X W1 + b1      A1 = sigmoid(Z1)
+       Z2 = A1 W2 + b2     P = sigmoid(Z2)
        J  = sum_ij (P_ij - Y_ij)^2                       (the library's "sse" loss)
 
-   Going backwards, one local derivative at a time (sigmoid'(z) = s (1 - s)):
+   Going backwards, one local derivative at a time (sigmoid'(z) = s (1 - s)), dZ standing
+   for dJ/dZ:
 
-       dJ/dP  = 2 (P - Y)
-       dJ/dZ2 = dJ/dP * P (1 - P)
-       dJ/dW2 = H^T dJ/dZ2          dJ/db2 = column sums of dJ/dZ2
-       dJ/dH  = dJ/dZ2 W2^T
-       dJ/dZ1 = dJ/dH * H (1 - H)
-       dJ/dW1 = X^T dJ/dZ1          dJ/db1 = column sums of dJ/dZ1
+       dP  = 2 (P - Y)
+       dZ2 = dP * P (1 - P)
+       dW2 = A1^T dZ2          db2 = column sums of dZ2
+       dA1 = dZ2 W2^T
+       dZ1 = dA1 * A1 (1 - A1)
+       dW1 = X^T dZ1           db1 = column sums of dZ1
 
 The library's gradients are read off one SGD step with learning rate 1 (which moves every
 weight by exactly -dJ/dW). Then the regression is trained by hand-written gradient descent
 and by ``model.fit`` side by side; the loss curves coincide.
 
-Run: python examples/guide/05_backprop.py [--out DIR] [--quick]
+Run: python examples/guide/05_backprop.py [--out DIR] [--quick] [--b1 B] [--nudge H]
 """
 
 from __future__ import annotations
@@ -120,6 +125,75 @@ def check_regression(X, Y, weights):
     return J, J_lib, hand, library
 
 
+# the page's worked example: one sample, 2 inputs, 2 ReLU units, one linear output
+WORKED_X, WORKED_Y = np.array([[1.0, 2.0]]), np.array([[1.0]])
+WORKED_W1 = np.array([[0.5, -0.5], [0.25, 0.5]])
+WORKED_W2, WORKED_B2 = np.array([[1.0], [-2.0]]), 0.5
+
+
+def worked_weights(b1_second=0.0):
+    """[W1, b1, W2, b2] of the worked example; ``b1_second`` is the second unit's bias."""
+    return [WORKED_W1.copy(), np.array([0.0, b1_second]), WORKED_W2.copy(),
+            np.array([WORKED_B2])]
+
+
+def worked_loss(weights) -> float:
+    """J = (y_hat - y)^2 of the worked example."""
+    W1, b1, W2, b2 = weights
+    return float(((np.maximum(WORKED_X @ W1 + b1, 0) @ W2 + b2 - WORKED_Y) ** 2).sum())
+
+
+def worked_example(b1_second=0.0, nudge=0.01) -> dict:
+    """The forward and backward pass of the worked example by hand, the library's gradients
+    (one SGD step at rate 1), and each weight nudged by ``nudge``: (J(w + h) - J(w)) / h."""
+    W1, b1, W2, b2 = weights = worked_weights(b1_second)
+    Z1 = WORKED_X @ W1 + b1
+    A1 = np.maximum(Z1, 0)
+    y_hat = A1 @ W2 + b2
+    dy = 2 * (y_hat - WORKED_Y)              # dJ/dy_hat
+    dZ1 = (dy @ W2.T) * (Z1 > 0)             # dA1 = dy W2^T, then relu'
+    # + 0.0 turns the -0.0 of an inactive unit into 0.0 for printing
+    hand = [g + 0.0 for g in (WORKED_X.T @ dZ1, dZ1.sum(axis=0), A1.T @ dy, dy.sum(axis=0))]
+    dZ1 = dZ1 + 0.0
+    model = ff.Sequential([ff.Dense(2, activation="relu"), ff.Dense(1)], input_dim=2,
+                          dtype="float64")
+    model.compile(optimizer=ff.optimizers.SGD(learning_rate=1.0), loss="mse")
+    model.set_weights(weights)
+    J_lib = float(model.train_on_batch(WORKED_X, WORKED_Y))
+    library = [w0 - w1 for w0, w1 in zip(weights, model.get_weights(), strict=True)]
+    J = worked_loss(weights)
+    nudged = []
+    for k, w in enumerate(weights):
+        ratios = np.zeros_like(w)
+        for index in np.ndindex(w.shape):
+            moved = [v.copy() for v in weights]
+            moved[k][index] += nudge
+            ratios[index] = (worked_loss(moved) - J) / nudge
+        nudged.append(ratios)
+    return {"Z1": Z1[0].tolist(), "A1": A1[0].tolist(), "y_hat": float(y_hat[0, 0]), "J": J,
+            "dy": float(dy[0, 0]), "dA1": (dy @ W2.T)[0].tolist(), "dZ1": dZ1[0].tolist(),
+            "gradients": [g.tolist() for g in hand], "library_J": J_lib,
+            "library_gap": max(float(np.abs(a - b).max()) for a, b in zip(hand, library,
+                                                                          strict=True)),
+            "nudged": [r.tolist() for r in nudged],
+            "nudge_gap": max(float(np.abs(a - b).max()) for a, b in zip(hand, nudged,
+                                                                        strict=True))}
+
+
+def print_worked(w, nudge):
+    print(f"worked example: Z1 = {w['Z1']}, A1 = {w['A1']}, y_hat = {w['y_hat']:g}, "
+          f"J = {w['J']:g}")
+    print(f"  backward: dJ/dy_hat = {w['dy']:g}, dA1 = {w['dA1']}, dZ1 = {w['dZ1']}")
+    for name, g in zip(("dW1", "db1", "dW2", "db2"), w["gradients"], strict=True):
+        print(f"  {name} = {g}")
+    print(f"  the library (one SGD step at rate 1): J = {w['library_J']:g}, gradients equal to "
+          f"{w['library_gap']:.0e}")
+    print(f"  each weight nudged by {nudge:g}: (J(w + h) - J(w)) / h = "
+          + "; ".join(f"{n} {np.round(r, 4).tolist()}" for n, r in
+                      zip(("W1", "b1", "W2", "b2"), w["nudged"], strict=True))
+          + f" (largest difference from the gradient {w['nudge_gap']:.2g})")
+
+
 def train_both(X, Y, weights, steps):
     """Batch gradient descent by hand and with ``model.fit``; both loss curves."""
     hand_w = [w.copy() for w in weights]
@@ -165,11 +239,14 @@ def draw(pairs, curves, fit, path):
     plt.close(fig)
 
 
-def main(out=DEFAULT_OUT, quick=False) -> dict:
-    """Both hand derivations against the library; then train the regression both ways."""
+def main(out=DEFAULT_OUT, quick=False, b1_second=0.0, nudge=0.01) -> dict:
+    """The worked example; both hand derivations against the library; then train the
+    regression both ways. ``b1_second`` and ``nudge`` change the worked example."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    results, pairs = {}, []
+    worked = worked_example(b1_second, nudge)
+    print_worked(worked, nudge)
+    results, pairs = {"worked": worked}, []
     X, Y = regression_data(40)
     weights = initial_weights(np.random.default_rng(1), 1, 1)
     checks = (("relu/softmax classifier", check_classifier(load_classifier_example())),
@@ -189,7 +266,8 @@ def main(out=DEFAULT_OUT, quick=False) -> dict:
     print(f"{steps} steps of gradient descent (lr {LEARNING_RATE}): J falls from "
           f"{hand_losses[0]:.4f} to {hand_losses[-1]:.4f}; the hand and library loss curves "
           f"differ by at most {curve_gap:.1e}, the final weights by {weight_gap:.1e}")
-    worst = max(r["gradient_gap"] for label, r in results.items() if label != "training")
+    worst = max(r["gradient_gap"] for label, r in results.items()
+                if label not in ("training", "worked"))
     verdict = "agree" if worst <= TOLERANCE else "DISAGREE"
     print(f"the chain rule by hand and feedforward {verdict} (tolerance {TOLERANCE:g})")
     draw(pairs, (hand_losses, lib_losses), (X, Y, model), out / "05-backprop.png")
@@ -201,5 +279,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"folder for the figure ({DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument("--b1", type=float, default=0.0,
+                        help="the worked example's bias of hidden unit 2 (0)")
+    parser.add_argument("--nudge", type=float, default=0.01,
+                        help="how far each weight is nudged in the worked example (0.01)")
     args = parser.parse_args()
-    main(args.out, args.quick)
+    if not 0 < abs(args.nudge) <= 1:
+        parser.error(f"--nudge: expected a step with 0 < |h| <= 1, got {args.nudge:g}")
+    main(args.out, args.quick, args.b1, args.nudge)
