@@ -16,9 +16,11 @@ How a block is read:
 - ``python``/``py`` blocks run in one fresh interpreter per doc, in order, in one namespace.
   A comment on a line that calls ``print`` is that line's claimed output:
   ``print(score)   # 0.978``.
+- Any other block (TOML, plain text that is no transcript) needs a ``file`` or ``skip``
+  marker.
 - The blocks of one doc run in order in one temporary folder (so ``feedforward evaluate
   runs/digits/...`` finds the run an earlier block wrote); Python blocks run in a folder of
-  their own. Each folder holds ``examples/`` (a link to the repository's) and the sample
+  their own. Each folder holds ``examples/*.toml`` (copied from the repository) and the sample
   files the docs name: ``data.csv`` (a regression with a ``price`` column), ``points.csv``
   (rows of spiral's ``x1``, ``x2``) and ``rows.csv`` (rows of digits' 64 pixels).
 
@@ -76,7 +78,7 @@ def with_kind(kinds: set[str]) -> list[str]:
 
 
 def sample_files(folder: Path) -> None:
-    """The files the docs' commands name, and a link to the repository's examples/."""
+    """The files the docs' commands name, and a copy of the repository's examples/*.toml."""
     rng = np.random.default_rng(0)
     area = rng.uniform(40, 200, 300)
     rooms = rng.integers(1, 7, 300)
@@ -93,7 +95,9 @@ def sample_files(folder: Path) -> None:
     header = ",".join(f"pixel_{i}_{j}" for i in range(8) for j in range(8))
     (folder / "rows.csv").write_text(
         header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in pixels))
-    (folder / "examples").symlink_to(ROOT / "examples")
+    (folder / "examples").mkdir()
+    for toml in (ROOT / "examples").glob("*.toml"):
+        (folder / "examples" / toml.name).write_text(toml.read_text())
 
 
 def environment() -> dict[str, str]:
