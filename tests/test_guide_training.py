@@ -208,11 +208,24 @@ def test_regularization_exercises(regularization):
     assert r["more_data"]["best_val_loss"] < 0.7 * r["plain_best_val_loss"]
 
 
-def test_data(tmp_path):
-    module = load("11_data")
-    r = module.main(out=tmp_path, quick=True)
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return run("11_data", tmp_path_factory.mktemp("11"))
+
+
+def test_data(data):
+    module, folder, r = data
     lo, hi = r["feature_std_range"]
     assert hi / lo > 1000  # the wine features' scales differ by three orders of magnitude
+    assert r["feature_std_order"] == (7, 12)  # nonflavanoid phenols, proline
+    x, y = module.ff.data.load_dataset("wine")
+    assert (x[:, 12].min(), x[:, 12].max()) == (278, 1680)
+    assert tuple(np.bincount(y)) == (59, 71, 48)
+    # raw inputs saturate the tanh units, so the network learns the class frequencies only
+    pairs, units = r["saturated_at_start"]
+    assert pairs > 0.95 and units >= 14 / 16
+    assert r["class_entropy"] == pytest.approx(1.086, abs=5e-4)
+    assert abs(r["best_raw_loss"] - r["class_entropy"]) < 0.05
     assert r["best_scaled_loss"] < 0.1 * r["best_raw_loss"]
     plain, augmented = r["accuracy"]["plain"], r["accuracy"]["augmented"]
     assert plain[0] > 0.9 and plain[1] < 0.5, "moved digits should fool the plain network"
@@ -221,21 +234,58 @@ def test_data(tmp_path):
     # rounding gives the leftover sample to the test set on a tie
     assert r["split_sizes"] == {"train": 1078, "val": 359, "test": 360}
     assert r["max_class_share_difference"] < 0.01
-    assert_figures(tmp_path, "11-scaling.png", "11-augmentation.png")
+    assert_figures(folder, "11-scaling.png", "11-augmentation.png")
 
 
-def test_sanity_recipe(tmp_path):
-    module = load("12_sanity_recipe")
-    r = module.main(out=tmp_path, quick=True)
+def test_data_exercises(data):
+    module, folder, r = data
+    flags = module.options(["--quick", "--activation", "relu"])
+    raw, scaled, _ = module.scaling(30, flags["activation"])
+    assert abs(min(raw) - r["class_entropy"]) < 0.05  # ReLU does not rescue raw features
+    flags = module.options(["--shift", "2", "2"])
+    once = module.augmentation(15, flags["shift"], flags["translation"])
+    assert once["augmented"][1] < 0.3  # taught one-pixel moves only
+    flags = module.options(["--shift", "2", "2", "--translation", "2"])
+    twice = module.augmentation(15, flags["shift"], flags["translation"])
+    assert twice["augmented"][1] > once["augmented"][1] + 0.3
+    assert twice["augmented"][0] < once["augmented"][0]  # paid for on unmoved digits
+    flags = module.options(["--val", "0.1", "--test", "0.1"])
+    sizes, _, _ = module.split(flags["val"], flags["test"])
+    assert sizes == {"train": 1437, "val": 180, "test": 180}
+
+
+@pytest.fixture(scope="module")
+def sanity(tmp_path_factory):
+    return run("12_sanity_recipe", tmp_path_factory.mktemp("12"), "--units", "4", "8",
+               "--init-std", "0.3", "0.01")
+
+
+def test_sanity_recipe(sanity):
+    module, folder, r = sanity
     steps = r["steps"]
     assert r["passed"]["sound (128, 64)"] and all(steps["sound (128, 64)"].values())
     small = steps["too small (1 unit)"]
     assert small["overfit_small_subset"] is False
     assert small["gradient_check"] and small["initial_loss"]
+    count, accuracy = r["one_unit_classes"]
+    assert count <= 5 and accuracy < 0.6
     assert steps["wild init (std 3)"]["initial_loss"] is False
     assert steps["wild init (std 3)"]["gradient_check"] is not False  # saturation: no blame
     assert r["initial_loss"]["wild init (std 3)"] > 3 * math.log(10)
     assert r["overfit_loss"]["too small (1 unit)"] > 10 * 0.05
     assert 1e-4 < r["recommended_learning_rate"] < 1
     assert r["val_accuracy"] > 0.9 and r["test_accuracy"] > 0.9
-    assert_figures(tmp_path, "12-sanity-recipe.png")
+    assert_figures(folder, "12-sanity-recipe.png")
+
+
+def test_sanity_exercises(sanity):
+    module, folder, r = sanity
+    steps = r["steps"]
+    assert steps["4 units"]["overfit_small_subset"] is False
+    assert steps["8 units"]["overfit_small_subset"] is True
+    assert steps["normal init (std 0.3)"]["initial_loss"] is False
+    assert steps["normal init (std 0.3)"]["overfit_small_subset"] is True
+    tiny = steps["normal init (std 0.01)"]
+    assert tiny["initial_loss"] is True
+    assert r["initial_loss"]["normal init (std 0.01)"] == pytest.approx(math.log(10), abs=1e-3)
+    assert tiny["overfit_small_subset"] is False and tiny["learning_rate_range"] is False

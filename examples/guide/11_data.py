@@ -1,10 +1,11 @@
 """Data: feature scaling, augmentation and the 60 / 20 / 20 split.
 
 1. Feature scaling. scikit-learn's wine data has 13 features whose spreads run from 0.12
-   (hue) to 314 (proline). Gradient descent on the raw features must use a rate small enough
-   for the largest one, and then barely moves the others. The same network is trained with
-   plain SGD at six rates, on raw features and through ``ff.data.StandardScaler`` (zero mean,
-   unit variance), and the best loss of each is compared.
+   (nonflavanoid phenols) to 314 (proline). On the raw features almost every tanh unit starts
+   saturated (its weighted sum is hundreds), so its gradient is nearly zero, and the network
+   learns no more than the classes' frequencies. The same network is trained with plain SGD
+   at six rates, on raw features and through ``ff.data.StandardScaler`` (zero mean, unit
+   variance), and the best loss of each is compared.
 2. Augmentation. Mirrored, rotated and translated copies of digits (``ff.data.mirror``,
    ``rotate``, ``translate`` and the random ``ff.data.Augmenter``). A network trained on 8x8
    digits without augmentation fails on test digits moved by one pixel; one trained with
@@ -15,12 +16,19 @@
 The picture of augmented digits uses MNIST from ../shared/datasets/mnist where present, else
 scikit-learn's 8x8 digits.
 
-Run: python examples/guide/11_data.py [--out DIR] [--quick]
+The exercises' flags: ``--activation NAME`` is the scaling experiment's hidden activation
+(tanh); ``--shift DY DX`` moves the test digits (1 1); ``--translation T`` is the augmenter's
+largest shift in pixels (1); ``--val V --test T`` are the split's shares (0.2 0.2).
+
+Run: python examples/guide/11_data.py [--out DIR] [--quick] [--activation NAME]
+     [--shift DY DX] [--translation T] [--val V] [--test T]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -34,15 +42,38 @@ import feedforward as ff  # noqa: E402
 MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "mnist"
 RATES = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 SHIFT = (1, 1)  # one pixel down and one right
+SATURATED = 0.99  # |tanh(z)| above this: the unit's slope 1 - tanh^2 is below 0.02
+OUT = Path(tempfile.gettempdir()) / "feedforward-guide"
 
 
-def scaling(epochs):
-    """Final training loss on wine at each rate, raw and standardized: two lists like RATES."""
+def wine_network(activation="tanh", scaler=None):
+    """13 wine features, 16 hidden units, 3 softmax outputs; seed 0 (the same initial weights
+    whatever the scaling)."""
+    return ff.Sequential([ff.Dense(16, activation=activation), ff.Dense(3, activation="softmax")],
+                         input_dim=13, seed=0, preprocessing=scaler)
+
+
+def saturation(x):
+    """The share of (sample, unit) pairs whose initial tanh output is beyond SATURATED in size,
+    on the raw inputs ``x`` (m, 13), and the share of units saturated on every sample."""
+    kernel, bias = wine_network().get_weights()[:2]
+    saturated = np.abs(np.tanh(x @ kernel + bias)) > SATURATED
+    return float(saturated.mean()), float(saturated.all(axis=0).mean())
+
+
+def class_entropy(y):
+    """The loss of predicting every class's frequency for every sample: -sum p ln p."""
+    p = np.bincount(y) / len(y)
+    return float(-(p * np.log(p)).sum())
+
+
+def scaling(epochs, activation="tanh"):
+    """Final training loss on wine at each rate, raw and standardized: two lists like RATES;
+    and the features' standard deviations (13,)."""
     x, y = ff.data.load_dataset("wine")
 
     def final_loss(rate, scaler):
-        model = ff.Sequential([ff.Dense(16, activation="tanh"),
-                               ff.Dense(3, activation="softmax")], seed=0, preprocessing=scaler)
+        model = wine_network(activation, scaler)
         model.compile(ff.optimizers.SGD(rate), "categorical_crossentropy")
         try:
             return model.fit(x, y, epochs=epochs, batch_size=16, verbose=0).history["loss"][-1]
@@ -54,15 +85,16 @@ def scaling(epochs):
     return raw, scaled, x.std(axis=0)
 
 
-def augmentation(epochs):
-    """Test accuracy on digits as they are and moved by SHIFT, for a network trained without
-    and with random one-pixel translations: {"plain" | "augmented": (accuracy, shifted)}."""
+def augmentation(epochs, shift=SHIFT, translation=1):
+    """Test accuracy on digits as they are and moved by ``shift`` (rows, columns), for a network
+    trained without and with random translations of up to ``translation`` pixels:
+    {"plain" | "augmented": (accuracy, shifted)}."""
     x, y = ff.data.load_dataset("digits")
     s = ff.data.train_val_test_split(x / 16.0, y, val=0.0, test=0.3, seed=0)
-    shifted = ff.data.translate(s.x_test, SHIFT, image_shape=(8, 8))
+    shifted = ff.data.translate(s.x_test, tuple(shift), image_shape=(8, 8))
     out = {}
-    for name, augment in (("plain", None),
-                          ("augmented", ff.data.Augmenter(image_shape=(8, 8), translation=1))):
+    augmenter = ff.data.Augmenter(image_shape=(8, 8), translation=translation)
+    for name, augment in (("plain", None), ("augmented", augmenter)):
         model = ff.Sequential([ff.Dense(64, activation="relu"),
                                ff.Dense(10, activation="softmax")], seed=0)
         model.compile(ff.optimizers.Adam(0.003), "categorical_crossentropy", ["accuracy"])
@@ -71,10 +103,11 @@ def augmentation(epochs):
     return out
 
 
-def split():
-    """The 60 / 20 / 20 split of digits: sizes, and each part's class shares."""
+def split(val=0.2, test=0.2):
+    """The stratified split of digits with these shares: sizes, each part's class shares, and
+    the whole set's."""
     x, y = ff.data.load_dataset("digits")
-    s = ff.data.train_val_test_split(x, y, val=0.2, test=0.2, seed=0)
+    s = ff.data.train_val_test_split(x, y, val=val, test=test, seed=0)
     parts = {"train": s.y_train, "val": s.y_val, "test": s.y_test}
     shares = {k: np.bincount(v, minlength=10) / len(v) for k, v in parts.items()}
     return {k: len(v) for k, v in parts.items()}, shares, np.bincount(y) / len(y)
@@ -92,15 +125,24 @@ def example_images(count=6):
     return images[first], source
 
 
-def main(out=".", quick=False) -> dict:
-    out = Path(out)
+def main(out=None, quick=False, activation="tanh", shift=SHIFT, translation=1, val=0.2,
+         test=0.2) -> dict:
+    """Run the three experiments, draw the figures into ``out``, return the measured numbers.
+
+    The keyword arguments are the exercises' flags (see the module's text).
+    """
+    out = Path(out or OUT)
     out.mkdir(parents=True, exist_ok=True)
-    raw, scaled, spread = scaling(epochs=30 if quick else 50)
-    accuracy = augmentation(epochs=15 if quick else 30)
-    sizes, shares, overall = split()
+    raw, scaled, spread = scaling(30 if quick else 50, activation)
+    accuracy = augmentation(15 if quick else 30, shift, translation)
+    sizes, shares, overall = split(val, test)
     images, source = example_images()
+    x, y = ff.data.load_dataset("wine")
     results = {
         "feature_std_range": (float(spread.min()), float(spread.max())),
+        "feature_std_order": (int(spread.argmin()), int(spread.argmax())),
+        "saturated_at_start": saturation(x),
+        "class_entropy": class_entropy(y),
         "rates": list(RATES),
         "raw_loss": raw,
         "scaled_loss": scaled,
@@ -112,21 +154,24 @@ def main(out=".", quick=False) -> dict:
                                                 for s in shares.values())),
         "image_source": source,
     }
-    _plot_scaling(out / "11-scaling.png", raw, scaled)
-    _plot_augmentation(out / "11-augmentation.png", images, source)
-    _report(results)
+    paths = out / "11-scaling.png", out / "11-augmentation.png"
+    _plot_scaling(paths[0], raw, scaled, results["class_entropy"])
+    _plot_augmentation(paths[1], images, source)
+    _report(results, shift)
+    print(f"Figures: {paths[0]}, {paths[1]}")
     return results
 
 
-def _plot_scaling(path, raw, scaled):
+def _plot_scaling(path, raw, scaled, entropy):
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     ax.plot(RATES, raw, "o-", label="raw features")
     ax.plot(RATES, scaled, "o-", label="standardized (StandardScaler)")
+    ax.axhline(entropy, ls=":", c="gray", label=f"predicting the class frequencies ({entropy:.3f})")
     ax.set(xscale="log", yscale="log", xlabel="learning rate (SGD)",
            ylabel="training loss after the run", title="wine: feature scaling")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=70)
     plt.close(fig)
 
 
@@ -151,26 +196,43 @@ def _plot_augmentation(path, images, source):
         axes[i, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle(f"augmented {source} digits", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=70)
     plt.close(fig)
 
 
-def _report(r):
+def _report(r, shift):
     lo, hi = r["feature_std_range"]
-    print(f"Wine features' standard deviations run from {lo:.2f} to {hi:.0f}. Best training "
-          f"loss over rates {', '.join(f'{x:g}' for x in RATES)}: raw {r['best_raw_loss']:.3f}, "
-          f"standardized {r['best_scaled_loss']:.4f}.")
+    pairs, units = r["saturated_at_start"]
+    print(f"Wine features' standard deviations run from {lo:.2f} to {hi:.0f}. On the raw "
+          f"features {pairs:.1%} of the (sample, unit) pairs start saturated, and {units:.0%} "
+          f"of the units on every sample.")
+    print(f"Best training loss over rates {', '.join(f'{x:g}' for x in RATES)}: raw "
+          f"{r['best_raw_loss']:.3f} (predicting the class frequencies: "
+          f"{r['class_entropy']:.3f}; ln 3 = {math.log(3):.3f}), standardized "
+          f"{r['best_scaled_loss']:.4f}.")
     for name, (plain, moved) in r["accuracy"].items():
         print(f"Digits, {name} training: test accuracy {plain:.1%}; test digits moved by "
-              f"{SHIFT}: {moved:.1%}.")
-    print(f"60/20/20 split of {sum(r['split_sizes'].values())} digits: {r['split_sizes']}; each "
+              f"{tuple(shift)}: {moved:.1%}.")
+    print(f"Split of {sum(r['split_sizes'].values())} digits: {r['split_sizes']}; each "
           f"class's share differs from the whole set's by at most "
           f"{r['max_class_share_difference']:.4f}.")
 
 
-if __name__ == "__main__":
+def options(argv=None) -> dict:
+    """The command line's options as keyword arguments of :func:`main`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", help="folder for the figures")
+    parser.add_argument("--out", help=f"folder for the figures (default {OUT})")
     parser.add_argument("--quick", action="store_true", help="a shorter run (for tests)")
-    args = parser.parse_args()
-    main(args.out, args.quick)
+    parser.add_argument("--activation", default="tanh",
+                        help="the wine network's hidden activation (exercise)")
+    parser.add_argument("--shift", type=int, nargs=2, default=SHIFT, metavar=("DY", "DX"),
+                        help="move the test digits by DY rows and DX columns (exercise)")
+    parser.add_argument("--translation", type=int, default=1, metavar="T",
+                        help="the augmenter's largest shift in pixels (exercise)")
+    parser.add_argument("--val", type=float, default=0.2, help="the validation share")
+    parser.add_argument("--test", type=float, default=0.2, help="the test share")
+    return vars(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main(**options())
