@@ -5,13 +5,17 @@ the exercise's flag), hold for the numbers it returns."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
+import re
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 GUIDE = Path(__file__).resolve().parents[1] / "examples" / "guide"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "guide"
 _results: dict = {}
 
 
@@ -239,6 +243,23 @@ def test_backprop_worked_example():
     assert dW1 == [[1, 0], [2, 0]] and off["library_gap"] <= 1e-12
 
 
+def test_initialization_exercises():
+    script = load("06_initialization")
+    for fan_out, (forward, backward) in ((256, (1, 1)), (64, (1.6, 0.4))):
+        factors = script.glorot_factors(fan_out)
+        assert factors["predicted"] == pytest.approx((forward, backward))
+        assert factors["forward"] == pytest.approx(forward, rel=0.1)
+        assert factors["backward"] == pytest.approx(backward, rel=0.1)
+    constant = script.train_symmetry(script.ff.initializers.Constant(0.5), 30,
+                                     *script.circle_data())[1]
+    assert constant["symmetric"] and constant["unit_spread"] <= 1e-6 * constant["kernel_norm"]
+    assert constant["accuracy"] < 0.75
+    deep = script.variances("relu", 500, depth=20)[0]
+    ratio = {label: v[-1] / v[1] for label, v in deep.items()}
+    assert ratio["Xavier (glorot_normal)"] < 1e-5  # halves per layer: 0.5^19
+    assert 1 / 3 < ratio["He (he_normal)"] < 3
+
+
 def test_initialization_symmetry_and_variance(tmp_path_factory):
     results, out = run("06_initialization", tmp_path_factory)
     zeros, glorot = results["symmetry"]["zeros"], results["symmetry"]["glorot_uniform"]
@@ -251,9 +272,48 @@ def test_initialization_symmetry_and_variance(tmp_path_factory):
     assert ratios["relu, normal(std=0.01)"] < 1e-6
     assert ratios["relu, normal(std=1)"] > 1e6
     assert ratios["relu, Xavier (glorot_normal)"] < 0.01  # Xavier halves per ReLU layer
-    assert ratios["tanh, normal(std=0.01)"] < 1e-6
+    assert 1e14 < 1 / ratios["tanh, normal(std=0.01)"] < 4e14  # the page's 2e14
     assert ratios["tanh, Xavier (glorot_normal)"] > 0.05  # slow decline, no collapse
     assert results["saturated"]["normal(std=1)"] > 0.5
     variances = np.array(results["variances"]["relu, He (he_normal)"])
     assert np.all(np.isfinite(variances)) and variances.shape == (11,)
     assert_figures(out, "06-symmetry.png", "06-initialization.png")
+
+
+def playground(page, index, epochs):
+    """The frame of a playground session set up by the page's ``index``-th playground link,
+    after training ``epochs`` epochs (what the reader sees after pressing play)."""
+    session_module = pytest.importorskip("feedforward.playground")
+    links = re.findall(r"\]\((http://127\.0\.0\.1:8765/#[^)]+)\)",
+                       (DOCS / page).read_text())
+    session = session_module.Session(json.loads(urllib.parse.unquote(links[index].split("#")[1])))
+    session.train(epochs)
+    return session.frame()
+
+
+def findings(frame):
+    return {finding["name"] for finding in frame["doctor"]["findings"]}
+
+
+def test_the_playground_links_show_what_the_pages_say():
+    assert playground("00-how-training-works.md", 0, 20)["metric"]["train"] > 0.99  # r2
+    assert playground("01-architecture.md", 0, 50)["metric"]["train"] > 0.9  # xor learnt
+    assert playground("02-forward-propagation.md", 0, 20)["metric"]["train"] > 0.95
+    linear = playground("03-activations.md", 0, 50)
+    assert linear["metric"]["train"] < 0.7  # a straight line cannot draw a circle
+    tanh = playground("03-activations.md", 1, 30)
+    assert "saturation" in findings(tanh) and len(tanh["doctor"]["saturated"]) >= 8
+    norms = tanh["doctor"]["grad_norms"]
+    assert norms[0] < 1e-4 * norms[-1]
+    relu = playground("03-activations.md", 2, 30)
+    assert "dead_relus" in findings(relu) and relu["doctor"]["grad_norms"][:2] == [0, 0]
+    assert playground("03-activations.md", 3, 30)["metric"]["train"] > 0.95  # leaky: alive
+    four = playground("04-softmax-cross-entropy.md", 0, 0)
+    assert four["loss"]["train"] == pytest.approx(math.log(4), abs=0.25)  # starts near log 4
+    assert playground("05-backpropagation.md", 0, 5)["doctor"]["grad_norms"][0] > 0
+    assert "symmetric_initialization" in findings(playground("06-initialization.md", 0, 30))
+    small = playground("06-initialization.md", 1, 50)
+    norms = small["doctor"]["grad_norms"]
+    assert norms[0] < 1e-4 * norms[-1]
+    assert small["loss"]["train"] == pytest.approx(math.log(2), abs=0.01)
+    assert playground("06-initialization.md", 2, 50)["metric"]["train"] > 0.95  # He trains

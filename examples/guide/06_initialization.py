@@ -15,7 +15,8 @@
    monitor's ``act_std`` squared, measured by ``ff.diagnostics.Monitor.measure``
    (figure 06-initialization.png).
 
-Run: python examples/guide/06_initialization.py [--out DIR] [--quick]
+Run: python examples/guide/06_initialization.py [--out DIR] [--quick] [--fan-out N]
+     [--constant C] [--depth L]
 """
 
 from __future__ import annotations
@@ -43,28 +44,41 @@ INITIALIZERS = {
 }
 
 
-def symmetry(epochs, path):
-    """Train a 2-16-2 sigmoid network from all-zero weights and from Glorot's; compare and
-    draw each hidden unit's incoming weights and the two decision regions."""
+def circle_data():
     x, y = ff.data.circle(n=400, noise=0.0, seed=0)
-    x = x / 3
+    return x / 3, y
+
+
+def train_symmetry(init, epochs, x, y):
+    """A 2-16-2 sigmoid network trained with Adam from kernels drawn by ``init``.
+
+    Returns the model and ``{unit_spread, kernel_norm, symmetric, accuracy}``: how far the
+    hidden units' incoming weights differ, their norm, the monitor's verdict, the accuracy.
+    """
+    model = ff.Sequential([ff.Dense(16, activation="sigmoid", kernel_initializer=init),
+                           ff.Dense(2, activation="softmax", kernel_initializer=init)],
+                          seed=0, dtype="float64")  # rounding cannot break the tie
+    model.compile(optimizer=ff.optimizers.Adam(0.05), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    monitor = ff.diagnostics.Monitor(every=epochs)  # one record, after the last epoch
+    history = model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, callbacks=[monitor])
+    kernel = model.layers[0].params["kernel"]  # (2, 16): one column per hidden unit
+    return model, {"unit_spread": float(np.abs(kernel - kernel[:, :1]).max()),
+                   "kernel_norm": float(np.linalg.norm(kernel)),
+                   "symmetric": monitor.records[-1]["layers"][0]["symmetric"],
+                   "accuracy": float(history.history["accuracy"][-1])}
+
+
+def symmetry(epochs, path):
+    """Train the 2-16-2 sigmoid network from all-zero weights and from Glorot's; compare and
+    draw each hidden unit's incoming weights and the two decision regions."""
+    x, y = circle_data()
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.9))
     found = {}
     for (label, init), ax, marker in zip((("zeros", "zeros"), ("glorot_uniform", "glorot_uniform")),
                                          axes[1:], ("o", "^"), strict=True):
-        model = ff.Sequential([ff.Dense(16, activation="sigmoid", kernel_initializer=init),
-                               ff.Dense(2, activation="softmax", kernel_initializer=init)],
-                              seed=0, dtype="float64")  # rounding cannot break the tie
-        model.compile(optimizer=ff.optimizers.Adam(0.05), loss="categorical_crossentropy",
-                      metrics=["accuracy"])
-        monitor = ff.diagnostics.Monitor(every=epochs)  # one record, after the last epoch
-        history = model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, callbacks=[monitor])
-        kernel = model.layers[0].params["kernel"]  # (2, 16): one column per hidden unit
-        found[label] = {
-            "unit_spread": float(np.abs(kernel - kernel[:, :1]).max()),
-            "kernel_norm": float(np.linalg.norm(kernel)),
-            "symmetric": monitor.records[-1]["layers"][0]["symmetric"],
-            "accuracy": float(history.history["accuracy"][-1])}
+        model, found[label] = train_symmetry(init, epochs, x, y)
+        kernel = model.layers[0].params["kernel"]
         distinct = len(np.unique(kernel, axis=1).T)
         axes[0].plot(kernel[0], kernel[1], marker, ms=7, alpha=0.6,
                      label=f"{label} init: 16 units, {distinct} distinct point(s)")
@@ -90,7 +104,21 @@ def draw_regions(ax, model, x, y):
     ax.set(xlabel="x1", ylabel="x2", aspect="equal")
 
 
-def variances(activation, samples, seed=0):
+def glorot_factors(fan_out, fan_in=WIDTH, m=4000, seed=0) -> dict:
+    """By how much one glorot_normal layer multiplies the variance going forward (X W, a sum
+    over fan_in) and the gradient's going back (dZ Wᵀ, a sum over fan_out), measured."""
+    model = ff.Sequential([ff.Dense(fan_out, activation="linear",
+                                    kernel_initializer="glorot_normal")],
+                          input_dim=fan_in, seed=seed, dtype="float64")
+    w = model.get_weights()[0]
+    rng = np.random.default_rng(seed)
+    x, dz = rng.normal(size=(m, fan_in)), rng.normal(size=(m, fan_out))
+    return {"forward": float(np.var(x @ w) / np.var(x)),
+            "backward": float(np.var(dz @ w.T) / np.var(dz)),
+            "predicted": (2 * fan_in / (fan_in + fan_out), 2 * fan_out / (fan_in + fan_out))}
+
+
+def variances(activation, samples, seed=0, depth=DEPTH):
     """Variance of each layer's outputs for every initializer in INITIALIZERS.
 
     Returns ``{label: array of DEPTH + 1 variances}`` (the input's first) and, for tanh,
@@ -101,7 +129,7 @@ def variances(activation, samples, seed=0):
     found, saturated = {}, {}
     for label, init in INITIALIZERS.items():
         model = ff.Sequential([ff.Dense(WIDTH, activation=activation, kernel_initializer=init)
-                               for _ in range(DEPTH)], input_dim=WIDTH, seed=seed,
+                               for _ in range(depth)], input_dim=WIDTH, seed=seed,
                               dtype="float64")
         layers = monitor.measure(model)["layers"]
         stds = [np.mean(monitor.inputs["std"])] + [layer["act_std"] for layer in layers]
@@ -132,10 +160,31 @@ def draw(per_activation, saturated, path):
     plt.close(fig)
 
 
-def main(out=DEFAULT_OUT, quick=False) -> dict:
-    """Show the symmetry and the variance per layer; print and return the numbers."""
+def main(out=DEFAULT_OUT, quick=False, fan_out=WIDTH, constant=None, depth=DEPTH) -> dict:
+    """Show the symmetry and the variance per layer; print and return the numbers.
+
+    ``fan_out``: Glorot's forward and backward factors for a layer of 256 inputs and that many
+    units. ``constant``: also train the symmetry network from kernels all equal to it.
+    ``depth``: also measure the variance through that many ReLU layers (He against Xavier).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    extra = {}
+    factors = glorot_factors(fan_out)
+    print(f"glorot_normal, fan_in {WIDTH}, fan_out {fan_out}: forward variance x "
+          f"{factors['forward']:.3f} (predicted 2 fan_in / (fan_in + fan_out) = "
+          f"{factors['predicted'][0]:.3f}), gradient variance back x {factors['backward']:.3f} "
+          f"(predicted {factors['predicted'][1]:.3f})")
+    extra["glorot"] = factors
+    if constant is not None:
+        extra["constant"] = train_symmetry(ff.initializers.Constant(constant),
+                                           30 if quick else 60, *circle_data())[1]
+        print(f"every kernel {constant:g}: {extra['constant']}")
+    if depth != DEPTH:
+        deep = variances("relu", 500, depth=depth)[0]
+        extra["deep"] = {label: float(v[-1] / v[1]) for label, v in deep.items()}
+        print(f"{depth} ReLU layers, variance after the last / after the first: "
+              + ", ".join(f"{k} {v:.3g}" for k, v in extra["deep"].items()))
     sym = symmetry(30 if quick else 60, out / "06-symmetry.png")
     for label, r in sym.items():
         print(f"{label} init: hidden units' weights differ by at most {r['unit_spread']:.2e} "
@@ -156,7 +205,8 @@ def main(out=DEFAULT_OUT, quick=False) -> dict:
             print(f"tanh, {label}: up to {fraction:.0%} of a hidden layer's outputs saturated")
     draw(per_activation, saturated, out / "06-initialization.png")
     print(f"figures: {out / '06-symmetry.png'}, {out / '06-initialization.png'}")
-    return {"symmetry": sym, "ratios": ratios, "spreads": spreads, "saturated": saturated,
+    return {**extra, "symmetry": sym, "ratios": ratios, "spreads": spreads,
+            "saturated": saturated,
             "variances": {f"{a}, {k}": v.tolist() for a, f in per_activation.items()
                           for k, v in f.items()}}
 
@@ -165,5 +215,15 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"folder for the figure ({DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument("--fan-out", type=int, default=WIDTH,
+                        help=f"units of the Glorot layer fed {WIDTH} inputs ({WIDTH})")
+    parser.add_argument("--constant", type=float,
+                        help="also train the symmetry network from kernels all equal to this")
+    parser.add_argument("--depth", type=int, default=DEPTH,
+                        help=f"also measure this many ReLU layers ({DEPTH}: not again)")
     args = parser.parse_args()
-    main(args.out, args.quick)
+    if not 1 <= args.fan_out <= 4096:
+        parser.error(f"--fan-out: expected a whole number from 1 to 4096, got {args.fan_out}")
+    if not 2 <= args.depth <= 100:
+        parser.error(f"--depth: expected a whole number from 2 to 100, got {args.depth}")
+    main(args.out, args.quick, args.fan_out, args.constant, args.depth)
