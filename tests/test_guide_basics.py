@@ -4,6 +4,7 @@ the exercise's flag), hold for the numbers it returns."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import math
@@ -317,3 +318,67 @@ def test_the_playground_links_show_what_the_pages_say():
     assert norms[0] < 1e-4 * norms[-1]
     assert small["loss"]["train"] == pytest.approx(math.log(2), abs=0.01)
     assert playground("06-initialization.md", 2, 50)["metric"]["train"] > 0.95  # He trains
+
+
+FENCE = re.compile(r"(<!-- doc-test: skip[^>]*-->\n)?```python\n(.*?)```", re.S)
+
+
+def claimed_value(comment):
+    """The literal a snippet's comment starts with ("3.6667: J before the step" -> 3.6667),
+    and the precision it is shown to (half a unit of its last digit), or None."""
+    depth, head = 0, comment.strip()
+    for i, char in enumerate(head):  # the text up to the first ':' or ', ' outside brackets
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if depth == 0 and (char == ":" or head[i:i + 2] == ", "):
+            head = head[:i]
+            break
+    try:
+        value = np.asarray(ast.literal_eval(head), dtype=float)
+    except (ValueError, SyntaxError, TypeError):
+        return None
+    digits = max((len(d) for d in re.findall(r"\.(\d+)", head)), default=0)
+    return value, 0.5 * 10.0 ** -digits
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("0[0-6]-*.md")))
+def test_each_python_snippet_runs_and_shows_what_its_comments_claim(page, tmp_path,
+                                                                    monkeypatch):
+    """Every python block of the page runs, in order, in one namespace (unless marked
+    ``<!-- doc-test: skip (reason) -->``); an expression line whose comment starts with a
+    value (``model.count_params()  # 46``) evaluates to it, to the digits shown."""
+    monkeypatch.chdir(tmp_path)
+    namespace, checked = {}, 0
+    for skip, code in FENCE.findall((DOCS / page).read_text()):
+        if skip:
+            continue
+        for statement in ast.parse(code).body:
+            source = ast.get_source_segment(code, statement)
+            line = code.splitlines()[statement.end_lineno - 1]
+            claim = claimed_value(line.split("#", 1)[1]) if "#" in line else None
+            if isinstance(statement, ast.Expr) and claim is not None:
+                value, precision = claim
+                got = eval(compile(ast.Expression(statement.value), page, "eval"), namespace)
+                assert np.asarray(got, dtype=float) == pytest.approx(value, abs=precision), \
+                    f"{page}: {source} gave {got}, the page says {value}"
+                checked += 1
+            else:
+                exec(compile(ast.Module([statement], []), page, "exec"), namespace)
+    assert checked >= CLAIMS[page[:2]], f"{page}: only {checked} values checked"
+
+
+CLAIMS = {"00": 2, "01": 1, "02": 1, "03": 2, "04": 3, "05": 2, "06": 0}  # values per page
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("0[0-6]-*.md")))
+def test_each_page_has_exercises_answered_by_flags_of_its_script(page):
+    text = (DOCS / page).read_text()
+    exercises = text.split("## Exercises", 1)[1].split("\n## ", 1)[0]
+    items = re.findall(r"^\d\. ", exercises, re.M)
+    assert 2 <= len(items) <= 3, f"{page}: {len(items)} exercises"
+    script = next(GUIDE.glob(f"{page[:2]}_*.py"))
+    flags = set(re.findall(r'add_argument\("(--[\w-]+)"', script.read_text()))
+    commands = re.findall(rf"python examples/guide/{re.escape(script.name)}([^`]*)`", exercises)
+    used = {flag for command in commands for flag in re.findall(r"--[\w-]+", command)}
+    used |= set(re.findall(r"`(--[\w-]+)", exercises))  # "run it with `--no-bias`"
+    assert used, f"{page}: no exercise runs {script.name} with a flag"
+    assert used <= flags, f"{page}: {sorted(used - flags)} are not flags of {script.name}"
