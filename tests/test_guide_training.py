@@ -33,6 +33,13 @@ def run(name, folder, *flags):
     return module, folder, module.main(**options)
 
 
+def assert_quoted(measured, quoted, rel=0.03):
+    """The numbers a page quotes from the quick run, as rounded there: {name: (value, page)}."""
+    wrong = {k: (v, measured[k]) for k, v in quoted.items()
+             if measured[k] != pytest.approx(v, rel=rel)}
+    assert not wrong, f"the page quotes (quoted, measured): {wrong}"
+
+
 def assert_figures(folder, *names):
     for name in names:
         path = folder / name
@@ -62,6 +69,13 @@ def test_learning_rate(learning_rate):
     rates = r["rates"]
     assert rates["too low"] < r["recommended_learning_rate"] < rates["too high"]
     assert r["final_loss_at_recommended"] < 0.5 * final["too low"]
+    assert_quoted({**final, "start": start, "low": low["constant 1"],
+                   "step": top["step decay"], "exponential": top["exponential decay"],
+                   "constant": top["constant 1"], "recommended": r["recommended_learning_rate"],
+                   "at recommended": r["final_loss_at_recommended"]},
+                  {"too low": 1.91, "good": 0.19, "too high": 14.5, "start": 2.43, "low": 0.072,
+                   "step": 0.110, "exponential": 0.112, "constant": 0.84, "recommended": 0.14,
+                   "at recommended": 0.21})
     assert_figures(folder, "07-learning-rate.png")
 
 
@@ -89,10 +103,14 @@ def test_gradient_descent_variants(gradient_descent):
     after = r["loss_after_epochs"]
     # per epoch: more updates per pass make more progress
     assert after["stochastic"] < after["mini-batch (32)"] < 0.5 * after["batch"]
+    noise = r["gradient_noise"]  # four times the batch halves the gradient's noise
+    assert noise[8] / noise[32] == pytest.approx(2, abs=0.15)
     # wall-clock times depend on the computer, so only the counted epochs are compared
     assert r["epochs_to_target"]["mini-batch (32)"] is not None
     assert r["epochs_to_target"]["batch"] is None or \
         r["epochs_to_target"]["batch"] > r["epochs_to_target"]["mini-batch (32)"]
+    assert (r["epochs_to_target"]["mini-batch (32)"], r["epochs_to_target"]["batch"]) == (5, 18)
+    assert_quoted(noise, {8: 1.67, 32: 0.83}, rel=0.01)
     assert_figures(folder, "08-gradient-descent.png")
 
 
@@ -102,6 +120,10 @@ def test_gradient_descent_exercises(gradient_descent):
     assert after["mini-batch (8)"] < after["mini-batch (32)"] < after["mini-batch (128)"]
     assert updates["mini-batch (8)"] == math.ceil(r["samples"] / 8)
     assert after["stochastic at rate 0.2"] > 2 * after["stochastic"]
+    assert_quoted(after, {"mini-batch (8)": 0.114, "mini-batch (32)": 0.369,
+                          "mini-batch (128)": 1.12, "stochastic at rate 0.2": 0.742,
+                          "stochastic": 0.133, "batch": 1.28})
+    assert updates["mini-batch (8)"] == 75
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +168,10 @@ def test_optimizers_on_mnist(optimizers):
         pytest.skip(f"needs the MNIST test set in {module.MNIST} (../shared/datasets/mnist)")
     assert_optimizer_claims(module, r)
     assert r["ranking"][-1] == "SGD"  # on MNIST plain SGD is last
+    final = r["final_loss"]
+    assert_quoted(final, {"SGD": 0.611, "momentum": 0.178, "Nesterov": 0.149,
+                          "AdaDelta": 0.231, "AdaMax": 0.480, "AdaGrad": 0.330}, rel=0.01)
+    assert sorted(final[k] for k in module.ADAPTIVE)[3] == final["AdaGrad"]  # the median
 
 
 def test_optimizers_on_digits(tmp_path, capsys):
@@ -154,6 +180,11 @@ def test_optimizers_on_digits(tmp_path, capsys):
     assert r["source"] == "digits" and r["samples"] == 1797
     assert "no MNIST files" in capsys.readouterr().out
     assert_optimizer_claims(module, r)
+    final = r["final_loss"]
+    assert_quoted(final, {"SGD": 0.449, "momentum": 0.063, "Nesterov": 0.058,
+                          "AdaMax": 0.806}, rel=0.01)
+    assert sorted(final[k] for k in module.ADAPTIVE)[3] == pytest.approx(0.292, rel=0.01)
+    assert final["AdaMax"] > final["SGD"]  # not every adaptive method beats it here
 
 
 def test_optimizer_exercises(tmp_path):
@@ -197,6 +228,12 @@ def test_regularization(regularization):
     # with SGD an L2 penalty is weight decay; with Adam it is not (AdamW)
     gap = r["l2_against_decay"]
     assert gap["SGD"] < 1e-6 and gap["Adam"] > 0.01
+    assert (r["plain_best_epoch"], r["early_stopping_stopped_epoch"]) == (12, 17)
+    assert_quoted({"small": r["small_train_accuracy"], "plain": r["plain_train_loss"],
+                   "best": r["plain_best_val_loss"],
+                   "final": r["final_val_loss"]["no regularization"], **zeros},
+                  {"small": 0.647, "plain": 0.0036, "best": 0.292, "final": 0.341, "L1": 0.177,
+                   "L2": 0.004}, rel=0.05)
     assert_figures(folder, "10-regularization.png")
 
 
@@ -206,6 +243,8 @@ def test_regularization_exercises(regularization):
     assert r["patience"]["stopped_epoch"] == r["plain_best_epoch"] + 10
     assert r["patience"]["val_loss"] == pytest.approx(r["plain_best_val_loss"], rel=1e-4)
     assert r["more_data"]["best_val_loss"] < 0.7 * r["plain_best_val_loss"]
+    assert_quoted({"L1": r["zero_fraction"]["L1 (0.003)"], "more": r["more_data"]["best_val_loss"]},
+                  {"L1": 0.498, "more": 0.147})
 
 
 @pytest.fixture(scope="module")
@@ -234,6 +273,12 @@ def test_data(data):
     # rounding gives the leftover sample to the test set on a tie
     assert r["split_sizes"] == {"train": 1078, "val": 359, "test": 360}
     assert r["max_class_share_difference"] < 0.01
+    assert r["max_class_share_difference"] == pytest.approx(0.0018, abs=5e-5)
+    assert_quoted({"pairs": pairs, "raw": r["best_raw_loss"], "scaled": r["best_scaled_loss"],
+                   "plain": plain[0], "plain moved": plain[1], "augmented moved": augmented[1]},
+                  {"pairs": 0.987, "raw": 1.057, "scaled": 0.0015, "plain": 0.972,
+                   "plain moved": 0.135, "augmented moved": 0.805}, rel=0.04)
+    assert units == 15 / 16
     assert_figures(folder, "11-scaling.png", "11-augmentation.png")
 
 
@@ -242,6 +287,7 @@ def test_data_exercises(data):
     flags = module.options(["--quick", "--activation", "relu"])
     raw, scaled, _ = module.scaling(30, flags["activation"])
     assert abs(min(raw) - r["class_entropy"]) < 0.05  # ReLU does not rescue raw features
+    assert min(raw) == pytest.approx(1.088, abs=5e-4)
     flags = module.options(["--shift", "2", "2"])
     once = module.augmentation(15, flags["shift"], flags["translation"])
     assert once["augmented"][1] < 0.3  # taught one-pixel moves only
@@ -249,6 +295,9 @@ def test_data_exercises(data):
     twice = module.augmentation(15, flags["shift"], flags["translation"])
     assert twice["augmented"][1] > once["augmented"][1] + 0.3
     assert twice["augmented"][0] < once["augmented"][0]  # paid for on unmoved digits
+    assert_quoted({"once": once["augmented"][1], "twice": twice["augmented"][1],
+                   "unmoved": twice["augmented"][0]},
+                  {"once": 0.078, "twice": 0.596, "unmoved": 0.748}, rel=0.02)
     flags = module.options(["--val", "0.1", "--test", "0.1"])
     sizes, _, _ = module.split(flags["val"], flags["test"])
     assert sizes == {"train": 1437, "val": 180, "test": 180}
@@ -275,6 +324,12 @@ def test_sanity_recipe(sanity):
     assert r["overfit_loss"]["too small (1 unit)"] > 10 * 0.05
     assert 1e-4 < r["recommended_learning_rate"] < 1
     assert r["val_accuracy"] > 0.9 and r["test_accuracy"] > 0.9
+    assert (count, round(accuracy, 3)) == (4, 0.391)
+    assert_quoted({"small": r["overfit_loss"]["too small (1 unit)"],
+                   "wild": r["initial_loss"]["wild init (std 3)"],
+                   "rate": r["recommended_learning_rate"], "val": r["val_accuracy"],
+                   "test": r["test_accuracy"]},
+                  {"small": 1.71, "wild": 14.6, "rate": 0.028, "val": 0.975, "test": 0.964})
     assert_figures(folder, "12-sanity-recipe.png")
 
 
@@ -289,3 +344,8 @@ def test_sanity_exercises(sanity):
     assert tiny["initial_loss"] is True
     assert r["initial_loss"]["normal init (std 0.01)"] == pytest.approx(math.log(10), abs=1e-3)
     assert tiny["overfit_small_subset"] is False and tiny["learning_rate_range"] is False
+    assert_quoted({name: r["overfit_loss"][name] for name in ("4 units", "8 units",
+                                                              "normal init (std 0.01)")}
+                  | {"std 0.3": r["initial_loss"]["normal init (std 0.3)"]},
+                  {"4 units": 0.493, "8 units": 0.0497, "normal init (std 0.01)": 0.325,
+                   "std 0.3": 10.95})

@@ -75,6 +75,32 @@ def train(x, y, batch_size, learning_rate, epochs):
     return recorder
 
 
+def gradient_noise(x, y, sizes=(8, 32), draws=200):
+    """How far mini-batch gradients fall from the full gradient, at the initial weights.
+
+    A gradient is read off one SGD step at rate 1 (the weights move by exactly ``-dW``), and
+    the weights are put back after each. Returns {k: root mean square distance between a
+    random batch of ``k`` samples' gradient and the full-batch gradient, over ``draws``
+    batches}.
+    """
+    model = ff.Sequential([ff.Dense(32, activation="tanh"), ff.Dense(10, activation="softmax")],
+                          input_dim=x.shape[1], seed=0, dtype="float64")
+    model.compile(ff.optimizers.SGD(1.0), "categorical_crossentropy")
+    start = model.get_weights()
+
+    def gradient(rows):
+        model.set_weights(start)
+        model.train_on_batch(x[rows], y[rows])
+        return np.concatenate([(a - b).ravel() for a, b in zip(start, model.get_weights(),
+                                                                 strict=True)])
+
+    full = gradient(np.arange(len(x)))
+    rng = np.random.default_rng(0)
+    return {k: float(np.sqrt(np.mean([np.sum((gradient(rng.choice(len(x), k, replace=False))
+                                              - full) ** 2) for _ in range(draws)])))
+            for k in sizes}
+
+
 def main(out=None, quick=False, batch_size=(), stochastic_rate=None) -> dict:
     """Train each variant, draw the figure into ``out`` and return the measured numbers.
 
@@ -102,6 +128,7 @@ def main(out=None, quick=False, batch_size=(), stochastic_rate=None) -> dict:
         "updates_per_epoch": {k: r.updates[1] for k, r in runs.items()},
         "batch_sizes": {k: bs or len(x) for k, (bs, _, _) in variants.items()},
         "seconds_per_epoch": {k: float(np.diff(r.times).mean()) for k, r in runs.items()},
+        "gradient_noise": gradient_noise(x, y),
         "epochs_to_target": {k: _first(range(len(r.losses)), r.losses) for k, r in runs.items()},
         "seconds_to_target": {k: _first(r.times, r.losses) for k, r in runs.items()},
     }
@@ -137,6 +164,10 @@ def _plot(path, runs):
 
 
 def _report(r):
+    noise = r["gradient_noise"]
+    print("Distance of a mini-batch gradient from the full gradient (root mean square): "
+          + ", ".join(f"{k} samples {v:.4f}" for k, v in noise.items())
+          + f"; ratio {noise[8] / noise[32]:.2f}.")
     e, s, u = r["loss_after_epochs"], r["seconds_per_epoch"], r["updates_per_epoch"]
     print(f"{r['samples']} samples. Loss after {r['epochs']} epochs: "
           + ", ".join(f"{k} {v:.3f} ({u[k]} updates per epoch)" for k, v in e.items()) + ".")
