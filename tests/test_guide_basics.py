@@ -77,16 +77,21 @@ def test_training_worked_example_and_descent(tmp_path_factory):
     assert_figures(out, "00-training.png")
 
 
-def test_training_exercises(tmp_path_factory):
-    high, _ = run("00_training", tmp_path_factory, rate=1.5)
-    assert high["step_ratio"] == pytest.approx(2, abs=1e-9)  # |1 - 2 * 1.5|
-    assert all(b > a for a, b in zip(high["losses"][:-1], high["losses"][1:], strict=True))
-    perfect, _ = run("00_training", tmp_path_factory, rate=0.5)
-    assert perfect["step_ratio"] < 1e-9
-    assert perfect["losses"][1] == pytest.approx(perfect["best"][2], abs=1e-9)
-    four, _ = run("00_training", tmp_path_factory, batch_size=4)
-    assert four["steps_per_epoch"][4] == 8
-    after_one = {size: curve[1] for size, curve in four["curves"].items()}
+def test_training_exercises():
+    """What ``--rate 1.5``, ``--rate 0.5`` and ``--batch-size 4`` compute, called directly."""
+    script = load("00_training")
+    x, y = script.make_data()
+    w_best, b_best, lowest = script.best_line(x, y)
+    for rate, factor in ((1.5, 2.0), (0.5, 0.0)):  # |1 - 2 rate|
+        path, losses = script.descend(x, y, rate, 10)
+        distance = np.hypot(path[:, 0] - w_best, path[:, 1] - b_best)
+        assert distance[1:] == pytest.approx(factor * distance[:-1], abs=1e-9)
+        if rate > 1:
+            assert all(b > a for a, b in zip(losses[:-1], losses[1:], strict=True))
+        else:
+            assert losses[1] == pytest.approx(lowest, abs=1e-9)
+    after_one = {size: curve[1] for size, curve in
+                 script.epochs_by_batch_size(x, y, 0.1, (32, 4, 1), epochs=1).items()}
     assert after_one[1] < after_one[4] < after_one[32]
 
 
@@ -255,7 +260,8 @@ def test_initialization_exercises():
                                      *script.circle_data())[1]
     assert constant["symmetric"] and constant["unit_spread"] <= 1e-6 * constant["kernel_norm"]
     assert constant["accuracy"] < 0.75
-    deep = script.variances("relu", 500, depth=20)[0]
+    deep = script.variances("relu", 200, depth=20,
+                            labels=("Xavier (glorot_normal)", "He (he_normal)"))[0]
     ratio = {label: v[-1] / v[1] for label, v in deep.items()}
     assert ratio["Xavier (glorot_normal)"] < 1e-5  # halves per layer: 0.5^19
     assert 1 / 3 < ratio["He (he_normal)"] < 3

@@ -118,7 +118,7 @@ def glorot_factors(fan_out, fan_in=WIDTH, m=4000, seed=0) -> dict:
             "predicted": (2 * fan_in / (fan_in + fan_out), 2 * fan_out / (fan_in + fan_out))}
 
 
-def variances(activation, samples, seed=0, depth=DEPTH):
+def variances(activation, samples, seed=0, depth=DEPTH, labels=tuple(INITIALIZERS)):
     """Variance of each layer's outputs for every initializer in INITIALIZERS.
 
     Returns ``{label: array of DEPTH + 1 variances}`` (the input's first) and, for tanh,
@@ -127,7 +127,8 @@ def variances(activation, samples, seed=0, depth=DEPTH):
     x = np.random.default_rng(seed).normal(size=(samples, WIDTH))
     monitor = ff.diagnostics.Monitor(probe=x, probe_size=samples)
     found, saturated = {}, {}
-    for label, init in INITIALIZERS.items():
+    for label in labels:
+        init = INITIALIZERS[label]
         model = ff.Sequential([ff.Dense(WIDTH, activation=activation, kernel_initializer=init)
                                for _ in range(depth)], input_dim=WIDTH, seed=seed,
                               dtype="float64")
