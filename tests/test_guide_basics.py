@@ -166,6 +166,8 @@ def test_activations_saturate_and_relus_die(tmp_path_factory):
     assert mean_loss["relu, lr=3"] > 2 * mean_loss["relu, lr=0.1"]
     # the derivative's 1/4 and the weights' sum together: about fourfold at the usual size
     assert all(0.2 < r <= 0.25 for r in results["sigmoid_shrink"])
+    assert round(float(np.prod(results["sigmoid_shrink"])), 5) == 6.6e-4
+    assert results["chain_saturated"] == 0
     assert_figures(out, "03-activations.png", "03-dead-relu.png")
 
 
@@ -174,7 +176,9 @@ def test_activation_exercises():
     compute, called directly (the whole script needs not run again)."""
     script = load("03_activations")
     # larger weights outweigh the small derivative
-    assert min(script.gradient_through_sigmoids(16.0)) > 1
+    shrink, saturated = script.gradient_through_sigmoids(16.0)
+    assert round(min(shrink), 2) == 1.06 and round(max(shrink), 2) == 1.47
+    assert round(saturated, 2) == 0.70
     assert script.accuracy_with("linear", 0.1, epochs=15) < 0.6
     assert script.accuracy_with("relu", 0.1, epochs=15) > 0.9
     assert script.accuracy_with("tanh", 3.0, epochs=15) < 0.6  # saturated, though never dead

@@ -101,13 +101,14 @@ def saturation(seed=0):
     return found
 
 
-def gradient_through_sigmoids(scale, depth=6, width=32, m=500, seed=0) -> list[float]:
+def gradient_through_sigmoids(scale, depth=6, width=32, m=500, seed=0):
     """How much each sigmoid layer shrinks the gradient on its way back.
 
     ``depth`` layers of ``width`` sigmoid units, weights drawn with standard deviation
     ``scale / sqrt(width)`` (scale 1 is Glorot's variance for a square layer). From a random
     gradient at the top, backpropagation computes dZ = dA * f'(Z) and dA_below = dZ Wᵀ; the
-    result is the ratio of the norms of dZ in each layer and in the layer above it.
+    result is the ratio of the norms of dZ in each layer and in the layer above it, and the
+    fraction of all units' outputs that are saturated (f' below 5 % of its peak 0.25).
     """
     rng = np.random.default_rng(seed)
     sigmoid = ff.activations.get("sigmoid")
@@ -117,12 +118,14 @@ def gradient_through_sigmoids(scale, depth=6, width=32, m=500, seed=0) -> list[f
         z = a @ w
         a = sigmoid(z)
         layers.append((w, z, a))
+    saturated = float(np.mean([np.mean(a * (1 - a) < 0.05 * PEAK["sigmoid"])
+                                for _, _, a in layers]))
     grad, norms = rng.normal(size=(m, width)), []
     for w, z, a in reversed(layers):
         dz = sigmoid.backward(z, a, grad)  # f'(z) * grad
         norms.append(float(np.linalg.norm(dz)))
         grad = dz @ w.T
-    return [below / above for above, below in zip(norms[:-1], norms[1:], strict=True)]
+    return [below / above for above, below in zip(norms[:-1], norms[1:], strict=True)], saturated
 
 
 def accuracy_with(activation, rate, epochs, seed=0) -> float:
@@ -238,9 +241,10 @@ def main(out=DEFAULT_OUT, quick=False, weight_scale=1.0, activation=None, rate=L
     print(f"library derivatives agree with central differences to {worst:.1e}")
     for name, where in onset.items():
         print(f"{name} saturates (f' < 5 % of its peak {PEAK[name]:g}) for |x| >= {where:.2f}")
-    shrink = gradient_through_sigmoids(weight_scale)
+    shrink, chain_saturated = gradient_through_sigmoids(weight_scale)
     print(f"6 sigmoid layers of 32, weight std {weight_scale:g}/sqrt(32): each layer multiplies "
-          f"the gradient's norm by {', '.join(f'{r:.2f}' for r in shrink)} on its way back")
+          f"the gradient's norm by {', '.join(f'{r:.2f}' for r in shrink)} on its way back "
+          f"({np.prod(shrink):.1e} in all); {chain_saturated:.0%} of the outputs saturated")
     saturated = saturation()
     for key, fraction in saturated.items():
         print(f"saturated fraction of a 64-unit hidden layer, {key}: {fraction:.2f}")
@@ -261,7 +265,7 @@ def main(out=DEFAULT_OUT, quick=False, weight_scale=1.0, activation=None, rate=L
             fractions = ", ".join("({:.2f}, {:.2f})".format(*r["dead_fraction"]) for r in runs)
             print(f"{label}, seeds {seeds}: dead fraction (layer 1, layer 2) {fractions}")
     found = {"derivative_error": worst, "saturation_onset": onset, "saturated": saturated,
-             "dead": dead, "sigmoid_shrink": shrink}
+             "dead": dead, "sigmoid_shrink": shrink, "chain_saturated": chain_saturated}
     if activation is not None:
         epochs = 15 if quick else 40
         found["accuracy"] = {name: accuracy_with(name, rate, epochs)
