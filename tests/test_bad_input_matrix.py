@@ -507,6 +507,10 @@ def folder(tmp_path_factory):
         "header.csv": "x1,x2,label\n",
         "blank.csv": "",
         "text.csv": "x1,x2,label\n1,abc,a\n2,3,b\n4,5,c\n",
+        "nolabel.csv": "x1,x2,label\n1,2,a\n2,3,NA\n4,5,c\n",
+        "names.csv": "name,x,label\n" + "".join(f"n{i},{i % 7},{i % 2}\n" for i in range(500)),
+        "colours.csv": "colour,x,label\n" + "".join(
+            f"{'rgb'[i % 3]},{i % 5},{i % 2}\n" for i in range(29)) + ",1,0\n",
         "onecolumn.csv": "label\na\nb\nc\n",
         "onerow.csv": "x1,x2,label\n1,2,a\n",
         "unknownlabel.csv": "x1,x2,label\n1,2,a\n2,3,z\n",
@@ -702,11 +706,15 @@ CLI_CELLS = [
     # train: data
     (["train", "--dataset", "mnist2"], "--dataset", "'mnist2'"),
     (["train", "--dataset", "missing.csv"], "--dataset", "missing.csv"),
-    (["train", "--dataset", "nan.csv"], "--dataset", "nan"),
+    (["train", "--dataset", "nan.csv", "--impute", "none"], "--impute", "nan"),
+    (["train", "--dataset", "colours.csv", "--impute", "none"], "--impute", "row 30"),
+    (["train", "--dataset", "nolabel.csv"], "--dataset", "row 2"),
+    (["train", "--dataset", "names.csv"], "--dataset", "--drop name"),
+    (["train", "--dataset", "good.csv", "--categorical", "x9"], "--categorical", "'x9'"),
+    (["train", "--dataset", "good.csv", "--categorical", "label"], "--categorical", "target"),
     (["train", "--dataset", "inf.csv"], "--dataset", "inf"),
     (["train", "--dataset", "header.csv"], "--dataset", "no data rows"),
     (["train", "--dataset", "blank.csv"], "--dataset", "empty"),
-    (["train", "--dataset", "text.csv"], "--dataset", "'abc'"),
     (["train", "--dataset", "onecolumn.csv"], "--dataset", "two columns"),
     (["train", "--dataset", "onerow.csv"], "--val", "1"),
     (["train", "--dataset", "good.csv", "--target", "9"], "--target", "9"),
@@ -760,7 +768,7 @@ CLI_CELLS = [
     (["predict", "model.safetensors", "missing.csv"], "INPUT.csv", "missing.csv"),
 ]
 # these also run as subprocesses: the user's view, with no traceback
-SUBPROCESS = {"train --dataset nan.csv", "train --batch-size 0", "evaluate model.safetensors "
+SUBPROCESS = {"train --dataset nan.csv --impute none", "train --batch-size 0", "evaluate model.safetensors "
               "--data unknownlabel.csv", "predict model.safetensors rows_nan.csv"}
 
 

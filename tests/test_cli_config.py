@@ -123,7 +123,8 @@ def _other_value(option):
                "initializer": "orthogonal", "optimizer": "sgd", "schedule": "cosine",
                "dtype": "float64", "loss": "huber", "metrics": ["mae", "mse"],
                "monitor": "val_accuracy", "layers": [7, 5], "delimiter": ";",
-               "features": ["a", "b"], "drop": ["id", 3]}
+               "features": ["a", "b"], "drop": ["id", 3], "categorical": ["zip", 2],
+               "impute": "most_frequent"}
     if option.key in special:
         return special[option.key]
     if option.kind == "bool":

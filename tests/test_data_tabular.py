@@ -67,7 +67,7 @@ def test_a_non_numeric_cell_names_its_row_column_and_value(tmp_path):
 def test_infinite_values_and_missing_targets_are_refused(tmp_path):
     with pytest.raises(FeedforwardError, match="non-finite value 'inf'.*column 'a'"):
         load_csv(write(tmp_path, "a,y\ninf,0\n"))
-    with pytest.raises(FeedforwardError, match=r"missing target in row 1 \(line 2\)"):
+    with pytest.raises(FeedforwardError, match=r"missing target '' in row 1 \(line 2\)"):
         load_csv(write(tmp_path, "a,y\n1,\n2,1\n"))
 
 

@@ -117,6 +117,17 @@ OPTIONS = [
     _o("drop", None, "columns", "data",
        "columns of a CSV file left out of the features (an id, notes): names or 0-based "
        "indexes, comma-separated", metavar="COLUMN,..."),
+    _o("categorical", None, "columns", "data",
+       "feature columns of a CSV file to one-hot encode even if they hold numbers (zip "
+       "codes): names or 0-based indexes; columns with text cells are always categorical",
+       metavar="COLUMN,..."),
+    _o("impute", None, "str", "data",
+       "how missing cells of a CSV file's features (empty, NA, N/A, NaN, null, None, ?, -) "
+       "are filled from the training split: median (numbers; categories take their most "
+       "frequent), most_frequent, or none (refuse them); not set: median",
+       choices=("median", "most_frequent", "none")),
+    _o("missing_indicators", None, "bool", "data",
+       "add a 0/1 input per CSV feature column that had missing cells in the training split"),
     _o("task", "auto", "str", "data",
        "classification or regression; auto: from the data (text labels or at most 20 whole "
        "numbers are classes)",
@@ -247,7 +258,7 @@ DEFAULTS = {o.key: o.default for o in OPTIONS}
 # Options added after version 0.1, which refuses options it does not know: a record leaves
 # them out while they are unset, so that a model file written now still loads there.
 ADDED_AFTER_0_1 = ("global_clipnorm", "initial_accumulator_value", "centered", "momentum_decay",
-                   "delimiter", "features", "drop")
+                   "delimiter", "features", "drop", "categorical", "impute", "missing_indicators")
 
 
 def portable(config: dict) -> dict:
@@ -616,7 +627,8 @@ def check_combinations(config: Config) -> None:
     if config["features"] is not None and config["drop"] is not None:
         raise FeedforwardError(f"{config.label('features')} and {config.label('drop')}: give "
                                "the columns to keep or those to leave out, not both")
-    for key in ("header", "delimiter", "features", "drop"):
+    for key in ("header", "delimiter", "features", "drop", "categorical", "impute",
+                "missing_indicators"):
         if config[key] is not None and kind is not None:
             raise config.error(key, f"applies to CSV files, not to the built-in dataset "
                                     f"{config['dataset']!r}")

@@ -79,9 +79,12 @@ def load(cfg: Config, raw: Data | None = None):
         raw = sources.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
                            cfg["seed"], label=cfg.label("dataset"), header=cfg["header"],
                            delimiter=cfg["delimiter"], features=cfg["features"],
-                           drop=cfg["drop"])
+                           drop=cfg["drop"], categorical=cfg["categorical"],
+                           impute=cfg["impute"], missing_indicators=cfg["missing_indicators"])
     data = sources.for_task(raw, cfg["task"], label=cfg.label("task"))
-    return data, sources.split(data, cfg["val"], cfg["test"], cfg["seed"])
+    parts = sources.split(data, cfg["val"], cfg["test"], cfg["seed"])
+    sources.fit_encoder(data, parts, cfg.label("dataset"))  # a mixed table's
+    return data, parts
 
 
 def splits(parts) -> dict:
@@ -579,7 +582,10 @@ def build_model(cfg: Config, plan: Plan, data: Data) -> Sequential:
     Sequential
         Compiled with :func:`optimizer`, the plan's loss and metrics.
     """
-    model = network(cfg, plan, data.x.shape[1], data.classes)
+    encoder = data.encoder  # a mixed table's, fitted on the training split: raw rows first
+    model = network(cfg, plan, encoder.n_outputs if encoder else data.x.shape[1], data.classes)
+    if encoder is not None:
+        model.preprocessing.insert(0, encoder)
     compile_model(model, cfg, plan)
     return model
 

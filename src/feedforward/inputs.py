@@ -44,6 +44,9 @@ class Inputs:
         ndarray of shape (n, features)
             The inputs, as given when they are already a suitable array.
         """
+        encoder = self.row_encoder
+        if encoder is not None:
+            return self._raw_rows(encoder, x, name)
         x = as_array(x, name, ndim=(1, 2))
         if x.ndim == 1:
             if self.built and self.input_dim == 1:
@@ -59,6 +62,49 @@ class Inputs:
                 f"{name}: expected {self.input_dim} features (the input of layer 0, "
                 f"{type(self.layers[0]).__name__}), got {x.shape[1]}")
         return x
+
+    @property
+    def row_encoder(self):
+        """The first preprocessor when it takes raw rows (a
+        :class:`~feedforward.data.TableEncoder`), else None."""
+        first = self.preprocessing[0] if self.preprocessing else None
+        return first if getattr(first, "takes_rows", False) else None
+
+    @property
+    def raw_input_dim(self) -> int:
+        """The number of raw input columns: the row encoder's columns, else ``input_dim``."""
+        encoder = self.row_encoder
+        return encoder.n_columns if encoder is not None else self.input_dim
+
+    def _raw_rows(self, encoder, x, name):
+        """Rows for a model whose first preprocessor encodes them; an unfitted encoder is
+        fitted on them and an unbuilt model built for its outputs."""
+        rows = encoder.rows(x, name)
+        if not encoder.fitted:
+            encoder.fit(rows)
+        if not self.built:
+            self.build(encoder.n_outputs)
+        elif encoder.n_outputs != self.input_dim:
+            raise FeedforwardError(
+                f"{name}: the {type(encoder).__name__} makes {encoder.n_outputs} inputs, the "
+                f"model takes {self.input_dim}")
+        return rows
+
+    def fit_preprocessing(self, x) -> None:
+        """Fit the unfitted preprocessors on raw training inputs, each on what the ones
+        before it give.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, features)
+            Checked raw inputs (see :meth:`raw_inputs`).
+        """
+        for i, p in enumerate(self.preprocessing):
+            if not p.fitted:
+                p.fit(x)
+            # transformed only for a later unfitted one: a memory-mapped x stays on disk
+            if any(not q.fitted for q in self.preprocessing[i + 1:]):
+                x = p.transform(x)
 
     def transform(self, x, name="x") -> np.ndarray:
         """Raw inputs to what the first layer sees: the preprocessing, then the model's dtype

@@ -127,9 +127,9 @@ def check_record(record, model, where: str) -> dict:
         raise FeedforwardError(f"{where}: task: expected one of {', '.join(TASKS)}, got "
                                f"{record['task']!r}")
     names = record.get("feature_names")
-    if names is not None and (len(names) != model.input_dim
+    if names is not None and (len(names) != model.raw_input_dim
                               or not all(isinstance(n, str) for n in names)):
-        raise FeedforwardError(f"{where}: feature_names: expected {model.input_dim} names "
+        raise FeedforwardError(f"{where}: feature_names: expected {model.raw_input_dim} names "
                                f"(the model's inputs), got {describe(names)}")
     epochs = record.get("epochs")
     for key, high in (("epochs", None), ("weights_epoch", epochs)):

@@ -75,13 +75,15 @@ def run(args, console) -> int:
     else:
         _csv_only(args, "a CSV file given with --data", "--target")
         name, split, x, y = _recorded_data(args, record)
-    logs = model.evaluate(x, y, return_dict=True)
+    with sources.unseen_categories(model, f"--data {name}"):
+        logs = model.evaluate(x, y, return_dict=True)
+        scores = model.predict(x)
     result = {"model": str(args.model), "data": name, "split": split, "samples": int(len(x)),
               "metrics": logs}
     classifier = common.is_classifier(model)
     if classifier:
         classes = common.classes_of(model)
-        codes, _ = common.class_scores(model.predict(x))
+        codes, _ = common.class_scores(scores)
         matrix = confusion_matrix(y, codes, num_classes=len(classes))
         result.update(classes=classes, confusion_matrix=matrix.tolist())
     if args.json:
@@ -108,15 +110,16 @@ def _csv_only(args, where, *flags):
 def _given_data(args, model, record):
     path = sources.csv_file(args.data)
     if path is not None:
-        data = sources.read_labelled(path, record, model.input_dim, args.target,
+        data = sources.read_labelled(path, record, model.raw_input_dim, args.target,
                                       args.by_position, args.header, label="--data",
-                                      delimiter=args.delimiter)
+                                      delimiter=args.delimiter,
+                                      raw=model.row_encoder is not None)
     else:
         _csv_only(args, f"a CSV file, not to {args.data!r}")
         data = sources.load(args.data, args.target, label="--data")
-    if data.x.shape[1] != model.input_dim:
+    if data.x.shape[1] != model.raw_input_dim:
         raise FeedforwardError(f"--data: {data.name} has {data.x.shape[1]} feature columns; "
-                               f"the model takes {model.input_dim} features")
+                               f"the model takes {model.raw_input_dim} features")
     if common.is_classifier(model):
         labels = data.y if data.classes is None else np.asarray(data.classes, dtype=object)[data.y]
         y = sources.label_codes(labels, common.classes_of(model), label="--data")
@@ -133,7 +136,9 @@ def _recorded_data(args, record, data_file=None):
     raw = sources.load(cfg["dataset"], cfg["target"], cfg["samples"], cfg["noise"],
                         cfg["seed"], label="the recorded dataset", header=cfg.get("header"),
                         delimiter=cfg.get("delimiter"), features=cfg.get("features"),
-                        drop=cfg.get("drop"))
+                        drop=cfg.get("drop"), categorical=cfg.get("categorical"),
+                        impute=cfg.get("impute"),
+                        missing_indicators=cfg.get("missing_indicators"))
     data = sources.for_task(raw, record.get("task", cfg["task"]))
     if args.split == "all":
         return data.name, "all", data.x, data.y

@@ -31,6 +31,10 @@ any order; a column named as the training target is ignored, and any missing, un
 misspelled column is refused. A file without a header row is detected (its first row holds
 numbers) and read by position, as many columns as the model has features; --by-position does so
 for a file with a header; --header/--no-header force either reading.
+
+A model trained on a table with categorical columns or missing cells takes its raw rows: a
+missing cell is filled as in training, and a category not seen in training becomes all zeros
+(one warning line on stderr counts them).
 """
 
 
@@ -68,9 +72,11 @@ def predictions(model, x):
 
 def run(args, console) -> int:
     model, record = records.load(args.model)
-    x = sources.read_features(args.input, record, model.input_dim, args.by_position,
-                               args.header, label="INPUT.csv", delimiter=args.delimiter)
-    columns, rows = predictions(model, x)
+    x = sources.read_features(args.input, record, model.raw_input_dim, args.by_position,
+                               args.header, label="INPUT.csv", delimiter=args.delimiter,
+                               raw=model.row_encoder is not None)
+    with sources.unseen_categories(model, f"INPUT.csv {args.input}"):
+        columns, rows = predictions(model, x)
     if args.output:
         try:
             with open(args.output, "w", newline="") as f:

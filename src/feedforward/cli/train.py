@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import argparse
 import platform
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__, callbacks, checkpoint, config, experiment, plots, records
 from ..data import sources
+from ..data.encoding import UnseenCategoryWarning
 from ..diagnostics import Doctor
 from ..errors import FeedforwardError
 from ..fileio import atomic_write, digest
@@ -128,6 +130,13 @@ def load(args):
 
 
 def run(args, console) -> int:
+    # a mixed table's unseen categories are told once, at loading (sources.fit_encoder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenCategoryWarning)
+        return _run(args, console)
+
+
+def _run(args, console) -> int:
     resuming = resume_folder(args) is not None
     for key, default in RUN_OPTIONS.items():
         if getattr(args, key) is None:

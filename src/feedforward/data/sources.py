@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ import numpy as np
 
 from ..errors import FeedforwardError, show
 from . import mnist, playground, tabular
+from .encoding import TableEncoder, UnseenCategoryWarning
 from .split import train_val_test_split
 
 PLAYGROUND_SAMPLES = 500
@@ -85,6 +87,10 @@ class Data:
     task : {"classification", "regression"}
     image_shape : tuple or None
         ``(h, w)`` when each row is an image.
+    encoder : TableEncoder or None
+        For a table with categorical columns or missing cells: ``x`` holds its raw cells
+        (an object array of text) and this encoder, fitted on the training split
+        (:func:`fit_encoder`), makes them numbers; it becomes the model's first preprocessor.
     """
 
     name: str
@@ -95,6 +101,7 @@ class Data:
     classes: list | None
     task: str
     image_shape: tuple | None = None
+    encoder: TableEncoder | None = None
 
 
 def streams(seed: int):
@@ -104,14 +111,17 @@ def streams(seed: int):
 
 
 def load(spec, target=None, samples=0, noise=0.0, seed=0, label="--dataset",
-         header=None, delimiter=None, features=None, drop=None) -> Data:
+         header=None, delimiter=None, features=None, drop=None, categorical=None,
+         impute=None, missing_indicators=None) -> Data:
     """The dataset named by ``spec``, with its natural task (see the module docstring).
 
     ``samples`` is the number of points to generate (playground) or a random subset of rows;
     0 means the default (500 points, or every row). ``header`` is a CSV file's ``--header``
     (None: detect), ``delimiter`` its ``--delimiter`` (None: sniff), ``features`` and
     ``drop`` its ``--features`` and ``--drop`` (column names or indexes; None: every column
-    but the target). Errors name ``label``.
+    but the target). ``categorical``, ``impute`` and ``missing_indicators`` are a table's
+    ``--categorical``, ``--impute`` and ``--missing-indicators`` (see :func:`table_encoder`).
+    Errors name ``label``.
     """
     rng, _ = streams(seed)
     kind = builtin_kind(spec)
@@ -129,7 +139,8 @@ def load(spec, target=None, samples=0, noise=0.0, seed=0, label="--dataset",
         if path.is_dir():
             data = _mnist(path, path.name or str(path), label)
         elif path.is_file():
-            data = _csv(path, target, label, header, delimiter, features, drop)
+            data = _csv(path, target, label, header, delimiter, features, drop,
+                        (categorical, impute, missing_indicators))
         elif path.suffix or "/" in spec or "\\" in spec:
             raise FeedforwardError(f"{label}: no such file or folder: {spec!r}")
         else:
@@ -203,8 +214,10 @@ def csv_file(spec) -> Path | None:
 
 
 def _read(path, label, header, **kw) -> tabular.CsvTable:
-    """``read_table`` with errors named by the flags."""
+    """``read_table`` (``read_parquet`` for a Parquet file) with errors named by the flags."""
     with _flags(label):
+        if Path(path).suffix.lower() in tabular.PARQUET_SUFFIXES:
+            return tabular.read_parquet(path, header=header, delimiter=kw.get("delimiter"))
         return tabular.read_table(path, header=header, **kw)
 
 
@@ -228,7 +241,8 @@ def _flags(label):
         message = message.replace("pass delimiter=", "pass --delimiter ")
         for prefix, flag in (("target: ", "--target"), ("header: ", "--header/--no-header"),
                              ("delimiter: ", "--delimiter"), ("features: ", "--features"),
-                             ("drop: ", "--drop")):
+                             ("drop: ", "--drop"), ("categorical: ", "--categorical"),
+                             ("impute: ", "--impute")):
             if message.startswith(prefix):
                 raise FeedforwardError(f"{flag}: {message[len(prefix):]} ({label})") from None
         raise FeedforwardError(f"{label}: {message}") from None
@@ -244,18 +258,108 @@ def _task(ds) -> str:
     return "classification" if whole and count <= MAX_AUTO_CLASSES else "regression"
 
 
-def _csv(path: Path, target, label, header=None, delimiter=None, features=None, drop=None):
+def _csv(path: Path, target, label, header=None, delimiter=None, features=None, drop=None,
+         mixed=(None, None, None)):
     # the columns the user names are known names: a first row holding them is a header
-    names = [c for c in [target, *(features or ()), *(drop or ())] if isinstance(c, str)]
+    names = [c for c in [target, *(features or ()), *(drop or ()), *(mixed[0] or ())]
+             if isinstance(c, str)]
     table = _read(path, label, header, names=names, target=target, delimiter=delimiter)
     with _flags(label):
         t = table.index(-1 if target is None else target)
         columns = _feature_columns(table, t, features, drop)
-        ds = table.dataset(t, columns)
+        encoder = table_encoder(table, t, columns, *mixed)
+        ds = table.dataset(t, columns, raw=encoder is not None)
     _tell_no_header(table, header, label)
     _tell_id_like(table, columns, label)
     return Data(path.name, ds.x, ds.y, list(ds.feature_names), ds.target_name, ds.classes,
-                _task(ds))
+                _task(ds), encoder=encoder)
+
+
+def table_encoder(table, t, columns, categorical=None, impute=None, missing_indicators=None):
+    """The :class:`TableEncoder` a table's feature columns need, unfitted, or None.
+
+    None for columns of numbers without a missing cell (and no ``categorical`` nor
+    ``missing_indicators`` asked for): they are read as floats, as they always were. Else
+    the categorical columns are those of ``categorical`` (names or indexes) and every
+    column with a present cell that is not a number, judged on the whole file so that each
+    split sees the same columns; what the encoder learns comes from the training split.
+
+    Parameters
+    ----------
+    table : CsvTable
+    t : int
+        The target column.
+    columns : list of int
+        The feature columns.
+    categorical : list of str or int, optional
+    impute : {"median", "most_frequent", "none"}, optional
+        Default ``"median"``; with ``"none"`` a missing cell is refused here, naming it.
+    missing_indicators : bool, optional
+
+    Returns
+    -------
+    TableEncoder or None
+    """
+    forced = []
+    for c in categorical or ():
+        j = table.index(c, "categorical")
+        if j == t or j not in columns:
+            what = "the target column" if j == t else "not a feature column (--features/--drop)"
+            raise FeedforwardError(f"categorical: {tabular.shorten(table.names[j])!r} is {what}")
+        forced.append(j)
+    kinds = {j: tabular.column_kind([row[j] for row in table.rows]) for j in columns}
+    detected = [j for j in columns if kinds[j] == "text" and j not in forced]
+    gaps = [j for j in columns if kinds[j] != "numbers"]
+    if impute == "none":
+        table.refuse_missing(columns)
+    if not forced and not detected and not missing_indicators and not gaps:
+        return None  # numbers alone, read as floats
+    return TableEncoder([table.names[j] for j in columns],
+                        categorical=[table.names[j] for j in sorted({*forced, *detected})],
+                        impute=impute or "median", missing_indicators=bool(missing_indicators))
+
+
+def fit_encoder(data: Data, parts, label="--dataset") -> None:
+    """Fit ``data``'s encoder (if any) on the training split's rows, and say on stderr which
+    columns are categorical, how many inputs they make, and how many validation and test rows
+    hold categories the training rows lack (they are encoded as all zeros).
+
+    Parameters
+    ----------
+    data : Data
+    parts : Split
+        The split of ``data.x`` (raw rows, an object array).
+    label : str
+        The flag that named the data, for errors.
+    """
+    encoder = data.encoder
+    if encoder is None or encoder.fitted:
+        return
+    with _flags(label):
+        encoder.fit(parts.x_train)
+    sys.stderr.write(f"note: {label} {data.name}: {encoder.describe_fit()} (fitted on the "
+                     f"{len(parts.x_train)} training rows)\n")
+    for name, x in (("validation", parts.x_val), ("test", parts.x_test)):
+        if len(x):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UnseenCategoryWarning)
+                encoder.transform(x)
+            if encoder.unseen_:
+                sys.stderr.write(f"warning: {label} {data.name}, {name} split: "
+                                 f"{encoder.unseen_message()}\n")
+
+
+@contextmanager
+def unseen_categories(model, label):
+    """Within: a row encoder's unseen categories are not warned of one transform at a time;
+    after: one line on stderr about the last rows it encoded, naming ``label``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenCategoryWarning)
+        yield
+    encoder = model.row_encoder
+    message = encoder.unseen_message() if encoder is not None else ""
+    if message:
+        sys.stderr.write(f"warning: {label}: {message}\n")
 
 
 def _feature_columns(table, t, features, drop) -> list:
@@ -423,7 +527,7 @@ def _by_position(table, names, by_position) -> bool:
 
 
 def read_features(path, record, n_features: int, by_position=False, header=None,
-                  label="INPUT.csv", delimiter=None) -> np.ndarray:
+                  label="INPUT.csv", delimiter=None, raw=False) -> np.ndarray:
     """Feature rows of a CSV file for a model of ``n_features`` inputs that ``record`` names.
 
     With a header, the columns are matched by name to the recorded feature names, in the
@@ -434,7 +538,9 @@ def read_features(path, record, n_features: int, by_position=False, header=None,
 
     Returns
     -------
-    ndarray of shape (rows, n_features), float64
+    ndarray of shape (rows, n_features)
+        float64; with ``raw`` (a model whose first preprocessor encodes rows) the cells as
+        text, an object array.
     """
     names, target = _recorded_names(record)
     table = _read(path, label, header, names=names, delimiter=delimiter)
@@ -448,13 +554,13 @@ def read_features(path, record, n_features: int, by_position=False, header=None,
         else:
             raise FeedforwardError(f"{path} has {len(table.names)} columns; the model takes "
                                    f"{n_features} features, taken in order{table.hint}")
-        x = table.numbers(columns)
+        x = table.cells(columns) if raw else table.numbers(columns)
     _tell_no_header(table, header, label)
     return x
 
 
 def read_labelled(path, record, n_features: int, target=None, by_position=False, header=None,
-                  label="--data", delimiter=None) -> Data:
+                  label="--data", delimiter=None, raw=False) -> Data:
     """Features and targets of a CSV file for a model of ``n_features`` inputs.
 
     With a header, the feature columns are matched by name to the recorded feature names and
@@ -462,7 +568,8 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
     ignored for a run that chose its columns with ``--features`` or ``--drop``). Without a
     header (or with ``by_position``), the target is ``target``, or the recorded target's
     column when the file names it, or the last column; the others are the features, in
-    order. ``delimiter``: None sniffs it.
+    order. ``delimiter``: None sniffs it. ``raw``: the features as text cells (an object
+    array), for a model whose first preprocessor encodes rows.
     """
     names, recorded_target = _recorded_names(record)
     expected = [*names, recorded_target] if target is None else names
@@ -485,7 +592,7 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
             allowed = [n for n in _ignored(record, table, names, "") if n != t]
             features = tabular.match_columns(table, names, required=[t], allowed=allowed,
                                              hint=BY_POSITION)
-        ds = table.dataset(t, features)
+        ds = table.dataset(t, features, raw=raw)
     _tell_no_header(table, header, label)
     return Data(Path(path).name, ds.x, ds.y,
                 list(ds.feature_names), ds.target_name, ds.classes, _task(ds))

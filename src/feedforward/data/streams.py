@@ -414,9 +414,7 @@ def prepare_data(model, x, y, validation_split=0.0, validation_data=None, augmen
         x, y, w = x[:cut], y[:cut], None if w is None else w[:cut]
     if class_weight is not None:  # the training part only, as in Keras
         w = class_weights(model, class_weight)(y)
-    for p in model.preprocessing:  # fitted on the training part only
-        if not p.fitted:
-            p.fit(x)
+    model.fit_preprocessing(x)  # on the training part only
     if validation_data is not None:
         val = prepare_validation(model, validation_data)
     elif val is not None:

@@ -37,8 +37,10 @@ import numpy as np
 
 from ..errors import FeedforwardError
 
-MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}  # lower-cased cells read as missing
+# lower-cased cells read as missing, in features (imputed or refused) and targets (refused)
+MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-"}
 TAB_SUFFIXES = (".tsv", ".tab")
+PARQUET_SUFFIXES = (".parquet", ".pq")
 SNIFFED = (",", ";", "\t", "|")  # the delimiters sniffed, in order of preference on a tie
 SNIFF_LINES = 20  # non-empty lines sampled to sniff the delimiter
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t"}  # "\\t": a shell's '\t' reaches us as two characters
@@ -184,6 +186,46 @@ class CsvTable:
                 self._check_number(row[j], i, j)
         raise AssertionError("unreachable: a cell failed to convert but every cell is good")
 
+    def cells(self, columns) -> np.ndarray:
+        """The cells of some columns as text, for a :class:`~feedforward.data.TableEncoder`.
+
+        Parameters
+        ----------
+        columns : sequence of int
+            The columns' indexes, in the order wanted.
+
+        Returns
+        -------
+        ndarray of shape (rows, len(columns)), object
+            The stripped cells, missing ones as written (the encoder reads them).
+        """
+        columns = list(columns)
+        out = np.empty((len(self.rows), len(columns)), dtype=object)
+        for i, row in enumerate(self.rows):
+            out[i] = [row[j] for j in columns]
+        return out
+
+    def refuse_missing(self, columns) -> None:
+        """Refuse the first missing cell (see :data:`MISSING`) of some columns, naming it.
+
+        Parameters
+        ----------
+        columns : sequence of int
+
+        Raises
+        ------
+        FeedforwardError
+            Naming its row, file line and column, and the ``impute`` option.
+        """
+        for i, row in enumerate(self.rows):
+            for j in columns:
+                if row[j].lower() in MISSING:
+                    raise FeedforwardError(
+                        f"impute: is 'none', but {self.path} has a missing value in row {i + 1} "
+                        f"(line {self.lines[i]}), column {shorten(self.names[j])!r}: "
+                        f"{row[j]!r}; fill missing values with --impute median (or "
+                        "most_frequent)")
+
     def _check_number(self, cell, i, j):
         where = f"in row {i + 1} (line {self.lines[i]}), column {shorten(self.names[j])!r}"
         if cell.lower() in MISSING:
@@ -196,7 +238,7 @@ class CsvTable:
         if not np.isfinite(value):
             raise FeedforwardError(f"{self.path}: non-finite value {cell!r} {where}")
 
-    def dataset(self, target=None, features=None) -> Dataset:
+    def dataset(self, target=None, features=None, raw=False) -> Dataset:
         """The table as a :class:`Dataset`.
 
         Parameters
@@ -205,11 +247,14 @@ class CsvTable:
             The target column's name or index; the last column by default.
         features : list of int, optional
             The feature columns, in this order; by default every column but the target.
+        raw : bool
+            Keep the features as text cells (:meth:`cells`) instead of numbers.
 
         Returns
         -------
         Dataset
-            The features as float64 and the target encoded (see the module docstring).
+            The features as float64 (text with ``raw``) and the target encoded (see the
+            module docstring).
         """
         if len(self.names) < 2:
             raise FeedforwardError(f"{self.path}: expected at least two columns (features and "
@@ -217,10 +262,35 @@ class CsvTable:
         t = self.index(-1 if target is None else target)
         if features is None:
             features = [j for j in range(len(self.names)) if j != t]
-        x = self.numbers(features)
+        x = self.cells(features) if raw else self.numbers(features)
         y, classes = _encode_target([row[t] for row in self.rows], self.names[t], self.path,
                                     self.lines)
         return Dataset(x, y, [self.names[j] for j in features], self.names[t], classes)
+
+
+def column_kind(cells) -> str:
+    """``"numbers"``, ``"gaps"`` (numbers and missing cells) or ``"text"`` (a present cell
+    that is not a number: a categorical column).
+
+    Parameters
+    ----------
+    cells : list of str
+        A column's cells.
+
+    Returns
+    -------
+    str
+    """
+    gaps = False
+    for cell in cells:
+        if cell.lower() in MISSING:
+            gaps = True
+            continue
+        try:
+            float(cell)
+        except ValueError:
+            return "text"
+    return "gaps" if gaps else "numbers"
 
 
 def id_columns(table: CsvTable, columns) -> list:
@@ -571,9 +641,10 @@ def _encode_target(cells, name, path, lines):
     2**53): int64 when it holds them all, else classes of Python ints.
     """
     for i, cell in enumerate(cells):
-        if cell == "":
-            raise FeedforwardError(f"{path}: missing target in row {i + 1} (line {lines[i]}), "
-                                   f"column {name!r}")
+        if cell.lower() in MISSING:  # never imputed: a made-up answer would be learned
+            raise FeedforwardError(f"{path}: missing target {cell!r} in row {i + 1} (line "
+                                   f"{lines[i]}), column {name!r}; remove the row (a target is "
+                                   "never imputed)")
     try:
         y = np.array([float(c) for c in cells])
     except ValueError:
@@ -630,6 +701,97 @@ def load_csv(path, target=None, delimiter=None, header=None) -> Dataset:
     names = [target] if isinstance(target, str) else []
     table = read_table(path, header, delimiter, names=names, target=target)
     return table.dataset(target)
+
+
+def read_csv(path, target=None, delimiter=None, header=None) -> Dataset:
+    """Read a table of mixed columns: the features' raw cells and the encoded target.
+
+    The reading rules are :func:`load_csv`'s (a ``.parquet`` file is read with
+    :func:`read_parquet`), but the features stay text, for a
+    :class:`~feedforward.data.TableEncoder` to make numbers of, with what it learns from the
+    training rows only::
+
+        ds = ff.data.read_csv("houses.csv", target="price")
+        x_train, x_test, y_train, y_test = ...  # split the rows
+        encoder = ff.data.TableEncoder(columns=ds.feature_names).fit(x_train)
+
+    Parameters
+    ----------
+    path : str or Path
+    target : str or int, optional
+        The target column's name or index; the last column by default.
+    delimiter : str, optional
+        As in :func:`load_csv`.
+    header : bool, optional
+        As in :func:`load_csv`.
+
+    Returns
+    -------
+    Dataset
+        ``x`` of shape (n, features), an object array of text cells (missing ones as
+        written), ``y`` (n,) as in :func:`load_csv`.
+
+    Raises
+    ------
+    FeedforwardError
+        As :func:`load_csv`, but for the feature cells; and for a missing target.
+    """
+    names = [target] if isinstance(target, str) else []
+    if Path(path).suffix.lower() in PARQUET_SUFFIXES:
+        table = read_parquet(path, header=header, delimiter=delimiter)
+    else:
+        table = read_table(path, header, delimiter, names=names, target=target)
+    return table.dataset(target, raw=True)
+
+
+def _parquet_cell(value) -> str:
+    """A Parquet value as the text a CSV file would hold (null: empty, a missing cell);
+    a float's repr reads back as the same float."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def read_parquet(path, header=None, delimiter=None) -> CsvTable:
+    """Read a Parquet file as a :class:`CsvTable`, so that every column rule applies.
+
+    Needs pyarrow: ``pip install 'feedforward[parquet]'``. A null is a missing cell.
+
+    Parameters
+    ----------
+    path : str or Path
+    header, delimiter : None
+        Not for Parquet files (their columns are named); anything else is refused.
+
+    Returns
+    -------
+    CsvTable
+        ``lines`` holds each row's 1-based number.
+    """
+    path = Path(path)
+    for option, value in (("header", header), ("delimiter", delimiter)):
+        if value is not None:
+            raise FeedforwardError(f"{option}: applies to delimited text files, not to the "
+                                   f"Parquet file {path}")
+    try:
+        parquet = importlib.import_module("pyarrow.parquet")
+    except ImportError:
+        raise FeedforwardError(f"{path}: reading Parquet files needs pyarrow; install the extra "
+                               "with pip install 'feedforward[parquet]'") from None
+    try:
+        data = parquet.read_table(path)
+    except OSError as e:
+        raise FeedforwardError(f"{path}: not a readable Parquet file ({e})") from None
+    names = [str(n) for n in data.column_names]
+    _refuse_duplicates(path, names)
+    columns = [[_parquet_cell(v) for v in data.column(j).to_pylist()]
+               for j in range(len(names))]
+    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
+    if not rows:
+        raise FeedforwardError(f"{path}: the file has no data rows")
+    return CsvTable(path, names, rows, list(range(1, len(rows) + 1)), True, "")
 
 
 SKLEARN_DATASETS = {"digits": "load_digits", "iris": "load_iris", "wine": "load_wine",

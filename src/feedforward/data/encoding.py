@@ -1,0 +1,453 @@
+"""Mixed-type tables to numbers: one-hot categories, imputed gaps and missing indicators.
+
+:class:`TableEncoder` takes raw rows (a 2-D array of strings or objects, a list of rows, or a
+pandas DataFrame) and gives float columns, as scikit-learn's ``ColumnTransformer`` of a
+``SimpleImputer`` and a ``OneHotEncoder`` would:
+
+- **missing**: ``None``, a float NaN, or a text cell that is, ignoring case and surrounding
+  spaces, one of :data:`~feedforward.data.tabular.MISSING` (empty, ``NA``, ``N/A``,
+  ``NaN``, ``null``, ``None``, ``?``, ``-``);
+- **categorical** columns: those named in ``categorical``, and every column with a present
+  cell that is not a number. Their categories are the training cells as text, sorted; each
+  becomes one 0/1 column, and a category not seen in training becomes all zeros (counted in
+  ``unseen_`` and warned of with :class:`UnseenCategoryWarning`);
+- **imputation**: a missing number becomes the training median (``impute="median"``) or
+  most frequent value (``"most_frequent"``); a missing category becomes the most frequent
+  category either way; ``"none"`` refuses missing cells;
+- **indicators** (``missing_indicators=True``): one 0/1 column per column that had missing
+  cells in training, after all the others.
+
+Everything it learns is JSON (categories are text), so it lives in :meth:`get_config`
+(``learned``) and the model file's tensors hold nothing of it.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import Counter
+
+import numpy as np
+
+from ..errors import FeedforwardError, describe
+from .preprocessing import Preprocessor, registry
+from .tabular import MISSING, shorten
+
+IMPUTE = ("median", "most_frequent", "none")
+# a categorical column with more categories than this share of its present training cells
+# (and more than MIN_REFUSED of them) names rows rather than groups: an id or free text
+MAX_CATEGORY_SHARE = 0.5
+MIN_REFUSED = 20
+
+
+class UnseenCategoryWarning(UserWarning):
+    """Rows held categories that the :class:`TableEncoder` did not see in training."""
+
+
+def _cell(value):
+    """A cell as None (missing), a str, or a number."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return None if isinstance(value, (float, np.floating)) and math.isnan(value) else value
+    text = str(value).strip()
+    return None if text.lower() in MISSING else text
+
+
+def _number(value):
+    """The float a present cell writes, or None when it is not a number."""
+    if not isinstance(value, str):
+        return float(value)
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _category(value) -> str:
+    """A present cell as a category: text as it is; a whole number without a point, so that
+    3, 3.0 and "3" are one category."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, np.integer)) or float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+def _most_frequent(values):
+    """The most frequent value; on a tie the least (sorted first)."""
+    counts = Counter(values)
+    top = max(counts.values())
+    return min(v for v, c in counts.items() if c == top)
+
+
+class TableEncoder(Preprocessor):
+    """Raw table rows to float columns: one-hot categories, imputed gaps, missing indicators.
+
+    See the module docstring for the rules. ``fit`` learns, from the training rows only, which
+    columns are categorical, their categories and the fill values; a model whose first
+    preprocessor is a ``TableEncoder`` takes raw rows in ``fit``, ``predict`` and
+    ``evaluate``.
+
+    Parameters
+    ----------
+    columns : list of str, optional
+        The names of the raw columns, in order; by default a DataFrame's column names, else
+        ``column_1 .. column_m``. A DataFrame given later has its columns taken by name.
+    categorical : list of str or int, optional
+        Columns (names or 0-based indexes) that are categorical even if every cell is a
+        number, such as zip codes.
+    impute : {"median", "most_frequent", "none"}
+        How missing numbers are filled ("none": missing cells are refused).
+    missing_indicators : bool
+        Add a 0/1 column per column that had missing cells in training.
+    learned : dict, optional
+        What ``fit`` learned (as :meth:`get_config` gives it); given, no ``fit`` is needed.
+
+    Attributes
+    ----------
+    unseen_ : dict
+        After ``transform``: ``{column: {category: rows}}`` of the categories not seen in
+        training, and ``unseen_rows_`` the number of rows that held any.
+    """
+
+    name = "table_encoder"
+    aliases = ("column_encoder",)
+    _config_keys = ("columns", "categorical", "impute", "missing_indicators", "learned")
+    takes_rows = True  # the model's inputs are raw rows, not numbers (see Inputs.raw_inputs)
+
+    def __init__(self, columns=None, categorical=None, impute="median",
+                 missing_indicators=False, learned=None):
+        super().__init__()
+        if impute not in IMPUTE:
+            raise FeedforwardError(f"impute: expected one of {', '.join(IMPUTE)}, got "
+                                   f"{describe(impute)}")
+        if columns is not None and (not isinstance(columns, (list, tuple)) or not all(
+                isinstance(c, str) for c in columns) or len(set(columns)) != len(columns)):
+            raise FeedforwardError(f"columns: expected distinct column names, got "
+                                   f"{describe(columns)}")
+        self.columns = None if columns is None else list(columns)
+        self.categorical = None if categorical is None else list(categorical)
+        self.impute, self.missing_indicators = impute, bool(missing_indicators)
+        self.learned = None
+        self.unseen_, self.unseen_rows_ = {}, 0
+        if learned is not None:
+            self._set_learned(learned)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def fitted(self) -> bool:
+        return self.learned is not None
+
+    def get_state(self):
+        self._require_fitted("get_state")
+        return {}
+
+    def set_state(self, state):
+        if state:
+            raise FeedforwardError("TableEncoder.set_state: what it learned lives in its config;"
+                                   f" got state {sorted(state)}")
+        return self
+
+    def _set_learned(self, learned):
+        keys = {"kinds", "categories", "fill", "indicators"}
+        if not isinstance(learned, dict) or set(learned) != keys or self.columns is None:
+            raise FeedforwardError(f"learned: expected a dict with keys {sorted(keys)} and the "
+                                   f"columns' names, got {describe(learned)}")
+        m = len(self.columns)
+        if any(len(learned[k]) != m for k in ("kinds", "categories", "fill")) or not set(
+                learned["kinds"]) <= {"numeric", "categorical"}:
+            raise FeedforwardError(f"learned: expected kinds, categories and fill for each of "
+                                   f"{m} columns")
+        self.learned = {k: list(v) for k, v in learned.items()}
+        self._index = [None if c is None else {v: i for i, v in enumerate(c)}
+                       for c in self.learned["categories"]]
+
+    @property
+    def n_columns(self) -> int:
+        """The number of raw columns."""
+        self._require_fitted("n_columns")
+        return len(self.columns)
+
+    @property
+    def n_outputs(self) -> int:
+        """The number of float columns ``transform`` gives."""
+        self._require_fitted("n_outputs")
+        cats = self.learned["categories"]
+        return sum(1 if c is None else len(c) for c in cats) + len(self.learned["indicators"])
+
+    @property
+    def categorical_columns(self) -> list:
+        """The names of the categorical columns (after ``fit``)."""
+        self._require_fitted("categorical_columns")
+        return [n for n, k in zip(self.columns, self.learned["kinds"], strict=True)
+                if k == "categorical"]
+
+    def feature_names_out(self) -> list:
+        """The name of each output column: ``age``, ``colour=red``, ``age_missing``.
+
+        Returns
+        -------
+        list of str
+            ``n_outputs`` names.
+        """
+        self._require_fitted("feature_names_out")
+        out = []
+        for name, cats in zip(self.columns, self.learned["categories"], strict=True):
+            out += [name] if cats is None else [f"{name}={c}" for c in cats]
+        return out + [f"{self.columns[j]}_missing" for j in self.learned["indicators"]]
+
+    # ------------------------------------------------------------------ rows
+    def rows(self, x, name="x") -> np.ndarray:
+        """Raw rows as a 2-D object array of cells (None, str or number).
+
+        Parameters
+        ----------
+        x : array_like of shape (n, columns), list of rows, or pandas DataFrame
+            A DataFrame's columns are taken by name when the encoder knows them.
+        name : str
+            The argument's name in errors.
+
+        Returns
+        -------
+        ndarray of shape (n, columns), object
+        """
+        if hasattr(x, "columns") and hasattr(x, "to_numpy"):
+            x = self._frame(x, name)
+        elif hasattr(x, "to_numpy"):
+            x = x.to_numpy()
+        try:
+            a = np.array(x, dtype=object)
+        except (ValueError, TypeError) as e:
+            raise FeedforwardError(f"{name}: could not be read as rows ({e})") from None
+        if a.ndim != 2 or a.shape[0] == 0:
+            raise FeedforwardError(f"{name}: expected rows of shape (n, columns), got "
+                                   f"{describe(a)}")
+        if self.columns is not None and a.shape[1] != len(self.columns):
+            raise FeedforwardError(f"{name}: expected {len(self.columns)} columns "
+                                   f"({', '.join(map(shorten, self.columns[:8]))}"
+                                   f"{', ...' if len(self.columns) > 8 else ''}), got "
+                                   f"{a.shape[1]}")
+        return np.frompyfunc(_cell, 1, 1)(a).reshape(a.shape)
+
+    def _frame(self, frame, name):
+        names = [str(c) for c in frame.columns]
+        if self.columns is None:
+            self.columns = names
+        missing = [c for c in self.columns if c not in names]
+        if missing:
+            raise FeedforwardError(f"{name}: the DataFrame has no column "
+                                   f"{', '.join(map(repr, missing[:8]))}; its columns are "
+                                   f"{', '.join(map(repr, names[:8]))}")
+        order = [names.index(c) for c in self.columns]
+        return frame.iloc[:, order].astype(object).to_numpy()
+
+    def _resolve_categorical(self) -> set:
+        chosen = set()
+        for c in self.categorical or ():
+            if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+                if not -len(self.columns) <= c < len(self.columns):
+                    raise FeedforwardError(f"categorical: column {c} is out of range for "
+                                           f"{len(self.columns)} columns")
+                chosen.add(int(c) % len(self.columns))
+            elif c in self.columns:
+                chosen.add(self.columns.index(c))
+            else:
+                raise FeedforwardError(f"categorical: no column {shorten(str(c))!r}; the "
+                                       f"columns are {', '.join(self.columns[:8])}"
+                                       f"{', ...' if len(self.columns) > 8 else ''}")
+        return chosen
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x, y=None):
+        """Learn the columns' kinds, categories and fill values from training rows.
+
+        Parameters
+        ----------
+        x : array_like of shape (n, columns), list of rows, or pandas DataFrame
+            The training rows, raw.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        TableEncoder
+            ``self``, fitted.
+        """
+        cells = self.rows(x)
+        if self.columns is None:
+            self.columns = [f"column_{j + 1}" for j in range(cells.shape[1])]
+        forced = self._resolve_categorical()
+        learned = {"kinds": [], "categories": [], "fill": [], "indicators": []}
+        for j, name in enumerate(self.columns):
+            present = [v for v in cells[:, j] if v is not None]
+            if not present:
+                raise FeedforwardError(f"x: column {shorten(name)!r} has no value in the "
+                                       f"{len(cells)} training rows; leave it out (--drop)")
+            numbers = None if j in forced else [_number(v) for v in present]
+            if numbers is not None and None not in numbers:
+                kind, cats, fill = "numeric", None, self._numeric_fill(numbers, name)
+            else:
+                kind, cats, fill = "categorical", *self._categories(present, name)
+            if len(present) < len(cells):
+                if self.impute == "none":
+                    self._refuse_missing(cells, j)
+                if self.missing_indicators:
+                    learned["indicators"].append(j)
+            for key, value in (("kinds", kind), ("categories", cats), ("fill", fill)):
+                learned[key].append(value)
+        self._set_learned(learned)
+        return self
+
+    def _numeric_fill(self, numbers, name):
+        values = np.array(numbers)
+        if not np.isfinite(values).all():
+            bad = values[~np.isfinite(values)][0]
+            raise FeedforwardError(f"x: non-finite value {bad} in column {shorten(name)!r}")
+        if self.impute == "none":
+            return None
+        return float(np.median(values) if self.impute == "median" else _most_frequent(values))
+
+    def _categories(self, present, name):
+        texts = [_category(v) for v in present]
+        cats = sorted(set(texts))
+        if len(cats) > MIN_REFUSED and len(cats) > MAX_CATEGORY_SHARE * len(texts):
+            raise FeedforwardError(
+                f"x: column {shorten(name)!r} has {len(cats)} distinct text values in "
+                f"{len(texts)} training rows (e.g. {', '.join(map(repr, cats[:3]))}): as "
+                f"categories they would name rows, not groups (an id or free text); leave it "
+                f"out with --drop {name}")
+        return cats, None if self.impute == "none" else _most_frequent(texts)
+
+    def _refuse_missing(self, cells, j):
+        i = next(i for i in range(len(cells)) if cells[i, j] is None)
+        raise FeedforwardError(
+            f"x: missing value in row {i + 1}, column {shorten(self.columns[j])!r}, and "
+            f"impute is 'none'; fill it with --impute median (or most_frequent)")
+
+    # ------------------------------------------------------------------ transform
+    def transform(self, x):
+        """Encode raw rows as floats with what ``fit`` learned.
+
+        Parameters
+        ----------
+        x : array_like of shape (n, columns), list of rows, or pandas DataFrame
+            Raw rows of the columns seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n, n_outputs), float64
+            Numbers (imputed), one-hot categories (all zeros for an unseen one), then the
+            missing indicators.
+        """
+        self._require_fitted("transform")
+        cells = self.rows(x)
+        blocks, unseen = [], {}
+        for j, name in enumerate(self.columns):
+            fill = self.learned["fill"][j]
+            col = cells[:, j]
+            if fill is None and any(v is None for v in col):
+                self._refuse_missing(cells, j)
+            col = [fill if v is None else v for v in col]
+            if self.learned["kinds"][j] == "numeric":
+                blocks.append(self._numbers(col, name)[:, None])
+            else:
+                block, missed = self._one_hot(col, j)
+                blocks.append(block)
+                if missed:
+                    unseen[name] = missed
+        missing = [[v is None for v in cells[:, j]] for j in self.learned["indicators"]]
+        blocks.append(np.array(missing, dtype=np.float64).T.reshape(len(cells), -1))
+        self._tell_unseen(unseen, blocks)
+        return np.hstack(blocks)
+
+    def _numbers(self, col, name):
+        values = [_number(v) for v in col]
+        for i, v in enumerate(values):
+            if v is None or not math.isfinite(v):
+                raise FeedforwardError(
+                    f"x: non-numeric value {shorten(str(col[i]))!r} in row {i + 1}, column "
+                    f"{shorten(name)!r}, a numeric column in training")
+        return np.array(values, dtype=np.float64)
+
+    def _one_hot(self, col, j):
+        index = self._index[j]
+        out = np.zeros((len(col), len(index)))
+        missed = Counter()
+        for i, v in enumerate(col):
+            k = index.get(_category(v))
+            if k is None:
+                missed[_category(v)] += 1
+            else:
+                out[i, k] = 1.0
+        return out, dict(missed)
+
+    def _tell_unseen(self, unseen, blocks):
+        self.unseen_ = unseen
+        self.unseen_rows_ = 0
+        if unseen:
+            self.unseen_rows_ = self._rows_with_unseen(blocks)
+            warnings.warn(self.unseen_message(), UnseenCategoryWarning, stacklevel=3)
+
+    def _rows_with_unseen(self, blocks):
+        """Rows whose one-hot block of some categorical column is all zeros."""
+        rows = np.zeros(len(blocks[0]), dtype=bool)
+        for block, kind in zip(blocks, self.learned["kinds"], strict=False):
+            if kind == "categorical":
+                rows |= ~block.any(axis=1)
+        return int(rows.sum())
+
+    def unseen_message(self) -> str:
+        """The last ``transform``'s unseen categories in one line ("" when none).
+
+        Returns
+        -------
+        str
+            E.g. ``"3 rows had categories not seen in training (encoded as all zeros):
+            colour='purple' (2), size='XL' (1)"``.
+        """
+        if not self.unseen_:
+            return ""
+        shown = [f"{shorten(name)}={shorten(v)!r} ({n})" for name, seen in self.unseen_.items()
+                 for v, n in sorted(seen.items(), key=lambda kv: -kv[1])]
+        more = f", ... ({len(shown)} in all)" if len(shown) > 6 else ""
+        return (f"{self.unseen_rows_} row{'s' if self.unseen_rows_ != 1 else ''} had "
+                f"categories not seen in training (encoded as all zeros): "
+                f"{', '.join(shown[:6])}{more}")
+
+    def inverse_transform(self, x):
+        """Not available: one-hot columns and imputed cells do not give the raw rows back.
+
+        Parameters
+        ----------
+        x : array of shape (n, n_outputs)
+            Encoded rows.
+
+        Returns
+        -------
+        None
+            Always raises :class:`FeedforwardError`.
+        """
+        raise FeedforwardError("TableEncoder.inverse_transform: imputed cells and one-hot "
+                               "columns do not give the raw rows back")
+
+    def describe_fit(self) -> str:
+        """One line on what ``fit`` found: the categorical columns and the columns they make.
+
+        Returns
+        -------
+        str
+        """
+        cats = self.categorical_columns
+        n_cat = sum(len(c) for c in self.learned["categories"] if c is not None)
+        parts = [f"categorical columns {', '.join(map(repr, cats))} one-hot encoded as {n_cat} "
+                 f"columns" if cats else "no categorical column"]
+        if self.learned["indicators"]:
+            parts.append(f"{len(self.learned['indicators'])} missing-indicator columns")
+        parts.append(f"{self.n_outputs} inputs in all from {self.n_columns} columns")
+        return "; ".join(parts)
+
+
+registry.register(TableEncoder)
