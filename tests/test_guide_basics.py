@@ -312,13 +312,18 @@ def test_the_playground_links_show_what_the_pages_say():
     assert playground("02-forward-propagation.md", 0, 20)["metric"]["train"] > 0.95
     linear = playground("03-activations.md", 0, 50)
     assert linear["metric"]["train"] < 0.7  # a straight line cannot draw a circle
-    tanh = playground("03-activations.md", 1, 30)
+    sigmoid = playground("03-activations.md", 1, 30)
+    assert len(sigmoid["doctor"]["saturated"]) >= 8 and sigmoid["metric"]["train"] < 0.6
+    assert "learning_rate_too_high" in findings(sigmoid)
+    norms = sigmoid["doctor"]["grad_norms"]
+    assert norms[0] < 0.01 * norms[-1]
+    tanh = playground("03-activations.md", 2, 30)
     assert "saturation" in findings(tanh) and len(tanh["doctor"]["saturated"]) >= 8
     norms = tanh["doctor"]["grad_norms"]
     assert norms[0] < 1e-4 * norms[-1]
-    relu = playground("03-activations.md", 2, 30)
+    relu = playground("03-activations.md", 3, 30)
     assert "dead_relus" in findings(relu) and relu["doctor"]["grad_norms"][:2] == [0, 0]
-    assert playground("03-activations.md", 3, 30)["metric"]["train"] > 0.95  # leaky: alive
+    assert playground("03-activations.md", 4, 30)["metric"]["train"] > 0.95  # leaky: alive
     four = playground("04-softmax-cross-entropy.md", 0, 0)
     assert four["loss"]["train"] == pytest.approx(math.log(4), abs=0.25)  # starts near log 4
     assert playground("05-backpropagation.md", 0, 5)["doctor"]["grad_norms"][0] > 0
