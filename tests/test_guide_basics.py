@@ -308,6 +308,9 @@ def findings(frame):
 
 def test_the_playground_links_show_what_the_pages_say():
     assert playground("00-how-training-works.md", 0, 20)["metric"]["train"] > 0.99  # r2
+    start = playground("00-how-training-works.md", 2, 0)["loss"]["train"]
+    diverged = playground("00-how-training-works.md", 2, 20)["loss"]["train"]
+    assert round(start) == 22 and 1e9 < diverged < 1e11  # the rate 0.1 overshoots
     assert playground("01-architecture.md", 0, 50)["metric"]["train"] > 0.9  # xor learnt
     assert playground("02-forward-propagation.md", 0, 20)["metric"]["train"] > 0.95
     linear = playground("03-activations.md", 0, 50)
