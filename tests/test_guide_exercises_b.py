@@ -1,18 +1,26 @@
-"""The playground links of the guide's pages 7-12 show what their pages say.
+"""Pages 7-12 of the guide: their playground links show what the pages say, their Python
+snippets run and print what their comments claim, and their exercises are answered by flags of
+their scripts.
 
-Each link opens ``feedforward playground`` with a setup in the URL hash; this test trains each
-setup in a playground session, for the epochs its page names, and checks the effect the page
-describes. (tests/test_guide_links.py checks that every link's setup is valid.)
+Each link opens ``feedforward playground`` with a setup in the URL hash; the tests train each
+setup in a playground session, for the epochs its page names, and check the effect the page
+describes (tests/test_guide_links.py checks that every link's setup is valid). The snippets
+and exercises are checked by the rules of tests/test_guide_basics.py, which does the same for
+pages 0-6.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import urllib.parse
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from test_guide_basics import FENCE, claimed_value
 
 playground = pytest.importorskip("feedforward.playground")
 
@@ -72,3 +80,48 @@ def test_overfit_a_small_subset_links():
     (_, _, one), (_, _, two_layers) = sessions("12-sanity-recipe.md", 300)
     assert one["train"]["loss"] > 0.4
     assert two_layers["train"]["loss"] < 0.01
+
+
+PAGES = [f"{n:02d}-" for n in range(7, 13)]
+CLAIMS = {"07": 2, "08": 2, "09": 1, "10": 1, "11": 0, "12": 2}  # checked values per page
+
+
+def page_named(prefix):
+    return next(GUIDE.glob(f"{prefix}*.md"))
+
+
+@pytest.mark.parametrize("prefix", PAGES)
+def test_each_python_snippet_runs_and_shows_what_its_comments_claim(prefix, tmp_path,
+                                                                    monkeypatch):
+    """Every python block of the page runs, in order, in one namespace; an expression line
+    whose comment starts with a value evaluates to it, to the digits shown."""
+    monkeypatch.chdir(tmp_path)
+    page = page_named(prefix)
+    namespace, checked = {}, 0
+    for skip, code in FENCE.findall(page.read_text()):
+        if skip:
+            continue
+        for statement in ast.parse(code).body:
+            line = code.splitlines()[statement.end_lineno - 1]
+            claim = claimed_value(line.split("#", 1)[1]) if "#" in line else None
+            if isinstance(statement, ast.Expr) and claim is not None:
+                value, precision = claim
+                got = eval(compile(ast.Expression(statement.value), page.name, "eval"),
+                           namespace)
+                assert np.asarray(got, dtype=float) == pytest.approx(value, abs=precision), \
+                    f"{page.name}: {ast.get_source_segment(code, statement)} gave {got}"
+                checked += 1
+            else:
+                exec(compile(ast.Module([statement], []), page.name, "exec"), namespace)
+    assert checked >= CLAIMS[prefix[:2]], f"{page.name}: only {checked} values checked"
+
+
+@pytest.mark.parametrize("prefix", PAGES)
+def test_each_page_has_exercises_answered_by_flags_of_its_script(prefix):
+    page = page_named(prefix)
+    exercises = page.read_text().split("## Exercises", 1)[1].split("\n## ", 1)[0]
+    assert 2 <= len(re.findall(r"^\d\. ", exercises, re.M)) <= 3, page.name
+    script = next((GUIDE.parents[1] / "examples" / "guide").glob(f"{prefix[:2]}_*.py"))
+    flags = set(re.findall(r'add_argument\("(--[\w-]+)"', script.read_text()))
+    used = set(re.findall(r"`(--[\w-]+)", exercises))
+    assert used and used <= flags, f"{page.name}: {sorted(used - flags)} are not flags"

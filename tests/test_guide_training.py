@@ -288,6 +288,9 @@ def test_data_exercises(data):
     raw, scaled, _ = module.scaling(30, flags["activation"])
     assert abs(min(raw) - r["class_entropy"]) < 0.05  # ReLU does not rescue raw features
     assert min(raw) == pytest.approx(1.088, abs=5e-4)
+    kernel, bias = module.wine_network("relu").get_weights()[:2]
+    x, _ = module.ff.data.load_dataset("wine")
+    assert ((x @ kernel + bias) <= 0).all(axis=0).sum() == 8  # dead from the start
     flags = module.options(["--shift", "2", "2"])
     once = module.augmentation(15, flags["shift"], flags["translation"])
     assert once["augmented"][1] < 0.3  # taught one-pixel moves only
