@@ -86,6 +86,7 @@ def test_learning_rate_exercises(learning_rate):
     assert extra[2.0] > r["initial_loss"]  # exercise 2: ends above where it started
     curves = r["decayed_curves"]  # exercise 3: gamma 1 is the constant rate, number for number
     assert curves["step decay, gamma 1"] == curves["constant 1"]
+    assert_quoted(extra, {0.05: 0.469, 2.0: 4.14})
 
 
 @pytest.fixture(scope="module")
