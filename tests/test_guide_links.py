@@ -98,3 +98,11 @@ def kept(partial, merged) -> bool:
 def test_every_topic_page_from_the_first_to_the_sixth_links_the_playground():
     for page in PAGES[:7]:
         assert playground_links(page), f"{page.name} links no playground setup"
+
+
+def test_no_example_writes_into_the_current_folder_by_default():
+    """Run from the repository root, a script must not litter it with figures."""
+    for script in sorted((ROOT / "examples" / "guide").glob("[0-9][0-9]_*.py")):
+        text = script.read_text()
+        assert 'default="."' not in text and "out=\".\"" not in text, script.name
+        assert "gettempdir()" in text, f"{script.name}: no default folder of its own"
