@@ -146,6 +146,9 @@ def test_optimizer_paths(optimizers):
               "RMSProp": 0.0021, "Adam": 0.0094}
     for name, value in quoted.items():
         assert final[name] == pytest.approx(value, rel=0.06), name
+    opt = module.ff.optimizers  # the defaults the page's table of update rules names
+    assert (opt.RMSprop().rho, opt.Adadelta().rho) == (0.99, 0.9)
+    assert (opt.Adam().beta_1, opt.Adam().beta_2, opt.Adam().epsilon) == (0.9, 0.999, 1e-8)
     assert_figures(folder, "09-trajectories.png", "09-optimizers.png")
 
 
