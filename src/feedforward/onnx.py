@@ -4,6 +4,11 @@ The graph takes ``input`` of shape ``(batch, features)`` (``batch`` is dynamic) 
 ``output`` of shape ``(batch, outputs)``, equal to ``model.predict`` on raw inputs:
 
 - the fitted preprocessing comes first, as element-wise ``Sub`` / ``Div`` / ``Mul`` / ``Add``;
+- a :class:`~feedforward.data.TableEncoder` of numeric columns takes NaN for a missing
+  value: ``IsNaN`` + ``Where`` fill it with the training median (or most frequent value), and
+  its missing indicators are the ``IsNaN`` mask's columns, ``Cast`` to float and
+  ``Concat``-ed last. One with categorical columns is refused: an ONNX input tensor holds
+  one type, so text cannot come in beside numbers (one-hot them upstream instead);
 - ``Dense`` is ``MatMul`` (+ ``Add`` for the bias) and then its activation;
 - ``Maxout`` is ``MatMul`` + ``Add``, ``Reshape`` to ``(batch, units, pieces)`` and ``ReduceMax``
   over the pieces;
@@ -150,6 +155,8 @@ def _preprocessor(g, x, p, features, index):
     if isinstance(p, prep.MinMaxScaler):
         x = g.node("Mul", x, g.const(p.scale_.reshape(-1), "scale"))
         return g.node("Add", x, g.const(p.offset_.reshape(-1), "offset"))
+    if getattr(p, "takes_rows", False):
+        return _table_encoder(g, x, p, what)
     if isinstance(p, prep.ImageMeanSubtraction):
         if p.mode == "image":
             return g.node("Sub", x, g.reduce("ReduceMean", x, axis=1, keepdims=1))
@@ -159,6 +166,27 @@ def _preprocessor(g, x, p, features, index):
         return g.node("Sub", x, g.const(mean, "mean"))
     raise FeedforwardError(f"export_onnx: {what} transforms no input features and has no ONNX "
                            "translation")
+
+
+def _table_encoder(g, x, p, what):
+    """A numeric TableEncoder: NaN filled (``IsNaN`` + ``Where``), then the indicators."""
+    if p.categorical_columns:
+        raise FeedforwardError(
+            f"export_onnx: {what} has categorical columns "
+            f"({', '.join(map(repr, p.categorical_columns[:5]))}): an ONNX input tensor holds "
+            "one type, so their text cannot come in beside the numbers; export a model trained "
+            "on numeric inputs instead (one-hot the categories upstream, e.g. with "
+            "feedforward.data.TableEncoder, and fit the model on its output)")
+    fill = p.learned["fill"]
+    mask = g.node("IsNaN", x)
+    if all(v is not None for v in fill):  # impute "none" leaves NaN as it is (refused in Python)
+        x = g.node("Where", mask, g.const(np.array(fill, dtype=np.float64), "fill"), x)
+    if not p.learned["indicators"]:
+        return x
+    flags = g.node("Cast", mask, to=g.onnx.TensorProto.FLOAT)
+    index = g.const(p.learned["indicators"], "indicators", np.int64)
+    flags = g.node("Gather", flags, index, axis=1)
+    return g.node("Concat", x, flags, axis=1)
 
 
 # ---------------------------------------------------------------------------- export
@@ -194,7 +222,7 @@ def to_onnx(model, opset=OPSET):
     float32 = onnx.TensorProto.FLOAT
     graph = onnx.helper.make_graph(
         g.nodes, "feedforward_sequential",
-        [onnx.helper.make_tensor_value_info("input", float32, ["batch", model.input_dim])],
+        [onnx.helper.make_tensor_value_info("input", float32, ["batch", model.raw_input_dim])],
         [onnx.helper.make_tensor_value_info("output", float32,
                                             ["batch", *model.output_shape[1:]])],
         initializer=g.initializers)

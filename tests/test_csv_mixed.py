@@ -1,0 +1,275 @@
+"""Mixed-type tables: categorical columns one-hot encoded, missing cells imputed, both learned
+from the training split only and saved in the model file (a TableEncoder), so that predict and
+evaluate take raw rows; ONNX export carries imputation and refuses categories; Parquet input."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import feedforward as ff
+from feedforward import config, experiment, records
+from feedforward.cli.main import main
+from feedforward.data import TableEncoder, UnseenCategoryWarning, sources
+from feedforward.errors import FeedforwardError
+
+HEADER = "colour,size,a,zip,label"
+
+
+def write_mixed(path, rows=120, seed=0, gaps=True):
+    """colour (text), size (text), a (numbers, some NA), zip (numbers that are categories)
+    and a yes/no label that colour and a decide."""
+    rng = np.random.default_rng(seed)
+    lines = [HEADER]
+    for i in range(rows):
+        colour = "rgb"[rng.integers(3)]
+        a = rng.normal()
+        label = "yes" if a + (colour == "r") * 1.5 - (colour == "b") > 0 else "no"
+        cell = "NA" if gaps and i % 10 == 3 else f"{a:.4f}"
+        lines.append(f"{colour},{'SML'[rng.integers(3)]},{cell},{rng.choice([2139, 10001])},"
+                     f"{label}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def train(folder, *args):
+    out = folder / "run"
+    status = main(["train", "--dataset", str(folder / "data.csv"), "--out", str(out),
+                   "--epochs", "3", "--quiet", "--no-plots", "--overwrite", *args])
+    assert status == 0
+    return out / "model.safetensors"
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    write_mixed(tmp_path / "data.csv")
+    return tmp_path
+
+
+# ---------------------------------------------------------------------------- training
+def test_text_columns_are_detected_and_said_in_one_line(folder, capsys):
+    model_file = train(folder, "--categorical", "zip")
+    err = capsys.readouterr().err
+    assert ("categorical columns 'colour', 'size', 'zip' one-hot encoded as 8 columns; 9 "
+            "inputs in all from 4 columns (fitted on the 72 training rows)") in err
+    model, record = records.load(model_file)
+    encoder = model.row_encoder
+    assert model.input_dim == 9 and model.raw_input_dim == 4
+    assert record["feature_names"] == ["colour", "size", "a", "zip"]
+    assert encoder.learned["categories"] == [["b", "g", "r"], ["L", "M", "S"], None,
+                                             ["10001", "2139"]]
+    assert record["config"]["categorical"] == ["zip"]
+
+
+def test_without_categorical_a_numeric_zip_stays_a_number(folder):
+    model, _ = records.load(train(folder))
+    assert model.row_encoder.categorical_columns == ["colour", "size"]
+    assert model.input_dim == 3 + 3 + 2
+
+
+def test_a_numeric_table_has_no_encoder_and_records_leave_the_options_out(tmp_path):
+    write_mixed(tmp_path / "data.csv", gaps=False)
+    text = (tmp_path / "data.csv").read_text().splitlines()
+    (tmp_path / "data.csv").write_text("\n".join(",".join(r.split(",")[2:]) for r in text))
+    model, record = records.load(train(tmp_path))
+    assert model.row_encoder is None and model.input_dim == 2
+    for key in ("categorical", "impute", "missing_indicators"):  # 0.1 reads such records
+        assert config.BY_KEY[key].default is None and key in config.ADDED_AFTER_0_1
+        assert key not in config.portable(config.resolve({}))
+
+
+def test_imputation_uses_the_training_split_only(tmp_path):
+    """The training rows' median of a, not the whole file's, fills a missing cell."""
+    cfg = config.resolve({"dataset": str(write_mixed(tmp_path / "data.csv", rows=200)),
+                          "target": "label", "seed": 3})
+    data, parts = experiment.load(cfg)
+    encoder = data.encoder
+    a_train = np.array([float(v) for v in parts.x_train[:, 2] if v != "NA"])
+    a_all = np.array([float(v) for v in data.x[:, 2] if v != "NA"])
+    assert np.median(a_train) != np.median(a_all)
+    assert encoder.learned["fill"][2] == np.median(a_train)
+    rows = np.array([["r", "S", "NA", "2139"]], dtype=object)
+    assert encoder.transform(rows)[0, 6] == np.median(a_train)
+
+
+@pytest.mark.parametrize("impute, fill", [("median", 5.0), ("most_frequent", 1.0)])
+def test_impute_median_or_most_frequent(impute, fill):
+    rows = [["1", "x"], ["1", "x"], ["5", "y"], ["6", "y"], ["7", "x"], [None, ""]]
+    encoder = TableEncoder(impute=impute).fit(rows)
+    assert encoder.learned["fill"] == [fill, "x"]  # a category: its most frequent either way
+    assert encoder.transform([[None, None]]).tolist() == [[fill, 1, 0]]
+
+
+def test_missing_indicators_mark_the_columns_that_had_gaps(folder):
+    model, _ = records.load(train(folder, "--missing-indicators"))
+    encoder = model.row_encoder
+    assert encoder.feature_names_out()[-1] == "a_missing"
+    out = encoder.transform([["r", "S", "?", "2139"], ["r", "S", "0.5", "2139"]])
+    assert out[:, -1].tolist() == [1.0, 0.0]
+    assert out[0, 6] == encoder.learned["fill"][2]
+
+
+def test_impute_none_refuses_a_missing_cell_naming_it(folder):
+    with pytest.raises(FeedforwardError, match=r"^--impute: is 'none', but .*data.csv has a "
+                       r"missing value in row 4 \(line 5\), column 'a': 'NA'; fill missing "
+                       r"values with --impute median"):
+        sources.load(str(folder / "data.csv"), impute="none")
+
+
+def test_an_id_like_text_column_is_refused_pointing_to_drop(tmp_path):
+    rows = "".join(f"user{i},{i % 3},{i % 2}\n" for i in range(100))
+    (tmp_path / "data.csv").write_text("name,x,label\n" + rows)
+    assert main(["train", "--dataset", str(tmp_path / "data.csv"), "--quiet"]) == 2
+    cfg = config.resolve({"dataset": str(tmp_path / "data.csv")})
+    with pytest.raises(FeedforwardError, match=r"column 'name' has 60 distinct text values in "
+                                               r"60 training rows.*--drop name"):
+        experiment.load(cfg)
+    cfg = config.resolve({"dataset": str(tmp_path / "data.csv"), "drop": ["name"]})
+    assert experiment.load(cfg)[0].encoder is None
+
+
+def test_a_missing_target_is_refused_never_imputed(folder):
+    text = (folder / "data.csv").read_text().replace(",yes\n", ",\n", 1)
+    (folder / "data.csv").write_text(text)
+    with pytest.raises(FeedforwardError, match=r"missing target '' in row \d+ \(line \d+\), "
+                                               r"column 'label'.*never imputed"):
+        sources.load(str(folder / "data.csv"))
+
+
+# ---------------------------------------------------------------------------- predict / evaluate
+def test_predict_takes_raw_rows_by_name_with_unseen_and_missing_cells(folder, capsys):
+    model_file = train(folder, "--categorical", "zip")
+    capsys.readouterr()
+    (folder / "new.csv").write_text(  # reordered columns, an unseen colour, gaps
+        "zip,a,size,colour\n2139,0.5,S,r\n2139,NA,M,purple\n99999,,L,purple\n")
+    out = folder / "pred.csv"
+    assert main(["predict", str(model_file), str(folder / "new.csv"), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ("2 rows had categories not seen in training (encoded as "
+                                     "all zeros): colour='purple' (2), zip='99999' (1)") in err
+    model, _ = records.load(model_file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenCategoryWarning)
+        expected = model.predict([["purple", "M", model.row_encoder.learned["fill"][2], "2139"]])
+    written = np.loadtxt(out, delimiter=",", skiprows=1, usecols=2)  # probability_yes
+    assert written[1] == pytest.approx(expected[0, 0], rel=1e-6)
+
+
+def test_evaluate_split_reproduces_the_training_results(folder, capsys):
+    model_file = train(folder, "--missing-indicators")
+    _, record = records.load(model_file)
+    capsys.readouterr()
+    assert main(["evaluate", str(model_file), "--data", str(folder / "data.csv"),
+                 "--split", "test", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["metrics"] == pytest.approx(record["results"]["test"], rel=1e-6)
+
+
+def test_a_missing_cell_at_predict_is_refused_when_training_refused_them(tmp_path, capsys):
+    write_mixed(tmp_path / "data.csv", gaps=False)
+    model_file = train(tmp_path, "--impute", "none")
+    (tmp_path / "new.csv").write_text("colour,size,a,zip\nr,S,NA,2139\n")
+    assert main(["predict", str(model_file), str(tmp_path / "new.csv")]) == 2
+    assert "missing value in row 1, column 'a'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- Python
+def test_the_python_api_takes_raw_rows_and_saves_the_encoder(folder, tmp_path):
+    ds = ff.data.read_csv(folder / "data.csv", target="label")
+    assert ds.x.dtype == object and ds.x.shape == (120, 4)
+    model = ff.Sequential([ff.layers.Dense(8, activation="relu"),
+                           ff.layers.Dense(2, activation="softmax")], seed=0,
+                          preprocessing=[TableEncoder(columns=ds.feature_names,
+                                                      categorical=["zip"]), "standard_scaler"])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(ds.x, ds.y, epochs=2, verbose=0)
+    assert model.input_dim == 9
+    model.save(tmp_path / "m.safetensors")
+    loaded = ff.load_model(tmp_path / "m.safetensors")
+    assert loaded.row_encoder.get_config() == model.row_encoder.get_config()
+    assert np.array_equal(loaded.predict(ds.x[:5]), model.predict(ds.x[:5]))
+    logs = loaded.evaluate(ds.x, ds.y, return_dict=True)
+    assert logs == model.evaluate(ds.x, ds.y, return_dict=True)
+    with pytest.warns(UnseenCategoryWarning, match="colour='purple' \\(1\\)"):
+        loaded.predict([["purple", "S", None, 2139]])
+
+
+def test_a_dataframe_is_taken_by_column_name():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"n": [1.0, np.nan, 3.0], "c": ["a", "b", None]})
+    encoder = TableEncoder().fit(frame)
+    assert encoder.columns == ["n", "c"]
+    again = encoder.transform(frame[["c", "n"]])  # reordered: by name
+    assert again.tolist() == [[1, 1, 0], [2, 0, 1], [3, 1, 0]]
+
+
+def test_encoder_errors_name_the_cell():
+    encoder = TableEncoder(columns=["n", "c"]).fit([["1", "a"], ["2", "b"]])
+    with pytest.raises(FeedforwardError, match=r"non-numeric value 'x' in row 2, column 'n'"):
+        encoder.transform([["1", "a"], ["x", "b"]])
+    with pytest.raises(FeedforwardError, match="expected 2 columns"):
+        encoder.transform([["1"]])
+    with pytest.raises(FeedforwardError, match="categorical: no column 'zz'"):
+        TableEncoder(categorical=["zz"]).fit([["1"]])
+
+
+# ---------------------------------------------------------------------------- ONNX
+def test_onnx_carries_imputation_and_indicators():
+    ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+    from feedforward.onnx import to_onnx
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    rows = x.astype(object)
+    rows[::7, 1] = None
+    rows[::5, 2] = "NA"
+    model = ff.Sequential([ff.layers.Dense(4, activation="tanh"), ff.layers.Dense(1)], seed=0,
+                          preprocessing=[TableEncoder(missing_indicators=True),
+                                         "standard_scaler"])
+    model.compile("sgd", "mse")
+    model.fit(rows, x[:, 0], epochs=1, verbose=0)
+    session = ort.InferenceSession(to_onnx(model).SerializeToString())
+    floats = np.where(rows == None, np.nan, np.where(rows == "NA", np.nan, rows))  # noqa: E711
+    got = session.run(None, {"input": floats.astype(np.float32)})[0]
+    assert np.allclose(got, model.predict(rows), atol=1e-5)
+
+
+def test_onnx_refuses_categorical_columns_saying_what_to_do():
+    pytest.importorskip("onnx", reason="the onnx extra is not installed")
+    from feedforward.onnx import to_onnx
+
+    model = ff.Sequential([ff.layers.Dense(1)], preprocessing=[TableEncoder()])
+    model.compile("sgd", "mse")
+    model.fit([["a", 1.0], ["b", 2.0]], [0.0, 1.0], epochs=1, verbose=0)
+    with pytest.raises(FeedforwardError, match=r"categorical columns \('column_1'\): an ONNX "
+                                               r"input tensor holds one type.*one-hot"):
+        to_onnx(model)
+
+
+# ---------------------------------------------------------------------------- Parquet
+def test_parquet_reads_as_the_same_table(folder):
+    pq = pytest.importorskip("pyarrow.parquet", reason="the parquet extra is not installed")
+    pa = pytest.importorskip("pyarrow")
+    ds = ff.data.read_csv(folder / "data.csv")
+    columns = {name: [None if v == "NA" else (float(v) if name == "a" else v)
+                      for v in ds.x[:, j]] for j, name in enumerate(ds.feature_names)}
+    columns["label"] = [ds.classes[c] for c in ds.y]
+    pq.write_table(pa.table(columns), folder / "data.parquet")
+    csv_model = records.load(train(folder))[0]
+    out = folder / "pq"
+    assert main(["train", "--dataset", str(folder / "data.parquet"), "--out", str(out),
+                 "--epochs", "3", "--quiet", "--no-plots"]) == 0
+    pq_model = records.load(out / "model.safetensors")[0]
+    assert pq_model.row_encoder.get_config() == csv_model.row_encoder.get_config()
+    assert np.array_equal(pq_model.layers[0].params["kernel"], csv_model.layers[0].params["kernel"])
+
+
+def test_parquet_without_pyarrow_names_the_extra(folder, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # import fails, as uninstalled
+    (folder / "x.parquet").write_bytes(b"PAR1")
+    with pytest.raises(FeedforwardError, match=r"needs pyarrow.*feedforward\[parquet\]"):
+        sources.load(str(folder / "x.parquet"))
