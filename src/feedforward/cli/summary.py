@@ -67,7 +67,9 @@ def run(args, console) -> int:
     say(str(args.model))
     model.summary(print_fn=say)
     features = info.get("feature_names")
-    say(f"inputs: {model.input_dim} features" + (f" ({_names(features)})" if features else ""))
+    encoded = f", encoded as {model.input_dim} features" if model.row_encoder else ""
+    say(f"inputs: {model.raw_input_dim} features" + (f" ({_names(features)})" if features else "")
+        + encoded)
     say(f"outputs: {model.describe_outputs()}")
     scaling = ", ".join(type(p).__name__ for p in model.preprocessing) or "none"
     say(f"input scaling: {scaling} (applied by predict to raw inputs)")

@@ -74,9 +74,7 @@ def _fresh(model_factory, x):
 def _prepared(model, x, y):
     """Inputs and targets as the first layer and the loss see them (preprocessing fitted)."""
     x = model.raw_inputs(x)
-    for p in model.preprocessing:
-        if not p.fitted:
-            p.fit(x)
+    model.fit_preprocessing(x)
     return model.transform(x), model.prepare_y(y, x.shape[0])
 
 
