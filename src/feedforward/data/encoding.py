@@ -38,6 +38,7 @@ IMPUTE = ("median", "most_frequent", "none")
 # (and more than MIN_REFUSED of them) names rows rather than groups: an id or free text
 MAX_CATEGORY_SHARE = 0.5
 MIN_REFUSED = 20
+_LONGEST = max(map(len, MISSING))
 
 
 class UnseenCategoryWarning(UserWarning):
@@ -46,6 +47,9 @@ class UnseenCategoryWarning(UserWarning):
 
 def _cell(value):
     """A cell as None (missing), a str, or a number."""
+    if type(value) is str:  # the common case first: a file's cells
+        text = value.strip()
+        return None if len(text) <= _LONGEST and text.lower() in MISSING else text
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -63,6 +67,14 @@ def _number(value):
     try:
         return float(value)
     except ValueError:
+        return None
+
+
+def _numbers_or_none(cells):
+    """The present cells of a column as floats, or None when one is not a number."""
+    try:
+        return np.array(cells, dtype=np.float64)
+    except (ValueError, TypeError):
         return None
 
 
@@ -286,8 +298,8 @@ class TableEncoder(Preprocessor):
             if not present:
                 raise FeedforwardError(f"x: column {shorten(name)!r} has no value in the "
                                        f"{len(cells)} training rows; leave it out (--drop)")
-            numbers = None if j in forced else [_number(v) for v in present]
-            if numbers is not None and None not in numbers:
+            numbers = None if j in forced else _numbers_or_none(present)
+            if numbers is not None:
                 kind, cats, fill = "numeric", None, self._numeric_fill(numbers, name)
             else:
                 kind, cats, fill = "categorical", *self._categories(present, name)
@@ -301,8 +313,7 @@ class TableEncoder(Preprocessor):
         self._set_learned(learned)
         return self
 
-    def _numeric_fill(self, numbers, name):
-        values = np.array(numbers)
+    def _numeric_fill(self, values, name):
         if not np.isfinite(values).all():
             bad = values[~np.isfinite(values)][0]
             raise FeedforwardError(f"x: non-finite value {bad} in column {shorten(name)!r}")
@@ -364,6 +375,12 @@ class TableEncoder(Preprocessor):
         return np.hstack(blocks)
 
     def _numbers(self, col, name):
+        try:  # at C speed; the cell-by-cell pass below names a bad cell
+            values = np.array(col, dtype=np.float64)
+            if np.isfinite(values).all():
+                return values
+        except (ValueError, TypeError):
+            pass
         values = [_number(v) for v in col]
         for i, v in enumerate(values):
             if v is None or not math.isfinite(v):
