@@ -37,9 +37,9 @@ class Block:
     ``line`` is the 1-based line of the opening fence; ``text`` the lines between the fences.
     ``skip`` is the reason the whole block is not run (``None`` when it runs), ``skip_prefixes``
     maps a command prefix to the reason its commands are not run, ``fails`` says each command
-    must exit non-zero, ``file`` names the file the block's text is written to, and
-    ``tolerance`` is ``(value, relative)`` for the block's decimal figures, and ``own_folder``
-    says the block runs in a fresh folder rather than the doc's.
+    must exit non-zero (``True``) or with that status (an int), ``file`` names the file the
+    block's text is written to, ``tolerance`` is ``(value, relative)`` for the block's decimal
+    figures, and ``own_folder`` says the block runs in a fresh folder rather than the doc's.
     """
 
     doc: str
@@ -48,7 +48,7 @@ class Block:
     text: list[str]
     skip: str | None = None
     skip_prefixes: dict[str, str] = field(default_factory=dict)
-    fails: bool = False
+    fails: bool | int = False
     file: str | None = None
     tolerance: tuple[float, bool] = (0.0, False)
     own_folder: bool = False
@@ -90,7 +90,9 @@ def parse_marker(block: Block, body: str) -> None:
             else:
                 block.skip_prefixes[prefix] = reason.group(1)
         elif name == "fails":
-            block.fails = True
+            if rest.strip() and not rest.strip().isdigit():
+                raise ValueError(f"{block.where}: 'fails' takes an exit status: {part!r}")
+            block.fails = int(rest) if rest.strip() else True
         elif name == "own folder":
             block.own_folder = True
         elif name == "file":

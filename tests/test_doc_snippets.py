@@ -39,7 +39,8 @@ Markers: one HTML comment on the last non-blank line before the opening fence,
 - ``skip (REASON)``: the block is not run (installation, a server that runs until stopped);
 - ``skip "PREFIX" (REASON)``: the block's commands that start with PREFIX are not run (each
   such prefix must match a command);
-- ``fails``: each command must exit non-zero (a sample of refusals);
+- ``fails``: each command must exit non-zero (a sample of refusals); ``fails 2``: with
+  exit status 2;
 - ``own folder``: the block runs in a fresh folder of its own (with the sample files), not
   after the doc's earlier blocks;
 - ``file NAME``: the block's text is written to NAME in the doc's folder, for later commands;
@@ -149,10 +150,11 @@ def test_shell_blocks_run_and_print_the_claimed_figures(doc, tmp_path):
             result = subprocess.run(["bash", "-c", command], cwd=folder, env=env, text=True,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     timeout=TIMEOUT)
-            failed = result.returncode != 0
-            assert failed == block.fails, (
-                f"{block.where}: `{command}` exited {result.returncode}"
-                f"{' (the block is marked fails)' if block.fails else ''}:\n{result.stdout}")
+            status = result.returncode
+            ok = status != 0 if block.fails is True else status == int(block.fails)
+            assert ok, (f"{block.where}: `{command}` exited {status}"
+                        f"{' (the block is marked fails)' if block.fails else ''}:\n"
+                        f"{result.stdout}")
             if block.kind == "transcript":
                 why = transcript_mismatch(claimed, result.stdout, block.tolerance)
                 if why:
@@ -230,9 +232,9 @@ def test_markers_need_a_reason_and_a_known_directive(tmp_path):
     doc.write_text("<!-- doc-test: skipp (typo) -->\n```sh\nls\n```\n")
     with pytest.raises(ValueError, match="unknown doc-test directive"):
         blocks(doc, tmp_path)
-    doc.write_text('<!-- doc-test: skip "b" (x; y); fails -->\n```sh\na\nb c\n```\n')
+    doc.write_text('<!-- doc-test: skip "b" (x; y); fails 2 -->\n```sh\na\nb c\n```\n')
     block, = blocks(doc, tmp_path)
-    assert block.skip_prefixes == {"b": "x; y"} and block.fails
+    assert block.skip_prefixes == {"b": "x; y"} and block.fails == 2
     assert [c for c, _ in commands(block) if not skipped_by(block, c)] == ["a"]
 
 
