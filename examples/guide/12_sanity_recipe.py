@@ -97,7 +97,7 @@ def main(out=None, quick=False, units=(), init_std=()) -> dict:
                                           max_steps=MAX_STEPS, lr_steps=100 if quick else 200)
                for name, make in networks(units, init_std).items()}
     subset = s.x_train[:SUBSET], s.y_train[:SUBSET]
-    curves = {name: overfit_curve(make(), *subset, MAX_STEPS)
+    curves = {name: overfit_curve(make(), *subset, 100 if quick else MAX_STEPS)
               for name, make in NETWORKS.items() if name != "wild init (std 3)"}
 
     rate = reports["sound (128, 64)"].recommended_learning_rate
