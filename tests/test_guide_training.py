@@ -247,6 +247,8 @@ def test_regularization_exercises(regularization):
     assert r["patience"]["stopped_epoch"] == r["plain_best_epoch"] + 10
     assert r["patience"]["val_loss"] == pytest.approx(r["plain_best_val_loss"], rel=1e-4)
     assert r["more_data"]["best_val_loss"] < 0.7 * r["plain_best_val_loss"]
+    with pytest.raises(SystemExit):  # more images than the pool holds: refused, not cut
+        module.options(["--train", "1000"])
     assert_quoted({"L1": r["zero_fraction"]["L1 (0.003)"], "more": r["more_data"]["best_val_loss"]},
                   {"L1": 0.498, "more": 0.147})
 

@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 import feedforward as ff  # noqa: E402
 
 TRAIN = 150
+POOL = 359  # the training part of the split: the most images --train can use
 PATIENCE = 5
 ZERO = 1e-3  # |w| below this counts as zero: subgradient steps hover near 0 rather than on it
 OUT = Path(tempfile.gettempdir()) / "feedforward-guide"
@@ -156,7 +157,7 @@ def main(out=None, quick=False, l1=None, patience=None, train=None) -> dict:
                                        strict=True))
     if train is not None:
         more = np.array(fit(network(), (x[:train], y[:train]), val, epochs)["val_loss"])
-        results["more_data"] = {"train": min(train, len(x)), "best_val_loss": float(more.min())}
+        results["more_data"] = {"train": train, "best_val_loss": float(more.min())}
     path = out / "10-regularization.png"
     _plot(path, small, runs, results, kernels)
     _report(results)
@@ -234,7 +235,11 @@ def options(argv=None) -> dict:
                         help="also stop early with patience P")
     parser.add_argument("--train", type=int, metavar="N",
                         help="also train the unregularized network on N images (at most 359)")
-    return vars(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    if args.train is not None and not TRAIN <= args.train <= POOL:
+        parser.error(f"--train: expected a number of images from {TRAIN} to {POOL}, got "
+                     f"{args.train}")
+    return vars(args)
 
 
 if __name__ == "__main__":
