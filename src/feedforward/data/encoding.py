@@ -120,6 +120,8 @@ class TableEncoder(Preprocessor):
 
     Attributes
     ----------
+    missing_ : dict
+        After ``fit``: ``{column: missing cells}`` of the training rows.
     unseen_ : dict
         After ``transform``: ``{column: {category: rows}}`` of the categories not seen in
         training, and ``unseen_rows_`` the number of rows that held any.
@@ -293,6 +295,7 @@ class TableEncoder(Preprocessor):
             self.columns = [f"column_{j + 1}" for j in range(cells.shape[1])]
         forced = self._resolve_categorical()
         learned = {"kinds": [], "categories": [], "fill": [], "indicators": []}
+        self.missing_ = {}
         for j, name in enumerate(self.columns):
             present = [v for v in cells[:, j] if v is not None]
             if not present:
@@ -304,6 +307,7 @@ class TableEncoder(Preprocessor):
             else:
                 kind, cats, fill = "categorical", *self._categories(present, name)
             if len(present) < len(cells):
+                self.missing_[name] = len(cells) - len(present)
                 if self.impute == "none":
                     self._refuse_missing(cells, j)
                 if self.missing_indicators:
@@ -461,6 +465,12 @@ class TableEncoder(Preprocessor):
         n_cat = sum(len(c) for c in self.learned["categories"] if c is not None)
         parts = [f"categorical columns {', '.join(map(repr, cats))} one-hot encoded as {n_cat} "
                  f"columns" if cats else "no categorical column"]
+        gaps = getattr(self, "missing_", {})
+        if gaps:
+            how = "median" if self.impute == "median" else "most frequent value"
+            parts.append(f"{sum(gaps.values())} missing cells in {len(gaps)} column"
+                         f"{'s' if len(gaps) > 1 else ''} imputed "
+                         f"with the training {how} (categories: the most frequent)")
         if self.learned["indicators"]:
             parts.append(f"{len(self.learned['indicators'])} missing-indicator columns")
         parts.append(f"{self.n_outputs} inputs in all from {self.n_columns} columns")
