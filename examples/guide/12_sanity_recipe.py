@@ -178,4 +178,7 @@ def options(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main(**options())
+    try:
+        main(**options())
+    except ff.FeedforwardError as error:  # a flag's value the library refuses: say which
+        raise SystemExit(f"{Path(__file__).name}: error: {error}") from None
