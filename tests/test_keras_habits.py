@@ -277,8 +277,6 @@ def keras_styles():
         "add(Input) then add": added(),
         "input_shape": ff.Sequential([ff.Dense(8, activation="relu", input_shape=(4,)),
                                       ff.Dense(3, activation="softmax")], seed=0),
-        "input_dim on the layer": ff.Sequential([ff.Dense(8, activation="relu", input_dim=4),
-                                                 ff.Dense(3, activation="softmax")], seed=0),
     }
 
 
@@ -290,7 +288,18 @@ def test_keras_s_ways_to_give_the_input_build_the_same_model(style):
     assert m.built and m.input_shape == (None, 4) and m.output_shape == (None, 3)
     assert [type(layer).__name__ for layer in m.layers] == ["Dense", "Dense"]  # no Input
     assert same_weights(m, reference)
-    assert m.get_config() == reference.get_config()
+    assert m.get_config()["input_dim"] == 4
+    again = ff.Sequential.from_config(m.get_config())
+    assert again.input_shape == (None, 4) and again.get_config() == m.get_config()
+
+
+def test_a_first_layer_s_input_shape_is_in_its_config():
+    dense = ff.Dense(8, input_shape=(4,))
+    assert dense.get_config()["input_shape"] == [4]
+    again = ff.layers.deserialize(ff.layers.serialize(dense))
+    assert again.declared_input_dim == 4
+    assert ff.Sequential([again], seed=0).input_shape == (None, 4)
+    assert ff.Dense(8).get_config()["input_shape"] is None
 
 
 def test_a_model_built_from_input_round_trips_through_config_and_file(tmp_path):
@@ -325,8 +334,7 @@ def test_an_input_alone_is_kept_until_the_first_layer():
     (lambda: ff.Input((0,)), r"^shape: "),
     (lambda: ff.Input("4"), r"^shape: expected a shape \(features,\), got str '4'$"),
     (lambda: ff.Dense(3, input_shape=(2, 2)), r"^input_shape: expected a shape \(features,\)"),
-    (lambda: ff.Dense(3, input_dim=1.5), r"^input_dim: "),
-    (lambda: ff.Dense(3, input_shape=(4,), input_dim=4), r"^input_dim: given with input_shape"),
+    (lambda: ff.Dropout(0.1, input_shape=(1.5,)), r"^input_shape: "),
     (lambda: ff.Sequential([ff.Dense(3), ff.Input((4,))]),
      r"^Input: only the first element of a Sequential model takes it, got it after 1 layer"),
     (lambda: ff.Sequential([ff.Dense(3), ff.Dense(2, input_shape=(4,))]),

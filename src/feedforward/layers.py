@@ -162,24 +162,28 @@ class Layer(Configurable):
         self.__dict__.update(state)
         self._buffers = OrderedDict()
 
-    def declare_input(self, input_shape=None, input_dim=None):
-        """Keras's ``input_shape=(features,)`` (or Keras 2's ``input_dim=features``) on a first
-        layer: the model's number of input features, so that it is built at once.
+    def declare_input(self, input_shape=None):
+        """Keras's ``input_shape=(features,)`` on a first layer: the model's number of input
+        features, so that it is built at once. It is in the layer's config.
 
         Parameters
         ----------
         input_shape : tuple of one int, optional
             ``(features,)``, without the batch axis.
-        input_dim : int, optional
-            ``features``; the same as ``input_shape=(input_dim,)``.
         """
-        if input_shape is not None and input_dim is not None:
-            raise FeedforwardError(f"input_dim: given with input_shape; give one of them "
-                                   f"(got input_shape={input_shape!r}, input_dim={input_dim!r})")
         if input_shape is not None:
             self.declared_input_dim = input_size(input_shape, "input_shape")
-        elif input_dim is not None:
-            self.declared_input_dim = input_size((input_dim,), "input_dim")
+
+    def declared_config(self) -> dict:
+        """The config entry of :meth:`declare_input`.
+
+        Returns
+        -------
+        dict
+            ``{"input_shape": [features]}``, or ``{"input_shape": None}`` when not declared.
+        """
+        k = getattr(self, "declared_input_dim", None)
+        return {"input_shape": None if k is None else [k]}
 
     def param_shapes(self, input_shape) -> dict:
         """``{name: (shape, initializer)}`` for ``input_shape``; allocates nothing.
@@ -354,10 +358,9 @@ class _Affine(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, *, input_shape=None,
-                 input_dim=None):
+                 kernel_constraint=None, bias_constraint=None, *, input_shape=None):
         super().__init__()
-        self.declare_input(input_shape, input_dim)
+        self.declare_input(input_shape)
         self.units = int(check_number(units, "units", low=1, high=MAX_WIDTH, integer=True))
         self.activation = activations.get(activation) or activations.Linear()
         self.use_bias = bool(use_bias)
@@ -408,6 +411,7 @@ class _Affine(Layer):
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": regularizers.constraints.serialize(self.constraints.get("kernel")),
             "bias_constraint": regularizers.constraints.serialize(self.constraints.get("bias")),
+            **self.declared_config(),
         }
 
     def _width(self) -> int:
@@ -469,9 +473,9 @@ class Dense(_Affine):
         Penalties added to the loss (see :mod:`feedforward.regularizers`).
     kernel_constraint, bias_constraint : str, dict or Constraint, optional
         Projections applied after every update, e.g. ``MaxNorm``.
-    input_shape, input_dim : tuple of one int, or int, optional
-        On a first layer, as in Keras: ``input_shape=(features,)`` (or Keras 2's
-        ``input_dim=features``), the model's input (see :meth:`Layer.declare_input`).
+    input_shape : tuple of one int, optional
+        On a first layer, as in Keras: ``(features,)``, the model's input (see
+        :meth:`Layer.declare_input`).
     """
 
     name = "Dense"
@@ -508,19 +512,18 @@ class Maxout(_Affine):
         Penalties added to the loss (see :mod:`feedforward.regularizers`).
     kernel_constraint, bias_constraint : str, dict or Constraint, optional
         Projections applied after every update, e.g. ``MaxNorm``.
-    input_shape, input_dim : tuple of one int, or int, optional
-        On a first layer, as in Keras: ``input_shape=(features,)`` (or Keras 2's
-        ``input_dim=features``), the model's input (see :meth:`Layer.declare_input`).
+    input_shape : tuple of one int, optional
+        On a first layer, as in Keras: ``(features,)``, the model's input (see
+        :meth:`Layer.declare_input`).
     """
 
     name = "Maxout"
     def __init__(self, units, pieces=2, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, *, input_shape=None,
-                 input_dim=None):
+                 kernel_constraint=None, bias_constraint=None, *, input_shape=None):
         super().__init__(units, None, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint,
-                         input_shape=input_shape, input_dim=input_dim)
+                         input_shape=input_shape)
         self.pieces = int(check_number(pieces, "pieces", low=1, high=MAX_WIDTH, integer=True))
         self.activation = None
 
@@ -555,22 +558,21 @@ class Activation(Layer):
     ----------
     activation : str, dict or Activation
         The function ``f``, by name, config or instance (see :mod:`feedforward.activations`).
-    input_shape, input_dim : tuple of one int, or int, optional
+    input_shape : tuple of one int, optional
         On a first layer: ``(features,)`` (see :meth:`Layer.declare_input`).
     """
 
     name = "Activation"
-    _config_keys = ("activation",)
 
-    def __init__(self, activation, *, input_shape=None, input_dim=None):
+    def __init__(self, activation, *, input_shape=None):
         super().__init__()
-        self.declare_input(input_shape, input_dim)
+        self.declare_input(input_shape)
         self.activation = activations.get(activation)
         if self.activation is None:
             raise FeedforwardError("activation: expected a name, config or Activation, got None")
 
     def get_config(self):
-        return {"activation": activations.serialize(self.activation)}
+        return {"activation": activations.serialize(self.activation), **self.declared_config()}
 
     def forward(self, x, training=False):
         self.x, self.y = x, self.activation(x)
@@ -605,19 +607,21 @@ class Dropout(Layer):
     ----------
     rate : float
         The probability of dropping each input, in [0, 1).
-    input_shape, input_dim : tuple of one int, or int, optional
+    input_shape : tuple of one int, optional
         On a first layer: ``(features,)`` (see :meth:`Layer.declare_input`).
     """
 
     name = "Dropout"
-    _config_keys = ("rate",)
 
-    def __init__(self, rate: float, *, input_shape=None, input_dim=None):
+    def __init__(self, rate: float, *, input_shape=None):
         super().__init__()
-        self.declare_input(input_shape, input_dim)
+        self.declare_input(input_shape)
         self.rate = float(check_number(rate, "rate", low=0, high=1, high_open=True))
         self.rng = np.random.default_rng()
         self.mask = None
+
+    def get_config(self):
+        return {"rate": self.rate, **self.declared_config()}
 
     def forward(self, x, training=False):
         if not training or self.rate == 0:
