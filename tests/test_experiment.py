@@ -87,10 +87,36 @@ def test_the_plan_makes_every_auto_concrete():
     assert plan.metrics == ["accuracy"] and plan.monitor == "val_loss"
     assert (plan.hidden_init, plan.output_init) == ("he_uniform", "glorot_uniform")
     assert plan.steps_per_epoch == -(-len(parts.x_train) // 32)
-    assert plan.learning_rate is None  # the optimizer's own default
+    assert plan.learning_rate == 0.01  # Adam's own 1e-3, raised: 3 steps per epoch
     assert plan.notes["loss"] == "categorical_crossentropy"
-    assert plan.notes["learning_rate"] == "Adam's default, 0.001"
+    assert plan.notes["learning_rate"] == ("0.01 (Adam's default 0.001, raised for 3 steps "
+                                           "per epoch)")
     assert plan.notes["samples"] == "150 samples"
+    assert experiment.optimizer(cfg, plan).learning_rate == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("rate, steps, want", [
+    (1e-3, 1, 0.01), (1e-3, 10, 0.01), (1e-3, 40, 0.0025), (1e-3, 100, 1e-3),
+    (1e-3, 1000, 1e-3), (0.002, 100, 0.002), (1.0, 3, 1.0)])
+def test_epochs_of_few_steps_get_a_larger_default_rate(rate, steps, want):
+    assert experiment.short_epoch_rate(rate, steps) == pytest.approx(want)
+
+
+@pytest.mark.parametrize("name, batch, rate, note", [
+    ("sgd", 32, 0.01, "SGD's default, 0.01"),        # its own is already 0.01
+    ("adadelta", 32, 1.0, "Adadelta's default, 1"),  # its own is higher: kept
+    ("nadam", 32, 0.01, "0.01 (Nadam's default 0.002, raised for 3 steps per epoch)"),
+    ("adam", 2, 0.1 / 45, "0.00222222 (Adam's default 0.001, raised for 45 steps per epoch)")])
+def test_an_unset_rate_is_the_recipes_rule_and_a_set_one_is_kept(name, batch, rate, note):
+    cfg = _cfg(dataset="iris", layers=[4], optimizer=name, batch_size=batch)
+    data, parts = experiment.load(cfg)
+    plan = experiment.make_plan(cfg, data, len(parts.x_train))
+    assert plan.learning_rate == pytest.approx(rate) and plan.notes["learning_rate"] == note
+    assert experiment.optimizer(cfg, plan).learning_rate == pytest.approx(rate)
+    # a rate that is set is taken as it is, below the rule's too
+    cfg = _cfg(dataset="iris", layers=[4], optimizer=name, learning_rate=1e-4)
+    plan = experiment.make_plan(cfg, data, len(parts.x_train))
+    assert plan.learning_rate == 1e-4 and "learning_rate" not in plan.notes
 
 
 def test_the_plan_of_a_regression_and_a_schedule():

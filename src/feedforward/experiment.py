@@ -429,15 +429,18 @@ def _learning_rate(cfg, steps, monitor):
     notes = {}
     lr = default_learning_rate(cfg)
     if cfg["learning_rate"] is None:
-        name = _canonical(optimizers.registry, cfg["optimizer"])
-        notes["learning_rate"] = f"{name}'s default, {lr:g}"
+        name, own = _canonical(optimizers.registry, cfg["optimizer"]), lr
+        lr = short_epoch_rate(own, steps)
+        notes["learning_rate"] = (f"{name}'s default, {lr:g}" if lr == own else
+                                  f"{lr:g} ({name}'s default {own:g}, raised for {steps} "
+                                  f"steps per epoch)")
     name, rate, decay = cfg["schedule"], cfg["decay_rate"], cfg["decay_steps"]
     plateau = None
     if isinstance(name, dict):  # a schedule with its own parameters
         cls, kwargs = schedule_arguments(name, lr)
         value = cls(**kwargs)
     elif name == "constant":
-        value = cfg["learning_rate"]  # None lets the optimizer use its default
+        value = lr
     elif name == "plateau":
         value = lr
         plateau = callbacks.ReduceLROnPlateau(monitor=monitor, factor=rate or 0.1,
@@ -458,6 +461,29 @@ def _learning_rate(cfg, steps, monitor):
     if cfg["warmup_steps"]:
         value = schedules.LinearWarmup(value if value is not None else lr, cfg["warmup_steps"])
     return value, plateau, {k: v for k, v in notes.items() if v}
+
+
+def short_epoch_rate(rate: float, steps: int) -> float:
+    """The default learning rate for epochs of ``steps`` optimizer steps: THE rule.
+
+    Keras's rate for Adam, 1e-3, suits epochs of hundreds of steps; on data of a few hundred
+    rows (ten steps an epoch) a run then needs thousands of epochs, and early stopping, whose
+    patience counts epochs, ends it first (spiral at 52 %). So an epoch of few steps gets a
+    larger rate, ``0.1 / steps``, up to 0.01; a rate above that is kept.
+
+    Parameters
+    ----------
+    rate : float
+        The optimizer's own default rate.
+    steps : int
+        Optimizer steps per epoch.
+
+    Returns
+    -------
+    float
+        ``max(rate, min(0.01, 0.1 / steps))``.
+    """
+    return max(rate, min(0.01, 0.1 / steps))
 
 
 def _augmenter(cfg, data):
