@@ -106,7 +106,7 @@ IN_PROCESS_CASES = [
     # whole numbers that are a quantity: 214 values in 442 rows made a 214-class problem
     (["train", "--dataset", "diabetes", "--task", "classification"],
      ["--task classification", "214 distinct values", "442 rows", "--task regression"]),
-    (["train", "--dataset", "text.csv", "--task", "regression"], ["--dataset", "'abc'"]),
+    (["train", "--dataset", "text.csv", "--categorical", "abc"], ["--categorical", "'abc'"]),
     (["train", "--dataset", "good.csv", "--task", "regression"], ["--task regression",
                                                                   "text labels"]),
     (["train", "--optimizer", "adam", "--momentum", "0.9"], ["--momentum", "'adam'",

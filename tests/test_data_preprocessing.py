@@ -15,6 +15,7 @@ from feedforward.data import (
     LabelEncoder,
     MinMaxScaler,
     StandardScaler,
+    TableEncoder,
     preprocessing,
 )
 from feedforward.data.preprocessing import one_hot
@@ -42,6 +43,8 @@ EXAMPLES = {
     "min_max_scaler": (MinMaxScaler(), X),
     "image_mean_subtraction": (ImageMeanSubtraction(), IMAGES),
     "label_encoder": (LabelEncoder(), np.array(["b", "a", "c", "a"])),
+    "table_encoder": (TableEncoder(), np.array([["red", "1.5"], ["blue", "NA"], ["red", "2"],
+                                                ["green", "-1"]], dtype=object)),
 }
 
 

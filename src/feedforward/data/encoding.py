@@ -229,7 +229,7 @@ class TableEncoder(Preprocessor):
         ndarray of shape (n, columns), object
         """
         if hasattr(x, "columns") and hasattr(x, "to_numpy"):
-            x = self._frame(x, name)
+            x, self.columns = _frame(x, self.columns, name)
         elif hasattr(x, "to_numpy"):
             x = x.to_numpy()
         try:
@@ -245,34 +245,6 @@ class TableEncoder(Preprocessor):
                                    f"{', ...' if len(self.columns) > 8 else ''}), got "
                                    f"{a.shape[1]}")
         return np.frompyfunc(_cell, 1, 1)(a).reshape(a.shape)
-
-    def _frame(self, frame, name):
-        names = [str(c) for c in frame.columns]
-        if self.columns is None:
-            self.columns = names
-        missing = [c for c in self.columns if c not in names]
-        if missing:
-            raise FeedforwardError(f"{name}: the DataFrame has no column "
-                                   f"{', '.join(map(repr, missing[:8]))}; its columns are "
-                                   f"{', '.join(map(repr, names[:8]))}")
-        order = [names.index(c) for c in self.columns]
-        return frame.iloc[:, order].astype(object).to_numpy()
-
-    def _resolve_categorical(self) -> set:
-        chosen = set()
-        for c in self.categorical or ():
-            if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
-                if not -len(self.columns) <= c < len(self.columns):
-                    raise FeedforwardError(f"categorical: column {c} is out of range for "
-                                           f"{len(self.columns)} columns")
-                chosen.add(int(c) % len(self.columns))
-            elif c in self.columns:
-                chosen.add(self.columns.index(c))
-            else:
-                raise FeedforwardError(f"categorical: no column {shorten(str(c))!r}; the "
-                                       f"columns are {', '.join(self.columns[:8])}"
-                                       f"{', ...' if len(self.columns) > 8 else ''}")
-        return chosen
 
     # ------------------------------------------------------------------ fit
     def fit(self, x, y=None):
@@ -293,7 +265,7 @@ class TableEncoder(Preprocessor):
         cells = self.rows(x)
         if self.columns is None:
             self.columns = [f"column_{j + 1}" for j in range(cells.shape[1])]
-        forced = self._resolve_categorical()
+        forced = _resolve(self.categorical, self.columns)
         learned = {"kinds": [], "categories": [], "fill": [], "indicators": []}
         self.missing_ = {}
         for j, name in enumerate(self.columns):
@@ -303,9 +275,9 @@ class TableEncoder(Preprocessor):
                                        f"{len(cells)} training rows; leave it out (--drop)")
             numbers = None if j in forced else _numbers_or_none(present)
             if numbers is not None:
-                kind, cats, fill = "numeric", None, self._numeric_fill(numbers, name)
+                kind, cats, fill = "numeric", None, _numeric_fill(numbers, name, self.impute)
             else:
-                kind, cats, fill = "categorical", *self._categories(present, name)
+                kind, cats, fill = "categorical", *_categories(present, name, self.impute)
             if len(present) < len(cells):
                 self.missing_[name] = len(cells) - len(present)
                 if self.impute == "none":
@@ -316,25 +288,6 @@ class TableEncoder(Preprocessor):
                 learned[key].append(value)
         self._set_learned(learned)
         return self
-
-    def _numeric_fill(self, values, name):
-        if not np.isfinite(values).all():
-            bad = values[~np.isfinite(values)][0]
-            raise FeedforwardError(f"x: non-finite value {bad} in column {shorten(name)!r}")
-        if self.impute == "none":
-            return None
-        return float(np.median(values) if self.impute == "median" else _most_frequent(values))
-
-    def _categories(self, present, name):
-        texts = [_category(v) for v in present]
-        cats = sorted(set(texts))
-        if len(cats) > MIN_REFUSED and len(cats) > MAX_CATEGORY_SHARE * len(texts):
-            raise FeedforwardError(
-                f"x: column {shorten(name)!r} has {len(cats)} distinct text values in "
-                f"{len(texts)} training rows (e.g. {', '.join(map(repr, cats[:3]))}): as "
-                f"categories they would name rows, not groups (an id or free text); leave it "
-                f"out with --drop {name}")
-        return cats, None if self.impute == "none" else _most_frequent(texts)
 
     def _refuse_missing(self, cells, j):
         i = next(i for i in range(len(cells)) if cells[i, j] is None)
@@ -367,9 +320,9 @@ class TableEncoder(Preprocessor):
                 self._refuse_missing(cells, j)
             col = [fill if v is None else v for v in col]
             if self.learned["kinds"][j] == "numeric":
-                blocks.append(self._numbers(col, name)[:, None])
+                blocks.append(_numbers(col, name)[:, None])
             else:
-                block, missed = self._one_hot(col, j)
+                block, missed = _one_hot(col, self._index[j])
                 blocks.append(block)
                 if missed:
                     unseen[name] = missed
@@ -378,47 +331,12 @@ class TableEncoder(Preprocessor):
         self._tell_unseen(unseen, blocks)
         return np.hstack(blocks)
 
-    def _numbers(self, col, name):
-        try:  # at C speed; the cell-by-cell pass below names a bad cell
-            values = np.array(col, dtype=np.float64)
-            if np.isfinite(values).all():
-                return values
-        except (ValueError, TypeError):
-            pass
-        values = [_number(v) for v in col]
-        for i, v in enumerate(values):
-            if v is None or not math.isfinite(v):
-                raise FeedforwardError(
-                    f"x: non-numeric value {shorten(str(col[i]))!r} in row {i + 1}, column "
-                    f"{shorten(name)!r}, a numeric column in training")
-        return np.array(values, dtype=np.float64)
-
-    def _one_hot(self, col, j):
-        index = self._index[j]
-        out = np.zeros((len(col), len(index)))
-        missed = Counter()
-        for i, v in enumerate(col):
-            k = index.get(_category(v))
-            if k is None:
-                missed[_category(v)] += 1
-            else:
-                out[i, k] = 1.0
-        return out, dict(missed)
-
     def _tell_unseen(self, unseen, blocks):
         self.unseen_ = unseen
         self.unseen_rows_ = 0
         if unseen:
-            self.unseen_rows_ = self._rows_with_unseen(blocks)
+            self.unseen_rows_ = _rows_with_unseen(blocks, self.learned["kinds"])
             warnings.warn(self.unseen_message(), UnseenCategoryWarning, stacklevel=3)
-
-    def _rows_with_unseen(self, blocks):
-        """Rows whose one-hot block of some categorical column is all zeros."""
-        rows = np.zeros(len(blocks[0]), dtype=bool)
-        for block, kind in zip(blocks, self.learned["kinds"], strict=False):
-            if kind == "categorical":
-                rows |= ~block.any(axis=1)
-        return int(rows.sum())
 
     def unseen_message(self) -> str:
         """The last ``transform``'s unseen categories in one line ("" when none).
@@ -429,14 +347,7 @@ class TableEncoder(Preprocessor):
             E.g. ``"3 rows had categories not seen in training (encoded as all zeros):
             colour='purple' (2), size='XL' (1)"``.
         """
-        if not self.unseen_:
-            return ""
-        shown = [f"{shorten(name)}={shorten(v)!r} ({n})" for name, seen in self.unseen_.items()
-                 for v, n in sorted(seen.items(), key=lambda kv: -kv[1])]
-        more = f", ... ({len(shown)} in all)" if len(shown) > 6 else ""
-        return (f"{self.unseen_rows_} row{'s' if self.unseen_rows_ != 1 else ''} had "
-                f"categories not seen in training (encoded as all zeros): "
-                f"{', '.join(shown[:6])}{more}")
+        return _unseen_text(self.unseen_, self.unseen_rows_) if self.unseen_ else ""
 
     def inverse_transform(self, x):
         """Not available: one-hot columns and imputed cells do not give the raw rows back.
@@ -451,6 +362,7 @@ class TableEncoder(Preprocessor):
         None
             Always raises :class:`FeedforwardError`.
         """
+        self._require_fitted("inverse_transform")
         raise FeedforwardError("TableEncoder.inverse_transform: imputed cells and one-hot "
                                "columns do not give the raw rows back")
 
@@ -475,6 +387,106 @@ class TableEncoder(Preprocessor):
             parts.append(f"{len(self.learned['indicators'])} missing-indicator columns")
         parts.append(f"{self.n_outputs} inputs in all from {self.n_columns} columns")
         return "; ".join(parts)
+
+
+def _frame(frame, columns, name):
+    """A DataFrame's columns ``columns`` (all when None) as an object array, and its names."""
+    names = [str(c) for c in frame.columns]
+    columns = names if columns is None else columns
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise FeedforwardError(f"{name}: the DataFrame has no column "
+                               f"{', '.join(map(repr, missing[:8]))}; its columns are "
+                               f"{', '.join(map(repr, names[:8]))}")
+    order = [names.index(c) for c in columns]
+    return frame.iloc[:, order].astype(object).to_numpy(), columns
+
+
+def _resolve(categorical, columns) -> set:
+    """The indexes of the ``categorical`` columns (names or indexes) among ``columns``."""
+    chosen = set()
+    for c in categorical or ():
+        if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+            if not -len(columns) <= c < len(columns):
+                raise FeedforwardError(f"categorical: column {c} is out of range for "
+                                       f"{len(columns)} columns")
+            chosen.add(int(c) % len(columns))
+        elif c in columns:
+            chosen.add(columns.index(c))
+        else:
+            raise FeedforwardError(f"categorical: no column {shorten(str(c))!r}; the "
+                                   f"columns are {', '.join(columns[:8])}"
+                                   f"{', ...' if len(columns) > 8 else ''}")
+    return chosen
+
+
+def _numeric_fill(values, name, impute):
+    if not np.isfinite(values).all():
+        bad = values[~np.isfinite(values)][0]
+        raise FeedforwardError(f"x: non-finite value {bad} in column {shorten(name)!r}")
+    if impute == "none":
+        return None
+    return float(np.median(values) if impute == "median" else _most_frequent(values))
+
+
+def _categories(present, name, impute):
+    """A column's sorted categories and its fill (None for ``impute='none'``)."""
+    texts = [_category(v) for v in present]
+    cats = sorted(set(texts))
+    if len(cats) > MIN_REFUSED and len(cats) > MAX_CATEGORY_SHARE * len(texts):
+        raise FeedforwardError(
+            f"x: column {shorten(name)!r} has {len(cats)} distinct text values in "
+            f"{len(texts)} training rows (e.g. {', '.join(map(repr, cats[:3]))}): as "
+            f"categories they would name rows, not groups (an id or free text); leave it "
+            f"out with --drop {name}")
+    return cats, None if impute == "none" else _most_frequent(texts)
+
+
+def _numbers(col, name):
+    """A numeric column's cells as float64, naming a cell that is no finite number."""
+    try:  # at C speed; the cell-by-cell pass below names a bad cell
+        values = np.array(col, dtype=np.float64)
+        if np.isfinite(values).all():
+            return values
+    except (ValueError, TypeError):
+        pass
+    values = [_number(v) for v in col]
+    for i, v in enumerate(values):
+        if v is None or not math.isfinite(v):
+            raise FeedforwardError(
+                f"x: non-numeric value {shorten(str(col[i]))!r} in row {i + 1}, column "
+                f"{shorten(name)!r}, a numeric column in training")
+    return np.array(values, dtype=np.float64)
+
+
+def _one_hot(col, index):
+    """One-hot rows of the categories ``index`` maps, and the unseen ones counted."""
+    out = np.zeros((len(col), len(index)))
+    missed = Counter()
+    for i, v in enumerate(col):
+        k = index.get(_category(v))
+        if k is None:
+            missed[_category(v)] += 1
+        else:
+            out[i, k] = 1.0
+    return out, dict(missed)
+
+
+def _rows_with_unseen(blocks, kinds):
+    """Rows whose one-hot block of some categorical column is all zeros."""
+    rows = np.zeros(len(blocks[0]), dtype=bool)
+    for block, kind in zip(blocks, kinds, strict=False):
+        if kind == "categorical":
+            rows |= ~block.any(axis=1)
+    return int(rows.sum())
+
+
+def _unseen_text(unseen, rows) -> str:
+    shown = [f"{shorten(name)}={shorten(v)!r} ({n})" for name, seen in unseen.items()
+             for v, n in sorted(seen.items(), key=lambda kv: -kv[1])]
+    more = f", ... ({len(shown)} in all)" if len(shown) > 6 else ""
+    return (f"{rows} row{'s' if rows != 1 else ''} had categories not seen in training "
+            f"(encoded as all zeros): {', '.join(shown[:6])}{more}")
 
 
 registry.register(TableEncoder)
