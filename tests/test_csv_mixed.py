@@ -206,11 +206,13 @@ def test_the_python_api_takes_raw_rows_and_saves_the_encoder(folder, tmp_path):
 
 def test_a_dataframe_is_taken_by_column_name():
     pd = pytest.importorskip("pandas")
-    frame = pd.DataFrame({"n": [1.0, np.nan, 3.0], "c": ["a", "b", None]})
+    frame = pd.DataFrame({"n": [1.0, np.nan, 3.0], "c": ["a", "b", None],
+                          "k": pd.array([4, None, 4], dtype="Int64")})  # pd.NA: missing
     encoder = TableEncoder().fit(frame)
-    assert encoder.columns == ["n", "c"]
-    again = encoder.transform(frame[["c", "n"]])  # reordered: by name
-    assert again.tolist() == [[1, 1, 0], [2, 0, 1], [3, 1, 0]]
+    assert encoder.columns == ["n", "c", "k"]
+    assert encoder.categorical_columns == ["c"]
+    again = encoder.transform(frame[["k", "c", "n"]])  # reordered: by name
+    assert again.tolist() == [[1, 1, 0, 4], [2, 0, 1, 4], [3, 1, 0, 4]]
 
 
 def test_encoder_errors_name_the_cell():

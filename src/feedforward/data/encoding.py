@@ -39,6 +39,7 @@ IMPUTE = ("median", "most_frequent", "none")
 MAX_CATEGORY_SHARE = 0.5
 MIN_REFUSED = 20
 _LONGEST = max(map(len, MISSING))
+_NULLS = ("NAType", "NaTType")  # pandas' pd.NA and pd.NaT, known without importing pandas
 
 
 class UnseenCategoryWarning(UserWarning):
@@ -50,7 +51,7 @@ def _cell(value):
     if type(value) is str:  # the common case first: a file's cells
         text = value.strip()
         return None if len(text) <= _LONGEST and text.lower() in MISSING else text
-    if value is None:
+    if value is None or type(value).__name__ in _NULLS:
         return None
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
