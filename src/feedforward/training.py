@@ -319,96 +319,32 @@ def _described(a) -> str:
     return describe(a)
 
 
-class Trainer:
-    """Runs training of a compiled model: epochs of batches, callbacks, divergence undo.
+_END = object()  # a stream's end, read ahead
 
-    Parameters
-    ----------
-    model : Sequential
-        A compiled, built model.
-    x : ndarray of shape (n, features), ArraySource or StreamSource
-        The training inputs as the first layer sees them (``model.prepare_x``); raw
-        (``model.raw_inputs``) with ``augment``: each batch is augmented, then transformed.
-        Or a source of batches (:mod:`feedforward.data.streams`), with ``y`` None.
-    y : ndarray of shape (n, outputs) or (n,)
-        The training targets, prepared (``model.prepare_y``).
-    batch_size : int, default 32
-        Samples per step (at most ``n``); a stream gives its own batches.
-    shuffle : bool, default True
-        Draw a new order of the samples every epoch, from the model's ``"shuffle"`` stream.
-    callbacks : list of Callback, optional
-        Called at each hook, in the order of :func:`ordered_callbacks`.
-    augment : callable ``(x_batch, rng) -> x_batch``, Augmenter or dict, optional
-        Applied to every training batch of raw inputs.
-    validation : tuple (x_val, y_val) or (x_val, y_val, w_val), optional
-        Prepared validation data, evaluated at the end of each epoch (``val_*`` logs).
-    epochs : int, optional
-        The index of the epoch to stop at (Keras's meaning); None (only with :meth:`run`):
-        no end.
-    verbose : {0, 1, 2}
-        Silent, a progress bar per epoch, or one line per epoch.
-    sample_weight : ndarray of shape (n,), optional
-        Weights of the training rows' losses (see :mod:`feedforward.weighting`).
-    initial_epoch : int, default 0
-        The index of the first epoch: epochs ``initial_epoch .. epochs - 1`` are trained, and
-        callbacks and History see those numbers.
+
+class Feed:
+    """The data side of a :class:`Trainer`: one source of batches for arrays and streams
+    (:mod:`feedforward.data.streams`), and the sample of the data that callbacks see.
 
     Attributes
     ----------
-    history : History
-        The epochs' logs (also set as ``model.history``).
-    callbacks : list of Callback
-        Every callback, in the order their hooks are called (History included).
-    params : dict
-        ``{"epochs", "steps", "batch_size", "verbose"}``, given to each callback.
-    epoch, batch, step : int
-        The index of the epoch in progress (or of the next one: ``initial_epoch`` plus the
-        epochs ended), batches of that epoch done, and optimizer steps this trainer has taken.
+    source : ArraySource or StreamSource
+        Where the batches come from.
     x, y : ndarray or None
-        The training arrays (x raw when :attr:`x_is_raw`); None for a stream (see
-        :meth:`sample`).
+        The training arrays (x raw when ``x_is_raw``); None for a stream (see :meth:`sample`).
+    x_is_raw : bool
+        Whether each batch is transformed by the trainer (augmented first, with ``augment``).
     steps : int or None
         Batches per epoch; None for a stream of unknown length (an epoch ends with it).
-    batch_loss : float
-        The loss of the batch trained last (penalties included, before its update), as
-        ``model.train_step`` gives it; non-finite when that batch diverged, NaN before any.
-    finished : bool
-        Whether training ended normally: all epochs run, or a callback stopped it.
-    shuffle_state : dict
-        The state of the shuffling stream just before the current epoch's permutation was
-        drawn (a run resumed mid-epoch draws it again from there).
+    batch_size : int
+        Samples per batch (a stream's: its first batch's).
+
+    Notes
+    -----
+    An :class:`~feedforward.data.streams.ArraySource` made with ``raw=True`` keeps raw inputs,
+    transformed batch by batch: ``fit`` makes one of a memory map, which so stays on disk.
     """
 
-    def __init__(self, model, x, y=None, *, batch_size=32, shuffle=True, callbacks=None,
-                 augment=None, validation=None, epochs=None, verbose=0, sample_weight=None,
-                 initial_epoch=0):
-        check_ready(model)
-        self.model = model
-        self.epochs = None if epochs is None else int(check_number(epochs, "epochs", low=0,
-                                                                   integer=True))
-        start = int(check_number(initial_epoch, "initial_epoch", low=0, integer=True))
-        if self.epochs is not None and start > self.epochs:
-            raise FeedforwardError(f"initial_epoch: expected at most epochs ({self.epochs}), the "
-                                   f"index of the epoch to stop at, got {start}")
-        self.shuffle, self.validation = shuffle, check_validation(model, validation)
-        self.augment = check_augment(augment)
-        self.history = model.history = History()
-        self.callbacks = ordered_callbacks(check_callbacks(callbacks), check_verbose(verbose),
-                                           self.history)
-        self._cbs = CallbackList(self.callbacks, model)
-        self.params = {"epochs": self.epochs, "verbose": verbose}
-        self._batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
-        self.epoch, self.batch, self.step, self.batch_loss = start, 0, 0, float("nan")
-        self._total, self._seen = 0.0, 0  # the epoch's running loss sum and sample count
-        self._batches = None  # the epoch in progress: an iterator over its batches
-        self._undo = UndoPoint(model)  # the weights and optimizer state of the epoch's start
-        self._stopped_at_start = self._stopping = self._begun = self.finished = False
-        self.shuffle_state = self._ahead = None
-        self.set_data(x, y, sample_weight)
-        self._cbs.set_params(self.params)
-        self._cbs.set_trainer(self)
-
-    # ------------------------------------------------------------------ data and position
     def set_data(self, x, y=None, sample_weight=None):
         """Train on new data from the next step on (e.g. the playground's new points).
 
@@ -455,6 +391,100 @@ class Trainer:
         x, y = self.source.sample(n)
         return np.array(self.model.transform(x) if self.x_is_raw else x), np.array(y)
 
+    def _next_batch(self):
+        batch, self._ahead = self._ahead or next(self._batches), None
+        return batch
+
+    def _stream_ended(self) -> bool:
+        """Whether a stream of unknown length has ended: seen by reading one batch ahead."""
+        if self._ahead is None:
+            self._ahead = next(self._batches, _END)
+            if self._ahead is _END and self.batch == 0:
+                raise FeedforwardError(f"x: the stream gave no batch for epoch {self.epoch}")
+        return self._ahead is _END
+
+
+class Trainer(Feed):
+    """Runs training of a compiled model: epochs of batches, callbacks, divergence undo.
+
+    Parameters
+    ----------
+    model : Sequential
+        A compiled, built model.
+    x : ndarray of shape (n, features), or a source (see :class:`Feed`) with ``y`` None
+        The training inputs as the first layer sees them (``model.prepare_x``); raw with
+        ``augment`` (each batch augmented, then transformed), or a memory map (see ``Feed``).
+    y : ndarray of shape (n, outputs) or (n,)
+        The training targets, prepared (``model.prepare_y``).
+    batch_size : int, default 32
+        Samples per step (at most ``n``); a stream gives its own batches.
+    shuffle : bool, default True
+        Draw a new order of the samples every epoch, from the model's ``"shuffle"`` stream.
+    callbacks : list of Callback, optional
+        Called at each hook, in the order of :func:`ordered_callbacks`.
+    augment : callable ``(x_batch, rng) -> x_batch``, Augmenter or dict, optional
+        Applied to every training batch of raw inputs.
+    validation : tuple (x_val, y_val) or (x_val, y_val, w_val), optional
+        Prepared validation data, evaluated at the end of each epoch (``val_*`` logs).
+    epochs : int, optional
+        The index of the epoch to stop at (Keras's); None (only with :meth:`run`): no end.
+    verbose : {0, 1, 2}
+        Silent, a progress bar per epoch, or one line per epoch.
+    sample_weight : ndarray of shape (n,), optional
+        Weights of the training rows' losses (see :mod:`feedforward.weighting`).
+    initial_epoch : int, default 0
+        The first epoch's index: epochs ``initial_epoch .. epochs - 1`` run, so numbered.
+
+    Attributes
+    ----------
+    history : History
+        The epochs' logs (also set as ``model.history``).
+    callbacks : list of Callback
+        Every callback, in the order their hooks are called (History included).
+    params : dict
+        ``{"epochs", "steps", "batch_size", "verbose"}``, given to each callback.
+    epoch, batch, step : int
+        The epoch in progress (or the next), its batches done, the optimizer steps taken.
+    batch_loss : float
+        The loss of the batch trained last (penalties included, before its update), as
+        ``model.train_step`` gives it; non-finite when that batch diverged, NaN before any.
+    finished : bool
+        Whether training ended normally: all epochs run, or a callback stopped it.
+    shuffle_state : dict
+        The state of the shuffling stream just before the current epoch's permutation was
+        drawn (a run resumed mid-epoch draws it again from there).
+    """
+
+    def __init__(self, model, x, y=None, *, batch_size=32, shuffle=True, callbacks=None,
+                 augment=None, validation=None, epochs=None, verbose=0, sample_weight=None,
+                 initial_epoch=0):
+        check_ready(model)
+        self.model = model
+        self.epochs = None if epochs is None else int(check_number(epochs, "epochs", low=0,
+                                                                   integer=True))
+        start = int(check_number(initial_epoch, "initial_epoch", low=0, integer=True))
+        if self.epochs is not None and start > self.epochs:
+            raise FeedforwardError(f"initial_epoch: expected at most epochs ({self.epochs}), the "
+                                   f"index of the epoch to stop at, got {start}")
+        self.shuffle, self.validation = shuffle, check_validation(model, validation)
+        self.augment = check_augment(augment)
+        self.history = model.history = History()
+        self.callbacks = ordered_callbacks(check_callbacks(callbacks), check_verbose(verbose),
+                                           self.history)
+        self._cbs = CallbackList(self.callbacks, model)
+        self.params = {"epochs": self.epochs, "verbose": verbose}
+        self._batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
+        self.epoch, self.batch, self.step, self.batch_loss = start, 0, 0, float("nan")
+        self._total, self._seen = 0.0, 0  # the epoch's running loss sum and sample count
+        self._batches = None  # the epoch in progress: an iterator over its batches
+        self._undo = UndoPoint(model)  # the weights and optimizer state of the epoch's start
+        self._stopped_at_start = self._stopping = self._begun = self.finished = False
+        self.shuffle_state = self._ahead = None
+        self.set_data(x, y, sample_weight)
+        self._cbs.set_params(self.params)
+        self._cbs.set_trainer(self)
+
+    # ------------------------------------------------------------------ data and position
     @property
     def position(self) -> dict:
         """Where training stands: ``{"epoch", "batch", "total", "seen"}``.
@@ -605,11 +635,7 @@ class Trainer:
     def _epoch_done(self) -> bool:
         if self._epoch_cut or self.steps is not None:
             return self._epoch_cut or self.batch >= self.steps
-        if self._ahead is None:  # a stream of unknown length: its end is seen by reading on
-            self._ahead = next(self._batches, _END)
-            if self._ahead is _END and self.batch == 0:
-                raise FeedforwardError(f"x: the stream gave no batch for epoch {self.epoch}")
-        return self._ahead is _END
+        return self._stream_ended()
 
     # ------------------------------------------------------------------ one epoch
     def _begin_epoch(self):
@@ -629,8 +655,7 @@ class Trainer:
 
     def _train_batch(self):
         model, index = self.model, self.batch
-        batch, self._ahead = self._ahead or next(self._batches), None
-        xb, yb, wb = batch
+        xb, yb, wb = self._next_batch()
         if self.x_is_raw:
             if self.augment is not None:
                 xb = self.augment(xb, model.rngs["augment"])
@@ -679,9 +704,6 @@ class Trainer:
         self._undo.restore()
         if not self._quiet:
             raise report from None
-
-
-_END = object()
 
 
 def _train_step(model, x, y, w):
