@@ -94,8 +94,7 @@ def test_entry_point_and_module_agree(tmp_path):
 
 # ---------------------------------------------------------------------------- the demo
 def test_default_train_is_the_demo(tmp_path):
-    """No flags: digits, two hidden ReLU layers, Adam, early stopping; test accuracy >= 96.5 %
-    (scikit-learn's MLP reaches 97.2 % on this split: benchmarks/tabular.py)."""
+    """No flags: digits, two hidden ReLU layers, Adam, early stopping; test accuracy >= 97 %."""
     start = time.perf_counter()
     result = ok(ff_cli("train", "--out", "demo", cwd=tmp_path))
     record("demo_train", seconds=time.perf_counter() - start)
@@ -103,7 +102,7 @@ def test_default_train_is_the_demo(tmp_path):
     printed = re.search(r"test accuracy (\d+\.\d+) %", result.stdout)
     assert printed, result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["test"]["accuracy"] >= 0.965
+    assert metrics["test"]["accuracy"] >= 0.97
     assert float(printed.group(1)) == pytest.approx(100 * metrics["test"]["accuracy"], abs=0.006)
     assert metrics["samples"] == {"train": 1078, "val": 359, "test": 360}
     assert re.search(r"Dense \(relu\)\s.*\(None, 128\)", result.stdout)

@@ -469,7 +469,8 @@ def short_epoch_rate(rate: float, steps: int) -> float:
     Keras's rate for Adam, 1e-3, suits epochs of hundreds of steps; on data of a few hundred
     rows (ten steps an epoch) a run then needs thousands of epochs, and early stopping, whose
     patience counts epochs, ends it first (spiral at 52 %). So an epoch of few steps gets a
-    larger rate, ``0.1 / steps``, up to 0.01; a rate above that is kept.
+    larger rate, ``0.1 / steps`` (to two significant digits), up to 0.01; a rate above that
+    is kept.
 
     Parameters
     ----------
@@ -483,7 +484,7 @@ def short_epoch_rate(rate: float, steps: int) -> float:
     float
         ``max(rate, min(0.01, 0.1 / steps))``.
     """
-    return max(rate, min(0.01, 0.1 / steps))
+    return max(rate, min(0.01, float(f"{0.1 / steps:.2g}")))
 
 
 def _augmenter(cfg, data):
