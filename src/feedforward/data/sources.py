@@ -346,8 +346,11 @@ def fit_encoder(data: Data, parts, label="--dataset") -> None:
     encoder = data.encoder
     if encoder is None or encoder.fitted:
         return
-    with _flags(label):
+    try:
         encoder.fit(parts.x_train)
+    except FeedforwardError as e:  # the encoder's "x: " is the file here
+        message = str(e).removeprefix("x: ")
+        raise FeedforwardError(f"{label} {data.name}: {message}") from None
     sys.stderr.write(f"note: {label} {data.name}: {encoder.describe_fit()} (fitted on the "
                      f"{len(parts.x_train)} training rows)\n")
     for name, x in (("validation", parts.x_val), ("test", parts.x_test)):
