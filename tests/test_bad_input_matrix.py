@@ -780,8 +780,9 @@ CLI_CELLS = [
     (["predict", "model.safetensors", "missing.csv"], "INPUT.csv", "missing.csv"),
 ]
 # these also run as subprocesses: the user's view, with no traceback
-SUBPROCESS = {"train --dataset nan.csv --impute none", "train --batch-size 0", "evaluate model.safetensors "
-              "--data unknownlabel.csv", "predict model.safetensors rows_nan.csv"}
+SUBPROCESS = {"train --dataset nan.csv --impute none", "train --batch-size 0",
+              "evaluate model.safetensors --data unknownlabel.csv",
+              "predict model.safetensors rows_nan.csv"}
 
 
 def run_cli(args):
