@@ -281,3 +281,83 @@ def test_parquet_without_pyarrow_names_the_extra(folder, monkeypatch):
     (folder / "x.parquet").write_bytes(b"PAR1")
     with pytest.raises(FeedforwardError, match=r"needs pyarrow.*feedforward\[parquet\]"):
         sources.load(str(folder / "x.parquet"))
+
+
+# ---------------------------------------------------------------------------- written two ways
+def test_a_category_written_as_another_number_or_case_is_the_same_category(folder, capsys):
+    """A zip written 2139 in training and 2139.0 at predict (a float column of another tool),
+    or a bool written True and true, is one category, not an unseen one."""
+    model_file = train(folder, "--categorical", "zip")
+    capsys.readouterr()
+    (folder / "as_int.csv").write_text("colour,size,a,zip\nr,S,0.5,2139\nb,L,-1,10001\n")
+    (folder / "as_float.csv").write_text("colour,size,a,zip\nr,S,0.5,2139.0\nb,L,-1,10001.00\n")
+    outs = []
+    for name in ("as_int", "as_float"):
+        out = folder / f"{name}.out"
+        assert main(["predict", str(model_file), str(folder / f"{name}.csv"), "-o", str(out)]) == 0
+        outs.append(out.read_text())
+    assert "not seen in training" not in capsys.readouterr().err
+    assert outs[0] == outs[1]
+    encoder = TableEncoder(categorical=[0]).fit([["True"], ["False"], ["True"]])
+    assert np.array_equal(encoder.transform([["true"], ["FALSE"]]), [[0, 1], [1, 0]])
+
+
+# ---------------------------------------------------------------------------- one stray cell
+@pytest.mark.parametrize("cell", ["oops", "1,000", "unknown"])
+def test_a_text_cell_in_a_column_of_numbers_is_refused_naming_it(tmp_path, capsys, cell):
+    """One stray cell does not turn a numeric column into one-hot columns of its values."""
+    rows = [f"{i % 9 + 1},{'rb'[i % 2]},{'ab'[i % 2]}" for i in range(40)]
+    rows[7] = f'"{cell}",b,b'
+    (tmp_path / "rooms.csv").write_text("rooms,colour,y\n" + "\n".join(rows) + "\n")
+    status = main(["train", "--dataset", str(tmp_path / "rooms.csv"), "--out",
+                   str(tmp_path / "run"), "--epochs", "2", "--quiet", "--no-plots"])
+    err = capsys.readouterr().err
+    assert status == 2 and not (tmp_path / "run").exists()
+    assert "column 'rooms' holds numbers, but row 8 (line 9)" in err and repr(cell) in err, err
+    assert "--categorical" in err
+    with pytest.raises(FeedforwardError, match=r"x: column 'rooms' holds numbers, but row 8 "):
+        TableEncoder(["rooms"]).fit([[str(i)] for i in range(7)] + [[cell]])
+    forced = TableEncoder(["rooms"], categorical=["rooms"]).fit([["1"], ["2"], [cell]])
+    assert forced.categorical_columns == ["rooms"]
+
+
+def test_spreadsheet_missing_tokens_are_gaps(tmp_path):
+    encoder = TableEncoder(["a"]).fit([["1"], ["#N/A"], ["3"], ["<NA>"], ["#na"]])
+    assert encoder.missing_ == {"a": 3}
+    assert encoder.transform([["#N/A"]]).tolist() == [[2.0]]
+
+
+# ---------------------------------------------------------------------------- no header
+def test_a_headerless_mixed_file_keeps_its_first_row(folder, capsys):
+    text = (folder / "data.csv").read_text().splitlines()
+    (folder / "bare.csv").write_text("\n".join(text[1:]) + "\n")
+    assert main(["train", "--dataset", str(folder / "bare.csv"), "--out", str(folder / "b"),
+                 "--epochs", "2", "--quiet", "--no-plots"]) == 0
+    metrics = json.loads((folder / "b" / "metrics.json").read_text())
+    assert sum(metrics["samples"].values()) == len(text) - 1  # every data row, the first too
+    first = text[1].split(",")
+    first[0] = "purple"  # a category found nowhere below: a name, or a rare value?
+    (folder / "lonely.csv").write_text("\n".join([",".join(first), *text[2:]]) + "\n")
+    capsys.readouterr()
+    assert main(["train", "--dataset", str(folder / "lonely.csv"), "--out", str(folder / "c"),
+                 "--epochs", "2", "--quiet", "--no-plots"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot tell whether the first row" in err and "(purple)" in err, err
+    assert main(["train", "--dataset", str(folder / "lonely.csv"), "--out", str(folder / "c"),
+                 "--epochs", "2", "--quiet", "--no-plots", "--no-header"]) == 0
+
+
+def test_export_names_the_raw_input_width(tmp_path, capsys):
+    pytest.importorskip("onnx", reason="the onnx extra is not installed")
+    rows = [f"{'' if i % 5 == 0 else i},{i % 3},{'ab'[i % 2]}" for i in range(40)]
+    (tmp_path / "gaps.csv").write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    model_file = train_at(tmp_path / "gaps.csv", tmp_path / "run", "--missing-indicators")
+    capsys.readouterr()
+    assert main(["export", str(model_file), "--onnx", str(tmp_path / "m.onnx")]) == 0
+    assert "input (batch, 2) float32" in capsys.readouterr().out
+
+
+def train_at(data, out, *args):
+    assert main(["train", "--dataset", str(data), "--out", str(out), "--epochs", "2",
+                 "--quiet", "--no-plots", *args]) == 0
+    return out / "model.safetensors"

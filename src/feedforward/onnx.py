@@ -175,8 +175,9 @@ def _table_encoder(g, x, p, what):
             f"export_onnx: {what} has categorical columns "
             f"({', '.join(map(repr, p.categorical_columns[:5]))}): an ONNX input tensor holds "
             "one type, so their text cannot come in beside the numbers; export a model trained "
-            "on numeric inputs instead (one-hot the categories upstream, e.g. with "
-            "feedforward.data.TableEncoder, and fit the model on its output)")
+            "on numeric inputs instead: encode the categories as a separate step before the "
+            "model (a TableEncoder fitted on its own, or any one-hot encoder), fit the model "
+            "on the encoded columns, and run that step before the ONNX graph")
     fill = p.learned["fill"]
     mask = g.node("IsNaN", x)
     if all(v is not None for v in fill):  # impute "none" leaves NaN as it is (refused in Python)

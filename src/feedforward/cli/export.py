@@ -50,5 +50,5 @@ def run(args, console) -> int:
             raise
         raise FeedforwardError(f"{FLAGS[name]}: {rest}") from None
     console.print(f"wrote {out} (ONNX opset {args.opset}, {len(proto.graph.node)} nodes, "
-                  f"input (batch, {model.input_dim}) float32)")
+                  f"input (batch, {model.raw_input_dim}) float32)")
     return 0

@@ -6,9 +6,12 @@ pandas DataFrame) and gives float columns, as scikit-learn's ``ColumnTransformer
 
 - **missing**: ``None``, a float NaN, or a text cell that is, ignoring case and surrounding
   spaces, one of :data:`~feedforward.data.tabular.MISSING` (empty, ``NA``, ``N/A``,
-  ``NaN``, ``null``, ``None``, ``?``, ``-``);
-- **categorical** columns: those named in ``categorical``, and every column with a present
-  cell that is not a number. Their categories are the training cells as text, sorted; each
+  ``NaN``, ``null``, ``None``, ``?``, ``-``, ``#N/A``, ``<NA>`` ...);
+- **categorical** columns: those named in ``categorical``, and every column whose present
+  cells are all text (a column of numbers with a text cell is refused, naming the cell: it
+  is a typo or an unlisted missing value more often than a category). Their categories are
+  the training cells written one way (a number as its value, so ``3``, ``3.0`` and ``"3.0"``
+  are one category; true and false in any case as ``True`` and ``False``), sorted; each
   becomes one 0/1 column, and a category not seen in training becomes all zeros (counted in
   ``unseen_`` and warned of with :class:`UnseenCategoryWarning`);
 - **imputation**: a missing number becomes the training median (``impute="median"``) or
@@ -80,13 +83,76 @@ def _numbers_or_none(cells):
 
 
 def _category(value) -> str:
-    """A present cell as a category: text as it is; a whole number without a point, so that
-    3, 3.0 and "3" are one category."""
+    """A present cell as a category, written one way whatever wrote it: a number as its
+    value (3, 3.0, "3" and "3.0" are one category; a whole number without a point), true and
+    false in any case as ``True`` and ``False``, other text as it is."""
     if isinstance(value, str):
-        return value
-    if isinstance(value, (int, np.integer)) or float(value).is_integer():
+        if value.lower() in ("true", "false"):  # a bool column of one file, text of another
+            return value.capitalize()
+        try:
+            return str(int(value))  # exact for whole numbers of any size
+        except ValueError:
+            number = _number(value)
+        if number is None or not math.isfinite(number):
+            return value
+        value = number
+    if isinstance(value, (int, np.integer)):
         return str(int(value))
-    return repr(float(value))
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def mixed_text(cells):
+    """The index of a column's first text cell when the column also holds numbers, else None.
+
+    Such a column is refused rather than read as categories: one stray cell (``1,000``,
+    ``unknown``) would turn a numeric feature into one-hot columns of its values.
+
+    Parameters
+    ----------
+    cells : sequence
+        A column's cells: None for missing ones, text or numbers.
+
+    Returns
+    -------
+    int or None
+    """
+    text = number = None
+    for i, v in enumerate(cells):
+        if v is None:
+            continue
+        if _number(v) is None:
+            text = i if text is None else text
+        else:
+            number = i if number is None else number
+        if text is not None and number is not None:
+            return text
+    return None
+
+
+def mixed_message(name, cell, row, where="", flag="categorical") -> str:
+    """Why a column of numbers holding a text cell is refused, and the ways forward.
+
+    Parameters
+    ----------
+    name : str
+        The column's name.
+    cell : str
+        The text cell.
+    row : int
+        Its 1-based row.
+    where : str
+        More about its place (e.g. ``" (line 10) of data.csv"``).
+    flag : str
+        How categories are asked for: ``"categorical"`` or ``"--categorical"``.
+
+    Returns
+    -------
+    str
+    """
+    return (f"column {shorten(name)!r} holds numbers, but row {row}{where} holds "
+            f"{shorten(str(cell))!r}: a column is either numbers or categories. If the cell "
+            f"means a missing value, write it empty or NA; if the column's values are "
+            f"categories, name it in {flag}; or fix the cell")
 
 
 def _most_frequent(values):
@@ -275,6 +341,10 @@ class TableEncoder(Preprocessor):
                 raise FeedforwardError(f"x: column {shorten(name)!r} has no value in the "
                                        f"{len(cells)} training rows; leave it out (--drop)")
             numbers = None if j in forced else _numbers_or_none(present)
+            if numbers is None and j not in forced:
+                i = mixed_text(cells[:, j])
+                if i is not None:
+                    raise FeedforwardError(f"x: {mixed_message(name, cells[i, j], i + 1)}")
             if numbers is not None:
                 kind, cats, fill = "numeric", None, _numeric_fill(numbers, name, self.impute)
             else:

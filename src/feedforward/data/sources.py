@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import FeedforwardError, show
 from . import mnist, playground, tabular
-from .encoding import TableEncoder, UnseenCategoryWarning
+from .encoding import TableEncoder, UnseenCategoryWarning, mixed_message, mixed_text
 from .split import train_val_test_split
 
 PLAYGROUND_SAMPLES = 500
@@ -311,6 +311,8 @@ def table_encoder(table, t, columns, categorical=None, impute=None, missing_indi
         forced.append(j)
     kinds = {j: tabular.column_kind([row[j] for row in table.rows]) for j in columns}
     detected = [j for j in columns if kinds[j] == "text" and j not in forced]
+    for j in detected:
+        _refuse_mixed(table, j)
     gaps = [j for j in columns if kinds[j] != "numbers"]
     if impute == "none":
         table.refuse_missing(columns)
@@ -319,6 +321,16 @@ def table_encoder(table, t, columns, categorical=None, impute=None, missing_indi
     return TableEncoder([table.names[j] for j in columns],
                         categorical=[table.names[j] for j in sorted({*forced, *detected})],
                         impute=impute or "median", missing_indicators=bool(missing_indicators))
+
+
+def _refuse_mixed(table, j) -> None:
+    """Refuse a column of numbers with a text cell (judged on the whole file), naming it."""
+    cells = [None if row[j].lower() in tabular.MISSING else row[j] for row in table.rows]
+    i = mixed_text(cells)
+    if i is not None:
+        raise FeedforwardError(mixed_message(table.names[j], cells[i], i + 1,
+                                             f" (line {table.lines[i]}) of {table.path}",
+                                             "--categorical"))
 
 
 def _numbers_only(table, columns) -> bool:

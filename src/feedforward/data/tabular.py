@@ -37,8 +37,10 @@ import numpy as np
 
 from ..errors import FeedforwardError
 
-# lower-cased cells read as missing, in features (imputed or refused) and targets (refused)
-MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-"}
+# lower-cased cells read as missing, in features (imputed or refused) and targets (refused):
+# those of spreadsheets and pandas' writers (#N/A, <NA>, ...), and ? and - of hand-made files
+MISSING = {"", "na", "n/a", "nan", "-nan", "null", "none", "?", "-", "#n/a", "#na", "#n/a n/a",
+           "<na>", "nat"}
 TAB_SUFFIXES = (".tsv", ".tab")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 SNIFFED = (",", ";", "\t", "|")  # the delimiters sniffed, in order of preference on a tie
@@ -452,22 +454,35 @@ def _is_number(cell: str) -> bool:
 
 
 def _looks_like_data(rows, target) -> bool:
-    """Whether the first row reads as data: numbers, and perhaps a class label as its target.
+    """Whether the first row reads as data: numbers, and perhaps values of text columns.
 
-    A text cell in the target column (``target``: an index, or None for the last) is a class
-    label when the same text recurs in that column below it, and a column name otherwise.
+    A text cell is a value (a class label, a category) when the same text recurs in its
+    column below it, and a column name otherwise; a target given by name means a header.
     """
+    return not isinstance(target, str) and not _lonely_text(rows)
+
+
+def _lonely_text(rows) -> list:
+    """The columns whose first-row cell is text that recurs nowhere below it."""
     first = rows[0]
-    text = [j for j, cell in enumerate(first) if not _is_number(cell)]
-    if not text:
-        return True
-    if isinstance(target, str) or len(text) > 1:
-        return False
-    t = -1 if target is None else target
-    if not -len(first) <= t < len(first) or text[0] != t % len(first):
-        return False
-    t %= len(first)
-    return any(len(row) > t and row[t] == first[t] for row in rows[1:])
+    return [j for j, cell in enumerate(first) if not _is_number(cell)
+            and not any(len(row) > j and row[j] == cell for row in rows[1:])]
+
+
+def _refuse_ambiguous(path, rows, target) -> None:
+    """Refuse a first row of numbers beside lonely text in a feature column: a header's
+    names are seldom numbers, a data row's categories may be rare; only the user knows."""
+    first = rows[0]
+    numbers = [c for c in first if c.lower() not in MISSING and _is_number(c)]
+    if isinstance(target, str):
+        return
+    t = (-1 if target is None else target) % len(first)
+    features = [j for j in _lonely_text(rows) if j != t]
+    if numbers and features:
+        raise FeedforwardError(
+            f"header: cannot tell whether the first row of {path} ({_some(first, 6)}) is a "
+            f"header or data: it holds numbers ({_some(numbers, 3)}) beside text that appears "
+            f"nowhere below it ({_some([first[j] for j in features], 3)}); say which")
 
 
 def _has_header(path, rows, header, names, target) -> bool:
@@ -478,6 +493,7 @@ def _has_header(path, rows, header, names, target) -> bool:
         return bool(header)
     first = rows[0]
     if not _looks_like_data(rows, target):
+        _refuse_ambiguous(path, rows, target)
         return True
     known = [n for n in names if n]
     named = [c for c in first if c in known]
