@@ -361,3 +361,23 @@ def train_at(data, out, *args):
     assert main(["train", "--dataset", str(data), "--out", str(out), "--epochs", "2",
                  "--quiet", "--no-plots", *args]) == 0
     return out / "model.safetensors"
+
+
+def test_a_search_on_a_mixed_table_says_unseen_categories_once_not_per_trial(tmp_path, capsys):
+    """The validation split holds a colour the training split lacks: the loading says so in
+    one line; the trials, each evaluating that split, add no Python warning."""
+    lines = HEADER.split(",")
+    rows = [f"{'rg'[i % 2]},S,{i / 100:.2f},2139,{'yes' if i % 2 else 'no'}"
+            for i in range(60)]
+    rows[9] = "purple" + rows[9][1:]  # a row that the seeded split puts in validation
+    (tmp_path / "data.csv").write_text(",".join(lines) + "\n" + "\n".join(rows) + "\n")
+    (tmp_path / "space.toml").write_text(
+        f'[fixed]\ndataset = "{tmp_path / "data.csv"}"\nepochs = 2\nlayers = [4]\n'
+        '[search]\nlearning_rate = {choice = [0.01, 0.05]}\n[tune]\nstrategy = "grid"\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnseenCategoryWarning)  # a warning would fail a trial
+        result = ff.tune.search(tmp_path / "space.toml", out=tmp_path / "out", plots=False)
+    assert [r["status"] for r in result.records] == ["ok", "ok"]
+    err = capsys.readouterr().err
+    assert "UnseenCategoryWarning" not in err
+    assert err.count("not seen in training") == 1 and "validation split: 1 row had" in err, err

@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import argparse
 import platform
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__, callbacks, checkpoint, config, experiment, plots, records
 from ..data import sources
-from ..data.encoding import UnseenCategoryWarning
 from ..diagnostics import Doctor
 from ..errors import FeedforwardError
 from ..fileio import atomic_write, digest
@@ -130,9 +128,7 @@ def load(args):
 
 
 def run(args, console) -> int:
-    # a mixed table's unseen categories are told once, at loading (sources.fit_encoder)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnseenCategoryWarning)
+    with sources.unseen_told():  # told once, at loading (sources.fit_encoder)
         return _run(args, console)
 
 

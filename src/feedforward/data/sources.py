@@ -367,8 +367,7 @@ def fit_encoder(data: Data, parts, label="--dataset") -> None:
                      f"{len(parts.x_train)} training rows)\n")
     for name, x in (("validation", parts.x_val), ("test", parts.x_test)):
         if len(x):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UnseenCategoryWarning)
+            with unseen_told():
                 encoder.transform(x)
             if encoder.unseen_:
                 sys.stderr.write(f"warning: {label} {data.name}, {name} split: "
@@ -376,11 +375,20 @@ def fit_encoder(data: Data, parts, label="--dataset") -> None:
 
 
 @contextmanager
+def unseen_told():
+    """Within: a row encoder's unseen categories are not warned of one transform at a time
+    (as each evaluation of a split would), for they are said once: by :func:`fit_encoder`
+    for the splits of a run, by :func:`unseen_categories` for the rows of a command."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenCategoryWarning)
+        yield
+
+
+@contextmanager
 def unseen_categories(model, label):
     """Within: a row encoder's unseen categories are not warned of one transform at a time;
     after: one line on stderr about the last rows it encoded, naming ``label``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnseenCategoryWarning)
+    with unseen_told():
         yield
     encoder = model.row_encoder
     message = encoder.unseen_message() if encoder is not None else ""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config, experiment, records
-from ..data.sources import Data
+from ..data.sources import Data, unseen_told
 from ..errors import FeedforwardError
 from ..model import Diverged
 
@@ -65,8 +65,8 @@ def run_trial(trial: dict, bundle: Bundle) -> tuple[dict, bytes | None]:
               "worker": f"{socket.gethostname()}:{os.getpid()}", "error": None}
     start = time.perf_counter()
     cfg = config.Config(trial["config"])
-    try:
-        with tempfile.TemporaryDirectory(prefix="feedforward-trial-") as tmp:
+    try:  # a mixed table's unseen categories were told once, at the search's loading
+        with tempfile.TemporaryDirectory(prefix="feedforward-trial-") as tmp, unseen_told():
             plan = prepare(cfg, bundle)
             model = experiment.build_model(cfg, plan, bundle.data)
             history, stopper, seconds = experiment.fit(cfg, plan, model, bundle.splits())
