@@ -217,8 +217,10 @@ def test_a_dataframe_is_taken_by_column_name():
 
 def test_encoder_errors_name_the_cell():
     encoder = TableEncoder(columns=["n", "c"]).fit([["1", "a"], ["2", "b"]])
-    with pytest.raises(FeedforwardError, match=r"non-numeric value 'x' in row 2, column 'n'"):
+    with pytest.raises(FeedforwardError, match=r"x: 'x' in row 2, column 'n', is not a finite"):
         encoder.transform([["1", "a"], ["x", "b"]])
+    with pytest.raises(FeedforwardError, match=r"'1e400' in row 1, column 'n', is not a finite"):
+        encoder.transform([["1e400", "a"]])  # overflows to inf
     with pytest.raises(FeedforwardError, match="expected 2 columns"):
         encoder.transform([["1"]])
     with pytest.raises(FeedforwardError, match="categorical: no column 'zz'"):
@@ -381,3 +383,12 @@ def test_a_search_on_a_mixed_table_says_unseen_categories_once_not_per_trial(tmp
     err = capsys.readouterr().err
     assert "UnseenCategoryWarning" not in err
     assert err.count("not seen in training") == 1 and "validation split: 1 row had" in err, err
+
+
+def test_a_bad_cell_at_predict_names_the_file_not_the_encoder(folder, capsys):
+    model_file = train(folder)
+    (folder / "huge.csv").write_text("colour,size,a,zip\nr,S,1e400,2139\n")
+    capsys.readouterr()
+    assert main(["predict", str(model_file), str(folder / "huge.csv")]) == 2
+    err = capsys.readouterr().err
+    assert f"INPUT.csv {folder / 'huge.csv'}: '1e400' in row 1, column 'a'" in err, err

@@ -525,8 +525,8 @@ def _numbers(col, name):
     for i, v in enumerate(values):
         if v is None or not math.isfinite(v):
             raise FeedforwardError(
-                f"x: non-numeric value {shorten(str(col[i]))!r} in row {i + 1}, column "
-                f"{shorten(name)!r}, a numeric column in training")
+                f"x: {shorten(str(col[i]))!r} in row {i + 1}, column {shorten(name)!r}, is "
+                f"not a finite number, and the column held numbers in training")
     return np.array(values, dtype=np.float64)
 
 

@@ -387,9 +387,15 @@ def unseen_told():
 @contextmanager
 def unseen_categories(model, label):
     """Within: a row encoder's unseen categories are not warned of one transform at a time;
-    after: one line on stderr about the last rows it encoded, naming ``label``."""
-    with unseen_told():
-        yield
+    after: one line on stderr about the last rows it encoded, naming ``label``. The encoder's
+    refusals of a cell name ``label`` in place of its ``x``."""
+    try:
+        with unseen_told():
+            yield
+    except FeedforwardError as e:
+        if not str(e).startswith("x: "):
+            raise
+        raise FeedforwardError(f"{label}: {str(e).removeprefix('x: ')}") from None
     encoder = model.row_encoder
     message = encoder.unseen_message() if encoder is not None else ""
     if message:
