@@ -46,8 +46,13 @@ def add_parser(subparsers, parents):
     parser.add_argument("space", metavar="SPACE.toml", help="the search space file")
     parser.add_argument("--out", "-o", metavar="DIR",
                         help="output folder (default: runs/tune-SPACE)")
-    parser.add_argument("--strategy", choices=("random", "grid"),
-                        help="random draws or every grid point (default: the file's, random)")
+    parser.add_argument("--strategy", choices=("random", "grid", "tpe"),
+                        help="random draws, every grid point, or tpe: Optuna's TPE, each trial "
+                             "chosen from the others' results (default: the file's, random)")
+    parser.add_argument("--pruner", choices=("median", "halving", "hyperband", "none"),
+                        help="tpe: stop trials whose validation curve falls behind, by the "
+                             "median of the others, successive halving or Hyperband "
+                             "(default: the file's, median)")
     parser.add_argument("--trials", type=int, metavar="N",
                         help="number of random trials (default: the file's, 20)")
     parser.add_argument("--seed", type=int, metavar="N",
@@ -93,7 +98,7 @@ def run(args, console) -> int:
     if args.dry_run:
         return _list(args, console)
     search(args.space, out=args.out, strategy=args.strategy, trials=args.trials, seed=args.seed,
-           metric=args.metric, grid_points=args.grid_points, jobs=args.jobs,
+           metric=args.metric, grid_points=args.grid_points, pruner=args.pruner, jobs=args.jobs,
            scheduler=args.scheduler, retries=args.retries, plots=args.plots,
            console=console)
     return 0
@@ -104,7 +109,7 @@ def _list(args, console) -> int:
     from ..tune import load_space, make_trials, report, results
 
     space = load_space(args.space, strategy=args.strategy, trials=args.trials, seed=args.seed,
-                       grid_points=args.grid_points)
+                       grid_points=args.grid_points, pruner=args.pruner)
     trials = make_trials(space)
     body = [[t.id, *(results.cell(t.params.get(k), "-") for k in space.ranges)] for t in trials]
     report.print_table(console, f"{len(trials)} trials ({space.settings['strategy']} search)",

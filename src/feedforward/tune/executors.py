@@ -14,7 +14,7 @@ import asyncio
 import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
@@ -27,20 +27,21 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-def local(trials, bundle: Bundle, jobs: int = 1, retries: int = 2):
+def local(trials, bundle: Bundle, jobs: int = 1, retries: int = 2, metric=None):
     """Run ``trials`` here (``jobs=1``) or in ``jobs`` processes, one BLAS thread each.
 
     When a worker process dies, the pool is started again for the trials not yet finished,
-    at most ``retries`` times.
+    at most ``retries`` times. ``metric`` names the validation value whose curve each record
+    keeps.
     """
     if jobs <= 1 or len(trials) <= 1:
         for trial in trials:
-            yield run_trial(trial.to_dict(), bundle)
+            yield run_trial(sendable(trial, metric), bundle)
         return
     left = {t.id: t for t in trials}
     for attempt in range(retries + 1):
         try:
-            for record, model in _pool(list(left.values()), bundle, jobs):
+            for record, model in _pool(list(left.values()), bundle, jobs, metric):
                 del left[record["id"]]
                 yield record, model
             return
@@ -52,6 +53,12 @@ def local(trials, bundle: Bundle, jobs: int = 1, retries: int = 2):
                     "the others") from None
 
 
+def sendable(trial, metric=None) -> dict:
+    """The trial as plain data for :func:`~feedforward.tune.trial.run_trial`, with the
+    ``metric`` whose curve its record keeps."""
+    return {**trial.to_dict(), "metric": metric}
+
+
 _bundle = None  # a pool worker's data, set once by its initializer
 
 
@@ -60,8 +67,8 @@ def _init_worker(bundle: Bundle) -> None:
     _bundle = bundle
 
 
-def _run_in_worker(trial: dict):
-    return run_trial(trial, _bundle)
+def run_in_worker(trial: dict, ask=None):
+    return run_trial(trial, _bundle, ask)
 
 
 @contextmanager
@@ -80,14 +87,20 @@ def single_threaded_blas():
                 os.environ[key] = value
 
 
-def _pool(trials, bundle, jobs):
+def process_pool(bundle, jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` worker processes, each holding ``bundle``, to submit :func:`run_in_worker`
+    to. They start with ``spawn`` as the trials are submitted: submit within
+    :func:`single_threaded_blas`."""
     # spawn, not fork: a forked child would inherit this process's BLAS threads and locks
-    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(bundle,))
+
+
+def _pool(trials, bundle, jobs, metric=None):
     with single_threaded_blas():  # the workers start while the trials are submitted
-        pool = ProcessPoolExecutor(min(jobs, len(trials)), mp_context=context,
-                                   initializer=_init_worker, initargs=(bundle,))
+        pool = process_pool(bundle, min(jobs, len(trials)))
         try:
-            futures = [pool.submit(_run_in_worker, t.to_dict()) for t in trials]
+            futures = [pool.submit(run_in_worker, sendable(t, metric)) for t in trials]
             for future in as_completed(futures):
                 yield future.result()
         finally:
@@ -106,7 +119,7 @@ def connect(address: str):
     without a limit, and reads a foreign answer's first bytes as sizes (an HTTP server's
     ``HTTP/1.1`` asks for 3 EiB).
     """
-    distributed = _distributed("--scheduler")
+    distributed = distributed_module("--scheduler")
     _handshake(distributed, address, CONNECT_SECONDS)
     try:
         return distributed.Client(address, timeout=f"{CONNECT_SECONDS}s")
@@ -155,28 +168,25 @@ def _not_connected(address, error) -> FeedforwardError:
                             "address that `dask scheduler` prints")
 
 
-def dask(trials, bundle: Bundle, client, retries: int = 2, tag: str = "feedforward"):
+def dask(trials, bundle: Bundle, client, retries: int = 2, tag: str = "feedforward",
+         metric=None):
     """Run ``trials`` on the workers of ``client``.
 
     The bundle is scattered to every worker once (``broadcast=True``). A trial whose worker
     dies is rerun on another by the scheduler; ``retries`` reruns one that raised. Each trial's
     result comes back once, whatever ran twice.
     """
-    distributed = _distributed("client")
-    try:
-        data = client.scatter(bundle, broadcast=True)
-    except TimeoutError:  # no worker has joined the scheduler
-        raise FeedforwardError(f"--scheduler: the cluster at {client.scheduler.address} has no "
-                               "workers; start some with `dask worker ADDRESS`") from None
-    futures = [client.submit(run_trial, t.to_dict(), data, key=f"{tag}-{t.id}", pure=False,
-                             retries=retries) for t in trials]
+    distributed = distributed_module("client")
+    data = scatter(client, bundle)
+    futures = [client.submit(run_trial, sendable(t, metric), data, key=f"{tag}-{t.id}",
+                             pure=False, retries=retries) for t in trials]
     by_key = {f.key: t for f, t in zip(futures, trials, strict=True)}
     try:
         for future in distributed.as_completed(futures):
             try:
                 result = future.result()
             except distributed.KilledWorker as e:  # it killed worker after worker
-                result = (_lost(by_key[future.key], e), None)
+                result = (lost(by_key[future.key], e), None)
             future.release()
             yield result
     finally:
@@ -184,16 +194,151 @@ def dask(trials, bundle: Bundle, client, retries: int = 2, tag: str = "feedforwa
         data.release()
 
 
-def _lost(trial, error) -> dict:
+def scatter(client, bundle: Bundle):
+    """The bundle sent to every worker of ``client`` once (a Dask future)."""
+    try:
+        return client.scatter(bundle, broadcast=True)
+    except TimeoutError:  # no worker has joined the scheduler
+        raise FeedforwardError(f"--scheduler: the cluster at {client.scheduler.address} has no "
+                               "workers; start some with `dask worker ADDRESS`") from None
+
+
+def lost(trial, error) -> dict:
+    """The record of a trial whose Dask workers kept dying (``KilledWorker``)."""
     return {"id": trial.id, "index": trial.index, "params": trial.params, "status": "failed",
             "metrics": {}, "epochs": 0, "best_epoch": None, "seconds": 0.0, "worker": None,
-            "error": f"its workers died while running it ({error})"}
+            "error": f"its workers died while running it ({error})", "curve": [],
+            "pruned": False}
 
 
-def _distributed(label):
+def distributed_module(label):
+    """The ``distributed`` package, or an error naming ``label`` that says how to install it."""
     try:
         import distributed
     except ImportError:
         raise FeedforwardError(f"{label}: Dask is not installed; pip install "
                                "'feedforward[distributed]'") from None
     return distributed
+
+
+# ---------------------------------------------------------------------------- one at a time
+class Slots:
+    """Run trials given one at a time, for a strategy that decides each trial after the
+    results of the others: :meth:`submit` up to :attr:`capacity` trials, :meth:`next` waits
+    for one to finish. A context manager; this base runs each trial in this process.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        The data.
+    """
+
+    capacity = 1
+
+    def __init__(self, bundle: Bundle):
+        self.bundle, self.queued = bundle, []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, trial, metric, ask) -> None:
+        """Start ``trial`` (a Trial), keeping the curve of ``metric``, asking ``ask`` each
+        epoch whether to stop."""
+        self.queued.append((trial, metric, ask))
+
+    def next(self) -> tuple[dict, bytes | None]:
+        """The next finished trial's ``(record, model_bytes)``."""
+        trial, metric, ask = self.queued.pop(0)
+        return run_trial(sendable(trial, metric), self.bundle, ask)
+
+
+class ProcessSlots(Slots):
+    """:class:`Slots` in ``jobs`` local processes; a dead worker process restarts the pool,
+    with the trials it was running, at most ``retries`` times."""
+
+    def __init__(self, bundle: Bundle, jobs: int, retries: int):
+        super().__init__(bundle)
+        self.capacity, self.retries, self.pool, self.futures = jobs, retries, None, {}
+        self.blas = single_threaded_blas()
+
+    def __enter__(self):
+        self.blas.__enter__()  # the workers start as trials are submitted
+        self.pool = process_pool(self.bundle, self.capacity)
+        return self
+
+    def __exit__(self, *exc):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.blas.__exit__(*exc)
+        return False
+
+    def submit(self, trial, metric, ask) -> None:
+        """As :meth:`Slots.submit`, in a worker process."""
+        future = self.pool.submit(run_in_worker, sendable(trial, metric), ask)
+        self.futures[future] = (trial, metric, ask)
+
+    def next(self) -> tuple[dict, bytes | None]:
+        """As :meth:`Slots.next`."""
+        while True:
+            finished, _ = wait(self.futures, return_when=FIRST_COMPLETED)
+            future = finished.pop()
+            try:
+                result = future.result()
+                del self.futures[future]
+                return result
+            except BrokenProcessPool:
+                self._restart()
+
+    def _restart(self):
+        if self.retries == 0:
+            raise FeedforwardError(
+                "--jobs: worker processes died too often (out of memory, or killed); the "
+                "finished trials are recorded: run the search again to go on") from None
+        self.retries -= 1
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = process_pool(self.bundle, self.capacity)
+        waiting, self.futures = list(self.futures.values()), {}
+        for trial, metric, ask in waiting:
+            self.submit(trial, metric, ask)
+
+
+class DaskSlots(Slots):
+    """:class:`Slots` on the workers of a Dask client (one trial per worker thread)."""
+
+    def __init__(self, bundle: Bundle, client, retries: int, tag: str):
+        super().__init__(bundle)
+        self.client, self.retries, self.tag = client, retries, tag
+        self.distributed = distributed_module("client")
+        self.data, self.trials = None, {}
+        self.done = self.distributed.as_completed()
+
+    def __enter__(self):
+        self.data = scatter(self.client, self.bundle)
+        self.capacity = max(1, sum(self.client.nthreads().values()))
+        return self
+
+    def __exit__(self, *exc):
+        self.client.cancel(list(self.trials))
+        self.data.release()
+        return False
+
+    def submit(self, trial, metric, ask) -> None:
+        """As :meth:`Slots.submit`, on a worker."""
+        future = self.client.submit(run_trial, sendable(trial, metric), self.data, ask,
+                                    key=f"{self.tag}-{trial.id}", pure=False,
+                                    retries=self.retries)
+        self.trials[future] = trial
+        self.done.add(future)
+
+    def next(self) -> tuple[dict, bytes | None]:
+        """As :meth:`Slots.next`."""
+        future = next(self.done)
+        trial = self.trials.pop(future)
+        try:
+            result = future.result()
+        except self.distributed.KilledWorker as e:  # it killed worker after worker
+            result = (lost(trial, e), None)
+        future.release()
+        return result

@@ -23,7 +23,7 @@ from ..data import sources
 from ..errors import FeedforwardError
 from ..fileio import atomic_write
 from ..model import load_model
-from . import executors, report, results
+from . import adaptive, executors, report, results, strategies
 from . import space as spaces
 from .strategies import make_trials
 from .trial import Bundle, prepare, run_trial
@@ -80,8 +80,8 @@ class SearchResult:
 
 
 def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None, metric=None,
-           grid_points=None, jobs=1, scheduler=None, client=None, retries=2, plots=True,
-           console=None, on_result=None) -> SearchResult:
+           grid_points=None, pruner=None, jobs=1, scheduler=None, client=None, retries=2,
+           plots=True, console=None, on_result=None) -> SearchResult:
     """Search the space; record every trial in ``out``; resume where an earlier run stopped.
 
     Parameters
@@ -93,7 +93,7 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
         of ``[fixed]`` (digits without one). It is split by ``val``, ``test`` and ``seed``.
     out : str or Path, optional
         Output folder; default ``runs/tune-<space file name>``.
-    strategy, trials, seed, metric, grid_points : optional
+    strategy, trials, seed, metric, grid_points, pruner : optional
         Override the ``[tune]`` table.
     jobs : int
         Local processes (1: trials run in this process; 0: one per CPU).
@@ -121,28 +121,40 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
                                f"{jobs!r}")
     console = console or Console(quiet=True)
     space = spaces.load(space, strategy=strategy, trials=trials, seed=seed, metric=metric,
-                        grid_points=grid_points)
-    trial_list = make_trials(space)
+                        grid_points=grid_points, pruner=pruner)
+    adaptive_search = space.settings["strategy"] == "tpe"  # its trials come as it runs
+    trial_list = strategies.probes(space) if adaptive_search else make_trials(space)
     bundle = _bundle(space, trial_list[0], data)
     metric = _metric(space, trial_list, bundle)
     fingerprint = space.fingerprint(_data_digest(bundle))
     out = _out_folder(out, space)
     jsonl = out / results.JSONL
     done = results.read(jsonl, fingerprint, note=console.print)
+    if adaptive_search:
+        trial_list = strategies.from_records(space, done.values())
     pending = [t for t in trial_list if t.id not in done]
+    total = max(space.settings["trials"], len(done)) if adaptive_search else len(trial_list)
+    to_run = total - len(done) if adaptive_search else len(pending)
     wanted = {t.id for t in trial_list}
     best = _best([r for i, r in done.items() if i in wanted], metric)
-    console.print(f"{len(trial_list)} trials ({space.settings['strategy']} search of "
+    console.print(f"{total} trials ({space.settings['strategy']} search of "
                   f"{', '.join(space.ranges)}), ranked by {metric}; "
-                  f"{len(trial_list) - len(pending)} already in {jsonl}, {len(pending)} to run")
-    own = executors.connect(scheduler) if pending and client is None and scheduler else None
+                  f"{total - to_run} already in {jsonl}, {to_run} to run")
+    own = executors.connect(scheduler) if to_run and client is None and scheduler else None
     try:
-        with _progress(console, len(trial_list), len(trial_list) - len(pending)) as progress:
-            runs = _execute(pending, bundle, jobs, client or own, retries, fingerprint)
+        with _progress(console, total, total - to_run) as progress:
+            if adaptive_search and to_run:
+                runs = adaptive.execute(space, bundle, out, fingerprint, metric, done, jobs=jobs,
+                                        client=client or own, retries=retries)
+            else:
+                runs = _execute(pending, bundle, jobs, client or own, retries, fingerprint,
+                                metric)
             best, ran = _record(runs, out, fingerprint, done, best, metric, progress, on_result)
     finally:
         if own is not None:
             own.close()
+    if adaptive_search:
+        trial_list = strategies.from_records(space, done.values())
     if best is not None:
         _ensure_model(out, best, trial_list, bundle)
     ranked = results.rank([done[t.id] for t in trial_list if t.id in done], metric)
@@ -208,12 +220,13 @@ def _best(records, metric):
 
 
 # ---------------------------------------------------------------------------- running
-def _execute(pending, bundle, jobs, client, retries, fingerprint):
+def _execute(pending, bundle, jobs, client, retries, fingerprint, metric):
     if not pending:
         return iter(())
     if client is not None:
-        return executors.dask(pending, bundle, client, retries, tag=f"trial-{fingerprint}")
-    return executors.local(pending, bundle, jobs or os.cpu_count() or 1, retries)
+        return executors.dask(pending, bundle, client, retries, tag=f"trial-{fingerprint}",
+                              metric=metric)
+    return executors.local(pending, bundle, jobs or os.cpu_count() or 1, retries, metric)
 
 
 def _record(runs, out, fingerprint, done, best, metric, progress, on_result):
@@ -251,7 +264,9 @@ def _ensure_model(out, best, trial_list, bundle) -> None:
         if (record or {}).get("tune", {}).get("trial") == best["id"]:
             return
     trial = next(t for t in trial_list if t.id == best["id"])
-    _, model_bytes = run_trial(trial.to_dict(), bundle)
+    # a pruned trial stopped at its last epoch: stop the retraining there too
+    stop = (lambda step, value: step >= best["epochs"]) if best.get("pruned") else None
+    _, model_bytes = run_trial(executors.sendable(trial), bundle, stop)
     atomic_write(path, model_bytes, label="--out")
 
 

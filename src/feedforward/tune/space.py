@@ -9,8 +9,8 @@ A space is a TOML file (or the same structure as a dict) with three tables:
     ``{log_uniform = [low, high]}``, ``{int = [low, high]}`` or ``{int_log = [low, high]}``
     (integer bounds inclusive), each with an optional ``points = N`` for the grid strategy.
 ``[tune]``
-    Settings of the search itself: ``strategy``, ``trials``, ``seed``, ``metric``,
-    ``grid_points``.
+    Settings of the search itself: ``strategy`` (``random``, ``grid`` or ``tpe``),
+    ``trials``, ``seed``, ``metric``, ``grid_points``, and ``pruner`` for ``tpe``.
 
 Two keys describe the hidden layers besides ``layers`` (a list of units):
 ``hidden_layers`` (their count) and ``units`` (the size of each), which give
@@ -37,7 +37,9 @@ from ..data.sources import builtin_kind
 from ..errors import FeedforwardError
 
 TABLES = ("fixed", "search", "tune")
-STRATEGIES = ("random", "grid")
+STRATEGIES = ("random", "grid", "tpe")
+PRUNERS = ("median", "halving", "hyperband", "none")
+"""The pruners of the tpe strategy (see feedforward.tune.adaptive)."""
 # the data and the split are the same for every trial, so that their scores compare
 NOT_SEARCHABLE = ("dataset", "target", "task", "samples", "noise", "val", "test", "image_shape",
                   "seed", "metrics", "monitor")
@@ -47,7 +49,8 @@ LAYER_KEYS = {
     "units": config.Option("units", None, "int", "model", "units of each hidden layer", low=1),
 }
 KINDS = ("choice", "uniform", "log_uniform", "int", "int_log")
-SETTINGS = {"strategy": "random", "trials": 20, "seed": 0, "metric": "auto", "grid_points": 3}
+SETTINGS = {"strategy": "random", "trials": 20, "seed": 0, "metric": "auto", "grid_points": 3,
+            "pruner": "median"}
 # each trial's configuration is checked and kept before the first one trains (0.6 ms and
 # 2 KB each): a search's trials, and a grid's values along one axis, are at most this many
 MAX_TRIALS = 10_000
@@ -172,7 +175,7 @@ class Space:
     ranges : dict
         ``{key: Range}`` of the searched options, in file order.
     settings : dict
-        ``strategy``, ``trials``, ``seed``, ``metric``, ``grid_points``.
+        ``strategy``, ``trials``, ``seed``, ``metric``, ``grid_points``, ``pruner``.
     file : str
         Where the space came from, for messages.
     labels : dict
@@ -199,7 +202,7 @@ class Space:
             16 hex digits; a rerun with the same fingerprint resumes an earlier one's results.
         """
         decides = ("strategy", "seed", "grid_points" if self.settings["strategy"] == "grid"
-                   else "strategy")
+                   else "strategy", *(("pruner",) if self.settings["strategy"] == "tpe" else ()))
         what = {"fixed": self.fixed, "search": {k: r.to_dict() for k, r in self.ranges.items()},
                 **{k: self.settings[k] for k in decides}, "data": extra}
         return digest(what)[:16]
@@ -262,7 +265,7 @@ def load(source, **settings) -> Space:
     source : str, Path, dict or Space
         A TOML file, or its tables as a dict (``fixed``, ``search``, ``tune``).
     **settings
-        ``strategy``, ``trials``, ``seed``, ``metric``, ``grid_points``: override the
+        ``strategy``, ``trials``, ``seed``, ``metric``, ``grid_points``, ``pruner``: override the
         ``[tune]`` table where not None.
 
     Returns
@@ -316,8 +319,9 @@ def _plain(obj):
 
 
 def _as_raw(space: Space) -> dict:
+    tpe = space.settings["strategy"] == "tpe"  # the pruner is a setting of tpe only
     return {"fixed": space.fixed, "search": {k: r.to_dict() for k, r in space.ranges.items()},
-            "tune": space.settings}
+            "tune": {k: v for k, v in space.settings.items() if k != "pruner" or tpe}}
 
 
 def _read(path: Path) -> dict:
@@ -435,7 +439,14 @@ def _settings(tune: dict, file, given=()) -> dict:
         if key == "strategy" and value not in STRATEGIES:
             raise FeedforwardError(f"{label}: expected one of {', '.join(STRATEGIES)}, got "
                                    f"{value!r}")
+        if key == "pruner" and value not in PRUNERS:
+            raise FeedforwardError(f"{label}: expected one of {', '.join(PRUNERS)}, got "
+                                   f"{value!r}")
         out[key] = value
+    if "pruner" in tune and out["strategy"] != "tpe":
+        label = "pruner" if "pruner" in given else f"tune.pruner (in {file})"
+        raise FeedforwardError(f"{label}: applies to the tpe strategy, not to "
+                               f"{out['strategy']}; set strategy = \"tpe\" or leave it out")
     return out
 
 

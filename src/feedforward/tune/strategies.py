@@ -1,10 +1,14 @@
-"""Search strategies: which trials to run, decided before any runs.
+"""Search strategies: which trials to run.
 
 - ``grid``: every combination of the choices and of ``points`` values of each numeric range
   (``trials`` does not apply);
 - ``random``: ``trials`` draws; draw ``i`` uses its own generator, seeded by ``(seed, i)``,
   so the first trials of a longer search are those of a shorter one, and a rerun with the
-  same seed has the same trials.
+  same seed has the same trials;
+- ``tpe``: each trial is chosen as the search runs, from the results of the others
+  (:mod:`feedforward.tune.adaptive`); its trials cannot be listed beforehand.
+
+Grid and random trials are decided before any runs.
 
 A trial's id, ``NNNN-xxxxxxxx``, is its number and a digest of its parameters: the same space
 and seed always give the same ids, which is what lets a search resume.
@@ -93,11 +97,55 @@ def iter_trials(space: Space):
         :data:`~feedforward.tune.space.MAX_TRIALS` points.
     """
     settings = space.settings
+    if settings["strategy"] == "tpe":
+        raise FeedforwardError(
+            f"tune.strategy (in {space.file}): the tpe strategy chooses each trial from the "
+            "results of the others as the search runs; its trials cannot be listed beforehand")
     if settings["strategy"] == "grid":
         draws = _grid(space, _grid_axes(space))
     else:
         draws = _random(space, settings["trials"], settings["seed"])
     return _unique(space, draws)
+
+
+def probes(space: Space, n: int = 20) -> list[Trial]:
+    """Random trials of ``space`` (its seed, at most ``n``), that stand for it in the checks
+    made before a ``tpe`` search trains anything.
+
+    Parameters
+    ----------
+    space : Space
+        From :func:`~feedforward.tune.space.load`.
+    n : int
+        The most trials.
+
+    Returns
+    -------
+    list of Trial
+    """
+    return list(_unique(space, _random(space, min(n, space.settings["trials"]),
+                                       space.settings["seed"])))
+
+
+def from_records(space: Space, records) -> list[Trial]:
+    """The trials of the records of a search (``results.jsonl``), in index order.
+
+    Parameters
+    ----------
+    space : Space
+        The search's space.
+    records : iterable of dict
+        With ``index``, ``id`` and ``params``.
+
+    Returns
+    -------
+    list of Trial
+    """
+    trials = []
+    for r in sorted(records, key=lambda r: r["index"]):
+        cfg, _ = space.config(r["params"])
+        trials.append(Trial(r["index"], r["id"], r["params"], dict(cfg)))
+    return trials
 
 
 def _unique(space, draws):

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import config, experiment, records
+from .. import callbacks, config, experiment, records
 from ..data.sources import Data, unseen_told
 from ..errors import FeedforwardError
 from ..model import Diverged
@@ -46,8 +46,45 @@ def prepare(cfg, bundle: Bundle):
     return experiment.make_plan(cfg, bundle.data, len(bundle.parts.x_train))
 
 
-def run_trial(trial: dict, bundle: Bundle) -> tuple[dict, bytes | None]:
+class Curve(callbacks.Callback):
+    """Keep one logged value per epoch and, given ``ask``, stop a trial that it says to prune.
+
+    Parameters
+    ----------
+    metric : str or None
+        The key of the epoch logs to keep (``val_accuracy``); None keeps nothing.
+    ask : callable, optional
+        ``ask(step, value) -> bool`` after each epoch (``step`` 1-based): True stops training
+        at the end of that epoch (the early stopping still restores the best weights).
+    """
+
+    def __init__(self, metric=None, ask=None):
+        self.metric, self.ask = metric, ask
+        self.values, self.pruned = [], False
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.metric)
+        if value is None:
+            return
+        self.values.append(float(value))
+        if self.ask is not None and not self.pruned and self.ask(epoch + 1, float(value)):
+            self.pruned = True
+            self.model.stop_training = True
+
+
+def run_trial(trial: dict, bundle: Bundle, ask=None) -> tuple[dict, bytes | None]:
     """Train the configuration of ``trial`` (:meth:`Trial.to_dict`) on ``bundle``.
+
+    Parameters
+    ----------
+    trial : dict
+        ``index``, ``id``, ``params``, ``config``, and optionally ``metric``: the validation
+        value whose curve is kept (and reported to ``ask``).
+    bundle : Bundle
+        The data.
+    ask : callable, optional
+        ``ask(step, value) -> bool``, called after each epoch with its ``metric``: True prunes
+        the trial (see :class:`Curve`).
 
     Returns
     -------
@@ -55,21 +92,26 @@ def run_trial(trial: dict, bundle: Bundle) -> tuple[dict, bytes | None]:
         ``id``, ``index``, ``params``, ``status`` (``ok``, ``diverged`` or ``failed``),
         ``metrics`` (``val_loss`` and the ``val_`` metrics, with the restored weights),
         ``epochs`` (run), ``best_epoch`` (whose weights the model ends with), ``seconds``
-        (of training), ``worker`` (``host:pid``) and ``error`` (the message, or None).
+        (of training), ``worker`` (``host:pid``), ``error`` (the message, or None), ``curve``
+        (``metric`` after each epoch run, a list of floats; empty without a metric) and
+        ``pruned`` (True when ``ask`` stopped it).
     model : bytes or None
         The trained model's file (safetensors, with the run's record in its metadata);
         None when the trial did not finish.
     """
     record = {"id": trial["id"], "index": trial["index"], "params": trial["params"],
               "status": "ok", "metrics": {}, "epochs": 0, "best_epoch": None, "seconds": 0.0,
-              "worker": f"{socket.gethostname()}:{os.getpid()}", "error": None}
+              "worker": f"{socket.gethostname()}:{os.getpid()}", "error": None, "curve": [],
+              "pruned": False}
     start = time.perf_counter()
     cfg = config.Config(trial["config"])
+    curve = Curve(trial.get("metric"), ask)
     try:  # a mixed table's unseen categories were told once, at the search's loading
         with tempfile.TemporaryDirectory(prefix="feedforward-trial-") as tmp, unseen_told():
             plan = prepare(cfg, bundle)
             model = experiment.build_model(cfg, plan, bundle.data)
-            history, stopper, seconds = experiment.fit(cfg, plan, model, bundle.splits())
+            history, stopper, seconds = experiment.fit(cfg, plan, model, bundle.splits(),
+                                                       extra_callbacks=[curve])
             epochs = len(history.epoch)
             best = experiment.weights_epoch(stopper, epochs)
             x, y = bundle.splits()["val"]
@@ -85,6 +127,7 @@ def run_trial(trial: dict, bundle: Bundle) -> tuple[dict, bytes | None]:
         model_bytes = None
     if record["status"] != "ok":
         record["seconds"] = round(time.perf_counter() - start, 4)
+    record.update(curve=curve.values, pruned=curve.pruned)
     return record, model_bytes
 
 
