@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import os
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -30,6 +31,8 @@ from .space import digest
 from .strategies import Trial, probes
 
 JOURNAL = "study.journal"
+LOCK_SECONDS = 30.0
+"""How long a journal lock whose holder seems alive is waited for."""
 MIN_STARTUP, MAX_STARTUP = 4, 10
 """TPE's random trials before it models the results: a fifth of the budget, within these."""
 
@@ -96,6 +99,64 @@ def max_epochs(space, probe) -> int:
     return int(max(rng.values))
 
 
+class ProcessLock:
+    """The journal's lock: a file that holds the writing process's id. A lock that a killed
+    process left is taken over at once (Optuna's own locks wait 30 s for it), one whose
+    holder seems alive after :data:`LOCK_SECONDS` (its id reused) as well.
+
+    Parameters
+    ----------
+    path : str
+        The journal file; the lock is ``path`` with ``.lock``.
+    """
+
+    def __init__(self, path: str):
+        self.path = path + ".lock"
+
+    def acquire(self) -> bool:
+        """Wait for the lock and take it; True."""
+        start = time.monotonic()
+        while True:
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                if self._stale() or time.monotonic() - start > LOCK_SECONDS:
+                    self.release()
+                else:
+                    time.sleep(0.005)
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return True
+
+    def release(self) -> None:
+        """Remove the lock file."""
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    def _stale(self) -> bool:
+        try:
+            with open(self.path) as f:
+                text = f.read()
+            age = time.time() - os.stat(self.path).st_mtime
+        except FileNotFoundError:
+            return False
+        if not text.isdigit():  # killed between creating it and writing its id
+            return age > 1.0
+        pid = int(text)
+        if pid == os.getpid():  # this process's writes are serialized by the storage
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            return False
+        return False
+
+
 def open_study(space, out, fingerprint: str, metric: str, epochs: int):
     """Create or load the study of ``out``'s journal, with the TPE sampler and the pruner.
 
@@ -104,7 +165,9 @@ def open_study(space, out, fingerprint: str, metric: str, epochs: int):
     """
     optuna = optuna_module()
     journal = optuna.storages.journal
-    storage = optuna.storages.JournalStorage(journal.JournalFileBackend(str(out / JOURNAL)))
+    path = str(out / JOURNAL)
+    storage = optuna.storages.JournalStorage(
+        journal.JournalFileBackend(path, lock_obj=ProcessLock(path)))
     study = optuna.create_study(
         storage=storage, study_name=f"feedforward-{fingerprint}", load_if_exists=True,
         pruner=make_pruner(optuna, space.settings["pruner"], epochs),
@@ -146,16 +209,18 @@ class Search:
         """Make the study agree with ``results.jsonl`` after a kill (see the module)."""
         state = self.optuna.trial.TrialState
         ids = set()
-        for frozen in self.study.get_trials(deepcopy=False):
-            trial_id = frozen.user_attrs.get("id")
+        for frozen in self.study.get_trials(states=(state.RUNNING, state.COMPLETE,
+                                                    state.PRUNED, state.FAIL)):
+            trial_id = frozen.user_attrs.get("id")  # none: killed as it was asked
             ids.add(trial_id)
             record = self.done.get(trial_id)
-            if frozen.state in (state.RUNNING, state.WAITING) and trial_id is not None:
+            if frozen.state == state.RUNNING:
                 if record is not None:  # killed between the line and the telling
                     self._tell(frozen.number, record)
                 else:  # killed while it ran: run its parameters again, as a new trial
                     self.study.tell(frozen.number, state=state.FAIL)
-                    self.study.enqueue_trial(frozen.params, user_attrs={"rerun": trial_id})
+                    self.study.enqueue_trial(frozen.params,
+                                             user_attrs={"rerun": frozen.number})
             elif frozen.state != state.FAIL and record is None:
                 raise FeedforwardError(
                     f"--out: {JOURNAL} holds finished trial {trial_id} that results.jsonl "
