@@ -29,6 +29,7 @@ from ..errors import FeedforwardError
 from . import executors, pruning, results
 from .space import digest
 from .strategies import Trial, probes
+from .trial import unfinished
 
 JOURNAL = "study.journal"
 LOCK_SECONDS = 30.0
@@ -243,7 +244,11 @@ class Search:
         while True:
             while len(self.trials) < slots.capacity and \
                     self.finished() + len(self.trials) < budget:
-                trial = self.ask()
+                trial, refused = self.ask()
+                if refused is not None:  # a configuration that cannot train: recorded
+                    yield refused, None
+                    self._tell(trial.index, refused)
+                    continue
                 slots.submit(trial, self.metric, channel.asker(trial.index))
             if not self.trials:
                 return
@@ -251,17 +256,22 @@ class Search:
             yield record, model
             self._tell(record["index"], record)
 
-    def ask(self) -> Trial:
-        """A new trial from the study, its id recorded in the study."""
+    def ask(self) -> tuple[Trial, dict | None]:
+        """A new trial from the study, its id recorded in the study; and None, or the record
+        of its failure when its configuration is refused (``train`` would refuse it too)."""
         with self.lock:
             sampled = self.study.ask(self.distributions)
-            cfg, params = self.space.config(decode(self.space, sampled.params))
+            params, refused = decode(self.space, sampled.params), None
+            try:
+                cfg, params = self.space.config(params)
+            except FeedforwardError as e:
+                cfg, refused = {}, str(e)
             trial = Trial(sampled.number, f"{sampled.number:04d}-{digest(params)[:8]}",
                           params, dict(cfg))
             sampled.set_user_attr("id", trial.id)
             self.oracle.add(sampled)
         self.trials[trial.index] = trial
-        return trial
+        return trial, None if refused is None else unfinished(trial, refused)
 
     def _tell(self, number: int, record: dict) -> None:
         state = self.optuna.trial.TrialState

@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
 from ..errors import FeedforwardError
-from .trial import Bundle, run_trial
+from .trial import Bundle, run_trial, unfinished
 
 # A trial is a small network: its BLAS calls gain little from threads, and N processes with
 # M threads each on N cores would fight over them.
@@ -205,10 +205,7 @@ def scatter(client, bundle: Bundle):
 
 def lost(trial, error) -> dict:
     """The record of a trial whose Dask workers kept dying (``KilledWorker``)."""
-    return {"id": trial.id, "index": trial.index, "params": trial.params, "status": "failed",
-            "metrics": {}, "epochs": 0, "best_epoch": None, "seconds": 0.0, "worker": None,
-            "error": f"its workers died while running it ({error})", "curve": [],
-            "pruned": False}
+    return unfinished(trial, f"its workers died while running it ({error})")
 
 
 def distributed_module(label):

@@ -131,6 +131,26 @@ def run_trial(trial: dict, bundle: Bundle, ask=None) -> tuple[dict, bytes | None
     return record, model_bytes
 
 
+def unfinished(trial, error: str) -> dict:
+    """The record of a trial that could not train (``status`` ``failed``).
+
+    Parameters
+    ----------
+    trial : Trial
+        The trial.
+    error : str
+        Why.
+
+    Returns
+    -------
+    dict
+        As the record of :func:`run_trial`, with no worker.
+    """
+    return {"id": trial.id, "index": trial.index, "params": trial.params, "status": "failed",
+            "metrics": {}, "epochs": 0, "best_epoch": None, "seconds": 0.0, "worker": None,
+            "error": error, "curve": [], "pruned": False}
+
+
 def _model_file(model, cfg, bundle: Bundle, record: dict, path: Path) -> bytes:
     """The model's file, with a record as ``train`` writes it (so ``feedforward evaluate``
     rebuilds its split from the configuration)."""
