@@ -3,12 +3,13 @@
  * Each loop repeats its NumPy rule's float operations in the same order, and the build turns off
  * fused multiply-add (-ffp-contract=off) and fast-math, so the two paths agree to the last bit;
  * the docstrings of the optimizers hold the math. l2 is the folded weight decay (g + l2 * p).
- * An unused slot arrives as p and is never touched. The functions are called through ctypes
- * (feedforward.kernels); the module object exists only so that setuptools builds this file.
+ * An unused slot arrives as p and is never touched. The update rules are called through ctypes
+ * (feedforward.kernels); the layers' passes at the end are the module's functions.
  */
 #include <Python.h>
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 /* An AVX2 version beside the baseline (SSE2) one, picked when the library loads: the loops are
  * bound by their divisions and square roots, which AVX2 does eight at a time. */
@@ -153,6 +154,177 @@ CLONES void ff_nadam_##SUF(ptrdiff_t n, T *restrict p, const T *restrict g, T *r
 RULES(float, f32, sqrtf, fabsf)
 RULES(double, f64, sqrt, fabs)
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", NULL, -1, NULL};
+/* ---- The layers' element-wise passes, called as Python functions (METH_FASTCALL: a tenth of a
+ * ctypes call, which counts in a one-row predict). Each repeats NumPy's float operations, so the
+ * results are NumPy's to the last bit, subnormals included (no flushing here). */
+
+/* np.maximum(v, 0): NaN propagates; for -0.0 NumPy returns the second operand, +0.0 */
+#define RELU(v) ((v) != (v) ? (v) : (v) > 0 ? (v) : 0)
+
+/* z = z + b (by row, when b is given), then y = act(z): 0 linear, 1 relu, 2 leaky relu with
+ * slope alpha (np.where(z > 0, z, alpha * z)). y may be z. */
+#define BIAS_ACT(T)                                                                                \
+static void bias_act_##T(ptrdiff_t rows, ptrdiff_t cols, T *z, const T *b, T *y, int kind,         \
+                         T alpha) {                                                                \
+    for (ptrdiff_t r = 0; r < rows; r++) {                                                         \
+        T *zr = z + r * cols, *yr = y + r * cols;                                                  \
+        for (ptrdiff_t j = 0; j < cols; j++) {                                                     \
+            T v = b ? zr[j] + b[j] : zr[j];                                                        \
+            zr[j] = v;                                                                             \
+            yr[j] = kind == 1 ? RELU(v) : kind == 2 ? (v > 0 ? v : alpha * v) : v;                 \
+        }                                                                                          \
+    }                                                                                              \
+}                                                                                                  \
+/* out = g * (y > 0), the ReLU's backward; with s, also s = out.sum(axis=0), row after row as     \
+ * NumPy sums a C-contiguous array over its first axis (of two columns or more) */                 \
+static void relu_grad_##T(ptrdiff_t rows, ptrdiff_t cols, const T *g, const T *y, T *out, T *s) {  \
+    if (s)                                                                                         \
+        for (ptrdiff_t j = 0; j < cols; j++) s[j] = 0;                                             \
+    for (ptrdiff_t r = 0; r < rows; r++) {                                                         \
+        const T *gr = g + r * cols, *yr = y + r * cols;                                            \
+        T *o = out + r * cols;                                                                     \
+        for (ptrdiff_t j = 0; j < cols; j++) o[j] = gr[j] * (T)(yr[j] > 0);                        \
+        if (s)                                                                                     \
+            for (ptrdiff_t j = 0; j < cols; j++) s[j] += o[j];                                     \
+    }                                                                                              \
+}
+
+BIAS_ACT(float)
+BIAS_ACT(double)
+
+/* The memory of an array argument (None gives buf NULL): C-contiguous, writable when asked */
+static int take(PyObject *obj, Py_buffer *view, int writable) {
+    view->buf = NULL;
+    view->obj = NULL;
+    if (obj == Py_None) return 0;
+    return PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT |
+                              (writable ? PyBUF_WRITABLE : 0));
+}
+
+static void give(Py_buffer *views, int count) {
+    for (int i = 0; i < count; i++)
+        if (views[i].obj) PyBuffer_Release(&views[i]);
+}
+
+/* Every view holds a multiple of cols elements of one float type, the first size elements (or
+ * cols for the vectors); returns the item size, or 0 with a ValueError set */
+static Py_ssize_t check_views(Py_buffer *v, int count, int vectors_from, Py_ssize_t cols) {
+    Py_ssize_t item = v[0].itemsize;
+    if ((item != 4 && item != 8) || v[0].format == NULL || strchr("fd", v[0].format[0]) == NULL ||
+        cols <= 0 || v[0].len % (cols * item) != 0) {
+        PyErr_SetString(PyExc_ValueError, "expected float32 or float64 rows of cols values");
+        return 0;
+    }
+    for (int i = 1; i < count; i++) {
+        if (!v[i].buf) continue;
+        Py_ssize_t want = i >= vectors_from ? cols * item : v[0].len;
+        if (v[i].itemsize != item || v[i].len != want || v[i].format[0] != v[0].format[0]) {
+            PyErr_SetString(PyExc_ValueError, "arrays of different types or sizes");
+            return 0;
+        }
+    }
+    return item;
+}
+
+/* bias_act(z, b, y, cols, kind, alpha): see BIAS_ACT; b may be None */
+static PyObject *py_bias_act(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "bias_act takes 6 arguments");
+        return NULL;
+    }
+    Py_ssize_t cols = PyLong_AsSsize_t(args[3]);
+    int kind = (int)PyLong_AsLong(args[4]);
+    double alpha = PyFloat_AsDouble(args[5]);
+    if (PyErr_Occurred()) return NULL;
+    Py_buffer v[3];
+    int ok = take(args[0], &v[0], 1) == 0; /* z, y, then the vector b */
+    ok = ok && take(args[2], &v[1], 1) == 0;
+    ok = ok && take(args[1], &v[2], 0) == 0;
+    Py_ssize_t item = ok ? check_views(v, 3, 2, cols) : 0;
+    if (item && !v[1].buf) {
+        PyErr_SetString(PyExc_ValueError, "y is required");
+        item = 0;
+    }
+    if (item) {
+        ptrdiff_t rows = v[0].len / (cols * item);
+        Py_BEGIN_ALLOW_THREADS
+        if (item == 4)
+            bias_act_float(rows, cols, v[0].buf, v[2].buf, v[1].buf, kind, (float)alpha);
+        else
+            bias_act_double(rows, cols, v[0].buf, v[2].buf, v[1].buf, kind, alpha);
+        Py_END_ALLOW_THREADS
+    }
+    give(v, 3);
+    if (!item) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* relu_grad(g, y, out, s, cols): see BIAS_ACT; s may be None */
+static PyObject *py_relu_grad(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "relu_grad takes 5 arguments");
+        return NULL;
+    }
+    Py_ssize_t cols = PyLong_AsSsize_t(args[4]);
+    if (PyErr_Occurred()) return NULL;
+    Py_buffer v[4];
+    int ok = take(args[0], &v[0], 0) == 0;
+    ok = ok && take(args[1], &v[1], 0) == 0;
+    ok = ok && take(args[2], &v[2], 1) == 0;
+    ok = ok && take(args[3], &v[3], 1) == 0;
+    Py_ssize_t item = ok ? check_views(v, 4, 3, cols) : 0;
+    if (item && (!v[1].buf || !v[2].buf)) {
+        PyErr_SetString(PyExc_ValueError, "y and out are required");
+        item = 0;
+    }
+    if (item) {
+        ptrdiff_t rows = v[0].len / (cols * item);
+        Py_BEGIN_ALLOW_THREADS
+        if (item == 4)
+            relu_grad_float(rows, cols, v[0].buf, v[1].buf, v[2].buf, v[3].buf);
+        else
+            relu_grad_double(rows, cols, v[0].buf, v[1].buf, v[2].buf, v[3].buf);
+        Py_END_ALLOW_THREADS
+    }
+    give(v, 4);
+    if (!item) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* all_finite(a): whether a float array holds no NaN or inf (np.isfinite(a).all()) */
+static PyObject *py_all_finite(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "all_finite takes 1 argument");
+        return NULL;
+    }
+    Py_buffer v;
+    if (take(args[0], &v, 0) != 0) return NULL;
+    if (!v.buf || !v.format || (v.itemsize != 4 && v.itemsize != 8) ||
+        strchr("fd", v.format[0]) == NULL) {
+        give(&v, 1);
+        PyErr_SetString(PyExc_ValueError, "expected a float32 or float64 array");
+        return NULL;
+    }
+    int finite = 1;
+    Py_ssize_t n = v.len / v.itemsize;
+    if (v.itemsize == 4) {
+        const float *a = v.buf;
+        for (Py_ssize_t i = 0; i < n && finite; i++) finite = isfinite(a[i]);
+    } else {
+        const double *a = v.buf;
+        for (Py_ssize_t i = 0; i < n && finite; i++) finite = isfinite(a[i]);
+    }
+    give(&v, 1);
+    return PyBool_FromLong(finite);
+}
+
+static PyMethodDef methods[] = {
+    {"all_finite", (PyCFunction)(void (*)(void))py_all_finite, METH_FASTCALL, NULL},
+    {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, NULL},
+    {"relu_grad", (PyCFunction)(void (*)(void))py_relu_grad, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

@@ -32,6 +32,9 @@ class Activation(Configurable):
 
     name = "activation"
     aliases: tuple[str, ...] = ()
+    kernel: int | None = None
+    """The code of the compiled loop that adds the bias and applies this activation in one pass
+    (see :func:`feedforward.kernels.bias_activation`); None where NumPy's functions are used."""
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Apply the activation: ``y = f(x)``.
@@ -73,6 +76,7 @@ class Linear(Activation):
 
     name = "linear"
     aliases = ("identity", "none")
+    kernel = 0
 
     def __call__(self, x):
         return x
@@ -85,6 +89,7 @@ class ReLU(Activation):
     """f(x) = max(0, x);  f'(x) = 1 if x > 0 else 0."""
 
     name = "relu"
+    kernel = 1
 
     def __call__(self, x):
         return np.maximum(x, 0)
@@ -104,6 +109,7 @@ class LeakyReLU(Activation):
 
     name = "leaky_relu"
     _config_keys = ("alpha",)
+    kernel = 2
 
     def __init__(self, alpha: float = 0.01):
         self.alpha = float(check_number(alpha, "alpha", low=0))
@@ -275,9 +281,24 @@ class Softmax(Activation):
 
     name = "softmax"
 
-    def __call__(self, x):
-        e = np.exp(x - x.max(axis=-1, keepdims=True))  # shift: exp never overflows
-        return e / e.sum(axis=-1, keepdims=True)
+    def __call__(self, x, out=None):
+        """``y = f(x)``, written into ``out`` (of the shape of ``x``) when given.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, classes)
+            The pre-activations.
+        out : ndarray of shape (n, classes), optional
+            Where to write ``y`` (may be ``x``); a new array by default.
+
+        Returns
+        -------
+        ndarray of shape (n, classes)
+            ``y``.
+        """
+        e = np.subtract(x, x.max(axis=-1, keepdims=True), out=out)  # shift: exp never overflows
+        np.exp(e, out=e)
+        return np.divide(e, e.sum(axis=-1, keepdims=True), out=e)
 
     def backward(self, x, y, grad_y):
         return y * (grad_y - (grad_y * y).sum(axis=-1, keepdims=True))

@@ -9,9 +9,14 @@ both paths give identical results, except that the loops flush subnormal numbers
 MNIST's 784-512-256-10 network it makes an Adam step about five times faster (see
 ``benchmarks/README.md``).
 
+The layers use two more of its loops: a Dense layer's bias and ReLU (or linear, or leaky ReLU)
+in one pass after its matrix product (:func:`bias_activation`), and the ReLU's backward with the
+bias gradient in one pass (:func:`relu_backward`), both into the layers' work arrays instead of
+new temporaries. They too give NumPy's results to the last bit (subnormals included).
+
 The compiled module is optional: where it could not be built (no C compiler at install time),
 or with ``FEEDFORWARD_KERNELS=numpy`` in the environment, or after ``use(False)``, the
-optimizers run their NumPy code. The loops run on the calling thread, without the GIL.
+optimizers and layers run their NumPy code. The loops run on the calling thread, without the GIL.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import os
 
 import numpy as np
 
-__all__ = ["available", "enabled", "use", "fits", "run"]
+__all__ = ["available", "enabled", "use", "fits", "run", "bias_activation", "relu_backward",
+           "all_finite"]
 
 try:  # built by setup.py when a C compiler was found; a broken build counts as absent
     from . import _kernels
@@ -137,3 +143,84 @@ def _function(rule, dtype, arrays, scalars):
     f.restype = None
     _functions[(rule, dtype)] = f
     return f
+
+
+def bias_activation(z, bias, activation, y):
+    """``z += bias``, then ``y = activation(z)``: one pass where the loops take it.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n, units)
+        The product ``x @ kernel``, C-contiguous; it holds ``z + bias`` afterwards.
+    bias : ndarray of shape (units,) or None
+        Added to every row; None adds nothing.
+    activation : feedforward.activations.Activation
+        Fused when its ``kernel`` code is set (linear, ReLU, leaky ReLU) and the loops are
+        enabled; otherwise applied as NumPy code after the bias.
+    y : ndarray of shape (n, units)
+        Where a fused activation writes (may be ``z``).
+
+    Returns
+    -------
+    ndarray of shape (n, units)
+        ``y``, or the NumPy activation's new array.
+    """
+    code = activation.kernel
+    if _enabled:
+        if code is not None:
+            _kernels.bias_act(z, bias, y, z.shape[-1], code, getattr(activation, "alpha", 0.0))
+            return y
+        if bias is not None:  # the loop's bias alone: cheaper to call than NumPy's add
+            _kernels.bias_act(z, bias, z, z.shape[-1], 0, 0.0)
+        return activation(z)
+    if bias is not None:
+        z += bias
+    return activation(z)
+
+
+def relu_backward(grad_y, y, out, bias_grad=None) -> bool:
+    """``out = grad_y * (y > 0)``, and ``bias_grad = out.sum(axis=0)`` in the same pass; with the
+    loops only.
+
+    Parameters
+    ----------
+    grad_y : ndarray of shape (n, units)
+        dL/dy.
+    y : ndarray of shape (n, units)
+        The ReLU's outputs, C-contiguous.
+    out : ndarray of shape (n, units)
+        dL/dz, written.
+    bias_grad : ndarray of shape (units,), optional
+        Written with the column sums of ``out``; only for two units or more (NumPy sums a single
+        column pairwise, not row after row).
+
+    Returns
+    -------
+    bool
+        False, having written nothing, where the loops are off or do not take the arrays: the
+        caller then runs its NumPy code.
+    """
+    if not (_enabled and grad_y.dtype == y.dtype and grad_y.flags.c_contiguous):
+        return False
+    if bias_grad is not None and y.shape[-1] < 2:
+        raise ValueError("relu_backward: a bias gradient needs two units or more")
+    _kernels.relu_grad(grad_y, y, out, bias_grad, y.shape[-1])
+    return True
+
+
+def all_finite(a) -> bool:
+    """Whether a float array holds no NaN or inf, as ``np.isfinite(a).all()``; one pass without
+    a temporary where the loops take it (C-contiguous, float32 or float64).
+
+    Parameters
+    ----------
+    a : ndarray
+        Any shape.
+
+    Returns
+    -------
+    bool
+    """
+    if _enabled and a.flags.c_contiguous and a.dtype.kind == "f" and a.dtype.itemsize in (4, 8):
+        return _kernels.all_finite(a)
+    return bool(np.isfinite(a).all())

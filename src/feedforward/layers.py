@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import activations, initializers, regularizers
+from . import activations, initializers, kernels, regularizers
 from ._registry import Configurable, Registry
 from .errors import FeedforwardError, NotBuiltError, as_array, check_number, describe
 
@@ -242,9 +242,10 @@ class Layer(Configurable):
         self.input_shape, self.dtype = input_shape, np.dtype(dtype)
         return self.compute_output_shape(input_shape)
 
-    MAX_BUFFERS = 8
+    MAX_BUFFERS = 12
     """Work arrays kept per layer, the least recently used dropped first: enough for training
-    (full and last partial batch, of each key) and evaluation, while ``predict`` on ever new
+    (a Dense ReLU layer's four keys, z, y, grad_z and grad_x, at the full and the last partial
+    batch) and evaluation, while ``predict`` on ever new
     row counts keeps memory flat."""
 
     def _buffer(self, key: str, shape) -> np.ndarray:
@@ -427,11 +428,16 @@ class _Affine(Layer):
         return shapes
 
     def _affine(self, x):
-        self.x = x
-        z = np.matmul(x, self.params["kernel"], out=self._buffer("z", (x.shape[0], self._width())))
+        z = self._product(x)
         if self.use_bias:
             z += self.params["bias"]
         return z
+
+    def _product(self, x):
+        """``x @ kernel`` into the work array ``z``, without the bias."""
+        self.x = x
+        z = self._buffer("z", (x.shape[0], self._width()))
+        return np.matmul(x, self.params["kernel"], out=z)
 
     def backward_from_logits(self, grad_z):
         """Backpropagate from the gradient with respect to ``z``, skipping the activation.
@@ -446,12 +452,17 @@ class _Affine(Layer):
         ndarray of shape (n, in) or None
             dL/dx; None when ``input_grad`` is off.
         """
+        return self._gradients(grad_z, bias_done=False)
+
+    def _gradients(self, grad_z, bias_done):
         np.matmul(self.x.T, grad_z, out=self.grads["kernel"])
-        if self.use_bias:
+        if self.use_bias and not bias_done:
             np.sum(grad_z, axis=0, out=self.grads["bias"])
         if not self.input_grad:
             return None
-        return grad_z @ self.params["kernel"].T
+        kernel = self.params["kernel"]
+        return np.matmul(grad_z, kernel.T, out=self._buffer("grad_x", (grad_z.shape[0],
+                                                                       kernel.shape[0])))
 
 
 class Dense(_Affine):
@@ -484,11 +495,19 @@ class Dense(_Affine):
         return (self.units,)
 
     def forward(self, x, training=False):
-        self.z = self._affine(x)
-        self.y = self.activation(self.z)
+        z = self.z = self._product(x)
+        # linear leaves y in z; ReLU and leaky ReLU get their own work array, written in the
+        # bias's pass (see kernels.bias_activation); the others are NumPy's new arrays
+        y = z if self.activation.kernel in (None, 0) else self._buffer("y", z.shape)
+        self.y = kernels.bias_activation(z, self.params.get("bias"), self.activation, y)
         return self.y
 
     def backward(self, grad_y):
+        if isinstance(self.activation, activations.ReLU):
+            grad_z = self._buffer("grad_z", self.y.shape)
+            sums = self.grads["bias"] if self.use_bias and self.units > 1 else None
+            if kernels.relu_backward(grad_y, self.y, grad_z, sums):  # one pass, no temporaries
+                return self._gradients(grad_z, bias_done=sums is not None)
         return self.backward_from_logits(self.activation.backward(self.z, self.y, grad_y))
 
 

@@ -1,0 +1,139 @@
+"""The inference plan: ``predict``'s forward pass with every per-call look-up done once.
+
+A :class:`Plan` holds, for one row count, each layer's step with its weights and its work
+arrays already found, so that a one-row ``predict`` spends its time in the matrix products and
+not in Python. It runs the very operations of the layers' ``forward`` in inference mode (the
+same ``np.matmul`` into a work array, the same bias and activation loop of
+:mod:`feedforward.kernels`), so its outputs equal ``Network.forward``'s to the last bit.
+
+A plan is valid for the model it was made from while the model keeps its flat parameter buffer,
+its layers and their activations: training, ``set_weights`` and the optimizer write into that
+buffer in place, and the plan reads the weights from it at every call. Building, ``add``,
+``pop`` and loading make a new buffer; :meth:`Plan.fits` sees that and the model makes a new
+plan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import activations, kernels
+from .layers import Dense
+
+MAX_ROWS = 64
+"""Plans are made for calls of at most this many rows; larger ones are bound by their products,
+and their work arrays come from the layers' own bounded store."""
+MAX_PLANS = 4
+"""Plans kept per model, for as many row counts: the memory of the plans stays below
+``MAX_PLANS * MAX_ROWS`` rows of every layer's outputs, twice."""
+
+
+def outputs(model, x: np.ndarray) -> np.ndarray:
+    """The model's inference outputs for prepared inputs, through a plan where one pays.
+
+    Parameters
+    ----------
+    model : Network
+        A built model; its plans are kept in its ``_plans`` (not pickled).
+    x : ndarray of shape (n, features)
+        C-contiguous, of the model's dtype, finite (see ``Inputs.ready_inputs``).
+
+    Returns
+    -------
+    ndarray of shape (n, outputs)
+        A new array, equal bit for bit to ``model.forward(x).copy()``.
+    """
+    rows = len(x)
+    if rows > MAX_ROWS:
+        return model.forward(x, training=False).copy()
+    plans = model.__dict__.setdefault("_plans", {})
+    plan = plans.get(rows)
+    if plan is None or not plan.fits(model, rows):
+        if len(plans) >= MAX_PLANS:
+            plans.clear()
+        plan = plans[rows] = Plan(model, rows)
+    return plan.run(x).copy()
+
+
+class Plan:
+    """The forward pass of a model's layers on ``rows`` rows, in inference mode.
+
+    Parameters
+    ----------
+    model : Network
+        A built model.
+    rows : int
+        The number of rows of every call.
+
+    Attributes
+    ----------
+    rows : int
+        As given.
+    """
+
+    def __init__(self, model, rows: int):
+        self.rows, self.params = rows, model.params
+        self.layers = list(model.layers)
+        self.activations = [layer.activation for layer in self.layers]
+        self.steps = [_step(layer, rows) for layer in self.layers]
+
+    def fits(self, model, rows: int) -> bool:
+        """Whether this plan computes ``model``'s outputs on ``rows`` rows now.
+
+        Parameters
+        ----------
+        model : Network
+            The model asking.
+        rows : int
+            The number of rows of the call.
+
+        Returns
+        -------
+        bool
+            False after the model's parameters were reallocated (build, add, pop, load), its
+            layers or their activations replaced, or for another row count.
+        """
+        layers = model.layers
+        return (rows == self.rows and model.params is self.params
+                and len(layers) == len(self.layers)
+                and all(now is then and now.activation is a for now, then, a
+                        in zip(layers, self.layers, self.activations, strict=True)))
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """The last layer's outputs for prepared inputs of ``rows`` rows.
+
+        Parameters
+        ----------
+        x : ndarray of shape (rows, features)
+            C-contiguous, of the model's dtype (see ``Inputs.ready_inputs``).
+
+        Returns
+        -------
+        ndarray of shape (rows, outputs)
+            A work array of the plan or of the last layer, overwritten by the next call.
+        """
+        for step in self.steps:
+            x = step(x)
+        return x
+
+
+def _step(layer, rows):
+    """A function of the layer's input doing its inference ``forward``: for a Dense layer the
+    product and the bias and activation pass into its work arrays, found now; for any other
+    layer its own ``forward``."""
+    if type(layer) is not Dense:
+        return lambda x: layer.forward(x, False)
+    kernel, bias, activation = layer.params["kernel"], layer.params.get("bias"), layer.activation
+    z = np.empty((rows, layer.units), layer.dtype)
+    y = z if activation.kernel in (None, 0) else np.empty_like(z)
+    matmul, bias_activation = np.matmul, kernels.bias_activation
+    if isinstance(activation, activations.Softmax):  # its passes into z, without new arrays
+        linear = activations.Linear()
+
+        def softmax_step(x):
+            return activation(bias_activation(matmul(x, kernel, out=z), bias, linear, z), out=z)
+        return softmax_step
+
+    def step(x):
+        return bias_activation(matmul(x, kernel, out=z), bias, activation, y)
+    return step

@@ -1,0 +1,163 @@
+"""The fast paths give the numbers of the plain ones, to the last bit.
+
+``predict`` on a ready array (C-contiguous, the model's dtype) runs an inference plan
+(feedforward.inference) and the layers run the compiled bias, activation and ReLU-backward
+loops (feedforward.kernels). Each is compared with the plain path: the layers' own ``forward``
+and, with the loops off, the NumPy code that was there before them.
+"""
+
+import numpy as np
+import pytest
+
+import feedforward as ff
+from feedforward import inference, kernels
+from feedforward.errors import FeedforwardError
+
+RNG = np.random.default_rng(7)
+LEAKY = {"class_name": "leaky_relu", "config": {"alpha": 0.2}}
+ACTIVATIONS = ["linear", "relu", LEAKY, "elu", "selu", "gelu", "sigmoid", "silu", "softplus",
+               "softsign", "tanh", "softmax"]
+needs_loops = pytest.mark.skipif(not kernels.available(),
+                                 reason="the compiled loops were not built here")
+
+
+def _bits(a):
+    return np.ascontiguousarray(a).view(np.uint8)
+
+
+def _same(a, b):
+    assert a.shape == b.shape and a.dtype == b.dtype
+    assert np.array_equal(_bits(a), _bits(b))
+
+
+def _model(activation, dtype, head=None):
+    head = head or ff.Dense(3, activation=activation)
+    model = ff.Sequential([ff.Dense(9, activation=activation), ff.Dropout(0.3),
+                           ff.Maxout(4, pieces=3), ff.Activation(activation),
+                           ff.Dense(5, activation=activation, use_bias=False), head],
+                          input_dim=6, seed=1, dtype=dtype)
+    # weights of every sign and size, so that each activation sees both of its sides
+    model.set_weights([RNG.normal(scale=2.0, size=w.shape) for w in model.get_weights()])
+    return model
+
+
+def _plain(model, x):
+    """The layers' own forward, and the NumPy code with the loops off, from a list."""
+    layered = model.forward(x.copy(), training=False).copy()
+    previous = kernels.use(False) if kernels.available() else False
+    try:
+        numpy_path = model.predict(x.tolist())
+    finally:
+        if kernels.available():
+            kernels.use(previous)
+    return layered, numpy_path
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("activation", ACTIVATIONS, ids=str)
+def test_predict_equals_the_plain_path_bit_for_bit(activation, dtype):
+    model = _model(activation, dtype)
+    for rows in (1, 2, 5, inference.MAX_ROWS + 3):
+        x = RNG.normal(scale=3.0, size=(rows, 6)).astype(dtype)
+        x[0, :3] = [0.0, -0.0, 1e-40 if dtype == "float64" else 1e-39]  # zeros, a subnormal
+        fast = model.predict(x)
+        for plain in _plain(model, x):
+            _same(fast, plain)
+        _same(model.predict(x), fast)  # the second call, through the kept plan
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_other_inputs_take_the_checked_path_with_the_same_numbers(dtype):
+    model = _model("relu", dtype)
+    x = RNG.normal(size=(4, 6))
+    reference = model.predict(np.ascontiguousarray(x, dtype))
+    _same(model.predict(np.asfortranarray(x.astype(dtype))), reference)
+    _same(model.predict(x.astype(dtype).tolist()), reference)
+    _same(model.predict(np.ascontiguousarray(x, dtype), batch_size=2), reference)
+    bad = np.ascontiguousarray(x, dtype)
+    bad[2, 1] = np.nan
+    with pytest.raises(FeedforwardError, match=r"x: expected finite values.*\(2, 1\)"):
+        model.predict(bad)
+    with pytest.raises(FeedforwardError, match="batch_size"):
+        model.predict(np.ascontiguousarray(x, dtype), batch_size=0)
+    with pytest.raises(FeedforwardError, match="expected 6 features"):
+        model.predict(np.zeros((1, 5), dtype))
+
+
+def _assert_current(model, x):
+    """predict gives what the layers compute from the weights now, not a kept answer."""
+    _same(model.predict(x), model.forward(x.copy(), training=False).copy())
+
+
+def test_a_plan_follows_every_change_of_the_weights(tmp_path):
+    model = _model("relu", "float32", head=ff.Dense(3, activation="softmax"))
+    model.compile("adam", "categorical_crossentropy")
+    x = RNG.normal(size=(1, 6)).astype(np.float32)
+    before = model.predict(x)
+    model.fit(RNG.normal(size=(32, 6)), np.eye(3)[RNG.integers(0, 3, 32)], epochs=2, verbose=0)
+    after_fit = model.predict(x)
+    assert not np.array_equal(before, after_fit)
+    _assert_current(model, x)
+    model.set_weights([w * 0.5 for w in model.get_weights()])
+    assert not np.array_equal(model.predict(x), after_fit)
+    _assert_current(model, x)
+    model.layers[0].set_weights([np.zeros((6, 9)), np.ones(9)])
+    _assert_current(model, x)
+    model.layers[0].activation = ff.activations.get("tanh")  # swapped in place
+    _assert_current(model, x)
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    _same(ff.load_model(path).predict(x), model.predict(x))
+
+
+def test_a_plan_follows_pop_and_add():
+    model = ff.Sequential([ff.Dense(4, activation="relu"), ff.Dense(3)], input_dim=2, seed=0)
+    x = np.ones((1, 2), np.float32)
+    assert model.predict(x).shape == (1, 3)
+    model.pop()
+    assert model.predict(x).shape == (1, 4)
+    _assert_current(model, x)
+    model.add(ff.Dense(2, activation="tanh"))
+    assert model.predict(x).shape == (1, 2)
+    _assert_current(model, x)
+
+
+def test_plans_stay_few_whatever_the_row_counts():
+    model = _model("tanh", "float32")
+    x = RNG.normal(size=(200, 6)).astype(np.float32)
+    for rows in range(1, 200):
+        model.predict(x[:rows])
+    assert len(model._plans) <= inference.MAX_PLANS
+
+
+@needs_loops
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("activation", ["relu", "linear", LEAKY])
+@pytest.mark.parametrize("units", [1, 7])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_training_with_the_loops_equals_the_numpy_code(activation, dtype, units, use_bias):
+    def trained(loops):
+        previous = kernels.use(loops)
+        try:
+            model = ff.Sequential([ff.Dense(units, activation=activation, use_bias=use_bias),
+                                   ff.Dense(units, activation=activation), ff.Dense(2)],
+                                  input_dim=5, seed=3, dtype=dtype)
+            model.compile("sgd", "mse")
+            model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+            return model.params.copy(), model.grads.copy()
+        finally:
+            kernels.use(previous)
+
+    x, y = RNG.normal(size=(30, 5)), RNG.normal(size=(30, 2))
+    for a, b in zip(trained(True), trained(False), strict=True):
+        _same(a, b)
+
+
+@needs_loops
+def test_the_loops_refuse_mismatched_arrays():
+    z = np.zeros((2, 3), np.float32)
+    with pytest.raises(ValueError):
+        ff.kernels._kernels.bias_act(z, np.zeros(4, np.float32), z, 3, 1, 0.0)
+    with pytest.raises(ValueError):
+        ff.kernels._kernels.relu_grad(z, np.zeros((2, 3)), z, None, 3)
+    assert not kernels.all_finite(np.array([[1.0, np.inf]], np.float32))
