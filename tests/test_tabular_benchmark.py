@@ -85,3 +85,37 @@ def test_the_command_line_refuses_an_unknown_dataset_and_prints_json(capsys):
     printed = json.loads(capsys.readouterr().out)
     assert [r["dataset"] for r in printed] == ["gaussian"]
     assert code == (0 if printed[0]["within"] else 1)
+
+
+def test_another_seed_is_the_split_train_makes_with_that_seed():
+    _, rows = tabular.split_rows("wine", seed=1)
+    data, parts = experiment.load(config.resolve({"dataset": "wine", "seed": 1}))
+    assert np.array_equal(data.x[rows["train"]], parts.x_train)
+    assert np.array_equal(data.x[rows["test"]], parts.x_test)
+    assert not np.array_equal(rows["test"], tabular.split_rows("wine")[1]["test"])
+
+
+def test_several_seeds_become_one_row_of_means():
+    def run(seed, ff, mlp, linear):
+        return {"dataset": "d", "task": "classification", "n": "9/3", "seed": seed,
+                **{k: {"score": s, "seconds": seed + 1.0} for k, s in
+                   zip(tabular.LEARNERS, (ff, mlp, linear), strict=True)}}
+
+    row = tabular.mean_row([run(0, 90.0, 95.0, 80.0), run(1, 100.0, 96.0, 80.0)])
+    assert row["seeds"] == [0, 1]
+    assert row["feedforward"] == {"score": 95.0, "seconds": 1.5}
+    assert row["sklearn_mlp"]["score"] == 95.5 and row["within"] is True
+    # a verdict on the means: one seed 5 points behind, the mean 1.5 behind
+    assert tabular.mean_row([run(0, 90.0, 95.0, 80.0), run(1, 99.0, 97.0, 80.0)])["within"] \
+        is False
+    failed = run(1, 0.0, 96.0, 80.0)
+    failed["linear"] = {"error": "ValueError: no"}
+    row = tabular.mean_row([run(0, 90.0, 95.0, 80.0), failed])
+    assert row["linear"] == {"error": "ValueError: no"} and row["within"] is None
+
+
+@pytest.mark.parametrize("seeds", ["0,x", "1,1", "-1"])
+def test_the_command_line_refuses_bad_seeds(seeds, capsys):
+    with pytest.raises(SystemExit):
+        tabular.main(["--only", "gaussian", "--seeds", seeds])
+    assert "--seeds: expected" in capsys.readouterr().err
