@@ -9,7 +9,9 @@ with Adam at learning rate 1e-3 in float32, for one epoch of shuffled mini-batch
 - ``torch``: eager PyTorch, the idiomatic loop (a shuffled index per epoch; per batch
   ``zero_grad``, forward, loss, ``backward``, ``step``), no DataLoader;
 - ``sklearn``: ``MLPClassifier(hidden_layer_sizes=(512, 256), solver="adam",
-  learning_rate_init=1e-3, batch_size=bs, max_iter=1)``.
+  learning_rate_init=1e-3, batch_size=bs, max_iter=1)``;
+- ``onnxruntime``: predict only, feedforward's model exported to ONNX and served by an
+  ``InferenceSession``, the serving reference.
 
 Frameworks are imported inside the peer that needs them, so a worker process loads only its own.
 """
@@ -133,8 +135,52 @@ class Sklearn:
         return model.predict_proba(x)
 
 
-PEERS = {"feedforward": Feedforward, "torch": Torch, "sklearn": Sklearn}
-ALIASES = {"ff": "feedforward", "pytorch": "torch", "sk": "sklearn", "scikit-learn": "sklearn"}
+class OnnxRuntime:
+    """ONNX Runtime serving feedforward's model: predict only (it does not train).
+
+    The untrained feedforward model of ``Feedforward.build`` is exported with ``export_onnx``
+    (its softmax included) and run by an ``InferenceSession`` on the CPU with ``threads`` intra-op
+    threads, as a service would load it.
+    """
+
+    name = "onnxruntime"
+    threads = 1
+
+    def __init__(self):
+        import onnxruntime
+
+        self.ort = onnxruntime
+
+    def build(self):
+        import os
+        import tempfile
+
+        model = Feedforward().build()
+        model.build(784)
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "model.onnx")
+            model.export_onnx(path)
+            options = self.ort.SessionOptions()
+            options.intra_op_num_threads, options.inter_op_num_threads = self.threads, 1
+            session = self.ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        return session, session.get_inputs()[0].name
+
+    def predict(self, model, x):
+        session, name = model
+        return session.run(None, {name: np.ascontiguousarray(x, np.float32)})[0]
+
+    def predictor(self, model, x):
+        """One ``session.run`` on a ready float32 array."""
+        session, name = model
+        feed = {name: np.ascontiguousarray(x, np.float32)}
+        return lambda: session.run(None, feed)
+
+
+PEERS = {"feedforward": Feedforward, "torch": Torch, "sklearn": Sklearn,
+         "onnxruntime": OnnxRuntime}
+FIT_ONLY, PREDICT_ONLY = {"sklearn"}, {"onnxruntime"}
+ALIASES = {"ff": "feedforward", "pytorch": "torch", "sk": "sklearn", "scikit-learn": "sklearn",
+           "ort": "onnxruntime"}
 
 
 def resolve(name: str) -> str:

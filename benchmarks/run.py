@@ -29,7 +29,7 @@ from importlib import metadata
 from pathlib import Path
 
 import report
-from peers import resolve
+from peers import FIT_ONLY, PREDICT_ONLY, resolve
 from worker import source_digest
 from workload import N_TEST_IMAGES, N_TRAIN_IMAGES, REPO
 
@@ -55,8 +55,8 @@ def parse_args(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="20,000 rows per epoch, 3 runs per figure (about 1.5 min on 2 idle cores)")
-    p.add_argument("--only", default="feedforward,torch,sklearn",
-                   help="peers to run, comma-separated: ff, torch, sklearn (default all)")
+    p.add_argument("--only", default="feedforward,torch,sklearn,onnxruntime",
+                   help="peers to run, comma-separated: ff, torch, sklearn, ort (default all)")
     p.add_argument("--batch-sizes", type=_ints, default=[32, 128, 512], help="e.g. 32,128,512")
     p.add_argument("--sklearn-batch-sizes", type=_ints, default=None,
                    help="batch sizes at which sklearn runs (default: all of --batch-sizes)")
@@ -144,12 +144,13 @@ def schedule(args, settings) -> list[tuple[dict, dict]]:
             if "fit" in args.parts:
                 for bs in _rotate(args.batch_sizes, r):
                     for peer in _rotate(args.peers, r):
-                        if peer == "sklearn" and bs not in args.sklearn_batch_sizes:
+                        if peer in PREDICT_ONLY or (peer == "sklearn"
+                                                    and bs not in args.sklearn_batch_sizes):
                             continue
                         tasks.append((setting, {**common, "kind": "fit", "peer": peer,
                                                 "batch_size": bs, "warmup_rows": args.warmup_rows}))
             if "predict" in args.parts:
-                for peer in _rotate([p for p in args.peers if p != "sklearn"], r):
+                for peer in _rotate([p for p in args.peers if p not in FIT_ONLY], r):
                     tasks.append((setting, {
                         "kind": "predict", "peer": peer, "threads": args.threads,
                         "throughput_rows": 10_000, "latency_reps": args.latency_reps,

@@ -103,6 +103,8 @@ def _make_peer(name: str, threads: int):
     peer = peers.PEERS[name]()
     if name == "torch":
         peer.torch.set_num_threads(threads)
+    if name == "onnxruntime":
+        peer.threads = threads
     return peer
 
 
