@@ -119,11 +119,18 @@ def splits(setup, custom) -> dict:
 
 
 def parse_csv(text):
-    """Rows ``x1,x2,label`` of ``text`` (a header line is optional) as (points, labels)."""
+    """Rows ``x1,x2,label`` of ``text`` (a header line is optional) as (points, labels).
+
+    Raises
+    ------
+    FieldError
+        On a bad row, too many or too few rows, or points outside the map's square (the
+        file is refused whole: its points are not clipped or moved).
+    """
     if not isinstance(text, str):
         raise FieldError("csv", f"expected text, got {type(text).__name__}")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    rows = []
+    rows, numbers = [], []
     for number, line in enumerate(lines, 1):
         cells = [c.strip() for c in line.split(",")]
         try:
@@ -140,9 +147,32 @@ def parse_csv(text):
             raise FieldError("csv", f"line {number}: expected finite numbers from "
                                     f"{-MAX_CSV_VALUE:g} to {MAX_CSV_VALUE:g}, got {line[:60]!r}")
         rows.append(values)
+        numbers.append(number)
         if len(rows) > MAX_UPLOAD_ROWS:
             raise FieldError("csv", f"expected at most {MAX_UPLOAD_ROWS} rows, got more")
     if len(rows) < 2:
         raise FieldError("csv", f"expected at least 2 rows x1,x2,label, got {len(rows)}")
     data = np.array(rows)
+    check_domain(data[:, :2], numbers)
     return data[:, :2], data[:, 2]
+
+
+def check_domain(points, lines) -> None:
+    """Refuse points outside the map's square (x1 and x2 from LOW to HIGH): the page could
+    not show them, and drawn points are limited to it too.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, 2)
+    lines : list of int
+        The line number of each point in the file.
+    """
+    outside = np.flatnonzero(((points < datasets.LOW) | (points > datasets.HIGH)).any(axis=1))
+    if not len(outside):
+        return
+    first = outside[0]
+    x1, x2 = points[first]
+    raise FieldError("csv", f"expected points in the map's square, x1 and x2 from "
+                            f"{datasets.LOW:g} to {datasets.HIGH:g}; got {len(outside)} of "
+                            f"{len(points)} outside it, the first on line {lines[first]}: "
+                            f"({x1:g}, {x2:g}). Rescale the coordinates into the square")

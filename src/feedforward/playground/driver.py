@@ -93,6 +93,12 @@ class Driver:
         """Optimizer steps since the network was built or reset."""
         return self._steps + self.trainer.step
 
+    @property
+    def progress(self) -> float:
+        """The share of the epoch in progress that is done, in [0, 1)."""
+        t = self.trainer
+        return t.batch / t.steps if t.steps else 0.0
+
     def new_trainer(self) -> None:
         """A trainer for the session's model, data and batch size; the epoch in progress, if
         any, is abandoned (a new optimizer or batch size begins a new epoch)."""

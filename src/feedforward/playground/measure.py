@@ -78,6 +78,7 @@ def frame(session) -> dict:
     out = outputs[-1]
     dense = dense_layers(model)
     message = {"type": "frame", "epoch": driver.epoch, "step": driver.step,
+               "epoch_progress": driver.progress, "learning_rate": _rate(model),
                **_score_fields(session.scores, setup["problem"]),
                "heatmap": frames.pack(_heatmap(out[:n_heat], size, setup["problem"])),
                "neurons": [frames.thumbnails(thumb_x)],
@@ -92,6 +93,12 @@ def frame(session) -> dict:
     message["confusion"] = _confusion(session, test)
     message["history"], message["history_reset"] = driver.take_history()
     return message
+
+
+def _rate(model) -> float | None:
+    """The learning rate the optimizer's next step takes (a schedule's, at its step count)."""
+    rate = float(model.optimizer.lr)
+    return rate if math.isfinite(rate) else None
 
 
 def _score_fields(scores, problem) -> dict:

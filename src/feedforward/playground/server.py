@@ -3,7 +3,10 @@
 One WebSocket is one :class:`~.session.Session`. Training runs on the event loop in slices
 of a few milliseconds (:data:`SLICE`), so that every connection's messages are answered
 between two slices and ``pause`` takes effect at once. Frames go out at most
-:data:`MAX_FPS` times a second; a slow reader slows its own session down (the send waits).
+:data:`MAX_FPS` times a second, and at least :data:`MIN_FPS` times while training: a frame
+ends when the setup's ``speed`` epochs have ended or its time is up, mid-epoch (the frame
+tells the share of the epoch done). A slow reader slows its own session down (the send
+waits). A pause sends one more frame, of the weights training stopped on.
 
 Every message is checked before it acts: bad JSON, NaN or Infinity, unknown types or fields,
 wrong types and out-of-range values get an ``error`` message naming the field, and the
@@ -41,6 +44,7 @@ STATIC = Path(__file__).parent / "static"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 SLICE = 0.008  # seconds of training between two looks at the connection's messages
 MAX_FPS = 60
+MIN_FPS = 10  # frames a second at least while training, however long an epoch or the speed
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 MAX_SESSIONS = 32  # open pages at once: each holds its data and network (up to ~20 MB)
@@ -238,6 +242,7 @@ class Connection:
     async def on_pause(self):
         await self.stop()
         await self.send(self.session.state())
+        await self.send(self.session.frame())  # the weights it stopped on
 
     async def on_step(self):
         await self.stop()
@@ -293,16 +298,12 @@ class Connection:
 
     # ------------------------------------------------------------------ training
     async def _play(self):
-        s, last = self.session, 0.0
+        s, last = self.session, time.perf_counter()
         try:
             while s.running:
-                done, stop = 0, None
-                while s.running and done < s.setup["speed"] and stop is None:
-                    more, stop = s.train(s.setup["speed"] - done, SLICE)
-                    done += more
-                    await asyncio.sleep(0)
+                done, stop = await self._train_for_frame(last + 1 / MIN_FPS)
                 if not s.running and stop is None:
-                    return  # paused: the handler answers
+                    return  # paused: the handler sends the last frame
                 wait = last + 1 / MAX_FPS - time.perf_counter()
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -321,6 +322,26 @@ class Connection:
             log.exception("playground: training failed")
             await self._safe_send(error_message(FeedforwardError(
                 f"training stopped: internal error ({type(e).__name__})")))
+
+    async def _train_for_frame(self, due):
+        """Train in slices until the setup's ``speed`` epochs end, training stops, or the time
+        ``due`` (a ``perf_counter`` reading) comes: a long epoch is shown as it goes.
+
+        Returns
+        -------
+        done : int
+            Epochs ended.
+        stop : tuple (reason, message) or None
+        """
+        s, done, stop = self.session, 0, None
+        while s.running and done < s.setup["speed"] and stop is None:
+            budget = min(SLICE, max(due - time.perf_counter(), 0.0))
+            more, stop = s.train(s.setup["speed"] - done, budget)
+            done += more
+            await asyncio.sleep(0)
+            if time.perf_counter() >= due:
+                break
+        return done, stop
 
     async def _safe_send(self, message):
         try:

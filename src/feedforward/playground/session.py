@@ -282,9 +282,12 @@ class Session(Editing):
         Returns
         -------
         dict
-            ``{"type": "frame", "epoch", "step", "loss", "metric", "heatmap", "neurons",
-            "weights", "biases", "doctor", "confusion", "history", "history_reset"}``;
-            ``confusion`` is None unless the problem is a classification with test points.
+            ``{"type": "frame", "epoch", "step", "epoch_progress", "learning_rate", "loss",
+            "metric", "heatmap", "neurons", "weights", "biases", "doctor", "confusion",
+            "history", "history_reset"}``; ``epoch_progress`` is the share of the epoch in
+            progress that is done, in [0, 1); ``learning_rate`` the rate of the optimizer's
+            next step (a schedule's, at its step count); ``confusion`` is None unless the
+            problem is a classification with test points.
         """
         return measure.frame(self)
 

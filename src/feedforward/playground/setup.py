@@ -318,9 +318,48 @@ def merge(current, partial) -> dict:
     if "schedule" in partial:
         setup["schedule"] = _check_schedule(partial["schedule"], base["schedule"],
                                             setup["optimizer"])
+    _one_rate(setup, base, partial)
     _follow_dataset(setup)
     to_config(setup)  # what the library's schema refuses, refused here, naming the field
     return setup
+
+
+def rate_key(schedule) -> tuple[str, int | None] | None:
+    """Where a schedule table keeps its initial learning rate: ``(key, None)`` for a number
+    (``initial_learning_rate``, ...), ``("values", 0)`` for a piecewise schedule's first
+    value; None when it has none."""
+    for key in config.SCHEDULE_RATE_KEYS:
+        if _is_number(schedule.get(key)):
+            return key, None
+    if isinstance(schedule.get("values"), list) and schedule["values"]:
+        return "values", 0
+    return None
+
+
+def _one_rate(setup, base, partial) -> None:
+    """With a schedule on, the optimizer's learning rate is the schedule's initial rate: the
+    page's one learning-rate box edits both. A new optimizer rate (one that the partial setup
+    changes) goes to the schedule; else the schedule's rate is the optimizer's."""
+    schedule = setup["schedule"]
+    where = rate_key(schedule) if schedule else None
+    if where is None:
+        return
+    key, index = where
+    new_rate = (isinstance(partial.get("optimizer"), dict)
+                and "learning_rate" in partial["optimizer"]
+                and base["optimizer"] is not None
+                and partial["optimizer"]["learning_rate"] != base["optimizer"]["learning_rate"])
+    if new_rate:
+        rate = setup["optimizer"]["learning_rate"]
+        if index is None:
+            schedule[key] = rate
+        else:
+            schedule[key] = [rate, *schedule[key][1:]]
+        _construct(schedules.registry, schedule, "setup.schedule")
+    else:
+        rate = schedule[key] if index is None else schedule[key][index]
+        setup["optimizer"] = {**setup["optimizer"], "learning_rate": rate}
+        _construct(optimizers.registry, setup["optimizer"], "setup.optimizer")
 
 
 def _follow_dataset(setup) -> None:
