@@ -172,10 +172,11 @@ def open_study(space, out, fingerprint: str, metric: str, epochs: int):
         direction="maximize" if results.direction(metric) == "max" else "minimize")
     seen = len(study.get_trials(deepcopy=False))
     seed = int(np.random.SeedSequence([space.settings["seed"], seen]).generate_state(1)[0])
-    # Optuna's defaults otherwise (10 random trials first, each option modelled on its own):
-    # on the benchmark's wide spaces, the multivariate model settled on its first good
-    # region, and fewer random trials first made that worse
-    study.sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+    # each option modelled on its own, after 10 random trials (Optuna 4's defaults): on the
+    # benchmark's wide spaces, the multivariate model (Optuna 5's default) settled on its
+    # first good region, and fewer random trials first made that worse
+    study.sampler = optuna.samplers.TPESampler(seed=seed, multivariate=False,
+                                               n_startup_trials=10, constant_liar=True)
     return study
 
 

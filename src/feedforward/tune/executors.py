@@ -68,6 +68,8 @@ def _init_worker(bundle: Bundle) -> None:
 
 
 def run_in_worker(trial: dict, ask=None):
+    """:func:`~feedforward.tune.trial.run_trial` in a pool worker, on the data its
+    initializer received."""
     return run_trial(trial, _bundle, ask)
 
 
