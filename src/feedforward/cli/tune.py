@@ -16,13 +16,14 @@ examples:
   feedforward tune examples/tune_digits.toml                     # random search, in this process
   feedforward tune examples/tune_digits.toml --jobs 2            # two local processes
   feedforward tune space.toml --strategy grid --out runs/grid
+  feedforward tune space.toml --strategy tpe --pruner median     # Optuna's TPE, early pruning
   feedforward tune space.toml --scheduler tcp://10.0.0.5:8786    # on a Dask cluster
   feedforward tune space.toml --trials 50                        # 12 done? runs the other 38
   feedforward tune space.toml --strategy grid --dry-run          # the trials, without training
 
 The space file has a [fixed] table (options of `feedforward train`), a [search] table with one
 range per searched option, and an optional [tune] table (strategy, trials, seed, metric,
-grid_points; the flags override it):
+grid_points, pruner; the flags override it):
 
   [fixed]
   dataset = "digits"
