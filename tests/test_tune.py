@@ -169,8 +169,8 @@ def test_a_trial_trains_through_the_engine_whose_callbacks_see_each_step(tmp_pat
 
     monkeypatch.setattr(training.Trainer, "__init__", with_spy)
     ff.tune.search(space(trials=1, epochs=3, patience=0,
-                         search={"units": {"choice": [8]}}), out=tmp_path)
-    record = lines(tmp_path / "results.jsonl")[0]
+                         search={"units": {"choice": [8]}}), out=tmp_path, refit=False)
+    record = lines(tmp_path / "results.jsonl")[0]  # the trial's Trainer only (no refit)
     assert record["status"] == "ok" and record["epochs"] == len(epochs) == 3
     assert steps == list(range(1, 3 * epochs[0] + 1))  # every step, in order
 
@@ -188,9 +188,11 @@ def test_search_records_every_trial_and_keeps_the_best_model(tmp_path):
     assert result.best["metrics"]["val_accuracy"] == max(r["metrics"]["val_accuracy"]
                                                          for r in records)
     assert [r["id"] for r in result.records][0] == result.best["id"]
-    # the saved model is the best trial's: its validation accuracy is the recorded one
+    # the best trial's own model is kept beside the refit: its validation accuracy is the
+    # recorded one
+    assert result.model["kind"] == "refit" and result.model["trial"] == result.best["id"]
     parts = digits_split()
-    model = ff.load_model(tmp_path / "model.safetensors")
+    model = ff.load_model(tmp_path / "best_trial.safetensors")
     assert model.layers[0].units == result.best["params"]["units"]
     accuracy = model.evaluate(parts.x_val, parts.y_val, return_dict=True)["accuracy"]
     assert accuracy == pytest.approx(result.best["metrics"]["val_accuracy"])
@@ -236,8 +238,10 @@ def test_the_model_file_is_the_best_trials_after_a_shorter_rerun(tmp_path):
         if short.best["id"] != long.best["id"]:
             break
     assert short.ran == [] and short.best["id"] != long.best["id"]
-    parts = digits_split()
-    scores = short.best_model().evaluate(parts.x_val, parts.y_val, return_dict=True)
+    parts = digits_split()  # the refit's trial's model is kept beside the refit
+    assert short.model["kind"] == "refit" and short.model["trial"] == short.best["id"]
+    trial_model = ff.load_model(tmp_path / "best_trial.safetensors")
+    scores = trial_model.evaluate(parts.x_val, parts.y_val, return_dict=True)
     assert scores["loss"] == pytest.approx(short.best["metrics"]["val_loss"])
 
 

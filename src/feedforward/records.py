@@ -157,10 +157,13 @@ def _check_results(results: dict, where):
 
 
 def _check_trial(tune: dict, where):
-    trial, params = tune.get("trial"), tune.get("params")
-    if set(tune) - {"trial", "params"} or not isinstance(trial, str) or not isinstance(
-            params, dict) or not all(_is_value(v) or (isinstance(v, list) and all(
-                _is_value(x) for x in v)) for v in params.values()):
+    trial, params, refit = tune.get("trial"), tune.get("params"), tune.get("refit", {})
+    # refit: {"rows": n, "epochs": e} when the trial's configuration trained again on more rows
+    counts = isinstance(refit, dict) and all(type(v) is int for v in refit.values())
+    if set(tune) - {"trial", "params", "refit"} or not counts or not isinstance(
+            trial, str) or not isinstance(params, dict) or not all(
+                _is_value(v) or (isinstance(v, list) and all(_is_value(x) for x in v))
+                for v in params.values()):
         raise FeedforwardError(f"{where}: tune: expected a trial id and its parameters, got "
                                f"{describe(tune)}")
 

@@ -1,10 +1,13 @@
 """``feedforward tune``: search the hyperparameters of ``train`` over a space file.
 
-Each trial is a ``train`` run with early stopping on the validation split. The output folder
-(``--out``) receives ``results.jsonl`` (one line per finished trial, written as it finishes),
-the best model ``model.safetensors`` and its ``best.toml``, the ranked ``results.csv`` and
-``results.md``, ``tune.png`` (with matplotlib) and ``search.json``. Running the same command
-again resumes: only the trials missing from ``results.jsonl`` run. The guide is docs/tune.md.
+Each trial is a ``train`` run with early stopping on the validation split. At the end, the best
+configuration trains again on the training and validation rows (``--no-refit``: not), and that
+model is scored once on the test file (``--test-data``) or the internal test split. The output
+folder (``--out``) receives ``results.jsonl`` (one line per finished trial, written as it
+finishes), the result model ``model.safetensors`` and its ``best.toml``, the ranked
+``results.csv`` and ``results.md``, ``tune.png`` (with matplotlib) and ``search.json``. Running
+the same command again resumes: only the trials missing from ``results.jsonl`` run (and a
+refit that a kill interrupted). The guide is docs/tune.md.
 """
 
 from __future__ import annotations
@@ -20,10 +23,14 @@ examples:
   feedforward tune space.toml --scheduler tcp://10.0.0.5:8786    # on a Dask cluster
   feedforward tune space.toml --trials 50                        # 12 done? runs the other 38
   feedforward tune space.toml --strategy grid --dry-run          # the trials, without training
+  feedforward tune space.toml --test-data held_out.csv           # scored once on a test file
+  feedforward tune space.toml --cv 5 --no-refit                  # 5-fold scores; the trial's model
+  feedforward tune --quick measurements.csv --target species     # a built-in space, no file
+  feedforward tune --quick --dataset digits --strategy tpe
 
 The space file has a [fixed] table (options of `feedforward train`), a [search] table with one
 range per searched option, and an optional [tune] table (strategy, trials, seed, metric,
-grid_points, pruner; the flags override it):
+grid_points, pruner, refit, test_data, cv; the flags override it):
 
   [fixed]
   dataset = "digits"
@@ -44,7 +51,27 @@ def add_parser(subparsers, parents):
                     "write the results, the best model and a plot into a folder. A rerun "
                     "resumes where the last one stopped.",
         epilog=EXAMPLES)
-    parser.add_argument("space", metavar="SPACE.toml", help="the search space file")
+    parser.add_argument("space", metavar="SPACE.toml", nargs="?",
+                        help="the search space file (with --quick: the data, a CSV file)")
+    parser.add_argument("--quick", action="store_true",
+                        help="search a built-in space suited to the data's size (layers, "
+                             "dropout, AdamW's learning rate and weight decay, schedule, "
+                             "patience): give the data as DATA.csv or --dataset, no space file")
+    parser.add_argument("--dataset", "-d", metavar="NAME|FILE",
+                        help="--quick: a built-in dataset or a CSV file (as train's)")
+    parser.add_argument("--target", metavar="COLUMN",
+                        help="--quick: the CSV file's target column (default: the last)")
+    parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
+                        help="train the best configuration again on the training and "
+                             "validation rows, for its best epoch count, and save that model "
+                             "(default: the file's, yes); --no-refit saves the best trial's "
+                             "model")
+    parser.add_argument("--test-data", metavar="FILE",
+                        help="a labelled CSV file that scores the saved model once, at the end; "
+                             "then no internal test split is taken (default: the file's)")
+    parser.add_argument("--cv", type=int, metavar="K",
+                        help="score each trial by the mean validation score over K folds of "
+                             "the training and validation rows (small data)")
     parser.add_argument("--out", "-o", metavar="DIR",
                         help="output folder (default: runs/tune-SPACE)")
     parser.add_argument("--strategy", choices=("random", "grid", "tpe"),
@@ -87,7 +114,7 @@ def run(args, console) -> int:
     from ..tune import search  # not at import: the other commands need none of it
     from ..tune.space import check_setting
 
-    for key in ("trials", "seed", "grid_points"):
+    for key in ("trials", "seed", "grid_points", "cv"):
         if getattr(args, key) is not None:
             check_setting(key, getattr(args, key), "--" + key.replace("_", "-"))
     for flag, value in (("--jobs", args.jobs), ("--retries", args.retries)):
@@ -96,20 +123,46 @@ def run(args, console) -> int:
     if args.scheduler and args.jobs != 1:
         raise FeedforwardError("--jobs: applies to local processes, not with --scheduler "
                                "(the cluster's workers run the trials)")
+    space, out = _space(args)
     if args.dry_run:
-        return _list(args, console)
-    search(args.space, out=args.out, strategy=args.strategy, trials=args.trials, seed=args.seed,
+        return _list(args, space, console)
+    search(space, out=out, refit=args.refit, test_data=args.test_data, cv=args.cv,
+           strategy=args.strategy, trials=args.trials, seed=args.seed,
            metric=args.metric, grid_points=args.grid_points, pruner=args.pruner, jobs=args.jobs,
            scheduler=args.scheduler, retries=args.retries, plots=args.plots,
            console=console)
     return 0
 
 
-def _list(args, console) -> int:
+def _space(args):
+    """The space (a file, or with --quick the built-in one for the data) and the --out."""
+    from pathlib import Path
+
+    from ..errors import FeedforwardError
+    from ..tune import quick
+
+    if not args.quick:
+        for flag, value in (("--dataset", args.dataset), ("--target", args.target)):
+            if value is not None:
+                raise FeedforwardError(f"{flag}: applies with --quick (a space file names its "
+                                       "data in [fixed])")
+        if args.space is None:
+            raise FeedforwardError("SPACE.toml: expected a space file, or --quick DATA.csv")
+        return args.space, args.out
+    if (args.space is None) == (args.dataset is None):
+        raise FeedforwardError("--quick: expected the data once, as DATA.csv or --dataset "
+                               f"NAME, got {args.space or 'neither'}"
+                               + (f" and --dataset {args.dataset}" if args.space else ""))
+    data = args.space or args.dataset
+    space = quick.space_for(data, args.target)
+    return space, args.out or str(Path("runs") / f"tune-quick-{Path(data).stem}")
+
+
+def _list(args, space, console) -> int:
     """Print the trials of the space, one row each."""
     from ..tune import load_space, make_trials, report, results
 
-    space = load_space(args.space, strategy=args.strategy, trials=args.trials, seed=args.seed,
+    space = load_space(space, strategy=args.strategy, trials=args.trials, seed=args.seed,
                        grid_points=args.grid_points, pruner=args.pruner)
     trials = make_trials(space)
     body = [[t.id, *(results.cell(t.params.get(k), "-") for k in space.ranges)] for t in trials]

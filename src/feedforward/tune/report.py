@@ -1,5 +1,7 @@
 """The end of a search: the ranked tables, the plot, the best trial's configuration
-(``best.toml``), its test-split scores, ``search.json``, and the summary on the console."""
+(``best.toml``), ``search.json``, and the summary on the console: which model was saved (the
+refit or the best trial's), on how many rows it trained, its one held-out score, and how many
+trials were pruned and the time that saved."""
 
 from __future__ import annotations
 
@@ -10,15 +12,14 @@ from rich.table import Table
 
 from .. import config, records
 from ..fileio import atomic_write
-from ..model import load_model
 from . import results
 
 MODEL_FILE = "model.safetensors"
 
 
 def finish(result, space, trial_list, bundle, plots, console) -> None:
-    """Write the folder's summary files for ``result`` (a SearchResult, whose ``test`` it
-    fills) and print the best trials."""
+    """Write the folder's summary files for ``result`` (a SearchResult, with its ``model``
+    and ``test`` settled) and print the best trials."""
     out, best = result.out, result.best
     params = list(dict.fromkeys(k for t in trial_list for k in t.params))
     title = f"{len(result.records)} trials ranked by {result.metric}"
@@ -28,9 +29,6 @@ def finish(result, space, trial_list, bundle, plots, console) -> None:
         written += [path.name] if path else []
     if best is not None and (out / MODEL_FILE).exists():
         cfg, _ = space.config(best["params"])
-        x, y = bundle.splits()["test"]
-        if len(x):
-            result.test = load_model(out / MODEL_FILE).evaluate(x, y, return_dict=True)
         header = (f"The best trial of a feedforward tune search ({best['id']}, "
                   f"{result.metric} {best['metrics'][result.metric]:.6g}).\n"
                   "Train it again:  feedforward train --config best.toml --out ANOTHER_FOLDER")
@@ -40,10 +38,12 @@ def finish(result, space, trial_list, bundle, plots, console) -> None:
                "strategy": space.settings["strategy"], "seed": space.settings["seed"],
                "trials": len(trial_list), "finished": len(result.records),
                "failed": sum(r["status"] != "ok" for r in result.records),
-               "best": best, "test": result.test}
+               **results.pruning(result.records), "best": best, "model": result.model,
+               "test": result.test, "tested": result.tested}
     atomic_write(out / "search.json", records.dumps(summary) + "\n", label="--out")
     written.append("search.json")
     _report(console, result, params)
+    console.print(saved(result))
     console.print(f"wrote {out}: {results.JSONL}, {', '.join(written)}")
 
 
@@ -52,10 +52,30 @@ def _report(console, result, params, top=10) -> None:
     header, body = results.rows(result.records[:top], params)
     print_table(console, f"best {min(top, len(body))} of {len(result.records)} trials",
                 header, body)
-    if result.best is not None and result.test:
-        test = ", ".join(f"{k} {records.fmt(k, v)}" for k, v in result.test.items())
-        console.print(f"best {result.best['id']}: {json.dumps(result.best['params'])}; "
-                      f"test split: {test}")
+    pruned = results.pruning(result.records)
+    if pruned["pruned"]:
+        console.print(f"{pruned['pruned']} trials pruned, about "
+                      f"{pruned['seconds_saved']:.0f} s of training saved (estimated: each ran "
+                      "to the median epochs of the unpruned trials)")
+    if result.best is not None:
+        console.print(f"best {result.best['id']}: {json.dumps(result.best['params'])}")
+
+
+def saved(result) -> str:
+    """One line: the saved model, the rows it trained on, and its held-out score."""
+    m = result.model
+    if not m:
+        return "no trial finished: no model saved"
+    if m["kind"] == "refit":
+        what = (f"{MODEL_FILE}: the refit of {m['trial']} on {m['rows']} rows (training and "
+                f"validation), {m['epochs']} epochs; its trial's model is best_trial.safetensors")
+    else:
+        why = f" (the refit diverged: {m['error']})" if m.get("error") else ""
+        what = f"{MODEL_FILE}: the model of trial {m['trial']}, trained on {m['rows']} rows{why}"
+    if not result.test:
+        return f"{what}; {result.tested}"
+    test = ", ".join(f"{k} {records.fmt(k, v)}" for k, v in result.test.items())
+    return f"{what}; on {result.tested}: {test}"
 
 
 def print_table(console, title: str, header: list[str], body: list[list[str]]) -> None:

@@ -3,9 +3,10 @@ finishes), the ranked tables ``results.csv`` and ``results.md``, and the plot ``
 
 Each line of ``results.jsonl`` is a JSON object: ``search`` (the space's fingerprint), ``id``,
 ``index``, ``params``, ``status``, ``metrics``, ``epochs``, ``best_epoch``, ``seconds``,
-``worker`` and ``error``. A line cut short by a killed process is dropped when the file is read
-again, and the file is cut back to its last whole line before anything is appended; any other
-line that is not such a record is refused, naming its number.
+``worker`` and ``error``, and, from searches that keep them, ``curve`` (the ranking metric
+after each epoch) and ``pruned``. A line cut short by a killed process is dropped when the
+file is read again, and the file is cut back to its last whole line before anything is
+appended; any other line that is not such a record is refused, naming its number.
 """
 
 from __future__ import annotations
@@ -173,10 +174,30 @@ def rows(ranked: list[dict], params: list[str]) -> tuple[list[str], list[list[st
     header = ["rank", "id", *metrics, *params, "epochs", "seconds", "status"]
     body = []
     for i, r in enumerate(ranked, 1):
+        status = "pruned" if r.get("pruned") and r["status"] == "ok" else r["status"]
         body.append([str(i), r["id"], *(cell(r["metrics"].get(m)) for m in metrics),
                      *(cell(r["params"].get(p)) for p in params), str(r["epochs"]),
-                     f"{r['seconds']:.2f}", r["status"]])
+                     f"{r['seconds']:.2f}", status])
     return header, body
+
+
+def pruning(records: list[dict]) -> dict:
+    """How many trials were pruned and about how much training time that saved.
+
+    A pruned trial is assumed to have saved the epochs between its last and the median epoch
+    count of the finished, unpruned trials, at its own seconds per epoch: an estimate, since
+    nobody knows when its early stopping would have ended it.
+
+    Returns
+    -------
+    dict
+        ``pruned`` (a count) and ``seconds_saved`` (a float, 0 without pruned trials).
+    """
+    pruned = [r for r in records if r.get("pruned") and r["epochs"]]
+    full = [r["epochs"] for r in records if r["status"] == "ok" and not r.get("pruned")]
+    typical = float(np.median(full)) if full else 0.0
+    saved = sum(max(0.0, typical - r["epochs"]) * r["seconds"] / r["epochs"] for r in pruned)
+    return {"pruned": len(pruned), "seconds_saved": round(saved, 2)}
 
 
 def write_tables(out: Path, ranked: list[dict], params: list[str], title: str) -> list[Path]:
@@ -205,8 +226,10 @@ def plot(out: Path, records: list[dict], space, metric: str) -> Path | None:
     if not plots.available() or not done:
         return None
     keys = list(space.ranges)
-    cols = min(3, len(keys))
-    nrows = math.ceil(len(keys) / cols)
+    curves = [r for r in records if r.get("curve")]
+    panels = len(keys) + bool(curves)
+    cols = min(3, panels)
+    nrows = math.ceil(panels / cols)
     fig = plots.figure((4.2 * cols, 3.4 * nrows))
     axes = np.atleast_1d(fig.subplots(nrows, cols, squeeze=False)).ravel()
     y = np.array([r["metrics"][metric] for r in done])
@@ -216,13 +239,32 @@ def plot(out: Path, records: list[dict], space, metric: str) -> Path | None:
         ax.set_xlabel(key)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-    for ax in axes[len(keys):]:
+    if curves:
+        _curves(axes[len(keys)], curves, metric, done[best]["id"])
+    for ax in axes[panels:]:
         ax.set_visible(False)
     fig.suptitle(f"{metric} of {len(done)} trials (best marked)")
     fig.tight_layout()
     path = out / "tune.png"
     fig.savefig(path)
     return path
+
+
+def _curves(ax, records, metric, best_id):
+    """Each trial's validation curve; pruned trials dashed, the best one red."""
+    for r in records:
+        epochs = np.arange(1, len(r["curve"]) + 1)
+        if r["id"] == best_id:
+            ax.plot(epochs, r["curve"], color="tab:red", lw=2, zorder=3)
+        elif r.get("pruned"):
+            ax.plot(epochs, r["curve"], color="tab:gray", ls="--", lw=0.8, alpha=0.6)
+        else:
+            ax.plot(epochs, r["curve"], color="tab:blue", lw=0.8, alpha=0.6)
+    pruned = sum(bool(r.get("pruned")) for r in records)
+    ax.set_title(f"learning curves ({pruned} pruned, dashed)", fontsize=9)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
 
 
 def _axis(ax, rng, values, y, best):

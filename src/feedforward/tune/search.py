@@ -1,9 +1,12 @@
 """The search: trials from a space, run by an executor, recorded as they finish, resumable.
 
 The output folder receives ``results.jsonl`` (appended trial by trial), ``model.safetensors``
-(the best trial's model, replaced whenever a better one finishes), ``best.toml`` (its
-configuration: ``feedforward train --config best.toml`` trains it again), ``results.csv``
-and ``results.md`` (ranked), ``tune.png`` (with matplotlib) and ``search.json`` (a summary).
+(the best trial's model, replaced whenever a better one finishes; at the end, by default, the
+refit of the best configuration on the training and validation rows: see
+:mod:`feedforward.tune.final`), ``best_trial.safetensors`` (with refit: the best trial's own
+model), ``best.toml`` (its configuration: ``feedforward train --config best.toml`` trains it
+again), ``results.csv`` and ``results.md`` (ranked), ``tune.png`` (with matplotlib) and
+``search.json`` (a summary).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from ..data import sources
 from ..errors import FeedforwardError
 from ..fileio import atomic_write
 from ..model import load_model
-from . import adaptive, executors, report, results, strategies
+from . import adaptive, executors, final, report, results, strategies
 from . import space as spaces
 from .strategies import make_trials
 from .trial import Bundle, prepare, run_trial
@@ -50,7 +53,13 @@ class SearchResult:
     ran : list of str
         Ids of the trials run by this call (the others came from ``results.jsonl``).
     test : dict
-        The best model's loss and metrics on the test split (empty without one).
+        The result model's loss and metrics on the test file or the internal test split,
+        scored once, at the end (empty without either).
+    tested : str
+        What ``test`` was scored on: ``test file held_out.csv (1000 rows)``.
+    model : dict
+        The saved model: ``kind`` (``refit`` or ``trial``), ``trial``, ``rows`` (trained
+        on), ``epochs``, ``error`` (why a refit fell back to the trial's model).
     seconds : float
         Wall-clock time of this call.
     """
@@ -62,6 +71,8 @@ class SearchResult:
     best: dict | None
     ran: list = field(default_factory=list)
     test: dict = field(default_factory=dict)
+    tested: str = ""
+    model: dict = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -70,7 +81,8 @@ class SearchResult:
         return None if self.best is None else self.best["params"]
 
     def best_model(self):
-        """The best trial's model, loaded from the output folder.
+        """The search's result model (the refit, or the best trial's), loaded from the output
+        folder.
 
         Returns
         -------
@@ -80,8 +92,9 @@ class SearchResult:
 
 
 def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None, metric=None,
-           grid_points=None, pruner=None, jobs=1, scheduler=None, client=None, retries=2,
-           plots=True, console=None, on_result=None) -> SearchResult:
+           grid_points=None, pruner=None, refit=None, test_data=None, cv=None, jobs=1,
+           scheduler=None, client=None, retries=2, plots=True, console=None,
+           on_result=None) -> SearchResult:
     """Search the space; record every trial in ``out``; resume where an earlier run stopped.
 
     Parameters
@@ -95,6 +108,15 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
         Output folder; default ``runs/tune-<space file name>``.
     strategy, trials, seed, metric, grid_points, pruner : optional
         Override the ``[tune]`` table.
+    refit : bool, optional
+        Train the best configuration again on the training and validation rows and return
+        that model (default: the ``[tune]`` table's, True).
+    test_data : str, Path or tuple (x, y), optional
+        A labelled file (or arrays) that scores the result model once, at the end; then no
+        internal test split is taken. Default: the ``[tune]`` table's ``test_data``.
+    cv : int, optional
+        Score each trial by the mean validation score over ``cv`` folds of the training and
+        validation rows (default: the ``[tune]`` table's; None: one validation split).
     jobs : int
         Local processes (1: trials run in this process; 0: one per CPU).
     scheduler : str, optional
@@ -120,8 +142,13 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
         raise FeedforwardError(f"jobs: expected 0 (one per CPU) or a positive integer, got "
                                f"{jobs!r}")
     console = console or Console(quiet=True)
+    arrays = test_data if isinstance(test_data, (tuple, list)) else None
     space = spaces.load(space, strategy=strategy, trials=trials, seed=seed, metric=metric,
-                        grid_points=grid_points, pruner=pruner)
+                        grid_points=grid_points, pruner=pruner, refit=refit, cv=cv,
+                        test_data=None if arrays is not None else _path(test_data))
+    test_data = arrays if arrays is not None else space.settings["test_data"]
+    if test_data is not None:
+        final.without_test_split(space)
     adaptive_search = space.settings["strategy"] == "tpe"  # its trials come as it runs
     trial_list = strategies.probes(space) if adaptive_search else make_trials(space)
     bundle = _bundle(space, trial_list[0], data)
@@ -155,10 +182,10 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
             own.close()
     if adaptive_search:
         trial_list = strategies.from_records(space, done.values())
-    if best is not None:
-        _ensure_model(out, best, trial_list, bundle)
     ranked = results.rank([done[t.id] for t in trial_list if t.id in done], metric)
     result = SearchResult(out, metric, results.direction(metric), ranked, best, ran)
+    if best is not None:
+        _finish_model(result, space, trial_list, bundle, test_data, console)
     report.finish(result, space, trial_list, bundle, plots, console)
     result.seconds = time.perf_counter() - start
     return result
@@ -252,17 +279,25 @@ def _record(runs, out, fingerprint, done, best, metric, progress, on_result):
     return best, ran
 
 
-def _ensure_model(out, best, trial_list, bundle) -> None:
-    """Make the folder's model the best trial's: after a shorter rerun of a longer search, or
-    when the file is gone, train that trial again (it gives the same model)."""
-    path = out / MODEL_FILE
-    if path.exists():
-        try:
-            _, record = records.load(path)
-        except FeedforwardError:
-            record = None
-        if (record or {}).get("tune", {}).get("trial") == best["id"]:
-            return
+def _finish_model(result, space, trial_list, bundle, test_data, console) -> None:
+    """The result model (the refit, or the best trial's) and its one held-out score."""
+    best = result.best
+    if space.settings["refit"]:
+        console.print(f"refit: {best['id']} on the training and validation rows, "
+                      f"{final.epochs_of(best)} epochs")
+    result.model = final.settle(result.out, space, best, bundle,
+                                lambda path: _retrain(path, best, trial_list, bundle))
+    cfg, _ = space.config(best["params"])
+    result.test, result.tested = final.score(result.out, bundle, test_data, cfg)
+
+
+def _path(value):
+    return None if value is None else str(value)
+
+
+def _retrain(path, best, trial_list, bundle) -> None:
+    """Write the best trial's model to ``path`` by training that trial again (it gives the
+    same model): after a shorter rerun of a longer search, or when the file is gone."""
     trial = next(t for t in trial_list if t.id == best["id"])
     # a pruned trial stopped at its last epoch: stop the retraining there too
     stop = (lambda step, value: step >= best["epochs"]) if best.get("pruned") else None

@@ -10,7 +10,8 @@ A space is a TOML file (or the same structure as a dict) with three tables:
     (integer bounds inclusive), each with an optional ``points = N`` for the grid strategy.
 ``[tune]``
     Settings of the search itself: ``strategy`` (``random``, ``grid`` or ``tpe``),
-    ``trials``, ``seed``, ``metric``, ``grid_points``, and ``pruner`` for ``tpe``.
+    ``trials``, ``seed``, ``metric``, ``grid_points``, ``pruner`` for ``tpe``, ``refit``
+    (true or false), ``test_data`` (a labelled file scored once, at the end) and ``cv`` (folds).
 
 Two keys describe the hidden layers besides ``layers`` (a list of units):
 ``hidden_layers`` (their count) and ``units`` (the size of each), which give
@@ -50,12 +51,12 @@ LAYER_KEYS = {
 }
 KINDS = ("choice", "uniform", "log_uniform", "int", "int_log")
 SETTINGS = {"strategy": "random", "trials": 20, "seed": 0, "metric": "auto", "grid_points": 3,
-            "pruner": "median"}
+            "pruner": "median", "refit": True, "test_data": None, "cv": None}
 # each trial's configuration is checked and kept before the first one trains (0.6 ms and
 # 2 KB each): a search's trials, and a grid's values along one axis, are at most this many
 MAX_TRIALS = 10_000
 BOUNDS = {"trials": (1, MAX_TRIALS), "seed": (0, None), "grid_points": (2, MAX_TRIALS),
-          "points": (2, MAX_TRIALS)}
+          "points": (2, MAX_TRIALS), "cv": (2, 100)}
 """The integer settings' bounds, inclusive (None: unbounded)."""
 
 
@@ -175,7 +176,8 @@ class Space:
     ranges : dict
         ``{key: Range}`` of the searched options, in file order.
     settings : dict
-        ``strategy``, ``trials``, ``seed``, ``metric``, ``grid_points``, ``pruner``.
+        ``strategy``, ``trials``, ``seed``, ``metric``, ``grid_points``, ``pruner``,
+        ``refit``, ``test_data``, ``cv``.
     file : str
         Where the space came from, for messages.
     labels : dict
@@ -202,7 +204,8 @@ class Space:
             16 hex digits; a rerun with the same fingerprint resumes an earlier one's results.
         """
         decides = ("strategy", "seed", "grid_points" if self.settings["strategy"] == "grid"
-                   else "strategy", *(("pruner",) if self.settings["strategy"] == "tpe" else ()))
+                   else "strategy", *(("pruner",) if self.settings["strategy"] == "tpe" else ()),
+                   *(("cv",) if self.settings.get("cv") else ()))  # folds change the scores
         what = {"fixed": self.fixed, "search": {k: r.to_dict() for k, r in self.ranges.items()},
                 **{k: self.settings[k] for k in decides}, "data": extra}
         return digest(what)[:16]
@@ -266,7 +269,7 @@ def load(source, **settings) -> Space:
         A TOML file, or its tables as a dict (``fixed``, ``search``, ``tune``).
     **settings
         ``strategy``, ``trials``, ``seed``, ``metric``, ``grid_points``, ``pruner``: override the
-        ``[tune]`` table where not None.
+        ``[tune]`` table where not None (also ``refit``, ``test_data``, ``cv``).
 
     Returns
     -------
@@ -305,6 +308,9 @@ def load(source, **settings) -> Space:
     labels = {k: f"fixed.{k} (in {file})" for k in fixed}
     labels.update({k: f"search.{k} (in {file})" for k in ranges})
     space = Space(fixed, ranges, _settings(tune, file, given), file, labels)
+    test_data = space.settings["test_data"]
+    if folder is not None and "test_data" not in given and isinstance(test_data, str):
+        space.settings["test_data"] = str((folder / Path(test_data).expanduser()).resolve())
     _check_layers(space)
     return space
 
@@ -432,7 +438,10 @@ def _settings(tune: dict, file, given=()) -> dict:
             close = difflib.get_close_matches(key, SETTINGS, n=1)
             raise FeedforwardError(f"{label}: unknown setting" + (
                 f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(SETTINGS)}"))
-        if key in BOUNDS:
+        if key == "refit" or (key in ("test_data", "cv") and value is None):
+            if key == "refit" and not isinstance(value, bool):
+                raise FeedforwardError(f"{label}: expected true or false, got {json.dumps(value)}")
+        elif key in BOUNDS:
             check_setting(key, value, label)
         elif not isinstance(value, str):
             raise FeedforwardError(f"{label}: expected a string, got {json.dumps(value)}")
@@ -465,8 +474,8 @@ def check_setting(key: str, value, label: str) -> None:
     low, high = BOUNDS[key]
     if (isinstance(value, bool) or not isinstance(value, int) or value < low
             or (high is not None and value > high)):
-        limit = "" if high is None else (f" and at most {high} (the limit "
-                                         "feedforward.tune.space.MAX_TRIALS)")
+        limit = "" if high is None else f" and at most {high}" + (
+            " (the limit feedforward.tune.space.MAX_TRIALS)" if high == MAX_TRIALS else "")
         raise FeedforwardError(f"{label}: expected an integer >= {low}{limit}, got "
                                f"{json.dumps(value, default=str)}")
 
