@@ -140,13 +140,15 @@ def settle(out: Path, space, best: dict, bundle: Bundle, retrain) -> dict:
     Returns
     -------
     dict
-        ``kind`` (``refit`` or ``trial``), ``trial``, ``rows`` it trained on, ``epochs``, and
-        ``error`` (why a refit fell back to the trial's model, else None).
+        ``kind`` (``refit`` or ``trial``), ``trial``, ``rows`` it trained on, ``epochs``,
+        ``error`` (why a refit fell back to the trial's model, else None) and ``folds`` (of
+        cross-validation, 0 without; the trial's model is then its first fold's).
     """
     model, kept = out / MODEL_FILE, out / TRIAL_FILE
     p = bundle.parts
-    trial_info = {"kind": "trial", "trial": best["id"], "rows": len(p.x_train),
-                  "epochs": epochs_of(best), "error": None}
+    trained = bundle.folds[0] if bundle.folds else p  # cross-validated: the first fold's
+    trial_info = {"kind": "trial", "trial": best["id"], "rows": len(trained.x_train),
+                  "epochs": epochs_of(best), "error": None, "folds": len(bundle.folds)}
     refitted, state = (best["id"], True), model_state(model)
     if state != (best["id"], False) and not (space.settings["refit"] and state == refitted):
         # another trial's model, a refit not wanted now, or none: the trial's model again
@@ -160,7 +162,9 @@ def settle(out: Path, space, best: dict, bundle: Bundle, retrain) -> dict:
         return {**trial_info, "kind": "refit", "rows": len(p.x_train) + len(p.x_val)}
     atomic_write(kept, model.read_bytes(), label="--out")  # the trial's, beside the refit
     info = refit(space, best, bundle, model)
-    return trial_info | {"error": info["error"]} if info["error"] else {"kind": "refit", **info}
+    if info["error"]:
+        return trial_info | {"error": info["error"]}
+    return {**trial_info, "kind": "refit", **info}
 
 
 def score(out: Path, bundle: Bundle, test_data, config) -> tuple[dict, str]:

@@ -22,7 +22,9 @@ def finish(result, space, trial_list, bundle, plots, console) -> None:
     and ``test`` settled) and print the best trials."""
     out, best = result.out, result.best
     params = list(dict.fromkeys(k for t in trial_list for k in t.params))
-    title = f"{len(result.records)} trials ranked by {result.metric}"
+    folds = space.settings.get("cv")
+    title = f"{len(result.records)} trials ranked by {result.metric}" + (
+        f" (mean over {folds} folds)" if folds else "")
     written = [p.name for p in results.write_tables(out, result.records, params, title)]
     if plots:
         path = results.plot(out, result.records, space, result.metric)
@@ -71,7 +73,9 @@ def saved(result) -> str:
                 f"validation), {m['epochs']} epochs; its trial's model is best_trial.safetensors")
     else:
         why = f" (the refit diverged: {m['error']})" if m.get("error") else ""
-        what = f"{MODEL_FILE}: the model of trial {m['trial']}, trained on {m['rows']} rows{why}"
+        fold = " (its first fold)" if m.get("folds") else ""
+        what = (f"{MODEL_FILE}: the model of trial {m['trial']}{fold}, trained on {m['rows']} "
+                f"rows{why}")
     if not result.test:
         return f"{what}; {result.tested}"
     test = ", ".join(f"{k} {records.fmt(k, v)}" for k, v in result.test.items())

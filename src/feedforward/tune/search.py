@@ -26,7 +26,7 @@ from ..data import sources
 from ..errors import FeedforwardError
 from ..fileio import atomic_write
 from ..model import load_model
-from . import adaptive, executors, final, report, results, strategies
+from . import adaptive, cv, executors, final, report, results, strategies
 from . import space as spaces
 from .strategies import make_trials
 from .trial import Bundle, prepare, run_trial
@@ -198,7 +198,8 @@ def _bundle(space, first, data) -> Bundle:
     if len(parts.x_val) == 0:
         raise cfg.error("val", "a search ranks its trials on the validation split; set val "
                                "above 0")
-    return Bundle(prepared, parts)
+    k = space.settings["cv"]
+    return Bundle(prepared, parts, cv.folds(prepared, parts, k, cfg["seed"]) if k else ())
 
 
 def _metric(space, trial_list, bundle) -> str:

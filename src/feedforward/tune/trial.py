@@ -20,6 +20,7 @@ from .. import callbacks, config, experiment, records
 from ..data.sources import Data, unseen_told
 from ..errors import FeedforwardError
 from ..model import Diverged
+from . import cv
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,13 @@ class Bundle:
     data : feedforward.data.sources.Data
     parts : feedforward.data.Split
         ``x_train``, ``x_val``, ``x_test`` of shape ``(n_*, features)`` and the ``y_*``.
+    folds : tuple of Split
+        Cross-validation's splits (:func:`feedforward.tune.cv.folds`); empty: ``parts`` only.
     """
 
     data: Data
     parts: object
+    folds: tuple = ()
 
     def splits(self) -> dict:
         return experiment.splits(self.parts)
@@ -99,6 +103,8 @@ def run_trial(trial: dict, bundle: Bundle, ask=None) -> tuple[dict, bytes | None
         The trained model's file (safetensors, with the run's record in its metadata);
         None when the trial did not finish.
     """
+    if bundle.folds:  # cross-validated: one run per fold, the mean scores
+        return cv.run(trial, bundle, ask, run_trial)
     record = {"id": trial["id"], "index": trial["index"], "params": trial["params"],
               "status": "ok", "metrics": {}, "epochs": 0, "best_epoch": None, "seconds": 0.0,
               "worker": f"{socket.gethostname()}:{os.getpid()}", "error": None, "curve": [],
