@@ -3,6 +3,15 @@
 
 import { putDiverging, putClasses, cssClass, cssDiverging, color } from './colors.js';
 
+/** Discretized, a regression map shows this many bands of equal width over [-scale, scale]. */
+export const REGRESSION_BANDS = 10;
+
+/** x in [-1, 1] moved to the middle of its band among `bands` equal bands (ends included). */
+export function band(x, bands = REGRESSION_BANDS) {
+  const i = Math.min(bands - 1, Math.max(0, Math.floor(((x + 1) / 2) * bands)));
+  return ((i + 0.5) / bands) * 2 - 1;
+}
+
 export class Heatmap {
   constructor(mapCanvas, pointCanvas) {
     this.domain = null; // the input square [lo, hi]: the server's options.domain
@@ -15,7 +24,8 @@ export class Heatmap {
 
   /**
    * Draw a packed heatmap: (grid, grid) values in [-1, 1] (binary: 2p - 1; regression: the
-   * output), or (grid, grid, k) class probabilities. Row 0 is x2 = +6, column 0 is x1 = -6.
+   * output, over ±scale), or (grid, grid, k) class probabilities. Row 0 is x2 = +6, column 0
+   * is x1 = -6. Discretized: two colours (binary), the likeliest class, or REGRESSION_BANDS bands.
    */
   draw(heat, { discretize = false, problem = 'classification' } = {}) {
     const [h, w, k = 1] = heat.shape;
@@ -30,7 +40,8 @@ export class Heatmap {
       for (let i = 0; i < n; i++) putClasses(rgba, i * 4, v, i * k, k, discretize);
     } else if (problem === 'regression') {
       const s = 1 / this.scale;
-      for (let i = 0; i < n; i++) putDiverging(rgba, i * 4, v[i] * s);
+      if (discretize) for (let i = 0; i < n; i++) putDiverging(rgba, i * 4, band(v[i] * s));
+      else for (let i = 0; i < n; i++) putDiverging(rgba, i * 4, v[i] * s);
     } else {
       for (let i = 0; i < n; i++) {
         const x = discretize ? (v[i] >= 0 ? 1 : -1) : v[i];

@@ -9,6 +9,8 @@ import { Heatmap } from './heatmap.js';
 import { LossChart, fmt } from './chart.js';
 import { renderInspect } from './inspect.js';
 import { cssClass } from './colors.js';
+import { drawLegend, drawAxes } from './legend.js';
+import { previewOnMap } from './preview.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -80,6 +82,7 @@ function toast(text, kind = 'error') {
 
 /** Apply a partial setup here at once, and ask the server to validate and apply it. */
 function change(patch) {
+  if (!socket.open) { refused(); return; } // the server would never see it: keep what it has
   app.setup = { ...app.setup, ...patch };
   writeHash(app.setup);
   render();
@@ -95,6 +98,7 @@ function toggleFeature(name) {
 }
 
 function setRunning(running) {
+  if (running && !socket.open) { refused(); return; }
   app.running = running;
   stats.running = running;
   socket.send({ type: running ? 'play' : 'pause' });
@@ -116,6 +120,9 @@ function render(force = false) {
   $('loss-val-row').hidden = !(app.setup.val_percent > 0);
   heatmap.drawPoints(app.data, { showTest: app.setup.show_test, problem: app.setup.problem,
     highlight: app.inspected });
+  // after drawPoints, which sets the regression scale from the targets
+  drawLegend($('colorbar'), { problem: app.setup.problem, units: app.output?.units,
+    scale: heatmap.scale, discretize: app.setup.discretize });
   if (app.heat) heatmap.draw(app.heat, { discretize: app.setup.discretize, problem: app.setup.problem });
   network.paint();
 }
@@ -129,6 +136,7 @@ const handlers = {
     app.options = msg.options;
     controls.setOptions(msg.options);
     heatmap.domain = msg.options.domain;
+    drawAxes($('ticks-x1'), $('ticks-x2'), msg.options.domain);
     $('export').href = `/api/export/${encodeURIComponent(msg.session)}`;
     // A link's setup (or the one we had before a reconnect) wins over the server's default.
     const wanted = readHash() || app.setup;
@@ -158,6 +166,7 @@ const handlers = {
     const n = (part) => (msg[part] || []).length;
     stats.dataCounts = { train: n('train'), val: n('val'), test: n('test'), total: n('train') + n('val') + n('test') };
     showPointRoom(stats.dataCounts.total);
+    showPointsWarning('');
     render();
   },
   frame(msg) {
@@ -187,6 +196,8 @@ const handlers = {
   code(msg) {
     stats.lastCode = msg.python;
     $('code-text').textContent = msg.python;
+    // coloured by Prism (a static file) when it has loaded; plain text otherwise
+    if (window.Prism?.languages?.python) $('code-text').innerHTML = window.Prism.highlight(msg.python, window.Prism.languages.python, 'python');
     const save = $('code-save');
     if (save.href.startsWith('blob:')) URL.revokeObjectURL(save.href);
     save.href = URL.createObjectURL(new Blob([msg.python], { type: 'text/x-python' }));
@@ -195,6 +206,7 @@ const handlers = {
   error(msg) {
     stats.errors.push(msg);
     toast(msg.message || 'The server refused that.');
+    if (msg.field === 'csv') showPointsWarning(msg.message); // stays until data comes
     // A link from another version may hold a field this server refuses: drop it, keep the rest.
     const link = app.linkSetup;
     const key = /^setup\.(\w+)/.exec(msg.field || '')?.[1];
@@ -231,6 +243,19 @@ function onStatus(status) {
   const c = $('conn');
   c.textContent = { open: 'connected', closed: 'disconnected, retrying…', connecting: 'connecting…' }[status];
   c.className = `conn ${status}`;
+  // Nothing trains while the server is out of reach: play is off until it answers again.
+  const down = status !== 'open';
+  document.body.classList.toggle('disconnected', down);
+  if (down && app.running) { app.running = false; stats.running = false; }
+  showRunning();
+  $('play').disabled = down;
+  if (down) $('play').title = 'Disconnected from the training server: reconnecting';
+}
+
+/** A change made while the connection is down: not sent, and the controls show the server's setup. */
+function refused() {
+  toast('Not connected to the training server: that change was not made. The page reconnects by itself.');
+  if (app.confirmed) { app.setup = app.confirmed; render(true); }
 }
 
 // ---- drawing a frame ----------------------------------------------------------------------
@@ -248,6 +273,10 @@ function drawFrame() {
   // The chart first: a canvas's font needs up-to-date styles, which DOM writes would make stale.
   chart.draw();
   setText('epoch', String(f.epoch).padStart(6, '0').replace(/(\d)(?=(\d{3})+$)/g, '$1,')); // 000,149
+  $('epoch-progress').value = f.epoch_progress || 0; // a long epoch, as it goes
+  // with a schedule, the rate of the next step beside the box (which holds the initial rate)
+  const rate = app.setup?.schedule && typeof f.learning_rate === 'number' ? `now ${Number(f.learning_rate.toPrecision(3))}` : '';
+  setText('rate-now', rate);
   for (const part of ['train', 'val', 'test']) setText(`loss-${part}`, fmt(f.loss?.[part]));
   const m = f.metric || {};
   setText('metric-name', m.name === 'r2' ? 'R²' : m.name || 'accuracy');
@@ -367,7 +396,7 @@ function drawConfusion(cm) {
 function showHover(info, event) {
   const box = $('hover');
   app.hover = info;
-  if (!info) { box.hidden = true; return; }
+  if (!info) { box.hidden = true; previewOnMap($('map-preview'), $('map-label'), null); return; }
   box.hidden = false;
   box.querySelector('div').textContent = info.title;
   refreshHover();
@@ -384,6 +413,7 @@ function refreshHover() {
   const ctx = dst.getContext('2d');
   ctx.clearRect(0, 0, dst.width, dst.height);
   if (canvas) ctx.drawImage(canvas, sx, sy, sw, sh, 0, 0, sw, sh);
+  previewOnMap($('map-preview'), $('map-label'), app.hover); // and large, on the output map
 }
 
 function linkTip(text, event) {
@@ -435,6 +465,13 @@ $('points').addEventListener('click', (e) => {
 
 $('draw-mode').addEventListener('change', (e) => $('map').classList.toggle('drawing', e.target.checked));
 
+/** A refused upload's reason, beside the upload button (empty: hidden). */
+function showPointsWarning(text) {
+  const w = $('points-warning');
+  w.textContent = text ? `Not uploaded: ${text.replace(/^csv: /, '')}` : '';
+  w.hidden = !text;
+}
+
 /** The server takes at most limits.points points: at the cap, drawing is off and says why. */
 function showPointRoom(total) {
   const cap = app.options?.limits?.points;
@@ -475,5 +512,5 @@ window.addEventListener('hashchange', () => {
 // For tests and debugging: feed the page a message as if the server had sent it.
 window.ffPage = { onMessage, network, chart, heatmap };
 
-socket = new Socket(onMessage, onStatus);
+socket = new Socket(onMessage, onStatus, refused);
 socket.connect();

@@ -32,10 +32,12 @@ export class Socket {
   /**
    * @param {function(object)} onMessage called with each parsed message
    * @param {function(string)} onStatus called with "open", "closed" or "connecting"
+   * @param {function(object)} onRefused called with each message not sent: the connection is down
    */
-  constructor(onMessage, onStatus) {
+  constructor(onMessage, onStatus, onRefused = () => {}) {
     this.onMessage = onMessage;
     this.onStatus = onStatus;
+    this.onRefused = onRefused;
     this.ws = null;
     this.retry = 500;
   }
@@ -60,9 +62,12 @@ export class Socket {
     };
   }
 
-  get open() { return this.ws && this.ws.readyState === WebSocket.OPEN; }
+  get open() { return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN); }
 
+  /** Send a message; false (nothing sent, onRefused told) while the connection is down. */
   send(msg) {
-    if (this.open) this.ws.send(JSON.stringify(msg));
+    if (!this.open) { this.onRefused(msg); return false; }
+    this.ws.send(JSON.stringify(msg));
+    return true;
   }
 }
