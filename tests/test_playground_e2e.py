@@ -135,6 +135,7 @@ def test_train_spiral_with_an_extra_layer_and_adam(open_page):
         for _ in range(4):
             page.click(f"[data-testid=layer-{layer}-add]")
     page.select_option("#optimizer", "adam")
+    page.click("#advanced > summary")  # the drawer of advanced options
     page.fill("#speed", "5")  # epochs per frame
     page.dispatch_event("#speed", "change")
     wait_setup(page, "s.optimizer.name === 'adam' && s.layers[0].units === 8 "
@@ -290,6 +291,7 @@ def test_a_refused_value_shows_the_servers_message_and_keeps_the_setup(open_page
     page = open_page()
     page.select_option("#optimizer", "adam")
     wait_setup(page, "s.optimizer.name === 'adam'")
+    page.click("#advanced > summary")  # the drawer of advanced options
     beta = page.locator("[data-testid=opt-beta_1]")
     beta.fill("2")
     beta.dispatch_event("change")

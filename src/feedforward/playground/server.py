@@ -37,6 +37,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import FeedforwardError, describe
 from . import codegen
+from .guide import guide_page
 from .session import Session
 from .setup import MAX_MESSAGE_BYTES, FieldError, check_object, options
 
@@ -427,6 +428,7 @@ def create_app(allowed_hosts=LOOPBACK_HOSTS) -> Starlette:
     """
     routes = [Route("/", index), Route("/api/options", api_options),
               Route("/api/export/{session}", api_export),
+              Route("/guide/{page}", guide_page),  # the newcomer panel's links
               WebSocketRoute("/ws", websocket_endpoint),
               Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")]
     app = Starlette(routes=routes, lifespan=one_blas_thread,

@@ -263,6 +263,7 @@ export class Controls {
       input.dataset.testid = `${prefix}-${name}`;
       if (typeof def === 'boolean') {
         input.type = 'checkbox';
+        row.classList.add('flag'); // the box beside its name, not across the column
         input.checked = !!val;
         input.addEventListener('change', () => onChange({ [name]: input.checked }));
         row.append(input, span);

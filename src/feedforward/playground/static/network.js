@@ -55,15 +55,21 @@ export class NetworkView {
    */
   build(setup, options, output) {
     const outputs = output.units;
-    const key = JSON.stringify([setup.features, setup.layers, output, this.root.clientWidth]);
+    const structure = JSON.stringify([setup.features, setup.layers.map((l) => l.units), output]);
+    const rowRoom = this.rowRoom();
+    const key = JSON.stringify([structure, setup.layers, this.root.clientWidth, rowRoom]);
     if (key === this.key) { this.updateHeaders(setup, options); return; }
     this.key = key;
+    // Same neurons, new size (a resize, an activation): the last frame's pictures still hold.
+    const same = structure === this.structure;
+    this.structure = structure;
     this.setup = setup;
     this.root.textContent = '';
     this.biases = [];
     this.outputs = outputs;
     this.output = output;
     const allFeatures = featureNames(options);
+    this.labels = Object.fromEntries((options.features || []).map((f) => [f.name, f.label]));
     // the server computes the features' pictures (options.feature_thumbnails, in this order)
     if (this.thumbsOf !== options) {
       this.thumbsOf = options;
@@ -72,9 +78,9 @@ export class NetworkView {
     const active = setup.features; // the network's input order
     const sizes = [active.length, ...setup.layers.map((l) => l.units), outputs];
     const rows = Math.max(allFeatures.length, ...sizes);
-    const slot = Math.max(17, Math.min(46, 600 / rows));
+    const slot = Math.max(17, Math.min(46, rowRoom / rows));
     const hnode = Math.max(12, Math.min(34, slot - 7)); // a hidden neuron's square
-    const width = Math.max(520, this.root.clientWidth || 700);
+    const width = Math.max(360, this.root.clientWidth || 700);
     const ncol = setup.layers.length + 2;
     const x0 = 58; const xN = width - 40;
     const colX = (c) => (ncol === 1 ? x0 : x0 + ((xN - x0) * c) / (ncol - 1));
@@ -105,21 +111,24 @@ export class NetworkView {
     const fx = colX(0);
     const centres = [active.map((f) => HEAD + allFeatures.indexOf(f) * fslot + fslot / 2)];
     this.nodes = [[]]; this.rects = [[]];
-    this.atlas = null; // all hidden thumbnails, 20 px wide, one under the other
-    this.classCanvases = [];
+    if (!same) {
+      this.atlas = null; // all hidden thumbnails, 20 px wide, one under the other
+      this.classCanvases = [];
+    }
     allFeatures.forEach((name, i) => {
       const y = HEAD + i * fslot + fslot / 2;
       const on = active.includes(name);
       const d = el('div', `node feature${on ? ' on' : ''}`, this.root);
       d.dataset.testid = `feature-${name}`;
       d.dataset.feature = name;
-      d.title = on ? `${name}: click to switch off` : `${name}: click to use as an input`;
+      const label = options.features[i].label; // what the page shows, not the internal name
+      d.title = on ? `${label}: click to switch off` : `${label}: click to use as an input`;
       Object.assign(d.style, { left: `${fx - fnode / 2}px`, top: `${y - fnode / 2}px`, width: `${fnode}px`, height: `${fnode}px` });
       const c = el('canvas', '', d);
       drawThumb(c, this.featureThumbs.data, i * THUMB * THUMB, THUMB);
-      el('span', 'flabel', d).textContent = options.features[i].label;
+      el('span', 'flabel', d).textContent = label;
       d.addEventListener('click', () => this.hooks.toggleFeature(name));
-      this.hoverable(d, () => ({ title: `${name}${on ? '' : ' (off)'}`, canvas: c, sx: 0, sy: 0, sw: THUMB, sh: THUMB }));
+      this.hoverable(d, () => ({ title: `${label}${on ? '' : ' (not an input now)'}`, canvas: c, sx: 0, sy: 0, sw: THUMB, sh: THUMB }));
       if (on) this.nodes[0].push(d);
     });
 
@@ -204,7 +213,14 @@ export class NetworkView {
       this.headers.push(this.layerHeader(c - 1, x, options));
     }
     this.updateHeaders(setup, options);
+    if (this.doctor) this.diagnose(this.doctor); // the marks and ‖∇‖ labels, on the new nodes
     this.paint();
+  }
+
+  /** The height the neurons' rows may take: what the window has below the drawing, 300 to 600 px. */
+  rowRoom() {
+    const top = this.root.getBoundingClientRect().top + window.scrollY;
+    return Math.max(300, Math.min(600, window.innerHeight - top - HEAD - 44));
   }
 
   /** What the server's output layer is, e.g. "softmax, categorical crossentropy, 3 units". */
@@ -268,7 +284,8 @@ export class NetworkView {
   }
 
   linkName(l, i, j) {
-    const src = l === 0 ? this.setup.features.filter(Boolean)[i] : `L${l}·${i + 1}`;
+    const name = this.setup.features.filter(Boolean)[i];
+    const src = l === 0 ? this.labels?.[name] ?? name : `L${l}·${i + 1}`;
     const last = l === this.links.length - 1;
     const dst = last ? (this.outputs > 1 ? `class ${j}` : 'output') : `L${l + 1}·${j + 1}`;
     return `${src} → ${dst}`;
