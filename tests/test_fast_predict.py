@@ -161,3 +161,18 @@ def test_the_loops_refuse_mismatched_arrays():
     with pytest.raises(ValueError):
         ff.kernels._kernels.relu_grad(z, np.zeros((2, 3)), z, None, 3)
     assert not kernels.all_finite(np.array([[1.0, np.inf]], np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_equals_numpy_at_every_width(dtype):
+    def numpy_softmax(x):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    softmax = ff.activations.Softmax()
+    for width in [*range(1, 40), 127, 128, 129, 300, 1000]:  # each branch of the pairwise sum
+        x = (RNG.normal(size=(3, width)) * 10 ** RNG.uniform(-2, 2.5, (3, width))).astype(dtype)
+        _same(softmax(x), numpy_softmax(x))
+        out = np.empty_like(x)
+        assert softmax(x, out=out) is out
+        _same(out, numpy_softmax(x))

@@ -187,6 +187,45 @@ static void relu_grad_##T(ptrdiff_t rows, ptrdiff_t cols, const T *g, const T *y
         if (s)                                                                                     \
             for (ptrdiff_t j = 0; j < cols; j++) s[j] += o[j];                                     \
     }                                                                                              \
+}                                                                                                  \
+/* NumPy's pairwise sum of a contiguous row (loops_utils.h.src), in its order to the last bit:   \
+ * the sum of a row over its last axis, as softmax takes it */                                    \
+static T pairwise_##T(const T *a, ptrdiff_t n) {                                                   \
+    if (n < 8) {                                                                                   \
+        T res = -0.0;                                                                              \
+        for (ptrdiff_t i = 0; i < n; i++) res += a[i];                                             \
+        return res;                                                                                \
+    }                                                                                              \
+    if (n <= 128) {                                                                                \
+        T r[8];                                                                                    \
+        ptrdiff_t i;                                                                               \
+        for (int j = 0; j < 8; j++) r[j] = a[j];                                                   \
+        for (i = 8; i < n - (n % 8); i += 8)                                                       \
+            for (int j = 0; j < 8; j++) r[j] += a[i + j];                                          \
+        T res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));                 \
+        for (; i < n; i++) res += a[i];                                                            \
+        return res;                                                                                \
+    }                                                                                              \
+    ptrdiff_t n2 = n / 2;                                                                          \
+    n2 -= n2 % 8;                                                                                  \
+    return pairwise_##T(a, n2) + pairwise_##T(a + n2, n - n2);                                     \
+}                                                                                                  \
+/* softmax by rows around NumPy's exp: stage 0 y = z - max(z) (a NaN wins, as in np.max),        \
+ * stage 1 y = y / sum(y) */                                                                       \
+static void softmax_##T(ptrdiff_t rows, ptrdiff_t cols, const T *z, T *y, int stage) {             \
+    for (ptrdiff_t r = 0; r < rows; r++) {                                                         \
+        const T *zr = z + r * cols;                                                                \
+        T *yr = y + r * cols;                                                                      \
+        if (stage == 0) {                                                                          \
+            T m = zr[0];                                                                           \
+            for (ptrdiff_t j = 1; j < cols && m == m; j++)                                         \
+                m = zr[j] != zr[j] ? zr[j] : zr[j] > m ? zr[j] : m;                                \
+            for (ptrdiff_t j = 0; j < cols; j++) yr[j] = zr[j] - m;                                \
+        } else {                                                                                   \
+            T s = pairwise_##T(yr, cols);                                                          \
+            for (ptrdiff_t j = 0; j < cols; j++) yr[j] = yr[j] / s;                                \
+        }                                                                                          \
+    }                                                                                              \
 }
 
 BIAS_ACT(float)
@@ -224,6 +263,37 @@ static Py_ssize_t check_views(Py_buffer *v, int count, int vectors_from, Py_ssiz
         }
     }
     return item;
+}
+
+/* softmax(z, y, cols, stage): see softmax_T; y may be z */
+static PyObject *py_softmax(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "softmax takes 4 arguments");
+        return NULL;
+    }
+    Py_ssize_t cols = PyLong_AsSsize_t(args[2]);
+    int stage = (int)PyLong_AsLong(args[3]);
+    if (PyErr_Occurred()) return NULL;
+    Py_buffer v[2];
+    int ok = take(args[0], &v[0], 0) == 0;
+    ok = ok && take(args[1], &v[1], 1) == 0;
+    Py_ssize_t item = ok ? check_views(v, 2, 2, cols) : 0;
+    if (item && !v[1].buf) {
+        PyErr_SetString(PyExc_ValueError, "y is required");
+        item = 0;
+    }
+    if (item) {
+        ptrdiff_t rows = v[0].len / (cols * item);
+        Py_BEGIN_ALLOW_THREADS
+        if (item == 4)
+            softmax_float(rows, cols, v[0].buf, v[1].buf, stage);
+        else
+            softmax_double(rows, cols, v[0].buf, v[1].buf, stage);
+        Py_END_ALLOW_THREADS
+    }
+    give(v, 2);
+    if (!item) return NULL;
+    Py_RETURN_NONE;
 }
 
 /* bias_act(z, b, y, cols, kind, alpha): see BIAS_ACT; b may be None */
@@ -322,6 +392,7 @@ static PyMethodDef methods[] = {
     {"all_finite", (PyCFunction)(void (*)(void))py_all_finite, METH_FASTCALL, NULL},
     {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, NULL},
     {"relu_grad", (PyCFunction)(void (*)(void))py_relu_grad, METH_FASTCALL, NULL},
+    {"softmax", (PyCFunction)(void (*)(void))py_softmax, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 

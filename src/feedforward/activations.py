@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from . import kernels
 from ._registry import Configurable, Registry
 from .errors import check_number
 
@@ -296,9 +297,7 @@ class Softmax(Activation):
         ndarray of shape (n, classes)
             ``y``.
         """
-        e = np.subtract(x, x.max(axis=-1, keepdims=True), out=out)  # shift: exp never overflows
-        np.exp(e, out=e)
-        return np.divide(e, e.sum(axis=-1, keepdims=True), out=e)
+        return kernels.softmax(x, out)
 
     def backward(self, x, y, grad_y):
         return y * (grad_y - (grad_y * y).sum(axis=-1, keepdims=True))

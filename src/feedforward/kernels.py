@@ -26,7 +26,7 @@ import os
 import numpy as np
 
 __all__ = ["available", "enabled", "use", "fits", "run", "bias_activation", "relu_backward",
-           "all_finite"]
+           "softmax", "all_finite"]
 
 try:  # built by setup.py when a C compiler was found; a broken build counts as absent
     from . import _kernels
@@ -206,6 +206,36 @@ def relu_backward(grad_y, y, out, bias_grad=None) -> bool:
         raise ValueError("relu_backward: a bias gradient needs two units or more")
     _kernels.relu_grad(grad_y, y, out, bias_grad, y.shape[-1])
     return True
+
+
+def softmax(x, out=None):
+    """``exp(x - max) / sum`` by rows, NumPy's exp between two compiled passes where the loops
+    take ``x`` (2-D, C-contiguous), else five NumPy passes; the same bits either way (the
+    row sums follow NumPy's pairwise order).
+
+    Parameters
+    ----------
+    x : ndarray of shape (..., classes)
+        The pre-activations.
+    out : ndarray, optional
+        Of the shape and dtype of ``x``, C-contiguous; may be ``x``.
+
+    Returns
+    -------
+    ndarray
+        The softmax of ``x`` over its last axis, in ``out`` when given.
+    """
+    if (_enabled and x.ndim == 2 and x.shape[1] and x.flags.c_contiguous and x.dtype.kind == "f"
+            and x.dtype.itemsize in (4, 8) and (out is None or out.flags.c_contiguous)):
+        cols = x.shape[1]
+        y = np.empty_like(x) if out is None else out
+        _kernels.softmax(x, y, cols, 0)
+        np.exp(y, out=y)
+        _kernels.softmax(y, y, cols, 1)
+        return y
+    e = np.subtract(x, x.max(axis=-1, keepdims=True), out=out)  # shift: exp never overflows
+    np.exp(e, out=e)
+    return np.divide(e, e.sum(axis=-1, keepdims=True), out=e)
 
 
 def all_finite(a) -> bool:
