@@ -33,7 +33,7 @@ from starlette.middleware import Middleware
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from ..errors import FeedforwardError, describe
 from . import codegen
@@ -210,8 +210,8 @@ class Connection:
                 await getattr(self, "on_" + message.pop("type"))(**message)
             except FeedforwardError as e:
                 await self.send(error_message(e))
-            except WebSocketDisconnect:
-                return
+            except (WebSocketDisconnect, WebSocketDisconnected):
+                return  # the page left while a handler answered
             except Exception as e:  # a bug: keep serving, log the details
                 log.exception("playground: a message failed")
                 await self.send(error_message(FeedforwardError(
@@ -302,7 +302,8 @@ class Connection:
         s, last = self.session, time.perf_counter()
         try:
             while s.running:
-                done, stop = await self._train_for_frame(last + 1 / MIN_FPS)
+                # a fifth of the frame's time is left for building and sending it
+                done, stop = await self._train_for_frame(last + 0.8 / MIN_FPS)
                 if not s.running and stop is None:
                     return  # paused: the handler sends the last frame
                 wait = last + 1 / MAX_FPS - time.perf_counter()
