@@ -424,8 +424,9 @@ def create_app(allowed_hosts=LOOPBACK_HOSTS) -> Starlette:
     Returns
     -------
     Starlette
-        The ASGI app: the page, ``/api/options``, ``/api/export/{session}``, the ``/ws``
-        WebSocket and ``/static`` files; its sessions live in ``app.state.sessions``.
+        The ASGI app: the page, ``/api/options``, ``/api/export/{session}``, the guide's
+        pages (``/guide/{page}``), the ``/ws`` WebSocket and ``/static`` files; its sessions
+        live in ``app.state.sessions``.
     """
     routes = [Route("/", index), Route("/api/options", api_options),
               Route("/api/export/{session}", api_export),
