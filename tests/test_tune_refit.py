@@ -1,0 +1,203 @@
+"""The end of a search: the refit on the training and validation rows, the held-out score on a
+test file or the internal test split, cross-validated trials, the quick space, and the report's
+pruning figures.
+
+Trials are tiny networks (8 units, at most 8 epochs) on 150 generated rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+import feedforward as ff
+from feedforward import records
+from feedforward.cli import main as cli_main
+from feedforward.errors import FeedforwardError
+from feedforward.tune import cv, final, quick, results
+
+SEARCH = {"learning_rate": {"log_uniform": [3e-3, 3e-2]}}
+
+
+def blobs(n=150, seed=0):
+    """Three separable classes in 4 features: ``x`` of shape ``(n, 4)``, ``y`` of ``(n,)``."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    x = rng.normal(size=(n, 4)) + 2.0 * np.eye(3, 4)[y]
+    return x, y
+
+
+def space(trials=3, tune=None, **fixed):
+    return {"fixed": {"layers": [8], "epochs": 8, "patience": 2, "batch_size": 16, **fixed},
+            "search": SEARCH, "tune": {"trials": trials, **(tune or {})}}
+
+
+def search(tmp_path, data=None, space_=None, **kwargs):
+    return ff.tune.search(space_ or space(), data or blobs(), out=tmp_path, plots=False,
+                          **kwargs)
+
+
+def test_the_refit_trains_the_best_configuration_on_training_and_validation_rows(tmp_path):
+    result = search(tmp_path)
+    best = result.best
+    assert result.model == {"kind": "refit", "trial": best["id"], "rows": 120,
+                            "epochs": best["best_epoch"], "error": None, "folds": 0}
+    model, record = records.load(tmp_path / "model.safetensors")
+    assert record["tune"]["refit"] == {"rows": 120, "epochs": best["best_epoch"]}
+    assert record["epochs"] == best["best_epoch"]  # no early stopping: its best epoch count
+    # the trial's own model is kept beside it
+    assert final.model_state(tmp_path / final.TRIAL_FILE) == (best["id"], False)
+    # the result's test score is the refit's, on the internal test split, said once
+    assert "internal test split (30 rows), used once, at the end" in result.tested
+    refit_scores = model.evaluate(*result_test_rows(tmp_path), return_dict=True)
+    assert result.test == pytest.approx(refit_scores)
+    assert all(not k.startswith("test") for r in result.records for k in r["metrics"])
+    summary = json.loads((tmp_path / "search.json").read_text())
+    assert summary["model"]["kind"] == "refit" and summary["tested"] == result.tested
+
+
+def result_test_rows(out):
+    """The internal test rows of the search in ``out``, rebuilt as ``evaluate`` does."""
+    _, record = records.load(out / final.TRIAL_FILE)
+    cfg = record["config"]
+    data = ff.data.sources.for_task(ff.data.sources.from_arrays(blobs()), "auto")
+    parts = ff.data.sources.split(data, cfg["val"], cfg["test"], cfg["seed"])
+    return parts.x_test, parts.y_test
+
+
+def test_no_refit_keeps_the_trials_model_and_switching_back_reuses_the_files(tmp_path,
+                                                                           monkeypatch):
+    first = search(tmp_path, refit=False)
+    assert first.model["kind"] == "trial" and first.model["rows"] == 90
+    assert final.model_state(tmp_path / final.MODEL_FILE) == (first.best["id"], False)
+    # trials done, the refit killed before it wrote: the next run refits, runs no trial
+    calls = []
+    real = final.refit
+
+    def killed(*args):
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(final, "refit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        search(tmp_path)
+    monkeypatch.setattr(final, "refit", real)
+    again = search(tmp_path)
+    assert again.ran == [] and again.model["kind"] == "refit" and calls == [1]
+    assert final.model_state(tmp_path / final.MODEL_FILE) == (first.best["id"], True)
+    # back to no refit: the kept trial's model returns, nothing trains
+    monkeypatch.setattr(final, "refit", killed)
+    monkeypatch.setattr(sys.modules["feedforward.tune.search"], "run_trial", killed)
+    back = search(tmp_path, refit=False)
+    assert back.model["kind"] == "trial" and calls == [1]
+    assert final.model_state(tmp_path / final.MODEL_FILE) == (first.best["id"], False)
+    assert back.test == pytest.approx(first.test)
+
+
+def test_a_test_file_scores_the_result_once_and_no_test_split_is_taken(tmp_path):
+    x, y = blobs(200)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    names = ["a", "b", "c", "d", "label"]
+    for file, rows in (("train.csv", slice(0, 150)), ("test.csv", slice(150, 200))):
+        lines = [",".join(names)] + [",".join([*map(str, r), f"k{c}"])
+                                     for r, c in zip(x[rows], y[rows], strict=True)]
+        (folder / file).write_text("\n".join(lines) + "\n")
+    path = folder / "space.toml"
+    path.write_text('[fixed]\ndataset = "train.csv"\nlayers = [8]\nepochs = 8\npatience = 2\n'
+                    '[search]\nlearning_rate = {log_uniform = [3e-3, 3e-2]}\n'
+                    '[tune]\ntrials = 2\ntest_data = "test.csv"\n')
+    result = ff.tune.search(path, out=tmp_path / "out", plots=False)
+    assert result.tested == "test file test.csv (50 rows)"
+    assert result.model["rows"] == 150  # every row of train.csv: no test split was taken
+    model = ff.load_model(tmp_path / "out" / final.MODEL_FILE)
+    codes = np.array([model.classes.index(f"k{c}") for c in y[150:]])
+    assert result.test == pytest.approx(model.evaluate(x[150:], codes, return_dict=True))
+    # a test split asked for as well is ambiguous: refused, naming both
+    with pytest.raises(FeedforwardError, match=r"fixed.test .*test_data"):
+        search(tmp_path / "two", space_=space(test=0.2), test_data=(x[:10], y[:10]))
+    bad = folder / "bad.csv"
+    bad.write_text("a,b,c,label\n1,2,3,k0\n")
+    with pytest.raises(FeedforwardError, match="test_data"):
+        ff.tune.search(path, out=tmp_path / "out", plots=False, test_data=bad)
+
+
+def test_arrays_as_test_data_and_a_search_without_any_test_rows(tmp_path):
+    x, y = blobs(200)
+    result = search(tmp_path / "a", data=(x[:150], y[:150]), test_data=(x[150:], y[150:]))
+    model = ff.load_model(tmp_path / "a" / final.MODEL_FILE)
+    assert result.test == pytest.approx(model.evaluate(x[150:], y[150:], return_dict=True))
+    none = search(tmp_path / "b", space_=space(test=0.0))
+    assert none.test == {} and "no test rows" in none.tested
+
+
+def test_cross_validated_trials_score_the_mean_over_folds_that_cover_every_row(tmp_path):
+    x, y = blobs()
+    data = ff.data.sources.for_task(ff.data.sources.from_arrays((x, y)), "auto")
+    parts = ff.data.sources.split(data, 0.2, 0.2, 0)
+    folds = cv.folds(data, parts, 4, seed=0)
+    validated = np.concatenate([f.x_val for f in folds])
+    assert len(validated) == 120 and len(np.unique(validated, axis=0)) == 120
+    for f in folds:  # stratified: each class in each fold, the test rows kept out
+        assert np.bincount(f.y_val).tolist() == [10, 10, 10]
+        assert len(f.x_train) == 90 and np.array_equal(f.x_test, parts.x_test)
+    result = search(tmp_path, cv=4)
+    for r in result.records:
+        assert len(r["folds"]) == 4
+        assert r["metrics"]["val_accuracy"] == pytest.approx(np.mean(r["folds"]))
+    assert result.model["rows"] == 120 and result.model["kind"] == "refit"
+    plain = ff.tune.load_space(space())
+    assert ff.tune.load_space(space(), cv=4).fingerprint() != plain.fingerprint()
+    with pytest.raises(FeedforwardError, match="cv: 100 folds of 120"):
+        search(tmp_path / "many", space_=space(tune={"cv": 100}))
+
+
+def test_the_quick_space_suits_the_data_size_and_the_command_runs_it(tmp_path, capsys):
+    small, large = quick.space_for("iris"), quick.space_for("digits")
+    assert small["fixed"]["batch_size"] < large["fixed"]["batch_size"]
+    assert max(map(len, small["search"]["layers"]["choice"])) <= 2
+    for s in (small, large):
+        assert {"weight_decay", "schedule", "patience"} <= set(s["search"])
+        ff.tune.load_space(s)  # a valid space
+    out = tmp_path / "q"
+    assert cli_main(["tune", "--quick", "--dataset", "iris", "--trials", "2", "--dry-run"]) == 0
+    assert "2 trials" in capsys.readouterr().out
+    assert cli_main(["tune", "--quick", "--out", str(out), "--trials", "1"]) == 2
+    assert "--quick: expected the data once" in capsys.readouterr().err
+    assert cli_main(["tune", "space.toml", "--target", "y"]) == 2
+    assert "--target: applies with --quick" in capsys.readouterr().err
+
+
+def test_the_space_file_settings_are_checked():
+    for tune, message in (({"refit": "yes"}, "tune.refit .*true or false"),
+                          ({"cv": 1}, "tune.cv .*>= 2"), ({"test_data": 3}, "expected a string")):
+        with pytest.raises(FeedforwardError, match=message):
+            ff.tune.load_space(space(tune=tune))
+
+
+def test_the_pruning_figures_count_pruned_trials_and_estimate_the_time_saved():
+    def record(index, epochs, seconds, pruned=False, status="ok"):
+        return {"id": f"{index:04d}", "index": index, "params": {}, "status": status,
+                "metrics": {"val_accuracy": 0.5}, "epochs": epochs, "best_epoch": 1,
+                "seconds": seconds, "pruned": pruned}
+
+    runs = [record(0, 10, 5.0), record(1, 20, 10.0), record(2, 30, 3.0),
+            record(3, 5, 1.0, pruned=True), record(4, 25, 2.0, pruned=True)]
+    # the unpruned trials' median is 20 epochs: trial 3 saved 15 epochs at 0.2 s each
+    assert results.pruning(runs) == {"pruned": 2, "seconds_saved": 3.0}
+    assert results.pruning(runs[:3]) == {"pruned": 0, "seconds_saved": 0.0}
+    header, body = results.rows(runs, [])
+    assert [row[header.index("status")] for row in body].count("pruned") == 2
+
+
+def test_the_example_spaces_search_the_schedule_weight_decay_and_patience():
+    from pathlib import Path
+
+    files = sorted((Path(__file__).parents[1] / "examples").glob("tune_*.toml"))
+    assert len(files) >= 2
+    for file in files:
+        s = ff.tune.load_space(file)
+        assert {"weight_decay", "schedule", "patience"} <= set(s.ranges), file.name
