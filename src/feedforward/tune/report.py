@@ -35,7 +35,8 @@ def finish(result, space, trial_list, bundle, plots, console) -> None:
                   f"{result.metric} {best['metrics'][result.metric]:.6g}).\n"
                   "Train it again:  feedforward train --config best.toml --out ANOTHER_FOLDER")
         atomic_write(out / "best.toml", config.dumps(cfg, header=header), label="--out")
-        written += [MODEL_FILE, "best.toml"]
+        kept = ["best_trial.safetensors"] if result.model.get("kind") == "refit" else []
+        written += [MODEL_FILE, *kept, "best.toml"]
     summary = {"metric": result.metric, "mode": result.mode, "space": space.file,
                "strategy": space.settings["strategy"], "seed": space.settings["seed"],
                "trials": len(trial_list), "finished": len(result.records),
