@@ -174,3 +174,5 @@ def test_the_newcomer_panel_links_each_part_to_its_guide_page(open_page, server)
         assert (root / "docs" / href.lstrip("/")).is_file(), href
         text = page.evaluate("async (h) => (await fetch(h)).text()", href)
         assert text.startswith("#"), href  # the guide's page itself, served by the playground
+    status = page.evaluate("async () => (await fetch('/guide/no-such-page.md')).status")
+    assert status == 404

@@ -80,8 +80,9 @@ export class NetworkView {
     const rows = Math.max(allFeatures.length, ...sizes);
     const slot = Math.max(17, Math.min(46, rowRoom / rows));
     const hnode = Math.max(12, Math.min(34, slot - 7)); // a hidden neuron's square
-    const width = Math.max(360, this.root.clientWidth || 700);
     const ncol = setup.layers.length + 2;
+    // room for each layer's controls (80 px); past the panel's width the drawing scrolls sideways
+    const width = Math.max(360, 100 + (ncol - 1) * 86, this.root.clientWidth || 700);
     const x0 = 58; const xN = width - 40;
     const colX = (c) => (ncol === 1 ? x0 : x0 + ((xN - x0) * c) / (ncol - 1));
     const height = HEAD + rows * slot + 34;
@@ -207,7 +208,7 @@ export class NetworkView {
       if (c === ncol - 1) {
         const h = el('div', 'layer-head out', this.root,
           `<div class="lname">Output</div><div class="muted">${this.outputText()}</div>`);
-        Object.assign(h.style, { left: `${x - 40}px` });
+        Object.assign(h.style, { left: `${Math.min(x - 60, width - 120)}px` }); // 120 px wide
         continue;
       }
       this.headers.push(this.layerHeader(c - 1, x, options));
