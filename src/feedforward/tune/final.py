@@ -120,7 +120,7 @@ def refit(space, best: dict, bundle: Bundle, path: Path) -> dict:
     return info
 
 
-def settle(out: Path, space, best: dict, bundle: Bundle, retrain) -> dict:
+def settle(out: Path, space, best: dict, bundle: Bundle, retrain, note=print) -> dict:
     """Make ``out``'s model the search's result: the refit of ``best`` or its trial's model.
 
     Parameters
@@ -136,6 +136,8 @@ def settle(out: Path, space, best: dict, bundle: Bundle, retrain) -> dict:
         The data.
     retrain : callable
         ``retrain(path)`` writes the best trial's model to ``path`` (trains it again).
+    note : callable
+        Told, in a line, that a refit starts.
 
     Returns
     -------
@@ -161,6 +163,7 @@ def settle(out: Path, space, best: dict, bundle: Bundle, retrain) -> dict:
     if model_state(model) == refitted:  # an earlier run's refit, already done
         return {**trial_info, "kind": "refit", "rows": len(p.x_train) + len(p.x_val)}
     atomic_write(kept, model.read_bytes(), label="--out")  # the trial's, beside the refit
+    note(f"refit: {best['id']} on the training and validation rows, {epochs_of(best)} epochs")
     info = refit(space, best, bundle, model)
     if info["error"]:
         return trial_info | {"error": info["error"]}

@@ -283,11 +283,9 @@ def _record(runs, out, fingerprint, done, best, metric, progress, on_result):
 def _finish_model(result, space, trial_list, bundle, test_data, console) -> None:
     """The result model (the refit, or the best trial's) and its one held-out score."""
     best = result.best
-    if space.settings["refit"]:
-        console.print(f"refit: {best['id']} on the training and validation rows, "
-                      f"{final.epochs_of(best)} epochs")
     result.model = final.settle(result.out, space, best, bundle,
-                                lambda path: _retrain(path, best, trial_list, bundle))
+                                lambda path: _retrain(path, best, trial_list, bundle),
+                                console.print)
     cfg, _ = space.config(best["params"])
     result.test, result.tested = final.score(result.out, bundle, test_data, cfg)
 
