@@ -84,8 +84,18 @@ def link_worker(rate):
     return handle
 
 
-def measure(browser, url, setup, seconds, rate=None) -> dict:
-    """Frames received and drawn a second while training ``setup`` for ``seconds``."""
+def cpu_seconds(pid) -> float:
+    """CPU seconds (user and system) a process has used (Linux's /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(browser, url, setup, seconds, server_pid, rate=None) -> dict:
+    """Frames received and drawn a second while training ``setup`` for ``seconds``, and the
+    server's CPU milliseconds per frame sent (what it costs, however busy the machine)."""
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     try:
         page.route("**/static/linkworker.js", link_worker(rate))
@@ -99,19 +109,21 @@ def measure(browser, url, setup, seconds, rate=None) -> dict:
         page.wait_for_timeout(1000)
         probe = ("[ffStats.framesDrawn, ffStats.framesReceived, performance.now(), "
                  "ffStats.links ? ffStats.links.painted : 0]")
-        start = page.evaluate(probe)
+        start, cpu = page.evaluate(probe), cpu_seconds(server_pid)
         page.wait_for_timeout(seconds * 1000)
-        end = page.evaluate(probe)
+        end, cpu = page.evaluate(probe), cpu_seconds(server_pid) - cpu
         page.click("#play")
     finally:
         page.close()
     wall = (end[2] - start[2]) / 1000
-    return {"drawn": (end[0] - start[0]) / wall, "received": (end[1] - start[1]) / wall,
-            "link_paints": (end[3] - start[3]) / wall}
+    received = end[1] - start[1]
+    return {"drawn": (end[0] - start[0]) / wall, "received": received / wall,
+            "link_paints": (end[3] - start[3]) / wall,
+            "server_ms": 1000 * cpu / max(received, 1)}
 
 
-def best(browser, url, setup, seconds, repeats, rate=None) -> dict:
-    runs = [measure(browser, url, setup, seconds, rate) for _ in range(repeats)]
+def best(browser, url, setup, seconds, repeats, server_pid, rate=None) -> dict:
+    runs = [measure(browser, url, setup, seconds, server_pid, rate) for _ in range(repeats)]
     return max(runs, key=lambda r: r["drawn"])
 
 
@@ -131,14 +143,15 @@ def main(argv=None) -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
             for name, (setup, target) in SETTINGS.items():
-                r = best(browser, url, setup, args.seconds, args.repeats)
+                r = best(browser, url, setup, args.seconds, args.repeats, process.pid)
                 ok = r["drawn"] >= target
                 failed |= not ok
                 print(f"{name:9s} drawn {r['drawn']:5.1f}/s (target >= {target}) "
-                      f"received {r['received']:5.1f}/s, link paints {r['link_paints']:4.1f}/s"
-                      f"  {'PASS' if ok else 'FAIL'}")
+                      f"received {r['received']:5.1f}/s, link paints {r['link_paints']:4.1f}/s, "
+                      f"server {r['server_ms']:.0f} CPU ms a frame  {'PASS' if ok else 'FAIL'}")
             for rate in [float(x) for x in args.link_rates.split(",") if x]:
-                r = best(browser, url, SETTINGS["8x32"][0], args.seconds, args.repeats, rate)
+                r = best(browser, url, SETTINGS["8x32"][0], args.seconds, args.repeats,
+                         process.pid, rate)
                 print(f"8x32, link worker at most {rate:g} paints/s: drawn {r['drawn']:5.1f}/s, "
                       f"link paints {r['link_paints']:4.1f}/s")
             browser.close()

@@ -206,7 +206,7 @@ export class Controls {
     for (const [id, key] of Object.entries(CHOICES)) setSelect($(id), setup[key], pretty);
     for (const [id, key] of Object.entries(CHECKS)) $(id).checked = !!setup[key];
     setSelect($('learning-rate'), setup.optimizer.learning_rate);
-    $('learning-rate').title = setup.schedule ? 'The schedule sets the rate; see its parameters' : '';
+    $('learning-rate').title = setup.schedule ? "The schedule's initial rate; the rate now is beside the box" : '';
     setSelect($('optimizer'), setup.optimizer.name, pretty);
     setSelect($('schedule'), setup.schedule ? setup.schedule.name : 'none', pretty);
     $('problem').value = setup.problem;
