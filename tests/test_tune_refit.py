@@ -119,6 +119,9 @@ def test_a_test_file_scores_the_result_once_and_no_test_split_is_taken(tmp_path)
     # a test split asked for as well is ambiguous: refused, naming both
     with pytest.raises(FeedforwardError, match=r"fixed.test .*test_data"):
         search(tmp_path / "two", space_=space(test=0.2), test_data=(x[:10], y[:10]))
+    with pytest.raises(FeedforwardError, match="test_data .*cannot read"):  # before training
+        search(tmp_path / "none", test_data=folder / "missing.csv")
+    assert not (tmp_path / "none" / "results.jsonl").exists()
     bad = folder / "bad.csv"
     bad.write_text("a,b,c,label\n1,2,3,k0\n")
     with pytest.raises(FeedforwardError, match="test_data"):

@@ -28,6 +28,13 @@ MODEL_FILE = "model.safetensors"
 TRIAL_FILE = "best_trial.safetensors"
 
 
+def check_test_file(test_data) -> None:
+    """Refuse a test file that cannot be read, before anything trains."""
+    if isinstance(test_data, (str, Path)) and not Path(test_data).is_file():
+        raise FeedforwardError(f"test_data (--test-data): cannot read {str(test_data)!r} (no "
+                               "such file); expected a labelled CSV file")
+
+
 def without_test_split(space):
     """The space with no internal test split, for a search scored on a separate test file.
 

@@ -148,6 +148,7 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
                         test_data=None if arrays is not None else _path(test_data))
     test_data = arrays if arrays is not None else space.settings["test_data"]
     if test_data is not None:
+        final.check_test_file(test_data)
         final.without_test_split(space)
     adaptive_search = space.settings["strategy"] == "tpe"  # its trials come as it runs
     trial_list = strategies.probes(space) if adaptive_search else make_trials(space)
