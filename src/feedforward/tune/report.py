@@ -23,8 +23,11 @@ def finish(result, space, trial_list, bundle, plots, console) -> None:
     out, best = result.out, result.best
     params = list(dict.fromkeys(k for t in trial_list for k in t.params))
     folds = space.settings.get("cv")
+    pruned = results.pruning(result.records)
     title = f"{len(result.records)} trials ranked by {result.metric}" + (
-        f" (mean over {folds} folds)" if folds else "")
+        f" (mean over {folds} folds)" if folds else "") + (
+        f"; {pruned['pruned']} pruned, about {pruned['seconds_saved']:.0f} s of training saved"
+        if pruned["pruned"] else "")
     written = [p.name for p in results.write_tables(out, result.records, params, title)]
     if plots:
         path = results.plot(out, result.records, space, result.metric)
@@ -41,7 +44,7 @@ def finish(result, space, trial_list, bundle, plots, console) -> None:
                "strategy": space.settings["strategy"], "seed": space.settings["seed"],
                "trials": len(trial_list), "finished": len(result.records),
                "failed": sum(r["status"] != "ok" for r in result.records),
-               **results.pruning(result.records), "best": best, "model": result.model,
+               **pruned, "best": best, "model": result.model,
                "test": result.test, "tested": result.tested}
     atomic_write(out / "search.json", records.dumps(summary) + "\n", label="--out")
     written.append("search.json")
