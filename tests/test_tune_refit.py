@@ -170,6 +170,8 @@ def test_the_quick_space_suits_the_data_size_and_the_command_runs_it(tmp_path, c
     assert "2 trials" in capsys.readouterr().out
     assert cli_main(["tune", "--quick", "--out", str(out), "--trials", "1"]) == 2
     assert "--quick: expected the data once" in capsys.readouterr().err
+    assert cli_main(["tune", "data.csv"]) == 2
+    assert "feedforward tune --quick data.csv" in capsys.readouterr().err
     assert cli_main(["tune", "space.toml", "--target", "y"]) == 2
     assert "--target: applies with --quick" in capsys.readouterr().err
 

@@ -148,6 +148,10 @@ def _space(args):
                                        "data in [fixed])")
         if args.space is None:
             raise FeedforwardError("SPACE.toml: expected a space file, or --quick DATA.csv")
+        if Path(args.space).suffix.lower() in (".csv", ".tsv", ".txt"):
+            raise FeedforwardError(f"SPACE.toml: {args.space} looks like data, not a space "
+                                   f"file; to search a built-in space for it: feedforward tune "
+                                   f"--quick {args.space}")
         return args.space, args.out
     if (args.space is None) == (args.dataset is None):
         raise FeedforwardError("--quick: expected the data once, as DATA.csv or --dataset "
