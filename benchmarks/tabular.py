@@ -180,15 +180,16 @@ def run_feedforward(spec: str, target: str | None = None, seed: int = 0) -> dict
             "epochs": metrics["epochs"]}
 
 
-def _features(spec, target, rows):
-    """Train and test features for scikit-learn, and a preprocessing step for them."""
+def _features(spec, target, rows, seed=0):
+    """Train and test features for scikit-learn, and a preprocessing step for them (a
+    generated dataset is drawn with ``seed``, as ``train --seed`` draws it)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     if target is None:  # numeric data of the recipe, row for row
-        cfg = config.resolve({"dataset": spec})
+        cfg = config.resolve({"dataset": spec, "seed": seed})
         data, _ = experiment.load(cfg)
         x, y = data.x.astype(np.float64), data.y
         return x[rows["train"]], y[rows["train"]], x[rows["test"]], y[rows["test"]], \
@@ -242,7 +243,7 @@ def measure(name: str, folder: Path, seed: int = 0) -> dict:
     try:
         task, rows = split_rows(spec, target, seed)
         row.update(task=task, n=f"{len(rows['train'])}/{len(rows['test'])}")
-        split = _features(spec, target, rows)
+        split = _features(spec, target, rows, seed)
     except Exception as e:  # noqa: BLE001 - reported in the table, the next row still runs
         task, split = None, None
         row["error"] = _one_line(e)

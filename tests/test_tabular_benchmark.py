@@ -95,6 +95,13 @@ def test_another_seed_is_the_split_train_makes_with_that_seed():
     assert not np.array_equal(rows["test"], tabular.split_rows("wine")[1]["test"])
 
 
+def test_a_generated_dataset_is_drawn_with_the_seed_for_the_baselines_too():
+    _, rows = tabular.split_rows("spiral", seed=2)
+    x_train, y_train, *_ = tabular._features("spiral", None, rows, seed=2)
+    _, parts = experiment.load(config.resolve({"dataset": "spiral", "seed": 2}))
+    assert np.array_equal(x_train, parts.x_train) and np.array_equal(y_train, parts.y_train)
+
+
 def test_several_seeds_become_one_row_of_means():
     def run(seed, ff, mlp, linear):
         return {"dataset": "d", "task": "classification", "n": "9/3", "seed": seed,
