@@ -15,6 +15,8 @@ plan.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import activations, kernels
@@ -26,6 +28,22 @@ and their work arrays come from the layers' own bounded store."""
 MAX_PLANS = 4
 """Plans kept per model, for as many row counts: the memory of the plans stays below
 ``MAX_PLANS * MAX_ROWS`` rows of every layer's outputs, twice."""
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {rows: Plan}
+
+
+def plan_count(model) -> int:
+    """The number of plans kept for ``model`` (at most :data:`MAX_PLANS`).
+
+    Parameters
+    ----------
+    model : Network
+        Any model.
+
+    Returns
+    -------
+    int
+    """
+    return len(_PLANS.get(model, ()))
 
 
 def outputs(model, x: np.ndarray) -> np.ndarray:
@@ -34,7 +52,7 @@ def outputs(model, x: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     model : Network
-        A built model; its plans are kept in its ``_plans`` (not pickled).
+        A built model; its plans are kept beside it, not in it (a model pickles without them).
     x : ndarray of shape (n, features)
         C-contiguous, of the model's dtype, finite (see ``Inputs.ready_inputs``).
 
@@ -46,7 +64,9 @@ def outputs(model, x: np.ndarray) -> np.ndarray:
     rows = len(x)
     if rows > MAX_ROWS:
         return model.forward(x, training=False).copy()
-    plans = model.__dict__.setdefault("_plans", {})
+    plans = _PLANS.get(model)
+    if plans is None:
+        plans = _PLANS[model] = {}
     plan = plans.get(rows)
     if plan is None or not plan.fits(model, rows):
         if len(plans) >= MAX_PLANS:

@@ -21,6 +21,8 @@ from . import activations, initializers, kernels, regularizers
 from ._registry import Configurable, Registry
 from .errors import FeedforwardError, NotBuiltError, as_array, check_number, describe
 
+_RELU_BACKWARD = activations.ReLU.backward  # what kernels.relu_backward computes, in one pass
+
 MAX_WIDTH = 2**31 - 1
 """The most units, pieces or input features of one layer; far beyond any memory's reach."""
 
@@ -503,7 +505,7 @@ class Dense(_Affine):
         return self.y
 
     def backward(self, grad_y):
-        if isinstance(self.activation, activations.ReLU):
+        if type(self.activation).backward is _RELU_BACKWARD:  # the stock derivative, compiled
             grad_z = self._buffer("grad_z", self.y.shape)
             sums = self.grads["bias"] if self.use_bias and self.units > 1 else None
             if kernels.relu_backward(grad_y, self.y, grad_z, sums):  # one pass, no temporaries

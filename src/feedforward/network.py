@@ -183,10 +183,6 @@ class Network:
         self.require_built("weights")
         return [layers_mod.read_only(p) for p in self.param_arrays()]
 
-    def __getstate__(self):
-        """Pickle everything but the inference plans (see :mod:`feedforward.inference`)."""
-        return {k: v for k, v in self.__dict__.items() if k != "_plans"}
-
     def __setstate__(self, state):
         """Unpickling gives each layer a copy of its arrays: tie them to one flat buffer again."""
         for old, new in (("_rngs", "rngs"), ("_fused", "fused")):  # pickled by version 0.1
