@@ -179,3 +179,17 @@ def test_softmax_equals_numpy_at_every_width(dtype):
         out = np.empty_like(x)
         assert softmax(x, out=out) is out
         _same(out, numpy_softmax(x))
+
+
+def test_an_activation_of_its_own_is_run_as_written():
+    class Capped(ff.activations.ReLU):  # a subclass the compiled ReLU must not stand in for
+        def __call__(self, x):
+            return np.minimum(np.maximum(x, 0), 1)
+
+    model = ff.Sequential([ff.Dense(6, activation=Capped()), ff.Dense(2, activation=Capped())],
+                          input_dim=3, seed=0)
+    model.set_weights([w * 10 for w in model.get_weights()])
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    out = model.predict(x)
+    assert out.max() == 1  # capped: the compiled ReLU would have gone past 1
+    _same(out, model.forward(x.copy()).copy())

@@ -303,6 +303,26 @@ class Softmax(Activation):
         return y * (grad_y - (grad_y * y).sum(axis=-1, keepdims=True))
 
 
+_STOCK_CALLS = {cls: cls.__call__ for cls in (Linear, ReLU, LeakyReLU)}
+
+
+def kernel_code(activation) -> int | None:
+    """The ``kernel`` code of ``activation`` when the compiled loop may stand in for it: its
+    class is one of those defined here, with its ``__call__`` as written here (a subclass or a
+    replaced method runs as its own Python code).
+
+    Parameters
+    ----------
+    activation : Activation
+
+    Returns
+    -------
+    int or None
+    """
+    cls = type(activation)
+    return cls.kernel if _STOCK_CALLS.get(cls) is cls.__call__ else None
+
+
 ALL = [Linear, ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, SiLU, Softplus, Softsign, Tanh, Softmax]
 registry = Registry("activation", ALL, base=Activation)
 get, serialize, deserialize = registry.get, registry.serialize, registry.deserialize

@@ -28,6 +28,7 @@ and their work arrays come from the layers' own bounded store."""
 MAX_PLANS = 4
 """Plans kept per model, for as many row counts: the memory of the plans stays below
 ``MAX_PLANS * MAX_ROWS`` rows of every layer's outputs, twice."""
+_SOFTMAX = activations.Softmax.__call__  # the one that takes out=
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {rows: Plan}
 
 
@@ -144,16 +145,18 @@ def _step(layer, rows):
     if type(layer) is not Dense:
         return lambda x: layer.forward(x, False)
     kernel, bias, activation = layer.params["kernel"], layer.params.get("bias"), layer.activation
+    code = activations.kernel_code(activation)
     z = np.empty((rows, layer.units), layer.dtype)
-    y = z if activation.kernel in (None, 0) else np.empty_like(z)
+    y = z if code in (None, 0) else np.empty_like(z)
     matmul, bias_activation = np.matmul, kernels.bias_activation
-    if isinstance(activation, activations.Softmax):  # its passes into z, without new arrays
+    if type(activation).__call__ is _SOFTMAX:  # its passes into z, without new arrays
         linear = activations.Linear()
 
         def softmax_step(x):
-            return activation(bias_activation(matmul(x, kernel, out=z), bias, linear, z), out=z)
+            return activation(bias_activation(matmul(x, kernel, out=z), bias, linear, z, 0),
+                              out=z)
         return softmax_step
 
     def step(x):
-        return bias_activation(matmul(x, kernel, out=z), bias, activation, y)
+        return bias_activation(matmul(x, kernel, out=z), bias, activation, y, code)
     return step

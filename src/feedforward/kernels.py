@@ -145,7 +145,7 @@ def _function(rule, dtype, arrays, scalars):
     return f
 
 
-def bias_activation(z, bias, activation, y):
+def bias_activation(z, bias, activation, y, code=None):
     """``z += bias``, then ``y = activation(z)``: one pass where the loops take it.
 
     Parameters
@@ -155,17 +155,18 @@ def bias_activation(z, bias, activation, y):
     bias : ndarray of shape (units,) or None
         Added to every row; None adds nothing.
     activation : feedforward.activations.Activation
-        Fused when its ``kernel`` code is set (linear, ReLU, leaky ReLU) and the loops are
-        enabled; otherwise applied as NumPy code after the bias.
+        Applied as its own code after the bias, unless ``code`` is given.
     y : ndarray of shape (n, units)
         Where a fused activation writes (may be ``z``).
+    code : int, optional
+        ``activations.kernel_code(activation)``: the compiled loop applies it (linear, ReLU,
+        leaky ReLU) in the bias's pass, when the loops are enabled.
 
     Returns
     -------
     ndarray of shape (n, units)
         ``y``, or the NumPy activation's new array.
     """
-    code = activation.kernel
     if _enabled:
         if code is not None:
             _kernels.bias_act(z, bias, y, z.shape[-1], code, getattr(activation, "alpha", 0.0))

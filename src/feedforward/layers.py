@@ -500,8 +500,9 @@ class Dense(_Affine):
         z = self.z = self._product(x)
         # linear leaves y in z; ReLU and leaky ReLU get their own work array, written in the
         # bias's pass (see kernels.bias_activation); the others are NumPy's new arrays
-        y = z if self.activation.kernel in (None, 0) else self._buffer("y", z.shape)
-        self.y = kernels.bias_activation(z, self.params.get("bias"), self.activation, y)
+        code = activations.kernel_code(self.activation)
+        y = z if code in (None, 0) else self._buffer("y", z.shape)
+        self.y = kernels.bias_activation(z, self.params.get("bias"), self.activation, y, code)
         return self.y
 
     def backward(self, grad_y):
