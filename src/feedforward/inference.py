@@ -11,10 +11,14 @@ its layers and their activations: training, ``set_weights`` and the optimizer wr
 buffer in place, and the plan reads the weights from it at every call. Building, ``add``,
 ``pop`` and loading make a new buffer; :meth:`Plan.fits` sees that and the model makes a new
 plan.
+
+A model's plans and its layers' work arrays are shared by every call, so the calls of one
+model run one at a time: :func:`lock` gives the lock that ``predict`` and ``evaluate`` hold.
 """
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
@@ -30,6 +34,34 @@ MAX_PLANS = 4
 ``MAX_PLANS * MAX_ROWS`` rows of every layer's outputs, twice."""
 _SOFTMAX = activations.Softmax.__call__  # the one that takes out=
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {rows: Plan}
+_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> RLock
+_MAKING = threading.Lock()  # two threads asking at once for a model's first lock get one
+
+
+def lock(model) -> threading.RLock:
+    """The lock of ``model``'s inference: held, its plans and work arrays are the caller's.
+
+    Kept beside the model, not in it (a model pickles and copies without it); reentrant, so
+    that a layer or callback calling ``predict`` inside ``predict`` does not wait on itself.
+    One lock costs about a tenth of a microsecond a call, against microseconds for a per-thread
+    copy of the plans and no protection for the layers' own work arrays.
+
+    Parameters
+    ----------
+    model : Network
+        Any model.
+
+    Returns
+    -------
+    threading.RLock
+    """
+    found = _LOCKS.get(model)
+    if found is None:
+        with _MAKING:
+            found = _LOCKS.get(model)
+            if found is None:
+                found = _LOCKS[model] = threading.RLock()
+    return found
 
 
 def plan_count(model) -> int:

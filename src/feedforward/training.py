@@ -888,26 +888,38 @@ class Trainable:
         -------
         ndarray of shape (n, outputs)
             The last layer's outputs, of the model's dtype.
+
+        Notes
+        -----
+        Threads may share a model for ``predict`` and ``evaluate`` (as behind a web API): the
+        calls of one model take turns on its lock (see :func:`feedforward.inference.lock`), so
+        each gets the numbers it would get alone; calls of different models run at once.
+        Training a model (``fit``, ``train_on_batch``, ``set_weights``) while another thread
+        predicts with it is not safe: training does not take the lock, so a prediction may mix
+        the weights of two steps, and the training's own forward pass may overwrite the work
+        arrays that the prediction is reading, giving wrong numbers to both without an error.
         """
         ready = self.ready_inputs(x) if self.layers else None
         if (ready is not None and type(batch_size) is int and batch_size >= len(ready)
                 and (verbose == "auto" if isinstance(verbose, str) else type(verbose) is int
                      and verbose == 0)):
             # arguments that every check below passes unchanged: skip them (one-row latency)
-            return inference.outputs(self, ready)
+            with inference.lock(self):
+                return inference.outputs(self, ready)
         if not self.layers:
             raise FeedforwardError("predict: the model has no layers")
         batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
         check_verbose(verbose)
-        x = self.prepare_x(x)
-        if x.shape[0] <= batch_size:  # one batch: skip the iterator (latency of small calls)
-            return self.forward(x, training=False).copy()  # layers reuse their buffers
-        out = np.empty((x.shape[0], *self.output_shape[1:]), dtype=self.dtype)
-        start = 0
-        for xb in BatchIterator(x, batch_size=batch_size):
-            out[start:start + len(xb)] = self.forward(xb, training=False)
-            start += len(xb)
-        return out
+        with inference.lock(self):  # the layers' work arrays are the model's, not the call's
+            x = self.prepare_x(x)
+            if x.shape[0] <= batch_size:  # one batch: skip the iterator (small calls' latency)
+                return self.forward(x, training=False).copy()  # layers reuse their buffers
+            out = np.empty((x.shape[0], *self.output_shape[1:]), dtype=self.dtype)
+            start = 0
+            for xb in BatchIterator(x, batch_size=batch_size):
+                out[start:start + len(xb)] = self.forward(xb, training=False)
+                start += len(xb)
+            return out
 
     def evaluate(self, x, y, batch_size=1024, verbose="auto", return_dict=False):
         """Loss (with regularization penalties) and metrics on ``(x, y)``, in inference mode.
@@ -936,7 +948,8 @@ class Trainable:
         self.require_compiled("evaluate")
         check_verbose(verbose)
         x, y = self.prepare_xy(x, y)
-        logs = evaluate_prepared(self, x, y, batch_size)
+        with inference.lock(self):  # the layers' work arrays, as in predict
+            logs = evaluate_prepared(self, x, y, batch_size)
         if return_dict:
             return logs
         values = list(logs.values())
