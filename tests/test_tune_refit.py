@@ -206,3 +206,40 @@ def test_the_example_spaces_search_the_schedule_weight_decay_and_patience():
     for file in files:
         s = ff.tune.load_space(file)
         assert {"weight_decay", "schedule", "patience"} <= set(s.ranges), file.name
+
+
+def test_the_refit_keeps_its_trials_learning_rate_schedule_and_stops_at_its_best_epoch(
+        tmp_path, monkeypatch):
+    seen = []
+    fit = final.experiment.fit
+
+    def spy(cfg, plan, model, parts, *args, **kwargs):
+        seen.append((cfg["epochs"], plan.learning_rate, plan.steps_per_epoch))
+        return fit(cfg, plan, model, parts, *args, **kwargs)
+
+    monkeypatch.setattr(final, "epochs_of", lambda best: 3)  # best after 3 of its 8 epochs
+    monkeypatch.setattr(final.experiment, "fit", spy)
+    result = search(tmp_path, space_=space(trials=1, schedule="cosine"))
+    epochs, schedule, steps = seen[-1]  # the refit's: 120 rows, 8 steps an epoch
+    assert result.model["kind"] == "refit" and epochs == 3 and steps == 8
+    # the trial's cosine spans its 8 epochs; the refit's rates follow it, cut after 3
+    assert schedule.decay_steps == 8 * steps
+    assert seen[0][1].decay_steps == 8 * seen[0][2]
+
+
+def test_a_pruned_trial_never_counts_as_best_and_ties_go_to_the_lower_val_loss():
+    def trial(index, accuracy, loss, pruned=False, status="ok"):
+        return {"id": f"t{index}", "index": index, "status": status, "pruned": pruned,
+                "metrics": {"val_accuracy": accuracy, "val_loss": loss}}
+
+    cut = trial(0, 0.99, 0.1, pruned=True)  # the highest score, but cut short
+    tied_worse, tied_better = trial(1, 0.9, 0.5), trial(2, 0.9, 0.3)
+    failed, lower = trial(3, None, None, status="failed"), trial(4, 0.8, 0.2)
+    ranked = results.rank([cut, tied_worse, tied_better, failed, lower], "val_accuracy")
+    assert [r["id"] for r in ranked] == ["t2", "t1", "t4", "t0", "t3"]
+    best = None
+    for r in (cut, tied_worse, tied_better, failed, lower):
+        best = r if results.better(r, best, "val_accuracy") else best
+    assert best is tied_better
+    assert not results.better(cut, None, "val_accuracy")
+    assert results.rank([trial(5, 0.9, 0.3), trial(6, 0.9, 0.3)], "val_accuracy")[0]["id"] == "t5"

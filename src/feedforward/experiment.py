@@ -185,7 +185,7 @@ def _canonical(registry, name) -> str:
     return registry.lookup(name).name
 
 
-def make_plan(cfg: Config, data: Data, n_train: int) -> Plan:
+def make_plan(cfg: Config, data: Data, n_train: int, horizon: int | None = None) -> Plan:
     """Resolve the ``auto`` options of ``cfg`` for ``data``.
 
     Parameters
@@ -196,6 +196,10 @@ def make_plan(cfg: Config, data: Data, n_train: int) -> Plan:
         The data (prepared for its task): its task, classes, name and features are used.
     n_train : int
         The number of training rows (for the steps per epoch).
+    horizon : int, optional
+        The epochs a cosine schedule decays over (of this run's steps per epoch); default
+        ``cfg["epochs"]``. A run that stops after fewer epochs than another run's
+        schedule spans (a search's refit) passes that run's epochs, to keep its rates.
 
     Returns
     -------
@@ -229,7 +233,7 @@ def make_plan(cfg: Config, data: Data, n_train: int) -> Plan:
     if cfg["monitor"] == "auto":
         notes["monitor"] = monitor
     steps = math.ceil(n_train / min(cfg["batch_size"], n_train))
-    lr, plateau, lr_notes = _learning_rate(cfg, steps, monitor)
+    lr, plateau, lr_notes = _learning_rate(cfg, steps, monitor, horizon or cfg["epochs"])
     notes.update(lr_notes)
     if cfg["samples"] == 0:
         notes["samples"] = f"{data.x.shape[0]} samples"
@@ -424,7 +428,7 @@ def _monitor(cfg, metrics):
     return cfg["monitor"]
 
 
-def _learning_rate(cfg, steps, monitor):
+def _learning_rate(cfg, steps, monitor, horizon):
     """The optimizer's ``learning_rate`` argument, a plateau callback or None, and notes."""
     notes = {}
     lr = default_learning_rate(cfg)
@@ -447,7 +451,7 @@ def _learning_rate(cfg, steps, monitor):
                                               patience=max(1, cfg["patience"] // 2))
         notes["decay_rate"] = None if rate else "0.1 (plateau default)"
     else:
-        periods = {"cosine": cfg["epochs"] * steps, "step": 10 * steps}
+        periods = {"cosine": horizon * steps, "step": 10 * steps}
         decay = decay or periods.get(name, steps)
         if not cfg["decay_steps"]:
             notes["decay_steps"] = f"{decay} steps ({steps} per epoch)"

@@ -102,6 +102,7 @@ def refit(space, best: dict, bundle: Bundle, path: Path) -> dict:
     rows = len(p.x_train) + len(p.x_val)
     info = {"trial": best["id"], "rows": rows, "epochs": epochs_of(best), "error": None}
     kept, _ = space.config(best["params"])
+    horizon = kept["epochs"]  # the trial's schedule spans its maximum epochs
     kept.update(epochs=info["epochs"], early_stopping=False)
     # no validation rows: a fixed epoch count, no early stopping; a plateau schedule then
     # watches the training loss. The file keeps the search's val, which its test split needs.
@@ -112,7 +113,7 @@ def refit(space, best: dict, bundle: Bundle, path: Path) -> dict:
     data = Bundle(bundle.data, merged)
     try:
         with sources.unseen_told():
-            plan = prepare(cfg, data)
+            plan = prepare(cfg, data, horizon)
             model = experiment.build_model(cfg, plan, data.data)
             history, _, _ = experiment.fit(cfg, plan, model, data.splits())
     except Diverged as e:

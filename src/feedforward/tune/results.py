@@ -144,18 +144,38 @@ def score(record: dict, metric: str) -> float:
     return value if direction(metric) == "max" else -value
 
 
+def order(record: dict, metric: str) -> tuple:
+    """THE ranking rule, as a sort key (larger is better).
+
+    A finished trial comes before a pruned one (cut short, it never counts as best, as in
+    Optuna), which comes before a failed one; then the metric; a tie on it goes to the lower
+    ``val_loss``, then to the earlier trial.
+
+    Parameters
+    ----------
+    record : dict
+        A trial's record: ``status``, ``metrics``, ``index``, ``pruned``.
+    metric : str
+        The ranking metric.
+
+    Returns
+    -------
+    tuple
+    """
+    value = score(record, metric)
+    eligible = value > -math.inf and not record.get("pruned")
+    return eligible, value, score(record, "val_loss"), -record["index"]
+
+
 def rank(records, metric: str) -> list[dict]:
-    """Best first; ties and failed trials in trial order."""
-    return sorted(records, key=lambda r: (-score(r, metric), r["index"]))
+    """Best first, by :func:`order`."""
+    return sorted(records, key=lambda r: order(r, metric), reverse=True)
 
 
 def better(record: dict, best: dict | None, metric: str) -> bool:
-    if score(record, metric) == -math.inf:
-        return False
-    if best is None:
-        return True
-    a, b = score(record, metric), score(best, metric)
-    return a > b or (a == b and record["index"] < best["index"])
+    """Whether ``record`` may be the best trial and beats ``best`` (None: no best yet)."""
+    key = order(record, metric)
+    return key[0] and (best is None or key > order(best, metric))
 
 
 # ---------------------------------------------------------------------------- tables
@@ -233,7 +253,7 @@ def plot(out: Path, records: list[dict], space, metric: str) -> Path | None:
     fig = plots.figure((4.2 * cols, 3.4 * nrows))
     axes = np.atleast_1d(fig.subplots(nrows, cols, squeeze=False)).ravel()
     y = np.array([r["metrics"][metric] for r in done])
-    best = int(np.argmax([score(r, metric) for r in done]))
+    best = done.index(max(done, key=lambda r: order(r, metric)))
     for ax, key in zip(axes, keys, strict=False):
         _axis(ax, space.ranges[key], [r["params"].get(key) for r in done], y, best)
         ax.set_xlabel(key)

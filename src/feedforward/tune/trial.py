@@ -44,10 +44,11 @@ class Bundle:
         return experiment.splits(self.parts)
 
 
-def prepare(cfg, bundle: Bundle):
-    """The recipe's plan for ``cfg`` on the bundle's data; raises for what the data cannot
-    serve (a regression loss for classes, ...)."""
-    return experiment.make_plan(cfg, bundle.data, len(bundle.parts.x_train))
+def prepare(cfg, bundle: Bundle, horizon: int | None = None):
+    """The recipe's plan for ``cfg`` on the bundle's data (a cosine schedule spanning
+    ``horizon`` epochs, default ``cfg["epochs"]``); raises for what the data cannot serve
+    (a regression loss for classes, ...)."""
+    return experiment.make_plan(cfg, bundle.data, len(bundle.parts.x_train), horizon)
 
 
 class Curve(callbacks.Callback):
