@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
+from .data.tabular import match_names
 from .errors import FeedforwardError, as_array, cast, check_finite
 
 
@@ -71,6 +72,10 @@ class Inputs:
         encoder = self.row_encoder
         if encoder is not None:
             return self._raw_rows(encoder, x, name)
+        names = getattr(self, "feature_names", None)  # absent from models pickled before
+        if names and hasattr(x, "columns") and hasattr(x, "iloc"):  # a DataFrame: by name
+            x = x.iloc[:, match_names([str(c) for c in x.columns], names, name,
+                                      hint=f"pass {name}.to_numpy() to take them in order")]
         x = as_array(x, name, ndim=(1, 2))
         if x.ndim == 1:
             if self.built and self.input_dim == 1:

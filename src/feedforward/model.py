@@ -155,6 +155,13 @@ class Sequential(engine.Trainable, Inputs, Structure, Network):
         ``(None, features)`` and ``(None, outputs)`` as in Keras, None standing for the batch
         axis; asking an unbuilt model raises :class:`~feedforward.errors.NotBuiltError` (an
         ``AttributeError`` too, so ``hasattr`` is False).
+    feature_names : list of str or None
+        The names of the raw input columns, in the model's order: a pandas DataFrame given to
+        ``fit``, ``evaluate`` or ``predict`` has its columns matched to them by name (and is
+        refused, naming the missing and unexpected columns, when they differ). None (the
+        default) takes a DataFrame's columns in order. :func:`load_model` sets them from the
+        record of a file written by ``feedforward train``; they may be set by hand (pickle
+        keeps them, :meth:`save` does not).
     """
 
     def __init__(self, layers=None, input_dim=None, seed=None, dtype="float32", preprocessing=None,
@@ -176,6 +183,7 @@ class Sequential(engine.Trainable, Inputs, Structure, Network):
             preprocessing = [preprocessing]
         self.preprocessing = [prep.get(p) for p in preprocessing or []]
         self.classes = _class_names(classes)
+        self.feature_names = None
         for layer in layers or []:
             self._append(layer)
         _check_class_count(self)
@@ -411,6 +419,11 @@ def load_model(path, compile: bool = True) -> Sequential:
     Returns
     -------
     Sequential
-        The model, built, with its weights and fitted preprocessing restored.
+        The model, built, with its weights and fitted preprocessing restored, and the
+        ``feature_names`` that ``feedforward train`` recorded in the file (else None).
     """
-    return saving.read_model(path, Sequential.from_config, compile)
+    from .records import feature_names  # records reads model files with this function
+
+    model = saving.read_model(path, Sequential.from_config, compile)
+    model.feature_names = feature_names(path, model)
+    return model

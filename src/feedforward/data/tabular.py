@@ -616,15 +616,46 @@ def match_columns(table: CsvTable, features, required=(), allowed=(), hint="") -
         Naming every missing and unexpected column (with the likely intended name for a
         misspelled one), then ``hint``.
     """
+    return match_names(table.names, features, str(table.path), required, allowed,
+                       hint, table.hint)
+
+
+def match_names(names, features, where: str, required=(), allowed=(), hint="",
+                tail="") -> list:
+    """Find features among column names: the rule of :func:`match_columns`, for any table
+    with named columns (a CSV header, a DataFrame's columns).
+
+    Parameters
+    ----------
+    names : sequence of str
+        The table's column names, in its order.
+    features, required, allowed, hint
+        As for :func:`match_columns`.
+    where : str
+        What the error names first, e.g. a path or an argument.
+    tail : str
+        Appended after ``hint`` (a file's own hint).
+
+    Returns
+    -------
+    list of int
+        The index of each of ``features`` in ``names``.
+
+    Raises
+    ------
+    FeedforwardError
+        As :func:`match_columns` does, naming ``where``.
+    """
+    names = list(names)
     expected = [*features, *required]
-    missing = [n for n in expected if n not in table.names]
-    extra = [n for n in table.names if n not in expected and n not in allowed]
+    missing = [n for n in expected if n not in names]
+    extra = [n for n in names if n not in expected and n not in allowed]
     if not missing and not extra:
-        return [table.names.index(n) for n in features]
+        return [names.index(n) for n in features]
     if not extra and set(missing) <= set(required) - set(features):
         raise FeedforwardError(
-            f"{table.path}: expected the target column {missing[0]!r}; its columns are "
-            f"{_some(table.names)}")
+            f"{where}: expected the target column {missing[0]!r}; its columns are "
+            f"{_some(names)}")
     parts = []
     if missing:
         parts.append(f"missing {_some([repr(n) for n in missing])}")
@@ -636,9 +667,9 @@ def match_columns(table: CsvTable, features, required=(), allowed=(), hint="") -
             shown.append(repr(shorten(name)) + (f" (did you mean {close[0]!r}?)" if close else ""))
         parts.append(f"unexpected {_some(shown)}")
     raise FeedforwardError(
-        f"{table.path}: its columns do not match by name: {'; '.join(parts)}. Expected "
+        f"{where}: its columns do not match by name: {'; '.join(parts)}. Expected "
         f"{_some(expected)}" + (f" (and optionally {_some(list(allowed))})" if allowed else "")
-        + (f"; {hint}" if hint else "") + table.hint)
+        + (f"; {hint}" if hint else "") + tail)
 
 
 def _exact_int(cell: str, value: float):
