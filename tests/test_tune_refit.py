@@ -243,3 +243,21 @@ def test_a_pruned_trial_never_counts_as_best_and_ties_go_to_the_lower_val_loss()
     assert best is tied_better
     assert not results.better(cut, None, "val_accuracy")
     assert results.rank([trial(5, 0.9, 0.3), trial(6, 0.9, 0.3)], "val_accuracy")[0]["id"] == "t5"
+
+
+def write_csv(path, x, y):
+    lines = ["a,b,c,d,label"] + [",".join([*map(str, r), f"k{c}"]) for r, c in zip(x, y,
+                                                                                   strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_the_command_exits_1_when_no_trial_finished_and_no_model_was_saved(tmp_path, capsys):
+    write_csv(tmp_path / "train.csv", *blobs(60))
+    path = tmp_path / "space.toml"
+    path.write_text('[fixed]\ndataset = "train.csv"\nlayers = [4]\nepochs = 2\n'
+                    'optimizer = "sgd"\n[search]\nlearning_rate = {choice = [1e12]}\n'
+                    '[tune]\nstrategy = "grid"\n')
+    out = tmp_path / "out"
+    assert cli_main(["tune", str(path), "--out", str(out), "--no-plots"]) == 1
+    assert "no trial finished: no model saved" in capsys.readouterr().out
+    assert not (out / final.MODEL_FILE).exists()

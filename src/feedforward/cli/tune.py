@@ -126,12 +126,13 @@ def run(args, console) -> int:
     space, out = _space(args)
     if args.dry_run:
         return _list(args, space, console)
-    search(space, out=out, refit=args.refit, test_data=args.test_data, cv=args.cv,
-           strategy=args.strategy, trials=args.trials, seed=args.seed,
-           metric=args.metric, grid_points=args.grid_points, pruner=args.pruner, jobs=args.jobs,
-           scheduler=args.scheduler, retries=args.retries, plots=args.plots,
-           console=console)
-    return 0
+    result = search(space, out=out, refit=args.refit, test_data=args.test_data, cv=args.cv,
+                    strategy=args.strategy, trials=args.trials, seed=args.seed,
+                    metric=args.metric, grid_points=args.grid_points, pruner=args.pruner,
+                    jobs=args.jobs, scheduler=args.scheduler, retries=args.retries,
+                    plots=args.plots, console=console)
+    # no model to use: a script must see it failed (the report said why)
+    return 0 if result.best is not None else 1
 
 
 def _space(args):
