@@ -39,13 +39,19 @@ def pack_bytes(rows) -> dict:
     """A packed array of 8-bit codes: each row of ``rows`` (shape ``(k, m)``) scaled from its
     own ``[lo, hi]`` to 0..255, a quarter of the bytes of float32 (thumbnails only need a
     colour)."""
+    codes, lo, hi = _codes(rows)
+    return {"shape": list(codes.shape), "dtype": "uint8", "lo": lo.tolist(), "hi": hi.tolist(),
+            "b64": base64.b64encode(codes.tobytes()).decode("ascii")}
+
+
+def _codes(rows) -> tuple:
+    """The 8-bit codes (k, m) of :func:`pack_bytes`, and each row's lo and hi (k,)."""
     with np.errstate(invalid="ignore", over="ignore"):
         rows = np.nan_to_num(np.asarray(rows, dtype=np.float64))
         lo, hi = rows.min(axis=1), rows.max(axis=1)
         scale = np.divide(255.0, hi - lo, out=np.zeros_like(lo), where=hi > lo)
         codes = np.rint((rows - lo[:, None]) * scale[:, None]).astype(np.uint8)
-    return {"shape": list(codes.shape), "dtype": "uint8", "lo": lo.tolist(), "hi": hi.tolist(),
-            "b64": base64.b64encode(codes.tobytes()).decode("ascii")}
+    return codes, lo, hi
 
 
 def unpack(packed) -> np.ndarray:
@@ -94,6 +100,34 @@ def thumbnails(values) -> dict:
     packed = pack_bytes(values.T)
     packed["shape"] = [values.shape[1], THUMBNAIL, THUMBNAIL]
     return packed
+
+
+def thumbnail_sets(arrays) -> list:
+    """:func:`thumbnails` of each array of ``arrays`` (each (400, units)), packed in one pass
+    (the same codes: each unit is scaled to its own range either way)."""
+    if not arrays:
+        return []
+    codes, lo, hi = _codes(np.concatenate([a.T for a in arrays]))
+    lo, hi = lo.tolist(), hi.tolist()
+    sets, start = [], 0
+    for a in arrays:
+        stop = start + a.shape[1]
+        sets.append({"shape": [a.shape[1], THUMBNAIL, THUMBNAIL], "dtype": "uint8",
+                     "lo": lo[start:stop], "hi": hi[start:stop],
+                     "b64": base64.b64encode(codes[start:stop].tobytes()).decode("ascii")})
+        start = stop
+    return sets
+
+
+@functools.lru_cache(maxsize=64)
+def _feature_set(names: tuple) -> dict:
+    return thumbnails(grid_features(THUMBNAIL, names))
+
+
+def feature_set(names: tuple) -> dict:
+    """:func:`thumbnails` of the input columns ``names`` on the thumbnail grid (they never
+    change: packed once)."""
+    return dict(_feature_set(names))
 
 
 # ---------------------------------------------------------------------------- the doctor

@@ -8,6 +8,7 @@ which fills each layer's gradients) for the doctor's gradient norms and the insp
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from . import advice, frames
 from .dataset import SPLITS
 
 INSPECT_ROWS = 64  # rows of the batch that ``inspect`` shows
+_DOCTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # driver -> last doctor
 
 
 def evaluate(model, x, y) -> dict:
@@ -65,10 +67,13 @@ def _dense_outputs(model, x) -> list:
     return outputs
 
 
-def frame(session) -> dict:
+def frame(session, doctor=True) -> dict:
     """The ``frame`` message of a session (see :meth:`.session.Session.frame`)."""
     setup, model, driver = session.setup, session.model, session.driver
-    initial = _initial_gradients(session)  # before the frame's forward pass: it reuses buffers
+    last = _DOCTORS.get(driver)
+    fresh = doctor or last is None
+    # before the frame's forward pass, which reuses the layers' buffers
+    initial = _initial_gradients(session) if fresh else None
     size, names = setup["grid"], tuple(setup["features"])
     heat_x = frames.grid_features(size, names)
     thumb_x = frames.grid_features(frames.THUMBNAIL, names)
@@ -81,14 +86,15 @@ def frame(session) -> dict:
                "epoch_progress": driver.progress, "learning_rate": _rate(model),
                **_score_fields(session.scores, setup["problem"]),
                "heatmap": frames.pack(_heatmap(out[:n_heat], size, setup["problem"])),
-               "neurons": [frames.thumbnails(thumb_x)],
+               "neurons": [frames.feature_set(names), *frames.thumbnail_sets(
+                   [o[n_heat:n_heat + n_thumb] for o in outputs[:-1]])],
                "weights": [frames.rounded(d.params["kernel"]) for d in dense],
                "biases": [frames.rounded(d.params["bias"]) for d in dense]}
     probe = slice(n_heat, n_heat + n_thumb + len(session.x["train"]))
-    message["doctor"] = _doctor(session, dense, [o[probe] for o in outputs],
-                                out[n_heat + n_thumb:probe.stop], initial)
-    for o in outputs[:-1]:
-        message["neurons"].append(frames.thumbnails(o[n_heat:n_heat + n_thumb]))
+    if fresh:
+        last = _DOCTORS[driver] = _doctor(session, dense, [o[probe] for o in outputs],
+                                          out[n_heat + n_thumb:probe.stop], initial)
+    message["doctor"] = last
     test = out[len(x) - len(session.x["test"]):]
     message["confusion"] = _confusion(session, test)
     message["history"], message["history_reset"] = driver.take_history()

@@ -6,7 +6,9 @@ between two slices and ``pause`` takes effect at once. Frames go out at most
 :data:`MAX_FPS` times a second, and at least :data:`MIN_FPS` times while training: a frame
 ends when the setup's ``speed`` epochs have ended or its time is up, mid-epoch (the frame
 tells the share of the epoch done). A slow reader slows its own session down (the send
-waits). A pause sends one more frame, of the weights training stopped on.
+waits). A pause sends one more frame, of the weights training stopped on. While training,
+the doctor's statistics are measured for at most :data:`DOCTOR_FPS` frames a second; the
+frames between repeat the last ones.
 
 Every message is checked before it acts: bad JSON, NaN or Infinity, unknown types or fields,
 wrong types and out-of-range values get an ``error`` message naming the field, and the
@@ -46,6 +48,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 SLICE = 0.008  # seconds of training between two looks at the connection's messages
 MAX_FPS = 60
 MIN_FPS = 10  # frames a second at least while training, however long an epoch or the speed
+DOCTOR_FPS = 10  # while training, frames measure the doctor's records at most this often
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 MAX_SESSIONS = 32  # open pages at once: each holds its data and network (up to ~20 MB)
@@ -300,6 +303,7 @@ class Connection:
     # ------------------------------------------------------------------ training
     async def _play(self):
         s, last = self.session, time.perf_counter()
+        examined = -math.inf  # when a frame last measured the doctor's records
         try:
             while s.running:
                 # a fifth of the frame's time is left for building and sending it
@@ -313,7 +317,11 @@ class Connection:
                 if stop is not None:
                     s.running = False
                     await self._stopped(stop)
-                await self.send(s.frame())
+                # the doctor's statistics cost a frame a tenth of its time: measured
+                # DOCTOR_FPS times a second, as at the heaviest settings, and at a stop
+                doctor = stop is not None or last - examined >= 1 / DOCTOR_FPS
+                examined = last if doctor else examined
+                await self.send(s.frame(doctor=doctor))
         except (WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
             s.running = False  # the connection is gone
         except FeedforwardError as e:

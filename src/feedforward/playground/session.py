@@ -274,10 +274,17 @@ class Session(Editing):
         return {"type": "data", **{s: np.column_stack([p, y]).tolist()
                                    for s, (p, y) in self.data.items()}}
 
-    def frame(self) -> dict:
+    def frame(self, doctor=True) -> dict:
         """The ``frame`` message: scores, heatmap, thumbnails, weights, doctor, history.
 
         The loss history sent is the part not yet sent by an earlier frame.
+
+        Parameters
+        ----------
+        doctor : bool, default True
+            Whether to measure the doctor's statistics and findings anew; False repeats the
+            last frame's ``doctor`` (the network's first frame measures them whatever this
+            says). Each measurement is one of the records the doctor's rules read.
 
         Returns
         -------
@@ -289,7 +296,7 @@ class Session(Editing):
             next step (a schedule's, at its step count); ``confusion`` is None unless the
             problem is a classification with test points.
         """
-        return measure.frame(self)
+        return measure.frame(self, doctor)
 
     def inspect(self) -> dict:
         """One batch (the first training rows): each dense layer's z, a and gradients, from the
