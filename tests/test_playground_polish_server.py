@@ -86,3 +86,60 @@ def test_uploaded_points_outside_the_map_are_refused_naming_the_line(conn):
     answer = json.dumps({"type": "upload", "csv": "1,1,0\n6,-6,1\n-6,6,1\n"})
     conn.ws.send_text(answer)  # the square's edges are in it
     assert conn.until("state")["setup"]["dataset"] == "custom"
+
+
+@pytest.mark.parametrize("name", ["piecewise_constant_decay", "cosine_decay", "linear_warmup"])
+def test_a_new_schedule_starts_at_the_rate_box_piecewise_values_keeping_their_ratios(name):
+    from feedforward.playground import codegen, setup
+    from feedforward.playground.session import Session
+
+    s = Session()
+    s.apply({"optimizer": {"name": "sgd", "learning_rate": 0.3}})
+    s.apply({"schedule": {"name": name}})
+    table = s.setup["schedule"]
+    key, index = setup.rate_key(table)
+    rate = table[key] if index is None else table[key][index]
+    assert rate == 0.3 and s.setup["optimizer"]["learning_rate"] == 0.3
+    if name == "piecewise_constant_decay":
+        defaults = setup.SCHEDULE_PARAMETERS[name]["values"]
+        ratio = defaults[1] / defaults[0]
+        assert table["values"] == [0.3, pytest.approx(0.3 * ratio)]
+        assert repr(table["values"]) in codegen.generate(s)
+        # the box moves the whole piecewise schedule, its later values still in ratio
+        s.apply({"optimizer": {"name": "sgd", "learning_rate": 0.05}})
+        assert s.setup["schedule"]["values"] == [0.05, pytest.approx(0.05 * ratio)]
+        # values the page sets itself are kept, and the box follows their first
+        s.apply({"schedule": {"name": name, "values": [0.2, 0.1]}})
+        assert s.setup["schedule"]["values"] == [0.2, 0.1]
+        assert s.setup["optimizer"]["learning_rate"] == 0.2
+
+
+def test_an_upload_message_shows_a_point_outside_the_map_in_full():
+    from feedforward.playground.dataset import parse_csv
+    from feedforward.playground.setup import FieldError
+
+    with pytest.raises(FieldError, match=r"line 3: \(6\.0000001, 0\)"):
+        parse_csv("x1,x2,label\n1,1,0\n6.0000001,0,1\n")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1;1;0\n1,1,0\n2,2,1\n", "line 1: .*'1;1;0' is not a number"),  # another delimiter
+    ("1,x,0\n1,1,0\n2,2,1\n", "line 1: .*'x' is not a number"),  # a typo, no header
+    ("x1,2,label\n1,1,0\n2,2,1\n", "line 1: .*'x1' is not a number"),  # a half header
+    ("x1,x2,label\n1_0,1,0\n2,2,1\n", "line 2: .*'1_0' is not a number"),  # Python's float: 10
+    ("x1,x2,label\n1,1,0\n\u0661,2,1\n", "line 3: .*is not a number"),  # an Arabic-Indic 1
+])
+def test_an_upload_refuses_a_row_that_is_not_numbers_and_not_a_header(text, message):
+    from feedforward.playground.dataset import parse_csv
+    from feedforward.playground.setup import FieldError
+
+    with pytest.raises(FieldError, match=message):
+        parse_csv(text)
+
+
+def test_an_upload_reads_a_text_header_and_the_numbers_csv_files_write():
+    from feedforward.playground.dataset import parse_csv
+
+    for head in ("", "x1,x2,label\n", " X1 , x2 ,class\n"):
+        points, labels = parse_csv(head + "1e-3,-.5,+1\n2.,2,0\n")
+        assert points.tolist() == [[0.001, -0.5], [2.0, 2.0]] and labels.tolist() == [1, 0]

@@ -7,12 +7,19 @@ datasets, for the page's previews too) and split by :func:`split_indices`, which
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..data import playground as datasets
 from .setup import MAX_CSV_VALUE, MAX_UPLOAD_ROWS, FieldError
 
 SPLITS = ("train", "val", "test")
+# a number as a CSV file writes it: Python's float also takes 1_0 (ten) and non-ASCII digits,
+# which no spreadsheet writes, so a typo would pass as another number; nan and inf are read
+# here to be refused by the range check, which names them
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?|[+-]?(nan|inf|infinity)",
+                     re.ASCII | re.IGNORECASE)
 
 
 def split_indices(n, train_percent, val_percent, seed):
@@ -133,13 +140,14 @@ def parse_csv(text):
     rows, numbers = [], []
     for number, line in enumerate(lines, 1):
         cells = [c.strip() for c in line.split(",")]
-        try:
-            values = [float(c) for c in cells]
-        except ValueError:
-            if number == 1:
-                continue  # the header
+        bad = [c for c in cells if not _NUMBER.fullmatch(c)]
+        if bad and number == 1 and _is_header(cells):
+            continue
+        if bad:
             raise FieldError("csv", f"line {number}: expected three numbers x1,x2,label, got "
-                                    f"{line[:60]!r}") from None
+                                    f"{line[:60]!r} ({bad[0][:20]!r} is not a number)"
+                                    + (_HEADER_HINT if number == 1 else ""))
+        values = [float(c) for c in cells]
         if len(values) != 3:
             raise FieldError("csv", f"line {number}: expected 3 columns x1,x2,label, got "
                                     f"{len(values)}")
@@ -155,6 +163,21 @@ def parse_csv(text):
     data = np.array(rows)
     check_domain(data[:, :2], numbers)
     return data[:, :2], data[:, 2]
+
+
+_HEADER_HINT = "; a header line names every column with text, such as x1,x2,label"
+
+
+def _is_header(cells) -> bool:
+    """Whether a first row is a header: every cell text (a letter in it), no cell a number,
+    so a data row with a typo (``1,x,0``) or another delimiter (``1;1;0``) is not one."""
+    return all(re.search(r"[^\W\d_]", c) and not _NUMBER.fullmatch(c) for c in cells)
+
+
+def _shortest(value) -> str:
+    """``value`` in the fewest digits that read back as it (6.0000001, not 6; 0, not 0.0)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def check_domain(points, lines) -> None:
@@ -175,4 +198,5 @@ def check_domain(points, lines) -> None:
     raise FieldError("csv", f"expected points in the map's square, x1 and x2 from "
                             f"{datasets.LOW:g} to {datasets.HIGH:g}; got {len(outside)} of "
                             f"{len(points)} outside it, the first on line {lines[first]}: "
-                            f"({x1:g}, {x2:g}). Rescale the coordinates into the square")
+                            f"({_shortest(x1)}, {_shortest(x2)}). Rescale the coordinates into "
+                            "the square")

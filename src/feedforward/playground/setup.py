@@ -262,10 +262,10 @@ def _check_schedule(value, current, optimizer) -> dict | None:
     fresh = not current or (isinstance(value, dict) and "name" in value
                             and str(value["name"]).lower() != current.get("name"))
     merged = _check_named(value, current, SCHEDULE_PARAMETERS, "setup.schedule", "schedule")
-    if fresh:  # a new schedule starts from the optimizer's learning rate
-        for key in config.SCHEDULE_RATE_KEYS:
-            if key in merged and key not in value:
-                merged[key] = optimizer["learning_rate"]
+    where = rate_key(merged)
+    if fresh and where is not None and where[0] not in value:
+        # a new schedule starts from the optimizer's learning rate (the page's one box)
+        merged = _with_rate(merged, optimizer["learning_rate"])
     _construct(schedules.registry, merged, "setup.schedule")
     return merged
 
@@ -336,6 +336,22 @@ def rate_key(schedule) -> tuple[str, int | None] | None:
     return None
 
 
+def _with_rate(schedule, rate) -> dict:
+    """``schedule`` starting at ``rate``: its rate parameter set to ``rate``, or a piecewise
+    schedule's values scaled so that the first is ``rate`` (the later values keep their ratios
+    to it, so a decay by 10 stays a decay by 10). ``schedule`` unchanged when it has no rate."""
+    where = rate_key(schedule)
+    if where is None:
+        return schedule
+    key, index = where
+    if index is None:
+        return {**schedule, key: rate}
+    first, *later = schedule[key]
+    # 12 significant digits: 0.3 * 0.001 / 0.01 shows as 0.03, not 0.029999999999999995
+    scaled = [float(f"{rate * v / first:.12g}") for v in later] if first else later
+    return {**schedule, key: [rate, *scaled]}
+
+
 def _one_rate(setup, base, partial) -> None:
     """With a schedule on, the optimizer's learning rate is the schedule's initial rate: the
     page's one learning-rate box edits both. A new optimizer rate (one that the partial setup
@@ -350,11 +366,7 @@ def _one_rate(setup, base, partial) -> None:
                 and base["optimizer"] is not None
                 and partial["optimizer"]["learning_rate"] != base["optimizer"]["learning_rate"])
     if new_rate:
-        rate = setup["optimizer"]["learning_rate"]
-        if index is None:
-            schedule[key] = rate
-        else:
-            schedule[key] = [rate, *schedule[key][1:]]
+        setup["schedule"] = schedule = _with_rate(schedule, setup["optimizer"]["learning_rate"])
         _construct(schedules.registry, schedule, "setup.schedule")
     else:
         rate = schedule[key] if index is None else schedule[key][index]
