@@ -261,3 +261,30 @@ def test_the_command_exits_1_when_no_trial_finished_and_no_model_was_saved(tmp_p
     assert cli_main(["tune", str(path), "--out", str(out), "--no-plots"]) == 1
     assert "no trial finished: no model saved" in capsys.readouterr().out
     assert not (out / final.MODEL_FILE).exists()
+
+
+def test_the_test_file_is_read_and_checked_before_the_first_trial(tmp_path):
+    x, y = blobs(200)
+    write_csv(tmp_path / "train.csv", x[:150], y[:150])
+    path = tmp_path / "space.toml"
+    path.write_text('[fixed]\ndataset = "train.csv"\nlayers = [4]\nepochs = 2\n'
+                    '[search]\nlearning_rate = {choice = [0.01]}\n[tune]\nstrategy = "grid"\n')
+    short = tmp_path / "short.csv"
+    short.write_text("a,b,c,label\n1,2,3,k0\n")
+    unknown = tmp_path / "unknown.csv"
+    write_csv(unknown, x[150:], np.full(50, 7))  # the class k7 is not in train.csv
+    for bad, message in ((short, "test_data.*d"), (unknown, "test_data.*k7")):
+        out = tmp_path / bad.stem
+        with pytest.raises(FeedforwardError, match=message) as e:
+            ff.tune.search(path, out=out, plots=False, test_data=bad)
+        assert "--by-position" not in str(e.value)
+        assert not (out / results.JSONL).exists()  # no trial ran
+    # arrays from Python may give the classes' integer codes, as fit and evaluate take
+    result = ff.tune.search(path, out=tmp_path / "codes", plots=False,
+                            test_data=(x[150:], y[150:]))
+    model = ff.load_model(tmp_path / "codes" / final.MODEL_FILE)
+    codes = np.array([model.classes.index(f"k{c}") for c in y[150:]])
+    assert result.test == pytest.approx(model.evaluate(x[150:], codes, return_dict=True))
+    with pytest.raises(FeedforwardError, match="test_data: expected class codes 0 to 2"):
+        ff.tune.search(path, out=tmp_path / "far", plots=False, test_data=(x[:5], y[:5] + 3))
+    assert not (tmp_path / "far" / results.JSONL).exists()

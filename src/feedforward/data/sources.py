@@ -609,7 +609,8 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
     header (or with ``by_position``), the target is ``target``, or the recorded target's
     column when the file names it, or the last column; the others are the features, in
     order. ``delimiter``: None sniffs it. ``raw``: the features as text cells (an object
-    array), for a model whose first preprocessor encodes rows.
+    array), for a model whose first preprocessor encodes rows. ``by_position=None``: as
+    False, for a caller that has no ``--by-position`` flag to suggest.
     """
     names, recorded_target = _recorded_names(record)
     expected = [*names, recorded_target] if target is None else names
@@ -631,7 +632,7 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
                 t = recorded_target or table.names[-1]
             allowed = [n for n in _ignored(record, table, names, "") if n != t]
             features = tabular.match_columns(table, names, required=[t], allowed=allowed,
-                                             hint=BY_POSITION)
+                                             hint="" if by_position is None else BY_POSITION)
         ds = table.dataset(t, features, raw=raw)
     _tell_no_header(table, header, label)
     return Data(Path(path).name, ds.x, ds.y,

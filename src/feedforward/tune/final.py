@@ -35,6 +35,31 @@ def check_test_file(test_data) -> None:
                                "such file); expected a labelled CSV file")
 
 
+def check_test_data(test_data, space, params: dict, bundle: Bundle) -> None:
+    """Read and check the test data as the final score will, before anything trains.
+
+    Parameters
+    ----------
+    test_data : str, Path or tuple (x, y)
+        A labelled CSV file, or arrays: ``x`` of shape ``(n, features)``, ``y`` of ``(n,)``.
+    space : Space
+        The search space.
+    params : dict
+        A trial's parameters (the data options are the same in every trial).
+    bundle : Bundle
+        The search's data.
+
+    Raises
+    ------
+    FeedforwardError
+        For missing or unexpected columns, a wrong feature count, or labels that are not
+        the data's classes (or not numbers, for regression).
+    """
+    cfg, _ = space.config(params)
+    model = experiment.build_model(cfg, prepare(cfg, bundle), bundle.data)  # untrained
+    _test_rows(test_data, model, experiment.record(cfg, bundle.data, 0, 0, {}), cfg)
+
+
 def without_test_split(space):
     """The space with no internal test split, for a search scored on a separate test file.
 
@@ -221,6 +246,7 @@ def _test_rows(test_data, model, record, config):
     else:
         data = sources.read_labelled(test_data, record, model.raw_input_dim,
                                      header=config["header"], label="test_data",
+                                     by_position=None,
                                      delimiter=config["delimiter"],
                                      raw=model.row_encoder is not None)
         x, name, classes = data.x, Path(test_data).name, data.classes
@@ -236,4 +262,16 @@ def _test_rows(test_data, model, record, config):
         return x, labels.astype(np.float64), name
     known = list(model.classes) if model.classes is not None else list(
         range(max(2, model.output_shape[-1])))
+    if classes is None and _codes(labels, known):  # arrays: codes, as fit and evaluate take
+        if labels.min() < 0 or labels.max() >= len(known):
+            raise FeedforwardError(f"test_data: expected class codes 0 to {len(known) - 1} "
+                                   f"(or the class names), got {labels.min()} to "
+                                   f"{labels.max()}")
+        return x, labels.astype(np.int64), name
     return x, sources.label_codes(labels, known, label="test_data"), name
+
+
+def _codes(labels, known) -> bool:
+    """Whether array labels are class codes: integers, for classes named by text."""
+    return (np.issubdtype(labels.dtype, np.integer)
+            and all(isinstance(c, str) for c in known))

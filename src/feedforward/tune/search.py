@@ -154,6 +154,8 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
     trial_list = strategies.probes(space) if adaptive_search else make_trials(space)
     bundle = _bundle(space, trial_list[0], data)
     metric = _metric(space, trial_list, bundle)
+    if test_data is not None:
+        final.check_test_data(test_data, space, trial_list[0].params, bundle)
     fingerprint = space.fingerprint(_data_digest(bundle))
     out = _out_folder(out, space)
     jsonl = out / results.JSONL
