@@ -288,3 +288,41 @@ def test_the_test_file_is_read_and_checked_before_the_first_trial(tmp_path):
     with pytest.raises(FeedforwardError, match="test_data: expected class codes 0 to 2"):
         ff.tune.search(path, out=tmp_path / "far", plots=False, test_data=(x[:5], y[:5] + 3))
     assert not (tmp_path / "far" / results.JSONL).exists()
+
+
+PARENT = """
+import os, time
+from feedforward.tune import executors
+pool = executors.process_pool(None, 1)
+print(pool.submit(os.getpid).result(), flush=True)
+time.sleep(120)
+"""
+
+
+def alive(pid):
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_pool_workers_exit_when_the_search_process_is_killed():
+    import signal
+    import subprocess
+    import time
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())
+        assert alive(worker)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    for _ in range(300):  # the worker checks its parent each second; not a timing assertion
+        if not alive(worker):
+            break
+        time.sleep(0.1)
+    assert not alive(worker)

@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
 from ..errors import FeedforwardError
-from .trial import Bundle, run_trial, unfinished
+from .trial import Bundle, exit_with_parent, run_trial, unfinished
 
 # A trial is a small network: its BLAS calls gain little from threads, and N processes with
 # M threads each on N cores would fight over them.
@@ -65,6 +65,7 @@ _bundle = None  # a pool worker's data, set once by its initializer
 def _init_worker(bundle: Bundle) -> None:
     global _bundle
     _bundle = bundle
+    exit_with_parent()  # not orphaned when the search is killed
 
 
 def run_in_worker(trial: dict, ask=None):

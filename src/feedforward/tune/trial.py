@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,35 @@ class Bundle:
 
     def splits(self) -> dict:
         return experiment.splits(self.parts)
+
+
+def exit_with_parent(interval: float = 1.0) -> threading.Thread:
+    """In a worker process: exit when the process that started it dies.
+
+    A pool's workers otherwise outlive a search killed with ``kill -9`` (they are adopted,
+    and wait for work forever). A daemon thread checks the parent's id every ``interval``
+    seconds; when it changes (the parent died), the worker exits at once.
+
+    Parameters
+    ----------
+    interval : float
+        Seconds between checks.
+
+    Returns
+    -------
+    threading.Thread
+        The started watcher.
+    """
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)  # no clean-up to run: the parent, which wanted the results, is gone
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
 
 
 def prepare(cfg, bundle: Bundle, horizon: int | None = None):
