@@ -326,3 +326,21 @@ def test_pool_workers_exit_when_the_search_process_is_killed():
             break
         time.sleep(0.1)
     assert not alive(worker)
+
+
+def test_evaluate_takes_the_searchs_test_split_again_from_its_csv_file(tmp_path, capsys):
+    write_csv(tmp_path / "train.csv", *blobs(100))
+    path = tmp_path / "space.toml"
+    path.write_text('[fixed]\ndataset = "train.csv"\nlayers = [4]\nepochs = 2\n'
+                    '[search]\nlearning_rate = {choice = [0.01]}\n[tune]\nstrategy = "grid"\n')
+    out = tmp_path / "out"
+    result = ff.tune.search(path, out=out, plots=False)
+    assert "internal test split (20 rows)" in result.tested
+    for name in (final.TRIAL_FILE, final.MODEL_FILE):  # the result's score printed last
+        capsys.readouterr()
+        assert cli_main(["evaluate", str(out / name), "--data", str(tmp_path / "train.csv"),
+                         "--split", "test"]) == 0
+    printed = capsys.readouterr().out
+    assert "(test, 20 samples)" in printed  # the search's split, as its score took it
+    assert f"{result.test['loss']:.4f}" in printed
+    assert f"{100 * result.test['accuracy']:.2f} %" in printed

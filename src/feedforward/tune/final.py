@@ -135,7 +135,7 @@ def refit(space, best: dict, bundle: Bundle, path: Path) -> dict:
     cfg["val"] = 0.0
     merged = p._replace(x_train=np.concatenate([p.x_train, p.x_val]), x_val=p.x_val[:0],
                         y_train=np.concatenate([p.y_train, p.y_val]), y_val=p.y_val[:0])
-    data = Bundle(bundle.data, merged)
+    data = Bundle(bundle.data, merged, data_sha256=bundle.data_sha256)
     try:
         with sources.unseen_told():
             plan = prepare(cfg, data, horizon)
@@ -144,6 +144,7 @@ def refit(space, best: dict, bundle: Bundle, path: Path) -> dict:
     except Diverged as e:
         return {**info, "error": str(e)}
     run = experiment.record(kept, data.data, len(history.epoch), len(history.epoch), {},
+                            **bundle.provenance(),
                             tune={"trial": best["id"], "params": best["params"],
                                   "refit": {"rows": rows, "epochs": info["epochs"]}})
     tmp = path.with_name(path.name + ".refit")

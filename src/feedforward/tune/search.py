@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .. import experiment, records
 from ..data import sources
 from ..errors import FeedforwardError
-from ..fileio import atomic_write
+from ..fileio import atomic_write, digest
 from ..model import load_model
 from . import adaptive, cv, executors, final, report, results, strategies
 from . import space as spaces
@@ -202,7 +202,10 @@ def _bundle(space, first, data) -> Bundle:
         raise cfg.error("val", "a search ranks its trials on the validation split; set val "
                                "above 0")
     k = space.settings["cv"]
-    return Bundle(prepared, parts, cv.folds(prepared, parts, k, cfg["seed"]) if k else ())
+    # the file's digest, as train records it: evaluate --split takes the split from that file
+    csv = sources.csv_file(cfg["dataset"]) if data is None else None
+    return Bundle(prepared, parts, cv.folds(prepared, parts, k, cfg["seed"]) if k else (),
+                  None if csv is None else digest(csv, cfg.label("dataset")))
 
 
 def _metric(space, trial_list, bundle) -> str:

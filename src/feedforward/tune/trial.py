@@ -35,11 +35,20 @@ class Bundle:
         ``x_train``, ``x_val``, ``x_test`` of shape ``(n_*, features)`` and the ``y_*``.
     folds : tuple of Split
         Cross-validation's splits (:func:`feedforward.tune.cv.folds`); empty: ``parts`` only.
+    data_sha256 : str or None
+        The SHA-256 of the CSV file the data was read from (None for a built-in dataset or
+        arrays): recorded in the model files, as ``feedforward train`` does, so that
+        ``feedforward evaluate --data FILE --split test`` takes the search's split again.
     """
 
     data: Data
     parts: object
     folds: tuple = ()
+    data_sha256: str | None = None
+
+    def provenance(self) -> dict:
+        """The model record's ``data_sha256`` field, when there is a file's digest."""
+        return {"data_sha256": self.data_sha256} if self.data_sha256 else {}
 
     def splits(self) -> dict:
         return experiment.splits(self.parts)
@@ -193,6 +202,7 @@ def _model_file(model, cfg, bundle: Bundle, record: dict, path: Path) -> bytes:
     rebuilds its split from the configuration)."""
     results = {"val": {k[4:]: v for k, v in record["metrics"].items()}}
     run = experiment.record(cfg, bundle.data, record["epochs"], record["best_epoch"], results,
+                            **bundle.provenance(),
                             tune={"trial": record["id"], "params": record["params"]})
     records.save(model, path, run)
     return path.read_bytes()
