@@ -392,3 +392,19 @@ def test_a_bad_cell_at_predict_names_the_file_not_the_encoder(folder, capsys):
     assert main(["predict", str(model_file), str(folder / "huge.csv")]) == 2
     err = capsys.readouterr().err
     assert f"INPUT.csv {folder / 'huge.csv'}: '1e400' in row 1, column 'a'" in err, err
+
+
+@pytest.mark.parametrize("cell", ["1_0", "\u0661\u0662"])
+def test_a_number_no_csv_writes_is_refused_naming_the_cell(tmp_path, cell, capsys):
+    # Python's float reads 1_0 as ten and Arabic-Indic digits as 12: a typo would train as
+    # another number; the same rule refuses them in the playground's uploads
+    rows = ["a,b,label"] + [f"{i / 10},{i % 3},{i % 2}" for i in range(20)]
+    rows[4] = f"{cell},1,0"
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    args = ["train", "--data", str(tmp_path / "data.csv"), "--target", "label", "--epochs", "1",
+            "--quiet", "--out"]
+    assert main([*args, str(tmp_path / "bad")]) == 2
+    assert "column 'a' holds numbers" in capsys.readouterr().err
+    rows[4] = "0.3,1,0"
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main([*args, str(tmp_path / "good")]) in (0, None)

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import FeedforwardError, describe
 from .preprocessing import Preprocessor, registry
-from .tabular import MISSING, shorten
+from .tabular import MISSING, shorten, to_number
 
 IMPUTE = ("median", "most_frequent", "none")
 # a categorical column with more categories than this share of its present training cells
@@ -69,13 +69,15 @@ def _number(value):
     if not isinstance(value, str):
         return float(value)
     try:
-        return float(value)
+        return to_number(value)
     except ValueError:
         return None
 
 
 def _numbers_or_none(cells):
     """The present cells of a column as floats, or None when one is not a number."""
+    if any(isinstance(c, str) and _number(c) is None for c in cells):
+        return None  # float's own reading takes 1_0 for ten
     try:
         return np.array(cells, dtype=np.float64)
     except (ValueError, TypeError):

@@ -29,6 +29,7 @@ import csv
 import difflib
 import importlib
 import itertools
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -177,12 +178,15 @@ class CsvTable:
             row-major order: its row, file line and column.
         """
         columns = list(columns)
-        try:
-            x = np.array([[row[j] for j in columns] for row in self.rows], dtype=np.float64)
-            if np.isfinite(x).all():
-                return x.reshape(len(self.rows), len(columns))
-        except ValueError:
-            pass
+        cells = [[row[j] for j in columns] for row in self.rows]
+        text = "".join(itertools.chain.from_iterable(cells))
+        if "_" not in text and text.isascii():  # else the cell by cell check names the cell
+            try:
+                x = np.array(cells, dtype=np.float64)
+                if np.isfinite(x).all():
+                    return x.reshape(len(self.rows), len(columns))
+            except ValueError:
+                pass
         for i, row in enumerate(self.rows):
             for j in columns:
                 self._check_number(row[j], i, j)
@@ -233,7 +237,7 @@ class CsvTable:
         if cell.lower() in MISSING:
             raise FeedforwardError(f"{self.path}: missing value {where}: {cell!r}")
         try:
-            value = float(cell)
+            value = to_number(cell)
         except ValueError:
             raise FeedforwardError(f"{self.path}: non-numeric value {shorten(cell)!r} "
                                    f"{where}{self.hint}") from None
@@ -289,7 +293,7 @@ def column_kind(cells) -> str:
             gaps = True
             continue
         try:
-            float(cell)
+            to_number(cell)
         except ValueError:
             return "text"
     return "gaps" if gaps else "numbers"
@@ -443,11 +447,26 @@ def _rows(path: Path, delimiter):
     return rows, lines, delimiter
 
 
+# a number as a CSV file writes it: Python's float also takes 1_0 (ten) and non-ASCII digits,
+# which no spreadsheet writes, so a typo would pass as another number; nan and inf are
+# numbers here, for the callers' own refusal of them, which names them
+NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*|\s*[+-]?(nan|inf|infinity)\s*",
+                    re.ASCII | re.IGNORECASE)
+
+
+def to_number(cell: str) -> float:
+    """The float a CSV cell writes; ValueError for a cell no CSV writer produces as a number
+    (``1_0``, non-ASCII digits, text)."""
+    if not NUMBER.fullmatch(cell):
+        raise ValueError(f"not a number: {cell!r}")
+    return float(cell)
+
+
 def _is_number(cell: str) -> bool:
     if cell.lower() in MISSING:  # a data row with a gap: refused later, naming the cell
         return True
     try:
-        float(cell)
+        to_number(cell)
     except ValueError:
         return False
     return True
@@ -515,7 +534,7 @@ def _has_header(path, rows, header, names, target) -> bool:
 def _counts(cells) -> bool:
     """Whether ``cells`` are 0, 1, ..., m - 1 or 1, 2, ..., m."""
     try:
-        values = [float(c) for c in cells]
+        values = [to_number(c) for c in cells]
     except ValueError:
         return False
     return values in ([float(i) for i in range(len(cells))],
@@ -693,7 +712,7 @@ def _encode_target(cells, name, path, lines):
                                    f"{lines[i]}), column {name!r}; remove the row (a target is "
                                    "never imputed)")
     try:
-        y = np.array([float(c) for c in cells])
+        y = np.array([to_number(c) for c in cells])
     except ValueError:
         classes, codes = np.unique(np.array(cells), return_inverse=True)
         return codes.astype(np.int64), classes.tolist()

@@ -12,14 +12,10 @@ import re
 import numpy as np
 
 from ..data import playground as datasets
+from ..data.tabular import NUMBER
 from .setup import MAX_CSV_VALUE, MAX_UPLOAD_ROWS, FieldError
 
 SPLITS = ("train", "val", "test")
-# a number as a CSV file writes it: Python's float also takes 1_0 (ten) and non-ASCII digits,
-# which no spreadsheet writes, so a typo would pass as another number; nan and inf are read
-# here to be refused by the range check, which names them
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?|[+-]?(nan|inf|infinity)",
-                     re.ASCII | re.IGNORECASE)
 
 
 def split_indices(n, train_percent, val_percent, seed):
@@ -140,7 +136,7 @@ def parse_csv(text):
     rows, numbers = [], []
     for number, line in enumerate(lines, 1):
         cells = [c.strip() for c in line.split(",")]
-        bad = [c for c in cells if not _NUMBER.fullmatch(c)]
+        bad = [c for c in cells if not NUMBER.fullmatch(c)]
         if bad and number == 1 and _is_header(cells):
             continue
         if bad:
@@ -171,7 +167,7 @@ _HEADER_HINT = "; a header line names every column with text, such as x1,x2,labe
 def _is_header(cells) -> bool:
     """Whether a first row is a header: every cell text (a letter in it), no cell a number,
     so a data row with a typo (``1,x,0``) or another delimiter (``1;1;0``) is not one."""
-    return all(re.search(r"[^\W\d_]", c) and not _NUMBER.fullmatch(c) for c in cells)
+    return all(re.search(r"[^\W\d_]", c) and not NUMBER.fullmatch(c) for c in cells)
 
 
 def _shortest(value) -> str:
