@@ -455,8 +455,22 @@ NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*|\s*[+-]?(nan|inf|
 
 
 def to_number(cell: str) -> float:
-    """The float a CSV cell writes; ValueError for a cell no CSV writer produces as a number
-    (``1_0``, non-ASCII digits, text)."""
+    """The float a CSV cell writes.
+
+    Parameters
+    ----------
+    cell : str
+        One cell's text.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For a cell no CSV writer produces as a number: text, ``1_0``, non-ASCII digits.
+    """
     if not NUMBER.fullmatch(cell):
         raise ValueError(f"not a number: {cell!r}")
     return float(cell)
