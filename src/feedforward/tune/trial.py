@@ -10,6 +10,7 @@ weights, the plateau schedule, divergence detection), as ``feedforward train`` d
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import tempfile
 import threading
@@ -76,7 +77,8 @@ def exit_with_parent(interval: float = 1.0) -> threading.Thread:
     def watch():
         while os.getppid() == parent:
             time.sleep(interval)
-        os._exit(1)  # no clean-up to run: the parent, which wanted the results, is gone
+        # at once, no clean-up: the parent, which wanted the results, is gone
+        os.kill(os.getpid(), signal.SIGKILL)
 
     thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
     thread.start()
