@@ -422,8 +422,6 @@ def load_model(path, compile: bool = True) -> Sequential:
         The model, built, with its weights and fitted preprocessing restored, and the
         ``feature_names`` that ``feedforward train`` recorded in the file (else None).
     """
-    from .records import feature_names  # records reads model files with this function
-
     model = saving.read_model(path, Sequential.from_config, compile)
-    model.feature_names = feature_names(path, model)
+    model.feature_names = saving.feature_names(path, model)
     return model

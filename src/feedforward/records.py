@@ -13,10 +13,10 @@ from safetensors import SafetensorError, safe_open
 from . import config
 from .errors import FeedforwardError, check_number, describe
 from .model import load_model
-from .saving import read_metadata, save_model
+from .saving import RECORD_KEY, check_feature_names, save_model
 
-RECORD_KEY = "feedforward_cli"
-"""Metadata entry of a model file written by ``train``: its configuration, data and results."""
+# RECORD_KEY: the metadata entry of a model file written by train (its configuration, data and
+# results); it lives in saving, which load_model reads the recorded feature names with
 
 
 def dumps(obj, level: int = 0) -> str:
@@ -126,7 +126,7 @@ def check_record(record, model, where: str) -> dict:
     if record.get("task") not in (None, *TASKS):
         raise FeedforwardError(f"{where}: task: expected one of {', '.join(TASKS)}, got "
                                f"{record['task']!r}")
-    _check_names(record.get("feature_names"), model, where)
+    check_feature_names(record.get("feature_names"), model, where)
     epochs = record.get("epochs")
     for key, high in (("epochs", None), ("weights_epoch", epochs)):
         if record.get(key) is not None:
@@ -141,38 +141,6 @@ def check_record(record, model, where: str) -> dict:
     return record
 
 
-def _check_names(names, model, where):
-    if names is not None and (not isinstance(names, list) or len(names) != model.raw_input_dim
-                              or not all(isinstance(n, str) for n in names)):
-        raise FeedforwardError(f"{where}: feature_names: expected {model.raw_input_dim} names "
-                               f"(the model's inputs), got {describe(names)}")
-
-
-def feature_names(path, model) -> list | None:
-    """The feature names that ``train`` recorded in the model file at ``path``.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A model file, already read as ``model``.
-    model : Sequential
-        Its model: the names must be as many as its raw inputs.
-
-    Returns
-    -------
-    list of str or None
-        None for a file without a training record or a record without names (the rest of
-        the record is not checked here: loading a model does not depend on it).
-    """
-    text = read_metadata(path).get(RECORD_KEY)
-    try:
-        record = json.loads(text) if text is not None else None
-    except (json.JSONDecodeError, RecursionError) as e:
-        raise FeedforwardError(f"the training record of {path} is not valid JSON "
-                               f"({type(e).__name__})") from None
-    names = record.get("feature_names") if isinstance(record, dict) else None
-    _check_names(names, model, f"the training record of {path}")
-    return names
 
 
 def _check_results(results: dict, where):

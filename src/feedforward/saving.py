@@ -500,3 +500,52 @@ def __getattr__(name):
         raise AttributeError("feedforward.saving has no load_model: use feedforward.load_model "
                              "(feedforward.model.load_model)")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+RECORD_KEY = "feedforward_cli"
+"""Metadata entry of a model file written by ``train``: its configuration, data and results."""
+
+
+def check_feature_names(names, model, where) -> None:
+    """Refuse recorded feature names that are not one string per raw input of ``model``.
+
+    Parameters
+    ----------
+    names : object
+        The names as read (None: no names recorded, accepted).
+    model : Sequential
+        The model they belong to.
+    where : str
+        What holds the names, for the message.
+    """
+    if names is not None and (not isinstance(names, list) or len(names) != model.raw_input_dim
+                              or not all(isinstance(n, str) for n in names)):
+        raise FeedforwardError(f"{where}: feature_names: expected {model.raw_input_dim} names "
+                               f"(the model's inputs), got {describe(names)}")
+
+
+def feature_names(path, model) -> list | None:
+    """The feature names that ``train`` recorded in the model file at ``path``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A model file, already read as ``model``.
+    model : Sequential
+        Its model: the names must be as many as its raw inputs.
+
+    Returns
+    -------
+    list of str or None
+        None for a file without a training record or a record without names (the rest of
+        the record is not checked here: loading a model does not depend on it).
+    """
+    text = read_metadata(path).get(RECORD_KEY)
+    try:
+        record = json.loads(text) if text is not None else None
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise FeedforwardError(f"the training record of {path} is not valid JSON "
+                               f"({type(e).__name__})") from None
+    names = record.get("feature_names") if isinstance(record, dict) else None
+    check_feature_names(names, model, f"the training record of {path}")
+    return names
