@@ -156,6 +156,41 @@ def test_training_with_the_loops_equals_the_numpy_code(activation, dtype, units,
         _same(a, b)
 
 
+def _awkward(dtype, rows=37, cols=41):
+    """Values where a vector loop could differ from NumPy: NaN, both infinities, both zeros,
+    subnormals, and signs at random (odd sizes, so the loops' scalar tails run too)."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, tiny, -tiny, 1.0, -1.0], dtype)
+    a = RNG.normal(size=(rows, cols)).astype(dtype)
+    k = a.size // 4
+    a.flat[RNG.choice(a.size, k, replace=False)] = RNG.choice(special, k)
+    return a
+
+
+@needs_loops
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("activation", [ff.activations.ReLU(), ff.activations.LeakyReLU(0.2),
+                                        ff.activations.Linear()])
+@np.errstate(invalid="ignore", over="ignore")
+def test_the_compiled_passes_equal_numpy_on_awkward_values(activation, dtype):
+    # vector loops (restrict pointers, selects) must keep NaN, infinities, zeros' signs and
+    # subnormals exactly as NumPy's code
+    z, bias, grad_y = _awkward(dtype), _awkward(dtype, 1)[0], _awkward(dtype)
+    code = ff.activations.kernel_code(activation)
+    y = np.empty_like(z)
+    kernels.bias_activation(z.copy(), bias, activation, y, code)
+    _same(y, activation(z + bias))
+    if isinstance(activation, ff.activations.ReLU):
+        out, sums = np.empty_like(z), np.empty(z.shape[1], dtype)
+        assert kernels.relu_backward(grad_y, y, out, sums)
+        expected = activation.backward(z + bias, y, grad_y)
+        _same(out, expected)
+        sums_expected = expected.sum(axis=0)  # NaN's sign in a sum depends on operand order
+        assert np.array_equal(np.isnan(sums), np.isnan(sums_expected))
+        numbers = ~np.isnan(sums)
+        _same(sums[numbers], sums_expected[numbers])
+
+
 @needs_loops
 def test_the_loops_refuse_mismatched_arrays():
     z = np.zeros((2, 3), np.float32)

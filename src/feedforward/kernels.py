@@ -193,7 +193,8 @@ def relu_backward(grad_y, y, out, bias_grad=None) -> bool:
         dL/dz, written.
     bias_grad : ndarray of shape (units,), optional
         Written with the column sums of ``out``; only for two units or more (NumPy sums a single
-        column pairwise, not row after row).
+        column pairwise, not row after row). NumPy's bits, except that a sum meeting NaN or
+        ``inf - inf`` may carry the other NaN sign.
 
     Returns
     -------
