@@ -185,6 +185,9 @@ def test_the_compiled_passes_equal_numpy_on_awkward_values(activation, dtype):
         assert kernels.relu_backward(grad_y, y, out, sums)
         expected = activation.backward(z + bias, y, grad_y)
         _same(out, expected)
+        in_place = grad_y.copy()  # out may be grad_y
+        assert kernels.relu_backward(in_place, y, in_place)
+        _same(in_place, expected)
         sums_expected = expected.sum(axis=0)  # NaN's sign in a sum depends on operand order
         assert np.array_equal(np.isnan(sums), np.isnan(sums_expected))
         numbers = ~np.isnan(sums)

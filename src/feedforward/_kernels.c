@@ -163,22 +163,23 @@ RULES(double, f64, sqrt, fabs)
 
 /* z = z + b (by row, when b is given), then y = act(z): 0 linear, 1 relu, 2 leaky relu with
  * slope alpha (np.where(z > 0, z, alpha * z)). y may be z. */
-/* One row at a time, each kind in its own loop over restrict pointers, so that the compiler
- * turns the loops into vector code (the mixed loop with its aliasing did not vectorize). */
+/* One row at a time, each kind in its own loop of selects (no branch, which mispredicted on a
+ * ReLU's zeros), so that the compiler turns the loops into vector code, with a scalar version
+ * for overlapping arrays; AVX2 beside SSE2 (CLONES). */
 #define BIAS_ACT(T)                                                                                \
-static void add_row_##T(ptrdiff_t n, T *restrict a, const T *restrict b) {                         \
+static void add_row_##T(ptrdiff_t n, T *a, const T *b) {                         \
     for (ptrdiff_t j = 0; j < n; j++) a[j] += b[j];                                                \
 }                                                                                                  \
-static void relu_row_##T(ptrdiff_t n, const T *restrict z, T *restrict y) {                        \
+static void relu_row_##T(ptrdiff_t n, const T *z, T *y) {                        \
     for (ptrdiff_t j = 0; j < n; j++) y[j] = RELU(z[j]);                                           \
 }                                                                                                  \
-static void leaky_row_##T(ptrdiff_t n, const T *restrict z, T *restrict y, T alpha) {              \
+static void leaky_row_##T(ptrdiff_t n, const T *z, T *y, T alpha) {              \
     for (ptrdiff_t j = 0; j < n; j++) y[j] = z[j] > 0 ? z[j] : alpha * z[j];                       \
 }                                                                                                  \
-static void mask_row_##T(ptrdiff_t n, const T *restrict g, const T *restrict y, T *restrict o) {   \
+static void mask_row_##T(ptrdiff_t n, const T *g, const T *y, T *o) {   \
     for (ptrdiff_t j = 0; j < n; j++) o[j] = g[j] * (y[j] > 0 ? (T)1 : (T)0);                       \
 }                                                                                                  \
-static void bias_act_##T(ptrdiff_t rows, ptrdiff_t cols, T *z, const T *b, T *y, int kind,         \
+CLONES static void bias_act_##T(ptrdiff_t rows, ptrdiff_t cols, T *z, const T *b, T *y, int kind,         \
                          T alpha) {                                                                \
     for (ptrdiff_t r = 0; r < rows; r++) {                                                         \
         T *zr = z + r * cols, *yr = y + r * cols;                                                  \
@@ -190,7 +191,7 @@ static void bias_act_##T(ptrdiff_t rows, ptrdiff_t cols, T *z, const T *b, T *y,
 }                                                                                                  \
 /* out = g * (y > 0), the ReLU's backward; with s, also s = out.sum(axis=0), row after row as     \
  * NumPy sums a C-contiguous array over its first axis (of two columns or more). out may be g. */  \
-static void relu_grad_##T(ptrdiff_t rows, ptrdiff_t cols, const T *g, const T *y, T *out, T *s) {  \
+CLONES static void relu_grad_##T(ptrdiff_t rows, ptrdiff_t cols, const T *g, const T *y, T *out, T *s) {  \
     for (ptrdiff_t r = 0; r < rows; r++) {                                                         \
         T *o = out + r * cols;                                                                     \
         mask_row_##T(cols, g + r * cols, y + r * cols, o);                                         \
