@@ -30,6 +30,9 @@ def files(tmp_path_factory):
     (folder / "two.csv").write_text("p,q\n1,2\n")
     (folder / "good.csv").write_text("x1,x2,label\n" + "".join(
         f"{i % 7},{i % 3},{'ab'[i % 2]}\n" for i in range(40)))  # no id-like column
+    # a price column with one typo: read as text, it was 37 classes for 40 rows, exit 0
+    (folder / "price.csv").write_text("x1,x2,price\n" + "".join(
+        f"{i % 7},{i % 3},{'12.5kg' if i == 17 else 1.5 * i}\n" for i in range(40)))
     (folder / "broken.toml").write_text("epochs = [1,\n")
     (folder / "typo.toml").write_text("lerning_rate = 0.1\n")
     (folder / "wrongtype.toml").write_text('epochs = "ten"\n')
@@ -109,6 +112,8 @@ IN_PROCESS_CASES = [
     (["train", "--dataset", "text.csv", "--categorical", "abc"], ["--categorical", "'abc'"]),
     (["train", "--dataset", "good.csv", "--task", "regression"], ["--task regression",
                                                                   "text labels"]),
+    (["train", "--dataset", "price.csv"], ["'price'", "'12.5kg'", "row 18", "typo"]),
+    (["train", "--dataset", "price.csv", "--task", "classification"], ["'12.5kg'", "typo"]),
     (["train", "--optimizer", "adam", "--momentum", "0.9"], ["--momentum", "'adam'",
                                                              "beta_1"]),
     (["train", "--optimizer", "sgd", "--nesterov"], ["--optimizer", "nesterov", "momentum"]),

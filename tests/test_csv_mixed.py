@@ -408,3 +408,22 @@ def test_a_number_no_csv_writes_is_refused_naming_the_cell(tmp_path, cell, capsy
     rows[4] = "0.3,1,0"
     (tmp_path / "data.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     assert main([*args, str(tmp_path / "good")]) in (0, None)
+
+
+@pytest.mark.parametrize("labels, refused", [
+    (["0", "1", "2", "unknown"], False),          # class codes beside a text class: classes
+    (["cat", "dog", "1.5"], False),               # mostly text: classes
+    ([f"{1.5 * i}" for i in range(30)] + ["12.5kg"], True),   # a price with a typo
+    ([str(i) for i in range(30)] + ["n.a."], True),          # a count of 30 values, 1 typo
+])
+def test_a_quantity_with_a_text_cell_is_refused_not_trained_as_classes(tmp_path, labels,
+                                                                       refused):
+    rows = [labels[i % len(labels)] for i in range(40)]
+    (tmp_path / "t.csv").write_text("a,y\n" + "".join(f"{i},{v}\n" for i, v in enumerate(rows)))
+    cfg = config.resolve({"dataset": str(tmp_path / "t.csv")})
+    if refused:
+        with pytest.raises(ff.FeedforwardError, match=rf"typo.*{len(set(labels))} classes"):
+            experiment.load(cfg)
+    else:
+        data, _ = experiment.load(cfg)
+        assert data.task == "classification" and len(data.classes) == len(set(labels))

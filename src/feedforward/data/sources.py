@@ -468,6 +468,7 @@ def for_task(data: Data, task: str, label="--task") -> Data:
         values = np.asarray(labels, dtype=np.float64)[y] if labels is not None else y
         return replace(data, y=values.astype(np.float64), classes=None, task=task)
     if data.classes is not None:  # codes 0 .. k - 1 already
+        _refuse_quantity_with_text(data, label)
         return replace(data, task=task)
     if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
         bad = y[np.argmax(y != np.round(y))]
@@ -483,6 +484,32 @@ def for_task(data: Data, task: str, label="--task") -> Data:
             f"{label} regression (or auto)")
     labels = [int(c) if float(c).is_integer() else float(c) for c in classes]
     return replace(data, y=codes.astype(np.int64), classes=labels, task=task)
+
+
+def _refuse_quantity_with_text(data: Data, label: str) -> None:
+    """Raise for class labels that are numbers of a quantity (continuous, or too many values
+    for classes) beside a few text cells: a typo such as ``12.5kg`` in a price column made the
+    whole column text, and it would train as hundreds of classes."""
+    numbers = [c for c in data.classes if isinstance(c, str) and tabular.NUMBER.fullmatch(c)]
+    texts = [c for c in data.classes if not (isinstance(c, str) and tabular.NUMBER.fullmatch(c))]
+    if not numbers or len(texts) >= len(numbers):
+        return
+    values = np.array([tabular.to_number(c) for c in numbers])
+    continuous = not np.array_equal(values, np.round(values))
+    many = len(values) > MAX_AUTO_CLASSES and len(data.y) < MIN_ROWS_PER_CLASS * len(values)
+    if not (continuous or many):
+        return
+    code = data.classes.index(texts[0])
+    row = int(np.argmax(data.y == code)) + 1
+    first = data.classes[int(data.y[0])]
+    raise FeedforwardError(
+        f"{label}: the target {data.target_name!r} of {data.name} holds numbers ("
+        f"{len(numbers)} values, e.g. {first if first in numbers else numbers[0]}) and "
+        f"{len(texts)} text "
+        f"{'value' if len(texts) == 1 else 'values'} ({', '.join(map(repr, texts[:3]))}; the "
+        f"first in row {row}): is it a number with a typo? Correct or remove "
+        f"{'that row' if len(texts) == 1 else 'those rows'}; read as text, the column would be "
+        f"{len(data.classes)} classes")
 
 
 def split(data: Data, val: float, test: float, seed: int):
