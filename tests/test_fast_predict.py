@@ -231,3 +231,49 @@ def test_an_activation_of_its_own_is_run_as_written():
     out = model.predict(x)
     assert out.max() == 1  # capped: the compiled ReLU would have gone past 1
     _same(out, model.forward(x.copy()).copy())
+
+
+def test_a_layer_belongs_to_one_model_once():
+    first = _model("relu", "float32")
+    with pytest.raises(FeedforwardError, match="built already.*get_config"):
+        ff.Sequential([first.layers[0], ff.Dense(1)], input_dim=6)
+    twice = ff.Dense(6)
+    with pytest.raises(FeedforwardError, match="already layer 0"):
+        ff.Sequential([twice, twice], input_dim=6)
+    again = ff.Sequential([ff.layers.Dense(**first.layers[0].get_config()), ff.Dense(1)],
+                          input_dim=6)
+    assert again.layers[0] is not first.layers[0]
+
+
+def test_a_model_that_computes_its_own_way_is_predicted_its_own_way():
+    class Shifted(ff.Sequential):
+        def forward(self, x, training=False):
+            return super().forward(x, training) + 100
+
+    class Equal(ff.Sequential):  # unhashable: plans and locks are kept by identity
+        def __eq__(self, other):
+            return isinstance(other, Equal)
+
+    x = RNG.normal(size=(1, 6)).astype(np.float32)
+    shifted = Shifted([ff.Dense(2)], input_dim=6, seed=0)
+    assert np.array_equal(shifted.predict(x), shifted.predict(x, verbose=1))
+    assert shifted.predict(x)[0, 0] > 50
+    one, two = Equal([ff.Dense(2)], input_dim=6, seed=0), Equal([ff.Dense(2)], input_dim=6, seed=1)
+    assert not np.array_equal(one.predict(x), two.predict(x))
+    replaced = ff.Sequential([ff.Dense(2)], input_dim=6, seed=0)
+    replaced.predict(x)
+    replaced.forward = lambda x, training=False: np.zeros((len(x), 2), np.float32)
+    assert not replaced.predict(x).any()
+
+
+def test_a_replaced_weight_array_and_an_unaligned_input_are_followed():
+    model = _model("relu", "float32")
+    x = RNG.normal(size=(3, 6)).astype(np.float32)
+    model.predict(x)
+    layer = model.layers[0]
+    layer.params["kernel"] = layer.params["kernel"] * 2  # a new array, not the buffer's view
+    _same(model.predict(x), _plain(model, x)[0])
+    raw = b"\x00" + x.tobytes()
+    unaligned = np.frombuffer(raw, np.float32, offset=1).reshape(x.shape)
+    assert not unaligned.flags.aligned and unaligned.flags.c_contiguous
+    _same(model.predict(unaligned), model.predict(x))

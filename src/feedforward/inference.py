@@ -33,8 +33,26 @@ MAX_PLANS = 4
 """Plans kept per model, for as many row counts: the memory of the plans stays below
 ``MAX_PLANS * MAX_ROWS`` rows of every layer's outputs, twice."""
 _SOFTMAX = activations.Softmax.__call__  # the one that takes out=
-_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {rows: Plan}
-_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> RLock
+
+
+class _ByIdentity:
+    """A map from live objects to values, by identity (a model class that defines ``__eq__``
+    is unhashable, and two equal models must not share plans); an entry goes with its object."""
+
+    def __init__(self):
+        self._items: dict[int, tuple] = {}
+
+    def get(self, key, default=None):
+        item = self._items.get(id(key))
+        return item[1] if item is not None and item[0]() is key else default
+
+    def __setitem__(self, key, value):
+        ident, items = id(key), self._items
+        items[ident] = (weakref.ref(key, lambda _, ident=ident: items.pop(ident, None)), value)
+
+
+_PLANS = _ByIdentity()  # model -> {rows: Plan}
+_LOCKS = _ByIdentity()  # model -> RLock
 _MAKING = threading.Lock()  # two threads asking at once for a model's first lock get one
 
 
@@ -128,6 +146,7 @@ class Plan:
         self.rows, self.params = rows, model.params
         self.layers = list(model.layers)
         self.activations = [layer.activation for layer in self.layers]
+        self.weights = [list(layer.params.values()) for layer in self.layers]
         self.steps = [_step(layer, rows) for layer in self.layers]
 
     def fits(self, model, rows: int) -> bool:
@@ -144,13 +163,16 @@ class Plan:
         -------
         bool
             False after the model's parameters were reallocated (build, add, pop, load), its
-            layers or their activations replaced, or for another row count.
+            layers, their activations or their weight arrays replaced, or for another row
+            count.
         """
         layers = model.layers
         return (rows == self.rows and model.params is self.params
                 and len(layers) == len(self.layers)
                 and all(now is then and now.activation is a for now, then, a
-                        in zip(layers, self.layers, self.activations, strict=True)))
+                        in zip(layers, self.layers, self.activations, strict=True))
+                and all(p is q for layer, kept in zip(layers, self.weights, strict=True)
+                        for p, q in zip(layer.params.values(), kept, strict=True)))
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """The last layer's outputs for prepared inputs of ``rows`` rows.

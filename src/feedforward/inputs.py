@@ -48,7 +48,7 @@ class Inputs:
         """
         if (type(x) is np.ndarray and x.dtype == self.dtype and x.ndim == 2 and x.shape[0]
                 and x.shape[1] == self.input_dim and not self.preprocessing
-                and x.flags.c_contiguous and kernels.all_finite(x)):
+                and x.flags.c_contiguous and _stock(self) and kernels.all_finite(x)):
             return x
         return None
 
@@ -228,3 +228,14 @@ class Inputs:
             raise FeedforwardError(f"{message} (loss {self.loss.name}, output layer "
                                    f"{type(self.layers[-1]).__name__})") from None
         return np.ascontiguousarray(y)
+
+
+_PATH = ("forward", "transform", "prepare_x")  # what predict's checked path calls
+
+
+def _stock(model) -> bool:
+    """Whether ``model`` computes its outputs with the library's own methods: a subclass or an
+    instance that replaces one of them must take the path that calls it."""
+    cls, own = type(model), model.__dict__
+    return all(getattr(cls, name).__module__.startswith("feedforward.") and name not in own
+               for name in _PATH)

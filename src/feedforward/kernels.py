@@ -98,7 +98,8 @@ def fits(*arrays) -> bool:
     dtype, size = first.dtype, first.size
     for a in arrays:
         flags = a.flags
-        if a.dtype != dtype or a.size != size or not (flags.c_contiguous and flags.writeable):
+        if (a.dtype != dtype or a.size != size
+                or not (flags.c_contiguous and flags.aligned and flags.writeable)):
             return False
     # the loops promise the compiler that the weights and the gradients do not overlap
     return (size > 0 and (dtype == np.float32 or dtype == np.float64)
@@ -202,7 +203,8 @@ def relu_backward(grad_y, y, out, bias_grad=None) -> bool:
         False, having written nothing, where the loops are off or do not take the arrays: the
         caller then runs its NumPy code.
     """
-    if not (_enabled and grad_y.dtype == y.dtype and grad_y.flags.c_contiguous):
+    if not (_enabled and grad_y.dtype == y.dtype and grad_y.flags.c_contiguous
+            and grad_y.flags.aligned):
         return False
     if bias_grad is not None and y.shape[-1] < 2:
         raise ValueError("relu_backward: a bias gradient needs two units or more")
@@ -227,8 +229,8 @@ def softmax(x, out=None):
     ndarray
         The softmax of ``x`` over its last axis, in ``out`` when given.
     """
-    if (_enabled and x.ndim == 2 and x.shape[1] and x.flags.c_contiguous and x.dtype.kind == "f"
-            and x.dtype.itemsize in (4, 8) and (out is None or out.flags.c_contiguous)):
+    if (_enabled and x.ndim == 2 and x.shape[1] and _plain(x) and x.dtype.kind == "f"
+            and x.dtype.itemsize in (4, 8) and (out is None or _plain(out))):
         cols = x.shape[1]
         y = np.empty_like(x) if out is None else out
         _kernels.softmax(x, y, cols, 0)
@@ -238,6 +240,13 @@ def softmax(x, out=None):
     e = np.subtract(x, x.max(axis=-1, keepdims=True), out=out)  # shift: exp never overflows
     np.exp(e, out=e)
     return np.divide(e, e.sum(axis=-1, keepdims=True), out=e)
+
+
+def _plain(a) -> bool:
+    """C-contiguous and aligned, as the loops read memory (``np.frombuffer`` at an odd offset
+    gives a contiguous array that is not aligned)."""
+    flags = a.flags
+    return flags.c_contiguous and flags.aligned
 
 
 def all_finite(a) -> bool:
@@ -253,6 +262,6 @@ def all_finite(a) -> bool:
     -------
     bool
     """
-    if _enabled and a.flags.c_contiguous and a.dtype.kind == "f" and a.dtype.itemsize in (4, 8):
+    if _enabled and _plain(a) and a.dtype.kind == "f" and a.dtype.itemsize in (4, 8):
         return _kernels.all_finite(a)
     return bool(np.isfinite(a).all())

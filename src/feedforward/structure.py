@@ -82,6 +82,7 @@ class Structure:
             self._declare_input(layer.shape[1], "Input")
             return None
         layer = layers_mod.get(layer)
+        _refuse_shared(layer, self.layers, where)
         declared = getattr(layer, "declared_input_dim", None)
         if declared is not None:
             if self.layers:
@@ -137,3 +138,17 @@ class Structure:
         for layer in layers:
             shape = layer.compute_output_shape(shape)
         return shape
+
+
+def _refuse_shared(layer, present, where):
+    """A layer object holds its weights as views of one model's buffer: twice in a model, its
+    gradients would mix; built into another model, it would leave the first one's weights."""
+    kind = type(layer).__name__
+    again = f"add a new layer with the same settings: ff.layers.{kind}(**layer.get_config())"
+    if any(layer is other for other in present):
+        raise FeedforwardError(f"{where}: this {kind} object is already layer "
+                               f"{next(i for i, o in enumerate(present) if o is layer)} of the "
+                               f"model; a layer appears once; {again}")
+    if layer.built and layer.count_params():
+        raise FeedforwardError(f"{where}: this {kind} object is built already, its weights held "
+                               f"by another model (or one it was popped from); {again}")
