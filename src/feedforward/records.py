@@ -158,7 +158,9 @@ def _check_trial(tune: dict, where):
     trial, params, refit = tune.get("trial"), tune.get("params"), tune.get("refit", {})
     # refit: {"rows": n, "epochs": e} when the trial's configuration trained again on more rows
     counts = isinstance(refit, dict) and all(type(v) is int for v in refit.values())
-    if set(tune) - {"trial", "params", "refit"} or not counts or not isinstance(
+    # fold: which cross-validation fold's rows the model trained on
+    counts = counts and (type(tune.get("fold", 0)) is int and tune.get("fold", 0) >= 0)
+    if set(tune) - {"trial", "params", "refit", "fold"} or not counts or not isinstance(
             trial, str) or not isinstance(params, dict) or not all(
                 _is_value(v) or (isinstance(v, list) and all(_is_value(x) for x in v))
                 for v in params.values()):

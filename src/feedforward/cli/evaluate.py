@@ -146,8 +146,21 @@ def _recorded_data(args, record, data_file=None):
     splits = experiment.splits(parts)
     # by default the split train reported its final numbers on
     split = args.split or next(s for s in ("test", "val", "train") if len(splits[s][0]))
+    _refuse_trained_on(record, split, args.model)
     x, y = splits[split]
     if len(x) == 0:
         raise FeedforwardError(f"--split {split}: the training run had no {split} split "
                                f"(--{split} 0); choose another split or pass --data")
     return data.name, split, x, y
+
+
+def _refuse_trained_on(record, split, path):
+    """A search's refit trained on the training and validation rows, and a cross-validation
+    fold's model on rows of both: scored there, they would pass for held-out rows."""
+    tune = record.get("tune") or {}
+    if split in ("train", "val") and (tune.get("refit") or tune.get("fold") is not None):
+        what = ("the refit of a search, trained on the training and validation rows"
+                if tune.get("refit") else "the model of a cross-validation fold, trained on "
+                                          "rows of both the training and validation splits")
+        raise FeedforwardError(f"--split {split}: {path} is {what}, so those rows are not "
+                               "held out; use --split test (or --data with other rows)")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 
+from .flags import parse_target
+
 EXAMPLES = """\
 examples:
   feedforward tune examples/tune_digits.toml                     # random search, in this process
@@ -59,8 +61,9 @@ def add_parser(subparsers, parents):
                              "patience): give the data as DATA.csv or --dataset, no space file")
     parser.add_argument("--dataset", "-d", metavar="NAME|FILE",
                         help="--quick: a built-in dataset or a CSV file (as train's)")
-    parser.add_argument("--target", metavar="COLUMN",
-                        help="--quick: the CSV file's target column (default: the last)")
+    parser.add_argument("--target", metavar="COLUMN", type=parse_target,
+                        help="--quick: the CSV file's target column, a name or a 0-based "
+                             "index (default: the last)")
     parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
                         help="train the best configuration again on the training and "
                              "validation rows, for its best epoch count, and save that model "

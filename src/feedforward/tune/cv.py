@@ -76,8 +76,8 @@ def run(trial: dict, bundle, ask, run_one) -> tuple[dict, bytes | None]:
     """
     records, model = [], None
     for i, parts in enumerate(bundle.folds):
-        record, model_bytes = run_one(trial, type(bundle)(bundle.data, parts), ask if i == 0
-                                      else None)
+        fold = type(bundle)(bundle.data, parts, data_sha256=bundle.data_sha256, fold=i)
+        record, model_bytes = run_one(trial, fold, ask if i == 0 else None)
         records.append(record)
         model = model if i else model_bytes
         if record["status"] != "ok" or record.get("pruned"):

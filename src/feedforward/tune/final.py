@@ -57,7 +57,7 @@ def check_test_data(test_data, space, params: dict, bundle: Bundle) -> None:
     """
     cfg, _ = space.config(params)
     model = experiment.build_model(cfg, prepare(cfg, bundle), bundle.data)  # untrained
-    _test_rows(test_data, model, experiment.record(cfg, bundle.data, 0, 0, {}), cfg)
+    _test_rows(test_data, model, experiment.record(cfg, bundle.data, 0, 0, {}))
 
 
 def without_test_split(space):
@@ -204,7 +204,7 @@ def settle(out: Path, space, best: dict, bundle: Bundle, retrain, note=print) ->
     return {**trial_info, "kind": "refit", **info}
 
 
-def score(out: Path, bundle: Bundle, test_data, config) -> tuple[dict, str]:
+def score(out: Path, bundle: Bundle, test_data) -> tuple[dict, str]:
     """The result model's loss and metrics on the test file, else on the internal test split.
 
     Parameters
@@ -214,10 +214,9 @@ def score(out: Path, bundle: Bundle, test_data, config) -> tuple[dict, str]:
     bundle : Bundle
         The search's data (its ``x_test``, of shape ``(n_test, features)``).
     test_data : str, Path, tuple (x, y) or None
-        A labelled CSV file (its columns matched by name as ``feedforward evaluate --data``
-        does), or arrays; None: the internal test split.
-    config : Config
-        The search's data options (``header``, ``delimiter``) for reading the file.
+        A labelled CSV file (its columns matched by name, its delimiter and header sniffed, as
+        ``feedforward evaluate --data`` does), or arrays (a DataFrame's columns matched by
+        name); None: the internal test split.
 
     Returns
     -------
@@ -233,22 +232,22 @@ def score(out: Path, bundle: Bundle, test_data, config) -> tuple[dict, str]:
             return {}, "no test rows (test = 0 and no test file)"
         where = f"the internal test split ({len(x)} rows), used once, at the end"
     else:
-        x, y, name = _test_rows(test_data, model, record, config)
+        x, y, name = _test_rows(test_data, model, record)
         where = f"test file {name} ({len(x)} rows)"
     with sources.unseen_categories(model, "test_data"):
         return model.evaluate(x, y, return_dict=True), where
 
 
-def _test_rows(test_data, model, record, config):
+def _test_rows(test_data, model, record):
     """``x`` of shape ``(n, features)``, ``y`` as the model's targets, and a name."""
-    if isinstance(test_data, (tuple, list)):
-        x, labels = (np.asarray(a) for a in test_data)
+    arrays = isinstance(test_data, (tuple, list))
+    if arrays:  # a DataFrame keeps its column names: evaluate matches them to the model's
+        x, labels = test_data[0], np.asarray(test_data[1])
+        x = x if hasattr(x, "columns") else np.asarray(x)
         name, classes = "arrays", None
-    else:
-        data = sources.read_labelled(test_data, record, model.raw_input_dim,
-                                     header=config["header"], label="test_data",
-                                     by_position=None,
-                                     delimiter=config["delimiter"],
+    else:  # its own delimiter and header, sniffed as evaluate --data does: not the data's
+        data = sources.read_labelled(test_data, record, model.raw_input_dim, header=None,
+                                     label="test_data", by_position=None, delimiter=None,
                                      raw=model.row_encoder is not None)
         x, name, classes = data.x, Path(test_data).name, data.classes
         labels = data.y if classes is None else np.asarray(classes, dtype=object)[data.y]
@@ -263,7 +262,8 @@ def _test_rows(test_data, model, record, config):
         return x, labels.astype(np.float64), name
     known = list(model.classes) if model.classes is not None else list(
         range(max(2, model.output_shape[-1])))
-    if classes is None and _codes(labels, known):  # arrays: codes, as fit and evaluate take
+    if arrays and _codes(labels, known):  # arrays: codes, as fit and evaluate take; a file's
+        # labels are matched as text, as evaluate --data matches them
         if labels.min() < 0 or labels.max() >= len(known):
             raise FeedforwardError(f"test_data: expected class codes 0 to {len(known) - 1} "
                                    f"(or the class names), got {labels.min()} to "

@@ -11,9 +11,11 @@ again), ``results.csv`` and ``results.md`` (ranked), ``tune.png`` (with matplotl
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,40 +160,41 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
         final.check_test_data(test_data, space, trial_list[0].params, bundle)
     fingerprint = space.fingerprint(_data_digest(bundle))
     out = _out_folder(out, space)
-    jsonl = out / results.JSONL
-    done = results.read(jsonl, fingerprint, note=console.print)
-    if adaptive_search:
-        trial_list = strategies.from_records(space, done.values())
-    pending = [t for t in trial_list if t.id not in done]
-    total = max(space.settings["trials"], len(done)) if adaptive_search else len(trial_list)
-    to_run = total - len(done) if adaptive_search else len(pending)
-    wanted = {t.id for t in trial_list}
-    best = _best([r for i, r in done.items() if i in wanted], metric)
-    console.print(f"{total} trials ({space.settings['strategy']} search of "
-                  f"{', '.join(space.ranges)}), ranked by {metric}; "
-                  f"{total - to_run} already in {jsonl}, {to_run} to run")
-    own = executors.connect(scheduler) if to_run and client is None and scheduler else None
-    try:
-        with _progress(console, total, total - to_run) as progress:
-            if adaptive_search and to_run:
-                runs = adaptive.execute(space, bundle, out, fingerprint, metric, done, jobs=jobs,
-                                        client=client or own, retries=retries)
-            else:
-                runs = _execute(pending, bundle, jobs, client or own, retries, fingerprint,
-                                metric)
-            best, ran = _record(runs, out, fingerprint, done, best, metric, progress, on_result)
-    finally:
-        if own is not None:
-            own.close()
-    if adaptive_search:
-        trial_list = strategies.from_records(space, done.values())
-    ranked = results.rank([done[t.id] for t in trial_list if t.id in done], metric)
-    result = SearchResult(out, metric, results.direction(metric), ranked, best, ran)
-    if best is not None:
-        _finish_model(result, space, trial_list, bundle, test_data, console)
-    report.finish(result, space, trial_list, bundle, plots, console)
-    result.seconds = time.perf_counter() - start
-    return result
+    with _exclusive(out):  # two runs on one folder would run every trial twice
+        jsonl = out / results.JSONL
+        done = results.read(jsonl, fingerprint, note=console.print)
+        if adaptive_search:
+            trial_list = strategies.from_records(space, done.values())
+        pending = [t for t in trial_list if t.id not in done]
+        total = max(space.settings["trials"], len(done)) if adaptive_search else len(trial_list)
+        to_run = total - len(done) if adaptive_search else len(pending)
+        wanted = {t.id for t in trial_list}
+        best = _best([r for i, r in done.items() if i in wanted], metric)
+        console.print(f"{total} trials ({space.settings['strategy']} search of "
+                      f"{', '.join(space.ranges)}), ranked by {metric}; "
+                      f"{total - to_run} already in {jsonl}, {to_run} to run")
+        own = executors.connect(scheduler) if to_run and client is None and scheduler else None
+        try:
+            with _progress(console, total, total - to_run) as progress:
+                if adaptive_search and to_run:
+                    runs = adaptive.execute(space, bundle, out, fingerprint, metric, done,
+                                            jobs=jobs, client=client or own, retries=retries)
+                else:
+                    runs = _execute(pending, bundle, jobs, client or own, retries, fingerprint,
+                                    metric)
+                best, ran = _record(runs, out, fingerprint, done, best, metric, progress, on_result)
+        finally:
+            if own is not None:
+                own.close()
+        if adaptive_search:
+            trial_list = strategies.from_records(space, done.values())
+        ranked = results.rank([done[t.id] for t in trial_list if t.id in done], metric)
+        result = SearchResult(out, metric, results.direction(metric), ranked, best, ran)
+        if best is not None:
+            _finish_model(result, space, trial_list, bundle, test_data, console)
+        report.finish(result, space, trial_list, bundle, plots, console)
+        result.seconds = time.perf_counter() - start
+        return result
 
 
 # ---------------------------------------------------------------------------- set-up
@@ -226,9 +229,15 @@ def _metric(space, trial_list, bundle) -> str:
 
 
 def _data_digest(bundle: Bundle) -> str:
+    """The same for the same rows in every process: a table with text columns is an object
+    array, whose bytes are pointers, so its cells are hashed as text."""
     p, h = bundle.parts, hashlib.sha256()
     for a in (p.x_train, p.x_val, p.y_train, p.y_val):
-        h.update(np.ascontiguousarray(a).tobytes())
+        a = np.asarray(a)
+        if a.dtype.hasobject:
+            h.update(f"{a.shape}".encode() + "\x1f".join(map(repr, a.ravel().tolist())).encode())
+        else:
+            h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()[:16]
 
 
@@ -243,6 +252,21 @@ def _out_folder(out, space) -> Path:
         raise FeedforwardError(f"--out: cannot create the folder {str(out)!r} "
                                f"({e.strerror or e})") from None
     return out
+
+
+@contextmanager
+def _exclusive(out: Path):
+    """Hold ``out``'s lock file while the search runs; refuse a second live search there."""
+    with open(out / ".tune.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise FeedforwardError(f"--out: another search is running in {str(out)!r} now; "
+                                   "wait for it to end, or choose another --out") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _best(records, metric):
@@ -292,8 +316,7 @@ def _finish_model(result, space, trial_list, bundle, test_data, console) -> None
     result.model = final.settle(result.out, space, best, bundle,
                                 lambda path: _retrain(path, best, trial_list, bundle),
                                 console.print)
-    cfg, _ = space.config(best["params"])
-    result.test, result.tested = final.score(result.out, bundle, test_data, cfg)
+    result.test, result.tested = final.score(result.out, bundle, test_data)
 
 
 def _path(value):

@@ -40,12 +40,16 @@ class Bundle:
         The SHA-256 of the CSV file the data was read from (None for a built-in dataset or
         arrays): recorded in the model files, as ``feedforward train`` does, so that
         ``feedforward evaluate --data FILE --split test`` takes the search's split again.
+    fold : int or None
+        Which cross-validation fold ``parts`` is (recorded in the model file: its training
+        rows are not the split's), None for the split itself.
     """
 
     data: Data
     parts: object
     folds: tuple = ()
     data_sha256: str | None = None
+    fold: int | None = None
 
     def provenance(self) -> dict:
         """The model record's ``data_sha256`` field, when there is a file's digest."""
@@ -205,6 +209,7 @@ def _model_file(model, cfg, bundle: Bundle, record: dict, path: Path) -> bytes:
     results = {"val": {k[4:]: v for k, v in record["metrics"].items()}}
     run = experiment.record(cfg, bundle.data, record["epochs"], record["best_epoch"], results,
                             **bundle.provenance(),
-                            tune={"trial": record["id"], "params": record["params"]})
+                            tune={"trial": record["id"], "params": record["params"],
+                                  **({} if bundle.fold is None else {"fold": bundle.fold})})
     records.save(model, path, run)
     return path.read_bytes()
