@@ -31,8 +31,9 @@ TRIAL_FILE = "best_trial.safetensors"
 def check_test_file(test_data) -> None:
     """Refuse a test file that cannot be read, before anything trains."""
     if isinstance(test_data, (str, Path)) and not Path(test_data).is_file():
-        raise FeedforwardError(f"test_data (--test-data): cannot read {str(test_data)!r} (no "
-                               "such file); expected a labelled CSV file")
+        why = "a folder" if Path(test_data).is_dir() else "no such file"
+        raise FeedforwardError(f"test_data (--test-data): cannot read {str(test_data)!r} "
+                               f"({why}); expected a labelled CSV file")
 
 
 def check_test_data(test_data, space, params: dict, bundle: Bundle) -> None:
