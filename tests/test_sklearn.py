@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from feedforward.errors import FeedforwardError
 from feedforward.sklearn import NeuralNetClassifier, NeuralNetRegressor
 
 # full-batch ("auto" on the checks' small data), so weights of 2 equal repeated rows
@@ -196,7 +197,7 @@ def test_early_stopping_records_validation_scores():
     assert len(clf.validation_scores_) == clf.n_iter_ == len(clf.loss_curve_)
     assert clf.best_validation_score_ == max(clf.validation_scores_) > 0.9
     assert clf.history_["val_score"] == clf.validation_scores_
-    assert not hasattr(NeuralNetClassifier().fit(X, y), "validation_scores_")
+    assert NeuralNetClassifier().fit(X, y).validation_scores_ is None  # as scikit-learn
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "adagrad", "nadam", "adamw"])
@@ -309,3 +310,42 @@ def test_small_random_and_bad_initializers():
     assert clf.model_.layers[0].kernel_initializer.get_config() == {"mean": 0.0, "stddev": 0.1}
     with pytest.raises(ValueError, match=r"^kernel_initializer: unknown initializer 'nope'"):
         NeuralNetClassifier(kernel_initializer="nope", epochs=1).fit(X, y)
+
+
+def test_multilabel_goes_on_with_partial_fit_and_warm_start():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    Y = (X[:, :3] > 0).astype(int)
+    for fitted in (NeuralNetClassifier(hidden_layer_sizes=(8,), epochs=2, random_state=0)
+                   .partial_fit(X, Y, classes=[0, 1]).partial_fit(X, Y),
+                   NeuralNetClassifier(hidden_layer_sizes=(8,), epochs=2, random_state=0,
+                                       warm_start=True).fit(X, Y).fit(X, Y)):
+        assert fitted.predict(X[:5]).shape == (5, 3)
+        with pytest.raises(FeedforwardError, match="indicator matrix of 3 labels"):
+            fitted.partial_fit(X, Y[:, :2])
+        assert fitted.predict(X[:5]).shape == (5, 3)  # the refused call changed nothing
+
+
+def test_a_refused_refit_leaves_the_fitted_estimator_as_it_was():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3))
+    clf = NeuralNetClassifier(epochs=2, random_state=0).fit(X, np.where(X[:, 0] > 0, "a", "b"))
+    before = clf.predict(X)
+    with pytest.raises(FeedforwardError, match="sample_weight"):
+        clf.fit(X, np.where(X[:, 0] > 0, "neg", "pos"), sample_weight=np.ones(5))
+    assert list(clf.classes_) == ["a", "b"] and np.array_equal(clf.predict(X), before)
+    reg = NeuralNetRegressor(epochs=2, random_state=0).fit(X, X[:, 0])
+    with pytest.raises(FeedforwardError, match="sample_weight"):
+        reg.fit(X, X[:, :2], sample_weight=np.ones(5))
+    assert reg.predict(X).shape == (60,)
+
+
+def test_early_stopping_needs_two_validation_rows_and_its_scores_do_not_outlive_it():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 2))
+    with pytest.raises(FeedforwardError, match="validation_fraction: 0.1 of 8 rows leaves 1"):
+        NeuralNetRegressor(early_stopping=True, epochs=2).fit(X[:8], X[:8, 0])
+    reg = NeuralNetRegressor(early_stopping=True, epochs=2, random_state=0).fit(X, X[:, 0])
+    assert len(reg.validation_scores_) == 2
+    reg.set_params(early_stopping=False).fit(X, X[:, 0])
+    assert reg.validation_scores_ is None and reg.best_validation_score_ is None

@@ -21,6 +21,7 @@ output layer and loss by :func:`feedforward.experiment.output_for`.
 from __future__ import annotations
 
 import copy
+import functools
 import numbers
 from contextlib import contextmanager
 
@@ -44,6 +45,21 @@ from . import config, experiment, initializers, losses, optimizers
 from .callbacks import Callback, EarlyStopping
 from .errors import FeedforwardError, check_number, show
 from .model import Sequential
+
+
+def _atomic(method):
+    """A call that raises leaves the estimator as it was, its fitted attributes included: a
+    refused refit must not pair the old network with the new call's labels or shapes."""
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        before = dict(vars(self))
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+    return call
 
 
 @contextmanager
@@ -254,6 +270,8 @@ class _BaseNeuralNet(BaseEstimator):
             self.history_["val_score"] = score.scores
             self.validation_scores_ = score.scores
             self.best_validation_score_ = max(score.scores)
+        else:  # as scikit-learn's MLP: no scores of an earlier fit stay
+            self.validation_scores_ = self.best_validation_score_ = None
         return self
 
     def _split(self, X, target, w, y):
@@ -261,11 +279,17 @@ class _BaseNeuralNet(BaseEstimator):
         stratify = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
         seed = self._seed()
         try:
-            return train_test_split(X, target, w, y, test_size=self.validation_fraction,
-                                    random_state=seed, stratify=stratify)
+            parts = train_test_split(X, target, w, y, test_size=self.validation_fraction,
+                                     random_state=seed, stratify=stratify)
         except ValueError:  # a class too small to stratify: split at random
-            return train_test_split(X, target, w, y, test_size=self.validation_fraction,
-                                    random_state=seed)
+            parts = train_test_split(X, target, w, y, test_size=self.validation_fraction,
+                                     random_state=seed)
+        if len(parts[1]) < 2:  # one row: R2 is undefined, accuracy 0 or 1; nothing to stop on
+            raise FeedforwardError(
+                f"validation_fraction: {self.validation_fraction} of {len(X)} rows leaves "
+                f"{len(parts[1])} validation row(s) for early_stopping, which needs at least 2; "
+                "raise validation_fraction, give more rows, or set early_stopping=False")
+        return parts
 
     def _check_X(self, X):
         check_is_fitted(self, "model_")
@@ -318,6 +342,7 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
                          verbose, warm_start)
         self.class_weight = class_weight
 
+    @_atomic
     def fit(self, X, y, sample_weight=None):
         """Train on ``X`` of shape (n, features) and ``y`` of shape (n,) or (n, labels).
 
@@ -341,9 +366,13 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
         """
         keep = self.warm_start and hasattr(self, "model_")
         X, y = self._validate(X, y, reset=not keep)
-        self._set_classes(y, None if not keep else self._binarizer.classes_)
+        if keep:
+            self._keep_classes(y)
+        else:
+            self._set_classes(y, None)
         return self._fit(X, y, sample_weight, self.epochs, incremental=False)
 
+    @_atomic
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch on ``(X, y)``; the first call needs ``classes`` (all of them).
 
@@ -375,7 +404,10 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
                 np.unique(classes), self._binarizer.classes_):
             raise FeedforwardError(f"classes: expected {self._binarizer.classes_} as on the "
                                    f"first call, got {np.unique(classes)}")
-        self._set_classes(y, classes if first else self._binarizer.classes_)
+        if first:
+            self._set_classes(y, classes)
+        else:
+            self._keep_classes(y)
         return self._fit(X, y, sample_weight, 1, incremental=True)
 
     def _validate(self, X, y, reset):
@@ -390,7 +422,9 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
         if y.ndim == 2 and kind != "multilabel-indicator":
             raise FeedforwardError(f"y: expected labels of shape (n,) or a 0/1 multilabel "
                                    f"indicator matrix, got {kind} targets of shape {y.shape}")
-        self._binarizer = LabelBinarizer().fit(y if classes is None else np.asarray(classes))
+        # a multilabel indicator's classes are its columns: a classes= list names nothing more
+        by_y = classes is None or kind == "multilabel-indicator"
+        self._binarizer = LabelBinarizer().fit(y if by_y else np.asarray(classes))
         self.classes_ = self._binarizer.classes_
         if self._binarizer.y_type_ == "multilabel-indicator":
             self.classes_ = [np.array([0, 1])] * y.shape[1]
@@ -401,6 +435,22 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
         if len(unseen):
             raise FeedforwardError(f"y: labels {unseen} are not in classes "
                                    f"{self._binarizer.classes_}")
+
+    def _keep_classes(self, y):
+        """A later call's ``y`` against the first call's classes, which stay (a multilabel
+        indicator's binarizer would become a multiclass one if fitted on its label indices)."""
+        labels = len(self._binarizer.classes_)
+        multilabel = y.ndim == 2 and y.shape[1] > 1
+        if self._multilabel != multilabel or (multilabel and y.shape[1] != labels):
+            first = (f"a 0/1 indicator matrix of {labels} labels" if self._multilabel else
+                     "class labels of shape (n,)")
+            raise FeedforwardError(f"y: expected {first}, as on the first call, got targets "
+                                   f"of shape {y.shape}")
+        if not self._multilabel:
+            self._set_classes(y, self._binarizer.classes_)
+        else:
+            with _blame("y"):
+                check_classification_targets(y)
 
     @property
     def _multilabel(self):
@@ -479,6 +529,7 @@ class NeuralNetRegressor(_NamedScoreErrors, RegressorMixin, _BaseNeuralNet):
     """A multilayer perceptron regressor trained by feedforward: linear outputs, squared error.
     """
 
+    @_atomic
     def fit(self, X, y, sample_weight=None):
         """Train on ``X`` of shape (n, features) and ``y`` of shape (n,) or (n, outputs).
 
@@ -504,6 +555,7 @@ class NeuralNetRegressor(_NamedScoreErrors, RegressorMixin, _BaseNeuralNet):
         X, y = self._validate_regression(X, y, reset=not keep)
         return self._fit(X, y, sample_weight, self.epochs, incremental=False)
 
+    @_atomic
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch on ``(X, y)``, continuing from the current weights.
 
@@ -615,7 +667,7 @@ _PARAMETERS = """
     Attributes
     ----------
 {attributes}    n_features_in_, feature_names_in_, n_iter_, loss_, loss_curve_, history_
-    validation_scores_, best_validation_score_ : with ``early_stopping`` only
+    validation_scores_, best_validation_score_ : with ``early_stopping``; None without
 """
 _CLASS_WEIGHT = """\
     class_weight : None, "balanced" or dict, default None
