@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -191,3 +192,21 @@ def test_export_command_errors_are_one_line(tmp_path, capsys, monkeypatch):
                  str(tmp_path / "m.onnx")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "onnx package is not installed" in err
+
+
+@pytest.mark.parametrize("scaler", [ff.data.StandardScaler, ff.data.MinMaxScaler])
+def test_features_far_from_zero_against_their_spread_are_warned_of(tmp_path, scaler):
+    x = inputs(200, 3)
+    x[:, 1] = x[:, 1] * 30 + 1.7e9  # timestamps a few minutes apart
+    model = ff.Sequential([ff.Dense(4, activation="tanh"), ff.Dense(1)], input_dim=3, seed=0,
+                          preprocessing=scaler())
+    model.preprocessing[0].fit(x)
+    with pytest.warns(UserWarning, match=r"feature\(s\) 1 are large against their spread"):
+        ff_onnx.export_onnx(model, tmp_path / "far.onnx")
+    assert max_error(model, tmp_path / "far.onnx", x) > 1e-3  # the loss it warns of is real
+    shifted = x - np.array([0.0, 1.7e9, 0.0])  # the advice: subtract an offset
+    model.preprocessing[0].fit(shifted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ff_onnx.export_onnx(model, tmp_path / "near.onnx")
+    assert max_error(model, tmp_path / "near.onnx", shifted) < TOL

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 
@@ -150,9 +151,12 @@ def _preprocessor(g, x, p, features, index):
     if not p.fitted:
         raise FeedforwardError(f"export_onnx: {what} is not fitted; fit the model first")
     if isinstance(p, prep.StandardScaler):
+        _warn_rounding(what, np.abs(p.mean_.reshape(-1)) / p.scale_.reshape(-1))
         x = g.node("Sub", x, g.const(p.mean_.reshape(-1), "mean"))
         return g.node("Div", x, g.const(p.scale_.reshape(-1), "scale"))
-    if isinstance(p, prep.MinMaxScaler):
+    if isinstance(p, prep.MinMaxScaler):  # inputs from -offset to 1 - offset, in ranges
+        offset = p.offset_.reshape(-1)
+        _warn_rounding(what, np.maximum(np.abs(offset), np.abs(offset - 1)))
         x = g.node("Mul", x, g.const(p.scale_.reshape(-1), "scale"))
         return g.node("Add", x, g.const(p.offset_.reshape(-1), "offset"))
     if getattr(p, "takes_rows", False):
@@ -166,6 +170,25 @@ def _preprocessor(g, x, p, features, index):
         return g.node("Sub", x, g.const(mean, "mean"))
     raise FeedforwardError(f"export_onnx: {what} transforms no input features and has no ONNX "
                            "translation")
+
+
+ROUNDING_WARN = 1e-4
+"""The float32 input's rounding, in units of a feature's spread, above which the export warns."""
+
+
+def _warn_rounding(what, ratio):
+    """Warn of features whose values are large against their spread (timestamps, say): the
+    graph's float32 input rounds them by ``ratio * 2**-24`` spreads before the scaler, where
+    ``predict`` scales the float64 input first."""
+    error = np.asarray(ratio, dtype=np.float64) * 2.0**-24
+    bad = np.flatnonzero(~(error <= ROUNDING_WARN))  # NaN counts as bad
+    if bad.size:
+        warnings.warn(
+            f"export_onnx: {what}: feature(s) {', '.join(map(str, bad[:5]))} are large against "
+            f"their spread (e.g. {error[bad[0]] / 2.0**-24:.3g} spreads from zero), so the "
+            f"graph's float32 input rounds them by up to {error[bad].max():.2g} of a spread "
+            "before scaling, and its outputs may differ from predict's; subtract an offset "
+            "from those columns (e.g. a start time) before training", stacklevel=5)
 
 
 def _table_encoder(g, x, p, what):
