@@ -427,3 +427,31 @@ def test_a_quantity_with_a_text_cell_is_refused_not_trained_as_classes(tmp_path,
     else:
         data, _ = experiment.load(cfg)
         assert data.task == "classification" and len(data.classes) == len(set(labels))
+
+
+@pytest.mark.parametrize("cell", ["1_0", "\u0661\u0660", "\uff11\uff10"])
+def test_the_encoder_reads_numbers_and_categories_by_the_csv_rule(cell):
+    # int() and float() read these as ten: the encoder's numbers and categories must not
+    rows = np.array([["0.5", "10", "x"], ["1.5", cell, "y"], ["2.5", "2", "x"]], dtype=object)
+    encoder = TableEncoder(columns=["a", "zone", "c"], categorical=["zone"]).fit(rows)
+    assert encoder.transform(rows).shape[1] == 1 + 3 + 2  # 10, the cell and 2 stay apart
+    bad = rows.copy()
+    bad[0, 0] = cell
+    with pytest.raises(FeedforwardError, match=rf"{cell}.* column 'a'"):
+        encoder.transform(bad)
+
+
+def test_a_headerless_file_to_predict_with_a_rare_last_category_is_ambiguous(tmp_path,
+                                                                             capsys):
+    rng = np.random.default_rng(0)
+    rows = ["a,b,colour,y"] + [f"{a:.3f},{b:.3f},{c},{a - b:.3f}" for a, b, c in zip(
+        rng.normal(size=60), rng.normal(size=60), rng.choice(["red", "blue"], 60),
+        strict=True)]
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    model = train(tmp_path)
+    (tmp_path / "rows.csv").write_text("0.5,0.2,blue\n0.1,0.3,red\n0.2,0.2,red\n")
+    for flags in ([], ["--by-position"]):  # a row was taken for a header and dropped
+        assert main(["predict", str(model), str(tmp_path / "rows.csv"), *flags]) == 2
+        assert "cannot tell whether the first row" in capsys.readouterr().err
+    assert main(["predict", str(model), str(tmp_path / "rows.csv"), "--no-header"]) in (0, None)
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 3  # a header, three rows

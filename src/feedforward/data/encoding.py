@@ -91,13 +91,13 @@ def _category(value) -> str:
     if isinstance(value, str):
         if value.lower() in ("true", "false"):  # a bool column of one file, text of another
             return value.capitalize()
+        number = _number(value)  # the CSV rule first: int() also reads 1_0 and non-ASCII digits
+        if number is None or not math.isfinite(number):
+            return value
         try:
             return str(int(value))  # exact for whole numbers of any size
         except ValueError:
-            number = _number(value)
-        if number is None or not math.isfinite(number):
-            return value
-        value = number
+            value = number
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     return str(int(value)) if float(value).is_integer() else repr(float(value))
@@ -517,10 +517,13 @@ def _categories(present, name, impute):
 
 def _numbers(col, name):
     """A numeric column's cells as float64, naming a cell that is no finite number."""
-    try:  # at C speed; the cell-by-cell pass below names a bad cell
-        values = np.array(col, dtype=np.float64)
-        if np.isfinite(values).all():
-            return values
+    try:  # at C speed, for cells that are numbers already (text cells take the CSV rule:
+        # NumPy's reading, Python's float, also takes 1_0 and non-ASCII digits)
+        numeric = getattr(col, "dtype", np.dtype(object)).kind in "biuf"
+        if numeric or not any(isinstance(v, str) for v in col):
+            values = np.array(col, dtype=np.float64)
+            if np.isfinite(values).all():
+                return values
     except (ValueError, TypeError):
         pass
     values = [_number(v) for v in col]

@@ -610,7 +610,8 @@ def read_features(path, record, n_features: int, by_position=False, header=None,
         text, an object array.
     """
     names, target = _recorded_names(record)
-    table = _read(path, label, header, names=names, delimiter=delimiter)
+    # any column may be a feature: a rare category in the last one is not taken for a label
+    table = _read(path, label, header, names=names, delimiter=delimiter, target=False)
     with _flags(label):
         if not _by_position(table, names, by_position):
             columns = tabular.match_columns(table, names,

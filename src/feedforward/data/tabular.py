@@ -509,8 +509,9 @@ def _refuse_ambiguous(path, rows, target) -> None:
     numbers = [c for c in first if c.lower() not in MISSING and _is_number(c)]
     if isinstance(target, str):
         return
-    t = (-1 if target is None else target) % len(first)
-    features = [j for j in _lonely_text(rows) if j != t]
+    # False: no target column (a file to predict on), so every column holds features
+    skip = () if target is False else ((-1 if target is None else target) % len(first),)
+    features = [j for j in _lonely_text(rows) if j not in skip]
     if numbers and features:
         raise FeedforwardError(
             f"header: cannot tell whether the first row of {path} ({_some(first, 6)}) is a "
@@ -581,9 +582,10 @@ def read_table(path, header=None, delimiter=None, names=(), target=None) -> CsvT
         ``.tab`` files, else sniffed (:func:`sniff_delimiter`).
     names : sequence of str
         Column names the caller expects (a model's features); used to detect the header.
-    target : str or int, optional
+    target : str, int or False, optional
         The target column, if the file has one (the last by default); a text cell there may
-        be a class label rather than a name.
+        be a class label rather than a name. False: no column is a target (every first-row
+        text cell is then a feature's, or a name).
 
     Returns
     -------
