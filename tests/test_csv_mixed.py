@@ -455,3 +455,14 @@ def test_a_headerless_file_to_predict_with_a_rare_last_category_is_ambiguous(tmp
         assert "cannot tell whether the first row" in capsys.readouterr().err
     assert main(["predict", str(model), str(tmp_path / "rows.csv"), "--no-header"]) in (0, None)
     assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 3  # a header, three rows
+
+
+def test_formatted_numbers_as_a_target_are_refused_unless_classes_are_asked_for(tmp_path):
+    rows = "a,y\n" + "".join(f"{i},\"${1000 + 7 * i:,}.50\"\n" for i in range(40))
+    (tmp_path / "t.csv").write_text(rows)  # "$1,000.50" ...: one text value per row
+    with pytest.raises(FeedforwardError, match="40 distinct text values for 40 rows.*plain "
+                                               "numbers"):
+        experiment.load(config.resolve({"dataset": str(tmp_path / "t.csv")}))
+    data, _ = experiment.load(config.resolve({"dataset": str(tmp_path / "t.csv"),
+                                              "task": "classification"}))
+    assert len(data.classes) == 40

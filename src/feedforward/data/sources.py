@@ -455,9 +455,10 @@ def for_task(data: Data, task: str, label="--task") -> Data:
     ``task="auto"`` keeps the data's natural task. Raises for a task the targets cannot serve:
     regression on text labels, classification of continuous values, or of whole numbers with
     more than :data:`MAX_AUTO_CLASSES` values and under :data:`MIN_ROWS_PER_CLASS` rows per
-    value.
+    value; and, unless classification is asked for, for text labels that are nearly one per
+    row (numbers written with units or separators, such as ``$4,796.57``).
     """
-    task = data.task if task == "auto" else task
+    asked, task = task != "auto", data.task if task == "auto" else task
     y = data.y
     if task == "regression":
         labels = data.classes
@@ -469,6 +470,8 @@ def for_task(data: Data, task: str, label="--task") -> Data:
         return replace(data, y=values.astype(np.float64), classes=None, task=task)
     if data.classes is not None:  # codes 0 .. k - 1 already
         _refuse_quantity_with_text(data, label)
+        if not asked:
+            _refuse_text_per_row(data, label)
         return replace(data, task=task)
     if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
         bad = y[np.argmax(y != np.round(y))]
@@ -510,6 +513,21 @@ def _refuse_quantity_with_text(data: Data, label: str) -> None:
         f"first in row {row}): is it a number with a typo? Correct or remove "
         f"{'that row' if len(texts) == 1 else 'those rows'}; read as text, the column would be "
         f"{len(data.classes)} classes")
+
+
+def _refuse_text_per_row(data: Data, label: str) -> None:
+    """Raise for text labels too many to be classes of so few rows: most often numbers that a
+    spreadsheet wrote with a currency, a percent sign or separators, which would train as
+    one class per row."""
+    k, n = len(data.classes), len(data.y)
+    if k > MAX_AUTO_CLASSES and n < MIN_ROWS_PER_CLASS * k:
+        shown = ", ".join(repr(str(c)) for c in data.classes[:3])
+        raise FeedforwardError(
+            f"{label}: the target {data.target_name!r} of {data.name} has {k} distinct text "
+            f"values for {n} rows ({shown}, ...): too many classes to learn. Numbers written "
+            "with units or separators ($4,796.57, 77.1%, 3,594, 1,5) are text here: write them "
+            f"as plain numbers for a regression; if they are classes, pass {label} "
+            "classification")
 
 
 def split(data: Data, val: float, test: float, seed: int):
