@@ -168,6 +168,9 @@ IN_PROCESS_CASES = [
     (["predict", "model.safetensors", "missing.csv"], ["INPUT.csv", "cannot read"]),
     (["predict", "model.safetensors", "two.csv", "-o", "no/such/folder/out.csv"],
      ["--output", "cannot write"]),
+    (["predict", "model.safetensors", "two.csv", "-o", "model.safetensors"],
+     ["--output", "MODEL file", "destroy"]),
+    (["predict", "model.safetensors", "two.csv", "-o", "two.csv"], ["--output", "INPUT.csv"]),
     # usage
     (["train", "--no-such-flag"], ["unrecognized arguments: --no-such-flag"]),
     (["predict", "model.safetensors"], ["required", "INPUT.csv"]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from pathlib import Path
 
 import numpy as np
 from rich.table import Table
@@ -18,6 +19,7 @@ from rich.table import Table
 from .. import records
 from ..data import sources
 from ..errors import FeedforwardError
+from ..fileio import atomic_write
 from . import common, datasets
 
 EXAMPLES = """\
@@ -78,13 +80,15 @@ def run(args, console) -> int:
     with sources.unseen_categories(model, f"INPUT.csv {args.input}"):
         columns, rows = predictions(model, x)
     if args.output:
-        try:
-            with open(args.output, "w", newline="") as f:
-                _write_csv(f, columns, rows)
-        except OSError as e:
-            raise FeedforwardError(f"--output: cannot write {args.output!r} "
-                                   f"({e.strerror or e})") from None
-        console.print(f"wrote {len(rows)} predictions to {args.output}")
+        _refuse_own_files(args)
+        buffer = io.StringIO()
+        _write_csv(buffer, columns, rows)
+        atomic_write(args.output, buffer.getvalue(), label="--output")  # all of it, or none
+        said = f"wrote {len(rows)} predictions to {args.output}"
+        if args.json:  # stdout is then the JSON alone
+            sys.stderr.write(said + "\n")
+        else:
+            console.print(said)
     if args.json:
         classes = common.classes_of(model) if common.is_classifier(model) else None
         common.print_json(_as_json(columns, rows, classes))
@@ -125,3 +129,13 @@ def _table(columns, rows) -> Table:
     for row in rows:
         table.add_row(*(f"{v:.4f}" if isinstance(v, np.floating) else str(v) for v in row))
     return table
+
+
+def _refuse_own_files(args) -> None:
+    """The output must not replace the model or the input it was computed from."""
+    out = Path(args.output).resolve()
+    for flag, path in (("MODEL", args.model), ("INPUT.csv", args.input)):
+        if out == Path(path).resolve():
+            raise FeedforwardError(f"--output: {args.output!r} is the {flag} file; writing "
+                                   "the predictions there would destroy it; choose another "
+                                   "file")
