@@ -466,3 +466,11 @@ def test_formatted_numbers_as_a_target_are_refused_unless_classes_are_asked_for(
     data, _ = experiment.load(config.resolve({"dataset": str(tmp_path / "t.csv"),
                                               "task": "classification"}))
     assert len(data.classes) == 40
+
+
+def test_a_file_named_parquet_that_is_not_one_is_a_one_line_error(tmp_path, capsys):
+    pytest.importorskip("pyarrow.parquet", reason="the parquet extra is not installed")
+    (tmp_path / "data.parquet").write_text("a,b\n1,2\n")
+    assert main(["train", "--dataset", str(tmp_path / "data.parquet"), "--out",
+                 str(tmp_path / "run"), "--quiet"]) == 2  # was an internal error, exit 1
+    assert "not a readable Parquet file" in capsys.readouterr().err

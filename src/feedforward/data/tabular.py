@@ -864,7 +864,7 @@ def read_parquet(path, header=None, delimiter=None) -> CsvTable:
                                "with pip install 'feedforward[parquet]'") from None
     try:
         data = parquet.read_table(path)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
         raise FeedforwardError(f"{path}: not a readable Parquet file ({e})") from None
     names = [str(n) for n in data.column_names]
     _refuse_duplicates(path, names)
