@@ -474,3 +474,24 @@ def test_a_file_named_parquet_that_is_not_one_is_a_one_line_error(tmp_path, caps
     assert main(["train", "--dataset", str(tmp_path / "data.parquet"), "--out",
                  str(tmp_path / "run"), "--quiet"]) == 2  # was an internal error, exit 1
     assert "not a readable Parquet file" in capsys.readouterr().err
+
+
+def test_a_file_without_a_header_is_refused_where_its_layout_is_unknown(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=60), rng.normal(size=60)
+    rows = [f"{10 * p - 5 * q:.4f},{p:.4f},{q:.4f}" for p, q in zip(a, b, strict=True)]
+    (tmp_path / "data.csv").write_text("y,a,b\n" + "\n".join(rows) + "\n")  # the target first
+    model = str(train(tmp_path, "--target", "y"))
+    (tmp_path / "bare.csv").write_text("\n".join(rows) + "\n")
+    # by position, b would have been the target: R2 of -10,000 with exit 0
+    assert main(["evaluate", model, "--data", str(tmp_path / "bare.csv")]) == 2
+    error = capsys.readouterr().err
+    assert "no header" in error and "--target y" in error and "(a, b, y)" in error
+    assert main(["evaluate", model, "--data", str(tmp_path / "data.csv")]) == 0  # by name
+    capsys.readouterr()
+    # features chosen in another order: a file to predict on without a header is refused too
+    model = str(train(tmp_path, "--target", "y", "--features", "b,a"))
+    (tmp_path / "x.csv").write_text("\n".join(r.split(",", 1)[1] for r in rows) + "\n")
+    assert main(["predict", model, str(tmp_path / "x.csv")]) == 2
+    assert "--features (b, a)" in capsys.readouterr().err
+    assert main(["predict", model, str(tmp_path / "x.csv"), "--by-position"]) == 0  # as said

@@ -606,9 +606,41 @@ def _ignored(record, table, names, target) -> list:
     return [n for n in table.names if n not in names]
 
 
-def _by_position(table, names, by_position) -> bool:
-    """Whether to take the columns in order: asked for, no header, or no names to match."""
+def _by_position(table, names, by_position, record=None, labelled=False) -> bool:
+    """Whether to take the columns in order: asked for, no header, or no names to match.
+
+    Refuses a file without a header for a model whose training file may have had another
+    layout than its features in order (then its target, last): by position, it would take
+    the wrong columns without a word; ``--by-position`` says the file has that layout."""
+    if not table.has_header and not by_position and names:
+        why = _layout_unknown(record, labelled)
+        if why:
+            target = (record or {}).get("target_name")
+            header = [*names, target] if labelled and target else names
+            what = "its features in the model's order" + (", then the target" if labelled
+                                                             else "")
+            flag = ("" if by_position is None else  # a caller without --by-position
+                    f", or pass --by-position if the file holds {what}")
+            raise FeedforwardError(
+                f"header: {table.path} has no header, and {why}, so its columns cannot be "
+                f"told by position; add the header row ({_shown(header)}){flag}")
     return by_position or not table.has_header or not names
+
+
+def _layout_unknown(record, labelled) -> str | None:
+    """Why a file without a header may not hold the model's columns in its order: the
+    training run chose or reordered its features, or named a target that need not be last."""
+    cfg = (record or {}).get("config") or {}
+    if cfg.get("features") is not None:
+        return f"the model's features were chosen with --features ({_shown(cfg['features'])})"
+    if labelled and cfg.get("target") is not None:
+        return (f"its training file's target was named (--target {cfg['target']}), and may "
+                "not be its last column")
+    return None
+
+
+def _shown(names) -> str:
+    return ", ".join(str(n) for n in list(names)[:8]) + (", ..." if len(names) > 8 else "")
 
 
 def read_features(path, record, n_features: int, by_position=False, header=None,
@@ -631,7 +663,7 @@ def read_features(path, record, n_features: int, by_position=False, header=None,
     # any column may be a feature: a rare category in the last one is not taken for a label
     table = _read(path, label, header, names=names, delimiter=delimiter, target=False)
     with _flags(label):
-        if not _by_position(table, names, by_position):
+        if not _by_position(table, names, by_position, record):
             columns = tabular.match_columns(table, names,
                                             allowed=_ignored(record, table, names, target),
                                             hint=BY_POSITION)
@@ -662,7 +694,7 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
     expected = [*names, recorded_target] if target is None else names
     table = _read(path, label, header, names=expected, target=target, delimiter=delimiter)
     with _flags(label):
-        if _by_position(table, names, by_position):
+        if _by_position(table, names, by_position, record, labelled=target is None):
             default = recorded_target if recorded_target in table.names else -1
             t = table.index(default if target is None else target)
             features = [j for j in range(len(table.names)) if j != t]
