@@ -495,3 +495,18 @@ def test_a_file_without_a_header_is_refused_where_its_layout_is_unknown(tmp_path
     assert main(["predict", model, str(tmp_path / "x.csv")]) == 2
     assert "--features (b, a)" in capsys.readouterr().err
     assert main(["predict", model, str(tmp_path / "x.csv"), "--by-position"]) == 0  # as said
+
+
+def test_codes_with_leading_zeros_stay_text_labels(tmp_path):
+    rows = "a,code\n" + "".join(f"{i},{['007', '010', '7'][i % 3]}\n" for i in range(30))
+    (tmp_path / "t.csv").write_text(rows)  # as numbers, 007 and 7 were one class, shown as 7
+    data, _ = experiment.load(config.resolve({"dataset": str(tmp_path / "t.csv")}))
+    assert sorted(data.classes) == ["007", "010", "7"]
+
+
+def test_a_boolean_target_in_any_case_is_two_classes(tmp_path):
+    rows = "a,ok\n" + "".join(f"{i},{['true', 'True', 'FALSE', 'false'][i % 4]}\n"
+                              for i in range(40))
+    (tmp_path / "t.csv").write_text(rows)
+    data, _ = experiment.load(config.resolve({"dataset": str(tmp_path / "t.csv")}))
+    assert data.classes == ["False", "True"]

@@ -716,6 +716,9 @@ def _exact_int(cell: str, value: float):
     return int(exact) if exact == exact.to_integral_value() else None
 
 
+_LEADING_ZERO = re.compile(r"\s*[+-]?0\d+\s*")  # a whole number with a leading zero
+
+
 def _encode_target(cells, name, path, lines):
     """Numeric targets as numbers; anything else as codes with their classes.
 
@@ -728,8 +731,12 @@ def _encode_target(cells, name, path, lines):
                                    f"{lines[i]}), column {name!r}; remove the row (a target is "
                                    "never imputed)")
     try:
+        if any(_LEADING_ZERO.fullmatch(c) for c in cells):  # codes such as 007 and 010:
+            raise ValueError  # as numbers, 007 would come back as 7, and 007 and 7 be one
         y = np.array([to_number(c) for c in cells])
     except ValueError:
+        if all(c.strip().lower() in ("true", "false") for c in cells):  # as the features'
+            cells = [c.strip().capitalize() for c in cells]  # categories: TRUE, true: True
         classes, codes = np.unique(np.array(cells), return_inverse=True)
         return codes.astype(np.int64), classes.tolist()
     if not np.isfinite(y).all():
