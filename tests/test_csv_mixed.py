@@ -510,3 +510,14 @@ def test_a_boolean_target_in_any_case_is_two_classes(tmp_path):
     (tmp_path / "t.csv").write_text(rows)
     data, _ = experiment.load(config.resolve({"dataset": str(tmp_path / "t.csv")}))
     assert data.classes == ["False", "True"]
+
+
+def test_numbers_with_a_decimal_comma_are_refused_not_made_categories(tmp_path):
+    rows = "a;b;y\n" + "".join(f"{['0,5', '1,5', '2,5'][i % 3]};{i};{'xz'[i % 2]}\n"
+                               for i in range(30))
+    (tmp_path / "t.csv").write_text(rows)  # three values: they were one-hot categories
+    with pytest.raises(FeedforwardError, match="'a' holds numbers written with a decimal comma"):
+        experiment.load(config.resolve({"dataset": str(tmp_path / "t.csv")}))
+    data, _ = experiment.load(config.resolve({"dataset": str(tmp_path / "t.csv"),
+                                              "categorical": ["a"]}))  # categories, as said
+    assert data.x.shape[1] == 2

@@ -27,6 +27,7 @@ Everything it learns is JSON (categories are text), so it lives in :meth:`get_co
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections import Counter
 
@@ -101,6 +102,32 @@ def _category(value) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?\d+,\d+\s*")
+
+
+def refuse_decimal_commas(present, name) -> None:
+    """Refuse a column of numbers written with a decimal comma (``-0,823`` in a ``;`` file):
+    read as text, they would become categories of their values.
+
+    Parameters
+    ----------
+    present : sequence
+        The column's present (not missing) cells.
+    name : str
+        The column's name, for the message.
+
+    Raises
+    ------
+    FeedforwardError
+        When every present cell is such a number.
+    """
+    if present and all(isinstance(v, str) and _DECIMAL_COMMA.fullmatch(v) for v in present):
+        raise FeedforwardError(
+            f"x: column {shorten(name)!r} holds numbers written with a decimal comma (e.g. "
+            f"{shorten(present[0])!r}), which are text here; write them with a decimal point, "
+            f"or pass --categorical {shorten(name)} if they are categories")
 
 
 def mixed_text(cells):
@@ -347,6 +374,7 @@ class TableEncoder(Preprocessor):
                 i = mixed_text(cells[:, j])
                 if i is not None:
                     raise FeedforwardError(f"x: {mixed_message(name, cells[i, j], i + 1)}")
+                refuse_decimal_commas(present, name)
             if numbers is not None:
                 kind, cats, fill = "numeric", None, _numeric_fill(numbers, name, self.impute)
             else:

@@ -33,7 +33,13 @@ import numpy as np
 
 from ..errors import FeedforwardError, show
 from . import mnist, playground, tabular
-from .encoding import TableEncoder, UnseenCategoryWarning, mixed_message, mixed_text
+from .encoding import (
+    TableEncoder,
+    UnseenCategoryWarning,
+    mixed_message,
+    mixed_text,
+    refuse_decimal_commas,
+)
 from .split import train_val_test_split
 
 PLAYGROUND_SAMPLES = 500
@@ -313,6 +319,9 @@ def table_encoder(table, t, columns, categorical=None, impute=None, missing_indi
     detected = [j for j in columns if kinds[j] == "text" and j not in forced]
     for j in detected:
         _refuse_mixed(table, j)
+        refuse_decimal_commas([row[j] for row in table.rows
+                               if row[j].strip().lower() not in tabular.MISSING],
+                              table.names[j])
     gaps = [j for j in columns if kinds[j] != "numbers"]
     if impute == "none":
         table.refuse_missing(columns)
