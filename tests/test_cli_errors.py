@@ -33,6 +33,8 @@ def files(tmp_path_factory):
     # a price column with one typo: read as text, it was 37 classes for 40 rows, exit 0
     (folder / "price.csv").write_text("x1,x2,price\n" + "".join(
         f"{i % 7},{i % 3},{'12.5kg' if i == 17 else 1.5 * i}\n" for i in range(40)))
+    (folder / "const.csv").write_text("x1,x2,y\n" + "".join(f"{i % 7},{i % 3},7\n"
+                                                           for i in range(40)))
     (folder / "broken.toml").write_text("epochs = [1,\n")
     (folder / "typo.toml").write_text("lerning_rate = 0.1\n")
     (folder / "wrongtype.toml").write_text('epochs = "ten"\n')
@@ -113,6 +115,7 @@ IN_PROCESS_CASES = [
     (["train", "--dataset", "good.csv", "--task", "regression"], ["--task regression",
                                                                   "text labels"]),
     (["train", "--dataset", "price.csv"], ["'price'", "'12.5kg'", "row 18", "typo"]),
+    (["train", "--dataset", "const.csv"], ["'y'", "one value (7)", "all 40 rows"]),
     (["train", "--dataset", "price.csv", "--task", "classification"], ["'12.5kg'", "typo"]),
     (["train", "--optimizer", "adam", "--momentum", "0.9"], ["--momentum", "'adam'",
                                                              "beta_1"]),

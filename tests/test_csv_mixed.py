@@ -521,3 +521,13 @@ def test_numbers_with_a_decimal_comma_are_refused_not_made_categories(tmp_path):
     data, _ = experiment.load(config.resolve({"dataset": str(tmp_path / "t.csv"),
                                               "categorical": ["a"]}))  # categories, as said
     assert data.x.shape[1] == 2
+
+
+def test_classification_asked_for_takes_a_few_fractional_values_as_classes(tmp_path):
+    rows = "a,t\n" + "".join(f"{i},{[0.5, 1.5][i % 2]}\n" for i in range(30))
+    (tmp_path / "t.csv").write_text(rows)
+    path = str(tmp_path / "t.csv")
+    data, _ = experiment.load(config.resolve({"dataset": path, "task": "classification"}))
+    assert data.classes == [0.5, 1.5]
+    data, _ = experiment.load(config.resolve({"dataset": path}))  # by itself: a quantity
+    assert data.task == "regression"

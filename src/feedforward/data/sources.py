@@ -481,8 +481,11 @@ def for_task(data: Data, task: str, label="--task") -> Data:
         _refuse_quantity_with_text(data, label)
         if not asked:
             _refuse_text_per_row(data, label)
+        _refuse_one_class(data, data.classes)
         return replace(data, task=task)
-    if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+    continuous = y.dtype.kind == "f" and not np.array_equal(y, np.round(y))
+    if continuous and not (asked and len(np.unique(y)) <= MAX_AUTO_CLASSES):
+        # asked for, a few distinct values (0.5 and 1.5) are classes; else it is a quantity
         bad = y[np.argmax(y != np.round(y))]
         raise FeedforwardError(
             f"{label} classification: the target {data.target_name!r} of {data.name} is "
@@ -495,7 +498,16 @@ def for_task(data: Data, task: str, label="--task") -> Data:
             f"per class): too many classes to learn, it looks like a quantity; use "
             f"{label} regression (or auto)")
     labels = [int(c) if float(c).is_integer() else float(c) for c in classes]
+    _refuse_one_class(data, labels)
     return replace(data, y=codes.astype(np.int64), classes=labels, task=task)
+
+
+def _refuse_one_class(data: Data, classes) -> None:
+    if len(classes) == 1:
+        raise FeedforwardError(
+            f"target: {data.target_name!r} of {data.name} holds one value ({classes[0]}) in "
+            f"all {len(data.y)} rows: there is nothing to tell apart; choose another target "
+            "(--target)")
 
 
 def _refuse_quantity_with_text(data: Data, label: str) -> None:
