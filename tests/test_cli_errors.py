@@ -35,6 +35,8 @@ def files(tmp_path_factory):
         f"{i % 7},{i % 3},{'12.5kg' if i == 17 else 1.5 * i}\n" for i in range(40)))
     (folder / "const.csv").write_text("x1,x2,y\n" + "".join(f"{i % 7},{i % 3},7\n"
                                                            for i in range(40)))
+    (folder / "trailing.csv").write_text("x1,x2,label,\n" + "".join(
+        f"{i % 7},{i % 3},{'ab'[i % 2]},\n" for i in range(40)))  # a delimiter ending each line
     (folder / "broken.toml").write_text("epochs = [1,\n")
     (folder / "typo.toml").write_text("lerning_rate = 0.1\n")
     (folder / "wrongtype.toml").write_text('epochs = "ten"\n')
@@ -116,6 +118,8 @@ IN_PROCESS_CASES = [
                                                                   "text labels"]),
     (["train", "--dataset", "price.csv"], ["'price'", "'12.5kg'", "row 18", "typo"]),
     (["train", "--dataset", "const.csv"], ["'y'", "one value (7)", "all 40 rows"]),
+    (["train", "--dataset", "trailing.csv"], ["column 4 has no name and no value",
+                                              "end of every line"]),
     (["train", "--dataset", "price.csv", "--task", "classification"], ["'12.5kg'", "typo"]),
     (["train", "--optimizer", "adam", "--momentum", "0.9"], ["--momentum", "'adam'",
                                                              "beta_1"]),

@@ -619,6 +619,11 @@ def read_table(path, header=None, delimiter=None, names=(), target=None) -> CsvT
         if len(row) != width:
             raise FeedforwardError(f"{path}: row {i + 1} (line {lines[i]}) has {len(row)} cells, "
                                    f"{'the header' if has_header else 'the first row'} has {width}")
+    for j, name in enumerate(columns if has_header else ()):
+        if not name.strip() and all(not row[j].strip() for row in rows):
+            raise FeedforwardError(
+                f"{path}: column {j + 1} has no name and no value (a delimiter "
+                f"{delimiter!r} at the end of every line?); remove it from the file")
     return CsvTable(path, columns, rows, lines, has_header, delimiter)
 
 
