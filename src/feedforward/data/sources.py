@@ -503,7 +503,7 @@ def for_task(data: Data, task: str, label="--task") -> Data:
 
 
 def _refuse_one_class(data: Data, classes) -> None:
-    if len(classes) == 1:
+    if len(classes) == 1 and len(data.y) > 1:  # one row: the split says what is wrong
         raise FeedforwardError(
             f"target: {data.target_name!r} of {data.name} holds one value ({classes[0]}) in "
             f"all {len(data.y)} rows: there is nothing to tell apart; choose another target "
