@@ -389,6 +389,15 @@ def test_play_sends_frames_and_pause_stops_them_promptly(conn):
     assert conn.session.epoch == epoch and not conn.session.running
 
 
+def test_a_step_while_playing_says_that_training_stopped(conn):
+    assert conn.ask({"type": "play"}, "state")["running"]
+    conn.until("frame")
+    conn.send({"type": "step"})
+    assert not conn.until("state")["running"]  # a client knows it paused, as after pause
+    conn.until("frame")
+    assert not conn.session.running
+
+
 def test_setup_seed_and_batch_size(conn):
     state = conn.ask({"type": "setup", "setup": {"seed": 7, "batch_size": 50}}, "state")
     data = conn.until("data")

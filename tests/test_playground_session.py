@@ -182,3 +182,46 @@ def test_the_python_code_reaches_the_sessions_weights_exactly(setup):
     assert model.get_config() == session.model.get_config()
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(),
                                                     session.model.get_weights(), strict=True))
+
+
+def _generated_model(session):
+    import contextlib
+    import io
+
+    from feedforward.playground import codegen
+
+    namespace = {"__name__": "generated"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(codegen.generate(session), "generated", "exec"), namespace)  # noqa: S102
+    return namespace["model"]
+
+
+def test_the_code_reaches_the_weights_whether_early_stopping_stopped_or_not():
+    setup = {"early_stopping": 10, "optimizer": {"name": "sgd", "learning_rate": 1}}
+    running = Session(setup)  # patience not run out: the weights are the current ones
+    running.train(8)
+    stopped = Session(setup)
+    stop = None
+    while stop is None:  # until early stopping ends training and restores its best epoch
+        _, stop = stopped.train(1)
+    assert stop[0] == "early_stopping"
+    for session in (running, stopped):
+        assert np.array_equal(_generated_model(session).params, session.model.params)
+
+
+def test_a_step_after_an_early_stop_trains_on_and_a_refused_setup_keeps_the_custom_data():
+    session = Session({"early_stopping": 2, "optimizer": {"name": "sgd", "learning_rate": 1}})
+    stop = None
+    while stop is None:
+        _, stop = session.train(1)
+    before = session.model.params.copy()
+    session.resume(stopped_only=True)  # what a step does after a stop
+    _, stop = session.train(1)
+    assert stop is None and not np.array_equal(session.model.params, before)
+    session.upload("1,1,0\n2,2,1\n-1,-1,0")
+    with pytest.raises(ff.FeedforwardError, match="train_percent"):
+        session.apply({"problem": "regression", "train_percent": 10})
+    session.apply({"dataset": "xor"})
+    session.apply({"dataset": "custom"})  # its own problem, as uploaded
+    assert session.setup["problem"] == "classification"
+    assert session.state()["output"]["loss"] == "binary_crossentropy"

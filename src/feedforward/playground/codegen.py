@@ -111,8 +111,11 @@ def generate(session) -> str:
             lines.append("# as in the playground, early stopping watches the test loss when "
                          "there is no validation split")
             validation = "(x_test, y_test)"
+        # the playground restores the best weights when it stops, and only then; the
+        # callback restores at the end of fit, so only for a session that stopped
+        restore = session.driver.stopped_early
         callbacks = (f"[ff.callbacks.EarlyStopping(monitor='val_loss', "
-                     f"patience={setup['early_stopping']}, restore_best_weights=True)]")
+                     f"patience={setup['early_stopping']}, restore_best_weights={restore})]")
     lines += [f"history = model.fit(x_train, y_train, epochs={epochs}, "
               f"batch_size=cfg['batch_size'], validation_data={validation},",
               f"                    callbacks={callbacks}, verbose=0)",

@@ -205,6 +205,14 @@ class Driver:
         """Early stopping from scratch, with the setup's patience."""
         self.stopper = Stopping(self.session.setup["early_stopping"])
 
-    def resume(self) -> None:
-        """Before playing again: early stopping counts its patience anew."""
-        self.stopper.wait = 0
+    @property
+    def stopped_early(self) -> bool:
+        """Whether early stopping ended training and restored its best weights (until the
+        next play or step)."""
+        return self.stopper.stopped_epoch is not None
+
+    def resume(self, stopped_only=False) -> None:
+        """Before playing again: early stopping counts its patience anew. ``stopped_only``:
+        only after it stopped training (a step after a stop trains on, as play does)."""
+        if not stopped_only or self.stopper.stopped_epoch is not None:
+            self.stopper.wait, self.stopper.stopped_epoch = 0, None

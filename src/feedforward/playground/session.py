@@ -182,16 +182,18 @@ class Session(Editing):
 
     @contextlib.contextmanager
     def transaction(self):
-        """On an error, put back the session as it was (its attributes, the custom split)."""
+        """On an error, put back the session as it was (its attributes, the custom data: its
+        split and the problem it was read for)."""
         saved = dict(self.__dict__)
+        custom = None if self.custom is None else dict(vars(self.custom))
         parts = None if self.custom is None else self.custom.parts.copy()
         try:
             yield
         except Exception:
             self.__dict__.clear()
             self.__dict__.update(saved)
-            if parts is not None:
-                self.custom.parts = parts
+            if custom is not None:
+                vars(self.custom).update(custom, parts=parts)
             raise
 
     def reset(self) -> None:
@@ -227,9 +229,10 @@ class Session(Editing):
             raise FeedforwardError("train: the training set is empty")
         return self.driver.train(epochs, budget)
 
-    def resume(self) -> None:
-        """Before playing again: early stopping counts its patience anew."""
-        self.driver.resume()
+    def resume(self, stopped_only=False) -> None:
+        """Before playing again: early stopping counts its patience anew (``stopped_only``:
+        only if it stopped training)."""
+        self.driver.resume(stopped_only)
 
     # ------------------------------------------------------------------ measuring
     def evaluate(self) -> dict:
