@@ -215,7 +215,7 @@ def test_a_step_after_an_early_stop_trains_on_and_a_refused_setup_keeps_the_cust
     while stop is None:
         _, stop = session.train(1)
     before = session.model.params.copy()
-    session.resume(stopped_only=True)  # what a step does after a stop
+    session.driver.resume(stopped_only=True)  # what a step does after a stop
     _, stop = session.train(1)
     assert stop is None and not np.array_equal(session.model.params, before)
     session.upload("1,1,0\n2,2,1\n-1,-1,0")

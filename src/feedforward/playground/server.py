@@ -254,7 +254,7 @@ class Connection:
         if was_running:  # as pause says it, so that a client knows training stopped
             await self.send(self.session.state())
         # after an early stop, a step trains on (else it would train an epoch and restore)
-        self.session.resume(stopped_only=True)
+        self.session.driver.resume(stopped_only=True)
         done, stop = 0, None
         while not done and stop is None:  # in slices: other connections keep their turn
             done, stop = self.session.train(1, SLICE)

@@ -182,8 +182,7 @@ class Session(Editing):
 
     @contextlib.contextmanager
     def transaction(self):
-        """On an error, put back the session as it was (its attributes, the custom data: its
-        split and the problem it was read for)."""
+        """On an error, put back the session as it was (its attributes, the custom data)."""
         saved = dict(self.__dict__)
         custom = None if self.custom is None else dict(vars(self.custom))
         parts = None if self.custom is None else self.custom.parts.copy()
@@ -229,10 +228,9 @@ class Session(Editing):
             raise FeedforwardError("train: the training set is empty")
         return self.driver.train(epochs, budget)
 
-    def resume(self, stopped_only=False) -> None:
-        """Before playing again: early stopping counts its patience anew (``stopped_only``:
-        only if it stopped training)."""
-        self.driver.resume(stopped_only)
+    def resume(self) -> None:
+        """Before playing again: early stopping counts its patience anew."""
+        self.driver.resume()
 
     # ------------------------------------------------------------------ measuring
     def evaluate(self) -> dict:
