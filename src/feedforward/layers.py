@@ -132,6 +132,22 @@ class Input:
         return f"Input(shape={self.shape[1:]})"
 
 
+def refuse_freezing(value, what) -> None:
+    """Refuse ``trainable = False``: freezing is not supported, and ignored it would not be.
+
+    Parameters
+    ----------
+    value : object
+        The value set.
+    what : str
+        The layer or model, for the message.
+    """
+    if not value:
+        raise FeedforwardError(f"trainable: freezing {what} is not supported (its weights "
+                               "would go on training); to keep weights fixed, train a model "
+                               "without them, or restore them after fit with set_weights")
+
+
 class Layer(Configurable):
     """Base class for layers. Parameter-free layers need only ``forward`` and ``backward``."""
 
@@ -293,6 +309,16 @@ class Layer(Configurable):
             The gradient with respect to the inputs; None when ``input_grad`` is off.
         """
         raise NotImplementedError
+
+    @property
+    def trainable(self) -> bool:
+        """True: every layer trains. Freezing is not supported, so ``trainable = False`` is
+        refused rather than ignored (the layer would go on training)."""
+        return True
+
+    @trainable.setter
+    def trainable(self, value):
+        refuse_freezing(value, f"the {self.name} layer")
 
     def count_params(self) -> int:
         """The number of trainable scalars.

@@ -142,6 +142,9 @@ class CategoricalAccuracy(Metric):
     _n_sums = 2
 
     def _batch_sums(self, p, y):
+        if p.shape[1] == 1:  # the argmax of one column is always 0: accuracy 1, whatever p
+            raise FeedforwardError(f"metrics: {self.name} needs an output per class; over one "
+                                   "output column use binary_accuracy (or 'accuracy')")
         return np.sum(p.argmax(axis=1) == y.argmax(axis=1)), p.shape[0]
 
     def result(self):

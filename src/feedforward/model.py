@@ -108,7 +108,8 @@ def _check_output(model, loss):
 
 
 def _resolve_metric(m, loss):
-    if isinstance(m, str) and m.replace("_", "").lower() in ("accuracy", "acc"):
+    generic = type(m) is metrics.Accuracy  # an instance means what the name means
+    if generic or isinstance(m, str) and m.replace("_", "").lower() in ("accuracy", "acc"):
         if isinstance(loss, losses.BinaryCrossentropy):
             return metrics.BinaryAccuracy()
         if isinstance(loss, losses.CategoricalCrossentropy):
@@ -118,6 +119,14 @@ def _resolve_metric(m, loss):
         raise FeedforwardError(f"metrics: expected metric names, configs or instances, got "
                                f"{describe(m)}")
     return resolved
+
+
+def _refuse_twice(names) -> None:
+    """Two metrics under one name would share one History key and evaluate() entry."""
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise FeedforwardError(f"metrics: {', '.join(map(repr, twice))} named twice; give each "
+                               "metric its own name (metric.name = '...'), or list it once")
 
 
 class Sequential(engine.Trainable, Inputs, Structure, Network):
@@ -260,8 +269,9 @@ class Sequential(engine.Trainable, Inputs, Structure, Network):
             metrics = [metrics]
         self.metrics = [_resolve_metric(m, loss_fn) for m in metrics or []]
         # the History keys: the name the user gave ("accuracy"), else the metric's own
-        self.metric_names = [m if isinstance(m, str) else r.name
+        self.metric_names = [m if isinstance(m, str) else getattr(m, "name", r.name)
                              for m, r in zip(metrics or [], self.metrics, strict=True)]
+        _refuse_twice(self.metric_names)
         self.fused = _fused(self)
 
     # ------------------------------------------------------------------ description

@@ -429,6 +429,13 @@ def _restore_preprocessing(model, f, path):
             raise FeedforwardError(f"{path}: preprocessing {i} is refused: {e}") from None
 
 
+def _named(metric, spec):
+    """A metric under the name it was compiled with (``"accuracy"``, or one given)."""
+    if "name" in spec:
+        metric.name = str(spec["name"])
+    return metric
+
+
 def _restore_compile(model, f, meta, path, reader):
     config = _json(meta, "compile", path)
     if config is None:
@@ -441,7 +448,7 @@ def _restore_compile(model, f, meta, path, reader):
     try:
         model.compile(optimizer=optimizers.deserialize(config.get("optimizer")),
                       loss=losses.deserialize(config.get("loss")),
-                      metrics=[metrics.deserialize(m) for m in specs])
+                      metrics=[_named(metrics.deserialize(m), m) for m in specs])
     except FeedforwardError as e:
         raise FeedforwardError(f"{path}: the compile metadata is refused: {e}; "
                                "load_model(path, compile=False) reads the weights alone") from None

@@ -122,6 +122,15 @@ class Structure:
         self._flatten_parameters()
 
     @property
+    def trainable(self) -> bool:
+        """True: every layer trains (``trainable = False`` is refused, as for a layer)."""
+        return True
+
+    @trainable.setter
+    def trainable(self, value):
+        layers_mod.refuse_freezing(value, "the model")
+
+    @property
     def input_shape(self) -> tuple:
         """``(None, features)``, as Keras gives it: None stands for the batch axis."""
         self.require_built("input_shape")

@@ -31,6 +31,7 @@ the trainer's public names: :attr:`Trainer.position`, :attr:`Trainer.x`, :attr:`
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -45,6 +46,7 @@ from .data.streams import (
     is_stream,
     prepare_data,
     prepare_validation,
+    stream_batches,
     stream_source,
 )
 from .errors import FeedforwardError, check_number, describe
@@ -186,20 +188,37 @@ def loss_weight(model, n) -> int:
     return 1 if model.loss.reduction == "sum" else n
 
 
-def metric_results(model) -> dict:
+def metric_results(model, metrics=None) -> dict:
     """The model's metrics' current values.
 
     Parameters
     ----------
     model : Sequential
         A compiled model.
+    metrics : list of Metric, optional
+        Copies of the model's metrics to read instead (as ``evaluate`` keeps them).
 
     Returns
     -------
     dict
         ``{name: value}`` under the names given to ``compile``.
     """
-    return {k: m.result() for k, m in zip(model.metric_names, model.metrics, strict=True)}
+    metrics = model.metrics if metrics is None else metrics
+    return {k: m.result() for k, m in zip(model.metric_names, metrics, strict=True)}
+
+
+def _gathered(stream):
+    """The ``(x, y)`` rows of a stream of labelled batches, concatenated."""
+    xs, ys = [], []
+    for k, batch in enumerate(stream_batches(stream)):
+        if len(batch) != 2:
+            raise FeedforwardError(f"x: batch {k} of the stream holds {len(batch)} arrays; "
+                                   "evaluate takes batches (x, y)")
+        xs.append(np.asarray(batch[0]))
+        ys.append(np.asarray(batch[1]))
+    if not xs:
+        raise FeedforwardError("x: the stream holds no batch")
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def evaluate_prepared(model, x, y, batch_size=1024, sample_weight=None) -> dict:
@@ -223,7 +242,10 @@ def evaluate_prepared(model, x, y, batch_size=1024, sample_weight=None) -> dict:
     dict
         ``{"loss": ..., metric name: ...}`` over all ``n`` samples.
     """
-    for m in model.metrics:
+    # copies: an evaluate inside fit (a callback's, validation) leaves the epoch's running
+    # metrics as they were
+    metrics = [copy.deepcopy(m) for m in model.metrics]
+    for m in metrics:
         m.reset()
     total = 0.0
     for xb, yb, *wb in BatchIterator(x, y, batch_size=batch_size, sample_weight=sample_weight):
@@ -235,11 +257,11 @@ def evaluate_prepared(model, x, y, batch_size=1024, sample_weight=None) -> dict:
         else:
             value = model.loss.value(out, yb, prepared=True)
         total += value * loss_weight(model, out.shape[0])
-        for m in model.metrics:
+        for m in metrics:
             m.update(out, yb)
     if model.loss.reduction == "mean":
         total /= x.shape[0]
-    return {"loss": total + model.penalty(), **metric_results(model)}
+    return {"loss": total + model.penalty(), **metric_results(model, metrics)}
 
 
 # ---------------------------------------------------------------------------- the engine
@@ -877,8 +899,10 @@ class Trainable:
 
         Parameters
         ----------
-        x : array of shape (n, features)
-            Raw inputs (the preprocessing is applied).
+        x : array of shape (n, features), or a stream of batches
+            Raw inputs (the preprocessing is applied). A PyDataset-like object or an iterable
+            of batches (as ``fit`` takes; a batch's ``y`` is ignored) is predicted batch by
+            batch.
         batch_size : int, default 1024
             Rows computed at once; bounds the memory of the work arrays.
         verbose : {0, 1, 2, "auto"}, default "auto"
@@ -910,6 +934,11 @@ class Trainable:
             raise FeedforwardError("predict: the model has no layers")
         batch_size = int(check_number(batch_size, "batch_size", low=1, integer=True))
         check_verbose(verbose)
+        if is_stream(x):  # a PyDataset or generator of batches: their outputs, in order
+            outputs = [self.predict(b[0], batch_size, 0) for b in stream_batches(x)]
+            if not outputs:
+                raise FeedforwardError("x: the stream holds no batch")
+            return np.concatenate(outputs)
         with inference.lock(self):  # the layers' work arrays are the model's, not the call's
             x = self.prepare_x(x)
             if x.shape[0] <= batch_size:  # one batch: skip the iterator (small calls' latency)
@@ -921,7 +950,7 @@ class Trainable:
                 start += len(xb)
             return out
 
-    def evaluate(self, x, y, batch_size=1024, verbose="auto", return_dict=False):
+    def evaluate(self, x, y=None, batch_size=1024, verbose="auto", return_dict=False):
         """Loss (with regularization penalties) and metrics on ``(x, y)``, in inference mode.
 
         Returns the loss alone when there are no metrics, else ``[loss, metric, ...]``;
@@ -929,10 +958,11 @@ class Trainable:
 
         Parameters
         ----------
-        x : array of shape (n, features)
-            Raw inputs (the preprocessing is applied).
+        x : array of shape (n, features), or a stream of ``(x, y)`` batches
+            Raw inputs (the preprocessing is applied). A PyDataset-like object or an iterable
+            of batches (as ``fit`` takes) is read whole, its rows gathered in memory.
         y : array of shape (n,) or (n, outputs)
-            Labels or targets.
+            Labels or targets; None for a stream.
         batch_size : int, default 1024
             Rows computed at once; the result does not depend on it.
         verbose : {0, 1, 2, "auto"}, default "auto"
@@ -947,6 +977,8 @@ class Trainable:
         """
         self.require_compiled("evaluate")
         check_verbose(verbose)
+        if y is None and is_stream(x):  # gathered: every metric is over all the rows
+            x, y = _gathered(x)
         x, y = self.prepare_xy(x, y)
         with inference.lock(self):  # the layers' work arrays, as in predict
             logs = evaluate_prepared(self, x, y, batch_size)

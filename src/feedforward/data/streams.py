@@ -279,6 +279,32 @@ def _indexed(data) -> bool:
             and not isinstance(data, (list, tuple)))
 
 
+def stream_batches(data, name="x"):
+    """Each batch of a stream (see :func:`is_stream`), once, in order.
+
+    Parameters
+    ----------
+    data : object
+        A PyDataset-like object, a re-iterable or an iterator of batches.
+    name : str
+        The argument's name, for errors.
+
+    Yields
+    ------
+    tuple
+        ``(x_batch,)`` for a batch of inputs alone, else the batch's ``(x, y[, w])``.
+    """
+    batches = (data[i] for i in range(len(data))) if _indexed(data) else iter(data)
+    for k, batch in enumerate(batches):
+        if isinstance(batch, (tuple, list)) and len(batch) in (1, 2, 3):
+            yield tuple(batch)
+        elif isinstance(batch, np.ndarray) or hasattr(batch, "__array__"):
+            yield (batch,)
+        else:
+            raise FeedforwardError(f"{name}: batch {k} is {describe(batch)}; expected an "
+                                   "array of inputs or a tuple (x, y[, sample_weight])")
+
+
 def is_stream(x) -> bool:
     """Whether ``fit``'s ``x`` is a stream of batches rather than an array.
 

@@ -1,0 +1,102 @@
+"""The Keras-style API gives the right numbers or a clear refusal where a Keras user's habit
+met a silent wrong answer: streams in predict and evaluate, metrics under one name, the generic
+accuracy on multi-label outputs, argmax accuracy over one column, an evaluate inside fit, and
+freezing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import feedforward as ff
+from feedforward.errors import FeedforwardError
+
+RNG = np.random.default_rng(0)
+
+
+class Batches:
+    """A PyDataset as Keras documents it: slicing by index, empty slices past the end."""
+
+    def __init__(self, x, y, batch_size=10):
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, i):
+        part = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        return self.x[part], self.y[part]
+
+
+def binary_model(features=3, metrics=("accuracy",)):
+    model = ff.Sequential([ff.Input((features,)), ff.Dense(1, activation="sigmoid")], seed=0)
+    model.compile("sgd", "binary_crossentropy", list(metrics))
+    return model
+
+
+def test_predict_and_evaluate_take_the_streams_that_fit_takes():
+    x = RNG.normal(size=(25, 3))
+    y = (x[:, 0] > 0).astype(int)
+    model = binary_model()
+    model.fit(Batches(x, y), epochs=1, verbose=0)
+    # a PyDataset's slices past the end are empty: read as an array, it never ended
+    np.testing.assert_allclose(model.predict(Batches(x, y)), model.predict(x), rtol=1e-6)
+    np.testing.assert_allclose(model.predict(b for b in np.array_split(x, 3)),
+                               model.predict(x), rtol=1e-6)
+    assert model.evaluate(Batches(x, y), return_dict=True) == pytest.approx(
+        model.evaluate(x, y, return_dict=True))
+    with pytest.raises(FeedforwardError, match="batch 0 of the stream holds 1 arrays"):
+        model.evaluate(iter([x]))
+
+
+def test_an_evaluate_inside_fit_leaves_the_epochs_metrics_alone():
+    x = RNG.normal(size=(60, 3))
+    y = (x[:, 0] > 0).astype(int)
+
+    class Peek(ff.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            if batch == 2:
+                self.model.evaluate(x[:7], 1 - y[:7])  # other rows, every label wrong
+
+    logs = []
+    for callbacks in ([], [Peek()]):
+        model = binary_model()
+        logs.append(model.fit(x, y, epochs=1, batch_size=10, verbose=0,
+                              callbacks=callbacks).history["accuracy"])
+    assert logs[0] == logs[1]
+
+
+def test_metrics_under_one_name_are_refused_and_a_given_name_is_kept():
+    a, b = ff.metrics.BinaryAccuracy(threshold=0.3), ff.metrics.BinaryAccuracy(threshold=0.7)
+    with pytest.raises(FeedforwardError, match="'binary_accuracy' named twice"):
+        binary_model(metrics=(a, b))
+    a.name = "accuracy_at_0.3"
+    model = binary_model(metrics=(a, b))
+    x = RNG.normal(size=(30, 3))
+    y = (x[:, 0] > 0).astype(int)
+    assert list(model.evaluate(x, y, return_dict=True)) == ["loss", "accuracy_at_0.3",
+                                                            "binary_accuracy"]
+
+
+def test_the_accuracy_instance_means_what_the_name_means():
+    x = RNG.normal(size=(40, 3))
+    labels = (x + RNG.normal(size=(40, 3)) > 0).astype(float)  # three independent labels
+    scores = []
+    for metric in ("accuracy", ff.metrics.Accuracy()):
+        model = ff.Sequential([ff.Input((3,)), ff.Dense(3, activation="sigmoid")], seed=0)
+        model.compile("sgd", "binary_crossentropy", [metric])
+        scores.append(model.evaluate(x, labels, return_dict=True)["accuracy"])
+    p = model.predict(x)
+    assert scores[0] == scores[1] == pytest.approx(np.mean((p > 0.5) == (labels > 0.5)))
+
+
+def test_argmax_accuracy_over_one_column_and_freezing_are_refused():
+    x = RNG.normal(size=(20, 3))
+    model = binary_model(metrics=("categorical_accuracy",))
+    with pytest.raises(FeedforwardError, match="categorical_accuracy needs an output per class"):
+        model.evaluate(x, (x[:, 0] > 0).astype(int))  # it said 1.0, every row wrong or not
+    for frozen in (model.layers[0], model):
+        with pytest.raises(FeedforwardError, match="trainable: freezing .* not supported"):
+            frozen.trainable = False
+        frozen.trainable = True  # what every layer is
+        assert frozen.trainable
