@@ -100,3 +100,15 @@ def test_argmax_accuracy_over_one_column_and_freezing_are_refused():
             frozen.trainable = False
         frozen.trainable = True  # what every layer is
         assert frozen.trainable
+
+
+def test_class_weight_keys_that_are_both_names_and_ids_are_refused():
+    from feedforward.weighting import class_weights
+
+    model = ff.Sequential([ff.Dense(3, activation="softmax")], input_dim=2, seed=0,
+                          classes=[1, 2, 3])  # as train makes for a target of 1, 2, 3
+    model.compile("sgd", "categorical_crossentropy")
+    with pytest.raises(FeedforwardError, match="the key 1 is both the class named 1 .id 0."):
+        class_weights(model, {0: 1, 1: 5, 2: 1})  # Keras's ids, or names? 5 went to class 0
+    weights = class_weights(model, {"1": 1, "2": 5, "3": 1})(np.eye(3))
+    assert weights.tolist() == [1, 5, 1]

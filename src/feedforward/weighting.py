@@ -118,8 +118,17 @@ def class_weights(model, class_weight):
 
 
 def _class_index(key, k, names) -> int:
+    is_id = isinstance(key, (int, np.integer)) and not isinstance(key, bool) and 0 <= key < k
+    text = [str(n) for n in names]
     if key in names:
+        if is_id and names.index(key) != key:  # class names 1, 2, 3 and ids 0, 1, 2
+            raise FeedforwardError(
+                f"class_weight: the key {show(key)} is both the class named {show(key)} (id "
+                f"{names.index(key)}) and the class of id {key} (named {show(names[key])}); "
+                f"key the dict by the class names as text ({', '.join(map(repr, text))})")
         return names.index(key)
+    if isinstance(key, str) and key in text:  # a name written as text: 3 and "3" agree
+        return text.index(key)
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool) and 0 <= key < k:
         return int(key)
     known = f"class ids 0..{k - 1}" + (f" or names {names}" if names else "")
