@@ -112,3 +112,22 @@ def test_class_weight_keys_that_are_both_names_and_ids_are_refused():
         class_weights(model, {0: 1, 1: 5, 2: 1})  # Keras's ids, or names? 5 went to class 0
     weights = class_weights(model, {"1": 1, "2": 5, "3": 1})(np.eye(3))
     assert weights.tolist() == [1, 5, 1]
+
+
+def test_keras_spellings_evaluate_sample_weight_and_checkpoint_filepath(tmp_path):
+    x = RNG.normal(size=(30, 3))
+    y = (x[:, 0] > 0).astype(int)
+    model = binary_model()
+    weights = np.r_[np.zeros(10), np.ones(20)]
+    weighted = model.evaluate(x, y, sample_weight=weights, return_dict=True)
+    # as in Keras (and fit): the weighted sum over the rows, divided by their number
+    plain = model.evaluate(x[10:], y[10:], return_dict=True)
+    assert weighted["loss"] == pytest.approx(plain["loss"] * 20 / 30)
+    with pytest.raises(FeedforwardError, match="sample_weight: expected one weight per sample"):
+        model.evaluate(x, y, sample_weight=weights[:5])
+    path = tmp_path / "best.safetensors"
+    model.fit(x, y, epochs=1, verbose=0,
+              callbacks=[ff.callbacks.ModelCheckpoint(filepath=path, monitor="loss")])
+    assert path.exists()
+    with pytest.raises(FeedforwardError, match="one of the two"):
+        ff.callbacks.ModelCheckpoint(path, filepath=path)

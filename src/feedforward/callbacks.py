@@ -449,10 +449,18 @@ class ModelCheckpoint(_Monitor):
         Write only when ``monitor`` improves on the best value so far (default False).
     mode : {"auto", "min", "max"}
         Whether lower or higher is better; ``"auto"`` infers it from the name.
+    filepath : str or Path, optional
+        Keras's name for ``path``; give one of the two.
     """
 
-    def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto"):
+    def __init__(self, path=None, monitor="val_loss", save_best_only=False, mode="auto",
+                 filepath=None):
         super().__init__(monitor, mode)
+        if (path is None) == (filepath is None):
+            raise FeedforwardError(f"ModelCheckpoint: expected the file as path (or Keras's "
+                                   f"filepath), one of the two, got path={path!r} and "
+                                   f"filepath={filepath!r}")
+        path = path if filepath is None else filepath
         self.path, self.save_best_only = str(path), bool(save_best_only)
         self.best = None
 

@@ -950,7 +950,8 @@ class Trainable:
                 start += len(xb)
             return out
 
-    def evaluate(self, x, y=None, batch_size=1024, verbose="auto", return_dict=False):
+    def evaluate(self, x, y=None, batch_size=1024, verbose="auto", return_dict=False,
+                 sample_weight=None):
         """Loss (with regularization penalties) and metrics on ``(x, y)``, in inference mode.
 
         Returns the loss alone when there are no metrics, else ``[loss, metric, ...]``;
@@ -969,6 +970,8 @@ class Trainable:
             Accepted as Keras's is and checked; for now nothing is printed, whatever its value.
         return_dict : bool, default False
             Return ``{"loss": ..., metric name: ...}``.
+        sample_weight : array of shape (n,), optional
+            Weights of the loss's rows, as ``fit`` takes them; the metrics are unweighted.
 
         Returns
         -------
@@ -980,8 +983,11 @@ class Trainable:
         if y is None and is_stream(x):  # gathered: every metric is over all the rows
             x, y = _gathered(x)
         x, y = self.prepare_xy(x, y)
+        if sample_weight is not None:
+            weighting.check_weighted_loss(self, "sample_weight")
+            sample_weight = weighting.check_sample_weight(sample_weight, len(x))
         with inference.lock(self):  # the layers' work arrays, as in predict
-            logs = evaluate_prepared(self, x, y, batch_size)
+            logs = evaluate_prepared(self, x, y, batch_size, sample_weight)
         if return_dict:
             return logs
         values = list(logs.values())
