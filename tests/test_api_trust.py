@@ -131,3 +131,16 @@ def test_keras_spellings_evaluate_sample_weight_and_checkpoint_filepath(tmp_path
     assert path.exists()
     with pytest.raises(FeedforwardError, match="one of the two"):
         ff.callbacks.ModelCheckpoint(path, filepath=path)
+
+
+def test_a_model_fitted_on_a_dataframe_matches_its_columns_by_name_later():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(RNG.normal(size=(50, 3)), columns=["a", "b", "c"])
+    y = (frame["a"] > 0).to_numpy().astype(int)
+    model = binary_model()
+    model.fit(frame, y, epochs=5, verbose=0)
+    assert model.feature_names == ["a", "b", "c"]
+    # reordered columns were taken by position: a silently wrong prediction
+    np.testing.assert_array_equal(model.predict(frame[["c", "a", "b"]]), model.predict(frame))
+    with pytest.raises(FeedforwardError, match="missing 'a'; unexpected 'x'"):
+        model.predict(frame.rename(columns={"a": "x"}))

@@ -168,9 +168,10 @@ class Sequential(engine.Trainable, Inputs, Structure, Network):
         The names of the raw input columns, in the model's order: a pandas DataFrame given to
         ``fit``, ``evaluate`` or ``predict`` has its columns matched to them by name (and is
         refused, naming the missing and unexpected columns, when they differ). None (the
-        default) takes a DataFrame's columns in order. :func:`load_model` sets them from the
-        record of a file written by ``feedforward train``; they may be set by hand (pickle
-        keeps them, :meth:`save` does not).
+        default) takes a DataFrame's columns in order. ``fit`` on a DataFrame sets them from
+        its columns, as scikit-learn keeps ``feature_names_in_``. :func:`load_model` sets them
+        from the record of a file written by ``feedforward train``; they may be set by hand
+        (pickle keeps them, :meth:`save` does not).
     """
 
     def __init__(self, layers=None, input_dim=None, seed=None, dtype="float32", preprocessing=None,

@@ -207,6 +207,11 @@ def metric_results(model, metrics=None) -> dict:
     return {k: m.result() for k, m in zip(model.metric_names, metrics, strict=True)}
 
 
+def _is_frame(x) -> bool:
+    """A pandas DataFrame (without importing pandas)."""
+    return hasattr(x, "columns") and hasattr(x, "iloc")
+
+
 def _gathered(stream):
     """The ``(x, y)`` rows of a stream of labelled batches, concatenated."""
     xs, ys = [], []
@@ -870,6 +875,10 @@ class Trainable:
                                        "arrays an epoch is one pass over them")
             source, val = prepare_data(self, x, y, validation_split, validation_data, augment,
                                        sample_weight, class_weight)
+            if getattr(self, "feature_names", None) is None and _is_frame(x):
+                # as scikit-learn keeps feature_names_in_: a DataFrame given to predict or
+                # evaluate later is matched by name, not taken by position
+                self.feature_names = [str(c) for c in x.columns]
         return Trainer(self, source, batch_size=batch_size or 32, shuffle=shuffle,
                        callbacks=callbacks, augment=augment, validation=val, epochs=epochs,
                        verbose=verbose, initial_epoch=initial_epoch).fit()
