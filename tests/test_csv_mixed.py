@@ -531,3 +531,12 @@ def test_classification_asked_for_takes_a_few_fractional_values_as_classes(tmp_p
     assert data.classes == [0.5, 1.5]
     data, _ = experiment.load(config.resolve({"dataset": path}))  # by itself: a quantity
     assert data.task == "regression"
+
+
+def test_evaluate_takes_a_file_of_one_class(folder, capsys):
+    model = train(folder)
+    lines = (folder / "data.csv").read_text().splitlines()
+    yes = [line for line in lines[1:] if line.endswith(",yes")]
+    (folder / "yes.csv").write_text("\n".join([lines[0], *yes]) + "\n")
+    assert main(["evaluate", str(model), "--data", str(folder / "yes.csv")]) == 0
+    assert f"{len(yes)} samples" in capsys.readouterr().out

@@ -479,9 +479,9 @@ def for_task(data: Data, task: str, label="--task") -> Data:
         return replace(data, y=values.astype(np.float64), classes=None, task=task)
     if data.classes is not None:  # codes 0 .. k - 1 already
         _refuse_quantity_with_text(data, label)
-        if not asked:
+        if not asked:  # evaluate asks for its model's task: a file of one class is fine there
             _refuse_text_per_row(data, label)
-        _refuse_one_class(data, data.classes)
+            _refuse_one_class(data, data.classes)
         return replace(data, task=task)
     continuous = y.dtype.kind == "f" and not np.array_equal(y, np.round(y))
     if continuous and not (asked and len(np.unique(y)) <= MAX_AUTO_CLASSES):
@@ -498,7 +498,8 @@ def for_task(data: Data, task: str, label="--task") -> Data:
             f"per class): too many classes to learn, it looks like a quantity; use "
             f"{label} regression (or auto)")
     labels = [int(c) if float(c).is_integer() else float(c) for c in classes]
-    _refuse_one_class(data, labels)
+    if not asked:
+        _refuse_one_class(data, labels)
     return replace(data, y=codes.astype(np.int64), classes=labels, task=task)
 
 
