@@ -227,3 +227,15 @@ def test_the_system_refusing_is_one_line_not_an_internal_error(error, words, fil
     monkeypatch.setattr(summary, "describe", refuse)
     assert main(["summary", str(files / "model.safetensors")]) == 2
     assert_one_line_error(capsys.readouterr().err, "summary", *words)
+
+
+def test_json_output_is_strict_json(capsys):
+    import json
+
+    import numpy as np
+
+    from feedforward.cli import common
+
+    common.print_json({"loss": float("inf"), "r2": np.array([1.0, float("nan")])})
+    assert json.loads(capsys.readouterr().out, parse_constant=lambda c: 1 / 0) == {
+        "loss": None, "r2": [1.0, None]}

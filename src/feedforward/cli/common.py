@@ -23,8 +23,21 @@ def console(quiet: bool = False) -> Console:
 
 
 def print_json(obj) -> None:
-    """``obj`` as JSON on stdout (never through rich, which would wrap lines)."""
-    sys.stdout.write(dumps(obj) + "\n")
+    """``obj`` as JSON on stdout (never through rich, which would wrap lines); a non-finite
+    number (an overflowed loss) is ``null``, as strict JSON has no NaN or Infinity."""
+    sys.stdout.write(dumps(_finite(obj)) + "\n")
+
+
+def _finite(obj):
+    if isinstance(obj, np.ndarray):
+        obj = obj.tolist()
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (float, np.floating)) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def recorded_data_config(record, path, data_file=None) -> dict:
