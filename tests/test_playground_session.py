@@ -225,3 +225,15 @@ def test_a_step_after_an_early_stop_trains_on_and_a_refused_setup_keeps_the_cust
     session.apply({"dataset": "custom"})  # its own problem, as uploaded
     assert session.setup["problem"] == "classification"
     assert session.state()["output"]["loss"] == "binary_crossentropy"
+
+
+def test_a_new_optimizer_brings_its_own_rate_with_or_without_a_schedule():
+    rates = []
+    for schedule in (None, {"name": "exponential_decay"}):
+        session = Session({"optimizer": {"name": "sgd", "learning_rate": 0.5},
+                           "schedule": schedule})
+        session.apply({"optimizer": {"name": "adam"}})  # it kept sgd's 0.5 with a schedule
+        rates.append(session.setup["optimizer"]["learning_rate"])
+        if schedule:
+            assert session.setup["schedule"]["initial_learning_rate"] == rates[-1]
+    assert rates == [0.001, 0.001]

@@ -355,16 +355,18 @@ def _with_rate(schedule, rate) -> dict:
 def _one_rate(setup, base, partial) -> None:
     """With a schedule on, the optimizer's learning rate is the schedule's initial rate: the
     page's one learning-rate box edits both. A new optimizer rate (one that the partial setup
-    changes) goes to the schedule; else the schedule's rate is the optimizer's."""
+    changes, or a new optimizer's own default) goes to the schedule; else the schedule's rate
+    is the optimizer's."""
     schedule = setup["schedule"]
     where = rate_key(schedule) if schedule else None
     if where is None:
         return
     key, index = where
-    new_rate = (isinstance(partial.get("optimizer"), dict)
-                and "learning_rate" in partial["optimizer"]
-                and base["optimizer"] is not None
-                and partial["optimizer"]["learning_rate"] != base["optimizer"]["learning_rate"])
+    asked = partial.get("optimizer") if isinstance(partial.get("optimizer"), dict) else {}
+    before = base["optimizer"]
+    new_rate = before is not None and (
+        ("learning_rate" in asked and asked["learning_rate"] != before["learning_rate"])
+        or asked.get("name", before["name"]) != before["name"])  # a new class: its own rate
     if new_rate:
         setup["schedule"] = schedule = _with_rate(schedule, setup["optimizer"]["learning_rate"])
         _construct(schedules.registry, schedule, "setup.schedule")
