@@ -239,3 +239,18 @@ def test_json_output_is_strict_json(capsys):
     common.print_json({"loss": float("inf"), "r2": np.array([1.0, float("nan")])})
     assert json.loads(capsys.readouterr().out, parse_constant=lambda c: 1 / 0) == {
         "loss": None, "r2": [1.0, None]}
+
+
+def test_a_folder_that_a_live_run_writes_into_is_refused(tmp_path, capsys):
+    import fcntl
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(out / ".train.lock", "a+") as held:  # as a live training run holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        for extra in ([], ["--overwrite"]):  # --overwrite mixed the two runs' files
+            assert main(["train", "--dataset", "xor", "--epochs", "1", "--out", str(out),
+                         "--no-plots", *extra]) == 2
+            assert "another training run is writing into" in capsys.readouterr().err
+    assert main(["train", "--dataset", "xor", "--epochs", "1", "--out", str(out),
+                 "--no-plots", "--quiet"]) == 0  # free once that run has ended

@@ -109,7 +109,7 @@ def test_one_folder_holds_one_live_search(tmp_path):
     out.mkdir()
     with open(out / ".tune.lock", "a+") as held:  # as a live search holds it
         fcntl.flock(held, fcntl.LOCK_EX)
-        with pytest.raises(FeedforwardError, match="--out: another search is running"):
+        with pytest.raises(FeedforwardError, match="--out: another search is writing into"):
             ff.tune.search(path, out=out, plots=False)
         assert not (out / results.JSONL).exists()
     assert ff.tune.search(path, out=out, plots=False).ran  # free once the other has ended

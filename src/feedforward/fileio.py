@@ -10,11 +10,13 @@ gets the permissions ``open()`` would give it (``0o666`` less the umask), not ``
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import hashlib
 import os
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import FeedforwardError
@@ -110,3 +112,39 @@ def digest(path, label: str) -> str:
     except OSError as e:
         raise FeedforwardError(f"{label}: cannot read {str(path)!r} ({e.strerror or e})") from None
     return h.hexdigest()
+
+
+@contextmanager
+def exclusive(folder, name: str, what: str, label: str = "--out"):
+    """Hold the lock file ``folder/name`` for the block: a second process that asks for it
+    meanwhile is refused, so two runs never write into one folder (a lock dies with its
+    process, so a killed run leaves only an unlocked file behind; the block's end removes it).
+
+    Parameters
+    ----------
+    folder : str or Path
+        An existing folder.
+    name : str
+        The lock file's name, such as ``.train.lock``.
+    what : str
+        What holds the folder, for the message (``"a training run"``).
+    label : str
+        The argument to name in the error.
+
+    Raises
+    ------
+    FeedforwardError
+        When another process holds the lock.
+    """
+    path = Path(folder) / name
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise FeedforwardError(f"{label}: {what} is writing into {str(folder)!r} now; wait "
+                                   "for it to end, or choose another folder") from None
+        try:
+            yield
+        finally:  # removed while held: the folder keeps only the run's own files
+            path.unlink(missing_ok=True)
+            fcntl.flock(handle, fcntl.LOCK_UN)

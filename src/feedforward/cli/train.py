@@ -37,7 +37,7 @@ from .. import __version__, callbacks, checkpoint, config, experiment, plots, re
 from ..data import sources
 from ..diagnostics import Doctor
 from ..errors import FeedforwardError
-from ..fileio import atomic_write, digest
+from ..fileio import atomic_write, digest, exclusive
 from ..metrics import confusion_matrix
 from ..model import Diverged
 from . import common, flags
@@ -141,7 +141,6 @@ def _run(args, console) -> int:
         raise FeedforwardError(f"--checkpoint-every: expected a positive number of steps, got "
                                f"{args.checkpoint_every}")
     cfg, data, parts = load(args)
-    splits = experiment.splits(parts)
     plan = experiment.make_plan(cfg, data, len(parts.x_train))
     model = experiment.build_model(cfg, plan, data)
     csv = sources.csv_file(cfg["dataset"])
@@ -150,6 +149,14 @@ def _run(args, console) -> int:
     if sources.builtin_kind(cfg["dataset"]) is None:  # a path: absolute, so that the
         cfg["dataset"] = str(Path(cfg["dataset"]).expanduser().resolve())  # file works anywhere
     out = make_folder(Path(args.out or Path("runs") / data.name.replace(".", "_")))
+    # one run writes into a folder: a second (--overwrite, --resume) would mix their files
+    with exclusive(out, ".train.lock", "another training run"):
+        return _train_into(out, args, console, resuming, cfg, data, parts, plan, model,
+                           data_digest)
+
+
+def _train_into(out, args, console, resuming, cfg, data, parts, plan, model, data_digest):
+    splits = experiment.splits(parts)
     if not resuming:
         claim_folder(out, args.overwrite)
     unlink(leftovers(out))  # no other run writes here: --out is refused to a second one

@@ -11,11 +11,9 @@ again), ``results.csv`` and ``results.md`` (ranked), ``tune.png`` (with matplotl
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .. import experiment, records
 from ..data import sources
 from ..errors import FeedforwardError
-from ..fileio import atomic_write, digest
+from ..fileio import atomic_write, digest, exclusive
 from ..model import load_model
 from . import adaptive, cv, executors, final, report, results, strategies
 from . import space as spaces
@@ -160,7 +158,7 @@ def search(space, data=None, *, out=None, strategy=None, trials=None, seed=None,
         final.check_test_data(test_data, space, trial_list[0].params, bundle)
     fingerprint = space.fingerprint(_data_digest(bundle))
     out = _out_folder(out, space)
-    with _exclusive(out):  # two runs on one folder would run every trial twice
+    with exclusive(out, ".tune.lock", "another search"):  # else every trial ran twice
         jsonl = out / results.JSONL
         done = results.read(jsonl, fingerprint, note=console.print)
         if adaptive_search:
@@ -252,21 +250,6 @@ def _out_folder(out, space) -> Path:
         raise FeedforwardError(f"--out: cannot create the folder {str(out)!r} "
                                f"({e.strerror or e})") from None
     return out
-
-
-@contextmanager
-def _exclusive(out: Path):
-    """Hold ``out``'s lock file while the search runs; refuse a second live search there."""
-    with open(out / ".tune.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise FeedforwardError(f"--out: another search is running in {str(out)!r} now; "
-                                   "wait for it to end, or choose another --out") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _best(records, metric):
