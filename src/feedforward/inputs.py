@@ -231,11 +231,15 @@ class Inputs:
 
 
 _PATH = ("forward", "transform", "prepare_x")  # what predict's checked path calls
+_STOCK: dict = {}  # model class -> whether those are the library's methods (once per class)
 
 
 def _stock(model) -> bool:
     """Whether ``model`` computes its outputs with the library's own methods: a subclass or an
     instance that replaces one of them must take the path that calls it."""
     cls, own = type(model), model.__dict__
-    return all(getattr(cls, name).__module__.startswith("feedforward.") and name not in own
-               for name in _PATH)
+    stock = _STOCK.get(cls)
+    if stock is None:
+        stock = _STOCK[cls] = all(getattr(cls, name).__module__.startswith("feedforward.")
+                                  for name in _PATH)
+    return stock and "forward" not in own and "transform" not in own and "prepare_x" not in own
