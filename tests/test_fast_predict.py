@@ -277,3 +277,18 @@ def test_a_replaced_weight_array_and_an_unaligned_input_are_followed():
     unaligned = np.frombuffer(raw, np.float32, offset=1).reshape(x.shape)
     assert not unaligned.flags.aligned and unaligned.flags.c_contiguous
     _same(model.predict(unaligned), model.predict(x))
+
+
+@needs_loops
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_finiteness_check_finds_every_non_finite_value(dtype):
+    # the loop reads the exponent bits in blocks of 4,096: edges and the tail included
+    for bad in (np.nan, np.inf, -np.inf):
+        for position in (0, 4095, 4096, 8191, 10_000):
+            a = RNG.random(10_001).astype(dtype)
+            a[position] = bad
+            assert not kernels.all_finite(a)
+    info = np.finfo(dtype)
+    assert kernels.all_finite(np.array([info.max, -info.max, info.smallest_subnormal, -0.0],
+                                       dtype))
+    assert kernels.all_finite(np.zeros(0, dtype))

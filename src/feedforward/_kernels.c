@@ -9,6 +9,7 @@
 #include <Python.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 /* An AVX2 version beside the baseline (SSE2) one, picked when the library loads: the loops are
@@ -372,6 +373,23 @@ static PyObject *py_relu_grad(PyObject *self, PyObject *const *args, Py_ssize_t 
     Py_RETURN_NONE;
 }
 
+/* Whether n floats are finite, from their bits (exponent all ones: NaN or inf): integer
+ * compares in blocks vectorize, where isfinite with an early exit per element did not. */
+typedef uint32_t __attribute__((may_alias)) bits32;
+typedef uint64_t __attribute__((may_alias)) bits64;
+#define FINITE(W, MASK)                                                                            \
+CLONES static int finite_##W(const bits##W *b, ptrdiff_t n) {                                      \
+    for (ptrdiff_t i = 0; i < n; i += 4096) {                                                      \
+        ptrdiff_t end = n - i < 4096 ? n : i + 4096;                                               \
+        int bad = 0;                                                                               \
+        for (ptrdiff_t j = i; j < end; j++) bad |= (b[j] & (MASK)) == (MASK);                      \
+        if (bad) return 0;                                                                         \
+    }                                                                                              \
+    return 1;                                                                                      \
+}
+FINITE(32, 0x7f800000u)
+FINITE(64, 0x7ff0000000000000ull)
+
 /* all_finite(a): whether a float array holds no NaN or inf (np.isfinite(a).all()) */
 static PyObject *py_all_finite(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 1) {
@@ -386,15 +404,8 @@ static PyObject *py_all_finite(PyObject *self, PyObject *const *args, Py_ssize_t
         PyErr_SetString(PyExc_ValueError, "expected a float32 or float64 array");
         return NULL;
     }
-    int finite = 1;
     Py_ssize_t n = v.len / v.itemsize;
-    if (v.itemsize == 4) {
-        const float *a = v.buf;
-        for (Py_ssize_t i = 0; i < n && finite; i++) finite = isfinite(a[i]);
-    } else {
-        const double *a = v.buf;
-        for (Py_ssize_t i = 0; i < n && finite; i++) finite = isfinite(a[i]);
-    }
+    int finite = v.itemsize == 4 ? finite_32(v.buf, n) : finite_64(v.buf, n);
     give(&v, 1);
     return PyBool_FromLong(finite);
 }
