@@ -73,7 +73,7 @@ class Inputs:
         if encoder is not None:
             return self._raw_rows(encoder, x, name)
         names = getattr(self, "feature_names", None)  # absent from models pickled before
-        if names and hasattr(x, "columns") and hasattr(x, "iloc"):  # a DataFrame: by name
+        if names and is_frame(x):  # a DataFrame: by name
             x = x.iloc[:, match_names([str(c) for c in x.columns], names, name,
                                       hint=f"pass {name}.to_numpy() to take them in order")]
         x = as_array(x, name, ndim=(1, 2))
@@ -243,3 +243,17 @@ def _stock(model) -> bool:
         stock = _STOCK[cls] = all(getattr(cls, name).__module__.startswith("feedforward.")
                                   for name in _PATH)
     return stock and "forward" not in own and "transform" not in own and "prepare_x" not in own
+
+
+def is_frame(x) -> bool:
+    """Whether ``x`` is a pandas DataFrame (without importing pandas).
+
+    Parameters
+    ----------
+    x : object
+
+    Returns
+    -------
+    bool
+    """
+    return hasattr(x, "columns") and hasattr(x, "iloc")

@@ -50,6 +50,7 @@ from .data.streams import (
     stream_source,
 )
 from .errors import FeedforwardError, check_number, describe
+from .inputs import is_frame
 
 
 class Diverged(FeedforwardError):
@@ -205,11 +206,6 @@ def metric_results(model, metrics=None) -> dict:
     """
     metrics = model.metrics if metrics is None else metrics
     return {k: m.result() for k, m in zip(model.metric_names, metrics, strict=True)}
-
-
-def _is_frame(x) -> bool:
-    """A pandas DataFrame (without importing pandas)."""
-    return hasattr(x, "columns") and hasattr(x, "iloc")
 
 
 def _gathered(stream):
@@ -875,7 +871,7 @@ class Trainable:
                                        "arrays an epoch is one pass over them")
             source, val = prepare_data(self, x, y, validation_split, validation_data, augment,
                                        sample_weight, class_weight)
-            if getattr(self, "feature_names", None) is None and _is_frame(x):
+            if getattr(self, "feature_names", None) is None and is_frame(x):
                 # as scikit-learn keeps feature_names_in_: a DataFrame given to predict or
                 # evaluate later is matched by name, not taken by position
                 self.feature_names = [str(c) for c in x.columns]
