@@ -186,7 +186,7 @@ def cast(a, dtype, name: str) -> np.ndarray:
         limit = np.finfo(out.dtype).max
         check_finite(out, name, f" after conversion to {out.dtype}",
                      f"{out.dtype} holds magnitudes up to {limit:.2g}: scale the data, or "
-                     "use dtype='float64'")
+                     "use a float64 model (dtype='float64'; train --dtype float64)")
     return out
 
 

@@ -3,6 +3,7 @@ names. The record itself is :mod:`feedforward.records`."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -16,16 +17,35 @@ from ..fileio import digest
 from ..records import dumps, fmt
 
 
+class _Console(Console):
+    """A console that outlives a closed stdout (``feedforward train ... | head``).
+
+    rich exits with status 1 and no word when stdout's reader goes away. The output is a
+    log of work whose results go to files, so the work goes on: stdout is pointed at the
+    null device and the console falls quiet.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def console(quiet: bool = False) -> Console:
     # soft wrap: long lines stay whole in logs and pipes; tables still fit the width.
     # No markup: file names, column names and class labels may hold "[...]".
-    return Console(highlight=False, markup=False, quiet=quiet, soft_wrap=True)
+    return _Console(highlight=False, markup=False, quiet=quiet, soft_wrap=True)
 
 
 def print_json(obj) -> None:
-    """``obj`` as JSON on stdout (never through rich, which would wrap lines); a non-finite
-    number (an overflowed loss) is ``null``, as strict JSON has no NaN or Infinity."""
-    sys.stdout.write(dumps(_finite(obj)) + "\n")
+    """``obj`` as JSON on stdout (never through rich, which would wrap lines); see
+    :func:`dumps_json`."""
+    sys.stdout.write(dumps_json(obj))
+
+
+def dumps_json(obj) -> str:
+    """``obj`` as a line of JSON text; a non-finite number (an overflowed loss) is ``null``,
+    as strict JSON has no NaN or Infinity."""
+    return dumps(_finite(obj)) + "\n"
 
 
 def _finite(obj):

@@ -123,11 +123,8 @@ def _given_data(args, model, record):
     if common.is_classifier(model):
         labels = data.y if data.classes is None else np.asarray(data.classes, dtype=object)[data.y]
         y = sources.label_codes(labels, common.classes_of(model), label="--data")
-    else:
-        if data.classes is not None:
-            raise FeedforwardError(f"--data: the model is a regression model, but the target "
-                                   f"of {data.name} holds class labels")
-        y = data.y.astype(np.float64)
+    else:  # whole numbers read as class labels are values here; text is refused by name
+        y = sources.for_task(data, "regression", label="--data: the model's task,").y
     return data.name, "all", data.x, y
 
 
@@ -149,8 +146,9 @@ def _recorded_data(args, record, data_file=None):
     _refuse_trained_on(record, split, args.model)
     x, y = splits[split]
     if len(x) == 0:
+        other = "" if data_file else " or pass --data"
         raise FeedforwardError(f"--split {split}: the training run had no {split} split "
-                               f"(--{split} 0); choose another split or pass --data")
+                               f"(--{split} 0); choose another split{other}")
     return data.name, split, x, y
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from rich.table import Table
 
 from .. import records
-from ..data import sources
+from ..data import sources, tabular
 from ..errors import FeedforwardError
 from ..fileio import atomic_write
 from . import common, datasets
@@ -50,7 +50,8 @@ def add_parser(subparsers, parents):
     parser.add_argument("input", metavar="INPUT.csv",
                         help="rows of raw features, with a header row naming them")
     parser.add_argument("--output", "-o", metavar="OUT.csv",
-                        help="write the predictions to this CSV file")
+                        help="write the predictions to this file: CSV, or tab-separated for "
+                             ".tsv and .tab, or JSON (as --json prints it) for .json")
     parser.add_argument("--json", action="store_true", help="print the predictions as JSON")
     datasets.add_csv_arguments(parser)
     parser.set_defaults(run=run)
@@ -81,9 +82,8 @@ def run(args, console) -> int:
         columns, rows = predictions(model, x)
     if args.output:
         _refuse_own_files(args)
-        buffer = io.StringIO()
-        _write_csv(buffer, columns, rows)
-        atomic_write(args.output, buffer.getvalue(), label="--output")  # all of it, or none
+        atomic_write(args.output, _output_text(args.output, columns, rows, model),
+                     label="--output")  # all of it, or none
         said = f"wrote {len(rows)} predictions to {args.output}"
         if args.json:  # stdout is then the JSON alone
             sys.stderr.write(said + "\n")
@@ -102,8 +102,24 @@ def run(args, console) -> int:
     return 0
 
 
-def _write_csv(f, columns, rows):
-    writer = csv.writer(f, lineterminator="\n")
+def _output_text(path, columns, rows, model) -> str:
+    """The predictions as the text of the file ``--output`` names, in the format its suffix
+    says: JSON for ``.json``, tab-separated for ``.tsv`` and ``.tab`` (as ``train`` reads
+    them), else CSV. Parquet is refused rather than written as CSV under a Parquet name."""
+    suffix = Path(path).suffix.lower()
+    if suffix in tabular.PARQUET_SUFFIXES:
+        raise FeedforwardError(f"--output: {path!r} names a Parquet file, which predict does "
+                               "not write; name a .csv, .tsv or .json file")
+    if suffix == ".json":
+        classes = common.classes_of(model) if common.is_classifier(model) else None
+        return common.dumps_json(_as_json(columns, rows, classes))
+    buffer = io.StringIO()
+    _write_csv(buffer, columns, rows, "\t" if suffix in tabular.TAB_SUFFIXES else ",")
+    return buffer.getvalue()
+
+
+def _write_csv(f, columns, rows, delimiter=","):
+    writer = csv.writer(f, delimiter=delimiter, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         # str of a NumPy float is the shortest text that reads back as the same value

@@ -474,7 +474,7 @@ def for_task(data: Data, task: str, label="--task") -> Data:
         if labels is not None and not all(isinstance(c, (int, float)) for c in labels):
             raise FeedforwardError(
                 f"{label} regression: the target {data.target_name!r} of {data.name} holds text "
-                f"labels ({', '.join(map(str, labels[:5]))}, ...), not numbers")
+                f"labels ({', '.join(map(repr, labels[:5]))}, ...), not numbers")
         values = np.asarray(labels, dtype=np.float64)[y] if labels is not None else y
         return replace(data, y=values.astype(np.float64), classes=None, task=task)
     if data.classes is not None:  # codes 0 .. k - 1 already
