@@ -436,11 +436,20 @@ def small_callbacks(folder):
 
 @pytest.fixture(scope="module")
 def saved_checkpoint(data, tmp_path_factory):
-    """A mid-epoch checkpoint (step 9, in the second epoch of 5 steps): its bytes."""
+    """A mid-epoch checkpoint (step 9, in the second epoch of 5 steps) and its history."""
     folder = tmp_path_factory.mktemp("checkpoint")
     with pytest.raises(Crash):
         fit(make(), data, [CrashAt(10), *small_callbacks(folder)])
-    return (folder / "backup" / BackupAndRestore.FILE).read_bytes()
+    return folder
+
+
+def _place(saved, folder):
+    """The saved checkpoint and the history it follows, copied into ``folder``."""
+    (folder / "h.csv").write_bytes((saved / "h.csv").read_bytes())
+    path = folder / "backup" / BackupAndRestore.FILE
+    path.parent.mkdir()
+    path.write_bytes((saved / "backup" / BackupAndRestore.FILE).read_bytes())
+    return path
 
 
 def _state(change):
@@ -495,9 +504,7 @@ TAMPERING = {
 def test_a_tampered_checkpoint_is_refused_naming_the_field(data, saved_checkpoint, tmp_path,
                                                            name):
     change, field = TAMPERING[name]
-    path = tmp_path / "backup" / BackupAndRestore.FILE
-    path.parent.mkdir()
-    path.write_bytes(saved_checkpoint)
+    path = _place(saved_checkpoint, tmp_path)
     with safe_open(str(path), framework="numpy") as f:
         meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
     change(meta, tensors)
@@ -508,9 +515,7 @@ def test_a_tampered_checkpoint_is_refused_naming_the_field(data, saved_checkpoin
 
 
 def test_the_untampered_checkpoint_resumes(data, saved_checkpoint, tmp_path):
-    path = tmp_path / "backup" / BackupAndRestore.FILE
-    path.parent.mkdir()
-    path.write_bytes(saved_checkpoint)
+    _place(saved_checkpoint, tmp_path)
     (tmp_path / "ref").mkdir()
     reference = make()
     fit(reference, data, small_callbacks(tmp_path / "ref")[:3])

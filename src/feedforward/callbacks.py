@@ -748,6 +748,12 @@ class CSVLogger(Callback):
             ``{"rows": int}``, the data rows written when the checkpoint was saved.
         """
         rows = _restored(self, state, "rows", low=0, integer=True)
+        if rows > self.rows:  # resuming would leave a gap in the history
+            has = (f"holds {self.rows}" if self.lines else "is missing or empty") \
+                if self.append else "was started afresh (CSVLogger(append=False))"
+            raise FeedforwardError(f"the checkpoint was saved after {rows} epochs, but "
+                                   f"{self.filename!r} {has}: the history would lack epochs; "
+                                   "restore the file, or start the run again")
         self.lines = self.lines[:1 + rows] if rows else []
         self._write()
 
