@@ -74,6 +74,18 @@ def _finite_float(text):
     return value
 
 
+def _integer(text):
+    """A JSON integer. One longer than ``int()`` reads (Python's limit of 4,300 digits) is
+    valid JSON too: it comes as a number of the same sign and number of digits, which every
+    field's range then refuses, naming the field, as it refuses a 401-digit one."""
+    try:
+        return int(text)
+    except ValueError:
+        digits = len(text.lstrip("-"))
+        size = 1 << round((digits - 1) * math.log2(10))  # a shift: 10 ** n takes long
+        return -size if text.startswith("-") else size
+
+
 def parse(text) -> dict:
     """A message's text as a checked ``{"type": ..., fields}`` dict; raises FieldError."""
     if not isinstance(text, str):
@@ -82,7 +94,8 @@ def parse(text) -> dict:
     if size > MAX_MESSAGE_BYTES:
         raise FieldError(None, f"message: expected at most {MAX_MESSAGE_BYTES} bytes, got {size}")
     try:
-        message = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        message = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float,
+                             parse_int=_integer)
     except FieldError:
         raise
     except (ValueError, RecursionError) as e:

@@ -19,6 +19,7 @@ import math
 
 from .. import activations, config, initializers, optimizers, schedules
 from ..data import playground as datasets
+from ..data.tabular import shorten
 from ..errors import FeedforwardError, describe, show
 from . import features, pictures
 
@@ -181,7 +182,8 @@ def check_object(value, field, keys) -> dict:
     if unknown:
         key = unknown[0]
         if not (isinstance(key, str) and key.isidentifier()):
-            key = repr(key)[:40]  # a name that a message can show on one line
+            key = repr(key)  # a name that a message can show on one line
+        key = shorten(key)  # a key of any length is echoed in both field and message
         raise FieldError(f"{field}.{key}" if field else key,
                          f"unknown field; expected {', '.join(keys)}")
     return value
@@ -193,8 +195,9 @@ def _check_features(value, field="setup.features") -> list:
                                 f"got {describe(value)}")
     for i, name in enumerate(value):
         check_choice(name, f"{field}[{i}]", features.NAMES)
-    if len(set(value)) != len(value):
-        raise FieldError(field, f"expected each feature at most once, got {value}")
+    twice = next((n for i, n in enumerate(value) if n in value[:i]), None)
+    if twice is not None:  # the repeated name, not the list: it may be long
+        raise FieldError(field, f"expected each feature at most once, got {twice!r} twice")
     return list(value)
 
 
@@ -228,10 +231,20 @@ def _check_parameters(values, defaults, field) -> dict:
                 raise FieldError(where, f"expected a list of 1 to 100 numbers, got "
                                         f"{describe(value)}")
             for i, v in enumerate(value):
-                check_float(v, f"{where}[{i}]", -MAX_PARAMETER, MAX_PARAMETER)
+                _check_parameter(v, f"{where}[{i}]")
         elif value is not None or default is not None:
-            check_float(value, where, -MAX_PARAMETER, MAX_PARAMETER)
+            _check_parameter(value, where)
     return values
+
+
+def _check_parameter(value, field) -> None:
+    """A finite number of at most :data:`MAX_PARAMETER` in size. Its sign is the class's to
+    check (a learning rate must be positive, a momentum may not be negative): the bound is
+    said without a range that would name negative values as allowed."""
+    check_float(value, field)
+    if abs(value) > MAX_PARAMETER:
+        raise FieldError(field, f"expected a number of size at most {MAX_PARAMETER:g}, got "
+                                f"{show(value)}")
 
 
 def _check_named(value, current, table, field, kind) -> dict:

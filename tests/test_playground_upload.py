@@ -1,0 +1,70 @@
+"""The playground's refusals of what a user sends and uploads: messages of bounded size that
+name the field, CSV files as common writers make them, and uploaded targets kept as written."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("httpx")
+
+from feedforward.playground.session import Session  # noqa: E402
+from feedforward.playground.setup import FieldError  # noqa: E402
+from test_playground_server import Conn, client, still_serves  # noqa: E402, F401
+
+
+@pytest.fixture
+def conn(client):  # noqa: F811
+    c = Conn(client)
+    yield c
+    c.close()
+
+
+def _error(conn, message):
+    conn.ws.send_text(message if isinstance(message, str) else json.dumps(message))
+    error = conn.ws.receive_json()
+    assert error["type"] == "error", error
+    return error
+
+
+# ---------------------------------------------------------------------------- messages
+@pytest.mark.parametrize("digits", [401, 5000, 100_000])
+def test_an_integer_of_any_length_is_refused_by_its_field(conn, digits):
+    # valid JSON: Python's int() reads at most 4,300 digits, json.loads then said "not JSON"
+    for sign in ("", "-"):
+        error = _error(conn, '{"type": "set_bias", "layer": 0, "unit": 0, "value": '
+                             + sign + "9" * digits + "}")
+        assert error["field"] == "value" and "not valid JSON" not in error["message"]
+        about = re.search(r"integer of about (\d+) digits", error["message"])
+        assert about and abs(int(about[1]) - digits) <= 1, error
+        error = _error(conn, '{"type": "setup", "setup": {"seed": ' + "9" * digits + "}}")
+        assert error["field"] == "setup.seed" and "from 0 to" in error["message"]
+    assert conn.session.setup["seed"] == 0
+    still_serves(conn)
+
+
+@pytest.mark.parametrize("setup", [{"k" * 200_000: 1}, {"!" * 200_000: 1},
+                                   {"features": ["x1", "x2"] * 50_000},
+                                   {"optimizer": {"b" * 200_000: 1}}])
+def test_an_error_echoes_a_long_key_or_list_cut_short(conn, setup):
+    error = _error(conn, {"type": "setup", "setup": setup})
+    assert error["field"].startswith("setup.")
+    assert len(error["field"]) < 120 and len(error["message"]) < 600, error
+    still_serves(conn)
+
+
+def test_a_repeated_feature_is_named():
+    with pytest.raises(FieldError, match="got 'x2' twice"):
+        Session().apply({"features": ["x1", "x2", "x2"]})
+
+
+@pytest.mark.parametrize("field, value", [("learning_rate", 1e300),
+                                          ("learning_rate", -1e300), ("momentum", 2e6)])
+def test_an_optimizer_number_too_large_is_not_told_it_may_be_negative(field, value):
+    with pytest.raises(FieldError) as refused:
+        Session().apply({"optimizer": {"name": "sgd", field: value}})
+    assert refused.value.field == f"setup.optimizer.{field}"
+    assert "size at most 1e+06" in str(refused.value) and "-1e+06" not in str(refused.value)
