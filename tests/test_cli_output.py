@@ -109,3 +109,15 @@ def test_a_value_beyond_float32_names_the_command_line_fix(runs, tmp_path, capsy
                  str(tmp_path / "big.csv")]) == 2
     error = capsys.readouterr().err
     assert "float32" in error and "--dtype float64" in error
+
+
+def test_a_missing_cell_for_a_model_that_imputes_nothing_names_train(runs, tmp_path, capsys):
+    out = tmp_path / "none"  # a text column: the model encodes its rows itself
+    (tmp_path / "mixed.csv").write_text("b,colour,y\n" + "".join(
+        f"{i % 5},{('red', 'blue')[i % 2]},{'xy'[i % 3 > 0]}\n" for i in range(40)))
+    assert main(["train", "-d", str(tmp_path / "mixed.csv"), "--impute", "none", "--epochs",
+                 "1", "--quiet", "--no-plots", "--out", str(out)]) == 0
+    (tmp_path / "gap.csv").write_text("b,colour\n,red\n")
+    assert main(["predict", str(out / "model.safetensors"), str(tmp_path / "gap.csv")]) == 2
+    error = capsys.readouterr().err
+    assert "row 1, column 'b'" in error and "train --impute median" in error

@@ -394,7 +394,8 @@ class TableEncoder(Preprocessor):
         i = next(i for i in range(len(cells)) if cells[i, j] is None)
         raise FeedforwardError(
             f"x: missing value in row {i + 1}, column {shorten(self.columns[j])!r}, and "
-            f"impute is 'none'; fill it with --impute median (or most_frequent)")
+            f"impute is 'none': the model fills no missing value; fill the cell, or train "
+            f"with impute='median' or 'most_frequent' (train --impute median)")
 
     # ------------------------------------------------------------------ transform
     def transform(self, x):
