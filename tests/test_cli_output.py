@@ -121,3 +121,10 @@ def test_a_missing_cell_for_a_model_that_imputes_nothing_names_train(runs, tmp_p
     assert main(["predict", str(out / "model.safetensors"), str(tmp_path / "gap.csv")]) == 2
     error = capsys.readouterr().err
     assert "row 1, column 'b'" in error and "train --impute median" in error
+
+
+def test_evaluate_target_naming_a_feature_is_refused_by_name(runs, capsys):
+    assert main(["evaluate", str(runs / "cls" / "model.safetensors"), "--data",
+                 str(runs / "cls.csv"), "--target", "a"]) == 2
+    error = capsys.readouterr().err
+    assert "--target 'a' is one of the model's features" in error and "'label'" in error

@@ -728,6 +728,11 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
         else:
             if target is not None:
                 t = table.names[table.index(target)]
+                if t in names:  # else "expected a, b, a": the feature asked for twice
+                    was = f"; its target was {recorded_target!r}" if recorded_target else ""
+                    raise FeedforwardError(
+                        f"--target {tabular.shorten(t)!r} is one of the model's features "
+                        f"({', '.join(map(tabular.shorten, names))}){was}")
             else:
                 t = recorded_target or table.names[-1]
             allowed = [n for n in _ignored(record, table, names, "") if n != t]
