@@ -144,3 +144,19 @@ def test_a_model_fitted_on_a_dataframe_matches_its_columns_by_name_later():
     np.testing.assert_array_equal(model.predict(frame[["c", "a", "b"]]), model.predict(frame))
     with pytest.raises(FeedforwardError, match="missing 'a'; unexpected 'x'"):
         model.predict(frame.rename(columns={"a": "x"}))
+
+
+def test_the_column_names_travel_with_the_saved_file(tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(RNG.normal(size=(50, 3)), columns=["a", "b", "c"])
+    model = binary_model()
+    model.fit(frame, (frame["a"] > 0).to_numpy().astype(int), epochs=3, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    loaded = ff.load_model(tmp_path / "m.safetensors")
+    assert loaded.feature_names == ["a", "b", "c"]
+    # after a reload, reordered columns were taken by position: silently wrong
+    np.testing.assert_array_equal(loaded.predict(frame[["c", "a", "b"]]), model.predict(frame))
+    model.feature_names = ["a", "b"]  # not one per input: never written
+    with pytest.raises(FeedforwardError, match="expected 3 names"):
+        model.save(tmp_path / "bad.safetensors")
+    assert not (tmp_path / "bad.safetensors").exists()

@@ -293,8 +293,11 @@ def test_malformed_configs_are_refused(tmp_path, config, match):
                              "loss": {"class_name": "mse", "config": {}}})}, "learning_rate"),
     ({"compile": json.dumps({"optimizer": {"class_name": "SGD", "config": {}},
                              "loss": {"class_name": "os.remove", "config": {}}})}, "unknown loss"),
+    ({"compile": "null", "feature_names": '["a", "b"'}, "not valid JSON"),
+    ({"compile": "null", "feature_names": '["a", "b"]'}, "expected 3 names"),
+    ({"compile": "null", "feature_names": '{"a": 1}'}, "expected 3 names"),
 ], ids=["config_not_json", "future_version", "compile_not_dict", "bad_learning_rate",
-        "unknown_loss"])
+        "unknown_loss", "names_not_json", "names_too_few", "names_not_a_list"])
 def test_malformed_metadata_is_refused(tmp_path, meta, match):
     path = tmp_path / "m.safetensors"
     base = meta_for(dense_config(4))

@@ -170,8 +170,8 @@ class Sequential(engine.Trainable, Inputs, Structure, Network):
         refused, naming the missing and unexpected columns, when they differ). None (the
         default) takes a DataFrame's columns in order. ``fit`` on a DataFrame sets them from
         its columns, as scikit-learn keeps ``feature_names_in_``. :func:`load_model` sets them
-        from the record of a file written by ``feedforward train``; they may be set by hand
-        (pickle keeps them, :meth:`save` does not).
+        from the file (:meth:`save` writes them, as ``feedforward train`` does); they may be
+        set by hand.
     """
 
     def __init__(self, layers=None, input_dim=None, seed=None, dtype="float32", preprocessing=None,
@@ -431,7 +431,7 @@ def load_model(path, compile: bool = True) -> Sequential:
     -------
     Sequential
         The model, built, with its weights and fitted preprocessing restored, and the
-        ``feature_names`` that ``feedforward train`` recorded in the file (else None).
+        ``feature_names`` saved in the file (else None).
     """
     model = saving.read_model(path, Sequential.from_config, compile)
     model.feature_names = saving.feature_names(path, model)

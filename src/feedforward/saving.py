@@ -3,8 +3,9 @@
 - tensors ``layers.<i>.<name>`` (``kernel``, ``bias``), the fitted statistics of the
   preprocessing ``preprocessing.<i>.<name>`` and optimizer slots ``optimizer.<slot>.<i>``;
 - metadata: ``format`` = ``"feedforward"``, ``format_version``, ``config`` (the model's JSON
-  config), ``compile`` (optimizer, loss and metrics, JSON) and ``optimizer_state`` (step count
-  and scalar state, JSON).
+  config), ``compile`` (optimizer, loss and metrics, JSON), ``optimizer_state`` (step count
+  and scalar state, JSON) and, when the model has them, ``feature_names`` (a JSON list: a
+  DataFrame's columns are matched to them by name after loading, as before saving).
 
 Nothing is unpickled and nothing is imported by a name from the file: classes resolve only
 through the registries. Files are written to a temporary file and renamed into place atomically.
@@ -40,7 +41,8 @@ from .fileio import atomic_write
 
 FORMAT = "feedforward"
 FORMAT_VERSION = 1
-RESERVED_KEYS = ("format", "format_version", "config", "compile", "optimizer_state")
+RESERVED_KEYS = ("format", "format_version", "config", "compile", "optimizer_state",
+                 "feature_names")
 
 # Bounds on what a file may ask the loader to parse, far above any real model's needs.
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")  # Keras's formats: not what save writes
@@ -145,6 +147,10 @@ def save_model(model, path, extra_metadata: dict | None = None):
         "optimizer_state": json.dumps(model.optimizer.get_state() if model.optimizer else {}),
         **extra,
     }
+    names = getattr(model, "feature_names", None)
+    if names is not None:
+        check_feature_names(list(names), model, "model")
+        meta["feature_names"] = json.dumps(list(names))
     atomic_write(path, st_save(tensors, metadata=meta))
 
 
@@ -532,7 +538,8 @@ def check_feature_names(names, model, where) -> None:
 
 
 def feature_names(path, model) -> list | None:
-    """The feature names that ``train`` recorded in the model file at ``path``.
+    """The feature names saved with the model file at ``path`` (:func:`save_model` writes
+    the model's own), else those that ``train`` recorded in it.
 
     Parameters
     ----------
@@ -547,7 +554,12 @@ def feature_names(path, model) -> list | None:
         None for a file without a training record or a record without names (the rest of
         the record is not checked here: loading a model does not depend on it).
     """
-    text = read_metadata(path).get(RECORD_KEY)
+    meta = read_metadata(path)
+    if "feature_names" in meta:
+        names = _json(meta, "feature_names", path)
+        check_feature_names(names, model, str(path))
+        return names
+    text = meta.get(RECORD_KEY)
     try:
         record = json.loads(text) if text is not None else None
     except (json.JSONDecodeError, RecursionError) as e:
