@@ -20,6 +20,7 @@ from .runinfo import RunInfo
 
 RULES = rules.RULES
 CHECKED = ("gradient flow", "dead and saturated units", "weight symmetry", "input scale",
+           "target scale",
            "learning rate", "regularization", "output range", "over- and underfitting",
            "progress against chance")
 

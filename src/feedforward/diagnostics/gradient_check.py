@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import layers as layers_mod
 from ..errors import FeedforwardError
 from ..model import Sequential
 
@@ -61,7 +62,8 @@ def float64_copy(model) -> Sequential:
     """A float64 copy of a compiled, built ``model``: its layers, weights and loss, no metrics.
 
     Central differences need float64: a float32 loss resolves no step small enough to
-    approximate a derivative. The copy shares ``model``'s optimizer and loss objects, which it
+    approximate a derivative. Each layer keeps its own class, a subclass of a built-in layer
+    included. The copy shares ``model``'s optimizer and loss objects, which it
     only reads (it is never stepped).
 
     Parameters
@@ -74,10 +76,28 @@ def float64_copy(model) -> Sequential:
     Sequential
         The copy, compiled, with the weights of ``model`` in float64.
     """
-    clone = Sequential.from_config(model.get_config(), dtype="float64")
+    config = model.get_config()
+    # the layers are added one by one: the class names wait for the last (output) layer
+    clone = Sequential.from_config({**config, "layers": [], "classes": None}, dtype="float64")
+    for layer, layer_config in zip(model.layers, config["layers"], strict=True):
+        clone.add(_same_class(layer, layer_config))
+    clone.classes = model.classes
+    if model.built:
+        clone.build(model.input_dim)
     clone.set_weights(model.get_weights())
     clone.compile(model.optimizer, model.loss, [])
     return clone
+
+
+def _same_class(layer, layer_config):
+    """A new layer of ``layer``'s own class and settings: a subclass of a built-in layer is
+    serialized under its parent's name, and rebuilt by name it would lose the very
+    derivative the check is for. A class whose constructor does not take its parent's
+    settings falls back to the registry's (the parent's) class."""
+    try:
+        return type(layer)(**layer_config["config"])
+    except TypeError:
+        return layers_mod.deserialize(layer_config)
 
 
 def gradient_check(model, x, y, epsilon: float = 1e-6, training: bool = False) -> float:

@@ -217,8 +217,10 @@ def not_learning(ev: Evidence):
                                 "overfits 64 samples and finds a learning rate"),
              Fix("optimizer", "adam", "use Adam"),
              Fix("learning_rate", 0.001, "at learning rate 0.001")]
+    # a loss well above chance is worse than a constant guess, not level with one
+    than = (f"{level:.2g} times that of a constant guess" if level >= 1.5
+            else "still that of a constant guess")
     return Finding(
         "not_learning", evidence,
-        f"after {ev.epochs} epochs the loss is still that of a constant guess, and no "
-        "rule found why: check that the targets match the inputs, then the learning rate",
-        fixes)
+        f"after {ev.epochs} epochs the loss is {than}, and no rule found why: check that "
+        "the targets match the inputs, then the learning rate", fixes)

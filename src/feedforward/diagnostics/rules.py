@@ -31,7 +31,7 @@ from .signals import initial, large_inputs, lower_rate, poor, rate_large, rule, 
 __all__ = ["EXPLAINS", "RULES", "dead_relus", "exploding_gradients", "learning_rate_too_high",
            "learning_rate_too_low", "not_learning", "output_mismatch", "over_regularization",
            "overfitting", "saturation", "symmetric_initialization", "underfitting",
-           "unscaled_inputs", "vanishing_gradients"]
+           "unscaled_inputs", "unscaled_targets", "vanishing_gradients"]
 
 
 # ---------------------------------------------------------------------------- the network
@@ -279,13 +279,43 @@ def output_mismatch(ev: Evidence):
         [Fix("output_activation", "linear", "use a linear output for regression")])
 
 
+TARGET_SCALE = 1e4  # diabetes' targets times 1e3 (mean 1.5e5) cost half the test R²; x 100 did not
+
+
+@rule
+def unscaled_targets(ev: Evidence):
+    """Unscaled targets: a regression target column whose absolute mean or standard deviation
+    is above :data:`TARGET_SCALE` (1e4).
+
+    The network's output starts near 0 with a spread near 1, and the steps of an adaptive
+    optimizer move each weight by about the learning rate whatever the loss's size, so the
+    output takes very many steps to reach such values (a rate far above the usual one may
+    get there, but scaling the targets makes the usual rates work).
+    """
+    run = ev.run
+    scale = max(run.target_mean, run.target_std)
+    if run.task != "regression" or not scale > TARGET_SCALE:
+        return None
+    factor = 10.0 ** math.floor(math.log10(scale))  # the targets end between 1 and 10
+    return Finding(
+        "unscaled_targets", {"max_abs_target_mean": run.target_mean,
+                             "max_target_std": run.target_std},
+        f"the regression targets are of the order of {scale:.2g}, while the network's output "
+        "starts near 0 on a scale of 1: it needs very many steps, or an unusually large "
+        "learning rate, to grow that large, and the rate that suits scaled targets fails",
+        [Fix(None, None, f"scale the targets before training: divide them by {factor:g} (or "
+                         "standardize them: subtract their mean, divide by their standard "
+                         "deviation), then undo it on the predictions")])
+
+
 # root causes first; the rules of the symptoms each explains are left out of a report
 
 
 # ---------------------------------------------------------------------------- the report
-RULES = [output_mismatch, unscaled_inputs, symmetric_initialization, exploding_gradients,
-         over_regularization, learning_rate_too_high, dead_relus, vanishing_gradients,
-         saturation, learning_rate_too_low, overfitting, underfitting, not_learning]
+RULES = [output_mismatch, unscaled_targets, unscaled_inputs, symmetric_initialization,
+         exploding_gradients, over_regularization, learning_rate_too_high, dead_relus,
+         vanishing_gradients, saturation, learning_rate_too_low, overfitting, underfitting,
+         not_learning]
 
 
 _SYMPTOMS = ("underfitting", "not_learning")
@@ -293,6 +323,9 @@ _SYMPTOMS = ("underfitting", "not_learning")
 
 EXPLAINS = {
     "output_mismatch": ("learning_rate_too_low", *_SYMPTOMS),
+    "unscaled_targets": ("exploding_gradients", "learning_rate_too_high",
+                         "learning_rate_too_low", "dead_relus", "over_regularization",
+                         *_SYMPTOMS),
     "unscaled_inputs": ("saturation", "dead_relus", "learning_rate_too_high", *_SYMPTOMS),
     "symmetric_initialization": ("vanishing_gradients", "dead_relus", "saturation",
                                  "learning_rate_too_low", *_SYMPTOMS),

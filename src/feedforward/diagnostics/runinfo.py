@@ -62,6 +62,9 @@ class RunInfo:
     reference_penalty : float
         The L1 and L2 penalties the kernels would carry at the scale of Glorot's
         initialization: the strength of the regularization, whatever the weights now.
+    target_mean, target_std : float
+        The largest absolute mean and the largest standard deviation of a regression's target
+        columns (0 for a classification or unknown targets): the scale the output must reach.
     """
 
     hidden: list = field(default_factory=list)
@@ -84,6 +87,8 @@ class RunInfo:
     batch_size: int | None = None
     samples: int | None = None
     reference_penalty: float = 0.0
+    target_mean: float = 0.0
+    target_std: float = 0.0
 
     @property
     def saturating(self) -> bool:
@@ -196,6 +201,8 @@ def _read_targets(info, y) -> None:
         info.chance_accuracy = float(freq.max())
         return
     y = y.reshape(len(y), -1)
+    info.target_mean = float(np.max(np.abs(y.mean(axis=0))))
+    info.target_std = float(np.max(y.std(axis=0)))
     # a summed loss (sse) has no per-row scale the rules could compare: chance stays unknown
     if info.loss == "mse":
         info.chance_loss = float(y.var(axis=0).mean())

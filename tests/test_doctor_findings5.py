@@ -1,0 +1,123 @@
+"""The doctor on a target of a huge scale, a majority-class model, a deep narrow ReLU stack, a
+default L2 on imbalanced classes, and overfitting under early stopping."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+import feedforward as ff
+from feedforward.diagnostics import Doctor
+
+D = ff.Dense
+steps = importlib.import_module("feedforward.diagnostics.check")
+
+
+def _regression(scale, n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5))
+    y = (x @ rng.normal(size=5) + 0.1 * rng.normal(size=n) + 3.0) * scale
+    return x, y
+
+
+def _regressor():
+    model = ff.Sequential([D(16, "relu"), D(8, "relu"), D(1)], seed=0,
+                          preprocessing=ff.data.StandardScaler())
+    model.compile(ff.optimizers.Adam(0.01), "mse", ["r2"])
+    return model
+
+
+def _doctor_fit(model, x, y, epochs=3, **kw):
+    doctor = Doctor(print_fn=lambda _: None)
+    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, callbacks=[doctor], **kw)
+    return doctor
+
+
+# ---------------------------------------------------------------------------- target scale
+def test_targets_of_a_huge_scale_are_named_with_advice_to_scale_them():
+    x, y = _regression(1e6)
+    doctor = _doctor_fit(_regressor(), x, y)
+    names = [f.name for f in doctor.findings]
+    assert names and names[0] == "unscaled_targets", names
+    assert doctor.first_seen["unscaled_targets"] == 0  # named at initialization
+    finding = doctor.findings[0]
+    assert finding.evidence["max_abs_target_mean"] > 1e6
+    text = finding.render("cli").lower()
+    assert "scale the targets" in text and "divide them by 1e+06" in text
+    # no fix of the report lowers the rate or changes the network: neither helps
+    settings = {fix.setting for f in doctor.findings for fix in f.fixes}
+    assert not settings & {"learning_rate", "layers", "l2"}, settings
+
+
+def test_targets_of_an_ordinary_scale_raise_nothing_about_them():
+    x, y = _regression(100.0)
+    doctor = _doctor_fit(_regressor(), x, y)
+    assert "unscaled_targets" not in [f.name for f in doctor.findings]
+
+
+def test_check_names_the_target_scale_before_training():
+    x, y = _regression(1e6)
+    model = _regressor()
+    model.raw_inputs(x[:1])
+    xp, _ = steps._prepared(model, x, y)
+    step = steps.doctor_step(model, x, y)
+    assert step.passed is False and "unscaled_targets" in step.evidence["findings"]
+
+
+def test_gradient_check_does_not_blame_a_derivative_for_round_off():
+    """At targets of 1e8 the loss is ~1e16: float64 round-off alone gives central differences
+    a large relative error. The check says so instead of blaming a layer."""
+    x, y = _regression(1e8)
+    model = _regressor()
+    model.raw_inputs(x[:1])
+    xp, yp = steps._prepared(model, x, y)
+    step = steps.gradient_step(model, xp, yp)
+    assert step.passed is not False, str(step)
+    if step.passed is None:
+        assert "round-off" in step.summary and "scale" in step.reason
+        assert "custom" not in step.reason
+
+
+def test_a_wrong_derivative_is_still_caught_and_named_truthfully():
+    x, y = _regression(1.0)
+    model = _regressor()
+    model.raw_inputs(x[:1])
+    xp, yp = steps._prepared(model, x, y)
+    original = ff.activations.ReLU.backward
+
+    def wrong(self, x, y, grad_y):
+        return 2.0 * original(self, x, y, grad_y)
+
+    ff.activations.ReLU.backward = wrong
+    try:
+        step = steps.gradient_step(model, xp, yp)
+    finally:
+        ff.activations.ReLU.backward = original
+    assert step.passed is False
+    assert "custom" not in step.reason and "library's own" in step.reason
+
+
+def test_a_custom_layers_wrong_derivative_names_it():
+    class Doubled(ff.layers.Dense):
+        def backward(self, grad):
+            return super().backward(2.0 * grad)
+
+    x, y = _regression(1.0)
+    model = ff.Sequential([Doubled(8, "tanh"), D(1)], seed=0)
+    model.compile("adam", "mse")
+    model.raw_inputs(x[:1])
+    xp, yp = steps._prepared(model, x, y)
+    step = steps.gradient_step(model, xp, yp)
+    assert step.passed is False and "Doubled" in step.reason, str(step)
+
+
+def test_not_learning_does_not_call_a_loss_far_above_chance_that_of_a_constant_guess():
+    from feedforward.diagnostics import Evidence, RunInfo
+    from feedforward.diagnostics.progress import not_learning
+
+    run = RunInfo(hidden=["relu"], units=[8], chance_loss=1.0, samples=10_000, batch_size=32,
+                  task="regression")
+    ev = Evidence([], {"loss": [5.0, 4.9, 4.8, 4.8], "r2": [-4.0] * 4}, {}, run)
+    finding = not_learning(ev)
+    assert finding is not None and "4.8 times that of a constant guess" in finding.cause
