@@ -5,9 +5,14 @@ a run writes.
 
 from __future__ import annotations
 
-import pytest
+import json
+import time
 
-from test_trust_runs import history_epochs, interrupted_run, one_line_error, resume
+import pytest
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+from test_trust_runs import CHECKPOINT, history_epochs, interrupted_run, one_line_error, resume
 
 
 # ---------------------------------------------------------------------------- history.csv
@@ -29,3 +34,38 @@ def test_resume_refuses_a_history_that_lacks_epochs_of_the_checkpoint(tmp_path, 
     history.write_text(kept)
     assert resume(run) == 0
     assert history_epochs(run) == [0, 1, 2, 3, 4]
+
+
+# ---------------------------------------------------------------------------- train_seconds
+def test_train_seconds_add_up_every_session_of_a_resumed_run(tmp_path, monkeypatch):
+    """The interrupted session runs on a clock a thousand seconds a reading, the resumed one
+    on the real clock: only a sum of the two reaches 1000 s."""
+    run = tmp_path / "run"
+    readings = iter(range(1, 10**6))
+    with monkeypatch.context() as m:
+        m.setattr(time, "perf_counter", lambda: 1000.0 * next(readings))
+        interrupted_run(monkeypatch, run, 2, "--epochs", "5", "--no-plots")
+    before = checkpoint_state(run)["seconds"]
+    assert before >= 1000
+    assert resume(run) == 0
+    seconds = json.loads((run / "metrics.json").read_text())["train_seconds"]
+    assert before <= seconds < before + 1000
+
+
+def checkpoint_state(run):
+    with safe_open(str(run / CHECKPOINT), framework="numpy") as f:
+        return json.loads(f.metadata()["training_state"])
+
+
+@pytest.mark.parametrize("value", [-1, "long", float("inf")])
+def test_a_checkpoint_with_damaged_seconds_is_refused(tmp_path, monkeypatch, capsys, value):
+    run = tmp_path / "run"
+    interrupted_run(monkeypatch, run, 1, "--epochs", "3", "--no-plots")
+    path = run / CHECKPOINT
+    with safe_open(str(path), framework="numpy") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    meta["training_state"] = json.dumps({**checkpoint_state(run), "seconds": value})
+    save_file(tensors, str(path), metadata=meta)
+    capsys.readouterr()
+    assert resume(run) == 2
+    one_line_error(capsys, "train", "training_state.seconds")

@@ -7,7 +7,8 @@ A checkpoint is a model file (see :mod:`feedforward.saving`) with the training s
   ``metrics.<i>`` (the running sums of the epoch's metrics) and ``callbacks.<i>.<key>`` (arrays
   that callbacks keep, such as EarlyStopping's best weights);
 - metadata ``training_state`` (JSON): the epoch and the batches of it already done, the
-  epoch's running loss, the learning rate, the callbacks' states, a fingerprint of the training
+  epoch's running loss, the seconds spent training so far (every session of a resumed run
+  added up), the learning rate, the callbacks' states, a fingerprint of the training
   data, and the state of every random stream. The shuffling stream is saved as it was at the
   start of the epoch, so that a run resumed mid-epoch draws that epoch's permutation again and
   skips the batches already done; the dropout and augmentation streams are saved as they are.
@@ -29,6 +30,7 @@ import hashlib
 import json
 import math
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +87,8 @@ def write(path, model, position, shuffle_state, callbacks, data_digest):
         The compiled model being trained.
     position : dict
         Where training stands: ``epoch``, ``batch`` (batches of it done), ``total`` and
-        ``seen`` (the epoch's running loss sum and sample count); ``stopped`` optional.
+        ``seen`` (the epoch's running loss sum and sample count); ``stopped`` and ``seconds``
+        (the time spent training up to here) optional.
     shuffle_state : dict
         The state of the shuffling stream at the start of the epoch.
     callbacks : list of Callback
@@ -202,8 +205,9 @@ def restore(path, model, callbacks, data_digest, params) -> dict:
     Returns
     -------
     dict
-        The position: ``epoch``, ``batch``, ``total``, ``seen`` and ``stopped`` (a callback
-        had ended training).
+        The position: ``epoch``, ``batch``, ``total``, ``seen``, ``stopped`` (a callback
+        had ended training) and ``seconds`` (spent training up to the checkpoint; None in a
+        checkpoint that does not record it).
     """
     try:
         meta, state, tensors = _read(model, path)
@@ -220,7 +224,7 @@ def restore(path, model, callbacks, data_digest, params) -> dict:
     return position
 
 
-_STATE_FIELDS = {"epoch", "batch", "total", "seen", "stopped", "rngs", "callbacks",
+_STATE_FIELDS = {"epoch", "batch", "total", "seen", "stopped", "seconds", "rngs", "callbacks",
                  "learning_rate", "data"}
 
 
@@ -236,6 +240,7 @@ def _position(state, fit):
     batch = _field(state, "batch", low=0, high=fit["steps"], integer=True)
     seen = _field(state, "seen", low=0, high=batch * fit["batch_size"], integer=True)
     total = _field(state, "total")
+    seconds = None if state.get("seconds") is None else float(_field(state, "seconds", low=0))
     stopped = state.get("stopped", False)
     if not isinstance(stopped, bool):
         raise FeedforwardError(f"{STATE_KEY}.stopped: expected true or false, got "
@@ -244,7 +249,7 @@ def _position(state, fit):
         raise FeedforwardError(f"{STATE_KEY}.batch: {batch} batches into epoch {epoch + 1}, "
                                f"beyond this fit's {fit['epochs']} epochs")
     return {"epoch": int(epoch), "batch": int(batch), "total": float(total), "seen": int(seen),
-            "stopped": stopped}
+            "stopped": stopped, "seconds": seconds}
 
 
 def _restore(model, callbacks, meta, state, tensors):
@@ -344,6 +349,13 @@ class BackupAndRestore(Callback):
         Delete the checkpoint when ``fit`` ends without error (as in Keras), so that the next
         ``fit`` starts afresh.
 
+    Attributes
+    ----------
+    seconds_before : float or None
+        After ``on_train_begin``: the seconds spent training before this fit, by the sessions
+        that the checkpoint it resumed from continues (0.0 when it found none; None for a
+        checkpoint that does not record them). Each checkpoint records them plus this fit's.
+
     Notes
     -----
     Non-finite weights are never saved: after a divergence the last good checkpoint stays.
@@ -375,9 +387,11 @@ class BackupAndRestore(Callback):
                                    f"({e.strerror or e})") from None
         trainer = self.trainer
         self.digest = fingerprint(trainer.x, trainer.y)
+        self._start, self.seconds_before = time.perf_counter(), 0.0
         if os.path.exists(self.path):
-            trainer.resume_from(restore(self.path, self.model, self._others(), self.digest,
-                                        self.params))
+            position = restore(self.path, self.model, self._others(), self.digest, self.params)
+            self.seconds_before = position["seconds"]
+            trainer.resume_from(position)
 
     def on_batch_end(self, batch, logs=None):
         if not np.isfinite((logs or {}).get("loss", 0.0)):
@@ -395,6 +409,9 @@ class BackupAndRestore(Callback):
 
     def _save(self, position, shuffle_state):
         if np.isfinite(self.model.params).all():  # else the run diverged: keep the last good
+            if self.seconds_before is not None:
+                now = time.perf_counter()
+                position = {**position, "seconds": self.seconds_before + now - self._start}
             write(self.path, self.model, position, shuffle_state, self._others(), self.digest)
 
     def on_train_end(self, logs=None):

@@ -5,7 +5,8 @@ The folder (``--out``) receives:
 - ``model.safetensors``: the model with its feature scaling and class names, and the record of
   this run (configuration, data, results) in its metadata;
 - ``history.csv``: the loss, metrics and learning rate of every epoch;
-- ``metrics.json``: the final loss and metrics on each split, the confusion matrix, timings;
+- ``metrics.json``: the final loss and metrics on each split, the confusion matrix and
+  ``train_seconds``, the time spent training (every session of a resumed run added up);
 - ``config.toml``: the resolved configuration (written first); ``--config`` with it repeats the
   run exactly;
 - ``backup/`` while training: ``checkpoint.safetensors``, the last checkpoint, from which
@@ -176,6 +177,9 @@ def _train_into(out, args, console, resuming, cfg, data, parts, plan, model, dat
                       "no checkpoint was written yet: training from the start")
     history, stopper, seconds = _fit(cfg, plan, model, splits, out, console, doctor,
                                      backup, append=found)
+    # every session of a resumed run; unknown for a checkpoint that did not record them
+    before = backup.seconds_before
+    seconds = None if before is None else seconds + before
     epochs_run = len(history.epoch)
     weights_epoch = experiment.weights_epoch(stopper, epochs_run)
     _tell_stopping(console, stopper, epochs_run, weights_epoch)
@@ -185,7 +189,7 @@ def _train_into(out, args, console, resuming, cfg, data, parts, plan, model, dat
     summary = {"dataset": data.name, "task": data.task, "classes": data.classes,
                "samples": {name: len(x) for name, (x, _) in splits.items()},
                "epochs": epochs_run, "weights_epoch": weights_epoch,
-               "train_seconds": round(seconds, 3), **results}
+               "train_seconds": None if seconds is None else round(seconds, 3), **results}
     if data.task == "classification":
         x, y = splits[final_split]
         codes, _ = common.class_scores(model.predict(x))
@@ -208,7 +212,8 @@ def _train_into(out, args, console, resuming, cfg, data, parts, plan, model, dat
     final = results[final_split]
     headline = [f"{final_split} {m} {records.fmt(m, v)}" for m, v in final.items() if m != "loss"]
     console.print(f"{headline[0] + ' ' if headline else ''}({final_split} loss "
-                  f"{final['loss']:.4g}) after {epochs_run} epochs, {seconds:.1f} s of training")
+                  f"{final['loss']:.4g}) after {epochs_run} epochs"
+                  f"{'' if seconds is None else f', {seconds:.1f} s of training'}")
     console.print(f"wrote {out}: {', '.join(written)}")
     remove_backup(out)
     return 0
