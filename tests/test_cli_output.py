@@ -128,3 +128,23 @@ def test_evaluate_target_naming_a_feature_is_refused_by_name(runs, capsys):
                  str(runs / "cls.csv"), "--target", "a"]) == 2
     error = capsys.readouterr().err
     assert "--target 'a' is one of the model's features" in error and "'label'" in error
+
+
+def test_predict_matches_a_python_saved_model_s_columns_by_name(tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    import numpy as np
+
+    import feedforward as ff
+
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 3)), columns=["a", "b", "c"])
+    model = ff.Sequential([ff.Input((3,)), ff.Dense(1, activation="sigmoid")], seed=0)
+    model.compile("adam", "binary_crossentropy")
+    model.fit(frame, (frame["a"] > 0).to_numpy().astype(int), epochs=5, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    frame.head(4)[["c", "a", "b"]].to_csv(tmp_path / "rows.csv", index=False)
+    assert main(["predict", str(tmp_path / "m.safetensors"), str(tmp_path / "rows.csv"),
+                 "--json"]) == 0
+    printed = [r["probabilities"]["1"] for r in json.loads(capsys.readouterr().out)]
+    np.testing.assert_allclose(printed, model.predict(frame.head(4))[:, 0], rtol=1e-6)
+    assert main(["summary", str(tmp_path / "m.safetensors"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["feature_names"] == ["a", "b", "c"]

@@ -78,6 +78,27 @@ def load(path, label="MODEL"):
         raise FeedforwardError(f"{label}: {e}") from None
 
 
+def naming(model, record):
+    """The record whose ``feature_names`` the CSV readers match a file's columns to:
+    ``record``, or, for a file saved from Python (no training record), one that holds only
+    the model's own feature names (``Sequential.save`` writes them).
+
+    Parameters
+    ----------
+    model : Sequential
+        The model, as :func:`load` returned it.
+    record : dict or None
+        Its training record, as :func:`load` returned it.
+
+    Returns
+    -------
+    dict or None
+    """
+    if record is None and model.feature_names is not None:
+        return {"feature_names": list(model.feature_names)}
+    return record
+
+
 # the fields ``train`` writes; each may be absent (files of earlier versions) or null
 RECORD_FIELDS = {"config": dict, "dataset": str, "task": str, "feature_names": list,
                  "target_name": str, "epochs": int, "weights_epoch": int, "results": dict,

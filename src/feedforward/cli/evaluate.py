@@ -110,7 +110,8 @@ def _csv_only(args, where, *flags):
 def _given_data(args, model, record):
     path = sources.csv_file(args.data)
     if path is not None:
-        data = sources.read_labelled(path, record, model.raw_input_dim, args.target,
+        data = sources.read_labelled(path, records.naming(model, record),
+                                      model.raw_input_dim, args.target,
                                       args.by_position, args.header, label="--data",
                                       delimiter=args.delimiter,
                                       raw=model.row_encoder is not None)

@@ -75,7 +75,8 @@ def predictions(model, x):
 
 def run(args, console) -> int:
     model, record = records.load(args.model)
-    x = sources.read_features(args.input, record, model.raw_input_dim, args.by_position,
+    x = sources.read_features(args.input, records.naming(model, record),
+                               model.raw_input_dim, args.by_position,
                                args.header, label="INPUT.csv", delimiter=args.delimiter,
                                raw=model.row_encoder is not None)
     with sources.unseen_categories(model, f"INPUT.csv {args.input}"):

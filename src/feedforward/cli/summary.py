@@ -47,7 +47,7 @@ def describe(model, record) -> dict:
     if record is not None:
         info["training"] = {k: record.get(k) for k in ("dataset", "task", "target_name",
                                                        "epochs", "weights_epoch", "results")}
-        info["feature_names"] = record.get("feature_names")
+    info["feature_names"] = model.feature_names  # the file's own, else the record's
     return info
 
 
