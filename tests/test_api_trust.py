@@ -5,6 +5,8 @@ freezing."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -160,3 +162,19 @@ def test_the_column_names_travel_with_the_saved_file(tmp_path):
     with pytest.raises(FeedforwardError, match="expected 3 names"):
         model.save(tmp_path / "bad.safetensors")
     assert not (tmp_path / "bad.safetensors").exists()
+
+
+@pytest.mark.parametrize("classes, y, given", [
+    ([1, 2, 3], [1, 2, 3, 3], "(1, 2, 3)"),  # was: "4 classes need an output layer of 4 units"
+    (["a", "b", "c"], ["a", "c", "b", "a"], "('a', 'b', 'c')"),  # was: "expected numeric data"
+])
+def test_labels_given_as_the_class_names_are_refused_with_the_mapping(classes, y, given):
+    model = ff.Sequential([ff.Input((2,)), ff.Dense(3, activation="softmax")], seed=0,
+                          classes=classes)
+    model.compile("sgd", "categorical_crossentropy")
+    x = RNG.normal(size=(4, 2))
+    with pytest.raises(FeedforwardError, match=r"class names " + re.escape(given)
+                       + r".*model.classes.index"):
+        model.evaluate(x, np.array(y), verbose=0)
+    ids = [classes.index(c) for c in y]
+    assert np.isfinite(model.evaluate(x, np.array(ids), verbose=0))

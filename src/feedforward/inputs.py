@@ -12,7 +12,7 @@ import numpy as np
 
 from . import kernels
 from .data.tabular import match_names
-from .errors import FeedforwardError, as_array, cast, check_finite
+from .errors import FeedforwardError, as_array, cast, check_finite, show
 
 
 class Inputs:
@@ -214,6 +214,7 @@ class Inputs:
         ndarray
             C-contiguous, as the loss takes them (e.g. one-hot rows or class ids).
         """
+        self._refuse_class_names(y, yname)
         y = as_array(y, yname, ndim=(1, 2))
         if y.shape[0] != n:
             raise FeedforwardError(
@@ -228,6 +229,29 @@ class Inputs:
             raise FeedforwardError(f"{message} (loss {self.loss.name}, output layer "
                                    f"{type(self.layers[-1]).__name__})") from None
         return np.ascontiguousarray(y)
+
+
+    def _refuse_class_names(self, y, yname) -> None:
+        """Labels given as the model's class names, where ids ``0 .. k-1`` are taken (as
+        Keras takes them): say so, and how to map them, rather than "expected numeric data"
+        or "an output layer of 4 units" for names 1, 2, 3."""
+        names = list(getattr(self, "classes", None) or [])
+        if not names or np.ndim(y) != 1:
+            return
+        a = np.asarray(y)
+        try:
+            values = set((np.unique(a) if a.dtype.kind in "biuf" else a).tolist())
+        except TypeError:  # unhashable cells: as_array names them below
+            return
+        ids = set(range(len(names)))
+        if values <= ids or not values <= set(names) | {str(c) for c in names}:
+            return
+        raise FeedforwardError(
+            f"{yname}: holds the model's class names "
+            f"({', '.join(map(show, sorted(values, key=str)))}); "
+            f"it takes class ids 0..{len(names) - 1}, in the order of model.classes "
+            f"({', '.join(map(show, names))}): map them with "
+            f"[model.classes.index(c) for c in {yname}]")
 
 
 _PATH = ("forward", "transform", "prepare_x")  # what predict's checked path calls
