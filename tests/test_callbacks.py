@@ -276,6 +276,17 @@ def test_learning_rate_scheduler_sets_the_rate_of_each_epoch():
     np.testing.assert_allclose(rates.rates, np.repeat(per_epoch, 4), rtol=1e-9)
 
 
+def test_learning_rate_scheduler_takes_a_schedule_of_the_epoch_alone():
+    # Keras takes schedule(epoch) too; it was a bare TypeError from inside the callback
+    x, y = noisy_regression(40, seed=0)
+    history = small_model(ff.optimizers.SGD(0.2)).fit(
+        x, y, epochs=3, batch_size=10, verbose=0,
+        callbacks=[LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))])
+    np.testing.assert_allclose(history.history["learning_rate"], [0.1, 0.05, 0.1 / 3])
+    with pytest.raises(ff.FeedforwardError, match=r"schedule: .*\(epoch\) -> lr.*\(a, b, c\)"):
+        LearningRateScheduler(lambda a, b, c: a)
+
+
 @pytest.mark.parametrize("callback", [LearningRateScheduler(lambda epoch, lr: lr),
                                       ReduceLROnPlateau(monitor="loss")],
                          ids=lambda cb: type(cb).__name__)

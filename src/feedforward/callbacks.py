@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import inspect
 import io
 import os
 import time
@@ -505,7 +506,8 @@ class LearningRateScheduler(Callback):
     Parameters
     ----------
     schedule : callable
-        ``schedule(epoch, lr) -> float``, the new rate (positive).
+        ``schedule(epoch, lr) -> float``, the new rate (positive); or, as Keras also takes
+        it, ``schedule(epoch) -> float``.
     verbose : int
         When non-zero, print the rate at the start of each epoch (default 0).
     """
@@ -515,16 +517,34 @@ class LearningRateScheduler(Callback):
             raise FeedforwardError(
                 f"schedule: expected a callable (epoch, lr) -> lr, got {schedule!r}")
         self.schedule, self.verbose = schedule, verbose
+        self._takes_lr = _takes(schedule, 2)
+        if not self._takes_lr and not _takes(schedule, 1):
+            raise FeedforwardError(f"schedule: expected a callable (epoch, lr) -> lr or "
+                                   f"(epoch) -> lr, got one of signature "
+                                   f"{inspect.signature(schedule)}")
 
     def on_train_begin(self, logs=None):
         _require_constant_rate(self)
 
     def on_epoch_begin(self, epoch, logs=None):
-        lr = self.schedule(epoch, self.model.optimizer.lr)
+        lr = (self.schedule(epoch, self.model.optimizer.lr) if self._takes_lr else
+              self.schedule(epoch))
         self.model.optimizer.learning_rate = float(
             check_number(lr, "learning_rate (from the schedule)", low=0, low_open=True))
         if self.verbose:
             print(f"epoch {epoch + 1}: learning rate {lr:g}")
+
+
+def _takes(function, n) -> bool:
+    """Whether ``function`` can be called with ``n`` positional arguments (True when its
+    signature cannot be read, as for some built-ins: the call itself then tells)."""
+    try:
+        inspect.signature(function).bind(*range(n))
+    except TypeError:
+        return False
+    except ValueError:
+        return n == 2
+    return True
 
 
 class ReduceLROnPlateau(_Monitor):
