@@ -184,7 +184,7 @@ def test_a_steadily_falling_loss_raises_nothing():
 
 
 def test_every_rule_is_listed_once():
-    assert len({r.__name__ for r in doctor_mod.RULES}) == len(doctor_mod.RULES) == 14
+    assert len({r.__name__ for r in doctor_mod.RULES}) == len(doctor_mod.RULES) == 15
 
 
 def test_finding_text_names_cause_evidence_and_fixes():
@@ -430,7 +430,8 @@ def test_a_resumed_run_takes_no_record_at_initialization(digits, tmp_path):
     assert first.monitor.records[0]["epoch"] == -1
     resumed = fit(4)
     assert [r["epoch"] for r in resumed.monitor.records] == [2, 3]
-    assert resumed.first_seen == {} and "over 4 epoch(s)" in resumed.summary()
+    assert resumed.first_seen == {} and resumed.resumed_at == 2
+    assert "over epochs 3 to 4 only" in resumed.summary()
 
 
 def test_an_activation_layer_is_read_as_its_dense_layers_activation():

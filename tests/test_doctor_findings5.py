@@ -121,3 +121,36 @@ def test_not_learning_does_not_call_a_loss_far_above_chance_that_of_a_constant_g
     ev = Evidence([], {"loss": [5.0, 4.9, 4.8, 4.8], "r2": [-4.0] * 4}, {}, run)
     finding = not_learning(ev)
     assert finding is not None and "4.8 times that of a constant guess" in finding.cause
+
+
+# ---------------------------------------------------------------------------- class imbalance
+def _imbalanced(separable, n=1200):
+    from sklearn.datasets import make_classification
+
+    return make_classification(n_samples=n, n_features=10, n_informative=3, weights=[0.97, 0.03],
+                               class_sep=3.0 if separable else 0.5, flip_y=0, random_state=0)
+
+
+def _classifier():
+    model = ff.Sequential([D(8, "relu"), D(1, "sigmoid")], seed=0,
+                          preprocessing=ff.data.StandardScaler())
+    model.compile(ff.optimizers.Adam(0.01), "binary_crossentropy", ["accuracy"])
+    return model
+
+
+def test_a_model_that_predicts_the_majority_class_is_named():
+    x, y = _imbalanced(separable=False)
+    doctor = _doctor_fit(_classifier(), x, y, epochs=12)
+    found = {f.name: f for f in doctor.findings}
+    assert "class_imbalance" in found, [f.name for f in doctor.findings]
+    finding = found["class_imbalance"]
+    assert finding.evidence["class"] == 1 and finding.evidence["recall"] < 0.2
+    text = finding.render("cli")
+    assert "class_weight={1: 3" in text and "balanced" in text
+
+
+def test_a_rare_class_the_model_finds_raises_nothing():
+    x, y = _imbalanced(separable=True)
+    doctor = _doctor_fit(_classifier(), x, y, epochs=12)
+    assert "class_imbalance" not in [f.name for f in doctor.findings]
+    assert doctor.monitor.records[-1]["class_recall"][1] >= 0.2

@@ -14,7 +14,10 @@ Each record holds, for every layer with parameters or an activation:
   incoming weights are at the cap.
 
 Each record also holds the probe's data ``loss`` (None when its targets are unknown) and the
-regularization ``penalty``. With ``initial=True`` a first record (``epoch`` -1) is measured
+regularization ``penalty``; for a classifier with one class per sample, ``class_count``
+(each class's rows) and ``class_recall`` (the share of each class's rows predicted as that
+class, None for an absent class), on up to 2048 training rows (the probe's, when it was
+given). With ``initial=True`` a first record (``epoch`` -1) is measured
 before the first step, with the gradients of the probe batch.
 
 The probe batch is taken once from the training data, by default its first ``probe_size`` rows
@@ -34,6 +37,8 @@ from ..errors import FeedforwardError, check_number
 SATURATION = {"sigmoid": lambda y: y * (1 - y) < 0.05 * 0.25,  # f' below 5 % of its peak
               "tanh": lambda y: 1 - y * y < 0.05}
 DEAD = {"relu"}
+CLASSIFIERS = ("categorical_crossentropy", "binary_crossentropy")
+CLASS_PROBE = 2048  # rows whose predictions give each class's recall: 60 of a 3 % class
 
 
 class Monitor(Callback):
@@ -70,7 +75,7 @@ class Monitor(Callback):
         self.probe_size = int(check_number(probe_size, "probe_size", low=1, integer=True))
         self._raw_probe = probe
         self.initial = bool(initial)
-        self._probe_y = None
+        self._probe_y = self._class_probe = None
         self.records: list[dict] = []
         self.inputs: dict = {}
         self._probe = None
@@ -98,6 +103,9 @@ class Monitor(Callback):
             self._probe_y = None
         else:  # the first training rows (of a stream's first batch), as the layer sees them
             self._probe, self._probe_y = trainer.sample(self.probe_size)
+        self._class_probe = None
+        if getattr(model.loss, "name", "") in CLASSIFIERS and self._raw_probe is None:
+            self._class_probe = trainer.sample(CLASS_PROBE)
         trainer.history.monitor = self
         self._pending = self.initial  # recorded at the first epoch's start: see on_epoch_begin
 
@@ -183,8 +191,19 @@ class Monitor(Callback):
             layers.append(entry)
         record = {"epoch": self._epoch, "step": self._step, "layers": layers,
                   "loss": self._loss(outputs[-1]), "penalty": float(model.penalty())}
+        record.update(self._class_stats(outputs[-1]))
         self.records.append(record)
         return record
+
+    def _class_stats(self, out) -> dict:
+        """:func:`class_stats` on the class probe (:data:`CLASS_PROBE` training rows: a rare
+        class has few rows among the probe's), else on the probe; empty without targets."""
+        loss = getattr(self.model.loss, "name", "")
+        if self._class_probe is not None:
+            x, y = self._class_probe
+            with np.errstate(all="ignore"):
+                return class_stats(self.model.forward(x, False), y, loss)
+        return {} if self._probe_y is None else class_stats(out, self._probe_y, loss)
 
     def _loss(self, out):
         """The data loss on the probe, or None when its targets are unknown or it overflows."""
@@ -296,6 +315,41 @@ def activation_stats(y, activation, hidden) -> dict:
     if hidden and activation in SATURATION:
         stats["saturated_fraction"] = float(SATURATION[activation](y).mean())
     return stats
+
+
+def class_stats(out, y, loss) -> dict:
+    """Each class's rows in a batch and the share of them predicted as that class.
+
+    Parameters
+    ----------
+    out : ndarray of shape (n, outputs)
+        The network's outputs: softmax probabilities, or one sigmoid output.
+    y : ndarray of shape (n, outputs)
+        The prepared targets: one-hot rows, or 0/1.
+    loss : str
+        The loss's name: only ``"categorical_crossentropy"`` and ``"binary_crossentropy"``
+        over one output have one class per sample.
+
+    Returns
+    -------
+    dict
+        ``class_count`` and ``class_recall`` (lists by class id; a recall is None for a class
+        with no row); empty for other losses or an empty batch.
+    """
+    if not len(y) or loss not in CLASSIFIERS:
+        return {}
+    if out.shape[1] == 1 and loss == "binary_crossentropy":
+        truth, predicted = y[:, 0] > 0.5, out[:, 0] > 0.5
+        truth, predicted = np.stack([~truth, truth], 1), np.stack([~predicted, predicted], 1)
+    elif loss == "categorical_crossentropy":
+        truth = y == y.max(axis=1, keepdims=True)
+        predicted = out == out.max(axis=1, keepdims=True)
+    else:  # multilabel: a sample has several classes
+        return {}
+    count = truth.sum(axis=0)
+    hits = (truth & predicted).sum(axis=0)
+    return {"class_count": count.tolist(),
+            "class_recall": [float(h / c) if c else None for h, c in zip(hits, count, strict=True)]}
 
 
 def parameter_stats(layer, w, g, previous) -> dict:

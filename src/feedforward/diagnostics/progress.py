@@ -224,3 +224,48 @@ def not_learning(ev: Evidence):
         "not_learning", evidence,
         f"after {ev.epochs} epochs the loss is {than}, and no rule found why: check that "
         "the targets match the inputs, then the learning rate", fixes)
+
+
+def _ignored(record, share) -> list:
+    """``(class, recall)`` of the minority classes (under half the share of a uniform draw)
+    that the record's probe holds 5 or more rows of and predicts for under 20 % of them."""
+    counts, recalls = record.get("class_count"), record.get("class_recall")
+    if not counts or len(counts) != len(share):
+        return []
+    rare = 0.5 / len(share)
+    return [(c, r) for c, (n, r, s) in enumerate(zip(counts, recalls, share, strict=True))
+            if s < rare and n >= 5 and r is not None and r < 0.2]
+
+
+@rule
+def class_imbalance(ev: Evidence):
+    """Class imbalance: a minority class (under half the share of a uniform draw) of which the
+    model predicts under 20 % of the probe's rows, in the last 3 records, after 3 epochs and
+    300 optimizer steps, with 5 or more of that class's rows on the probe.
+
+    The accuracy hides it: predicting the majority class alone scores its share.
+    """
+    share = ev.run.class_share
+    trained = [r for r in ev.records if r["epoch"] >= 0][-3:]
+    if ev.epochs < 3 or few_steps(ev) or len(trained) < 3 or len(share) < 2:
+        return None
+    seen = [dict(_ignored(r, share)) for r in trained]
+    classes = sorted(set(seen[0]).intersection(*seen[1:]))
+    if not classes:
+        return None
+    worst = min(classes, key=lambda c: seen[-1][c])
+    weights = {c: float(f"{max(share) / share[c]:.2g}") for c in classes}
+    evidence = {"class": worst, "class_share": share[worst], "recall": seen[-1][worst],
+                "majority_share": max(share)}
+    if ev.accuracy() is not None:
+        evidence["accuracy"] = ev.accuracy()
+    return Finding(
+        "class_imbalance", evidence,
+        f"class {worst} makes up {share[worst]:.1%} of the training rows and the model "
+        f"predicts it for only {seen[-1][worst]:.0%} of them: the loss is lowest by "
+        f"predicting the majority, which alone scores an accuracy of {max(share):.1%}",
+        [Fix(None, None, f"weigh the rare classes up in the loss: class_weight={weights} in "
+                         "fit (class_weight='balanced' in the scikit-learn wrapper; the "
+                         "command line has no such flag)"),
+         Fix(None, None, "judge the model by each class's recall or the balanced accuracy, "
+                         "which the accuracy hides")])

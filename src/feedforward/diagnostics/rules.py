@@ -20,6 +20,7 @@ import numpy as np
 from .advice import Fix
 from .findings import Evidence, Finding
 from .progress import (
+    class_imbalance,
     learning_rate_too_high,
     learning_rate_too_low,
     not_learning,
@@ -28,10 +29,10 @@ from .progress import (
 )
 from .signals import initial, large_inputs, lower_rate, poor, rate_large, rule, steps_large
 
-__all__ = ["EXPLAINS", "RULES", "dead_relus", "exploding_gradients", "learning_rate_too_high",
-           "learning_rate_too_low", "not_learning", "output_mismatch", "over_regularization",
-           "overfitting", "saturation", "symmetric_initialization", "underfitting",
-           "unscaled_inputs", "unscaled_targets", "vanishing_gradients"]
+__all__ = ["EXPLAINS", "RULES", "class_imbalance", "dead_relus", "exploding_gradients",
+           "learning_rate_too_high", "learning_rate_too_low", "not_learning", "output_mismatch",
+           "over_regularization", "overfitting", "saturation", "symmetric_initialization",
+           "underfitting", "unscaled_inputs", "unscaled_targets", "vanishing_gradients"]
 
 
 # ---------------------------------------------------------------------------- the network
@@ -315,7 +316,7 @@ def unscaled_targets(ev: Evidence):
 RULES = [output_mismatch, unscaled_targets, unscaled_inputs, symmetric_initialization,
          exploding_gradients, over_regularization, learning_rate_too_high, dead_relus,
          vanishing_gradients, saturation, learning_rate_too_low, overfitting, underfitting,
-         not_learning]
+         class_imbalance, not_learning]
 
 
 _SYMPTOMS = ("underfitting", "not_learning")
@@ -340,4 +341,5 @@ EXPLAINS = {
     "saturation": ("learning_rate_too_low", *_SYMPTOMS),
     "learning_rate_too_low": _SYMPTOMS,
     "underfitting": ("not_learning",),
+    "class_imbalance": ("not_learning",),
 }

@@ -55,6 +55,9 @@ class RunInfo:
         the mean squared error); None for a summed loss (``sse``) or unknown targets.
     chance_accuracy : float or None
         The largest class frequency (per label, averaged, for multilabel targets).
+    class_share : list of float
+        Each class's share of the training rows, by class id, for one class per sample
+        (empty otherwise).
     outside_output : float
         The fraction of regression targets the output activation cannot reach.
     batch_size, samples : int or None
@@ -83,6 +86,7 @@ class RunInfo:
     task: str = "regression"
     chance_loss: float | None = None
     chance_accuracy: float | None = None
+    class_share: list = field(default_factory=list)
     outside_output: float = 0.0
     batch_size: int | None = None
     samples: int | None = None
@@ -196,6 +200,7 @@ def _read_targets(info, y) -> None:
             freq = np.bincount(labels) / len(labels)
         if info.loss == "binary_crossentropy" and len(freq) == 1:
             freq = np.array([1 - freq[0], freq[0]])
+        info.class_share = freq.tolist()
         p = freq[freq > 0]
         info.chance_loss = float(-(p * np.log(p)).sum())
         info.chance_accuracy = float(freq.max())
