@@ -349,3 +349,10 @@ def test_early_stopping_needs_two_validation_rows_and_its_scores_do_not_outlive_
     assert len(reg.validation_scores_) == 2
     reg.set_params(early_stopping=False).fit(X, X[:, 0])
     assert reg.validation_scores_ is None and reg.best_validation_score_ is None
+
+
+def test_a_missing_label_is_named_not_a_sorting_error():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(FeedforwardError, match="y: labels must not be missing; got None at "
+                                                "index 1$"):
+        NeuralNetClassifier(epochs=1).fit(X, np.array(["a", None] * 10, dtype=object))

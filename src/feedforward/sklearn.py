@@ -89,10 +89,20 @@ def _validate_xy(estimator, X, y, reset, y_numeric=False):
         y = _check_y(y, multi_output=True, y_numeric=y_numeric, estimator=estimator)
         if y_numeric:
             y = np.asarray(y, dtype=np.float64)
+    _refuse_missing_labels(y)
     X = _validate_x(estimator, X, reset)
     if len(y) != len(X):
         raise FeedforwardError(f"y: expected {len(X)} samples to match X, got {len(y)}")
     return X, y
+
+
+def _refuse_missing_labels(y):
+    """A None among labels, which NumPy cannot sort beside text (a bare TypeError)."""
+    if y.dtype == object:
+        missing = np.argwhere(np.frompyfunc(lambda v: v is None, 1, 1)(y).astype(bool))
+        if len(missing):
+            raise FeedforwardError(f"y: labels must not be missing; got None at index "
+                                   f"{', '.join(map(str, missing[0]))}")
 
 
 def _validate_x(estimator, X, reset):
