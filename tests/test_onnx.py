@@ -128,6 +128,10 @@ def test_batch_dimension_is_dynamic_and_classes_are_kept(tmp_path):
     assert {p.key: p.value for p in proto.metadata_props} == {"classes": '["a", "b", "c"]'}
     for n in (1, 7, 300):
         assert run_onnx(tmp_path / "m.onnx", inputs(n, 4)).shape == (n, 3)
+    model.feature_names = ["w", "x", "y", "z"]  # the order a consumer must give the columns in
+    proto = ff_onnx.export_onnx(model, tmp_path / "n.onnx")
+    assert {p.key: p.value for p in proto.metadata_props}["feature_names"] == \
+        '["w", "x", "y", "z"]'
 
 
 def test_trained_digits_model_matches_predict(tmp_path):

@@ -254,8 +254,11 @@ def to_onnx(model, opset=OPSET):
         graph, opset_imports=[onnx.helper.make_opsetid("", opset)], producer_name="feedforward",
         producer_version=__version__,
         doc_string=f"feedforward Sequential, float32, opset {opset}")
-    if model.classes is not None:
-        onnx.helper.set_model_props(proto, {"classes": json.dumps(model.classes, default=str)})
+    props = {key: json.dumps(value, default=str) for key, value in
+             (("classes", model.classes), ("feature_names", model.feature_names))
+             if value is not None}
+    if props:  # what a consumer needs to give the columns in order and to read the output
+        onnx.helper.set_model_props(proto, props)
     onnx.checker.check_model(proto, full_check=True)
     return proto
 
@@ -278,7 +281,8 @@ def export_onnx(model, path, opset=OPSET):
     onnx.ModelProto
         The graph written: input ``input`` of shape ``(batch, features)``, output ``output``
         of shape ``(batch, outputs)``, float32, checked by ``onnx.checker.check_model``.
-        The class names, when the model has them, are the JSON metadata entry ``classes``.
+        The class names and the feature names, when the model has them, are the JSON
+        metadata entries ``classes`` and ``feature_names``.
     """
     onnx = _import_onnx()
     proto = to_onnx(model, opset)
