@@ -178,3 +178,15 @@ def test_labels_given_as_the_class_names_are_refused_with_the_mapping(classes, y
         model.evaluate(x, np.array(y), verbose=0)
     ids = [classes.index(c) for c in y]
     assert np.isfinite(model.evaluate(x, np.array(ids), verbose=0))
+
+
+def test_an_object_array_of_numbers_is_numbers_and_a_bad_cell_is_named():
+    # a pandas object column of ints was refused as "strings or mixed types"
+    x = RNG.normal(size=(6, 3))
+    y = np.array([0, 1, 1, 0, 1, 0], dtype=object)
+    model = binary_model()
+    np.testing.assert_array_equal(model.evaluate(x, y, verbose=0),
+                                  model.evaluate(x, y.astype(int), verbose=0))
+    with pytest.raises(FeedforwardError, match=r"y: expected numeric data, got 'one' at "
+                                               r"index \(2,\)"):
+        model.evaluate(x, np.array([0, 1, "one", 0, 1, 0], dtype=object), verbose=0)

@@ -56,7 +56,7 @@ BAD_X = {
     "too_many_features": (np.hstack([X, X]), r"^x: expected 3 features .*Dense.*got 6"),
     "empty": (np.zeros((0, 3)), r"^x: expected at least one sample, got shape \(0, 3\)"),
     "strings": (X.astype(str), r"^x: expected numeric data, got dtype <U"),
-    "object": (object_column(), r"^x: expected numeric data, got dtype object"),
+    "object": (object_column(), r"^x: expected numeric data, got None at index \(2, 1\)"),
     "ragged": ([[1.0, 2.0, 3.0], [1.0, 2.0]] * 3, r"^x: could not be read as an array"),
     "none": (None, r"^x: expected an array, got None"),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 
@@ -113,6 +115,8 @@ def as_array(x, name: str, dtype=None, ndim: tuple[int, ...] | None = None,
         arr = np.asarray(x)
     except (ValueError, TypeError) as e:
         raise FeedforwardError(f"{name}: could not be read as an array ({e})") from None
+    if arr.dtype == object:  # from a pandas object column: numbers are numbers still
+        arr = _numbers_of(arr, name)
     if arr.dtype.kind not in "biuf":
         raise FeedforwardError(
             f"{name}: expected numeric data, got dtype {arr.dtype}"
@@ -128,6 +132,17 @@ def as_array(x, name: str, dtype=None, ndim: tuple[int, ...] | None = None,
     if finite:
         check_finite(arr, name)
     return arr
+
+
+def _numbers_of(arr: np.ndarray, name: str) -> np.ndarray:
+    """An object array of Python or NumPy numbers as a numeric array; else the first cell
+    that is not a number, named."""
+    for i, v in enumerate(arr.flat):
+        if isinstance(v, (str, bytes)) or not isinstance(v, numbers.Real):
+            index = tuple(int(j) for j in np.unravel_index(i, arr.shape))
+            raise FeedforwardError(f"{name}: expected numeric data, got {show(v)} at index "
+                                   f"{index} (dtype object: strings or mixed types)")
+    return np.asarray(arr.tolist()) if arr.size else arr.astype(np.float64)
 
 
 def check_finite(a: np.ndarray, name: str, after: str = "", hint: str = "") -> None:
