@@ -12,6 +12,7 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
+from feedforward.cli.main import main
 from test_trust_runs import CHECKPOINT, history_epochs, interrupted_run, one_line_error, resume
 
 
@@ -69,3 +70,20 @@ def test_a_checkpoint_with_damaged_seconds_is_refused(tmp_path, monkeypatch, cap
     capsys.readouterr()
     assert resume(run) == 2
     one_line_error(capsys, "train", "training_state.seconds")
+
+
+# ---------------------------------------------------------------------------- --doctor
+def test_a_resumed_doctor_says_which_epochs_it_watched(tmp_path, monkeypatch, capsys):
+    """The doctor's records are not in the checkpoint: after a resume its summary and
+    monitor.json name the epochs it watched, and never claim initialization."""
+    run = tmp_path / "run"
+    interrupted_run(monkeypatch, run, 2, "--epochs", "5", "--no-plots", "--doctor")
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run)]) == 0
+    summary = [line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("doctor: checked")]
+    assert len(summary) == 1 and "over epochs 4 to 5 only" in summary[0], summary
+    assert "at initialization" not in summary[0]
+    monitor = json.loads((run / "monitor.json").read_text())
+    assert monitor["resumed_at"] == 3
+    assert [r["epoch"] for r in monitor["records"]] == [3, 4]

@@ -16,7 +16,8 @@ The folder (``--out``) receives:
 - ``monitor.json`` (with ``--doctor``): the doctor's findings (each fix with its flag and its
   Python form), the epoch each was first named (0: at initialization), the probe's input
   statistics and the per-layer monitor records, the first measured at initialization
-  (``epoch`` -1);
+  (``epoch`` -1); after ``--resume``, ``resumed_at``: the epochs that had ended before the
+  resume, which the doctor did not watch (its records are not in the checkpoint);
 - PNG plots (with matplotlib): ``loss.png``, one per metric, ``learning_rate.png`` for a
   schedule, ``confusion_matrix.png`` for classification.
 
@@ -259,8 +260,9 @@ def _report_doctor(console, doctor, out) -> str:
     console.print(doctor.summary() + (":" if doctor.findings else ""))
     for finding in doctor.findings:
         console.print(finding.render("cli"))
+    resumed = {} if doctor.resumed_at is None else {"resumed_at": doctor.resumed_at}
     record = {"findings": [f.to_dict() for f in doctor.findings],
-              "first_seen": dict(doctor.first_seen), **doctor.monitor.to_dict()}
+              "first_seen": dict(doctor.first_seen), **resumed, **doctor.monitor.to_dict()}
     atomic_write(out / "monitor.json", records.dumps(record) + "\n", "--out")
     return "monitor.json"
 

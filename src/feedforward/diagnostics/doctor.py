@@ -126,6 +126,9 @@ class Doctor(Callback):
         for the symptoms never named on their own before.
     run : RunInfo
         What the rules know of the run.
+    resumed_at : int or None
+        For a fit resumed from a checkpoint: the epochs that had ended before it, which this
+        doctor did not watch (its records are not in the checkpoint); None otherwise.
     """
 
     def __init__(self, monitor=None, print_fn=print, every=1, probe_size=256, surface="python"):
@@ -138,6 +141,7 @@ class Doctor(Callback):
         self.first_seen: dict[str, int] = {}
         self.explained: dict[str, int] = {}
         self.run = RunInfo()
+        self.resumed_at = None
 
     def set_model(self, model):
         super().set_model(model)
@@ -161,6 +165,7 @@ class Doctor(Callback):
         self._forward("on_train_begin", logs)
         trainer = self.trainer
         self.first_seen, self.explained, self._last = {}, {}, 0
+        self.resumed_at = None
         self.run = RunInfo.of(self.model, trainer.y, trainer.batch_size)
         self._started = False
 
@@ -168,6 +173,8 @@ class Doctor(Callback):
         self._forward("on_epoch_begin", epoch, logs)
         if not self._started:  # after every on_train_begin: a checkpoint has restored
             self._started = True
+            if epoch or self.trainer.position["batch"]:
+                self.resumed_at = epoch
             if self.monitor.records and self.monitor.records[0]["epoch"] < 0:
                 self._report(0)
 
@@ -194,6 +201,8 @@ class Doctor(Callback):
 
     def on_train_end(self, logs=None):
         self._forward("on_train_end", logs)
+        if not self._started and self.trainer.position["epoch"]:  # resumed after the last
+            self.resumed_at = self.trainer.position["epoch"]
         self.findings = self.diagnose()
 
     def conclude(self, error) -> list:
@@ -252,6 +261,11 @@ class Doctor(Callback):
         """
         epochs = getattr(self, "_last", 0)  # a resumed run counts its epochs before the resume
         what = f"checked {', '.join(CHECKED)} at initialization and over {epochs} epoch(s)"
+        if self.resumed_at is not None:
+            span = (f"over epochs {self.resumed_at + 1} to {epochs} only"
+                    if epochs > self.resumed_at else "over no epoch")
+            what = (f"checked {', '.join(CHECKED)} {span} (resumed from a checkpoint: "
+                    "initialization and the epochs before were watched by the interrupted run)")
         if not self.findings:
             return f"doctor: {what}: no problem found"
         return f"doctor: {what}: {len(self.findings)} finding(s)"
