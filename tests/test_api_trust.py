@@ -190,3 +190,18 @@ def test_an_object_array_of_numbers_is_numbers_and_a_bad_cell_is_named():
     with pytest.raises(FeedforwardError, match=r"y: expected numeric data, got 'one' at "
                                                r"index \(2,\)"):
         model.evaluate(x, np.array([0, 1, "one", 0, 1, 0], dtype=object), verbose=0)
+
+
+@pytest.mark.parametrize("batches, match", [
+    (lambda x, y: [(x,)], r"x\[0\]: expected a tuple \(x, y\) .* got a tuple of 1$"),
+    (lambda x, y: [{"x": x, "y": y}], r"x\[0\]: .* got a dict$"),
+    (lambda x, y: [(x, y, np.ones(len(x)), 1)], r"x\[0\]: .* got a tuple of 4$"),
+    (lambda x, y: [(x, y[:10])], r"x\[0\]\[1\]: expected 40 samples to match x\[0\]\[0\]"),
+    (lambda x, y: iter([(x, y), (x, y[:5])]),
+     r"y of batch 1: expected 40 samples to match x of batch 1"),
+])
+def test_a_malformed_list_of_batches_says_which_batch_and_what(batches, match):
+    # they were read as one array: "expected 1 or 2 dimensions, got shape (1, 1, 40, 3)"
+    x, y = RNG.normal(size=(40, 3)), RNG.integers(0, 2, 40)
+    with pytest.raises(FeedforwardError, match=match):
+        binary_model().fit(batches(x, y), epochs=1, verbose=0)

@@ -153,7 +153,8 @@ class StreamSource:
         raw = next(self._pass, _END)
         if raw is _END:
             raise FeedforwardError("x: the stream gave no batch")
-        first = self.prepare(raw, "batch 0 of x")
+        first = self.prepare(raw, "x[0]" if isinstance(self.data, (list, tuple)) else
+                             "batch 0 of x")
         if self.once:
             self._pass = _chain(raw, self._pass)
         else:
@@ -194,15 +195,17 @@ class StreamSource:
         if isinstance(batch, list):
             batch = tuple(batch)
         if not isinstance(batch, tuple) or len(batch) not in (2, 3):
+            got = (f"a tuple of {len(batch)}" if isinstance(batch, tuple) else
+                   f"a {type(batch).__name__}" if isinstance(batch, dict) else describe(batch))
             raise FeedforwardError(f"{where}: expected a tuple (x, y) or (x, y, sample_weight), "
-                                   f"got {describe(batch)}")
-        x = model.raw_inputs(batch[0], f"{where}[0]")
-        y = model.prepare_y(batch[1], len(x), f"{where}[0]", f"{where}[1]")
+                                   f"got {got}")
+        x = model.raw_inputs(batch[0], _part(where, 0))
+        y = model.prepare_y(batch[1], len(x), _part(where, 0), _part(where, 1))
         if len(batch) == 3:
             if self.class_weight is not None:
                 raise FeedforwardError(f"class_weight: cannot be combined with sample weights, "
                                        f"and {where} carries them (as in Keras)")
-            return x, y, check_sample_weight(batch[2], len(x), f"{where}[2]")
+            return x, y, check_sample_weight(batch[2], len(x), _part(where, 2))
         if self.class_weight is not None:
             return x, y, self.class_weight(y)
         return x, y, None
@@ -237,7 +240,8 @@ class StreamSource:
             n = len(self.data)
             order = self.rng.permutation(n) if self.shuffle else range(n)
             return ((self.data[int(i)], f"x[{int(i)}]") for i in order)
-        return ((b, f"batch {k} of x") for k, b in enumerate(iter(self.data)))
+        name = "x[{}]" if isinstance(self.data, (list, tuple)) else "batch {} of x"
+        return ((b, name.format(k)) for k, b in enumerate(iter(self.data)))
 
     def end_epoch(self):
         """A PyDataset's ``on_epoch_end()``, when it has one; without ``steps_per_epoch`` the
@@ -265,6 +269,14 @@ class StreamSource:
 
 
 _END = object()
+
+
+def _part(where, i) -> str:
+    """The name of part ``i`` of a batch: ``x[3][1]`` of an indexed one, else ``y of batch
+    3`` (never ``batch 3 of x[1]``, which reads as a batch of another array)."""
+    if where.endswith("]"):
+        return f"{where}[{i}]"
+    return f"{('x', 'y', 'sample_weight')[i]} of {where.removesuffix(' of x')}"
 
 
 def _chain(first, rest):
@@ -324,10 +336,10 @@ def is_stream(x) -> bool:
     if isinstance(x, (np.ndarray, str, bytes, dict)) or hasattr(x, "__array__") or hasattr(
             x, "to_numpy"):
         return False
-    if isinstance(x, (list, tuple)):
-        head = x[0] if len(x) else None
-        return isinstance(head, (tuple, list)) and len(head) in (2, 3) and isinstance(
-            head[0], np.ndarray) and head[0].ndim == 2
+    if isinstance(x, (list, tuple)):  # a batch of arrays first, or a dict (refused later,
+        head = x[0] if len(x) else None  # as a batch, rather than read as one array)
+        return isinstance(head, dict) or isinstance(head, (tuple, list)) and len(head) > 0 \
+            and isinstance(head[0], np.ndarray) and head[0].ndim == 2
     return _indexed(x) or hasattr(x, "__next__") or hasattr(x, "__iter__")
 
 
