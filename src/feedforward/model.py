@@ -424,8 +424,11 @@ def load_model(path, compile: bool = True) -> Sequential:
         The model file (``*.safetensors``).
     compile : bool, default True
         Whether to compile the model with the saved optimizer, loss and metrics and restore the
-        optimizer's state, so that training resumes where it stopped. If False, or if the model
-        was saved uncompiled, the model is returned uncompiled.
+        optimizer's state, so that training resumes where it stopped. The random streams
+        (shuffling, dropout masks) are not in the file: a model with dropout, trained on,
+        draws other masks than an uninterrupted run would (for a bit-exact resume, use
+        :class:`~feedforward.BackupAndRestore`). If False, or if the model was saved
+        uncompiled, the model is returned uncompiled.
 
     Returns
     -------
