@@ -13,7 +13,14 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from feedforward.cli.main import main
-from test_trust_runs import CHECKPOINT, history_epochs, interrupted_run, one_line_error, resume
+from test_trust_runs import (
+    CHECKPOINT,
+    FAST,
+    history_epochs,
+    interrupted_run,
+    one_line_error,
+    resume,
+)
 
 
 # ---------------------------------------------------------------------------- history.csv
@@ -87,3 +94,22 @@ def test_a_resumed_doctor_says_which_epochs_it_watched(tmp_path, monkeypatch, ca
     monitor = json.loads((run / "monitor.json").read_text())
     assert monitor["resumed_at"] == 3
     assert [r["epoch"] for r in monitor["records"]] == [3, 4]
+
+
+# ---------------------------------------------------------------------------- --overwrite
+def test_overwrite_keeps_pngs_named_after_a_foreign_historys_columns(tmp_path, capsys):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "config.toml").write_text("[tool.x]\n")
+    (folder / "history.csv").write_text("epoch,vacation,family,accuracy\n")
+    for name in ("vacation.png", "family.png", "notes.txt"):
+        (folder / name).write_text("the user's\n")
+    (folder / "accuracy.png").write_text("a run's plot\n")
+    args = ["train", *FAST, "--epochs", "1", "--no-plots", "--out", str(folder)]
+    assert main(args) == 2  # no run.json: nothing to resume, so --resume is not advised
+    err = one_line_error(capsys, "train", "--overwrite", "cannot be resumed")
+    assert "--resume" not in err
+    assert main([*args, "--overwrite"]) == 0
+    kept = {p.name for p in folder.iterdir()}
+    assert {"vacation.png", "family.png", "notes.txt"} <= kept
+    assert "accuracy.png" not in kept  # a plot a run writes is the run's

@@ -8,7 +8,7 @@ import csv
 import json
 from pathlib import Path
 
-from .. import checkpoint, config, fileio
+from .. import checkpoint, config, fileio, metrics
 from ..errors import FeedforwardError, describe
 from ..fileio import atomic_write
 from ..fileio import digest as file_digest
@@ -19,6 +19,8 @@ RUN_FILE = "run.json"  # in BACKUP: the options --resume needs besides config.to
 # what a run writes, besides its plots; a folder holding any of them holds a run
 RUN_FILES = ("config.toml", "history.csv", "metrics.json", "monitor.json", MODEL_FILE)
 BACKUP_FILES = (checkpoint.BackupAndRestore.FILE, RUN_FILE)
+# the plots a run writes besides one per metric (plots.curves, train's confusion matrix)
+PLOTS = ("loss", "learning_rate", "confusion_matrix")
 # the options of a run that are not in config.toml, with their defaults
 RUN_OPTIONS = {"plots": True, "doctor": False, "checkpoint_every": None}
 
@@ -126,13 +128,7 @@ def claim_folder(out: Path, overwrite: bool) -> None:
     if not found:
         return
     if not overwrite:
-        finished = MODEL_FILE in found and not any(f.startswith(BACKUP) for f in found)
-        what, then = (("a finished", "choose another folder, or pass --overwrite to replace "
-                                     "that run") if finished else
-                      ("an unfinished", f"continue it with --resume {out}, or pass "
-                                        "--overwrite to start again"))
-        raise FeedforwardError(f"--out: {str(out)!r} holds {what} run ({', '.join(found)}); "
-                               f"{then}")
+        raise FeedforwardError(f"--out: {str(out)!r} holds {_held(out, found)}")
     for name in found + plot_names(out):
         try:
             (out / name).unlink(missing_ok=True)
@@ -143,17 +139,33 @@ def claim_folder(out: Path, overwrite: bool) -> None:
         backup.rmdir()
 
 
+def _held(out: Path, found: list[str]) -> str:
+    """What a folder holding the run files ``found`` holds, and what to do about it."""
+    listed = ", ".join(found)
+    if MODEL_FILE in found and not any(f.startswith(BACKUP) for f in found):
+        return (f"a finished run ({listed}); choose another folder, or pass --overwrite to "
+                "replace that run")
+    if (out / BACKUP / RUN_FILE).is_file():
+        return (f"an unfinished run ({listed}); continue it with --resume {out}, or pass "
+                "--overwrite to start again")
+    return (f"files of a run ({listed}) that cannot be resumed (no {BACKUP}/{RUN_FILE}); "
+            "choose another folder, or pass --overwrite to replace them")
+
+
 def plot_names(out: Path) -> list[str]:
-    """The plots a run in ``out`` wrote: one per column of its history, and the matrix."""
+    """The plots a run in ``out`` wrote: :data:`PLOTS` and one per metric of its history.
+
+    A PNG named after another column of history.csv is not a plot of a run (the file may
+    not be a run's history), and is kept.
+    """
     try:
         with open(out / "history.csv", newline="", encoding="utf-8") as f:
             header = next(csv.reader(f), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         header = []
-    names = {"loss", "learning_rate", "confusion_matrix"} | {
-        c for c in header if c != "epoch" and not c.startswith("val_")}
-    return [f"{n}.png" for n in sorted(names)
-            if "/" not in n and "\\" not in n and (out / f"{n}.png").is_file()]
+    known = set(metrics.registry.names())
+    names = set(PLOTS) | {c for c in header if c.lower() in known}
+    return [f"{n}.png" for n in sorted(names) if (out / f"{n}.png").is_file()]
 
 
 def check_folder(out: Path) -> None:
