@@ -205,3 +205,16 @@ def test_a_malformed_list_of_batches_says_which_batch_and_what(batches, match):
     x, y = RNG.normal(size=(40, 3)), RNG.integers(0, 2, 40)
     with pytest.raises(FeedforwardError, match=match):
         binary_model().fit(batches(x, y), epochs=1, verbose=0)
+
+
+def test_a_divergence_is_told_by_name_without_numpy_s_warnings():
+    import warnings
+
+    model = ff.Sequential([ff.Input((3,)), ff.Dense(8, activation="relu"), ff.Dense(1)], seed=0)
+    model.compile(ff.optimizers.SGD(10.0), "mse")
+    x, y = RNG.random((64, 3)), RNG.random(64) * 1e3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ff.training.Diverged, match="training diverged"):
+            model.fit(x, y, epochs=20, verbose=0)
+    assert [str(w.message) for w in caught if w.category is RuntimeWarning] == []

@@ -684,7 +684,10 @@ class Trainer(Feed):
                 xb = self.augment(xb, model.rngs["augment"])
             xb = model.transform(xb)
         try:
-            loss, out = _train_step(model, xb, yb, wb)
+            # an overflow is the divergence that train_step reports by name: NumPy's own
+            # RuntimeWarnings would come first, from deep inside, and say less
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss, out = _train_step(model, xb, yb, wb)
         except Diverged as e:
             self.batch_loss = e.loss
             self._diverged(e)
