@@ -12,6 +12,7 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
+from feedforward.cli import train as train_cli
 from feedforward.cli.main import main
 from test_trust_runs import (
     CHECKPOINT,
@@ -113,3 +114,38 @@ def test_overwrite_keeps_pngs_named_after_a_foreign_historys_columns(tmp_path, c
     kept = {p.name for p in folder.iterdir()}
     assert {"vacation.png", "family.png", "notes.txt"} <= kept
     assert "accuracy.png" not in kept  # a plot a run writes is the run's
+
+
+# ---------------------------------------------------------------------------- finished runs
+def test_a_run_killed_while_its_backup_was_removed_is_finished_for_every_command(
+        tmp_path, capsys):
+    """The checkpoint goes first, then run.json: a kill between leaves a finished run."""
+    run = tmp_path / "run"
+    assert main(["train", *FAST, "--epochs", "1", "--no-plots", "--out", str(run)]) == 0
+    (run / "backup").mkdir()
+    (run / "backup" / "run.json").write_text("{}")
+    capsys.readouterr()
+    assert main(["train", *FAST, "--epochs", "1", "--no-plots", "--out", str(run)]) == 2
+    one_line_error(capsys, "train", "a finished run", "--overwrite")
+    assert resume(run) == 2
+    one_line_error(capsys, "train", "has finished")
+
+
+def test_a_run_that_finishes_while_resume_loads_its_data_is_not_trained_again(
+        tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    interrupted_run(monkeypatch, run, 1, "--epochs", "3", "--no-plots")
+    model = run / "model.safetensors"
+    load = train_cli.load
+
+    def load_then_finish(args):  # the interrupted run, still alive, ends meanwhile
+        loaded = load(args)
+        (run / CHECKPOINT).unlink()
+        model.write_bytes(b"the finished run's model")
+        return loaded
+
+    monkeypatch.setattr(train_cli, "load", load_then_finish)
+    capsys.readouterr()
+    assert resume(run) == 2
+    one_line_error(capsys, "train", "has finished")
+    assert model.read_bytes() == b"the finished run's model"

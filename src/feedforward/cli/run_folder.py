@@ -39,18 +39,29 @@ def resume_folder(args) -> Path | None:
     if given:
         raise FeedforwardError(f"--resume: the run goes on with the options it was started with "
                                f"(in {str(folder)!r}); drop {', '.join(given)}")
-    if not (folder / "config.toml").is_file():
-        raise FeedforwardError(f"--resume: {str(folder)!r} holds no config.toml; expected the "
-                               "folder of a run of `feedforward train`")
-    if not (folder / BACKUP / checkpoint.BackupAndRestore.FILE).is_file() and (
-            folder / MODEL_FILE).is_file():
-        raise FeedforwardError(f"--resume: the run in {str(folder)!r} has finished (it has "
-                               f"{MODEL_FILE} and no checkpoint); there is nothing to resume")
+    check_resumable(folder)
     options = read_run_file(folder)
     for key in RUN_OPTIONS:
         setattr(args, key, options[key])
     args.config, args.out = str(folder / "config.toml"), str(folder)
     return folder
+
+
+def check_resumable(folder: Path) -> None:
+    """Refuse a folder without a run's config.toml, and a run that has finished."""
+    if not (folder / "config.toml").is_file():
+        raise FeedforwardError(f"--resume: {str(folder)!r} holds no config.toml; expected the "
+                               "folder of a run of `feedforward train`")
+    if finished(folder):
+        raise FeedforwardError(f"--resume: the run in {str(folder)!r} has finished (it has "
+                               f"{MODEL_FILE} and no checkpoint); there is nothing to resume")
+
+
+def finished(folder: Path) -> bool:
+    """Whether the run in ``folder`` has ended: its model is written and its checkpoint
+    removed (a run.json that a kill left while the backup was removed does not count)."""
+    return (folder / MODEL_FILE).is_file() and not (
+        folder / BACKUP / checkpoint.BackupAndRestore.FILE).is_file()
 
 
 def digest(path: Path) -> str:
@@ -142,7 +153,7 @@ def claim_folder(out: Path, overwrite: bool) -> None:
 def _held(out: Path, found: list[str]) -> str:
     """What a folder holding the run files ``found`` holds, and what to do about it."""
     listed = ", ".join(found)
-    if MODEL_FILE in found and not any(f.startswith(BACKUP) for f in found):
+    if finished(out):
         return (f"a finished run ({listed}); choose another folder, or pass --overwrite to "
                 "replace that run")
     if (out / BACKUP / RUN_FILE).is_file():

@@ -48,6 +48,7 @@ from .run_folder import (
     MODEL_FILE,
     RUN_OPTIONS,
     check_folder,
+    check_resumable,
     claim_folder,
     leftovers,
     make_folder,
@@ -159,7 +160,9 @@ def _run(args, console) -> int:
 
 def _train_into(out, args, console, resuming, cfg, data, parts, plan, model, data_digest):
     splits = experiment.splits(parts)
-    if not resuming:
+    if resuming:  # again, now that no other run writes here: it may have ended meanwhile
+        check_resumable(out)
+    else:
         claim_folder(out, args.overwrite)
     unlink(leftovers(out))  # no other run writes here: --out is refused to a second one
     check_folder(out)
