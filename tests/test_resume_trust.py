@@ -149,3 +149,12 @@ def test_a_run_that_finishes_while_resume_loads_its_data_is_not_trained_again(
     assert resume(run) == 2
     one_line_error(capsys, "train", "has finished")
     assert model.read_bytes() == b"the finished run's model"
+
+
+# ---------------------------------------------------------------------------- messages
+@pytest.mark.parametrize("out", ["afile", "afile/run"])
+def test_out_naming_a_file_says_it_is_a_file(tmp_path, monkeypatch, capsys, out):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("not a folder\n")
+    assert main(["train", *FAST, "--epochs", "1", "--no-plots", "--out", out]) == 2
+    one_line_error(capsys, "train", "--out", "'afile' is a file")

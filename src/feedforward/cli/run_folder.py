@@ -125,8 +125,10 @@ def make_folder(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise FeedforwardError(
-            f"--out: cannot create the folder {str(path)!r} ({e.strerror or e})") from None
+        file = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+        why = f"{str(file)!r} is a file" if file is not None else e.strerror or e
+        raise FeedforwardError(f"--out: cannot create the folder {str(path)!r} ({why}); "
+                               "expected a folder, or a path where one can be made") from None
     return path
 
 
