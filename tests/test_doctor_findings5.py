@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 
 import numpy as np
+import pytest
 
 import feedforward as ff
 from feedforward.diagnostics import Doctor
@@ -154,3 +155,54 @@ def test_a_rare_class_the_model_finds_raises_nothing():
     doctor = _doctor_fit(_classifier(), x, y, epochs=12)
     assert "class_imbalance" not in [f.name for f in doctor.findings]
     assert doctor.monitor.records[-1]["class_recall"][1] >= 0.2
+
+
+# ---------------------------------------------------------------------------- deep, narrow
+@pytest.fixture(scope="module")
+def digits():
+    x, y = ff.data.load_dataset("digits")
+    return np.asarray(x, dtype=np.float64), np.asarray(y)
+
+
+def _narrow(depth, activation="relu", seed=0):
+    model = ff.Sequential([D(8, activation) for _ in range(depth)] + [D(10, "softmax")],
+                          seed=seed, preprocessing=ff.data.StandardScaler())
+    model.compile(ff.optimizers.Adam(0.01), "categorical_crossentropy", ["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_a_deep_narrow_stack_that_fits_poorly_is_named_with_wider_layers(digits, activation):
+    doctor = _doctor_fit(_narrow(20, activation), *digits, epochs=8)
+    assert doctor.model.history.history["accuracy"][-1] < 0.8  # the setup fits poorly
+    names = [f.name for f in doctor.findings]
+    assert "deep_narrow_network" in names, names
+    fixes = [fix for f in doctor.findings for fix in f.fixes]
+    wider = [fix for fix in fixes if fix.setting == "layers"]
+    assert wider and len(wider[0].value) <= 3 and min(wider[0].value) >= 64
+    causes = " ".join(f.cause for f in doctor.findings)
+    assert "negative bias" not in causes and "too small for the depth" not in causes
+
+
+def test_dead_relus_in_a_narrow_stack_blame_the_narrow_layers_not_a_bias():
+    from feedforward.diagnostics import Evidence, RunInfo
+    from feedforward.diagnostics.rules import dead_relus
+
+    layers = [{"index": i, "units": 8, "dead_fraction": 0.6} for i in range(20)]
+    records = [{"epoch": -1, "step": 0, "layers": layers, "loss": 2.3}]
+    run = RunInfo(hidden=["relu"] * 20, units=[8] * 20, chance_loss=2.3,
+                  task="classification")
+    finding = dead_relus(Evidence(records, {}, {}, run))
+    assert finding is not None and "negative bias" not in finding.cause
+    assert "20 layers of as few as 8 units" in finding.cause
+    assert finding.fixes[0].setting == "layers"
+
+
+def test_a_deep_narrow_network_that_fits_well_raises_no_depth_finding():
+    x, y = ff.data.load_dataset("breast_cancer")
+    model = ff.Sequential([D(8, "relu") for _ in range(8)] + [D(2, "softmax")], seed=0,
+                          preprocessing=ff.data.StandardScaler())
+    model.compile(ff.optimizers.Adam(0.01), "categorical_crossentropy", ["accuracy"])
+    doctor = _doctor_fit(model, np.asarray(x, dtype=np.float64), np.asarray(y), epochs=30)
+    assert doctor.model.history.history["accuracy"][-1] > 0.95
+    assert "deep_narrow_network" not in [f.name for f in doctor.findings]

@@ -27,9 +27,21 @@ from .progress import (
     overfitting,
     underfitting,
 )
-from .signals import initial, large_inputs, lower_rate, poor, rate_large, rule, steps_large
+from .signals import (
+    deep_narrow,
+    few_steps,
+    fewer_wider,
+    initial,
+    large_inputs,
+    lower_rate,
+    poor,
+    rate_large,
+    rule,
+    steps_large,
+)
 
-__all__ = ["EXPLAINS", "RULES", "class_imbalance", "dead_relus", "exploding_gradients",
+__all__ = ["EXPLAINS", "RULES", "class_imbalance", "dead_relus", "deep_narrow_network",
+           "exploding_gradients",
            "learning_rate_too_high", "learning_rate_too_low", "not_learning", "output_mismatch",
            "over_regularization", "overfitting", "saturation", "symmetric_initialization",
            "underfitting", "unscaled_inputs", "unscaled_targets", "vanishing_gradients"]
@@ -78,6 +90,15 @@ def vanishing_gradients(ev: Evidence):
                  "layers (their derivative is at most 0.25 for sigmoid, 1 for tanh, and much "
                  "less off-centre), so the first layers barely learn")
         fixes = [Fix("activation", "relu", "use ReLU in the hidden layers"), fewer]
+    elif deep_narrow(run):
+        cause = (f"the gradient shrinks on its way back through {depth} layers of as few as "
+                 f"{min(run.units)} units: each narrow layer passes on only a few directions "
+                 "of its input, and silent units pass nothing")
+        fixes = [fewer_wider(run)]
+    elif str(run.initializer).startswith("he_"):  # the initialization already suits ReLUs
+        cause = (f"the gradient shrinks on its way back through {depth} layers, with He "
+                 "initialization already in use: the depth itself is the likely cause")
+        fixes = [fewer]
     else:
         cause = (f"the gradient shrinks on its way back through {depth} layers: the initial "
                  "weights are too small for the depth")
@@ -155,9 +176,35 @@ def dead_relus(ev: Evidence):
     if trained and (rate_large(run) or any(steps_large(r, initial(ev)) for r in ev.records)):
         fixes.insert(0, lower_rate(ev))
         cause += f": the steps at learning rate {run.learning_rate:g} pushed them there"
+    elif deep_narrow(run):
+        cause += (f": in {len(run.units)} layers of as few as {min(run.units)} units the "
+                  "signal reaching a layer spans few directions, so a unit is easily silent "
+                  "on every sample")
+        fixes.insert(0, fewer_wider(run))
     else:
         cause += " (a negative bias or initialization put them there)"
     return Finding("dead_relus", {"layer": worst[0], "dead_fraction": worst[1]}, cause, fixes)
+
+
+@rule
+def deep_narrow_network(ev: Evidence):
+    """A deep, narrow ReLU network that fits poorly: 6 or more hidden layers of the ReLU
+    family, the narrowest of 12 units or fewer (:func:`~.signals.deep_narrow`), with the loss
+    still above 30 % of chance after 3 epochs and 300 optimizer steps, whether or not it still
+    falls slowly."""
+    run = ev.run
+    if not deep_narrow(run) or ev.epochs < 3 or few_steps(ev) or not poor(ev, 0.3):
+        return None
+    evidence = {"hidden_layers": len(run.units), "narrowest_layer": min(run.units),
+                "loss_level": ev.level()}
+    if ev.accuracy() is not None:
+        evidence["accuracy"] = ev.accuracy()
+    return Finding(
+        "deep_narrow_network", {k: v for k, v in evidence.items() if v is not None},
+        f"{len(run.units)} hidden layers of as few as {min(run.units)} units: each narrow "
+        "layer passes on only a few directions of its input and many of its units are silent, "
+        "so the signal and its gradient fade through the stack and the fit stays poor",
+        [fewer_wider(run)])
 
 
 @rule
@@ -314,7 +361,8 @@ def unscaled_targets(ev: Evidence):
 
 # ---------------------------------------------------------------------------- the report
 RULES = [output_mismatch, unscaled_targets, unscaled_inputs, symmetric_initialization,
-         exploding_gradients, over_regularization, learning_rate_too_high, dead_relus,
+         exploding_gradients, over_regularization, learning_rate_too_high,
+         deep_narrow_network, dead_relus,
          vanishing_gradients, saturation, learning_rate_too_low, overfitting, underfitting,
          class_imbalance, not_learning]
 
@@ -324,18 +372,22 @@ _SYMPTOMS = ("underfitting", "not_learning")
 
 EXPLAINS = {
     "output_mismatch": ("learning_rate_too_low", *_SYMPTOMS),
-    "unscaled_targets": ("exploding_gradients", "learning_rate_too_high",
+    "unscaled_targets": ("exploding_gradients", "deep_narrow_network", "learning_rate_too_high",
                          "learning_rate_too_low", "dead_relus", "over_regularization",
                          *_SYMPTOMS),
-    "unscaled_inputs": ("saturation", "dead_relus", "learning_rate_too_high", *_SYMPTOMS),
-    "symmetric_initialization": ("vanishing_gradients", "dead_relus", "saturation",
-                                 "learning_rate_too_low", *_SYMPTOMS),
-    "exploding_gradients": ("learning_rate_too_high", "dead_relus", "vanishing_gradients",
-                            "saturation", *_SYMPTOMS),
-    "over_regularization": ("vanishing_gradients", "dead_relus", "saturation",
-                            "learning_rate_too_high", "learning_rate_too_low", *_SYMPTOMS),
-    "learning_rate_too_high": ("dead_relus", "vanishing_gradients", "saturation", "overfitting",
-                               *_SYMPTOMS),
+    "unscaled_inputs": ("saturation", "deep_narrow_network", "dead_relus",
+                        "learning_rate_too_high", *_SYMPTOMS),
+    "symmetric_initialization": ("vanishing_gradients", "deep_narrow_network", "dead_relus",
+                                 "saturation", "learning_rate_too_low", *_SYMPTOMS),
+    "exploding_gradients": ("learning_rate_too_high", "deep_narrow_network", "dead_relus",
+                            "vanishing_gradients", "saturation", *_SYMPTOMS),
+    "over_regularization": ("vanishing_gradients", "deep_narrow_network", "dead_relus",
+                            "saturation", "learning_rate_too_high", "learning_rate_too_low",
+                            *_SYMPTOMS),
+    "learning_rate_too_high": ("dead_relus", "deep_narrow_network", "vanishing_gradients",
+                               "saturation", "overfitting", *_SYMPTOMS),
+    "deep_narrow_network": ("dead_relus", "vanishing_gradients", "learning_rate_too_low",
+                            *_SYMPTOMS),
     "dead_relus": ("vanishing_gradients", "learning_rate_too_low", *_SYMPTOMS),
     "vanishing_gradients": ("learning_rate_too_low", *_SYMPTOMS),
     "saturation": ("learning_rate_too_low", *_SYMPTOMS),
