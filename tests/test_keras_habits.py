@@ -409,3 +409,42 @@ def test_pop_of_an_unbuilt_model():
     m.pop()
     assert [layer.units for layer in m.layers] == [8]
     assert m.predict(X).shape == (40, 8)
+
+
+def test_the_batch_methods_are_keras_s():
+    model = ff.Sequential([ff.Input((3,)), ff.Dense(1)], seed=0)
+    model.compile("sgd", "mse", ["mae"])
+    x, y = np.random.default_rng(0).random((8, 3)), np.random.default_rng(1).random(8)
+    assert model.test_on_batch(x, y) == model.evaluate(x, y, verbose=0)
+    assert model.test_on_batch(x, y, return_dict=True)["mae"] == model.evaluate(
+        x, y, verbose=0)[1]
+    np.testing.assert_array_equal(model.predict_on_batch(x), model.predict(x, verbose=0))
+    twin = ff.Sequential([ff.Input((3,)), ff.Dense(1)], seed=0)
+    twin.compile("sgd", "mse", ["mae"])
+    w = np.r_[np.full(4, 2.0), np.zeros(4)]  # Keras's mean of w * loss over the 8 rows
+    model.train_on_batch(x, y, sample_weight=w)
+    twin.train_on_batch(x[:4], y[:4])
+    np.testing.assert_allclose(model.params, twin.params, rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(None, 3), (3,), [None, 3]])
+def test_build_takes_keras_s_input_shape(shape):
+    assert ff.Sequential([ff.Dense(2)]).build(shape).input_shape == (None, 3)
+
+
+@pytest.mark.parametrize("shape", [(None, 3, 4), (2, 3), (None, "3")])
+def test_build_refuses_a_shape_that_is_not_rows_of_features(shape):
+    with pytest.raises(FeedforwardError, match=r"input_shape: expected \(None, features\)"):
+        ff.Sequential([ff.Dense(2)]).build(shape)
+
+
+def test_early_stopping_verbose_says_when_it_stopped_and_what_it_restored(capsys):
+    model = ff.Sequential([ff.Input((3,)), ff.Dense(1)], seed=0)
+    model.compile("sgd", "mse")
+    x, y = np.random.default_rng(0).random((8, 3)), np.random.default_rng(1).random(8)
+    stop = ff.callbacks.EarlyStopping(monitor="loss", patience=2, restore_best_weights=True,
+                                      min_delta=10.0, verbose=1)  # nothing improves by 10
+    model.fit(x, y, epochs=10, verbose=0, callbacks=[stop])
+    assert capsys.readouterr().out.splitlines() == [
+        "epoch 3: early stopping (loss did not improve for 2 epochs)",
+        "restored the weights of epoch 1, the best"]

@@ -374,6 +374,9 @@ class EarlyStopping(_Monitor):
         whether or not it beat ``baseline``).
     start_from_epoch : int
         Epochs of warm-up before the value is watched.
+    verbose : int
+        When non-zero, print the epoch training stopped at and the epoch whose weights were
+        restored (default 0).
 
     Attributes
     ----------
@@ -381,8 +384,9 @@ class EarlyStopping(_Monitor):
     """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", baseline=None,
-                 restore_best_weights=False, start_from_epoch=0):
+                 restore_best_weights=False, start_from_epoch=0, verbose=0):
         super().__init__(monitor, mode, min_delta)
+        self.verbose = verbose
         self.patience = int(check_number(patience, "patience", low=0, integer=True))
         self.baseline = None if baseline is None else float(check_number(baseline, "baseline"))
         self.restore_best_weights = bool(restore_best_weights)
@@ -407,10 +411,15 @@ class EarlyStopping(_Monitor):
         if self.wait >= max(self.patience, 1):
             self.stopped_epoch = epoch
             self.model.stop_training = True
+            if self.verbose:
+                print(f"epoch {epoch + 1}: early stopping ({self.monitor} did not improve "
+                      f"for {self.wait} epochs)")
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.params[...] = self.best_weights
+            if self.verbose:
+                print(f"restored the weights of epoch {self.best_epoch + 1}, the best")
 
     def get_state(self):
         state = {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch}

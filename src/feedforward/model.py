@@ -204,6 +204,8 @@ class Sequential(engine.Trainable, Inputs, Structure, Network):
 
     # ------------------------------------------------------------------ structure
     def build(self, input_dim, initialize=True):  # the docstring is Network.build's
+        if isinstance(input_dim, (tuple, list)):  # Keras's build(input_shape)
+            input_dim = _features_of_shape(input_dim)
         super().build(input_dim, initialize)
         _check_class_count(self)  # layers added after construction
         _check_output(self, self.loss)  # layers added after compile
@@ -410,6 +412,16 @@ class Sequential(engine.Trainable, Inputs, Structure, Network):
 
     def __repr__(self):
         return f"Sequential({self.layers!r})"
+
+
+def _features_of_shape(shape) -> int:
+    """The feature count of a Keras input shape: ``(None, features)`` or ``(features,)``."""
+    shape = tuple(shape)
+    if len(shape) in (1, 2) and (len(shape) == 1 or shape[0] is None) and isinstance(
+            shape[-1], (int, np.integer)) and not isinstance(shape[-1], bool):
+        return int(shape[-1])
+    raise FeedforwardError(f"input_shape: expected (None, features) or (features,), got "
+                           f"{shape}; a Sequential takes rows of features")
 
 
 def load_model(path, compile: bool = True) -> Sequential:

@@ -68,7 +68,8 @@ class Network:
         Parameters
         ----------
         input_dim : int
-            Number of input features, at least 1.
+            Number of input features, at least 1. ``Sequential.build`` also takes Keras's
+            input shape, ``(None, features)`` or ``(features,)``.
         initialize : bool, default True
             Draw the initial weights. False allocates them without initial values, for the
             caller to fill (``load_model`` reads them from the file: each is allocated once).

@@ -882,7 +882,7 @@ class Trainable:
                        callbacks=callbacks, augment=augment, validation=val, epochs=epochs,
                        verbose=verbose, initial_epoch=initial_epoch).fit()
 
-    def train_on_batch(self, x, y) -> float:
+    def train_on_batch(self, x, y, sample_weight=None) -> float:
         """Exactly one optimizer step on this batch; returns the loss before the step.
 
         Parameters
@@ -891,6 +891,8 @@ class Trainable:
             The batch's inputs, raw (the preprocessing is applied).
         y : array of shape (n,) or (n, outputs)
             The batch's labels or targets.
+        sample_weight : array of shape (n,), optional
+            Weights of the loss's rows, as ``fit`` takes them.
 
         Returns
         -------
@@ -899,7 +901,46 @@ class Trainable:
         """
         self.require_compiled("train_on_batch")
         x, y = self.prepare_xy(x, y)
-        return self.train_step(x, y)[0]
+        if sample_weight is not None:
+            weighting.check_weighted_loss(self, "sample_weight")
+            sample_weight = weighting.check_sample_weight(sample_weight, len(x))
+        return _train_step(self, x, y, sample_weight)[0]
+
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        """:meth:`evaluate` on one batch, computed at once (as Keras's ``test_on_batch``).
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+            The batch's raw inputs.
+        y : array of shape (n,) or (n, outputs)
+            Its labels or targets.
+        sample_weight : array of shape (n,), optional
+            Weights of the loss's rows.
+        return_dict : bool, default False
+            Return ``{"loss": ..., metric name: ...}``.
+
+        Returns
+        -------
+        float, list of float or dict
+            As :meth:`evaluate` returns them.
+        """
+        return self.evaluate(x, y, batch_size=max(len(x), 1), verbose=0,
+                             return_dict=return_dict, sample_weight=sample_weight)
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        """:meth:`predict` on one batch, computed at once (as Keras's ``predict_on_batch``).
+
+        Parameters
+        ----------
+        x : array of shape (n, features)
+            The batch's raw inputs.
+
+        Returns
+        -------
+        ndarray of shape (n, outputs)
+        """
+        return self.predict(x, batch_size=max(len(x), 1), verbose=0)
 
     # ------------------------------------------------------------------ inference
     def predict(self, x, batch_size=1024, verbose="auto") -> np.ndarray:
