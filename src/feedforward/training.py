@@ -684,10 +684,7 @@ class Trainer(Feed):
                 xb = self.augment(xb, model.rngs["augment"])
             xb = model.transform(xb)
         try:
-            # an overflow is the divergence that train_step reports by name: NumPy's own
-            # RuntimeWarnings would come first, from deep inside, and say less
-            with np.errstate(over="ignore", invalid="ignore"):
-                loss, out = _train_step(model, xb, yb, wb)
+            loss, out = _quiet_step(model, xb, yb, wb)
         except Diverged as e:
             self.batch_loss = e.loss
             self._diverged(e)
@@ -730,6 +727,13 @@ class Trainer(Feed):
         self._undo.restore()
         if not self._quiet:
             raise report from None
+
+
+def _quiet_step(model, x, y, w):
+    """:func:`_train_step`, whose overflow is the divergence that ``train_step`` reports by
+    name: NumPy's RuntimeWarnings would come first, from deep inside, and say less."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _train_step(model, x, y, w)
 
 
 def _train_step(model, x, y, w):
