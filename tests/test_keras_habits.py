@@ -448,3 +448,48 @@ def test_early_stopping_verbose_says_when_it_stopped_and_what_it_restored(capsys
     assert capsys.readouterr().out.splitlines() == [
         "epoch 3: early stopping (loss did not improve for 2 epochs)",
         "restored the weights of epoch 1, the best"]
+
+
+def _scaled(units=4, dtype="float32"):
+    m = ff.Sequential([ff.Input((3,)), ff.Dense(units, activation="relu"), ff.Dense(2)],
+                      seed=1, dtype=dtype, preprocessing=[ff.data.StandardScaler()])
+    m.compile("adam", "mse")
+    return m
+
+
+@pytest.mark.parametrize("save", ["save_weights", "save"])
+def test_load_weights_reads_a_weights_file_or_a_model_file(tmp_path, save):
+    trained = _scaled()
+    trained.fit(X, Y, epochs=3, verbose=0)
+    getattr(trained, save)(tmp_path / "w.safetensors")
+    fresh = _scaled()  # its scaler unfitted, its weights other
+    fresh.load_weights(tmp_path / "w.safetensors")
+    np.testing.assert_array_equal(fresh.predict(X), trained.predict(X))
+
+
+@pytest.mark.parametrize("other, message", [
+    (lambda: _scaled(units=5), r"has shape \(3, 4\) but the model implies \(3, 5\)"),
+    (lambda: _scaled(dtype="float64"), "has dtype F32, the model says float64"),
+    (lambda: ff.Sequential([ff.Input((3,)), ff.Dense(2)]), "tensors do not match the model"),
+])
+def test_load_weights_refuses_another_model_s_file_and_changes_nothing(tmp_path, other,
+                                                                      message):
+    _scaled().save_weights(tmp_path / "w.safetensors")
+    model = other()
+    before = model.params.copy()
+    with pytest.raises(FeedforwardError, match=message):
+        model.load_weights(tmp_path / "w.safetensors")
+    np.testing.assert_array_equal(model.params, before)
+
+
+def test_save_weights_holds_no_optimizer_state_and_refuses_keras_names(tmp_path):
+    from feedforward.saving import read_metadata
+
+    model = _scaled()
+    model.fit(X, Y, epochs=1, verbose=0)
+    model.save_weights(tmp_path / "w.safetensors")
+    assert read_metadata(tmp_path / "w.safetensors")["format"] == "feedforward-weights"
+    with pytest.raises(FeedforwardError):  # a weights file is not a model file
+        ff.load_model(tmp_path / "w.safetensors")
+    with pytest.raises(FeedforwardError, match="Keras's format"):
+        model.save_weights(tmp_path / "w.weights.h5")

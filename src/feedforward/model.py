@@ -129,7 +129,7 @@ def _refuse_twice(names) -> None:
                                "metric its own name (metric.name = '...'), or list it once")
 
 
-class Sequential(engine.Trainable, Inputs, Structure, Network):
+class Sequential(engine.Trainable, Inputs, Structure, saving.Files, Network):
     """A feedforward network: the output of each layer is the input of the next.
 
     Parameters
@@ -394,21 +394,6 @@ class Sequential(engine.Trainable, Inputs, Structure, Network):
             The graph written.
         """
         return onnx.export_onnx(self, path, opset=opset)
-
-    def save(self, path):
-        """Write the model (config, weights, optimizer state) to one safetensors file.
-
-        Non-finite weights or optimizer state are refused, so a diverged run never
-        overwrites a good file, and every file written is one that ``load_model`` reads.
-
-        Parameters
-        ----------
-        path : str or path-like
-            The file to write, conventionally ``*.safetensors``; read it back with
-            :func:`feedforward.load_model`. A name ending in ``.keras``, ``.h5`` or ``.hdf5``
-            is refused: those are Keras's formats, and this file is not one.
-        """
-        saving.save_model(self, path)
 
     def __repr__(self):
         return f"Sequential({self.layers!r})"

@@ -40,6 +40,7 @@ from .errors import FeedforwardError, check_finite, describe
 from .fileio import atomic_write
 
 FORMAT = "feedforward"
+WEIGHTS_FORMAT = "feedforward-weights"  # save_weights: tensors without config or optimizer
 FORMAT_VERSION = 1
 RESERVED_KEYS = ("format", "format_version", "config", "compile", "optimizer_state",
                  "feature_names")
@@ -124,15 +125,7 @@ def save_model(model, path, extra_metadata: dict | None = None):
     check_suffix(path)
     model.require_built("save")
     tensors = model_tensors(model)
-    for name, a in tensors.items():  # load_model refuses them: never write what cannot load
-        if not np.isfinite(a).all():
-            what = {"layers": "weights", "optimizer": "optimizer state"}.get(
-                name.split(".")[0], "preprocessing statistics")
-            raise FeedforwardError(f"path: not writing {str(path)!r}: the model's {what} "
-                                   "are not finite (training diverged)")
-    path = Path(path)
-    if not path.parent.exists():
-        raise FeedforwardError(f"path: the folder {str(path.parent)!r} does not exist")
+    path = _writable(path, tensors)
     extra = dict(extra_metadata or {})
     for k, v in extra.items():
         if not isinstance(k, str) or not isinstance(v, str) or k in RESERVED_KEYS:
@@ -152,6 +145,117 @@ def save_model(model, path, extra_metadata: dict | None = None):
         check_feature_names(list(names), model, "model")
         meta["feature_names"] = json.dumps(list(names))
     atomic_write(path, st_save(tensors, metadata=meta))
+
+
+def _writable(path, tensors) -> Path:
+    """``path`` as a Path, once the tensors are finite (the loaders refuse others: never
+    write what cannot load) and its folder exists."""
+    for name, a in tensors.items():
+        if not np.isfinite(a).all():
+            what = {"layers": "weights", "optimizer": "optimizer state"}.get(
+                name.split(".")[0], "preprocessing statistics")
+            raise FeedforwardError(f"path: not writing {str(path)!r}: the model's {what} "
+                                   "are not finite (training diverged)")
+    path = Path(path)
+    if not path.parent.exists():
+        raise FeedforwardError(f"path: the folder {str(path.parent)!r} does not exist")
+    return path
+
+
+def save_weights(model, path):
+    """Write the weights and fitted preprocessing of ``model`` alone (no config, no
+    optimizer state) to a safetensors file, as Keras's ``save_weights``.
+
+    Parameters
+    ----------
+    model : Sequential
+        A built model.
+    path : str or path-like
+        The file to write (conventionally ``*.weights.safetensors``); Keras's suffixes are
+        refused (see :func:`check_suffix`).
+    """
+    check_suffix(path)
+    model.require_built("save_weights")
+    tensors = {k: a for k, a in model_tensors(model).items() if not k.startswith("optimizer.")}
+    path = _writable(path, tensors)
+    meta = {"format": WEIGHTS_FORMAT, "format_version": str(FORMAT_VERSION)}
+    atomic_write(path, st_save(tensors, metadata=meta))
+
+
+def load_weights(model, path):
+    """Read into the built ``model`` the weights (and fitted preprocessing) of a file that
+    :func:`save_weights` or :func:`save_model` wrote for a model of the same layers.
+
+    Every tensor is checked (names, shapes, dtype, finite) and read before any weight of
+    the model changes, so a refused file leaves the model as it was.
+
+    Parameters
+    ----------
+    model : Sequential
+        A built model.
+    path : str or path-like
+        A weights file or a model file.
+    """
+    model.require_built("load_weights")
+    path, data_bytes, reader = _check_file(path)
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            if (f.metadata() or {}).get("format") not in (FORMAT, WEIGHTS_FORMAT):
+                raise FeedforwardError(f"{path}: not a feedforward weights or model file (no "
+                                       "'format' entry of ours in its safetensors metadata)")
+            expected = model.param_shapes(model.input_dim)
+            _check_shapes(f, expected, model.dtype, data_bytes, path, "the model")
+            staged = [np.empty_like(a) for a in model.param_arrays()]
+            for name, target in zip(expected, staged, strict=True):
+                reader.read_into(name, target)
+            _restore_preprocessing(model, f, path)
+    except (SafetensorError, OSError) as e:
+        raise _unreadable(path, e) from None
+    for target, value in zip(model.param_arrays(), staged, strict=True):
+        target[...] = value
+
+
+class Files:
+    """A model's methods over this module's files: ``save``, ``save_weights`` and
+    ``load_weights`` (``load_model`` builds a model, so it is a function)."""
+
+    def save(self, path):
+        """Write the model (config, weights, optimizer state) to one safetensors file.
+
+        Non-finite weights or optimizer state are refused, so a diverged run never
+        overwrites a good file, and every file written is one that ``load_model`` reads.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write, conventionally ``*.safetensors``; read it back with
+            :func:`feedforward.load_model`. A name ending in ``.keras``, ``.h5`` or ``.hdf5``
+            is refused: those are Keras's formats, and this file is not one.
+        """
+        save_model(self, path)
+
+    def save_weights(self, path):
+        """Write the weights and fitted preprocessing alone, as Keras's ``save_weights``
+        (no config, no optimizer state; see :func:`save_weights`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write, conventionally ``*.weights.safetensors``.
+        """
+        save_weights(self, path)
+
+    def load_weights(self, path):
+        """Read the weights (and fitted preprocessing) of a file that :meth:`save_weights` or
+        :meth:`save` wrote for a model of the same layers, as Keras's ``load_weights``; a
+        file that does not fit is refused and leaves the weights as they were.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A weights file or a model file.
+        """
+        load_weights(self, path)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -383,31 +487,32 @@ def _read_weights(model, reader, input_dim, expected):
         reader.read_into(name, target)
 
 
-def _check_shapes(f, expected, dtype, data_bytes, path):
-    """The file holds exactly the parameters the config implies, with their shapes and dtype,
-    in at most ``data_bytes`` (safetensors checks the same: its tensors tile the file)."""
+def _check_shapes(f, expected, dtype, data_bytes, path, source="the config"):
+    """The file holds exactly the parameters that ``source`` (the file's config, or the model
+    loading weights) implies, with their shapes and dtype, in at most ``data_bytes``
+    (safetensors checks the same: its tensors tile the file)."""
     declared = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys() if k.startswith("layers.")}
     missing = [k for k in expected if k not in declared]
     extra = [k for k in declared if k not in expected]
     if missing or extra:
-        raise FeedforwardError(f"{path}: tensors do not match the config (missing: "
+        raise FeedforwardError(f"{path}: tensors do not match {source} (missing: "
                                f"{missing[:5]}, unexpected: {extra[:5]})")
     for k, shape in expected.items():
         if declared[k] != shape:
             raise FeedforwardError(
-                f"{path}: tensor {k!r} has shape {declared[k]} but the config implies {shape}")
-        _check_dtype(f, k, dtype, path)
+                f"{path}: tensor {k!r} has shape {declared[k]} but {source} implies {shape}")
+        _check_dtype(f, k, dtype, path, source)
     need = sum(math.prod(s) for s in expected.values()) * np.dtype(dtype).itemsize
     if need > data_bytes:
         raise FeedforwardError(f"{path}: the config implies {need} bytes of parameters, more "
                                f"than the file's {data_bytes} bytes of data; it is truncated")
 
 
-def _check_dtype(f, name, dtype, path):
+def _check_dtype(f, name, dtype, path, source="the config"):
     stored = f.get_slice(name).get_dtype()
     if stored != _FLOAT_DTYPES.get(np.dtype(dtype).name):
         raise FeedforwardError(
-            f"{path}: tensor {name!r} has dtype {stored}, the config says {np.dtype(dtype)}")
+            f"{path}: tensor {name!r} has dtype {stored}, {source} says {np.dtype(dtype)}")
 
 
 def _restore_preprocessing(model, f, path):
