@@ -493,3 +493,15 @@ def test_save_weights_holds_no_optimizer_state_and_refuses_keras_names(tmp_path)
         ff.load_model(tmp_path / "w.safetensors")
     with pytest.raises(FeedforwardError, match="Keras's format"):
         model.save_weights(tmp_path / "w.weights.h5")
+
+
+def test_model_checkpoint_can_write_weights_only(tmp_path):
+    from feedforward.saving import read_metadata
+
+    model = _scaled()
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[ff.callbacks.ModelCheckpoint(
+        filepath=str(tmp_path / "w{epoch}.safetensors"), save_weights_only=True)])
+    assert read_metadata(tmp_path / "w2.safetensors")["format"] == "feedforward-weights"
+    fresh = _scaled()
+    fresh.load_weights(tmp_path / "w2.safetensors")
+    np.testing.assert_array_equal(fresh.predict(X), model.predict(X))

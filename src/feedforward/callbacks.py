@@ -461,11 +461,15 @@ class ModelCheckpoint(_Monitor):
         Whether lower or higher is better; ``"auto"`` infers it from the name.
     filepath : str or Path, optional
         Keras's name for ``path``; give one of the two.
+    save_weights_only : bool
+        Write a weights file (``model.save_weights``) rather than a model file (default
+        False).
     """
 
     def __init__(self, path=None, monitor="val_loss", save_best_only=False, mode="auto",
-                 filepath=None):
+                 filepath=None, save_weights_only=False):
         super().__init__(monitor, mode)
+        self.save_weights_only = bool(save_weights_only)
         if (path is None) == (filepath is None):
             raise FeedforwardError(f"ModelCheckpoint: expected the file as path (or Keras's "
                                    f"filepath), one of the two, got path={path!r} and "
@@ -480,7 +484,8 @@ class ModelCheckpoint(_Monitor):
             if not self._improved(value, self.best):
                 return
             self.best = value
-        self.model.save(self._format_path(epoch, logs or {}))
+        save = self.model.save_weights if self.save_weights_only else self.model.save
+        save(self._format_path(epoch, logs or {}))
 
     def get_state(self):
         return {"best": self.best}
