@@ -344,3 +344,24 @@ def test_evaluate_takes_the_searchs_test_split_again_from_its_csv_file(tmp_path,
     assert "(test, 20 samples)" in printed  # the search's split, as its score took it
     assert f"{result.test['loss']:.4f}" in printed
     assert f"{100 * result.test['accuracy']:.2f} %" in printed
+
+
+def test_the_refit_trains_at_its_trials_default_rate_not_that_of_its_longer_epochs(
+        tmp_path, monkeypatch):
+    seen = []
+    fit = final.experiment.fit
+
+    def spy(cfg, plan, model, parts, *args, **kwargs):
+        seen.append((plan.learning_rate, plan.steps_per_epoch))
+        return fit(cfg, plan, model, parts, *args, **kwargs)
+
+    monkeypatch.setattr(final.experiment, "fit", spy)
+    unset = {"fixed": {"layers": [8], "epochs": 3, "patience": 2, "batch_size": 4},
+             "search": {"l2": {"log_uniform": [1e-4, 1e-3]}}, "tune": {"trials": 1}}
+    result = search(tmp_path, space_=unset)
+    (trial_rate, trial_steps), (refit_rate, refit_steps) = seen[0], seen[-1]
+    assert result.model["kind"] == "refit" and (trial_steps, refit_steps) == (23, 30)
+    # 0.1 / 23 steps, where the refit's own 30 steps would have given 0.0033
+    assert trial_rate == refit_rate == pytest.approx(0.0043)
+    _, record = records.load(tmp_path / "model.safetensors")
+    assert record["config"]["learning_rate"] == trial_rate

@@ -232,7 +232,7 @@ def make_plan(cfg: Config, data: Data, n_train: int, horizon: int | None = None)
     monitor = _monitor(cfg, metrics)
     if cfg["monitor"] == "auto":
         notes["monitor"] = monitor
-    steps = math.ceil(n_train / min(cfg["batch_size"], n_train))
+    steps = steps_per_epoch(cfg, n_train)
     lr, plateau, lr_notes = _learning_rate(cfg, steps, monitor, horizon or cfg["epochs"])
     notes.update(lr_notes)
     if cfg["samples"] == 0:
@@ -465,6 +465,41 @@ def _learning_rate(cfg, steps, monitor, horizon):
     if cfg["warmup_steps"]:
         value = schedules.LinearWarmup(value if value is not None else lr, cfg["warmup_steps"])
     return value, plateau, {k: v for k, v in notes.items() if v}
+
+
+def steps_per_epoch(cfg: Config, n_train: int) -> int:
+    """Optimizer steps per epoch of ``cfg``'s batches over ``n_train`` rows (at least 1 row).
+
+    Parameters
+    ----------
+    cfg : Config
+        Its ``batch_size`` is read.
+    n_train : int
+        The number of training rows.
+
+    Returns
+    -------
+    int
+    """
+    return math.ceil(n_train / min(cfg["batch_size"], n_train))
+
+
+def default_rate(cfg: Config, n_train: int) -> float:
+    """The learning rate a run of ``cfg`` on ``n_train`` rows takes when ``learning_rate`` is
+    unset: its optimizer's own, raised for short epochs (:func:`short_epoch_rate`).
+
+    Parameters
+    ----------
+    cfg : Config
+        A validated config.
+    n_train : int
+        The number of training rows.
+
+    Returns
+    -------
+    float
+    """
+    return short_epoch_rate(default_learning_rate(cfg), steps_per_epoch(cfg, n_train))
 
 
 def short_epoch_rate(rate: float, steps: int) -> float:
