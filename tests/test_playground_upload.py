@@ -68,3 +68,40 @@ def test_an_optimizer_number_too_large_is_not_told_it_may_be_negative(field, val
         Session().apply({"optimizer": {"name": "sgd", field: value}})
     assert refused.value.field == f"setup.optimizer.{field}"
     assert "size at most 1e+06" in str(refused.value) and "-1e+06" not in str(refused.value)
+
+
+# ---------------------------------------------------------------------------- targets
+SIGNS = "x1,x2,label\n1,1,-1\n2,2,1\n-1,-1,-1\n3,3,1\n-2,-2,1\n"
+
+
+def _targets(rows):
+    return sorted({row[2] for split in ("train", "val", "test") for row in rows[split]})
+
+
+def test_uploaded_minus_one_and_one_stay_as_written_in_a_regression(conn):
+    conn.send({"type": "upload", "csv": SIGNS})
+    assert conn.until("state")["setup"]["problem"] == "classification"
+    assert _targets(conn.until("data")) == [0, 1]  # the Playground's two classes
+    conn.until("frame")
+    conn.send({"type": "setup", "setup": {"problem": "regression"}})
+    conn.send({"type": "code"})
+    seen = []
+    code = conn.until("code", seen)["python"]
+    data = [m for m in seen if m["type"] == "data"]
+    assert data, "a new problem for the custom data sends its targets"
+    assert _targets(data[0]) == [-1, 1]
+    assert "y = np.array([-1.0, 1.0, -1.0, 1.0, 1.0])" in code  # the script trains on them too
+    conn.ask({"type": "setup", "setup": {"problem": "classification"}}, "state")
+    assert _targets(conn.until("data")) == [0, 1]
+
+
+def test_a_drawn_class_on_minus_one_and_one_data_is_written_as_they_are():
+    session = Session()
+    session.upload(SIGNS)
+    session.add_point(0.5, 0.5, 0)  # class 0, the file's -1
+    session.apply({"problem": "regression"})
+    assert session.data["train"][1][-1] == -1 and set(session.custom.values) == {-1, 1}
+    session.add_point(0.5, 0.5, 0.25)  # a target now, not a class
+    with pytest.raises(FieldError, match=r"labels 0 to 5 \(or -1 and \+1\)"):
+        session.apply({"problem": "classification"})
+    assert session.setup["problem"] == "regression"

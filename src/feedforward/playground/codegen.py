@@ -70,7 +70,7 @@ def _data(session) -> list[str]:
         c = session.custom
         return ["# the custom data: points (x1, x2), labels, and each point's split",
                 f"points = np.array({c.points.tolist()!r})",
-                f"y = np.array({c.labels.tolist()!r})",
+                f"y = np.array({c.targets(setup['problem']).tolist()!r})",
                 f"parts = np.array({c.parts.tolist()!r})",
                 "train, val, test = (np.flatnonzero(parts == i) for i in range(3))"]
     kwargs = f", classes={setup['classes']}" if setup["dataset"] in ("gaussian", "spiral") else ""

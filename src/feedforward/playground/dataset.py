@@ -39,28 +39,29 @@ def generate(setup):
 
 
 class Custom:
-    """A custom dataset: points (n, 2), labels (n,), each point's split (0, 1, 2), and the
-    problem it was made for."""
+    """A custom dataset: points (n, 2), targets as written (n,), each point's split (0, 1, 2),
+    and the problem it was made for.
 
-    def __init__(self, points, labels, parts, problem):
+    A classification reads the targets as classes: 0 to 5, or the Playground's -1 and +1 as
+    classes 0 and 1. A regression takes them as written: an uploaded -1 stays -1.
+    """
+
+    def __init__(self, points, values, parts, problem):
         self.problem = problem
         self.points = np.asarray(points, dtype=np.float64)
-        self.labels = np.asarray(labels, dtype=np.int64 if problem == "classification"
-                                 else np.float64)
+        self.values = np.asarray(values, dtype=np.float64)
         self.parts = np.asarray(parts, dtype=np.int64)
 
     @classmethod
     def from_csv(cls, text, setup) -> Custom:
-        """The rows ``x1,x2,label`` of ``text``, split as ``setup`` says. Labels 0 to 5 (or
-        the Playground's -1 and +1) make a classification problem, other values a
-        regression."""
-        points, labels = parse_csv(text)
-        if set(np.unique(labels)) <= {-1.0, 1.0}:
-            labels = (labels > 0).astype(np.float64)
-        classify = bool(np.all(labels == np.round(labels)) and labels.min() >= 0
-                        and labels.max() <= 5)
-        custom = cls(points, labels, np.zeros(len(points)),
-                     "classification" if classify else "regression")
+        """The rows ``x1,x2,label`` of ``text``, split as ``setup`` says. Labels that are
+        classes (see :meth:`classes`) make a classification problem, others a regression."""
+        points, values = parse_csv(text)
+        custom = cls(points, values, np.zeros(len(points)), "classification")
+        try:
+            custom.classes()
+        except FieldError:
+            custom.problem = "regression"
         custom.resplit(setup)
         return custom
 
@@ -78,21 +79,38 @@ class Custom:
         self.parts[val], self.parts[test] = 1, 2
 
     def add(self, x1, x2, label, problem) -> None:
-        """One more training point."""
+        """One more training point: ``label`` a class (0 to 5) or a regression target."""
+        if problem == "classification" and self._signs():
+            label = 1.0 if label else -1.0  # written as the data writes its classes
         self.points = np.vstack([self.points, [[x1, x2]]])
         self.problem = problem
-        self.labels = np.append(self.labels, label).astype(
-            np.int64 if problem == "classification" else np.float64)
+        self.values = np.append(self.values, float(label))
         self.parts = np.append(self.parts, 0)
 
+    def _signs(self) -> bool:
+        """Whether the targets are the Playground's classes, -1 and +1."""
+        return set(np.unique(self.values).tolist()) <= {-1.0, 1.0}
+
+    def _codes(self) -> np.ndarray:
+        """The targets read as classes (n,), float64: -1 and +1 as 0 and 1."""
+        return (self.values > 0).astype(np.float64) if self._signs() else self.values
+
     def classes(self) -> int:
-        """The number of classes of the labels (at least 2), or a FieldError when they are
-        not classes 0 to 5."""
-        labels = self.labels
-        if not np.all(labels == np.round(labels)) or labels.min() < 0 or labels.max() > 5:
-            raise FieldError("setup.problem", "classification needs labels 0 to 5; the custom "
-                                              "data has other values")
-        return max(2, int(labels.max()) + 1)
+        """The number of classes of the targets (at least 2), or a FieldError when they are
+        not classes 0 to 5 (or -1 and +1)."""
+        codes = self._codes()
+        if not np.all(codes == np.round(codes)) or codes.min() < 0 or codes.max() > 5:
+            raise FieldError("setup.problem", "classification needs labels 0 to 5 (or -1 and "
+                                              "+1); the custom data has other values")
+        return max(2, int(codes.max()) + 1)
+
+    def targets(self, problem) -> np.ndarray:
+        """The y of each point (n,): int64 classes for a classification (a FieldError when
+        the targets are not classes), the targets as written (float64) for a regression."""
+        if problem == "regression":
+            return self.values.copy()
+        self.classes()
+        return self._codes().astype(np.int64)
 
 
 def splits(setup, custom) -> dict:
@@ -105,8 +123,7 @@ def splits(setup, custom) -> dict:
     """
     if setup["dataset"] == "custom":
         custom.problem = setup["problem"]
-        labels = custom.labels.astype(np.int64 if custom.problem == "classification"
-                                      else np.float64)
+        labels = custom.targets(custom.problem)
         data = {s: (custom.points[custom.parts == i], labels[custom.parts == i])
                 for i, s in enumerate(SPLITS)}
     else:

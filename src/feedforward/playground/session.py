@@ -28,7 +28,10 @@ from .driver import Driver
 from .editing import Editing
 from .setup import FieldError, merge
 
-DATA_KEYS = ("dataset", "classes", "samples", "noise", "train_percent", "val_percent", "seed")
+# the problem too: custom data gives a classification its classes, a regression its
+# targets as written (-1 and +1 are classes 0 and 1, but stay -1 and +1 as targets)
+DATA_KEYS = ("dataset", "classes", "problem", "samples", "noise", "train_percent",
+             "val_percent", "seed")
 MODEL_KEYS = ("features", "layers", "initializer", "problem")
 OPTIMIZER_KEYS = ("optimizer", "schedule")
 REGULARIZER_KEYS = ("regularization", "reg_rate")
