@@ -158,3 +158,34 @@ def test_out_naming_a_file_says_it_is_a_file(tmp_path, monkeypatch, capsys, out)
     (tmp_path / "afile").write_text("not a folder\n")
     assert main(["train", *FAST, "--epochs", "1", "--no-plots", "--out", out]) == 2
     one_line_error(capsys, "train", "--out", "'afile' is a file")
+
+
+def test_evaluate_and_summary_of_an_unfinished_run_point_to_resume(tmp_path, monkeypatch,
+                                                                    capsys):
+    run = tmp_path / "run"
+    interrupted_run(monkeypatch, run, 0, "--epochs", "3", "--no-plots")
+    capsys.readouterr()
+    assert main(["evaluate", str(run / CHECKPOINT)]) == 2
+    one_line_error(capsys, "evaluate", "training checkpoint", f"--resume {run}")
+    for command in ("evaluate", "summary"):
+        assert main([command, str(run)]) == 2
+        one_line_error(capsys, command, "it is a folder", f"--resume {run}")
+    assert resume(run) == 0
+    assert main(["summary", str(run)]) == 2
+    one_line_error(capsys, "summary", str(run / "model.safetensors"))
+
+
+@pytest.mark.parametrize("key", ["out", "plots", "doctor", "checkpoint_every"])
+def test_a_command_line_flag_in_a_config_file_is_named_as_such(tmp_path, capsys, key):
+    path = tmp_path / "run.toml"
+    path.write_text(f"{key} = 1\n")
+    assert main(["train", "--config", str(path)]) == 2
+    err = one_line_error(capsys, "train", f"'{key}'", "command line", f"--{key.replace('_', '-')}")
+    assert "did you mean" not in err
+
+
+def test_a_config_file_with_a_byte_order_mark_is_told_so(tmp_path, capsys):
+    path = tmp_path / "run.toml"
+    path.write_bytes(b"\xef\xbb\xbfepochs = 3\n")
+    assert main(["train", "--config", str(path)]) == 2
+    one_line_error(capsys, "train", "--config", "byte order mark")

@@ -68,6 +68,27 @@ def fingerprint(x, y) -> str:
     return h.hexdigest()
 
 
+def is_checkpoint(path) -> bool:
+    """Whether ``path`` is a training checkpoint (a model file with a training state).
+
+    Parameters
+    ----------
+    path : str or Path
+        Any path.
+
+    Returns
+    -------
+    bool
+        False for a model file, any other file, and a file that cannot be read.
+    """
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError):
+        return False
+    return meta.get("format") == saving.FORMAT and STATE_KEY in meta
+
+
 def _rng_states(model, shuffle_state):
     states = {k: g.bit_generator.state for k, g in model.rngs.items()}
     states["shuffle"] = shuffle_state

@@ -260,6 +260,9 @@ OPTIONS = [
 ]
 BY_KEY = {o.key: o for o in OPTIONS}
 DEFAULTS = {o.key: o.default for o in OPTIONS}
+# flags of `feedforward train` that say where and how to run, not what: no key of a file
+COMMAND_LINE_ONLY = ("config", "out", "overwrite", "resume", "plots", "doctor",
+                     "checkpoint_every")
 # Options added after version 0.1, which refuses options it does not know: a record leaves
 # them out while they are unset, so that a model file written now still loads there.
 ADDED_AFTER_0_1 = ("global_clipnorm", "initial_accumulator_value", "centered", "momentum_decay",
@@ -339,7 +342,9 @@ def read_file(path: Path) -> dict:
     except OSError as e:
         raise FeedforwardError(f"--config: cannot read {str(path)!r} ({e.strerror or e})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise FeedforwardError(f"--config: {path} is not valid TOML ({e})") from None
+        bom = "; it starts with a byte order mark (U+FEFF): save it as UTF-8 without one" \
+            if _starts_with_bom(path) else ""
+        raise FeedforwardError(f"--config: {path} is not valid TOML ({e}){bom}") from None
     except RecursionError:
         raise FeedforwardError(f"--config: {path} nests arrays or tables too deeply to be "
                                "read") from None
@@ -354,12 +359,24 @@ def read_file(path: Path) -> dict:
     return out
 
 
+def _starts_with_bom(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(3) == b"\xef\xbb\xbf"
+    except OSError:
+        return False
+
+
 def _typed(raw: dict, where) -> dict:
     """The values of ``raw``, each key known and each value of its option's type; None (not
     set) only for options whose default is None."""
     out = {}
     for key, value in raw.items():
         option = BY_KEY.get(key)
+        if option is None and key in COMMAND_LINE_ONLY:
+            raise FeedforwardError(f"{where}: {key!r} is a flag of the command line only (the file "
+                                   f"holds the run's configuration); give --"
+                                   f"{key.replace('_', '-')} there")
         if option is None:
             close = difflib.get_close_matches(str(key), BY_KEY, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -47,6 +47,17 @@ def save(model, path, record: dict) -> None:
     save_model(model, path, extra_metadata={RECORD_KEY: json.dumps(record, default=_json_default)})
 
 
+def _folder_hint(path) -> str:
+    """For a run's folder given as a model file: the file to give, or why it has none."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return ""
+    if (folder / "model.safetensors").is_file():
+        return f": it is a folder; give its model, {str(folder / 'model.safetensors')!r}"
+    return (": it is a folder without a model.safetensors (a run's folder has none until the "
+            f"run ends: `feedforward train --resume {folder}` finishes a killed one)")
+
+
 def load(path, label="MODEL"):
     """The model at ``path`` and its training record (None for files not written by ``train``).
 
@@ -54,7 +65,7 @@ def load(path, label="MODEL"):
     hold anything, and a value of the record is trusted no more than one typed by the user.
     """
     if not Path(path).is_file():
-        raise FeedforwardError(f"{label}: no model file at {str(path)!r}")
+        raise FeedforwardError(f"{label}: no model file at {str(path)!r}{_folder_hint(path)}")
     try:
         model = load_model(path)
     except FeedforwardError as e:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from .. import losses
+from ..checkpoint import is_checkpoint
 from ..data import sources
 from ..errors import FeedforwardError
 from ..fileio import digest
@@ -76,6 +78,11 @@ def recorded_data_config(record, path, data_file=None) -> dict:
         raise FeedforwardError(f"--split: {path} records no digest of a CSV file it trained "
                                "on, so its split cannot be taken again; drop --split to "
                                "evaluate every row")
+    if cfg is None and is_checkpoint(path):
+        run = Path(path).parent.parent if Path(path).parent.name == "backup" else "RUN_FOLDER"
+        raise FeedforwardError(f"MODEL: {path} is the training checkpoint of an unfinished run, "
+                               f"not its model; finish the run with `feedforward train --resume "
+                               f"{run}`, then evaluate its model.safetensors")
     if cfg is None:
         raise FeedforwardError(f"--data: {path} has no record of its training data (it was not "
                                "written by feedforward train); pass --data")
