@@ -77,7 +77,6 @@ Flags given on the command line override the file.
 """
 
 
-
 def add_parser(subparsers, parents):
     parser = subparsers.add_parser(
         "train", parents=parents, help="train a network and write its run folder",
@@ -112,14 +111,6 @@ def add_parser(subparsers, parents):
     flags.add_arguments(parser)
     parser.set_defaults(run=run)
     return parser
-
-
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------------------- the run
@@ -221,20 +212,6 @@ def _train_into(out, args, console, resuming, cfg, data, parts, plan, model, dat
     console.print(f"wrote {out}: {', '.join(written)}")
     remove_backup(out)
     return 0
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def _fit(cfg, plan, model, splits, out, console, doctor=None, backup=None, append=False):
