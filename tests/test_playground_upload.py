@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
@@ -105,3 +106,57 @@ def test_a_drawn_class_on_minus_one_and_one_data_is_written_as_they_are():
     with pytest.raises(FieldError, match=r"labels 0 to 5 \(or -1 and \+1\)"):
         session.apply({"problem": "classification"})
     assert session.setup["problem"] == "regression"
+
+
+# ---------------------------------------------------------------------------- CSV writers
+ROWS = [[1.0, 1.0, 0.0], [2.0, -2.0, 1.0], [-1.5, 0.5, 1.0]]
+
+
+def _written(fmt, sep=","):
+    return "".join(fmt.format(*row).replace(",", sep) + "\n" for row in ROWS)
+
+
+@pytest.mark.parametrize("text", [
+    '"x1","x2","label"\n' + _written('"{}","{}","{}"'),  # quoted cells: csv.QUOTE_ALL
+    '"x1","x2","label"\n' + _written("{},{},{}"),  # R's write.csv(row.names = FALSE)
+    "x1;x2;label\n" + _written("{},{},{}", ";"),  # the delimiter of decimal-comma locales
+    "x1\tx2\tlabel\n" + _written("{},{},{}", "\t"),
+    "\ufeffx1,x2,label\r\n" + _written("{},{},{}").replace("\n", "\r\n") + ",,\r\n",  # Excel
+])
+def test_an_upload_reads_what_common_csv_writers_write(text):
+    session = Session()
+    session.upload(text)
+    got = np.column_stack([session.custom.points, session.custom.values])
+    assert got.tolist() == ROWS
+
+
+@pytest.mark.parametrize("text, why", [
+    (",x1,x2,label\n0,1.0,1.0,0\n1,2.0,-2.0,1\n", r"got 4, the first without a name: a row "
+                                                  r"index.*to_csv\(index=False\)"),  # pandas
+    ('"","x1","x2","label"\n"1",1,1,0\n"2",2,-2,1\n', r"row\.names = FALSE"),  # R
+    ("0,1.0,1.0,0\n1,2.0,-2.0,1\n2,-1.5,0.5,1\n", r"line 1: expected 3 columns x1,x2,label, "
+                                                  r"got 4.*the first column counts the rows"),
+    ("1,1,0,\n2,-2,1,\n", r"line 1: .*an empty cell: .*a delimiter at the end of the line"),
+    ("x1;x2;label\n1,5;1;0\n2;2;1\n", r"line 2: .*'1,5' is not a number.* one delimiter, "
+                                      r"the same on every line \(';' here\).*decimal point"),
+    ("id,x1,x2,label\n1,1,1,0\n2,2,2,1\n", r"line 1: expected 3 columns x1,x2,label, got 4: "
+                                           r"'id,x1,x2,label'"),
+])
+def test_an_upload_refused_says_why_and_what_to_do(text, why):
+    with pytest.raises(FieldError, match=why) as refused:
+        Session().upload(text)
+    assert refused.value.field == "csv"
+
+
+def test_an_upload_counts_lines_as_the_librarys_csv_reader_does():
+    # a quoted cell may span lines: the row after it is on line 4
+    with pytest.raises(FieldError, match=r"line 4: .*'x' is not a number"):
+        Session().upload('x1,x2,label\n1,1,"0\n"\n2,x,1\n')
+
+
+def test_an_upload_of_quoted_numbers_through_the_server(conn):
+    conn.send({"type": "upload", "csv": '"x1","x2","label"\n' + _written('"{}","{}","{}"')})
+    assert conn.until("state")["setup"]["dataset"] == "custom"
+    data = conn.until("data")
+    assert sorted(row for split in ("train", "val", "test") for row in data[split]) \
+        == sorted(ROWS)

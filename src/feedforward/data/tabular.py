@@ -427,23 +427,52 @@ def _sample(f) -> list:
 def _rows(path: Path, delimiter):
     """The non-blank rows, stripped, the file line on which each starts, and the delimiter
     (sniffed when None)."""
-    rows, lines = [], []
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            sample = _sample(f)
-            delimiter = delimiter or sniff_delimiter(sample)
-            # the sample, then the rest: the file is read once, so a pipe may be read too
-            reader = csv.reader(itertools.chain(sample, f), delimiter=delimiter)
-            last = 0
-            for row in reader:  # a quoted cell may span lines, so count them as we go
-                if row:
-                    rows.append([cell.strip() for cell in row])
-                    lines.append(last + 1)
-                last = reader.line_num
+            return read_rows(f, delimiter)
     except OSError as e:
         raise FeedforwardError(f"path: cannot read {str(path)!r} ({e.strerror or e})") from None
     except (UnicodeDecodeError, csv.Error) as e:
         raise FeedforwardError(f"{path}: not a readable CSV text file ({e})") from None
+
+
+def read_rows(f, delimiter=None) -> tuple[list, list, str]:
+    """The rows of delimited text, read as :func:`read_table` reads a file's (for text that
+    is not in a file, such as an upload).
+
+    Parameters
+    ----------
+    f : iterable of str
+        The lines, with their line ends: a file opened with ``newline=""``, or
+        ``io.StringIO(text, newline="")``.
+    delimiter : str, optional
+        The cell separator; when None, sniffed from the first lines (:func:`sniff_delimiter`).
+
+    Returns
+    -------
+    rows : list of list of str
+        The non-blank rows, each cell stripped (and unquoted: ``"1.5"`` is ``1.5``).
+    lines : list of int
+        The line on which each row starts (a quoted cell may span lines).
+    delimiter : str
+        The delimiter given or sniffed.
+
+    Raises
+    ------
+    csv.Error
+        For text that the csv module cannot read (a cell longer than its field limit).
+    """
+    rows, lines = [], []
+    sample = _sample(f)
+    delimiter = delimiter or sniff_delimiter(sample)
+    # the sample, then the rest: the file is read once, so a pipe may be read too
+    reader = csv.reader(itertools.chain(sample, f), delimiter=delimiter)
+    last = 0
+    for row in reader:  # a quoted cell may span lines, so count them as we go
+        if row:
+            rows.append([cell.strip() for cell in row])
+            lines.append(last + 1)
+        last = reader.line_num
     return rows, lines, delimiter
 
 
