@@ -137,6 +137,7 @@ def test_an_upload_reads_what_common_csv_writers_write(text):
     ("0,1.0,1.0,0\n1,2.0,-2.0,1\n2,-1.5,0.5,1\n", r"line 1: expected 3 columns x1,x2,label, "
                                                   r"got 4.*the first column counts the rows"),
     ("1,1,0,\n2,-2,1,\n", r"line 1: .*an empty cell: .*a delimiter at the end of the line"),
+    ("x1,x2,label\n1,1,0\n2,NA,1\n", r"line 3: .*'NA' is not a number.*a missing value"),
     ("x1;x2;label\n1,5;1;0\n2;2;1\n", r"line 2: .*'1,5' is not a number.* one delimiter, "
                                       r"the same on every line \(';' here\).*decimal point"),
     ("id,x1,x2,label\n1,1,1,0\n2,2,2,1\n", r"line 1: expected 3 columns x1,x2,label, got 4: "

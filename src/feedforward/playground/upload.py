@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 from ..data import playground as datasets
-from ..data.tabular import NUMBER, SNIFFED, read_rows, shorten
+from ..data.tabular import MISSING, NUMBER, SNIFFED, read_rows, shorten
 from .setup import MAX_CSV_VALUE, MAX_UPLOAD_ROWS, FieldError
 
 HEADER_HINT = "; a header line names every column with text, such as x1,x2,label"
@@ -110,6 +110,8 @@ def _bad_hint(cell, number, delimiter) -> str:
     if not cell:
         return ("; an empty cell: a missing value (every cell needs one), or a delimiter at "
                 "the end of the line")
+    if cell.lower() in MISSING:  # as pandas and R write one: NaN, NA, ...
+        return "; a missing value: every cell needs a number (remove the row or fill it)"
     others = [c for c in SNIFFED if c != delimiter and c in cell]
     if others:
         name = "tab" if others[0] == "\t" else repr(others[0])
