@@ -206,3 +206,46 @@ def test_a_deep_narrow_network_that_fits_well_raises_no_depth_finding():
     doctor = _doctor_fit(model, np.asarray(x, dtype=np.float64), np.asarray(y), epochs=30)
     assert doctor.model.history.history["accuracy"][-1] > 0.95
     assert "deep_narrow_network" not in [f.name for f in doctor.findings]
+
+
+# ---------------------------------------------------------------------------- over-regularization
+def _recipe(**options):
+    """A run of ``feedforward train --doctor`` (the benchmark's runner): the doctor."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import doctor_bench as bench
+    import doctor_scenarios as sc
+
+    doctor, _, _ = bench.train(sc.healthy("run", 0.0, "", **options))
+    return doctor
+
+
+def _imbalanced_digits(path):
+    x, y = ff.data.load_dataset("digits")
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y)
+    rows = np.r_[np.flatnonzero(y == 0)[:20], np.flatnonzero(y != 0)]  # 1.2 % positives
+    header = ",".join([f"f{i}" for i in range(x.shape[1])] + ["label"])
+    np.savetxt(path, np.column_stack([x[rows], y[rows] == 0]), delimiter=",", header=header,
+               comments="", fmt="%.6g")
+    return str(path)
+
+
+def test_the_default_l2_on_imbalanced_classes_raises_no_alarm_live_or_final(tmp_path):
+    """The entropy of 1.2 % positives is tiny beside the default L2's penalty, but the loss
+    falls fast and the run fits its data: no over-regularization, at no epoch."""
+    doctor = _recipe(dataset=_imbalanced_digits(tmp_path / "imb.csv"), epochs=6)
+    assert "over_regularization" not in doctor.first_seen
+    assert "over_regularization" not in [f.name for f in doctor.findings]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_default_l2_on_a_noisy_regression_raises_no_alarm(seed):
+    doctor = _recipe(dataset="multi_gaussian", epochs=30, seed=seed)
+    assert "over_regularization" not in doctor.first_seen
+
+
+def test_a_strong_l2_on_a_regression_is_still_named():
+    doctor = _recipe(dataset="multi_gaussian", epochs=8, l2=0.3)
+    assert "over_regularization" in [f.name for f in doctor.findings]

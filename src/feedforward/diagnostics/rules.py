@@ -54,6 +54,20 @@ def _stalled(records) -> bool:
     return len(losses) == 2 and None not in losses and losses[1] > 0.8 * losses[0]
 
 
+def _climbing(records) -> bool:
+    """Whether the probe's loss has had no new best over the last 5 records since training
+    began and the median of the last 3 sits 15 % and 2.5 times the mean change between
+    records above that best: the fit is being undone, not slowly made (a noisy regression
+    that still improves swings by 10 % from one record to the next)."""
+    losses = [r.get("loss") for r in records if r["epoch"] >= 0]
+    if len(losses) < 6 or None in losses:
+        return False
+    best = min(losses[:-5])
+    rise = float(np.median(losses[-3:])) - best
+    noise = float(np.mean(np.abs(np.diff(losses[-10:]))))
+    return min(losses[-5:]) >= best and rise >= 0.15 * best and rise >= 2.5 * noise
+
+
 def _he(ev) -> str:
     return "he_uniform" if ev.run.relu_like or not ev.run.saturating else "glorot_uniform"
 
@@ -280,10 +294,15 @@ def over_regularization(ev: Evidence):
     # (a regression's small targets need small weights: there the prior alone proves nothing)
     # and before the first epoch every fit is poor: the weaker prior waits for one (three,
     # and half the chance loss, for a regression, whose fit starts from further away)
+    # a loss still falling fast is being fitted, whatever the prior says (a default L2 beside
+    # the tiny entropy of imbalanced classes, or a noisy regression, looked 2-3 times over)
     if run.task == "classification":
-        named = strength >= 10 or strength >= 1 and last["epoch"] >= 0 and poor(ev, 0.2)
-    else:  # a regression may start far from small targets: wait until its fit stalls
-        named = strength >= 1 and ev.epochs >= 3 and poor(ev) and _stalled(ev.records)
+        named = strength >= 10 or (strength >= 1 and last["epoch"] >= 0 and poor(ev, 0.2)
+                                   and _stalled(ev.records))
+    else:  # a regression may start far from small targets: wait until its fit stalls, and
+        # under a weaker prior until its data loss climbs back, as the penalty wins
+        held = _stalled(ev.records) if strength >= 10 else _climbing(ev.records)
+        named = strength >= 1 and ev.epochs >= 3 and poor(ev) and held
     if named:
         key = "l1" if run.l1 >= run.l2 and run.l1 > 0 else "l2"
         value = getattr(run, key)
