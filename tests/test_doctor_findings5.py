@@ -249,3 +249,38 @@ def test_the_default_l2_on_a_noisy_regression_raises_no_alarm(seed):
 def test_a_strong_l2_on_a_regression_is_still_named():
     doctor = _recipe(dataset="multi_gaussian", epochs=8, l2=0.3)
     assert "over_regularization" in [f.name for f in doctor.findings]
+
+
+# ---------------------------------------------------------------------------- overfitting
+def _overfit(stopper):
+    from feedforward.data import playground
+
+    x, y = playground.circle(100, 0.5, seed=0)
+    model = ff.Sequential([D(128, "relu"), D(128, "relu"), D(1, "sigmoid")], seed=0)
+    model.compile(ff.optimizers.Adam(0.01), "binary_crossentropy")
+    callbacks = [] if stopper is None else [stopper]
+    doctor = Doctor(print_fn=lambda _: None)
+    model.fit(x, y, epochs=80, batch_size=16, verbose=0, callbacks=[*callbacks, doctor],
+              validation_data=playground.circle(400, 0.5, seed=1))
+    return {f.name: f for f in doctor.findings}["overfitting"]
+
+
+def test_overfitting_under_early_stopping_does_not_advise_turning_it_on():
+    stopper = ff.callbacks.EarlyStopping(patience=50, restore_best_weights=True)
+    finding = _overfit(stopper)
+    settings = [fix.setting for fix in finding.fixes]
+    assert "early_stopping" not in settings, settings
+    assert settings[0] == "patience" and finding.fixes[0].value < 50
+    assert "keeps the best epoch" in finding.cause
+
+
+def test_overfitting_without_restoring_advises_restoring_the_best_weights():
+    stopper = ff.callbacks.EarlyStopping(patience=50, restore_best_weights=False)
+    finding = _overfit(stopper)
+    assert finding.fixes[0].setting == "restore_best_weights"
+    assert "--restore-best-weights" in finding.render("cli")
+
+
+def test_overfitting_without_early_stopping_still_advises_it():
+    finding = _overfit(None)
+    assert finding.fixes[0].setting == "early_stopping" and finding.fixes[0].value is True

@@ -47,6 +47,7 @@ PYTHON = {
     "early_stopping": lambda v: ("callbacks=[ff.callbacks.EarlyStopping(monitor='val_loss', "
                                  "restore_best_weights=True)]" if v else "no EarlyStopping"),
     "patience": lambda v: f"EarlyStopping(patience={v})",
+    "restore_best_weights": lambda v: f"EarlyStopping(restore_best_weights={v})",
     "schedule": lambda v: f"a {v} learning-rate schedule (ff.schedules)",
     "samples": lambda v: "more training samples",
     "check": lambda v: "ff.diagnostics.check(make_model, x, y)",

@@ -54,13 +54,15 @@ def examine(evidence: Evidence) -> list[Finding]:
 
 
 def _has(run, fix) -> bool:
-    """Whether the run already has the fix's value (advice to keep it would be no advice)."""
+    """Whether the run already has the fix's value (advice to keep it would be no advice),
+    early stopping included."""
     current = {"activation": run.hidden and all(a == fix.value for a in run.hidden),
                "initializer": run.initializer == fix.value,
                "optimizer": run.optimizer.lower() == str(fix.value).lower(),
                "scaling": run.scaled and fix.value != "none",
                "layers": run.units == fix.value,
-               "learning_rate": run.learning_rate == fix.value}
+               "learning_rate": run.learning_rate == fix.value,
+               "early_stopping": run.early_stopping == bool(fix.value)}
     return bool(current.get(fix.setting, False))
 
 
@@ -166,7 +168,7 @@ class Doctor(Callback):
         trainer = self.trainer
         self.first_seen, self.explained, self._last = {}, {}, 0
         self.resumed_at = None
-        self.run = RunInfo.of(self.model, trainer.y, trainer.batch_size)
+        self.run = RunInfo.of(self.model, trainer.y, trainer.batch_size, trainer.callbacks)
         self._started = False
 
     def on_epoch_begin(self, epoch, logs=None):

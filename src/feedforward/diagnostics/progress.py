@@ -145,6 +145,16 @@ def overfitting(ev: Evidence):
         return None
     run = ev.run
     fixes = [Fix("early_stopping", True, f"stop at epoch {best + 1}, the best")]
+    if run.early_stopping and run.restores_best and run.patience and run.patience > 3:
+        # already on: the best epoch's weights are kept; what is left is the wasted epochs
+        # and a best epoch that regularization could make better
+        shorter = max(3, run.patience // 3)
+        fixes = [Fix("patience", shorter, f"early stopping already keeps the weights of the "
+                                          f"best epoch: a patience of {shorter} ends the run "
+                                          "sooner")]
+    elif run.early_stopping and not run.restores_best:
+        fixes = [Fix("restore_best_weights", True,
+                     f"keep the weights of epoch {best + 1}, the best, not the last")]
     if run.l2 < 1e-3:
         fixes.append(Fix("l2", 1e-3, "add an L2 penalty"))
     if run.dropout < 0.2:
@@ -153,7 +163,9 @@ def overfitting(ev: Evidence):
         "overfitting", {"started_epoch": best + 1, "best_val_loss": float(val[best]),
                         "last_val_loss": float(val[-1]), "last_loss": float(train[-1])},
         f"after epoch {best + 1} the validation loss rises while the training loss keeps "
-        "falling: the network memorises the training set", fixes)
+        "falling: the network memorises the training set"
+        + (" (early stopping keeps the best epoch's weights)" if run.restores_best else ""),
+        fixes)
 
 
 @rule

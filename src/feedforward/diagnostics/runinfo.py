@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..callbacks import EarlyStopping
 from ..layers import Dropout
 
 SATURATING = ("sigmoid", "tanh", "softsign")
@@ -65,6 +66,12 @@ class RunInfo:
     reference_penalty : float
         The L1 and L2 penalties the kernels would carry at the scale of Glorot's
         initialization: the strength of the regularization, whatever the weights now.
+    early_stopping : bool
+        Whether an :class:`~feedforward.callbacks.EarlyStopping` watches the run.
+    patience : int or None
+        Its patience (None without one).
+    restores_best : bool
+        Whether it restores the best epoch's weights at the end.
     target_mean, target_std : float
         The largest absolute mean and the largest standard deviation of a regression's target
         columns (0 for a classification or unknown targets): the scale the output must reach.
@@ -93,6 +100,9 @@ class RunInfo:
     reference_penalty: float = 0.0
     target_mean: float = 0.0
     target_std: float = 0.0
+    early_stopping: bool = False
+    patience: int | None = None
+    restores_best: bool = False
 
     @property
     def saturating(self) -> bool:
@@ -110,7 +120,7 @@ class RunInfo:
         return self.optimizer.lower() not in ("sgd",)
 
     @classmethod
-    def of(cls, model, y=None, batch_size=None) -> RunInfo:
+    def of(cls, model, y=None, batch_size=None, callbacks=()) -> RunInfo:
         """Describe a compiled, built model and its prepared training targets.
 
         Parameters
@@ -120,12 +130,18 @@ class RunInfo:
         y : ndarray, optional
             The prepared training targets (class labels or one-hot rows, or values).
         batch_size : int, optional
+        callbacks : list of Callback, optional
+            The fit's callbacks: an EarlyStopping among them is read.
 
         Returns
         -------
         RunInfo
         """
         info = cls(batch_size=batch_size, samples=None if y is None else len(y))
+        stopper = next((c for c in callbacks or () if isinstance(c, EarlyStopping)), None)
+        if stopper is not None:
+            info.early_stopping, info.patience = True, stopper.patience
+            info.restores_best = stopper.restore_best_weights
         if model is None:
             return info
         _read_layers(info, model.layers)
