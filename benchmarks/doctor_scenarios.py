@@ -25,7 +25,15 @@ The labels were written from the setups, before any was run, by these rules:
 - over-regularization: a penalty, dropout rate or max-norm bound that outweighs the data
   (L2 of 0.3 and 3, L1 of 0.01 to 1, dropout of 0.8 and 0.9, max-norm of 0.01 to 0.05);
 - output mismatch: an output activation whose range cannot reach the targets (relu or
-  sigmoid under negative targets, tanh or sigmoid under targets far beyond 1).
+  sigmoid under negative targets, tanh or sigmoid under targets far beyond 1);
+- unscaled targets: regression targets multiplied by 1e5 or more;
+- class imbalance: a class cut to 2-5 % of the rows of a set where it overlaps the others
+  (noisy circle, spiral);
+- deep narrow network: 8 or more ReLU-family layers of 6-8 units on digits.
+
+The last three modes were added with their rules, from a review's runs (diabetes' targets
+times 1e6, 3 % positives, 20 layers of 8 on digits): their scenarios are calibration, not
+held out.
 
 ``early`` marks the modes the issue wants named by the end of epoch 2. ``fast`` marks the
 subset that ``make test`` runs (tests/test_doctor_benchmark.py). Healthy runs carry
@@ -55,7 +63,7 @@ import numpy as np
 MODES = ("vanishing_gradients", "exploding_gradients", "dead_relus", "saturation",
          "learning_rate_too_high", "learning_rate_too_low", "symmetric_initialization",
          "overfitting", "underfitting", "unscaled_inputs", "over_regularization",
-         "output_mismatch")
+         "output_mismatch", "unscaled_targets", "class_imbalance", "deep_narrow_network")
 HEALTHY = "healthy"
 # named by the end of epoch 2, as issue 19 requires
 EARLY = {"vanishing_gradients", "exploding_gradients", "dead_relus", "unscaled_inputs",
@@ -142,6 +150,19 @@ def noisy_labels(fraction, seed=0):
         rows = rng.choice(len(y), int(fraction * len(y)), replace=False)
         y[rows] = rng.choice(np.unique(y), len(rows))
         return replace(data, y=y)
+    return hook
+
+
+def rare_class(label, share, seed=0):
+    """A ``data`` hook: rows of class ``label`` dropped at random until they make up
+    ``share`` of the rows."""
+    def hook(data):
+        rng = np.random.default_rng(seed)
+        y = np.asarray(data.y)
+        rare, rest = np.flatnonzero(y == label), np.flatnonzero(y != label)
+        keep = int(round(share * len(rest) / (1 - share)))
+        rows = np.sort(np.r_[rest, rng.choice(rare, min(keep, len(rare)), replace=False)])
+        return replace(data, x=np.asarray(data.x)[rows], y=y[rows])
     return hook
 
 
@@ -359,6 +380,31 @@ FAULTS = [
           "tanh output under targets in [-6, 6] (plane times 5)", dataset="plane",
           layers=[16], activation="tanh", output_activation="tanh", learning_rate=0.01,
           data=scale_targets(5.0), epochs=20),
+    # unscaled targets
+    fault("untargets_diabetes_x1e6", "unscaled_targets", "severe",
+          "diabetes' targets times 1e6 (mean 1.5e8): R² -3.8 after 10 epochs", fast=True,
+          dataset="diabetes", epochs=10, data=scale_targets(1e6)),
+    fault("untargets_plane_x1e5", "unscaled_targets", "mild",
+          "plane's targets times 1e5 (std 5e5), one layer of 32", dataset="plane",
+          layers=[32], epochs=10, data=scale_targets(1e5)),
+    # class imbalance
+    fault("imbalance_spiral_2pct", "class_imbalance", "severe",
+          "spiral with one arm cut to 2 % of the rows, one layer of 16", dataset="spiral",
+          samples=2000, layers=[16], epochs=15, data=rare_class(1, 0.02)),
+    fault("imbalance_circle_noisy_5pct", "class_imbalance", "mild",
+          "noisy circle (0.5) with the inner class cut to 5 % of the rows", fast=True,
+          dataset="circle", samples=2000, noise=0.5, epochs=15, data=rare_class(1, 0.05)),
+    # deep, narrow networks
+    fault("deepnarrow_digits_relu20x8", "deep_narrow_network", "severe",
+          "20 ReLU layers of 8 on digits (36 % after 15 epochs; 64+64 reaches 96 %)",
+          accept=("dead_relus", "vanishing_gradients"), fast=True, dataset="digits",
+          layers=[8] * 20, epochs=15),
+    fault("deepnarrow_digits_leaky12x8", "deep_narrow_network", "mild",
+          "12 leaky ReLU layers of 8 on digits", accept=("vanishing_gradients",),
+          dataset="digits", layers=[8] * 12, activation="leaky_relu", epochs=15),
+    fault("deepnarrow_digits_relu8x6", "deep_narrow_network", "mild",
+          "8 ReLU layers of 6 on digits", accept=("dead_relus", "vanishing_gradients"),
+          dataset="digits", layers=[6] * 8, epochs=15, seed=1),
 ]
 
 HEALTHY_RUNS = [

@@ -52,7 +52,7 @@ def test_targets_of_a_huge_scale_are_named_with_advice_to_scale_them():
 
 
 def test_targets_of_an_ordinary_scale_raise_nothing_about_them():
-    x, y = _regression(100.0)
+    x, y = _regression(1e3)  # a mean of 3e3
     doctor = _doctor_fit(_regressor(), x, y)
     assert "unscaled_targets" not in [f.name for f in doctor.findings]
 
