@@ -60,6 +60,11 @@ def test_every_layer_type_round_trips(dtype):
     assert isinstance(seq, nn.Sequential)
     assert sum(isinstance(m, nn.Linear) for m in seq) == len(VARIANTS) + 2
     assert [m.p for m in seq if isinstance(m, nn.Dropout)] == [0.3]
+    assert not seq.training  # called as it comes, it computes predict (no dropout)
+    with torch.no_grad():
+        np.testing.assert_allclose(seq(torch.from_numpy(inputs(n=100).astype(dtype))).numpy(),
+                                   model.predict(inputs(n=100)), rtol=TOL[dtype],
+                                   atol=TOL[dtype])
     x = inputs(n=100)
     ours = model.predict(x)
     assert np.ptp(ours, axis=0).min() > 1e-3  # the outputs vary: the comparison has teeth

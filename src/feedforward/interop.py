@@ -99,7 +99,9 @@ def to_torch(model, include_preprocessing=True):
     -------
     torch.nn.Sequential
         In the model's dtype; maps inputs ``(n, features)`` to ``(n, outputs)``. A Dense layer
-        becomes ``Linear`` followed by its activation's module (none for linear).
+        becomes ``Linear`` followed by its activation's module (none for linear). In eval
+        mode, so that it computes ``model.predict`` (Dropout off); call ``.train()`` on it to
+        train it.
     """
     torch = _import_torch()
     if not model.built:
@@ -125,7 +127,7 @@ def to_torch(model, include_preprocessing=True):
         else:
             raise FeedforwardError(f"to_torch: layer {i} ({type(layer).__name__}) has no "
                                    "torch.nn equivalent")
-    return torch.nn.Sequential(*modules)
+    return torch.nn.Sequential(*modules).eval()  # torch's default, train mode, drops inputs
 
 
 # ---------------------------------------------------------------------------- from torch
