@@ -154,6 +154,10 @@ class Sequential(engine.Trainable, Inputs, Structure, saving.Files, Network):
         on raw inputs works after ``load_model``.
     classes : list, optional
         Names of the classes, in the order of the output units (kept in the model file).
+        ``fit`` and ``evaluate`` take class ids ``0 .. k-1`` (as Keras does), not these
+        names: labels that are names but not ids are refused, with the mapping; with integer
+        names other than ``0 .. k-1`` (1, 2, 3), labels that are both (1 and 2) are read as
+        ids, so map names with ``model.classes.index``.
 
     Attributes
     ----------
