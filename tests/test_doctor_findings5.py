@@ -284,3 +284,20 @@ def test_overfitting_without_restoring_advises_restoring_the_best_weights():
 def test_overfitting_without_early_stopping_still_advises_it():
     finding = _overfit(None)
     assert finding.fixes[0].setting == "early_stopping" and finding.fixes[0].value is True
+
+
+# ---------------------------------------------------------------------------- underfitting
+def test_a_poor_fit_still_falling_slowly_at_the_end_is_named_once_training_ends():
+    doctor = _recipe(dataset="spiral", layers=[64], epochs=30)
+    found = {f.name: f for f in doctor.findings}
+    assert "underfitting" in found, list(found)
+    assert doctor.first_seen["underfitting"] == 30  # not a live alarm that may vanish
+    fixes = {fix.setting: fix.value for fix in found["underfitting"].fixes}
+    assert fixes["layers"] == [64, 64] and fixes["epochs"] == 90
+
+
+def test_a_linear_models_underfitting_does_not_blame_its_penalty():
+    doctor = _recipe(dataset="spiral", layers=[], epochs=30, l2=1e-3)
+    found = {f.name: f for f in doctor.findings}
+    assert "underfitting" in found
+    assert [fix.setting for fix in found["underfitting"].fixes] == ["layers"]

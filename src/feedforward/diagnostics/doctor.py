@@ -95,7 +95,7 @@ def diagnose(model, history, monitor=None, x=None, y=None) -> list:
         monitor.measure(model, epoch=len(curves.get("loss", [])) - 1)
     records, inputs = ([], {}) if monitor is None else (monitor.records, monitor.inputs)
     targets = None if y is None or model is None else model.prepare_y(y, len(y))
-    return examine(Evidence(records, curves, inputs, RunInfo.of(model, targets)))
+    return examine(Evidence(records, curves, inputs, RunInfo.of(model, targets), final=True))
 
 
 class Doctor(Callback):
@@ -205,7 +205,9 @@ class Doctor(Callback):
         self._forward("on_train_end", logs)
         if not self._started and self.trainer.position["epoch"]:  # resumed after the last
             self.resumed_at = self.trainer.position["epoch"]
-        self.findings = self.diagnose()
+        self.findings = self.diagnose(final=True)
+        for finding in self.findings:  # one that only the end of training shows
+            self.first_seen.setdefault(finding.name, self._last)
 
     def conclude(self, error) -> list:
         """The findings of a run that ``error`` (a Diverged exception) ended: a non-finite loss
@@ -228,13 +230,15 @@ class Doctor(Callback):
             self.first_seen.setdefault(finding.name, diverged_in)
         return self.findings
 
-    def diagnose(self, error=None) -> list:
+    def diagnose(self, error=None, final=False) -> list:
         """Findings now; ``error`` (a Diverged exception) counts as a non-finite loss.
 
         Parameters
         ----------
         error : Exception, optional
             The error that ended training, if any.
+        final : bool
+            Whether training has ended (see :attr:`Evidence.final`).
 
         Returns
         -------
@@ -251,7 +255,8 @@ class Doctor(Callback):
         if error is not None:
             curves.setdefault("loss", []).append(float("nan"))
         self.run.learning_rate = RunInfo.of(self.model).learning_rate  # a schedule moves it
-        return examine(Evidence(self.monitor.records, curves, self.monitor.inputs, self.run))
+        return examine(Evidence(self.monitor.records, curves, self.monitor.inputs, self.run,
+                                final))
 
     def summary(self) -> str:
         """One line: what was checked over how many epochs, and what was found.

@@ -94,12 +94,16 @@ class Evidence:
     run : RunInfo
         The network, its training and its data (:class:`RunInfo`); a default one knows
         nothing of them.
+    final : bool
+        Whether training has ended: what a run that goes on may still fix (a loss still
+        falling at a poor fit) is a finding only then.
     """
 
     records: list = field(default_factory=list)
     history: dict = field(default_factory=dict)
     inputs: dict = field(default_factory=dict)
     run: RunInfo = field(default_factory=RunInfo)
+    final: bool = False
 
     @property
     def losses(self) -> list:
