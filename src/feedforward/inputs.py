@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .data.tabular import match_names
+from .data.frames import by_name, column_names, is_frame, refuse_sparse
 from .errors import FeedforwardError, as_array, cast, check_finite, show
 
 
@@ -72,10 +72,10 @@ class Inputs:
         encoder = self.row_encoder
         if encoder is not None:
             return self._raw_rows(encoder, x, name)
-        names = getattr(self, "feature_names", None)  # absent from models pickled before
-        if names and is_frame(x):  # a DataFrame: by name
-            x = x.iloc[:, match_names([str(c) for c in x.columns], names, name,
-                                      hint=f"pass {name}.to_numpy() to take them in order")]
+        if is_frame(x):
+            x = by_name(x, getattr(self, "feature_names", None), name)
+        else:
+            refuse_sparse(x, name)
         x = as_array(x, name, ndim=(1, 2))
         if x.ndim == 1:
             if self.built and self.input_dim == 1:
@@ -269,15 +269,17 @@ def _stock(model) -> bool:
     return stock and "forward" not in own and "transform" not in own and "prepare_x" not in own
 
 
-def is_frame(x) -> bool:
-    """Whether ``x`` is a pandas DataFrame (without importing pandas).
+def record_names(model, x, name="x") -> None:
+    """Set ``model.feature_names`` from a frame's columns when it has none, as scikit-learn
+    keeps ``feature_names_in_``: a frame given later is matched by name, not by position.
 
     Parameters
     ----------
+    model : Sequential
     x : object
-
-    Returns
-    -------
-    bool
+        What ``fit`` got (or a stream's first batch of inputs); anything but a frame is left.
+    name : str, default "x"
+        The argument's name in errors.
     """
-    return hasattr(x, "columns") and hasattr(x, "iloc")
+    if getattr(model, "feature_names", None) is None and is_frame(x):
+        model.feature_names = column_names(x, name)

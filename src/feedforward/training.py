@@ -50,7 +50,7 @@ from .data.streams import (
     stream_source,
 )
 from .errors import FeedforwardError, check_number, describe
-from .inputs import is_frame
+from .inputs import record_names
 
 
 class Diverged(FeedforwardError):
@@ -208,14 +208,15 @@ def metric_results(model, metrics=None) -> dict:
     return {k: m.result() for k, m in zip(model.metric_names, metrics, strict=True)}
 
 
-def _gathered(stream):
-    """The ``(x, y)`` rows of a stream of labelled batches, concatenated."""
+def _gathered(model, stream):
+    """The ``(x, y)`` rows of a stream of labelled batches, concatenated: each batch's
+    inputs checked as ``model.raw_inputs`` takes them (a DataFrame's columns by name)."""
     xs, ys = [], []
     for k, batch in enumerate(stream_batches(stream)):
         if len(batch) != 2:
             raise FeedforwardError(f"x: batch {k} of the stream holds {len(batch)} arrays; "
                                    "evaluate takes batches (x, y)")
-        xs.append(np.asarray(batch[0]))
+        xs.append(model.raw_inputs(batch[0], f"batch {k} of x"))
         ys.append(np.asarray(batch[1]))
     if not xs:
         raise FeedforwardError("x: the stream holds no batch")
@@ -876,12 +877,9 @@ class Trainable:
             if steps_per_epoch is not None:
                 raise FeedforwardError("steps_per_epoch: for a stream of batches only; with "
                                        "arrays an epoch is one pass over them")
+            record_names(self, x)  # first: validation_data is then matched by name too
             source, val = prepare_data(self, x, y, validation_split, validation_data, augment,
                                        sample_weight, class_weight)
-            if getattr(self, "feature_names", None) is None and is_frame(x):
-                # as scikit-learn keeps feature_names_in_: a DataFrame given to predict or
-                # evaluate later is matched by name, not taken by position
-                self.feature_names = [str(c) for c in x.columns]
         return Trainer(self, source, batch_size=batch_size or 32, shuffle=shuffle,
                        callbacks=callbacks, augment=augment, validation=val, epochs=epochs,
                        verbose=verbose, initial_epoch=initial_epoch).fit()
@@ -1034,7 +1032,7 @@ class Trainable:
         self.require_compiled("evaluate")
         check_verbose(verbose)
         if y is None and is_stream(x):  # gathered: every metric is over all the rows
-            x, y = _gathered(x)
+            x, y = _gathered(self, x)
         x, y = self.prepare_xy(x, y)
         if sample_weight is not None:
             weighting.check_weighted_loss(self, "sample_weight")

@@ -20,8 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FeedforwardError, check_number, describe
+from ..inputs import record_names
 from ..weighting import check_sample_weight, check_weighted_loss, class_weights
 from .batching import BatchIterator
+from .frames import is_frame, refuse_sparse
 
 
 class ArraySource:
@@ -199,6 +201,7 @@ class StreamSource:
                    f"a {type(batch).__name__}" if isinstance(batch, dict) else describe(batch))
             raise FeedforwardError(f"{where}: expected a tuple (x, y) or (x, y, sample_weight), "
                                    f"got {got}")
+        record_names(model, batch[0], _part(where, 0))  # later batches: matched by name
         x = model.raw_inputs(batch[0], _part(where, 0))
         y = model.prepare_y(batch[1], len(x), _part(where, 0), _part(where, 1))
         if len(batch) == 3:
@@ -322,7 +325,7 @@ def is_stream(x) -> bool:
 
     A stream is a PyDataset-like object (``__len__`` and ``__getitem__`` but no array
     interface), an iterator (a generator), or a list or tuple whose first element is a batch
-    ``(x_batch, y_batch[, w])`` of arrays.
+    ``(x_batch, y_batch[, w])`` of 2-D arrays or DataFrames.
 
     Parameters
     ----------
@@ -332,14 +335,20 @@ def is_stream(x) -> bool:
     Returns
     -------
     bool
+
+    Raises
+    ------
+    FeedforwardError
+        For a SciPy sparse matrix, whose ``len`` and ``[i]`` would make it look like one.
     """
+    refuse_sparse(x, "x")
     if isinstance(x, (np.ndarray, str, bytes, dict)) or hasattr(x, "__array__") or hasattr(
             x, "to_numpy"):
         return False
     if isinstance(x, (list, tuple)):  # a batch of arrays first, or a dict (refused later,
         head = x[0] if len(x) else None  # as a batch, rather than read as one array)
         return isinstance(head, dict) or isinstance(head, (tuple, list)) and len(head) > 0 \
-            and isinstance(head[0], np.ndarray) and head[0].ndim == 2
+            and (isinstance(head[0], np.ndarray) and head[0].ndim == 2 or is_frame(head[0]))
     return _indexed(x) or hasattr(x, "__next__") or hasattr(x, "__iter__")
 
 
