@@ -124,12 +124,33 @@ def test_fit_on_a_frame_without_iloc_records_its_names():
     assert m.feature_names == ["a", "b", "c"]
 
 
+def test_table_encoder_takes_a_frame_without_iloc_by_name():
+    df, y = table()
+    df["colour"] = np.where(y == 1, "red", "blue")
+    m = model(preprocessing=[ff.data.TableEncoder()])
+    m.fit(df, y, epochs=2, verbose=0)
+    reordered = FakeFrame(df[["colour", "c", "b", "a"]])
+    np.testing.assert_allclose(m.predict(reordered), m.predict(df))
+
+
+def test_polars_frames_are_matched_by_name():
+    pl = pytest.importorskip("polars", reason="polars is not a dependency; optional check")
+    m, df, y = fitted()
+    assert loss(m, pl.from_pandas(df[["c", "b", "a"]]), y) == pytest.approx(loss(m, df, y),
+                                                                            rel=1e-5)
+    enc = model(preprocessing=[ff.data.TableEncoder()])
+    enc.fit(df, y, epochs=1, verbose=0)
+    np.testing.assert_allclose(enc.predict(pl.from_pandas(df[["c", "b", "a"]])),
+                               enc.predict(df))
+
+
 # ------------------------------------------------------------------ duplicated and bad names
 def test_a_frame_naming_a_column_twice_is_refused():
     m, df, y = fitted()
     twice = df.copy()
     twice.insert(0, "a", 999.0, allow_duplicates=True)
-    for call in (lambda: m.predict(twice), lambda: model().fit(twice, y, verbose=0)):
+    for call in (lambda: m.predict(twice), lambda: model().fit(twice, y, verbose=0),
+                 lambda: ff.data.TableEncoder().fit(twice)):
         with pytest.raises(FeedforwardError, match="2 columns named 'a'"):
             call()
 

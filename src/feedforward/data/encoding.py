@@ -34,6 +34,7 @@ from collections import Counter
 import numpy as np
 
 from ..errors import FeedforwardError, describe
+from .frames import column_names, is_frame, take_columns
 from .preprocessing import Preprocessor, registry
 from .tabular import MISSING, shorten, to_number
 
@@ -315,8 +316,9 @@ class TableEncoder(Preprocessor):
 
         Parameters
         ----------
-        x : array_like of shape (n, columns), list of rows, or pandas DataFrame
-            A DataFrame's columns are taken by name when the encoder knows them.
+        x : array_like of shape (n, columns), list of rows, or a DataFrame
+            A DataFrame's (pandas, polars, ...) columns are taken by name when the encoder
+            knows them.
         name : str
             The argument's name in errors.
 
@@ -324,7 +326,7 @@ class TableEncoder(Preprocessor):
         -------
         ndarray of shape (n, columns), object
         """
-        if hasattr(x, "columns") and hasattr(x, "to_numpy"):
+        if is_frame(x):
             x, self.columns = _frame(x, self.columns, name)
         elif hasattr(x, "to_numpy"):
             x = x.to_numpy()
@@ -492,16 +494,17 @@ class TableEncoder(Preprocessor):
 
 
 def _frame(frame, columns, name):
-    """A DataFrame's columns ``columns`` (all when None) as an object array, and its names."""
-    names = [str(c) for c in frame.columns]
+    """A DataFrame's columns ``columns`` (all when None) as an object array, and its names
+    (pandas, polars or another frame; a name given to two columns is refused)."""
+    names = column_names(frame, name)
     columns = names if columns is None else columns
     missing = [c for c in columns if c not in names]
     if missing:
         raise FeedforwardError(f"{name}: the DataFrame has no column "
                                f"{', '.join(map(repr, missing[:8]))}; its columns are "
                                f"{', '.join(map(repr, names[:8]))}")
-    order = [names.index(c) for c in columns]
-    return frame.iloc[:, order].astype(object).to_numpy(), columns
+    part = take_columns(frame, [names.index(c) for c in columns])
+    return (part.astype(object).to_numpy() if hasattr(part, "iloc") else part), columns
 
 
 def _resolve(categorical, columns) -> set:
