@@ -150,7 +150,8 @@ def test_a_frame_naming_a_column_twice_is_refused():
     twice = df.copy()
     twice.insert(0, "a", 999.0, allow_duplicates=True)
     for call in (lambda: m.predict(twice), lambda: model().fit(twice, y, verbose=0),
-                 lambda: ff.data.TableEncoder().fit(twice)):
+                 lambda: ff.data.TableEncoder().fit(twice),
+                 lambda: ff.data.StandardScaler().fit(twice)):
         with pytest.raises(FeedforwardError, match="2 columns named 'a'"):
             call()
 
@@ -161,6 +162,19 @@ def test_bad_feature_names_are_refused(names):
     m.feature_names = names
     with pytest.raises(FeedforwardError, match="feature_names: expected"):
         m.predict(df)
+
+
+@pytest.mark.parametrize("scaler", [ff.data.StandardScaler, ff.data.MinMaxScaler])
+def test_scalers_match_a_frame_by_the_names_seen_in_fit(scaler):
+    df, _ = table()
+    s = scaler().fit(df)
+    assert s.columns_ == ["a", "b", "c"]
+    np.testing.assert_allclose(s.transform(df[["c", "b", "a"]]), s.transform(df))
+    np.testing.assert_allclose(s.inverse_transform(s.transform(df)), df.to_numpy())
+    with pytest.raises(FeedforwardError, match="missing 'a'; unexpected 'z'"):
+        s.transform(df.rename(columns={"a": "z"}))
+    np.testing.assert_allclose(s.transform(df.to_numpy()), s.transform(df))  # arrays: in order
+    assert scaler().fit(df.to_numpy()).columns_ is None
 
 
 # ------------------------------------------------------------------ sparse matrices

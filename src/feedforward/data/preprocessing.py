@@ -19,6 +19,7 @@ import numpy as np
 from .._registry import Configurable, Registry
 from ..errors import FeedforwardError, as_array, check_number, describe
 from ._images import check_image_shape
+from .frames import by_name, column_names, is_frame
 
 
 def _out_dtype(x: np.ndarray):
@@ -176,14 +177,24 @@ class Preprocessor(Configurable):
                 f"{type(self).__name__}.set_state: the arrays must share one shape, got "
                 f"{ {k: a.shape for k, a in arrays.items()} }")
         self._set_state(arrays)
+        self.columns_ = None  # a state holds no column names
         return self
 
     def _set_state(self, arrays):
         for k, a in arrays.items():
             setattr(self, k + "_", a)
 
+    def _fit_columns(self, x):
+        """Keep a DataFrame's column names (None for an array), as scikit-learn keeps
+        ``feature_names_in_``: a frame given to ``transform`` is then matched by name."""
+        self.columns_ = column_names(x, "x") if is_frame(x) else None
+        return by_name(x, None) if self.columns_ is not None else x
+
     def _check_features(self, x, name="x"):
-        """``x`` as an array whose trailing shape matches the fitted statistics."""
+        """``x`` as an array whose trailing shape matches the fitted statistics; a DataFrame's
+        columns matched by name to those of ``fit`` when it was fitted on one."""
+        if is_frame(x):
+            x = by_name(x, getattr(self, "columns_", None), name)
         x = as_array(x, name)
         want = getattr(self, self._state_keys[0] + "_").shape
         if x.ndim < 1 or x.shape[1:] != want:
@@ -206,6 +217,15 @@ class StandardScaler(Preprocessor):
         Subtract the mean (otherwise ``mean = 0``).
     with_std : bool
         Divide by the standard deviation (otherwise ``scale = 1``).
+
+    Attributes
+    ----------
+    mean_, scale_ : ndarray of shape (features, ...)
+        The fitted statistics (the saved state).
+    columns_ : list of str or None
+        The column names of a DataFrame given to ``fit`` (None for an array): a DataFrame
+        given to ``transform`` then has its columns matched by name, and is refused when
+        they differ.
     """
 
     name = "standard_scaler"
@@ -218,7 +238,7 @@ class StandardScaler(Preprocessor):
         self.with_mean, self.with_std = bool(with_mean), bool(with_std)
 
     def fit(self, x, y=None):
-        x = as_array(x, "x", dtype=np.float64)
+        x = as_array(self._fit_columns(x), "x", dtype=np.float64)
         mean, std = _mean_std(x)
         # an exactly constant feature; its computed std may be a rounding error instead of 0
         same = x.max(axis=0) == x.min(axis=0)  # not np.ptp: it overflows at 1e308
@@ -301,6 +321,10 @@ class MinMaxScaler(Preprocessor):
     scale_, offset_ : ndarray of shape (features,)
         The fitted map ``x' = x * scale_ + offset_`` (what ``transform`` and the ONNX export
         apply).
+    columns_ : list of str or None
+        The column names of a DataFrame given to ``fit`` (None for an array): a DataFrame
+        given to ``transform`` then has its columns matched by name, and is refused when
+        they differ.
     """
 
     name = "min_max_scaler"
@@ -324,7 +348,7 @@ class MinMaxScaler(Preprocessor):
         return {"feature_range": list(self.feature_range)}
 
     def fit(self, x, y=None):
-        x = as_array(x, "x", dtype=np.float64)
+        x = as_array(self._fit_columns(x), "x", dtype=np.float64)
         self._set_state({"data_min": x.min(axis=0), "data_max": x.max(axis=0)})
         return self
 
