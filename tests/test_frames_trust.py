@@ -192,3 +192,20 @@ def test_a_sparse_matrix_is_refused_saying_how_to_pass_it():
     m.fit(x.toarray(), y, epochs=1, verbose=0)
     with pytest.raises(FeedforwardError, match=r"x_val: a SciPy sparse matrix"):
         m.fit(x.toarray(), y, epochs=1, verbose=0, validation_data=(x, y))
+
+
+# ------------------------------------------------------------------ the splitter
+def test_split_keeps_pandas_objects_and_their_names():
+    df, y = table()
+    s = ff.data.train_val_test_split(df, pd.Series(y, name="t"), seed=0)
+    assert all(isinstance(p, pd.DataFrame) and list(p.columns) == ["a", "b", "c"]
+               for p in s[:3])
+    assert all(isinstance(p, pd.Series) for p in s[3:])
+    for xp, yp in zip(s[:3], s[3:], strict=True):  # rows stay together
+        np.testing.assert_array_equal(xp.index, yp.index)
+        np.testing.assert_array_equal(df.loc[xp.index].to_numpy(), xp.to_numpy())
+    m = model()
+    m.fit(s.x_train, s.y_train, epochs=1, verbose=0)
+    assert m.feature_names == ["a", "b", "c"]
+    plain = ff.data.train_val_test_split(df.to_numpy(), y, seed=0)
+    np.testing.assert_array_equal(plain.x_train, s.x_train.to_numpy())

@@ -28,10 +28,12 @@ class Split(NamedTuple):
 
     Parameters
     ----------
-    x_train, x_val, x_test : ndarray of shape (n_part, ...)
-        The samples of each part, rows taken from ``x``; a part may have no rows.
-    y_train, y_val, y_test : ndarray of shape (n_part, ...) or None
-        The matching rows of ``y``; None when no ``y`` was given.
+    x_train, x_val, x_test : ndarray of shape (n_part, ...), or pandas DataFrame
+        The samples of each part, rows taken from ``x``; a part may have no rows. A pandas
+        ``x`` gives pandas parts (its rows by ``iloc``, column names and index kept), so that
+        a model fitted on ``x_train`` records its ``feature_names``.
+    y_train, y_val, y_test : ndarray of shape (n_part, ...), pandas Series/DataFrame or None
+        The matching rows of ``y`` (pandas when ``y`` is); None when no ``y`` was given.
     """
 
     x_train: np.ndarray
@@ -126,9 +128,11 @@ def train_val_test_split(x, y=None, val=0.2, test=0.2, stratify="auto", seed=Non
     Parameters
     ----------
     x : array of shape (n, ...)
-        Arrays, lists and pandas objects are accepted.
+        Arrays, lists and pandas objects are accepted. A pandas DataFrame (or Series) gives
+        parts of its own type, keeping the column names; anything else (lists, other frame
+        libraries) gives ndarrays.
     y : array of shape (n,) or (n, k), optional
-        Labels (numbers or strings), one-hot rows, or regression targets.
+        Labels (numbers or strings), one-hot rows, or regression targets; pandas as ``x``.
     val, test : float
         Fractions of ``n`` for validation and test, each in ``[0, 1)`` with ``val + test < 1``;
         the rest is for training. ``val=0`` gives an empty validation set.
@@ -146,6 +150,7 @@ def train_val_test_split(x, y=None, val=0.2, test=0.2, stratify="auto", seed=Non
         ``(x_train, x_val, x_test, y_train, y_val, y_test)``, each split in random order;
         the ``y_*`` are None when ``y`` is.
     """
+    given_x, given_y = x, y
     x = as_samples(x, "x")
     y = None if y is None else as_samples(y, "y")
     n = x.shape[0]
@@ -173,9 +178,15 @@ def train_val_test_split(x, y=None, val=0.2, test=0.2, stratify="auto", seed=Non
         parts = np.split(perm, np.cumsum(sizes)[:2])
     else:
         parts = _stratified(codes, fractions, sizes, rng)
-    xs = [x[p] for p in parts]
-    ys = [None] * 3 if y is None else [y[p] for p in parts]
+    xs = [_rows(given_x, x, p) for p in parts]
+    ys = [None] * 3 if y is None else [_rows(given_y, y, p) for p in parts]
     return Split(*xs, *ys)
+
+
+def _rows(given, a, index):
+    """The rows ``index`` of a pandas object by position (its type and names kept), else of
+    its array ``a``."""
+    return given.iloc[index] if hasattr(given, "iloc") else a[index]
 
 
 def _stratified(codes, fractions, sizes, rng):
