@@ -308,3 +308,15 @@ def test_a_noisy_regression_at_its_floor_raises_no_underfitting_alarm():
     stalls there, and more capacity does not help."""
     doctor = _recipe(dataset="multi_gaussian", epochs=50, seed=1, l2=1e-5)
     assert "underfitting" not in doctor.first_seen
+
+
+def test_a_short_run_that_ends_worse_than_a_constant_guess_is_named_at_its_end():
+    from feedforward.diagnostics import Evidence, RunInfo
+    from feedforward.diagnostics.progress import not_learning
+
+    run = RunInfo(hidden=["relu"], units=[8], chance_loss=1.0, samples=256, batch_size=32,
+                  task="regression")  # 8 steps an epoch: 30 epochs are under 300 steps
+    curves = {"loss": [4.0] * 30, "r2": [-3.0] * 30}
+    assert not_learning(Evidence([], curves, {}, run)) is None  # live: a slow start, maybe
+    finding = not_learning(Evidence([], curves, {}, run, final=True))
+    assert finding is not None and finding.fixes[0].setting == "check"

@@ -244,9 +244,11 @@ def not_learning(ev: Evidence):
     the loss of the best constant prediction (chance), or above 90 % of it and flat over the
     last 3 epochs, with the accuracy (when logged) within 5 points of chance, or R² under
     0.05; a network with hidden layers (without, it is underfitting); no other rule names a
-    cause."""
+    cause. Once training has ended, a loss above chance counts whatever the number of steps:
+    a short run that ends worse than a constant guess has a problem, slow start or not."""
     level, losses = ev.level(), ev.losses
-    if ev.epochs < 3 or level is None or level < 0.9 or few_steps(ev) or not ev.run.hidden:
+    short = few_steps(ev) and not (ev.final and level is not None and level > 1)
+    if ev.epochs < 3 or level is None or level < 0.9 or short or not ev.run.hidden:
         return None  # a linear model's plateau is underfitting
     accuracy, chance = ev.accuracy(), ev.run.chance_accuracy
     r2 = ev.history.get("r2")
