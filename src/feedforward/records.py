@@ -91,8 +91,13 @@ def load(path, label="MODEL"):
 
 def naming(model, record):
     """The record whose ``feature_names`` the CSV readers match a file's columns to:
-    ``record``, or, for a file saved from Python (no training record), one that holds only
-    the model's own feature names (``Sequential.save`` writes them).
+    ``record``, completed with the model's own names when it records none (a file saved from
+    Python has no training record).
+
+    The model's names are its ``feature_names`` (``Sequential.save`` writes them), else the
+    columns its first preprocessor, a :class:`~feedforward.data.TableEncoder`, was given: a
+    model fitted on an array of rows knows its columns there only. The encoder's made-up
+    ``column_1 .. column_m`` (no columns given) are no names.
 
     Parameters
     ----------
@@ -104,10 +109,26 @@ def naming(model, record):
     Returns
     -------
     dict or None
+        None when neither the record nor the model names the features.
     """
-    if record is None and model.feature_names is not None:
-        return {"feature_names": list(model.feature_names)}
-    return record
+    if record is not None and record.get("feature_names") is not None:
+        return record
+    names = _model_names(model)
+    if names is None:
+        return record
+    return {**(record or {}), "feature_names": names}
+
+
+def _model_names(model) -> list | None:
+    """The feature names a model knows: its ``feature_names``, else its row encoder's
+    columns unless made up (``column_1 .. column_m``); None when it knows none."""
+    if model.feature_names is not None:
+        return list(model.feature_names)
+    encoder = model.row_encoder
+    columns = getattr(encoder, "columns", None)
+    if not columns or columns == [f"column_{j + 1}" for j in range(len(columns))]:
+        return None
+    return list(columns)
 
 
 # the fields ``train`` writes; each may be absent (files of earlier versions) or null

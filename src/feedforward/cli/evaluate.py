@@ -59,6 +59,23 @@ def add_parser(subparsers, parents):
 
 
 def run(args, console) -> int:
+    with sources.notes_on_success():
+        result = _evaluated(args)
+    if args.json:
+        common.print_json(result)
+        return 0
+    console.print(common.metrics_table(
+        {f"{result['data']} ({result['split']}, {result['samples']} samples)":
+         result["metrics"]}, "evaluation"))
+    if "classes" in result and len(result["classes"]) <= 20:
+        console.print(common.confusion_table(result["confusion_matrix"], result["classes"],
+                                             "confusion matrix"))
+    return 0
+
+
+def _evaluated(args):
+    """The result that ``--json`` prints: the data, its split, the metrics and, for
+    classification, the classes and the confusion matrix."""
     model, record = records.load(args.model)
     if model.loss is None:
         raise FeedforwardError(f"MODEL: {args.model} holds no loss (it was saved before "
@@ -86,14 +103,7 @@ def run(args, console) -> int:
         codes, _ = common.class_scores(scores)
         matrix = confusion_matrix(y, codes, num_classes=len(classes))
         result.update(classes=classes, confusion_matrix=matrix.tolist())
-    if args.json:
-        common.print_json(result)
-        return 0
-    console.print(common.metrics_table({f"{name} ({split}, {len(x)} samples)": logs},
-                                       "evaluation"))
-    if classifier and len(classes) <= 20:
-        console.print(common.confusion_table(matrix, classes, "confusion matrix"))
-    return 0
+    return result
 
 
 def _csv_only(args, where, *flags):

@@ -74,6 +74,11 @@ def predictions(model, x):
 
 
 def run(args, console) -> int:
+    with sources.notes_on_success():  # an error is one line
+        return _run(args, console)
+
+
+def _run(args, console) -> int:
     model, record = records.load(args.model)
     x = sources.read_features(args.input, records.naming(model, record),
                                model.raw_input_dim, args.by_position,

@@ -649,6 +649,44 @@ def _by_position(table, names, by_position, record=None, labelled=False) -> bool
     return by_position or not table.has_header or not names
 
 
+_pending_notes: list | None = None  # within notes_on_success: the notes not yet said
+
+
+def _note(text: str) -> None:
+    """Write a note to stderr, or keep it for :func:`notes_on_success` to write."""
+    if _pending_notes is None:
+        sys.stderr.write(text)
+    else:
+        _pending_notes.append(text)
+
+
+@contextmanager
+def notes_on_success():
+    """Within: the readers' notes about how a file was read are kept, and written to stderr
+    once the block ends without an error (an error is then the one line a command writes)."""
+    global _pending_notes
+    outer, _pending_notes = _pending_notes, []
+    try:
+        yield
+        notes = _pending_notes
+    finally:
+        _pending_notes = outer
+    for text in notes:
+        _note(text)
+
+
+def _tell_unchecked(table, names, by_position, label, labelled=False) -> None:
+    """Say on stderr that a file's header was read but not checked: the model records no
+    feature names (a model saved from Python after fitting on an array), so its columns are
+    taken in order whatever the header says."""
+    if table.has_header and not names and not by_position:
+        what = ("in order as the model's features, besides the target (--target, else "
+                "the last column)" if labelled else "in order as the model's features")
+        _note(f"note: {label} {table.path}: the model records no feature names, so "
+                         f"the file's columns are taken {what}; its header is not checked (a "
+                         "model fitted on a DataFrame records its columns' names)\n")
+
+
 def _layout_unknown(record, labelled) -> str | None:
     """Why a file without a header may not hold the model's columns in its order: the
     training run chose or reordered its features, or named a target that need not be last."""
@@ -696,6 +734,7 @@ def read_features(path, record, n_features: int, by_position=False, header=None,
                                    f"{n_features} features, taken in order{table.hint}")
         x = table.cells(columns) if raw else table.numbers(columns)
     _tell_no_header(table, header, label)
+    _tell_unchecked(table, names, by_position, label)
     return x
 
 
@@ -740,6 +779,7 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
                                              hint="" if by_position is None else BY_POSITION)
         ds = table.dataset(t, features, raw=raw)
     _tell_no_header(table, header, label)
+    _tell_unchecked(table, names, by_position, label, labelled=True)
     return Data(Path(path).name, ds.x, ds.y,
                 list(ds.feature_names), ds.target_name, ds.classes, _task(ds))
 

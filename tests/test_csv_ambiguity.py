@@ -1,0 +1,70 @@
+"""CSV files the command line could misread: columns a model knows by its encoder only, a
+header it cannot check, pandas' index column, column names that are numbers, and the outputs
+of ``predict -o``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import feedforward as ff
+from feedforward.cli import main as cli_main
+
+
+def _model(preprocessing, seed=0):
+    model = ff.Sequential([ff.Dense(1)], seed=seed, preprocessing=preprocessing)
+    model.compile("sgd", "mse")
+    return model
+
+
+@pytest.fixture
+def xy():
+    rng = np.random.default_rng(0)
+    x = np.c_[rng.normal(size=40), 100 + rng.normal(size=40)]  # a and b: far apart
+    return x, x[:, 0] - 0.01 * x[:, 1]
+
+
+def _write(path, names, x, y=None):
+    columns = [*names, *(["t"] if y is not None else [])]
+    rows = x if y is None else np.c_[x, y]
+    path.write_text(",".join(columns) + "\n" + "".join(
+        ",".join(repr(float(v)) for v in row) + "\n" for row in rows))
+
+
+def _predicted(path):
+    return np.loadtxt(path, delimiter=",", skiprows=1)
+
+
+# ---------------------------------------------------------------------------- a model's names
+def test_an_encoders_columns_match_a_reordered_file_by_name(tmp_path, monkeypatch, xy):
+    x, y = xy
+    model = _model([ff.data.TableEncoder(columns=["a", "b"])])
+    model.fit(x.astype(object), y, epochs=1, verbose=0)  # an array: no feature_names
+    assert model.feature_names is None
+    model.save(tmp_path / "m.safetensors")
+    _write(tmp_path / "ba.csv", ["b", "a"], x[:, ::-1])
+    _write(tmp_path / "bat.csv", ["b", "a"], x[:, ::-1], y)
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["predict", "m.safetensors", "ba.csv", "-o", "p.csv"]) == 0
+    np.testing.assert_allclose(_predicted("p.csv"), model.predict(x)[:, 0], rtol=1e-6)
+    assert cli_main(["evaluate", "m.safetensors", "--data", "bat.csv", "--target", "t",
+                     "--json"]) == 0
+    _write(tmp_path / "ac.csv", ["a", "c"], x)  # a name the encoder lacks: refused
+    assert cli_main(["predict", "m.safetensors", "ac.csv"]) == 2
+
+
+def test_a_header_that_cannot_be_checked_is_said(tmp_path, monkeypatch, capsys, xy):
+    x, y = xy
+    model = _model([])
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    _write(tmp_path / "ba.csv", ["b", "a"], x[:, ::-1])
+    _write(tmp_path / "plain.csv", ["a", "b"], x)
+    (tmp_path / "nohead.csv").write_text((tmp_path / "plain.csv").read_text().split("\n", 1)[1])
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert cli_main(["predict", "m.safetensors", "ba.csv", "-o", "p.csv"]) == 0
+    err = capsys.readouterr().err
+    assert "records no feature names" in err and "header is not checked" in err
+    assert cli_main(["predict", "m.safetensors", "nohead.csv", "-o", "p.csv"]) == 0
+    assert "header is not checked" not in capsys.readouterr().err  # no header to check
