@@ -25,7 +25,7 @@ MODULES = [
     "feedforward.callbacks", "feedforward.checkpoint", "feedforward.saving",
     "feedforward.errors", "feedforward.data.playground", "feedforward.data.mnist",
     "feedforward.data.tabular", "feedforward.data.preprocessing", "feedforward.data.encoding",
-    "feedforward.data.split",
+    "feedforward.data.split", "feedforward.data.frames",
     "feedforward.data.augment", "feedforward.data.batching", "feedforward.data.streams",
     "feedforward.diagnostics.gradient_check", "feedforward.diagnostics.monitor",
     "feedforward.diagnostics.doctor",

@@ -261,6 +261,7 @@ class _BaseNeuralNet(BaseEstimator):
         if not (incremental or self.warm_start) or not hasattr(self, "model_"):
             self.model_ = self._build(X.shape[1])
             self.n_iter_, self.loss_curve_ = 0, []
+        self._name_model()
         callbacks, score = [], None
         use_validation = self.early_stopping and not incremental
         if use_validation:
@@ -283,6 +284,18 @@ class _BaseNeuralNet(BaseEstimator):
         else:  # as scikit-learn's MLP: no scores of an earlier fit stay
             self.validation_scores_ = self.best_validation_score_ = None
         return self
+
+    def _name_model(self):
+        """Give ``model_`` the column names of ``feature_names_in_`` and the class names of
+        ``classes_``: a file that ``model_.save`` writes then matches a CSV's columns by
+        name and labels its predictions, as a ``feedforward train`` model does."""
+        names = getattr(self, "feature_names_in_", None)
+        self.model_.feature_names = None if names is None else [str(n) for n in names]
+        self.model_.classes = self._class_names()
+
+    def _class_names(self):
+        """The classes, in the order of the outputs, as ``model_.classes`` takes them."""
+        return None
 
     def _split(self, X, target, w, y):
         """The training and validation parts of X, the targets, the weights and y."""
@@ -322,6 +335,7 @@ class _BaseNeuralNet(BaseEstimator):
             # copies: a memory-mapped, read-only array must not become a parameter
             self.model_.set_weights([np.array(w) for w in saved["weights"]])
             self._compile(self.model_)
+            self._name_model()
 
     def _compile(self, model):
         model.compile(optimizer=self._optimizer(), loss=losses.get(self._output()[2]))
@@ -461,6 +475,10 @@ class NeuralNetClassifier(_NamedScoreErrors, ClassifierMixin, _BaseNeuralNet):
         else:
             with _blame("y"):
                 check_classification_targets(y)
+
+    def _class_names(self):
+        # a multilabel model's outputs are labels, each its own yes/no, not classes
+        return None if self._multilabel else self.classes_.tolist()
 
     @property
     def _multilabel(self):
