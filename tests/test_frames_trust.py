@@ -2,6 +2,8 @@
 the first fit, streams of DataFrame batches, non-pandas frames, the splitter, the scalers, the
 scikit-learn wrapper's saved model; duplicated names and sparse matrices are refused."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -209,3 +211,30 @@ def test_split_keeps_pandas_objects_and_their_names():
     assert m.feature_names == ["a", "b", "c"]
     plain = ff.data.train_val_test_split(df.to_numpy(), y, seed=0)
     np.testing.assert_array_equal(plain.x_train, s.x_train.to_numpy())
+
+
+# ------------------------------------------------------------------ scikit-learn wrapper
+def test_sklearn_model_keeps_classes_and_feature_names(tmp_path):
+    from feedforward.sklearn import NeuralNetClassifier, NeuralNetRegressor
+
+    df, y = table()
+    clf = NeuralNetClassifier(hidden_layer_sizes=(4,), epochs=2, random_state=0)
+    clf.fit(df, np.where(y == 1, 3, 1))
+    assert clf.model_.classes == [1, 3]
+    assert clf.model_.feature_names == ["a", "b", "c"]
+    clf.model_.save(tmp_path / "m.safetensors")
+    back = ff.load_model(tmp_path / "m.safetensors")
+    assert (back.classes, back.feature_names) == ([1, 3], ["a", "b", "c"])
+    again = pickle.loads(pickle.dumps(clf)).model_
+    assert (again.classes, again.feature_names) == ([1, 3], ["a", "b", "c"])
+    reg = NeuralNetRegressor(hidden_layer_sizes=(4,), epochs=1, random_state=0)
+    assert reg.fit(df, df.a.to_numpy()).model_.feature_names == ["a", "b", "c"]
+    assert reg.fit(df.to_numpy(), df.a.to_numpy()).model_.feature_names is None
+
+
+@pytest.mark.parametrize("names", ["abc", ["a", "a", "b"]])
+def test_bad_feature_names_are_not_saved(names, tmp_path):
+    m, _, _ = fitted()
+    m.feature_names = names
+    with pytest.raises(FeedforwardError, match="feature_names: expected"):
+        m.save(tmp_path / "m.safetensors")

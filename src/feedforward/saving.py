@@ -36,6 +36,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as st_save
 
 from . import losses, metrics, optimizers
+from .data.frames import check_names
 from .errors import FeedforwardError, check_finite, describe
 from .fileio import atomic_write
 
@@ -142,8 +143,9 @@ def save_model(model, path, extra_metadata: dict | None = None):
     }
     names = getattr(model, "feature_names", None)
     if names is not None:
-        check_feature_names(list(names), model, "model")
-        meta["feature_names"] = json.dumps(list(names))
+        names = check_names(names, "model: feature_names")  # "abc" is not 3 names
+        check_feature_names(names, model, "model")
+        meta["feature_names"] = json.dumps(names)
     atomic_write(path, st_save(tensors, metadata=meta))
 
 
