@@ -16,9 +16,9 @@ Each record holds, for every layer with parameters or an activation:
 Each record also holds the probe's data ``loss`` (None when its targets are unknown) and the
 regularization ``penalty``; for a classifier with one class per sample, ``class_count``
 (each class's rows) and ``class_recall`` (the share of each class's rows predicted as that
-class, None for an absent class), on up to 2048 training rows (the probe's, when it was
-given). With ``initial=True`` a first record (``epoch`` -1) is measured
-before the first step, with the gradients of the probe batch.
+class, None for an absent class): on up to 1024 training rows when recording per epoch and a
+class is rare among them, else on the probe. With ``initial=True`` a first record
+(``epoch`` -1) is measured before the first step, with the gradients of the probe batch.
 
 The probe batch is taken once from the training data, by default its first ``probe_size`` rows
 as the first layer sees them (preprocessed), and run in inference mode:
@@ -38,7 +38,7 @@ SATURATION = {"sigmoid": lambda y: y * (1 - y) < 0.05 * 0.25,  # f' below 5 % of
               "tanh": lambda y: 1 - y * y < 0.05}
 DEAD = {"relu"}
 CLASSIFIERS = ("categorical_crossentropy", "binary_crossentropy")
-CLASS_PROBE = 2048  # rows whose predictions give each class's recall: 60 of a 3 % class
+CLASS_PROBE = 1024  # rows whose predictions give each class's recall: 30 of a 3 % class
 
 
 class Monitor(Callback):
@@ -104,8 +104,10 @@ class Monitor(Callback):
         else:  # the first training rows (of a stream's first batch), as the layer sees them
             self._probe, self._probe_y = trainer.sample(self.probe_size)
         self._class_probe = None
-        if getattr(model.loss, "name", "") in CLASSIFIERS and self._raw_probe is None:
-            self._class_probe = trainer.sample(CLASS_PROBE)
+        # per epoch only: a record every few steps would pay a pass over those rows each time
+        if (getattr(model.loss, "name", "") in CLASSIFIERS and self._raw_probe is None
+                and self.every_steps is None):
+            self._class_probe = _rare_class_rows(*trainer.sample(CLASS_PROBE))
         trainer.history.monitor = self
         self._pending = self.initial  # recorded at the first epoch's start: see on_epoch_begin
 
@@ -196,8 +198,9 @@ class Monitor(Callback):
         return record
 
     def _class_stats(self, out) -> dict:
-        """:func:`class_stats` on the class probe (:data:`CLASS_PROBE` training rows: a rare
-        class has few rows among the probe's), else on the probe; empty without targets."""
+        """:func:`class_stats` on the class probe (:data:`CLASS_PROBE` training rows, when a
+        class is rare: it has few rows among the probe's), else on the probe; empty without
+        targets."""
         loss = getattr(self.model.loss, "name", "")
         if self._class_probe is not None:
             x, y = self._class_probe
@@ -315,6 +318,14 @@ def activation_stats(y, activation, hidden) -> dict:
     if hidden and activation in SATURATION:
         stats["saturated_fraction"] = float(SATURATION[activation](y).mean())
     return stats
+
+
+def _rare_class_rows(x, y):
+    """``(x, y)`` when a class has under half the share of a uniform draw among these rows
+    (one-hot or 0/1 targets), else None: balanced classes need no larger probe than the
+    monitor's, and the pass over these rows would cost a tenth of a digits epoch."""
+    counts = y.sum(axis=0) if y.shape[1] > 1 else np.array([len(y) - y.sum(), y.sum()])
+    return (x, y) if len(y) and counts.min() < 0.5 * len(y) / len(counts) else None
 
 
 def class_stats(out, y, loss) -> dict:
