@@ -320,3 +320,12 @@ def test_a_short_run_that_ends_worse_than_a_constant_guess_is_named_at_its_end()
     assert not_learning(Evidence([], curves, {}, run)) is None  # live: a slow start, maybe
     finding = not_learning(Evidence([], curves, {}, run, final=True))
     assert finding is not None and finding.fixes[0].setting == "check"
+
+
+def test_balanced_classes_pay_for_no_extra_pass_of_the_monitor(digits):
+    doctor = _doctor_fit(_narrow(2), *digits, epochs=1)
+    assert doctor.monitor._class_probe is None  # the probe's own rows give the recalls
+    assert sum(doctor.monitor.records[-1]["class_count"]) == 256
+    x, y = _imbalanced(separable=False)
+    doctor = _doctor_fit(_classifier(), x, y, epochs=1)
+    assert sum(doctor.monitor.records[-1]["class_count"]) == 1024
