@@ -68,3 +68,32 @@ def test_a_header_that_cannot_be_checked_is_said(tmp_path, monkeypatch, capsys, 
     assert "records no feature names" in err and "header is not checked" in err
     assert cli_main(["predict", "m.safetensors", "nohead.csv", "-o", "p.csv"]) == 0
     assert "header is not checked" not in capsys.readouterr().err  # no header to check
+
+
+# ---------------------------------------------------------------------------- pandas' index
+def _pandas_csv(path, start=0, rows=30):
+    """What ``pd.DataFrame(array).to_csv(path)`` writes: the index first, under an empty
+    cell, then the columns labelled ``start``, ``start + 1``, ..."""
+    rng = np.random.default_rng(1)
+    lines = ["," + ",".join(str(start + j) for j in range(4))]
+    lines += [f"{i}," + ",".join(f"{v:.6f}" for v in rng.normal(size=3)) + f",{i % 2}"
+              for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("start", [0, 1])
+def test_pandas_index_and_header_are_refused_as_ambiguous(tmp_path, start):
+    _pandas_csv(tmp_path / "pd.csv", start)
+    with pytest.raises(ff.FeedforwardError, match=r"pandas.*index.*to_csv\(index=False\)"):
+        ff.data.load_csv(tmp_path / "pd.csv")
+    ds = ff.data.load_csv(tmp_path / "pd.csv", header=True)  # said: a header
+    assert ds.feature_names == ["", *map(str, range(start, start + 3))] and len(ds.y) == 30
+
+
+def test_pandas_header_names_the_flag(tmp_path, monkeypatch, capsys):
+    _pandas_csv(tmp_path / "pd.csv")
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["train", "--dataset", "pd.csv", "--epochs", "1", "--no-plots",
+                     "--out", "run"]) == 2
+    err = capsys.readouterr().err
+    assert "pass --header" in err and "index=False" in err and not (tmp_path / "run").exists()

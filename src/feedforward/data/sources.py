@@ -245,6 +245,7 @@ def _flags(label):
     except FeedforwardError as e:
         message = str(e).replace("pass delimiter='\\t'", "pass --delimiter tab")
         message = message.replace("pass delimiter=", "pass --delimiter ")
+        message = message.replace("pass header=True", "pass --header")
         for prefix, flag in (("target: ", "--target"), ("header: ", "--header/--no-header"),
                              ("delimiter: ", "--delimiter"), ("features: ", "--features"),
                              ("drop: ", "--drop"), ("categorical: ", "--categorical"),

@@ -9,7 +9,9 @@ One reading rule serves every caller (``load_csv``, and the command line's ``tra
 - **header**: ``header=None`` detects it. The first row is data when its cells parse as numbers
   (a text cell in the target column counts as a class label when that label recurs below it)
   and none of them is a known column name; a first row that is exactly ``0 .. m - 1`` or
-  ``1 .. m``, or that names some known columns and not others, is ambiguous and refused.
+  ``1 .. m`` (or an empty cell, then ``0 .. m - 2`` or ``1 .. m - 1``: pandas' ``to_csv()``
+  header with its index column), or that names some known columns and not others, is
+  ambiguous and refused.
   A file without a header gets the names ``column_1 .. column_m``;
 - **names**: a column named twice is refused; :func:`match_columns` takes a model's columns
   by name and refuses a missing, unexpected or misspelled one;
@@ -568,6 +570,14 @@ def _has_header(path, rows, header, names, target) -> bool:
         ambiguous = f"it names the columns {_some(named)} but not {_some(absent)}"
     elif len(first) > 1 and _counts(first):
         ambiguous = "it counts the columns, as names made up of their numbers do"
+    elif len(first) > 2 and not first[0] and _counts(first[1:]):
+        raise FeedforwardError(
+            f"header: cannot tell whether the first row of {path} ({_some(first, 6)}) is a "
+            "header or data: it looks like the header of pandas' DataFrame.to_csv() with its "
+            "index column (an empty cell above the index, then the column labels "
+            f"{first[1]}, {first[2]}, ...); write the file with to_csv(index=False), or pass "
+            "header=True to read the row as a header (its first column, the index, is best "
+            "left out)")
     if ambiguous:
         raise FeedforwardError(
             f"header: cannot tell whether the first row of {path} ({_some(first, 6)}) is a "
