@@ -215,7 +215,8 @@ def test_each_fix_is_a_setup_change_the_server_accepts(fix, control, path, value
     (Fix("layers", [8] * 9), "at most 8 hidden layers"),
     (Fix("activation", "maxout"), "no maxout activation"),
     (Fix("initializer", "glorot_uniform"), "has it already (Initializer: glorot uniform)"),
-], ids=lambda v: v.setting if isinstance(v, Fix) else "")
+    (Fix(None, None, "weigh the rare classes up"), "outside the page"),  # was "sets None"
+], ids=lambda v: str(v.setting) if isinstance(v, Fix) else "")
 def test_a_fix_the_page_cannot_apply_says_why(fix, reason):
     setup = merge(None, {"layers": [{"units": 4 if fix.value != [64, 64] else 32}] * 2})
     shown = advice.page_fix(fix, setup, 250)

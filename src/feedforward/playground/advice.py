@@ -85,6 +85,8 @@ def page_fix(fix, setup, train_size) -> dict:
     try:
         if fix.setting in NO_CONTROL:
             raise Unavailable(NO_CONTROL[fix.setting])
+        if fix.setting is None:  # advice in words (scale the targets, weigh the classes)
+            raise Unavailable("a change outside the page: in the data, or in the exported code")
         make = CHANGES.get(fix.setting)
         if make is None:
             raise Unavailable(f"no control of the page sets {fix.setting}")
