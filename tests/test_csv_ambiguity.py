@@ -97,3 +97,69 @@ def test_pandas_header_names_the_flag(tmp_path, monkeypatch, capsys):
                      "--out", "run"]) == 2
     err = capsys.readouterr().err
     assert "pass --header" in err and "index=False" in err and not (tmp_path / "run").exists()
+
+
+# ---------------------------------------------------------------------------- numeric names
+@pytest.fixture
+def numbered(tmp_path):
+    """Columns ``a, 2, b, t``: the column named ``2`` holds classes, ``b`` (index 2) numbers."""
+    rng = np.random.default_rng(2)
+    path = tmp_path / "num.csv"
+    path.write_text("a,2,b,t\n" + "".join(
+        f"{rng.normal():.5f},{i % 3},{rng.normal():.5f},{rng.normal():.5f}\n"
+        for i in range(60)))
+    return path
+
+
+def test_a_number_that_names_one_column_and_indexes_another_is_refused(numbered):
+    table = ff.data.tabular.read_table(numbered, header=True)
+    with pytest.raises(ff.FeedforwardError, match=r"^drop: 2 is ambiguous.*name:2.*index:2"):
+        table.index(2, "drop")
+    assert [table.index(c) for c in ("name:2", "2", "index:2", -2, "a")] == [1, 1, 2, 2, 0]
+    with pytest.raises(ff.FeedforwardError, match="index:N"):
+        table.index("index:x")
+    ds = ff.data.load_csv(numbered, target="name:2")  # a name: the header is detected
+    assert ds.target_name == "2" and ds.feature_names == ["a", "b", "t"]
+
+
+def test_a_numeric_name_out_of_range_as_an_index_is_the_name(tmp_path):
+    (tmp_path / "years.csv").write_text("x,2019,y\n1,2,0\n2,3,1\n3,4,0\n")
+    table = ff.data.tabular.read_table(tmp_path / "years.csv", header=True)
+    assert table.index(2019, "features") == 1 and table.index(1) == 1  # same column either way
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--target", "2"], ["--target: 2 is ambiguous", "name:2", "index:2"]),
+    (["--target", "t", "--drop", "2"], ["--drop: 2 is ambiguous"]),
+    (["--target", "t", "--features", "a,2"], ["--features: 2 is ambiguous"]),
+    (["--target", "t", "--categorical", "2"], ["--categorical: 2 is ambiguous"]),
+])
+def test_the_flags_refuse_the_ambiguous_number(numbered, monkeypatch, capsys, args, words):
+    monkeypatch.chdir(numbered.parent)
+    assert cli_main(["train", "--dataset", "num.csv", "--header", *args, "--epochs", "1",
+                     "--no-plots", "--out", "run"]) == 2
+    err = capsys.readouterr().err
+    assert all(w in err for w in words), err
+
+
+def test_the_flags_choose_by_name_or_index(numbered, monkeypatch, capsys):
+    monkeypatch.chdir(numbered.parent)
+    common = ["--header", "--epochs", "1", "--no-plots", "--overwrite", "--out", "run"]
+    assert cli_main(["train", "--dataset", "num.csv", "--target", "name:2", *common]) == 0
+    assert "features, target '2' (3 classes)" in capsys.readouterr().out
+    assert cli_main(["train", "--dataset", "num.csv", "--target", "t", "--drop", "name:2",
+                     *common]) == 0
+    assert ff.records.load("run/model.safetensors")[1]["feature_names"] == ["a", "b"]
+    assert cli_main(["train", "--dataset", "num.csv", "--target", "index:2", *common]) == 0
+    assert "target 'b' (regression)" in capsys.readouterr().out
+
+
+def test_pandas_index_left_out_by_index(tmp_path, monkeypatch, capsys):
+    _pandas_csv(tmp_path / "pd.csv")
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["train", "--dataset", "pd.csv", "--header", "--epochs", "1",
+                     "--no-plots", "--out", "with_index"]) == 0
+    assert "--drop index:0" in capsys.readouterr().err  # the id warning's advice works
+    assert cli_main(["train", "--dataset", "pd.csv", "--header", "--drop", "index:0",
+                     "--epochs", "1", "--no-plots", "--out", "run"]) == 0
+    assert ff.records.load("run/model.safetensors")[1]["feature_names"] == ["0", "1", "2"]

@@ -103,7 +103,8 @@ OPTIONS = [
        "IDX files", metavar="NAME|FILE|DIR"),
     _o("target", None, "target", "data",
        "target column of a CSV file: a name, or a 0-based index (negative counts from the "
-       "end); default: the last column", metavar="COLUMN"),
+       "end; name:X or index:N for a column whose name is a number); default: the last "
+       "column", metavar="COLUMN"),
     _o("header", None, "bool", "data",
        "whether a CSV file's first row holds column names; not set: detect (a first row of "
        "numbers is data, its columns named column_1 ...)"),

@@ -46,7 +46,8 @@ def add_parser(subparsers, parents):
                              "(default: the training run's data)")
     parser.add_argument("--target", metavar="COLUMN", type=flags.parse_target,
                         help="the target column of a CSV file: a name, or a 0-based index "
-                             "(default: the training data's target column, else the last)")
+                             "(name:X or index:N for a name that is a number; default: the "
+                             "training data's target column, else the last)")
     datasets.add_csv_arguments(parser)
     parser.add_argument("--split", choices=SPLITS, default=None,
                         help="which split of the training run's data (default: test, or "

@@ -249,9 +249,9 @@ def _report_doctor(console, doctor, out) -> str:
 
 def _describe(console, cfg, data, parts, model, plan):
     what = (f"{len(data.classes)} classes" if data.task == "classification" else "regression")
-    console.print(f"{data.name}: {data.x.shape[0]} samples, {data.x.shape[1]} "
-                  f"features, {what}; split {len(parts.x_train)} train / {len(parts.x_val)} "
-                  f"validation / {len(parts.x_test)} test")
+    console.print(f"{data.name}: {data.x.shape[0]} samples, {data.x.shape[1]} features, "
+                  f"target {data.target_name!r} ({what}); split {len(parts.x_train)} train / "
+                  f"{len(parts.x_val)} validation / {len(parts.x_test)} test")
     model.summary(print_fn=lambda text: console.print(text))
     opt = model.optimizer
     rate = f"learning rate {opt.lr:g}" + ("" if cfg["schedule"] == "constant"

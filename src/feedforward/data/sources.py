@@ -268,14 +268,14 @@ def _task(ds) -> str:
 def _csv(path: Path, target, label, header=None, delimiter=None, features=None, drop=None,
          mixed=(None, None, None)):
     # the columns the user names are known names: a first row holding them is a header
-    names = [c for c in [target, *(features or ()), *(drop or ()), *(mixed[0] or ())]
-             if isinstance(c, str)]
+    names = [n for c in [target, *(features or ()), *(drop or ()), *(mixed[0] or ())]
+             if (n := tabular.chosen_name(c)) is not None]
     table = _read(path, label, header, names=names, target=target, delimiter=delimiter)
     with _flags(label):
         t = table.index(-1 if target is None else target)
         columns = _feature_columns(table, t, features, drop)
         encoder = table_encoder(table, t, columns, *mixed)
-        ds = table.dataset(t, columns, raw=encoder is not None)
+        ds = table.dataset(table.names[t], columns, raw=encoder is not None)
     _tell_no_header(table, header, label)
     _tell_id_like(table, columns, label)
     return Data(path.name, ds.x, ds.y, list(ds.feature_names), ds.target_name, ds.classes,
@@ -456,7 +456,19 @@ def _tell_id_like(table, columns, label) -> None:
         sys.stderr.write(f"warning: {label} {table.path}: column {tabular.shorten(name)!r} "
                          f"looks like an id ({len(table)} distinct whole numbers in "
                          f"{len(table)} rows): a model learns nothing true from it; leave it "
-                         f"out with --drop {shlex.quote(name)}\n")
+                         f"out with --drop {_flag_value(name, j)}\n")
+
+
+def _flag_value(name, j) -> str:
+    """How a flag names column ``j``: its name, quoted for a shell; ``name:2019`` for a
+    name that the flag would read as an index; ``index:0`` for a column without a name."""
+    if not name:
+        return f"index:{j}"
+    try:
+        int(name)
+    except ValueError:
+        return shlex.quote(name)
+    return f"name:{name}"
 
 
 def for_task(data: Data, task: str, label="--task") -> Data:
@@ -758,12 +770,13 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
     with _flags(label):
         if _by_position(table, names, by_position, record, labelled=target is None):
             default = recorded_target if recorded_target in table.names else -1
-            t = table.index(default if target is None else target)
-            features = [j for j in range(len(table.names)) if j != t]
+            k = table.index(default if target is None else target)
+            t = table.names[k]  # resolved: the name is taken as such below
+            features = [j for j in range(len(table.names)) if j != k]
             if len(features) != n_features:
                 raise FeedforwardError(
                     f"{path} has {len(features)} feature columns besides the target "
-                    f"{tabular.shorten(table.names[t])!r}; the model takes {n_features} "
+                    f"{tabular.shorten(t)!r}; the model takes {n_features} "
                     f"features{table.hint}")
         else:
             if target is not None:

@@ -134,7 +134,9 @@ class CsvTable:
         Parameters
         ----------
         column : str or int
-            A name, or a 0-based index (negative counts from the end).
+            A name, or a 0-based index (negative counts from the end); ``"name:X"`` is the
+            column named ``X`` and ``"index:N"`` the column of index ``N`` (for a name that
+            is a number, or empty), unless a column is named so itself.
         option : str
             The parameter that chose the column, named by an error.
 
@@ -146,14 +148,37 @@ class CsvTable:
         Raises
         ------
         FeedforwardError
-            For an unknown name or an index out of range, naming ``option``.
+            For an unknown name or an index out of range, naming ``option``; and for an
+            index that is also the name of another column (``2`` for a file whose columns
+            are ``a, 2, b``), which says how to choose one.
         """
-        m = len(self.names)
+        prefixed = None if column in self.names else _column_choice(column, option)
+        if prefixed is not None:
+            kind, value = prefixed
+            return self._named(value, option) if kind == "name" else self._at(value, option)
         if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
-            if -m <= column < m:
-                return int(column) % m
+            named = str(int(column))
+            if named not in self.names:
+                return self._at(column, option)
+            k = self.names.index(named)
+            if not -len(self.names) <= column < len(self.names) or column % len(self.names) == k:
+                return k  # no other column has that index: the name is meant
+            j = self._at(column, option)
             raise FeedforwardError(
-                f"{option}: column {column} is out of range for {m} columns in {self.path}")
+                f"{option}: {column} is ambiguous in {self.path}: it is the name of column "
+                f"{k + 1} and the 0-based index of column {shorten(self.names[j])!r}; write "
+                f"name:{column} for the column named {named!r}, or index:{column} for "
+                f"{shorten(self.names[j])!r}")
+        return self._named(column, option)
+
+    def _at(self, column, option) -> int:
+        m = len(self.names)
+        if -m <= column < m:
+            return int(column) % m
+        raise FeedforwardError(
+            f"{option}: column {column} is out of range for {m} columns in {self.path}")
+
+    def _named(self, column, option) -> int:
         if column in self.names:
             return self.names.index(column)
         where = "" if self.has_header else " (it has no header row, so its columns are named " \
@@ -274,6 +299,57 @@ class CsvTable:
         y, classes = _encode_target([row[t] for row in self.rows], self.names[t], self.path,
                                     self.lines)
         return Dataset(x, y, [self.names[j] for j in features], self.names[t], classes)
+
+
+def _column_choice(column, option="column"):
+    """A column chosen with a prefix: ``"name:X"`` gives ``("name", "X")``, ``"index:N"``
+    gives ``("index", N)``; anything else None.
+
+    Parameters
+    ----------
+    column : object
+        A column as an option gives it (a name or an index).
+    option : str
+        The option that gave it, named by an error.
+
+    Returns
+    -------
+    tuple or None
+
+    Raises
+    ------
+    FeedforwardError
+        For ``index:`` followed by anything but an integer.
+    """
+    if not isinstance(column, str):
+        return None
+    kind, colon, value = column.partition(":")
+    if not colon or kind not in ("name", "index"):
+        return None
+    if kind == "name":
+        return kind, value
+    try:
+        return kind, int(value)
+    except ValueError:
+        raise FeedforwardError(f"{option}: {shorten(column)!r}: expected index:N with N a "
+                               "0-based index") from None
+
+
+def chosen_name(column):
+    """The name a column choice gives (``"name:X"``: ``X``), or None for an index.
+
+    Parameters
+    ----------
+    column : str or int
+        As :meth:`CsvTable.index` takes it.
+
+    Returns
+    -------
+    str or None
+    """
+    if not isinstance(column, str) or column.startswith("index:"):
+        return None
+    return column.removeprefix("name:")
 
 
 def column_kind(cells) -> str:
@@ -643,6 +719,9 @@ def read_table(path, header=None, delimiter=None, names=(), target=None) -> CsvT
     elif path.suffix.lower() in TAB_SUFFIXES:
         delimiter = "\t"
     rows, lines, delimiter = _rows(path, delimiter)
+    if isinstance(target, str):  # "name:X" names X; "index:N" is an index
+        name = chosen_name(target)
+        target = name if name is not None else _column_choice(target, "target")[1]
     if not rows:
         raise FeedforwardError(f"{path}: the file is empty; expected a header row and data rows")
     width = len(rows[0])
@@ -831,7 +910,7 @@ def load_csv(path, target=None, delimiter=None, header=None) -> Dataset:
         column named twice, an unknown target, or a missing (empty, ``NA``, ``NaN``, ``?``,
         ...) or non-numeric feature value, naming its row and column.
     """
-    names = [target] if isinstance(target, str) else []
+    names = [n for n in [chosen_name(target)] if n is not None]
     table = read_table(path, header, delimiter, names=names, target=target)
     return table.dataset(target)
 
@@ -869,7 +948,7 @@ def read_csv(path, target=None, delimiter=None, header=None) -> Dataset:
     FeedforwardError
         As :func:`load_csv`, but for the feature cells; and for a missing target.
     """
-    names = [target] if isinstance(target, str) else []
+    names = [n for n in [chosen_name(target)] if n is not None]
     if Path(path).suffix.lower() in PARQUET_SUFFIXES:
         table = read_parquet(path, header=header, delimiter=delimiter)
     else:
