@@ -163,3 +163,15 @@ def test_pandas_index_left_out_by_index(tmp_path, monkeypatch, capsys):
     assert cli_main(["train", "--dataset", "pd.csv", "--header", "--drop", "index:0",
                      "--epochs", "1", "--no-plots", "--out", "run"]) == 0
     assert ff.records.load("run/model.safetensors")[1]["feature_names"] == ["0", "1", "2"]
+
+
+def test_a_model_with_a_numeric_name_reads_its_file(numbered, monkeypatch, capsys):
+    monkeypatch.chdir(numbered.parent)
+    assert cli_main(["train", "--dataset", "num.csv", "--target", "name:2", "--header",
+                     "--epochs", "1", "--no-plots", "--out", "run"]) == 0
+    capsys.readouterr()
+    # the model knows every name of the header, the number 2 among them: a header
+    assert cli_main(["evaluate", "run/model.safetensors", "--data", "num.csv", "--json"]) == 0
+    assert '"samples": 60' in capsys.readouterr().out
+    assert cli_main(["predict", "run/model.safetensors", "num.csv", "-o", "p.csv"]) == 0
+    assert len((numbered.parent / "p.csv").read_text().splitlines()) == 61

@@ -633,13 +633,13 @@ def _has_header(path, rows, header, names, target) -> bool:
                                    f"{header!r}")
         return bool(header)
     first = rows[0]
+    known = [n for n in names if n]
+    if known and set(known) <= set(first):
+        return True  # every known name, some perhaps numbers, such as 0, 1, 2 or 2019
     if not _looks_like_data(rows, target):
         _refuse_ambiguous(path, rows, target)
         return True
-    known = [n for n in names if n]
     named = [c for c in first if c in known]
-    if known and set(known) <= set(first):
-        return True  # names that are numbers, such as 0, 1, 2
     ambiguous = ""
     if named:
         absent = [n for n in known if n not in first]
