@@ -604,15 +604,16 @@ class Trainer(Feed):
         if not self._begun:
             self._begin()
         ended = taken = 0
-        try:
-            while not self._over():
-                if (steps is not None and taken >= steps) or (epochs is not None
-                                                              and ended >= epochs):
-                    return ended
-                taken += self._step()
-                ended += self._batches is None  # the epoch ended
-                if deadline is not None and time.perf_counter() >= deadline:
-                    return ended
+        try:  # an overflow is the divergence Diverged names: no NumPy warnings before it
+            with np.errstate(over="ignore", invalid="ignore"):
+                while not self._over():
+                    if (steps is not None and taken >= steps) or (epochs is not None
+                                                                  and ended >= epochs):
+                        return ended
+                    taken += self._step()
+                    ended += self._batches is None  # the epoch ended
+                    if deadline is not None and time.perf_counter() >= deadline:
+                        return ended
             self.finished = True
         except BaseException:
             self._end()
@@ -627,8 +628,7 @@ class Trainer(Feed):
             self._end()
 
     def _begin(self):
-        self.finished = self._stopping = False
-        self.model.stop_training = False
+        self.finished = self._stopping = self.model.stop_training = False
         self._cbs.on_train_begin()  # a BackupAndRestore may call resume_from
         self._begun = True
 
@@ -685,7 +685,7 @@ class Trainer(Feed):
                 xb = self.augment(xb, model.rngs["augment"])
             xb = model.transform(xb)
         try:
-            loss, out = _quiet_step(model, xb, yb, wb)
+            loss, out = _train_step(model, xb, yb, wb)
         except Diverged as e:
             self.batch_loss = e.loss
             self._diverged(e)
@@ -728,13 +728,6 @@ class Trainer(Feed):
         self._undo.restore()
         if not self._quiet:
             raise report from None
-
-
-def _quiet_step(model, x, y, w):
-    """:func:`_train_step`, whose overflow is the divergence that ``train_step`` reports by
-    name: NumPy's RuntimeWarnings would come first, from deep inside, and say less."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _train_step(model, x, y, w)
 
 
 def _train_step(model, x, y, w):
