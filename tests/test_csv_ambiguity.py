@@ -175,3 +175,31 @@ def test_a_model_with_a_numeric_name_reads_its_file(numbered, monkeypatch, capsy
     assert '"samples": 60' in capsys.readouterr().out
     assert cli_main(["predict", "run/model.safetensors", "num.csv", "-o", "p.csv"]) == 0
     assert len((numbered.parent / "p.csv").read_text().splitlines()) == 61
+
+
+# ---------------------------------------------------------------------------- lesser traps
+@pytest.fixture
+def saved(tmp_path, xy):
+    """A regression model of two inputs named a and b, and a file of its rows."""
+    x, y = xy
+    model = _model([])
+    model.feature_names = ["a", "b"]
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    _write(tmp_path / "ab.csv", ["a", "b"], x)
+    return tmp_path
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".bz2", ".xz", ".zip"])
+def test_a_compressed_output_name_is_refused(saved, monkeypatch, capsys, suffix):
+    monkeypatch.chdir(saved)
+    assert cli_main(["predict", "m.safetensors", "ab.csv", "-o", f"p{suffix}"]) == 2
+    assert "compressed" in capsys.readouterr().err and not (saved / f"p{suffix}").exists()
+
+
+def test_output_dash_is_stdout(saved, monkeypatch, capsys):
+    monkeypatch.chdir(saved)
+    assert cli_main(["predict", "m.safetensors", "ab.csv", "-o", "-"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "prediction" and len(out) == 41 and not (saved / "-").exists()
+

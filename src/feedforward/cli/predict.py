@@ -40,6 +40,9 @@ missing cell is filled as in training, and a category not seen in training becom
 """
 
 
+COMPRESSED = (".gz", ".bz2", ".xz", ".zip", ".zst", ".7z")  # --output suffixes refused
+
+
 def add_parser(subparsers, parents):
     parser = subparsers.add_parser(
         "predict", parents=parents, help="predict classes or values for the rows of a CSV file",
@@ -51,7 +54,8 @@ def add_parser(subparsers, parents):
                         help="rows of raw features, with a header row naming them")
     parser.add_argument("--output", "-o", metavar="OUT.csv",
                         help="write the predictions to this file: CSV, or tab-separated for "
-                             ".tsv and .tab, or JSON (as --json prints it) for .json")
+                             ".tsv and .tab, or JSON (as --json prints it) for .json; - for "
+                             "CSV on stdout")
     parser.add_argument("--json", action="store_true", help="print the predictions as JSON")
     datasets.add_csv_arguments(parser)
     parser.set_defaults(run=run)
@@ -86,6 +90,9 @@ def _run(args, console) -> int:
                                raw=model.row_encoder is not None)
     with sources.unseen_categories(model, f"INPUT.csv {args.input}"):
         columns, rows = predictions(model, x)
+    piped = args.output == "-"  # stdout, as CSV even in a terminal
+    if piped:
+        args.output = None
     if args.output:
         _refuse_own_files(args)
         atomic_write(args.output, _output_text(args.output, columns, rows, model),
@@ -99,7 +106,7 @@ def _run(args, console) -> int:
         classes = common.classes_of(model) if common.is_classifier(model) else None
         common.print_json(_as_json(columns, rows, classes))
     elif not args.output:
-        if sys.stdout.isatty():
+        if sys.stdout.isatty() and not piped:
             console.print(_table(columns, rows))
         else:
             buffer = io.StringIO()
@@ -116,6 +123,10 @@ def _output_text(path, columns, rows, model) -> str:
     if suffix in tabular.PARQUET_SUFFIXES:
         raise FeedforwardError(f"--output: {path!r} names a Parquet file, which predict does "
                                "not write; name a .csv, .tsv or .json file")
+    if suffix in COMPRESSED:  # plain text under that name would not read back
+        raise FeedforwardError(f"--output: {path!r} names a compressed ({suffix}) file, which "
+                               "predict does not write; name a .csv, .tsv or .json file, and "
+                               "compress it afterwards")
     if suffix == ".json":
         classes = common.classes_of(model) if common.is_classifier(model) else None
         return common.dumps_json(_as_json(columns, rows, classes))
