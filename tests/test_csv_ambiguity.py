@@ -203,3 +203,17 @@ def test_output_dash_is_stdout(saved, monkeypatch, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "prediction" and len(out) == 41 and not (saved / "-").exists()
 
+
+
+def test_a_multi_output_model_is_refused_by_evaluate_data(tmp_path, monkeypatch, capsys, xy):
+    x, y = xy
+    model = ff.Sequential([ff.Dense(2)], seed=0)
+    model.compile("sgd", "mse")
+    model.fit(x, np.c_[y, y], epochs=1, verbose=0)
+    model.save(tmp_path / "m2.safetensors")
+    _write(tmp_path / "abt.csv", ["a", "b"], x, y)
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["evaluate", "m2.safetensors", "--data", "abt.csv"]) == 2
+    assert "takes one target column, so it cannot score a model of 2 outputs" in \
+        capsys.readouterr().err
+

@@ -119,6 +119,12 @@ def _csv_only(args, where, *flags):
 
 
 def _given_data(args, model, record):
+    outputs = model.output_shape[-1]
+    if not common.is_classifier(model) and outputs > 1:  # a table has one target column
+        raise FeedforwardError(
+            f"--data: evaluate --data takes one target column, so it cannot score a model of "
+            f"{outputs} outputs ({args.model}); evaluate it in Python: model.evaluate(x, y) "
+            f"with y of shape (n, {outputs})")
     path = sources.csv_file(args.data)
     if path is not None:
         data = sources.read_labelled(path, records.naming(model, record),
