@@ -217,3 +217,19 @@ def test_a_multi_output_model_is_refused_by_evaluate_data(tmp_path, monkeypatch,
     assert "takes one target column, so it cannot score a model of 2 outputs" in \
         capsys.readouterr().err
 
+
+
+def test_a_mostly_missing_column_is_warned_of(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(3)
+    pool = np.where(rng.random(100) < 0.9, "NA", rng.choice(["Gd", "Ex"], 100))
+    x = rng.normal(size=100)
+    (tmp_path / "pool.csv").write_text("x,pool,price\n" + "".join(
+        f"{v:.4f},{p},{v + 3 * (p != 'NA'):.4f}\n" for v, p in zip(x, pool, strict=True)))
+    monkeypatch.chdir(tmp_path)
+    common = ["--dataset", "pool.csv", "--epochs", "1", "--no-plots", "--overwrite"]
+    assert cli_main(["train", *common, "--out", "run"]) == 0
+    err = capsys.readouterr().err
+    assert "warning" in err and "'pool' is missing in" in err and "--missing-indicators" in err
+    assert cli_main(["train", *common, "--missing-indicators", "--out", "run"]) == 0
+    assert "warning" not in capsys.readouterr().err
+

@@ -375,6 +375,7 @@ def fit_encoder(data: Data, parts, label="--dataset") -> None:
         raise FeedforwardError(f"{label} {data.name}: {message}") from None
     sys.stderr.write(f"note: {label} {data.name}: {encoder.describe_fit()} (fitted on the "
                      f"{len(parts.x_train)} training rows)\n")
+    _tell_mostly_missing(encoder, len(parts.x_train), f"{label} {data.name}")
     for name, x in (("validation", parts.x_val), ("test", parts.x_test)):
         if len(x):
             with unseen_told():
@@ -382,6 +383,30 @@ def fit_encoder(data: Data, parts, label="--dataset") -> None:
             if encoder.unseen_:
                 sys.stderr.write(f"warning: {label} {data.name}, {name} split: "
                                  f"{encoder.unseen_message()}\n")
+
+
+def _tell_mostly_missing(encoder, n, label) -> None:
+    """Warn of each column missing in more than half of the ``n`` training rows and filled
+    with one value, without a missing indicator: that value then stands for "missing" too
+    (a pool's quality where most houses have no pool)."""
+    if encoder.missing_indicators:
+        return
+    for name, count in encoder.missing_.items():
+        if 2 * count <= n:
+            continue
+        j = encoder.columns.index(name)
+        fill = encoder.learned["fill"][j]
+        if encoder.learned["kinds"][j] == "categorical":
+            what = f"{fill!r}, the most frequent category"
+        else:
+            what = f"{fill:g}, the " + ("training median" if encoder.impute == "median"
+                                        else "most frequent training value")
+        sys.stderr.write(
+            f"warning: {label}: column {tabular.shorten(name)!r} is missing in {count} of the "
+            f"{n} training rows ({100 * count / n:.0f} %), each filled with {what}, which "
+            "then stands for a missing cell too; if missing means something (none, not "
+            "measured), train with --missing-indicators (a 0/1 input says which cells were "
+            "missing)\n")
 
 
 @contextmanager
