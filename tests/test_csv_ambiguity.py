@@ -204,7 +204,6 @@ def test_output_dash_is_stdout(saved, monkeypatch, capsys):
     assert out[0] == "prediction" and len(out) == 41 and not (saved / "-").exists()
 
 
-
 def test_a_multi_output_model_is_refused_by_evaluate_data(tmp_path, monkeypatch, capsys, xy):
     x, y = xy
     model = ff.Sequential([ff.Dense(2)], seed=0)
@@ -216,7 +215,6 @@ def test_a_multi_output_model_is_refused_by_evaluate_data(tmp_path, monkeypatch,
     assert cli_main(["evaluate", "m2.safetensors", "--data", "abt.csv"]) == 2
     assert "takes one target column, so it cannot score a model of 2 outputs" in \
         capsys.readouterr().err
-
 
 
 def test_a_mostly_missing_column_is_warned_of(tmp_path, monkeypatch, capsys):
@@ -233,3 +231,12 @@ def test_a_mostly_missing_column_is_warned_of(tmp_path, monkeypatch, capsys):
     assert cli_main(["train", *common, "--missing-indicators", "--out", "run"]) == 0
     assert "warning" not in capsys.readouterr().err
 
+
+def test_pandas_index_columns_of_a_parquet_file_are_left_out(tmp_path):
+    import pandas as pd
+
+    pytest.importorskip("pyarrow.parquet", reason="the parquet extra is not installed")
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]})
+    frame[frame.a != 2].to_parquet(tmp_path / "f.parquet")  # a filtered frame keeps its index
+    ds = ff.data.read_csv(tmp_path / "f.parquet", target="y")
+    assert ds.feature_names == ["a"] and list(ds.y) == [0, 0, 1]

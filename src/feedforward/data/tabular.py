@@ -966,10 +966,23 @@ def _parquet_cell(value) -> str:
     return str(value)
 
 
+def _pandas_index(schema) -> list:
+    """The columns that hold a pandas DataFrame's index (``__index_level_0__`` of a filtered
+    frame, or a named index), as the file's pandas metadata lists them."""
+    try:
+        meta = schema.pandas_metadata or {}
+    except (ValueError, TypeError):  # metadata that is not pandas' JSON: no index known
+        return []
+    index = meta.get("index_columns", []) if isinstance(meta, dict) else []
+    return [c for c in index if isinstance(c, str)]  # a RangeIndex is stored as a dict
+
+
 def read_parquet(path, header=None, delimiter=None) -> CsvTable:
     """Read a Parquet file as a :class:`CsvTable`, so that every column rule applies.
 
-    Needs pyarrow: ``pip install 'feedforward[parquet]'``. A null is a missing cell.
+    Needs pyarrow: ``pip install 'feedforward[parquet]'``. A null is a missing cell. The
+    columns that hold a pandas DataFrame's index (named in the file's pandas metadata, such
+    as ``__index_level_0__``) are left out, as pandas leaves them out of the columns.
 
     Parameters
     ----------
@@ -996,6 +1009,8 @@ def read_parquet(path, header=None, delimiter=None) -> CsvTable:
         data = parquet.read_table(path)
     except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
         raise FeedforwardError(f"{path}: not a readable Parquet file ({e})") from None
+    index = _pandas_index(data.schema)
+    data = data.select([n for n in data.column_names if n not in index])
     names = [str(n) for n in data.column_names]
     _refuse_duplicates(path, names)
     columns = [[_parquet_cell(v) for v in data.column(j).to_pylist()]
