@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -45,6 +46,24 @@ def test_train_goes_on_when_stdout_is_closed(runs, tmp_path):
     assert stderr == ""
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 30
     assert (out / "model.safetensors").is_file()
+
+
+def test_fit_goes_on_when_stdout_is_closed_before_the_progress_lines(tmp_path):
+    # the progress bar's own console hit the closed pipe first: rich exited 1, without a word
+    script = ("import numpy as np, feedforward as ff\n"
+              "m = ff.Sequential([ff.Input((2,)), ff.Dense(1)], seed=0)\n"
+              "m.compile('sgd', 'mse')\n"
+              "m.fit(np.ones((8, 2)), np.ones(8), epochs=50, verbose=2)\n"
+              f"m.save({str(tmp_path / 'm.safetensors')!r})\n")
+    read, write = os.pipe()
+    os.close(read)  # no reader at all: the first progress line meets a closed pipe
+    try:
+        done = subprocess.run([sys.executable, "-c", script], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert done.returncode == 0 and done.stderr == ""
+    assert (tmp_path / "m.safetensors").is_file()
 
 
 @pytest.mark.parametrize("name", ["out.tsv", "out.tab"])

@@ -20,6 +20,7 @@ import csv
 import inspect
 import io
 import os
+import sys
 import time
 
 import numpy as np
@@ -274,6 +275,17 @@ def _format_logs(logs):
     return "  ".join(f"{k}={v:.4g}" for k, v in logs.items())
 
 
+class QuietOnClosedOutput(Console):
+    """A rich console that outlives a closed stdout (``... | head``): rich's own exits the
+    process with status 1 and no word when the reader goes away. Printing is a log of work
+    whose results go elsewhere (a model, files), so the work goes on: stdout is pointed at
+    the null device and the console falls quiet."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 class ProgressBar(Callback):
     """A live bar per epoch with the running loss (``verbose=1``), or one line per epoch (``2``).
 
@@ -289,7 +301,7 @@ class ProgressBar(Callback):
 
     def __init__(self, verbose: int = 1, console: Console | None = None):
         self.verbose = verbose
-        self.console = console or Console(highlight=False)
+        self.console = console or QuietOnClosedOutput(highlight=False)
 
     def on_train_begin(self, logs=None):
         self.epochs, self.steps = self.params["epochs"], self.params["steps"]

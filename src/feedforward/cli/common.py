@@ -3,7 +3,6 @@ names. The record itself is :mod:`feedforward.records`."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import losses
+from ..callbacks import QuietOnClosedOutput
 from ..checkpoint import is_checkpoint
 from ..data import sources
 from ..errors import FeedforwardError
@@ -19,23 +19,11 @@ from ..fileio import digest
 from ..records import dumps, fmt
 
 
-class _Console(Console):
-    """A console that outlives a closed stdout (``feedforward train ... | head``).
-
-    rich exits with status 1 and no word when stdout's reader goes away. The output is a
-    log of work whose results go to files, so the work goes on: stdout is pointed at the
-    null device and the console falls quiet.
-    """
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
 def console(quiet: bool = False) -> Console:
     # soft wrap: long lines stay whole in logs and pipes; tables still fit the width.
     # No markup: file names, column names and class labels may hold "[...]".
-    return _Console(highlight=False, markup=False, quiet=quiet, soft_wrap=True)
+    # A closed stdout (`train | head`) quiets it rather than ending the run.
+    return QuietOnClosedOutput(highlight=False, markup=False, quiet=quiet, soft_wrap=True)
 
 
 def print_json(obj) -> None:

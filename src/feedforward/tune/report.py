@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
 from rich.table import Table
 
 from .. import config, records
+from ..callbacks import QuietOnClosedOutput
 from ..fileio import atomic_write
 from . import results
 
@@ -96,6 +96,7 @@ def print_table(console, title: str, header: list[str], body: list[list[str]]) -
         table.add_row(*row)
     if not console.is_terminal:
         need = sum(max(len(c) for c in col) + 3 for col in zip(header, *body, strict=True))
-        console = Console(file=console.file, width=max(80, need + 1), quiet=console.quiet,
-                          highlight=False, markup=False, soft_wrap=True)
+        console = QuietOnClosedOutput(file=console.file, width=max(80, need + 1),
+                                      quiet=console.quiet, highlight=False, markup=False,
+                                      soft_wrap=True)
     console.print(table)
