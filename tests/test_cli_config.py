@@ -124,7 +124,7 @@ def _other_value(option):
                "dtype": "float64", "loss": "huber", "metrics": ["mae", "mse"],
                "monitor": "val_accuracy", "layers": [7, 5], "delimiter": ";",
                "features": ["a", "b"], "drop": ["id", 3], "categorical": ["zip", 2],
-               "impute": "most_frequent"}
+               "impute": "most_frequent", "class_weight": "balanced"}
     if option.key in special:
         return special[option.key]
     if option.kind == "bool":

@@ -167,3 +167,26 @@ def test_predict_matches_a_python_saved_model_s_columns_by_name(tmp_path, capsys
     np.testing.assert_allclose(printed, model.predict(frame.head(4))[:, 0], rtol=1e-6)
     assert main(["summary", str(tmp_path / "m.safetensors"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["feature_names"] == ["a", "b", "c"]
+
+
+def test_train_class_weight_balanced_weighs_the_rare_class_and_is_recorded(tmp_path, capsys):
+    import numpy as np
+
+    import feedforward as ff
+
+    rows = "".join(f"{i % 7},{(i * 3) % 5},{'rare' if i % 9 == 0 else 'common'}\n"
+                   for i in range(90))
+    (tmp_path / "imb.csv").write_text("a,b,label\n" + rows)
+    outs = {}
+    for weight in ("none", "balanced"):
+        outs[weight] = tmp_path / weight
+        assert main(["train", "-d", str(tmp_path / "imb.csv"), "--class-weight", weight,
+                     "--epochs", "3", "--quiet", "--no-plots", "--out",
+                     str(outs[weight])]) == 0
+    assert 'class_weight = "balanced"' in (outs["balanced"] / "config.toml").read_text()
+    plain, weighed = (ff.load_model(outs[w] / "model.safetensors") for w in outs)
+    assert not np.array_equal(plain.params, weighed.params)
+    capsys.readouterr()
+    assert main(["train", "--dataset", "plane", "--class-weight", "balanced", "--out",
+                 str(tmp_path / "plane")]) == 2
+    assert "--class-weight: weighs classes, and plane is a regression" in capsys.readouterr().err

@@ -111,6 +111,26 @@ def test_class_weight_is_the_sample_weight_of_each_rows_class(units, loss):
     assert ha.history["loss"] == hb.history["loss"]
 
 
+@pytest.mark.parametrize("units,loss", [(2, "categorical_crossentropy"),
+                                        (1, "binary_crossentropy")])
+def test_balanced_class_weight_is_scikit_learns_rule_on_the_training_part(units, loss):
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    y = np.r_[np.ones(10, int), np.zeros(50, int)]  # one class in six
+    a, b = classifier(units, loss=loss), classifier(units, loss=loss)
+    a.fit(X, y, epochs=2, batch_size=16, verbose=0, class_weight="balanced",
+          validation_split=0.25)
+    b.fit(X, y, epochs=2, batch_size=16, verbose=0, validation_split=0.25,
+          class_weight=dict(enumerate(compute_sample_weight("balanced", y[:45])[[44, 0]])))
+    np.testing.assert_array_equal(a.params, b.params)
+
+
+def test_balanced_class_weight_is_refused_for_a_stream():
+    batches = [(X[:30], Y_CLS[:30]), (X[30:], Y_CLS[30:])]
+    with pytest.raises(FeedforwardError, match="'balanced' counts the classes of the whole"):
+        classifier().fit(batches, epochs=1, verbose=0, class_weight="balanced")
+
+
 def test_class_weight_by_the_models_class_names():
     a = classifier(classes=["no", "yes"])
     b = classifier(classes=["no", "yes"])

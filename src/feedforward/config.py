@@ -245,6 +245,11 @@ OPTIONS = [
        "val_accuracy, ...; auto: val_loss (loss without a validation split)", metavar="NAME"),
     _o("restore_best_weights", True, "bool", "training",
        "with early stopping, end with the weights of the best epoch"),
+    _o("class_weight", None, "str", "training",
+       "balanced: weigh each class's rows in the loss by n / (k * its rows in the training "
+       "split), as scikit-learn's class_weight='balanced', so that a rare class counts as "
+       "much as a common one; none (the default): every row weighs 1",
+       choices=("balanced", "none")),
     _o("seed", 0, "int", "training",
        "seed of every random choice: data generation, split, initialization, dropout, "
        "shuffling, augmentation", low=0),

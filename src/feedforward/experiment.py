@@ -212,6 +212,9 @@ def make_plan(cfg: Config, data: Data, n_train: int, horizon: int | None = None)
         augmentation of rows that are not images, ...), naming the option.
     """
     notes = {}
+    if cfg["class_weight"] == "balanced" and data.task != "classification":
+        raise cfg.error("class_weight", f"weighs classes, and {data.name} is a "
+                                        f"{data.task}; drop it")
     k = len(data.classes) if data.task == "classification" else None
     units, output_activation, loss = output_for(data.task, k, cfg["loss"],
                                                 cfg["output_activation"], data=data.name,
@@ -737,10 +740,11 @@ def fit(cfg: Config, plan: Plan, model: Sequential, parts: dict, extra_callbacks
         cbs.append(plan.plateau)
     (x, y), val = parts["train"], parts["val"]
     start = time.perf_counter()
+    weights = "balanced" if cfg["class_weight"] == "balanced" else None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         history = model.fit(x, y, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
                             validation_data=val if len(val[0]) else None, callbacks=cbs,
-                            verbose=verbose, augment=plan.augment)
+                            verbose=verbose, augment=plan.augment, class_weight=weights)
     return history, stopper, time.perf_counter() - start
 
 

@@ -824,11 +824,13 @@ class Trainable:
         augment : Augmenter, dict or callable ``(x_batch, rng) -> x_batch``, optional
             Applied to every training batch of raw inputs, before the preprocessing, with the
             model's augmentation stream; never to validation, ``evaluate`` or ``predict``.
-        class_weight : dict, optional
+        class_weight : dict or "balanced", optional
             ``{class: weight}``, by class id (``0 .. k-1``) or by name from ``classes``;
-            classes left out weigh 1. Each training row gets its class's weight (see
-            ``sample_weight``). For one class per sample (categorical cross-entropy, or
-            binary cross-entropy over one output). Not with ``sample_weight``.
+            classes left out weigh 1. ``"balanced"``, as scikit-learn's: ``n / (k n_c)`` from
+            the training part's ``n_c`` rows of each class (not for streams). Each training
+            row gets its class's weight (see ``sample_weight``). For one class per sample
+            (categorical cross-entropy, or binary cross-entropy over one output). Not with
+            ``sample_weight``.
         sample_weight : array of shape (n,), optional
             Weights of the rows' losses, >= 0: a batch's loss is ``sum(w * l) / batch size``
             (Keras's ``"sum_over_batch_size"``), and so is the logged ``loss`` over the epoch;

@@ -78,9 +78,11 @@ def class_weights(model, class_weight):
     model : Sequential
         Compiled and built: categorical cross-entropy (one class per row), or binary
         cross-entropy over one output (two classes).
-    class_weight : dict
+    class_weight : dict or "balanced"
         ``{class: weight}``: class ids (``0 .. k-1``), or names from ``model.classes``. Classes
-        left out weigh 1, as in Keras.
+        left out weigh 1, as in Keras. ``"balanced"`` (scikit-learn's rule): class ``c``
+        weighs ``n / (k n_c)``, with ``n_c`` its rows among the ``n`` that ``f`` is given (the
+        whole training part), so each class weighs as much in all.
 
     Returns
     -------
@@ -88,9 +90,10 @@ def class_weights(model, class_weight):
         ``f(y)`` for prepared targets ``y`` of shape (n, outputs): weights of shape (n,). A
         row's class is its largest target (its rounded target for one output), as in Keras.
     """
-    if not isinstance(class_weight, dict):
-        raise FeedforwardError(f"class_weight: expected a dict {{class: weight}}, got "
-                               f"{describe(class_weight)}")
+    balanced = isinstance(class_weight, str) and class_weight == "balanced"
+    if not isinstance(class_weight, dict) and not balanced:
+        raise FeedforwardError(f"class_weight: expected a dict {{class: weight}} or "
+                               f"'balanced', got {describe(class_weight)}")
     units = model.output_shape[-1]
     if isinstance(model.loss, losses.CategoricalCrossentropy):
         k = units
@@ -103,6 +106,16 @@ def class_weights(model, class_weight):
         raise FeedforwardError(f"class_weight: needs one class per sample (categorical "
                                f"cross-entropy, or binary cross-entropy over one output), not "
                                f"{what}; give sample_weight instead")
+
+    def class_of(y):
+        return (np.rint(y[:, 0]) > 0).astype(np.intp) if units == 1 else np.argmax(y, axis=1)
+
+    if balanced:
+        def weigh(y):
+            c = class_of(y)
+            counts = np.bincount(c, minlength=k)
+            return len(c) / (np.count_nonzero(counts) * counts[c])
+        return weigh
     table = np.ones(k)
     names = list(model.classes or [])
     for key, weight in class_weight.items():
@@ -112,9 +125,7 @@ def class_weights(model, class_weight):
             raise FeedforwardError(f"class_weight[{show(key)}]: expected a weight >= 0, got "
                                    f"{value}")
         table[index] = value
-    if k == 2 and units == 1:
-        return lambda y: table[(np.rint(y[:, 0]) > 0).astype(np.intp)]
-    return lambda y: table[np.argmax(y, axis=1)]
+    return lambda y: table[class_of(y)]
 
 
 def _class_index(key, k, names) -> int:

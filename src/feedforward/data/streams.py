@@ -138,6 +138,10 @@ class StreamSource:
         self.steps = steps_per_epoch if self.fixed else length
         self._pass, self._count = None, 0
         self.first = self._peek()  # builds an unbuilt model: the class weights need it
+        if isinstance(class_weight, str) and class_weight == "balanced":
+            raise FeedforwardError("class_weight: 'balanced' counts the classes of the whole "
+                                   "training set, which a stream never holds at once; give "
+                                   "a dict {class: weight}")
         if class_weight is not None:
             self.class_weight = class_weights(model, class_weight)
             if self.first[2] is not None:

@@ -310,8 +310,8 @@ def class_imbalance(ev: Evidence):
         f"class {worst} makes up {share[worst]:.1%} of the training rows and the model "
         f"predicts it for only {seen[-1][worst]:.0%} of them: the loss is lowest by "
         f"predicting the majority, which alone scores an accuracy of {max(share):.1%}",
-        [Fix(None, None, f"weigh the rare classes up in the loss: class_weight={weights} in "
-                         "fit (class_weight='balanced' in the scikit-learn wrapper; the "
-                         "command line has no such flag)"),
+        [Fix(None, None, f"weigh the rare classes up in the loss: class_weight={weights} "
+                         "(or 'balanced') in fit, --class-weight balanced on the command "
+                         "line, class_weight='balanced' in the scikit-learn wrapper"),
          Fix(None, None, "judge the model by each class's recall or the balanced accuracy, "
                          "which the accuracy hides")])
