@@ -279,7 +279,16 @@ class QuietOnClosedOutput(Console):
     """A rich console that outlives a closed stdout (``... | head``): rich's own exits the
     process with status 1 and no word when the reader goes away. Printing is a log of work
     whose results go elsewhere (a model, files), so the work goes on: stdout is pointed at
-    the null device and the console falls quiet."""
+    the null device and the console falls quiet.
+
+    Parameters
+    ----------
+    **kwargs
+        ``rich.console.Console``'s arguments.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
