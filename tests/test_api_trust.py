@@ -218,3 +218,21 @@ def test_a_divergence_is_told_by_name_without_numpy_s_warnings():
         with pytest.raises(ff.training.Diverged, match="training diverged"):
             model.fit(x, y, epochs=20, verbose=0)
     assert [str(w.message) for w in caught if w.category is RuntimeWarning] == []
+
+
+def test_ids_that_are_also_other_classes_names_are_read_as_ids_with_a_warning():
+    from feedforward.inputs import AmbiguousLabelsWarning, labels_are_ids
+
+    model = ff.Sequential([ff.Input((2,)), ff.Dense(3, activation="softmax")], seed=0,
+                          classes=[1, 2, 3])
+    model.compile("sgd", "categorical_crossentropy")
+    x = RNG.normal(size=(4, 2))
+    with pytest.warns(AmbiguousLabelsWarning, match=r"1, 2 are class ids here \(classes 2, "
+                                                    r"3\).*model.classes.index"):
+        model.evaluate(x, np.array([1, 2, 2, 1]), verbose=0)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AmbiguousLabelsWarning)
+        model.evaluate(x, np.array([0, 2, 2, 1]), verbose=0)  # 0 is no name: ids
+        with labels_are_ids():  # a caller whose labels are ids by construction
+            model.evaluate(x, np.array([1, 2, 2, 1]), verbose=0)

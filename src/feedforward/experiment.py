@@ -45,6 +45,7 @@ from .config import (
 from .data import Augmenter, MinMaxScaler, StandardScaler, gaussian_noise, sources
 from .data.sources import Data
 from .errors import FeedforwardError
+from .inputs import labels_are_ids
 from .layers import Dense, Dropout, Maxout
 from .model import Sequential
 
@@ -741,7 +742,7 @@ def fit(cfg: Config, plan: Plan, model: Sequential, parts: dict, extra_callbacks
     (x, y), val = parts["train"], parts["val"]
     start = time.perf_counter()
     weights = "balanced" if cfg["class_weight"] == "balanced" else None
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), labels_are_ids():
         history = model.fit(x, y, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
                             validation_data=val if len(val[0]) else None, callbacks=cbs,
                             verbose=verbose, augment=plan.augment, class_weight=weights)

@@ -8,6 +8,9 @@ attributes that ``Sequential`` sets: ``layers``, ``input_dim``, ``output_shape``
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
+
 import numpy as np
 
 from . import kernels
@@ -236,15 +239,18 @@ class Inputs:
         Keras takes them): say so, and how to map them, rather than "expected numeric data"
         or "an output layer of 4 units" for names 1, 2, 3."""
         names = list(getattr(self, "classes", None) or [])
-        if not names or np.ndim(y) != 1:
+        if not names or np.ndim(y) not in (1, 2) or np.ndim(y) == 2 and np.shape(y)[1] != 1:
             return
-        a = np.asarray(y)
+        a = np.asarray(y).ravel()
         try:
             values = set((np.unique(a) if a.dtype.kind in "biuf" else a).tolist())
         except TypeError:  # unhashable cells: as_array names them below
             return
         ids = set(range(len(names)))
-        if values <= ids or not values <= set(names) | {str(c) for c in names}:
+        if values <= ids:
+            _warn_if_names_too(values, names, yname)
+            return
+        if not values <= set(names) | {str(c) for c in names}:
             return
         raise FeedforwardError(
             f"{yname}: holds the model's class names "
@@ -252,6 +258,34 @@ class Inputs:
             f"it takes class ids 0..{len(names) - 1}, in the order of model.classes "
             f"({', '.join(map(show, names))}): map them with "
             f"[model.classes.index(c) for c in {yname}]")
+
+
+class AmbiguousLabelsWarning(UserWarning):
+    """Labels that are class ids and, for other classes, the model's class names too (ids
+    1 and 2 of classes named 1, 2, 3): read as ids, as ``fit`` and ``evaluate`` take them."""
+
+
+def _warn_if_names_too(values, names, yname) -> None:
+    """Warn when ids are also names of other classes: a user who meant the names gets
+    wrong numbers, and nothing else would say so."""
+    other = sorted(int(v) for v in values if v in names and names.index(v) != v)
+    if not other or any(v not in names for v in values):
+        return  # a value that is no name (0 of names 1, 2, 3) shows these are ids
+    shown = ", ".join(map(show, other))
+    warnings.warn(f"{yname}: {shown} are class ids here (classes "
+                  f"{', '.join(show(names[v]) for v in other)}), and also the names of other "
+                  f"classes of this model ({', '.join(map(show, names))}); read as ids. If they "
+                  f"are names, map them: [model.classes.index(c) for c in {yname}]",
+                  AmbiguousLabelsWarning, stacklevel=4)
+
+
+@contextmanager
+def labels_are_ids():
+    """Within: no :class:`AmbiguousLabelsWarning`, for callers whose labels are ids by
+    construction (the command line's and the search's, mapped from a file's names)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AmbiguousLabelsWarning)
+        yield
 
 
 _PATH = ("forward", "transform", "prepare_x")  # what predict's checked path calls

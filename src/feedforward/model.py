@@ -157,7 +157,8 @@ class Sequential(engine.Trainable, Inputs, Structure, saving.Files, Network):
         ``fit`` and ``evaluate`` take class ids ``0 .. k-1`` (as Keras does), not these
         names: labels that are names but not ids are refused, with the mapping; with integer
         names other than ``0 .. k-1`` (1, 2, 3), labels that are both (1 and 2) are read as
-        ids, so map names with ``model.classes.index``.
+        ids, with an :class:`~feedforward.inputs.AmbiguousLabelsWarning`: map names with
+        ``model.classes.index``.
 
     Attributes
     ----------

@@ -44,6 +44,7 @@ from sklearn.utils.validation import (
 from . import config, experiment, initializers, losses, optimizers
 from .callbacks import Callback, EarlyStopping
 from .errors import FeedforwardError, check_number, show
+from .inputs import labels_are_ids
 from .model import Sequential
 
 
@@ -270,9 +271,10 @@ class _BaseNeuralNet(BaseEstimator):
             callbacks = [score, EarlyStopping("val_score", mode="max", patience=self.patience,
                                               restore_best_weights=self.restore_best_weights)]
         # FeedforwardError is a ValueError, which is what scikit-learn's callers expect
-        history = self.model_.fit(X, target, epochs=epochs, sample_weight=w,
-                                  batch_size=self._batch_size(X.shape[0]),
-                                  callbacks=callbacks, verbose=int(self.verbose))
+        with labels_are_ids():  # encoded by the estimator, whatever classes_ are
+            history = self.model_.fit(X, target, epochs=epochs, sample_weight=w,
+                                      batch_size=self._batch_size(X.shape[0]),
+                                      callbacks=callbacks, verbose=int(self.verbose))
         self.history_ = history.history
         self.loss_curve_ = self.loss_curve_ + history.history["loss"]
         self.n_iter_ += len(history.epoch)

@@ -50,7 +50,7 @@ from .data.streams import (
     stream_source,
 )
 from .errors import FeedforwardError, check_number, describe
-from .inputs import record_names
+from .inputs import labels_are_ids, record_names
 
 
 class Diverged(FeedforwardError):
@@ -305,8 +305,11 @@ def check_prepared(model, x, y, raw=False, names=("x", "y")) -> None:
                                f"of shape (n, {model.input_dim}) of {np.dtype(model.dtype)}, "
                                f"got {_described(x)}")
     # prepared targets are a fixed point of prepare_y: its first row tells their shape
-    if not isinstance(y, np.ndarray) or y.ndim != 2 or len(y) != len(x) or \
-            y.dtype != model.dtype or model.prepare_y(y[:1], 1, xname, yname).shape != y[:1].shape:
+    # (prepared, they are no labels a user typed: no warning that they could be names)
+    with labels_are_ids():
+        same = isinstance(y, np.ndarray) and y.ndim == 2 and len(y) == len(x) and \
+            y.dtype == model.dtype and model.prepare_y(y[:1], 1, xname, yname).shape == y[:1].shape
+    if not same:
         raise FeedforwardError(f"{yname}: expected the targets as model.prepare_y({yname}, n) "
                                f"gives them, an array of {len(x)} rows of "
                                f"{np.dtype(model.dtype)}, got {_described(y)}")

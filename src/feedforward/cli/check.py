@@ -14,6 +14,7 @@ from __future__ import annotations
 from .. import experiment, plots
 from ..diagnostics import check as sanity
 from ..errors import FeedforwardError
+from ..inputs import labels_are_ids
 from . import common, flags, train
 
 EXAMPLES = """\
@@ -59,9 +60,11 @@ def run(args, console) -> int:
     if not args.json:
         console.print(f"{data.name}: checking on {len(parts.x_train)} training samples")
     try:
-        report = sanity(lambda: experiment.build_model(cfg, plan, data), parts.x_train,
-                        parts.y_train, subset=args.subset, max_steps=args.max_steps,
-                        batch_size=cfg["batch_size"], lr_steps=args.lr_steps, plot=args.plot)
+        with labels_are_ids():  # the split's codes
+            report = sanity(lambda: experiment.build_model(cfg, plan, data), parts.x_train,
+                            parts.y_train, subset=args.subset, max_steps=args.max_steps,
+                            batch_size=cfg["batch_size"], lr_steps=args.lr_steps,
+                            plot=args.plot)
     except FeedforwardError as e:
         raise _flag_named(e) from None
     wrote = plots.available()  # check() saved the plot where matplotlib is installed

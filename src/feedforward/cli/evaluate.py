@@ -14,6 +14,7 @@ import numpy as np
 from .. import experiment, records
 from ..data import sources
 from ..errors import FeedforwardError
+from ..inputs import labels_are_ids
 from ..metrics import confusion_matrix
 from . import common, datasets, flags
 
@@ -93,7 +94,7 @@ def _evaluated(args):
     else:
         _csv_only(args, "a CSV file given with --data", "--target")
         name, split, x, y = _recorded_data(args, record)
-    with sources.unseen_categories(model, f"--data {name}"):
+    with sources.unseen_categories(model, f"--data {name}"), labels_are_ids():
         logs = model.evaluate(x, y, return_dict=True)
         scores = model.predict(x)
     result = {"model": str(args.model), "data": name, "split": split, "samples": int(len(x)),

@@ -40,6 +40,7 @@ from ..data import sources
 from ..diagnostics import Doctor
 from ..errors import FeedforwardError
 from ..fileio import atomic_write, digest, exclusive
+from ..inputs import labels_are_ids
 from ..metrics import confusion_matrix
 from ..model import Diverged
 from . import common, flags
@@ -178,8 +179,9 @@ def _train_into(out, args, console, resuming, cfg, data, parts, plan, model, dat
     epochs_run = len(history.epoch)
     weights_epoch = experiment.weights_epoch(stopper, epochs_run)
     _tell_stopping(console, stopper, epochs_run, weights_epoch)
-    results = {name: model.evaluate(x, y, return_dict=True)
-               for name, (x, y) in splits.items() if len(x)}
+    with labels_are_ids():  # the split's codes
+        results = {name: model.evaluate(x, y, return_dict=True)
+                   for name, (x, y) in splits.items() if len(x)}
     final_split = next(s for s in ("test", "val", "train") if s in results)
     summary = {"dataset": data.name, "task": data.task, "classes": data.classes,
                "samples": {name: len(x) for name, (x, _) in splits.items()},

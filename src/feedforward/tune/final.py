@@ -21,6 +21,7 @@ from .. import experiment, records
 from ..data import sources
 from ..errors import FeedforwardError
 from ..fileio import atomic_write
+from ..inputs import labels_are_ids
 from ..model import Diverged
 from .trial import Bundle, prepare
 
@@ -237,7 +238,7 @@ def score(out: Path, bundle: Bundle, test_data) -> tuple[dict, str]:
     else:
         x, y, name = _test_rows(test_data, model, record)
         where = f"test file {name} ({len(x)} rows)"
-    with sources.unseen_categories(model, "test_data"):
+    with sources.unseen_categories(model, "test_data"), labels_are_ids():
         return model.evaluate(x, y, return_dict=True), where
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from .. import callbacks, config, experiment, records
 from ..data.sources import Data, unseen_told
 from ..errors import FeedforwardError
+from ..inputs import labels_are_ids
 from ..model import Diverged
 from . import cv
 
@@ -167,7 +168,8 @@ def run_trial(trial: dict, bundle: Bundle, ask=None) -> tuple[dict, bytes | None
             epochs = len(history.epoch)
             best = experiment.weights_epoch(stopper, epochs)
             x, y = bundle.splits()["val"]
-            val = model.evaluate(x, y, return_dict=True)
+            with labels_are_ids():
+                val = model.evaluate(x, y, return_dict=True)
             record.update(metrics={f"val_{k}": float(v) for k, v in val.items()},
                           epochs=epochs, best_epoch=best, seconds=round(seconds, 4))
             model_bytes = _model_file(model, cfg, bundle, record, Path(tmp) / "model.safetensors")
