@@ -329,3 +329,19 @@ def test_balanced_classes_pay_for_no_extra_pass_of_the_monitor(digits):
     x, y = _imbalanced(separable=False)
     doctor = _doctor_fit(_classifier(), x, y, epochs=1)
     assert sum(doctor.monitor.records[-1]["class_count"]) == 1024
+
+
+def test_the_chance_loss_of_a_weighted_run_is_that_of_the_weighted_loss():
+    # --class-weight balanced logs a weighted loss: against the unweighted chance (0.325
+    # here) the doctor called a learning run "not_learning, 2.2 times a constant guess"
+    from feedforward.diagnostics import RunInfo
+
+    model = ff.Sequential([ff.Input((2,)), ff.Dense(4, activation="relu"),
+                           ff.Dense(1, activation="sigmoid")], seed=0)
+    model.compile("adam", "binary_crossentropy")
+    y = np.r_[np.ones(10), np.zeros(90)][:, None]
+    plain = RunInfo.of(model, y)
+    balanced = RunInfo.of(model, y, weights=np.where(y[:, 0] == 1, 100 / 20, 100 / 180))
+    assert abs(plain.chance_loss - 0.325) < 1e-3
+    assert abs(balanced.chance_loss - np.log(2)) < 1e-12
+    assert balanced.chance_accuracy == plain.chance_accuracy == 0.9

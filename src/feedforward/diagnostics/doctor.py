@@ -168,7 +168,8 @@ class Doctor(Callback):
         trainer = self.trainer
         self.first_seen, self.explained, self._last = {}, {}, 0
         self.resumed_at = None
-        self.run = RunInfo.of(self.model, trainer.y, trainer.batch_size, trainer.callbacks)
+        self.run = RunInfo.of(self.model, trainer.y, trainer.batch_size, trainer.callbacks,
+                              getattr(trainer.source, "sample_weight", None))
         self._started = False
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -120,7 +120,7 @@ class RunInfo:
         return self.optimizer.lower() not in ("sgd",)
 
     @classmethod
-    def of(cls, model, y=None, batch_size=None, callbacks=()) -> RunInfo:
+    def of(cls, model, y=None, batch_size=None, callbacks=(), weights=None) -> RunInfo:
         """Describe a compiled, built model and its prepared training targets.
 
         Parameters
@@ -132,6 +132,9 @@ class RunInfo:
         batch_size : int, optional
         callbacks : list of Callback, optional
             The fit's callbacks: an EarlyStopping among them is read.
+        weights : ndarray of shape (n,), optional
+            The rows' weights in the loss (``sample_weight``, ``class_weight``): the chance
+            loss is then that of the weighted loss, which the logged loss is.
 
         Returns
         -------
@@ -154,7 +157,7 @@ class RunInfo:
         info.learning_rate = float(rate(opt.iterations) if callable(rate) else rate)
         info.clipnorm = getattr(opt, "clipnorm", None)
         if y is not None and len(y):
-            _read_targets(info, np.asarray(y, dtype=np.float64))
+            _read_targets(info, np.asarray(y, dtype=np.float64), weights)
         return info
 
 
@@ -202,7 +205,19 @@ def _reference_penalty(shape, l1, l2) -> float:
     return size * (l2 * variance + l1 * math.sqrt(variance * 2 / math.pi))
 
 
-def _read_targets(info, y) -> None:
+def _weighted_chance(y, weights) -> float:
+    """The lowest weighted cross-entropy of a constant prediction, ``-sum_c m_c log(m_c / M)``
+    with ``m_c`` the rows' weights of class ``c`` over ``n`` (the logged loss divides by the
+    rows, not the weights) and ``M`` their sum."""
+    onehot = y if y.ndim == 2 and y.shape[1] > 1 else np.stack([1 - y.ravel(), y.ravel()], 1)
+    if y.ndim == 1 or y.shape[1] == 1 and y.max() > 1:  # labels
+        onehot = np.eye(int(y.max()) + 1)[y.ravel().astype(np.int64)]
+    m = (np.asarray(weights, dtype=np.float64)[:, None] * onehot).sum(axis=0) / len(y)
+    m = m[m > 0]
+    return float(-(m * np.log(m / m.sum())).sum())
+
+
+def _read_targets(info, y, weights=None) -> None:
     if info.loss == "binary_crossentropy" and y.ndim == 2 and y.shape[1] > 1:
         p = np.clip(y.mean(axis=0), 1e-12, 1 - 1e-12)  # multilabel: one sigmoid per label
         info.chance_loss = float(-(p * np.log(p) + (1 - p) * np.log(1 - p)).mean())
@@ -219,6 +234,8 @@ def _read_targets(info, y) -> None:
         info.class_share = freq.tolist()
         p = freq[freq > 0]
         info.chance_loss = float(-(p * np.log(p)).sum())
+        if weights is not None:  # the logged loss is weighted (class_weight, sample_weight)
+            info.chance_loss = _weighted_chance(y, weights)
         info.chance_accuracy = float(freq.max())
         return
     y = y.reshape(len(y), -1)
