@@ -27,6 +27,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from . import saving
 from .errors import FeedforwardError, check_finite, check_number, describe
 from .fileio import atomic_write
 
@@ -496,6 +497,7 @@ class ModelCheckpoint(_Monitor):
                                    f"filepath), one of the two, got path={path!r} and "
                                    f"filepath={filepath!r}")
         path = path if filepath is None else filepath
+        saving.check_suffix(path)  # now, not after the first epoch has trained
         self.path, self.save_best_only = str(path), bool(save_best_only)
         self.best = None
 
