@@ -132,7 +132,9 @@ def refit(space, best: dict, bundle: Bundle, path: Path) -> dict:
     horizon = kept["epochs"]  # the trial's schedule spans its maximum epochs
     kept.update(epochs=info["epochs"], early_stopping=False)
     if kept["learning_rate"] is None:  # the trial's rate, not the default of longer epochs
-        kept["learning_rate"] = experiment.default_rate(kept, len(p.x_train))
+        # cross-validated, the trial trained on each fold's rows (the first is its model's)
+        trained = bundle.folds[0] if bundle.folds else p
+        kept["learning_rate"] = experiment.default_rate(kept, len(trained.x_train))
     # no validation rows: a fixed epoch count, no early stopping; a plateau schedule then
     # watches the training loss. The file keeps the search's val, which its test split needs.
     cfg = type(kept)(kept, kept.labels)
