@@ -469,7 +469,7 @@ def test_load_weights_reads_a_weights_file_or_a_model_file(tmp_path, save):
 
 @pytest.mark.parametrize("other, message", [
     (lambda: _scaled(units=5), r"has shape \(3, 4\) but the model implies \(3, 5\)"),
-    (lambda: _scaled(dtype="float64"), "has dtype F32, the model says float64"),
+    (lambda: _scaled(dtype="float64"), "has dtype float32, the model says float64"),
     (lambda: ff.Sequential([ff.Input((3,)), ff.Dense(2)]), "tensors do not match the model"),
 ])
 def test_load_weights_refuses_another_model_s_file_and_changes_nothing(tmp_path, other,

@@ -31,3 +31,9 @@ def test_model_checkpoint_refuses_a_keras_suffix_before_training(tmp_path):
     with pytest.raises(FeedforwardError, match="Keras's format"):
         ff.callbacks.ModelCheckpoint(filepath=str(tmp_path / "best.weights.h5"),
                                      save_weights_only=True)
+
+
+def test_a_dtype_mismatch_names_both_dtypes_as_numpy_does(tmp_path):
+    _trained().save_weights(tmp_path / "w.safetensors")
+    with pytest.raises(FeedforwardError, match="has dtype float32, the model says float64"):
+        _net(dtype="float64").load_weights(tmp_path / "w.safetensors")

@@ -513,8 +513,10 @@ def _check_shapes(f, expected, dtype, data_bytes, path, source="the config"):
 def _check_dtype(f, name, dtype, path, source="the config"):
     stored = f.get_slice(name).get_dtype()
     if stored != _FLOAT_DTYPES.get(np.dtype(dtype).name):
+        numpy_name = {v: k for k, v in _FLOAT_DTYPES.items()}.get(stored)
         raise FeedforwardError(
-            f"{path}: tensor {name!r} has dtype {stored}, {source} says {np.dtype(dtype)}")
+            f"{path}: tensor {name!r} has dtype {numpy_name or stored}, {source} says "
+            f"{np.dtype(dtype)}" + (f" (safetensors dtype {stored})" if numpy_name else ""))
 
 
 def _restore_preprocessing(model, f, path):
