@@ -534,7 +534,7 @@ BAD_ARGUMENTS = [
       for arg in ("clipnorm", "clipvalue", "global_clipnorm") for v in (0.0, -1.0)],
     *[(n, beta, v) for n in ADAM_FAMILY for beta in ("beta_1", "beta_2") for v in (1.0, -0.1)],
     *[(n, "rho", v) for n in ("Adadelta", "RMSprop") for v in (1.0, -0.1)],
-    *[(n, "epsilon", -1e-8) for n in WITH_EPSILON],
+    *[(n, "epsilon", v) for n in WITH_EPSILON for v in (-1e-8, 0.0)],  # 0: 0 / 0 at step 1
     *[(n, "momentum", -0.1) for n in ("SGD", "RMSprop")],
     ("Adagrad", "initial_accumulator_value", -0.1),
     ("Nadam", "momentum_decay", -0.1),

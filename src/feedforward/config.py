@@ -192,7 +192,8 @@ OPTIONS = [
        low=0, high=1, open=(False, True)),
     _o("beta_2", None, "float", "optimizer", "second-moment decay (adam family)",
        low=0, high=1, open=(False, True)),
-    _o("epsilon", None, "float", "optimizer", "the epsilon of the update rule", low=0),
+    _o("epsilon", None, "float", "optimizer", "the epsilon of the update rule (> 0)", low=0,
+       open=(True, False)),
     _o("rho", None, "float", "optimizer", "decay of the squared-gradient average "
        "(rmsprop, adadelta)", low=0, high=1, open=(False, True)),
     _o("amsgrad", None, "bool", "optimizer", "the AMSGrad variant (adam, adamw)"),

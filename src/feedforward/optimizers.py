@@ -38,6 +38,12 @@ from .errors import FeedforwardError, check_number, describe
 _CLIP_EPS = 1e-6  # as torch.nn.utils.clip_grad_norm_
 
 
+
+def _epsilon(value) -> float:
+    """``epsilon`` checked: positive, for at 0 a weight whose gradient has been 0 so far
+    divides 0 by 0 (NaN at the first step), which would pass for a too-high rate."""
+    return float(check_number(value, "epsilon", low=0, low_open=True))
+
 class Optimizer(Configurable):
     r"""Base class: learning rate (a float or a schedule ``step -> rate``), clipping, step counter
     and slots.
@@ -354,7 +360,7 @@ class Adagrad(Optimizer):
         super().__init__(learning_rate, weight_decay, **kwargs)
         self.initial_accumulator_value = float(
             check_number(initial_accumulator_value, "initial_accumulator_value", low=0))
-        self.epsilon = float(check_number(epsilon, "epsilon", low=0))
+        self.epsilon = _epsilon(epsilon)
 
     def build(self, params):
         self.slots = {"accumulator": [np.full_like(p, self.initial_accumulator_value)
@@ -410,7 +416,7 @@ class Adadelta(Optimizer):
     def __init__(self, learning_rate=1.0, rho=0.9, epsilon=1e-6, weight_decay=0.0, **kwargs):
         super().__init__(learning_rate, weight_decay, **kwargs)
         self.rho = _check_beta(rho, "rho")
-        self.epsilon = float(check_number(epsilon, "epsilon", low=0))
+        self.epsilon = _epsilon(epsilon)
 
     kernel = "adadelta"
 
@@ -483,7 +489,7 @@ class RMSprop(Optimizer):
         self.rho = _check_beta(rho, "rho")
         self.momentum = float(check_number(momentum, "momentum", low=0, high=1))
         self.centered = bool(centered)
-        self.epsilon = float(check_number(epsilon, "epsilon", low=0))
+        self.epsilon = _epsilon(epsilon)
 
     @property
     def slot_names(self):
@@ -570,7 +576,7 @@ class Adam(Optimizer):
                  weight_decay=0.0, **kwargs):
         super().__init__(learning_rate, weight_decay, **kwargs)
         self.beta_1, self.beta_2 = _check_beta(beta_1, "beta_1"), _check_beta(beta_2, "beta_2")
-        self.epsilon = float(check_number(epsilon, "epsilon", low=0))
+        self.epsilon = _epsilon(epsilon)
         self.amsgrad = bool(amsgrad)
 
     @property
