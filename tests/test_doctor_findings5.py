@@ -345,3 +345,18 @@ def test_the_chance_loss_of_a_weighted_run_is_that_of_the_weighted_loss():
     assert abs(plain.chance_loss - 0.325) < 1e-3
     assert abs(balanced.chance_loss - np.log(2)) < 1e-12
     assert balanced.chance_accuracy == plain.chance_accuracy == 0.9
+
+
+def test_no_overfitting_is_named_while_the_training_loss_is_above_chance():
+    # a network at chance on its own rows memorises nothing, however its val_loss wanders
+    from feedforward.diagnostics import diagnose
+
+    model = ff.Sequential([ff.Input((2,)), ff.Dense(4, activation="relu"),
+                           ff.Dense(1, activation="sigmoid")], seed=0)
+    model.compile("adam", "binary_crossentropy")
+    y = np.r_[np.ones(50), np.zeros(50)]  # chance loss log 2 = 0.69
+    val = [6.0, 5.3, 5.5, 6.5, 7.5, 8.2, 8.6, 8.7]
+    high = {"loss": [9.0, 8.5, 8.0, 7.8, 7.6, 7.4, 7.3, 7.2], "val_loss": val}
+    low = {"loss": [0.6, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1], "val_loss": val}
+    assert "overfitting" not in [f.name for f in diagnose(model, high, y=y)]
+    assert "overfitting" in [f.name for f in diagnose(model, low, y=y)]
