@@ -261,3 +261,15 @@ def test_a_fix_the_network_has_says_already_set():
     assert shown["setup"] is None and shown["already"] is True
     other = advice.page_fix(Fix("scaling", "standard", "scale"), default_setup(), 250)
     assert other["setup"] is None and other["already"] is False
+
+
+def test_a_schedule_the_network_has_is_shown_as_already_set():
+    # the setup fills in the schedule's other entries: the fix was offered again, not set
+    import math
+
+    setup = merge(None, {})
+    steps = advice.SCHEDULE_EPOCHS * math.ceil(250 / setup["batch_size"])
+    setup = merge(setup, {"schedule": {"name": "cosine_decay", "decay_steps": steps}})
+    assert len(setup["schedule"]) > 2
+    shown = advice.page_fix(Fix("schedule", "cosine"), setup, 250)
+    assert shown["already"] and shown["setup"] is None

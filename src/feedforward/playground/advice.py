@@ -91,7 +91,7 @@ def page_fix(fix, setup, train_size) -> dict:
         if make is None:
             raise Unavailable(f"no control of the page sets {fix.setting}")
         control, partial = make(fix.value, setup, train_size)
-        if all(setup.get(key) == value for key, value in partial.items()):
+        if all(_has(setup.get(key), value) for key, value in partial.items()):
             raise AlreadySet(f"the network has it already ({control})")
     except Unavailable as why:
         return {"text": fix.text, "control": None, "setup": None, "unavailable": str(why),
@@ -249,6 +249,14 @@ def _schedule(value, setup, train_size):
     over = f" over {SCHEDULE_EPOCHS} epochs" if len(partial) > 1 else ""
     return (f"Learning-rate schedule: {name.replace('_', ' ')}{over}",
             {"schedule": partial})
+
+
+def _has(current, value) -> bool:
+    """Whether the setup's ``current`` value already is ``value``: for a table (a schedule),
+    whether it holds each of ``value``'s entries (the setup fills in the others)."""
+    if isinstance(current, dict) and isinstance(value, dict):
+        return all(current.get(k) == v for k, v in value.items())
+    return current == value
 
 
 CHANGES = {"activation": _activation, "dropout": _dropout, "learning_rate": _learning_rate,
