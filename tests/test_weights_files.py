@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file, save_file
 
 import feedforward as ff
 from feedforward import FeedforwardError
@@ -37,3 +38,89 @@ def test_a_dtype_mismatch_names_both_dtypes_as_numpy_does(tmp_path):
     _trained().save_weights(tmp_path / "w.safetensors")
     with pytest.raises(FeedforwardError, match="has dtype float32, the model says float64"):
         _net(dtype="float64").load_weights(tmp_path / "w.safetensors")
+
+
+def _rewrite(src, dst, change):
+    """Copy the weights file ``src`` to ``dst`` with ``change(tensors)`` applied."""
+    tensors = load_file(src)
+    change(tensors)
+    save_file(tensors, dst, metadata={"format": "feedforward-weights", "format_version": "1"})
+    return dst
+
+
+def _unchanged(model):
+    """A function that asserts that ``model``'s weights, statistics and names are as now."""
+    params = model.params.copy()
+    states = [p.get_state() if p.fitted else None for p in model.preprocessing]
+    names = model.feature_names
+
+    def check():
+        np.testing.assert_array_equal(model.params, params)
+        for p, s in zip(model.preprocessing, states, strict=True):
+            if s is not None:
+                for k, a in p.get_state().items():
+                    np.testing.assert_array_equal(a, s[k])
+        assert model.feature_names == names
+    return check
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.update(junk=np.ones(1, np.float32)), "'junk' is none of a model's"),
+    (lambda t: t.update({"preprocessing.5.mean": np.ones(1)}), "preprocessor 5, which the"),
+    (lambda t: t.update({"preprocessing.0": t.pop("preprocessing.0.mean")}), "malformed"),
+    (lambda t: t.update({"preprocessing.x.mean": np.ones(1)}), "malformed"),
+])
+def test_a_tensor_the_model_has_no_place_for_is_refused(tmp_path, change, message):
+    path = _rewrite(_save(_trained(), tmp_path), tmp_path / "bad.safetensors", change)
+    model = _trained(x=X * 3 + 7)
+    check = _unchanged(model)
+    with pytest.raises(FeedforwardError, match=message):
+        model.load_weights(path)
+    check()
+
+
+def _save(model, tmp_path, name="w.safetensors"):
+    model.save_weights(tmp_path / name)
+    return tmp_path / name
+
+
+def test_statistics_for_a_preprocessor_the_model_lacks_are_refused(tmp_path):
+    path = _save(_trained(), tmp_path)
+    with pytest.raises(FeedforwardError, match="which the model does not have"):
+        _net(pre=None).load_weights(path)
+
+
+def test_a_fitted_preprocessor_is_not_left_with_its_own_statistics(tmp_path):
+    unfitted = _net()  # built, never fitted: its file holds no statistics
+    path = _save(unfitted, tmp_path)
+    model = _trained()
+    check = _unchanged(model)
+    with pytest.raises(FeedforwardError, match="holds no statistics for preprocessing 0"):
+        model.load_weights(path)
+    check()
+    _net().load_weights(path)  # into a model as unfitted as the file's: nothing is lost
+
+
+def test_a_refused_preprocessor_leaves_the_earlier_ones_as_they_were(tmp_path):
+    pre = ["standard_scaler", "min_max"]
+    path = _rewrite(_save(_trained(pre), tmp_path), tmp_path / "bad.safetensors",
+                    lambda t: t.update({"preprocessing.1.data_max": t["preprocessing.1.data_max"]
+                                        * np.nan}))
+    model = _trained(pre, x=X * 3 + 7)
+    check = _unchanged(model)
+    with pytest.raises(FeedforwardError, match="preprocessing 1 is refused"):
+        model.load_weights(path)
+    check()
+
+
+def test_load_model_refuses_a_malformed_preprocessing_tensor(tmp_path):
+    from safetensors import safe_open
+
+    _trained().save(tmp_path / "m.safetensors")
+    tensors = load_file(tmp_path / "m.safetensors")
+    with safe_open(tmp_path / "m.safetensors", "numpy") as f:
+        meta = f.metadata()
+    tensors["preprocessing.0"] = tensors.pop("preprocessing.0.mean")
+    save_file(tensors, tmp_path / "bad.safetensors", metadata=meta)
+    with pytest.raises(FeedforwardError, match="malformed"):
+        ff.load_model(tmp_path / "bad.safetensors")

@@ -25,6 +25,7 @@ against the config before any parameter memory is allocated.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -140,13 +141,19 @@ def save_model(model, path, extra_metadata: dict | None = None):
         "compile": json.dumps(model.get_compile_config()),
         "optimizer_state": json.dumps(model.optimizer.get_state() if model.optimizer else {}),
         **extra,
+        **_names_metadata(model),
     }
-    names = getattr(model, "feature_names", None)
-    if names is not None:
-        names = check_names(names, "model: feature_names")  # "abc" is not 3 names
-        check_feature_names(names, model, "model")
-        meta["feature_names"] = json.dumps(names)
     atomic_write(path, st_save(tensors, metadata=meta))
+
+
+def _names_metadata(model) -> dict[str, str]:
+    """``{"feature_names": JSON list}`` when the model has names, else empty."""
+    names = getattr(model, "feature_names", None)
+    if names is None:
+        return {}
+    names = check_names(names, "model: feature_names")  # "abc" is not 3 names
+    check_feature_names(names, model, "model")
+    return {"feature_names": json.dumps(names)}
 
 
 def _writable(path, tensors) -> Path:
@@ -188,8 +195,10 @@ def load_weights(model, path):
     """Read into the built ``model`` the weights (and fitted preprocessing) of a file that
     :func:`save_weights` or :func:`save_model` wrote for a model of the same layers.
 
-    Every tensor is checked (names, shapes, dtype, finite) and read before any weight of
-    the model changes, so a refused file leaves the model as it was.
+    Every tensor is checked (names, shapes, dtype, finite) and read, and every
+    preprocessor's state validated, before anything of the model changes, so a refused file
+    leaves the model as it was. Refused: a tensor the model has no place for, statistics for
+    a preprocessor it does not have, and no statistics for one it has fitted.
 
     Parameters
     ----------
@@ -202,7 +211,8 @@ def load_weights(model, path):
     path, data_bytes, reader = _check_file(path)
     try:
         with safe_open(str(path), framework="numpy") as f:
-            if (f.metadata() or {}).get("format") not in (FORMAT, WEIGHTS_FORMAT):
+            meta = f.metadata() or {}
+            if meta.get("format") not in (FORMAT, WEIGHTS_FORMAT):
                 raise FeedforwardError(f"{path}: not a feedforward weights or model file (no "
                                        "'format' entry of ours in its safetensors metadata)")
             expected = model.param_shapes(model.input_dim)
@@ -210,11 +220,12 @@ def load_weights(model, path):
             staged = [np.empty_like(a) for a in model.param_arrays()]
             for name, target in zip(expected, staged, strict=True):
                 reader.read_into(name, target)
-            _restore_preprocessing(model, f, path)
+            states = _staged_preprocessing(model, f, path, replace=True)
     except (SafetensorError, OSError) as e:
         raise _unreadable(path, e) from None
     for target, value in zip(model.param_arrays(), staged, strict=True):
         target[...] = value
+    _set_preprocessing(model, states)
 
 
 class Files:
@@ -379,7 +390,7 @@ def read_model(path, from_config, compile: bool = True):
             expected = _expected_shapes(model, input_dim, path)
             _check_shapes(f, expected, model.dtype, data_bytes, path)
             _read_weights(model, reader, input_dim, expected)
-            _restore_preprocessing(model, f, path)
+            _set_preprocessing(model, _staged_preprocessing(model, f, path))
             if compile:
                 _restore_compile(model, f, meta, path, reader)
     except (SafetensorError, OSError) as e:
@@ -519,16 +530,47 @@ def _check_dtype(f, name, dtype, path, source="the config"):
             f"{np.dtype(dtype)}" + (f" (safetensors dtype {stored})" if numpy_name else ""))
 
 
-def _restore_preprocessing(model, f, path):
-    """Set the fitted statistics of each preprocessor whose tensors the file holds."""
-    groups = {}  # one pass over the names, however many preprocessors and tensors
+def _preprocessing_groups(f, model, path) -> dict[int, list[str]]:
+    """The file's tensor names by preprocessor index. A name of no known kind, one not of the
+    form ``preprocessing.<i>.<name>``, or an index the model has no preprocessor for, is
+    refused: the tensor would be silently ignored."""
+    groups, n = {}, len(model.preprocessing)
     for k in f.keys():
-        kind, i, _ = (k.split(".", 2) + ["", ""])[:3]
-        if kind == "preprocessing":
-            groups.setdefault(i, []).append(k)
+        kind, *rest = k.split(".", 2)
+        if kind not in ("layers", "preprocessing", "optimizer"):
+            raise FeedforwardError(f"{path}: tensor {k!r} is none of a model's (layers.*, "
+                                   "preprocessing.*, optimizer.*)")
+        if kind != "preprocessing":
+            continue
+        i = rest[0] if len(rest) == 2 and rest[1] else ""
+        if not (i.isascii() and i.isdigit() and str(int(i)) == i):
+            raise FeedforwardError(f"{path}: tensor {k!r} is malformed: expected "
+                                   "preprocessing.<index>.<name>")
+        if int(i) >= n:
+            kinds = ", ".join(type(p).__name__ for p in model.preprocessing) or "none"
+            raise FeedforwardError(
+                f"{path}: tensor {k!r} holds the statistics of preprocessor {i}, which the "
+                f"model does not have (its preprocessing: {kinds})")
+        groups.setdefault(int(i), []).append(k)
+    return groups
+
+
+def _staged_preprocessing(model, f, path, replace=False) -> dict[int, dict]:
+    """Each preprocessor's state from the file, validated on a copy (the model's own
+    preprocessors are set by :func:`_set_preprocessing` once every check has passed).
+
+    With ``replace`` (loading into an existing model), a fitted preprocessor with statistics
+    of which the file holds none is refused: it would keep its own, not the file's."""
+    groups = _preprocessing_groups(f, model, path)
+    states = {}
     for i, p in enumerate(model.preprocessing):
-        names = groups.get(str(i))
+        names = groups.get(i)
         if not names:
+            if replace and p.fitted and p.get_state():
+                raise FeedforwardError(
+                    f"{path}: the file holds no statistics for preprocessing {i} "
+                    f"({type(p).__name__}), which the model has fitted; it was saved before "
+                    "fit, or by another model")
             continue
         for k in names:  # statistics are per feature at most: bound them before reading
             size = math.prod(f.get_slice(k).get_shape())
@@ -537,11 +579,18 @@ def _restore_preprocessing(model, f, path):
                 raise FeedforwardError(
                     f"{path}: preprocessing tensor {k!r} holds {size} values of dtype {stored};"
                     f" expected floats, at most the model's {model.input_dim} features")
-        state = {k.split(".", 2)[2]: f.get_tensor(k) for k in names}
+        states[i] = {k.split(".", 2)[2]: f.get_tensor(k) for k in names}
         try:
-            p.set_state(state)
+            copy.deepcopy(p).set_state(states[i])
         except FeedforwardError as e:
             raise FeedforwardError(f"{path}: preprocessing {i} is refused: {e}") from None
+    return states
+
+
+def _set_preprocessing(model, states):
+    """Set the states that :func:`_staged_preprocessing` validated."""
+    for i, state in states.items():
+        model.preprocessing[i].set_state(state)
 
 
 def _named(metric, spec):
