@@ -123,7 +123,8 @@ def _output_text(path, columns, rows, model) -> str:
     ``.xlsx``, ``.gz``...) is refused rather than given CSV text that would not read back."""
     suffix = Path(path).suffix.lower()
     if suffix not in TEXT_SUFFIXES:
-        kind = "Parquet" if suffix in tabular.PARQUET_SUFFIXES else suffix
+        kind = "Parquet" if suffix in tabular.PARQUET_SUFFIXES else (
+            f"compressed ({suffix})" if suffix in COMPRESSED else suffix)
         hint = ", and compress it afterwards" if suffix in COMPRESSED else ""
         raise FeedforwardError(f"--output: {path!r} names a {kind} file, which predict does "
                                "not write (it writes CSV, tab-separated or JSON text); name a "
