@@ -3,6 +3,8 @@ learning rate of a cross-validated tune's refit."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,19 @@ def test_a_cross_validated_refit_trains_at_the_rate_its_folds_trained_at(tmp_pat
     # each fold trains on 2/3 of the 120 search rows (20 steps), not the split's 90 (23)
     assert [steps for _, steps in seen[:3]] == [20, 20, 20]
     assert [rate for rate, _ in seen] == pytest.approx([0.005] * 4)
+
+
+def test_a_first_row_of_the_models_numeric_names_in_another_order_is_ambiguous(numeric_run,
+                                                                               capsys):
+    model = str(numeric_run / "run" / "model.safetensors")
+    shuffled = numeric_run / "shuffled.csv"  # no header: its first data row is 3, 1, 2
+    shuffled.write_text("3,1,2\n3,1,3\n1,2,2\n2,2,2\n")
+    assert main(["predict", model, str(shuffled)]) == 2
+    error = capsys.readouterr().err
+    assert "--header/--no-header" in error and "(3, 1, 2)" in error and "order" in error
+    assert main(["predict", model, str(shuffled), "--no-header", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4
+    # the names in the model's order, as its own training file has them: a header
+    (numeric_run / "named.csv").write_text("1,2,3\n3,1,2\n3,1,3\n")
+    assert main(["predict", model, str(numeric_run / "named.csv"), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2

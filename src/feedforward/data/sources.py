@@ -759,7 +759,8 @@ def read_features(path, record, n_features: int, by_position=False, header=None,
     """
     names, target = _recorded_names(record)
     # any column may be a feature: a rare category in the last one is not taken for a label
-    table = _read(path, label, header, names=names, delimiter=delimiter, target=False)
+    table = _read(path, label, header, names=names, delimiter=delimiter, target=False,
+                  in_order=True)
     with _flags(label):
         if not _by_position(table, names, by_position, record):
             columns = tabular.match_columns(table, names,
@@ -791,7 +792,8 @@ def read_labelled(path, record, n_features: int, target=None, by_position=False,
     """
     names, recorded_target = _recorded_names(record)
     expected = [*names, recorded_target] if target is None else names
-    table = _read(path, label, header, names=expected, target=target, delimiter=delimiter)
+    table = _read(path, label, header, names=expected, target=target, delimiter=delimiter,
+                  in_order=True)
     with _flags(label):
         if _by_position(table, names, by_position, record, labelled=target is None):
             default = recorded_target if recorded_target in table.names else -1

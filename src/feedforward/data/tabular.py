@@ -626,7 +626,7 @@ def _refuse_ambiguous(path, rows, target) -> None:
             f"nowhere below it ({_some([first[j] for j in features], 3)}); say which")
 
 
-def _has_header(path, rows, header, names, target) -> bool:
+def _has_header(path, rows, header, names, target, in_order=False) -> bool:
     if header is not None:
         if not isinstance(header, (bool, np.bool_)):
             raise FeedforwardError(f"header: expected True, False or None (detect), got "
@@ -635,6 +635,13 @@ def _has_header(path, rows, header, names, target) -> bool:
     first = rows[0]
     known = [n for n in names if n]
     if known and set(known) <= set(first):
+        if in_order and _numbers_only(first) and [c for c in first if c in known] != known:
+            # a model's own file lists its names in its order; a data row of small whole
+            # numbers may hold the same numbers in any order
+            raise FeedforwardError(
+                f"header: cannot tell whether the first row of {path} ({_some(first, 6)}) is "
+                f"a header or data: it holds numbers that are the model's column names, but "
+                f"not in the model's order ({_some(known, 6)}); say which")
         return True  # every known name, some perhaps numbers, such as 0, 1, 2 or 2019
     if not _looks_like_data(rows, target):
         _refuse_ambiguous(path, rows, target)
@@ -661,6 +668,11 @@ def _has_header(path, rows, header, names, target) -> bool:
     return False
 
 
+def _numbers_only(cells) -> bool:
+    """Whether every cell is a number (no text, no missing cell)."""
+    return all(c.strip() and c.lower() not in MISSING and _is_number(c) for c in cells)
+
+
 def _counts(cells) -> bool:
     """Whether ``cells`` are 0, 1, ..., m - 1 or 1, 2, ..., m."""
     try:
@@ -683,7 +695,8 @@ def _refuse_duplicates(path, names):
                                "needs its own name")
 
 
-def read_table(path, header=None, delimiter=None, names=(), target=None) -> CsvTable:
+def read_table(path, header=None, delimiter=None, names=(), target=None,
+               in_order=False) -> CsvTable:
     """Read a delimited text file: its header (given or detected) and its data rows.
 
     Parameters
@@ -701,6 +714,10 @@ def read_table(path, header=None, delimiter=None, names=(), target=None) -> CsvT
         The target column, if the file has one (the last by default); a text cell there may
         be a class label rather than a name. False: no column is a target (every first-row
         text cell is then a feature's, or a name).
+    in_order : bool
+        Whether ``names`` are a model's columns in its order: a detected first row of numbers
+        alone that holds them is then a header only when it lists them in that order (another
+        order is refused as ambiguous).
 
     Returns
     -------
@@ -725,7 +742,7 @@ def read_table(path, header=None, delimiter=None, names=(), target=None) -> CsvT
     if not rows:
         raise FeedforwardError(f"{path}: the file is empty; expected a header row and data rows")
     width = len(rows[0])
-    has_header = _has_header(path, rows, header, names, target)
+    has_header = _has_header(path, rows, header, names, target, in_order)
     if has_header:
         columns, rows, lines = rows[0], rows[1:], lines[1:]
         _refuse_duplicates(path, columns)
