@@ -4,6 +4,7 @@ does not fit the model is refused for, before the model changes."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from safetensors.numpy import load_file, save_file
 
@@ -124,3 +125,33 @@ def test_load_model_refuses_a_malformed_preprocessing_tensor(tmp_path):
     save_file(tensors, tmp_path / "bad.safetensors", metadata=meta)
     with pytest.raises(FeedforwardError, match="malformed"):
         ff.load_model(tmp_path / "bad.safetensors")
+
+
+def _frame():
+    return pd.DataFrame(X, columns=["income", "age", "debt"])
+
+
+@pytest.mark.parametrize("save", ["save_weights", "save"])
+def test_load_weights_gives_a_model_without_names_the_file_s(tmp_path, save):
+    frame = _frame()
+    trained = _net()
+    trained.fit(frame, Y, epochs=2, verbose=0)
+    getattr(trained, save)(tmp_path / "w.safetensors")
+    fresh = _net()
+    fresh.load_weights(tmp_path / "w.safetensors")
+    assert fresh.feature_names == ["income", "age", "debt"]
+    reordered = frame[["debt", "income", "age"]]  # matched by name, not taken by position
+    np.testing.assert_array_equal(fresh.predict(reordered), trained.predict(frame))
+
+
+def test_load_weights_refuses_other_feature_names_than_the_model_s(tmp_path):
+    frame = _frame()
+    trained = _net()
+    trained.fit(frame, Y, epochs=1, verbose=0)
+    trained.save_weights(tmp_path / "w.safetensors")
+    other = _net()
+    other.fit(frame.set_axis(["a", "b", "c"], axis=1), Y, epochs=1, verbose=0)
+    check = _unchanged(other)
+    with pytest.raises(FeedforwardError, match="feature_names .* are not the model's"):
+        other.load_weights(tmp_path / "w.safetensors")
+    check()

@@ -173,7 +173,8 @@ def _writable(path, tensors) -> Path:
 
 def save_weights(model, path):
     """Write the weights and fitted preprocessing of ``model`` alone (no config, no
-    optimizer state) to a safetensors file, as Keras's ``save_weights``.
+    optimizer state) to a safetensors file, as Keras's ``save_weights``; its
+    ``feature_names``, when it has them, go in the metadata.
 
     Parameters
     ----------
@@ -187,7 +188,8 @@ def save_weights(model, path):
     model.require_built("save_weights")
     tensors = {k: a for k, a in model_tensors(model).items() if not k.startswith("optimizer.")}
     path = _writable(path, tensors)
-    meta = {"format": WEIGHTS_FORMAT, "format_version": str(FORMAT_VERSION)}
+    meta = {"format": WEIGHTS_FORMAT, "format_version": str(FORMAT_VERSION),
+            **_names_metadata(model)}
     atomic_write(path, st_save(tensors, metadata=meta))
 
 
@@ -198,7 +200,8 @@ def load_weights(model, path):
     Every tensor is checked (names, shapes, dtype, finite) and read, and every
     preprocessor's state validated, before anything of the model changes, so a refused file
     leaves the model as it was. Refused: a tensor the model has no place for, statistics for
-    a preprocessor it does not have, and no statistics for one it has fitted.
+    a preprocessor it does not have, no statistics for one it has fitted, and feature names
+    other than the model's (a model without names takes the file's).
 
     Parameters
     ----------
@@ -221,11 +224,27 @@ def load_weights(model, path):
             for name, target in zip(expected, staged, strict=True):
                 reader.read_into(name, target)
             states = _staged_preprocessing(model, f, path, replace=True)
+            names = _file_names(meta, model, path)
     except (SafetensorError, OSError) as e:
         raise _unreadable(path, e) from None
     for target, value in zip(model.param_arrays(), staged, strict=True):
         target[...] = value
     _set_preprocessing(model, states)
+    if names is not None:
+        model.feature_names = names
+
+
+def _file_names(meta, model, path) -> list | None:
+    """The file's feature names, checked against the model's own when it has them."""
+    if "feature_names" not in meta:
+        return None
+    names = _json(meta, "feature_names", path)
+    check_feature_names(names, model, str(path))
+    own = getattr(model, "feature_names", None)
+    if own is not None and list(own) != names:
+        raise FeedforwardError(f"{path}: the file's feature_names {names} are not the model's "
+                               f"{list(own)}; its weights belong to other inputs")
+    return names
 
 
 class Files:
