@@ -155,3 +155,25 @@ def test_load_weights_refuses_other_feature_names_than_the_model_s(tmp_path):
     with pytest.raises(FeedforwardError, match="feature_names .* are not the model's"):
         other.load_weights(tmp_path / "w.safetensors")
     check()
+
+
+def test_a_model_with_a_table_encoder_is_refused_weights_files(tmp_path):
+    rows = pd.DataFrame({"a": X[:, 0], "c": np.array(list("abc"))[np.arange(40) % 3]})
+
+    def net():
+        m = ff.Sequential([ff.Dense(4, activation="relu"), ff.Dense(1, activation="sigmoid")],
+                          seed=1, preprocessing=ff.data.TableEncoder(categorical=["c"]))
+        m.compile("adam", "binary_crossentropy")
+        return m
+    trained = net()
+    trained.fit(rows, Y, epochs=1, verbose=0)
+    with pytest.raises(FeedforwardError, match=r"save_weights: preprocessing 0 \(TableEncoder\)"
+                                               r" .* use model.save\(path\)"):
+        trained.save_weights(tmp_path / "w.safetensors")
+    trained.save(tmp_path / "m.safetensors")  # the model file keeps what the encoder learned
+    fresh = net()
+    fresh.build((None, trained.input_dim))
+    with pytest.raises(FeedforwardError, match="load_weights: preprocessing 0"):
+        fresh.load_weights(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(ff.load_model(tmp_path / "m.safetensors").predict(rows),
+                                  trained.predict(rows))

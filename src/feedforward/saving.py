@@ -176,6 +176,9 @@ def save_weights(model, path):
     optimizer state) to a safetensors file, as Keras's ``save_weights``; its
     ``feature_names``, when it has them, go in the metadata.
 
+    A model whose preprocessing keeps what it learned in its config rather than in tensors
+    (a :class:`~feedforward.data.TableEncoder`) is refused: a weights file would lose it.
+
     Parameters
     ----------
     model : Sequential
@@ -186,11 +189,24 @@ def save_weights(model, path):
     """
     check_suffix(path)
     model.require_built("save_weights")
+    _refuse_config_state(model, "save_weights")
     tensors = {k: a for k, a in model_tensors(model).items() if not k.startswith("optimizer.")}
     path = _writable(path, tensors)
     meta = {"format": WEIGHTS_FORMAT, "format_version": str(FORMAT_VERSION),
             **_names_metadata(model)}
     atomic_write(path, st_save(tensors, metadata=meta))
+
+
+def _refuse_config_state(model, what):
+    """Refuse a weights file for a model with a preprocessor that learns but keeps no tensors
+    (no ``_state_keys``: a TableEncoder's categories live in its config, which the file lacks;
+    the loaded model would fit it anew on whatever rows it predicts)."""
+    for i, p in enumerate(model.preprocessing):
+        if not p._state_keys:
+            raise FeedforwardError(
+                f"{what}: preprocessing {i} ({type(p).__name__}) keeps what it learned in the "
+                "model's config, which a weights file does not hold: use model.save(path) and "
+                "feedforward.load_model(path)")
 
 
 def load_weights(model, path):
@@ -211,6 +227,7 @@ def load_weights(model, path):
         A weights file or a model file.
     """
     model.require_built("load_weights")
+    _refuse_config_state(model, "load_weights")
     path, data_bytes, reader = _check_file(path)
     try:
         with safe_open(str(path), framework="numpy") as f:
