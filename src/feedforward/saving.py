@@ -284,8 +284,9 @@ class Files:
         save_model(self, path)
 
     def save_weights(self, path):
-        """Write the weights and fitted preprocessing alone, as Keras's ``save_weights``
-        (no config, no optimizer state; see :func:`save_weights`).
+        """Write the weights, fitted preprocessing and ``feature_names`` alone, as Keras's
+        ``save_weights`` (no config, no optimizer state; see :func:`save_weights`). A model
+        with a TableEncoder is refused: what it learned is in the config; use :meth:`save`.
 
         Parameters
         ----------
@@ -297,7 +298,8 @@ class Files:
     def load_weights(self, path):
         """Read the weights (and fitted preprocessing) of a file that :meth:`save_weights` or
         :meth:`save` wrote for a model of the same layers, as Keras's ``load_weights``; a
-        file that does not fit is refused and leaves the weights as they were.
+        file that does not fit (another tensor, preprocessor or feature names) is refused and
+        leaves the model as it was. A model without ``feature_names`` takes the file's.
 
         Parameters
         ----------
