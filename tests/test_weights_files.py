@@ -177,3 +177,11 @@ def test_a_model_with_a_table_encoder_is_refused_weights_files(tmp_path):
         fresh.load_weights(tmp_path / "m.safetensors")
     np.testing.assert_array_equal(ff.load_model(tmp_path / "m.safetensors").predict(rows),
                                   trained.predict(rows))
+
+
+@pytest.mark.parametrize("scaler", [ff.data.StandardScaler, ff.data.MinMaxScaler])
+def test_a_scaler_returns_a_reordered_frame_in_fit_s_column_order(scaler):
+    frame = pd.DataFrame(X[:, :2], columns=["a", "b"])
+    s = scaler().fit(frame)
+    np.testing.assert_array_equal(s.transform(frame[["b", "a"]]), s.transform(frame))
+    assert "in fit's order" in " ".join(scaler.transform.__doc__.split())

@@ -260,13 +260,16 @@ class StandardScaler(Preprocessor):
 
         Parameters
         ----------
-        x : array of shape (n, ...)
-            Data with the trailing shape seen in ``fit``.
+        x : array of shape (n, ...) or DataFrame
+            Data with the trailing shape seen in ``fit``. A DataFrame, after ``fit`` on one,
+            has its columns matched to fit's by name, in any order.
 
         Returns
         -------
         ndarray of shape (n, ...)
-            Standardized data, of ``x``'s float dtype (float64 for integer input).
+            Standardized data, of ``x``'s float dtype (float64 for integer input), with its
+            columns in fit's order, not the frame's: labelling the result with the frame's
+            columns would put one column's values under another's name.
         """
         self._require_fitted("transform")
         x = self._check_features(x)
@@ -375,13 +378,16 @@ class MinMaxScaler(Preprocessor):
 
         Parameters
         ----------
-        x : array of shape (n, ...)
-            Data with the trailing shape seen in ``fit``.
+        x : array of shape (n, ...) or DataFrame
+            Data with the trailing shape seen in ``fit``. A DataFrame, after ``fit`` on one,
+            has its columns matched to fit's by name, in any order.
 
         Returns
         -------
         ndarray of shape (n, ...)
-            Scaled data, of ``x``'s float dtype (float64 for integer input).
+            Scaled data, of ``x``'s float dtype (float64 for integer input), with its
+            columns in fit's order, not the frame's: labelling the result with the frame's
+            columns would put one column's values under another's name.
         """
         self._require_fitted("transform")
         x = self._check_features(x)
