@@ -40,7 +40,7 @@ missing cell is filled as in training, and a category not seen in training becom
 """
 
 
-TEXT_SUFFIXES = ("", ".csv", ".txt", ".json", *tabular.TAB_SUFFIXES)  # --output's formats
+TEXT_SUFFIXES = ("", ".csv", ".txt", ".out", ".json", *tabular.TAB_SUFFIXES)  # -o formats
 COMPRESSED = (".gz", ".bz2", ".xz", ".zip", ".zst", ".7z")  # refused, with a hint
 
 
@@ -119,8 +119,9 @@ def _run(args, console) -> int:
 def _output_text(path, columns, rows, model) -> str:
     """The predictions as the text of the file ``--output`` names, in the format its suffix
     says: JSON for ``.json``, tab-separated for ``.tsv`` and ``.tab`` (as ``train`` reads
-    them), CSV for ``.csv``, ``.txt`` or no suffix. Any other suffix (``.parquet``, ``.jsonl``,
-    ``.xlsx``, ``.gz``...) is refused rather than given CSV text that would not read back."""
+    them), CSV for ``.csv``, ``.txt``, ``.out`` or no suffix. Any other suffix
+    (``.parquet``, ``.jsonl``, ``.xlsx``, ``.gz``...) is refused rather than given CSV text
+    that would not read back."""
     suffix = Path(path).suffix.lower()
     if suffix not in TEXT_SUFFIXES:
         kind = "Parquet" if suffix in tabular.PARQUET_SUFFIXES else (
@@ -128,7 +129,7 @@ def _output_text(path, columns, rows, model) -> str:
         hint = ", and compress it afterwards" if suffix in COMPRESSED else ""
         raise FeedforwardError(f"--output: {path!r} names a {kind} file, which predict does "
                                "not write (it writes CSV, tab-separated or JSON text); name a "
-                               f".csv, .tsv, .tab, .txt or .json file{hint}")
+                               f".csv, .tsv, .tab, .txt, .out or .json file{hint}")
     if suffix == ".json":
         classes = common.classes_of(model) if common.is_classifier(model) else None
         return common.dumps_json(_as_json(columns, rows, classes))
