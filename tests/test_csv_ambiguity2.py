@@ -83,3 +83,35 @@ def test_a_first_row_of_the_models_numeric_names_in_another_order_is_ambiguous(n
     (numeric_run / "named.csv").write_text("1,2,3\n3,1,2\n3,1,3\n")
     assert main(["predict", model, str(numeric_run / "named.csv"), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 2
+
+
+@pytest.fixture()
+def shuffled_header(tmp_path):
+    """``df[[2, 0, 1, 3]].to_csv(index=False)`` of a frame with integer labels."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "num.csv"
+    path.write_text("2,0,1,3\n" + "".join(
+        f"{a:.4f},{b:.4f},{c:.4f},{int(a > 0)}\n" for a, b, c in rng.normal(size=(30, 3))))
+    return path
+
+
+@pytest.mark.parametrize("flags", [["--target", "3"], ["--features", "0,2"],
+                                   ["--drop", "1"]])
+def test_a_number_chosen_among_a_first_row_of_distinct_whole_numbers_is_ambiguous(
+        shuffled_header, flags, capsys):
+    assert main(["train", "--dataset", str(shuffled_header), *flags, "--epochs", "1",
+                 "--no-plots", "--out", str(shuffled_header.parent / "run")]) == 2
+    error = capsys.readouterr().err
+    assert "--header/--no-header" in error and "(2, 0, 1, 3)" in error
+    assert f"name:{flags[1][0]}" in error and not (shuffled_header.parent / "run").exists()
+
+
+def test_name_and_index_prefixes_say_which_reading_of_such_a_row(shuffled_header):
+    read = ff.data.tabular.read_table
+    assert read(shuffled_header, names=["3"], target="name:3").has_header
+    assert not read(shuffled_header, target="index:3").has_header
+    assert not read(shuffled_header, target=3, header=False).has_header
+    # a row that repeats a number is no header: data, as before
+    repeated = shuffled_header.parent / "rep.csv"
+    repeated.write_text("2,0,2,3\n1,1,1,0\n")
+    assert len(read(repeated, target=3)) == 2

@@ -270,7 +270,10 @@ def _csv(path: Path, target, label, header=None, delimiter=None, features=None, 
     # the columns the user names are known names: a first row holding them is a header
     names = [n for c in [target, *(features or ()), *(drop or ()), *(mixed[0] or ())]
              if (n := tabular.chosen_name(c)) is not None]
-    table = _read(path, label, header, names=names, target=target, delimiter=delimiter)
+    numbers = [c for c in [*(features or ()), *(drop or ()), *(mixed[0] or ())]
+               if tabular.chosen_name(c) is None]  # indexes, and plain numbers
+    table = _read(path, label, header, names=names, target=target, delimiter=delimiter,
+                  numbers=numbers)
     with _flags(label):
         t = table.index(-1 if target is None else target)
         columns = _feature_columns(table, t, features, drop)

@@ -668,6 +668,24 @@ def _has_header(path, rows, header, names, target, in_order=False) -> bool:
     return False
 
 
+def _refuse_numbered(path, first, chosen, names) -> None:
+    """Refuse a first row of distinct whole numbers holding a column chosen by a number: as a
+    header, the number names that column; as data, it is an index. Only the user knows,
+    unless a column chosen by name (``name:3``) is in the row: then it is a header."""
+    cells = [c.strip() for c in first]
+    if not all(c.isdigit() for c in cells) or len(set(cells)) < len(cells) or any(
+            n in cells for n in names if n):
+        return
+    hit = [c for c in chosen if isinstance(c, (int, np.integer)) and not isinstance(c, bool)
+           and str(c) in cells]
+    if hit:
+        raise FeedforwardError(
+            f"header: cannot tell whether the first row of {path} ({_some(first, 6)}) is a "
+            f"header or data: it holds distinct whole numbers, as a header of column names "
+            f"that are numbers does, and {hit[0]}, which chooses a column, is one of them; say "
+            f"which (or choose the column as name:{hit[0]} or index:{hit[0]})")
+
+
 def _numbers_only(cells) -> bool:
     """Whether every cell is a number (no text, no missing cell)."""
     return all(c.strip() and c.lower() not in MISSING and _is_number(c) for c in cells)
@@ -696,7 +714,7 @@ def _refuse_duplicates(path, names):
 
 
 def read_table(path, header=None, delimiter=None, names=(), target=None,
-               in_order=False) -> CsvTable:
+               in_order=False, numbers=()) -> CsvTable:
     """Read a delimited text file: its header (given or detected) and its data rows.
 
     Parameters
@@ -718,6 +736,10 @@ def read_table(path, header=None, delimiter=None, names=(), target=None,
         Whether ``names`` are a model's columns in its order: a detected first row of numbers
         alone that holds them is then a header only when it lists them in that order (another
         order is refused as ambiguous).
+    numbers : sequence of int
+        Other columns the caller chose by a bare number (``features=[0, 2]``), an index or
+        the name of a column named so: a detected first row of distinct whole numbers that
+        holds one of them, or an integer ``target``, is refused as ambiguous.
 
     Returns
     -------
@@ -736,6 +758,8 @@ def read_table(path, header=None, delimiter=None, names=(), target=None,
     elif path.suffix.lower() in TAB_SUFFIXES:
         delimiter = "\t"
     rows, lines, delimiter = _rows(path, delimiter)
+    if header is None and rows:  # before index:N becomes N, which it then would look like
+        _refuse_numbered(path, rows[0], [target, *numbers], names)
     if isinstance(target, str):  # "name:X" names X; "index:N" is an index
         name = chosen_name(target)
         target = name if name is not None else _column_choice(target, "target")[1]
