@@ -11,6 +11,7 @@ import pytest
 import feedforward as ff
 from feedforward.cli import main
 from feedforward.tune import final
+from test_trust_runs import interrupted_run, one_line_error, resume
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +116,16 @@ def test_name_and_index_prefixes_say_which_reading_of_such_a_row(shuffled_header
     repeated = shuffled_header.parent / "rep.csv"
     repeated.write_text("2,0,2,3\n1,1,1,0\n")
     assert len(read(repeated, target=3)) == 2
+
+
+def test_resume_refuses_a_history_of_other_columns_in_the_command_lines_words(
+        tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    interrupted_run(monkeypatch, run, 2, "--epochs", "4", "--no-plots")
+    history = run / "history.csv"
+    lines = history.read_text().splitlines(keepends=True)
+    history.write_text(lines[0].replace("loss", "cost", 1) + "".join(lines[1:]))
+    capsys.readouterr()
+    assert resume(run) == 2
+    err = one_line_error(capsys, "train", "--resume", "history.csv", "without --resume")
+    assert "append=False" not in err and "filename" not in err

@@ -229,6 +229,15 @@ def _fit(cfg, plan, model, splits, out, console, doctor=None, backup=None, appen
             doctor.conclude(e)
             _report_doctor(console, doctor, out)
         raise
+    except FeedforwardError as e:  # the logger's words are the Python API's
+        said = str(e)
+        if not (append and said.startswith("filename: ") and "append=False" in said):
+            raise
+        raise FeedforwardError(
+            "--resume: " + said.removeprefix("filename: ").replace(
+                "use append=False or another file",
+                "it was edited or comes from another run: restore it, or start the run "
+                "again without --resume")) from None
 
 
 def _report_doctor(console, doctor, out) -> str:
