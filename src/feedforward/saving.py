@@ -38,6 +38,7 @@ from safetensors.numpy import save as st_save
 
 from . import losses, metrics, optimizers
 from .data.frames import check_names
+from .data.preprocessing import LabelEncoder
 from .errors import FeedforwardError, check_finite, describe
 from .fileio import atomic_write
 
@@ -198,11 +199,12 @@ def save_weights(model, path):
 
 
 def _refuse_config_state(model, what):
-    """Refuse a weights file for a model with a preprocessor that learns but keeps no tensors
-    (no ``_state_keys``: a TableEncoder's categories live in its config, which the file lacks;
-    the loaded model would fit it anew on whatever rows it predicts)."""
+    """Refuse a weights file for a model with a preprocessor that keeps what it learned in its
+    config, not in tensors (a TableEncoder's categories and a LabelEncoder's classes may be
+    strings): the file lacks the config, and the loaded model would fit the encoder anew on
+    whatever rows it predicts."""
     for i, p in enumerate(model.preprocessing):
-        if not p._state_keys:
+        if getattr(p, "takes_rows", False) or isinstance(p, LabelEncoder):
             raise FeedforwardError(
                 f"{what}: preprocessing {i} ({type(p).__name__}) keeps what it learned in the "
                 "model's config, which a weights file does not hold: use model.save(path) and "
