@@ -129,3 +129,14 @@ def test_resume_refuses_a_history_of_other_columns_in_the_command_lines_words(
     assert resume(run) == 2
     err = one_line_error(capsys, "train", "--resume", "history.csv", "without --resume")
     assert "append=False" not in err and "filename" not in err
+
+
+def test_an_ambiguous_number_in_a_toml_file_names_its_key_and_no_positions(tmp_path, capsys):
+    (tmp_path / "num.csv").write_text("a,2,b,t\n" + "".join(
+        f"{i},{i % 3},{i * 2},{i % 2}\n" for i in range(20)))
+    (tmp_path / "run.toml").write_text('dataset = "num.csv"\ntarget = "t"\nfeatures = [2]\n')
+    assert main(["train", "--config", str(tmp_path / "run.toml"), "--out",
+                 str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "features (in " in err and "--features" not in err
+    assert "name of one column and the 0-based index of another, 'b'" in err

@@ -250,6 +250,9 @@ def _flags(label):
                              ("delimiter: ", "--delimiter"), ("features: ", "--features"),
                              ("drop: ", "--drop"), ("categorical: ", "--categorical"),
                              ("impute: ", "--impute")):
+            if message.startswith(prefix) and " (in " in label:  # a TOML file's keys
+                raise FeedforwardError(f"{prefix[:-2]}{label[label.index(' (in '):]}: "
+                                       f"{message[len(prefix):]}") from None
             if message.startswith(prefix):
                 raise FeedforwardError(f"{flag}: {message[len(prefix):]} ({label})") from None
         raise FeedforwardError(f"{label}: {message}") from None

@@ -165,8 +165,8 @@ class CsvTable:
                 return k  # no other column has that index: the name is meant
             j = self._at(column, option)
             raise FeedforwardError(
-                f"{option}: {column} is ambiguous in {self.path}: it is the name of column "
-                f"{k + 1} and the 0-based index of column {shorten(self.names[j])!r}; write "
+                f"{option}: {column} is ambiguous in {self.path}: it is the name of one column "
+                f"and the 0-based index of another, {shorten(self.names[j])!r}; write "
                 f"name:{column} for the column named {named!r}, or index:{column} for "
                 f"{shorten(self.names[j])!r}")
         return self._named(column, option)
