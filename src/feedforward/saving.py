@@ -45,6 +45,8 @@ from .fileio import atomic_write
 FORMAT = "feedforward"
 WEIGHTS_FORMAT = "feedforward-weights"  # save_weights: tensors without config or optimizer
 FORMAT_VERSION = 1
+# the tensors' first name parts: a model file's, and a training checkpoint's (a model file too)
+TENSOR_KINDS = ("layers", "preprocessing", "optimizer", "metrics", "callbacks")
 RESERVED_KEYS = ("format", "format_version", "config", "compile", "optimizer_state",
                  "feature_names")
 
@@ -577,9 +579,9 @@ def _preprocessing_groups(f, model, path) -> dict[int, list[str]]:
     groups, n = {}, len(model.preprocessing)
     for k in f.keys():
         kind, *rest = k.split(".", 2)
-        if kind not in ("layers", "preprocessing", "optimizer"):
-            raise FeedforwardError(f"{path}: tensor {k!r} is none of a model's (layers.*, "
-                                   "preprocessing.*, optimizer.*)")
+        if kind not in TENSOR_KINDS:
+            raise FeedforwardError(f"{path}: tensor {k!r} is none of a model's (" +
+                                   ", ".join(f"{t}.*" for t in TENSOR_KINDS) + ")")
         if kind != "preprocessing":
             continue
         i = rest[0] if len(rest) == 2 and rest[1] else ""
