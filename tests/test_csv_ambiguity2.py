@@ -140,3 +140,22 @@ def test_an_ambiguous_number_in_a_toml_file_names_its_key_and_no_positions(tmp_p
     err = capsys.readouterr().err
     assert "features (in " in err and "--features" not in err
     assert "name of one column and the 0-based index of another, 'b'" in err
+
+
+def _tiny(callback):
+    model = ff.Sequential([ff.Input((3,)), ff.Dense(1)], seed=0)
+    model.compile(ff.optimizers.SGD(0.01), "mse")
+    x, y = np.random.default_rng(0).random((8, 3)), np.random.default_rng(1).random(8)
+    return model.fit(x, y, epochs=3, verbose=0, callbacks=[callback])
+
+
+def test_early_stopping_after_one_epoch_says_one_epoch(capsys):
+    _tiny(ff.callbacks.EarlyStopping(monitor="loss", patience=1, min_delta=10.0, verbose=1))
+    assert capsys.readouterr().out.splitlines() == [
+        "epoch 2: early stopping (loss did not improve for 1 epoch)"]
+
+
+def test_a_numpy_ufunc_is_a_schedule_of_the_epoch_alone():
+    # np.exp(epoch, lr) would take lr for its output array: a bare TypeError from inside fit
+    history = _tiny(ff.callbacks.LearningRateScheduler(np.exp))
+    assert np.allclose(history.history["learning_rate"], np.exp(np.arange(3)))

@@ -435,7 +435,7 @@ class EarlyStopping(_Monitor):
             self.model.stop_training = True
             if self.verbose:
                 print(f"epoch {epoch + 1}: early stopping ({self.monitor} did not improve "
-                      f"for {self.wait} epochs)")
+                      f"for {self.wait} epoch{'s' if self.wait != 1 else ''})")
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
@@ -575,6 +575,8 @@ class LearningRateScheduler(Callback):
 def _takes(function, n) -> bool:
     """Whether ``function`` can be called with ``n`` positional arguments (True when its
     signature cannot be read, as for some built-ins: the call itself then tells)."""
+    if isinstance(getattr(function, "nin", None), int):  # a NumPy ufunc: a second
+        return function.nin == n  # positional argument would be its output array
     try:
         inspect.signature(function).bind(*range(n))
     except TypeError:
