@@ -159,3 +159,16 @@ def test_a_numpy_ufunc_is_a_schedule_of_the_epoch_alone():
     # np.exp(epoch, lr) would take lr for its output array: a bare TypeError from inside fit
     history = _tiny(ff.callbacks.LearningRateScheduler(np.exp))
     assert np.allclose(history.history["learning_rate"], np.exp(np.arange(3)))
+
+
+def test_train_on_batch_takes_class_weight_as_the_matching_sample_weight():
+    x = np.random.default_rng(0).random((6, 3))
+    y = np.array([0, 1, 1, 0, 1, 1])
+    losses = []
+    for weights in ({"class_weight": {0: 3.0}}, {"sample_weight": np.where(y == 0, 3.0, 1.0)}):
+        model = ff.Sequential([ff.Input((3,)), ff.Dense(2, activation="softmax")], seed=0)
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        losses.append([model.train_on_batch(x, y, **weights) for _ in range(2)])
+    assert losses[0] == losses[1]
+    with pytest.raises(ff.FeedforwardError, match="class_weight: expected a dict"):
+        model.train_on_batch(x, y, class_weight=[3.0, 1.0])

@@ -882,7 +882,7 @@ class Trainable:
                        callbacks=callbacks, augment=augment, validation=val, epochs=epochs,
                        verbose=verbose, initial_epoch=initial_epoch).fit()
 
-    def train_on_batch(self, x, y, sample_weight=None) -> float:
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None) -> float:
         """Exactly one optimizer step on this batch; returns the loss before the step.
 
         Parameters
@@ -893,6 +893,9 @@ class Trainable:
             The batch's labels or targets.
         sample_weight : array of shape (n,), optional
             Weights of the loss's rows, as ``fit`` takes them.
+        class_weight : dict or "balanced", optional
+            Weights of the classes, as ``fit`` takes them (``"balanced"``: over this batch's
+            rows); multiplied into ``sample_weight``.
 
         Returns
         -------
@@ -904,6 +907,9 @@ class Trainable:
         if sample_weight is not None:
             weighting.check_weighted_loss(self, "sample_weight")
             sample_weight = weighting.check_sample_weight(sample_weight, len(x))
+        if class_weight is not None:
+            by_class = weighting.class_weights(self, class_weight)(y)
+            sample_weight = by_class if sample_weight is None else sample_weight * by_class
         return _train_step(self, x, y, sample_weight)[0]
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
