@@ -360,3 +360,23 @@ def test_no_overfitting_is_named_while_the_training_loss_is_above_chance():
     low = {"loss": [0.6, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1], "val_loss": val}
     assert "overfitting" not in [f.name for f in diagnose(model, high, y=y)]
     assert "overfitting" in [f.name for f in diagnose(model, low, y=y)]
+
+
+def test_a_penalty_that_shrank_the_weights_at_chance_is_named_not_its_symptoms(l2=0.1):
+    # below the penalty-at-Glorot-scale bar, it was vanishing_gradients, then dead_relus,
+    # then not_learning: each fix led to another wrong cause, all at 50 %
+    x, y = ff.data.circle(300, seed=0)
+    model = ff.Sequential([ff.Input((2,)), ff.Dense(4, activation="tanh",
+                                                    kernel_regularizer=ff.regularizers.L2(l2)),
+                           ff.Dense(2, activation="tanh",
+                                    kernel_regularizer=ff.regularizers.L2(l2)),
+                           ff.Dense(1, activation="sigmoid",
+                                    kernel_regularizer=ff.regularizers.L2(l2))],
+                          seed=0, preprocessing=ff.data.StandardScaler())
+    model.compile(ff.optimizers.SGD(0.03), "binary_crossentropy", ["accuracy"])
+    doctor = Doctor(print_fn=lambda _: None)
+    model.fit(x, y, epochs=60, batch_size=10, verbose=0, callbacks=[doctor])
+    names = [f.name for f in doctor.findings]
+    assert names[:1] == ["over_regularization"], names
+    assert doctor.findings[0].evidence["weight_shrink"] < 1 / 3
+    assert doctor.findings[0].fixes[0].value == pytest.approx(l2 / 10)

@@ -130,7 +130,8 @@ def overfitting(ev: Evidence):
     Fires when the minimum is 3 or more epochs back, the median of the last 3 validation
     losses is above it by at least 20 % of it, 10 % of the descent to it and 2.5 times the
     mean change from one epoch to the next, and the training loss is lower than at
-    the minimum and than the chance loss. Needs 5 or more epochs of ``val_loss``.
+    the minimum and, for classes, than the chance loss. Needs 5 or more epochs of
+    ``val_loss``.
     """
     val, train = ev.history.get("val_loss", []), ev.history.get("loss", [])
     if len(val) < 5 or len(train) != len(val) or not all(map(math.isfinite, val)):
@@ -144,7 +145,7 @@ def overfitting(ev: Evidence):
             or rise < 2.5 * noise or train[-1] >= train[best]):
         return None
     run = ev.run
-    if run.chance_loss and train[-1] >= run.chance_loss:
+    if run.task == "classification" and run.chance_loss and train[-1] >= run.chance_loss:
         return None  # no better than a constant guess on its own rows: nothing is memorised
     fixes = [Fix("early_stopping", True, f"stop at epoch {best + 1}, the best")]
     if run.early_stopping and run.restores_best and run.patience and run.patience > 3:

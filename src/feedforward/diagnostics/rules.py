@@ -54,6 +54,22 @@ def _stalled(records) -> bool:
     return len(losses) == 2 and None not in losses and losses[1] > 0.8 * losses[0]
 
 
+def _shrunk(ev) -> float | None:
+    """The median ratio of a layer's weight norm now to its norm at initialization, when
+    every layer's weights have shrunk under half of it and most under a third (a penalty's
+    work: a fit that fails on its own leaves the weights near their start); else None."""
+    start = next((r for r in ev.records if r["epoch"] < 0), None)
+    last = ev.last
+    if start is None or last is None or last is start:
+        return None
+    before = {e["index"]: e.get("weight_norm") for e in start["layers"]}
+    ratios = [e["weight_norm"] / before[e["index"]] for e in last["layers"]
+              if e.get("weight_norm") is not None and before.get(e["index"])]
+    if not ratios or max(ratios) >= 0.5 or float(np.median(ratios)) >= 1 / 3:
+        return None
+    return float(np.median(ratios))
+
+
 def _climbing(records) -> bool:
     """Whether the probe's loss has had no new best over the last 5 records since training
     began and the median of the last 3 sits 15 % and 2.5 times the mean change between
@@ -303,15 +319,24 @@ def over_regularization(ev: Evidence):
         # under a weaker prior until its data loss climbs back, as the penalty wins
         held = _stalled(ev.records) if strength >= 10 else _climbing(ev.records)
         named = strength >= 1 and ev.epochs >= 3 and poor(ev) and held
-    if named:
+    # a penalty of a quarter of chance or more (at ordinary weights) that shrank a hidden
+    # network's weights while the loss stayed at chance; a weaker one also shrinks weights
+    # whose gradient vanished, and a linear model's on data it cannot fit: not the cause
+    shrunk = (_shrunk(ev) if strength >= 0.25 and run.hidden and ev.epochs >= 3
+              and poor(ev, 0.9) else None)
+    if named or shrunk is not None:
         key = "l1" if run.l1 >= run.l2 and run.l1 > 0 else "l2"
         value = getattr(run, key)
-        lower = float(f"{value / 100:.1g}")
+        lower = float(f"{value / (100 if named else 10):.1g}")
+        why = ("would outweigh the whole data loss even at ordinary weights" if named else
+               f"has shrunk the weights to {shrunk:.0%} of their starting size while the loss "
+               "stays at that of a constant guess")
         return Finding(
             "over_regularization", {"penalty_at_glorot_scale": run.reference_penalty,
-                                    "chance_loss": chance, key: value},
-            f"the {key.upper()} penalty ({value:g}) would outweigh the whole data loss even at "
-            "ordinary weights, so training shrinks the weights instead of fitting the data",
+                                    "chance_loss": chance, key: value,
+                                    **({} if shrunk is None else {"weight_shrink": shrunk})},
+            f"the {key.upper()} penalty ({value:g}) {why}, so training shrinks the weights "
+            "instead of fitting the data",
             [Fix(key, lower, f"lower {key.upper()} from {value:g} to {lower:g}")])
     # a cap that held nearly every unit after training began, while the fit is still poor
     capped = max((e["capped_fraction"] for r in ev.records if r["epoch"] >= 0
