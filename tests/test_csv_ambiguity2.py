@@ -10,7 +10,6 @@ import pytest
 
 import feedforward as ff
 from feedforward.cli import main
-from feedforward.tune import final
 from test_trust_runs import interrupted_run, one_line_error, resume
 
 
@@ -46,28 +45,6 @@ def test_predict_output_writes_csv_for_text_names(numeric_run, name):
     assert main(["predict", str(numeric_run / "run" / "model.safetensors"),
                  str(numeric_run / "rows.csv"), "-o", str(out), "--quiet"]) == 0
     assert out.read_text().splitlines()[0].split(",")[0] == "prediction"
-
-
-def test_a_cross_validated_refit_trains_at_the_rate_its_folds_trained_at(tmp_path,
-                                                                         monkeypatch):
-    seen = []
-    fit = final.experiment.fit
-
-    def spy(cfg, plan, model, parts, *args, **kwargs):
-        seen.append((plan.learning_rate, plan.steps_per_epoch))
-        return fit(cfg, plan, model, parts, *args, **kwargs)
-
-    monkeypatch.setattr(final.experiment, "fit", spy)
-    rng = np.random.default_rng(0)
-    y = np.arange(150) % 3
-    x = rng.normal(size=(150, 4)) + 2.0 * np.eye(3, 4)[y]
-    unset = {"fixed": {"layers": [8], "epochs": 2, "patience": 2, "batch_size": 4},
-             "search": {"l2": {"choice": [1e-4]}}, "tune": {"trials": 1, "cv": 3}}
-    result = ff.tune.search(unset, (x, y), out=tmp_path, plots=False)
-    assert result.model["kind"] == "refit" and len(seen) == 4  # 3 folds, then the refit
-    # each fold trains on 2/3 of the 120 search rows (20 steps), not the split's 90 (23)
-    assert [steps for _, steps in seen[:3]] == [20, 20, 20]
-    assert [rate for rate, _ in seen] == pytest.approx([0.005] * 4)
 
 
 def test_a_first_row_of_the_models_numeric_names_in_another_order_is_ambiguous(numeric_run,

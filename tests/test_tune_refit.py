@@ -346,8 +346,9 @@ def test_evaluate_takes_the_searchs_test_split_again_from_its_csv_file(tmp_path,
     assert f"{100 * result.test['accuracy']:.2f} %" in printed
 
 
-def test_the_refit_trains_at_its_trials_default_rate_not_that_of_its_longer_epochs(
-        tmp_path, monkeypatch):
+@pytest.fixture
+def rates(monkeypatch):
+    """The (learning rate, steps per epoch) of every fit of the search, in order."""
     seen = []
     fit = final.experiment.fit
 
@@ -356,6 +357,12 @@ def test_the_refit_trains_at_its_trials_default_rate_not_that_of_its_longer_epoc
         return fit(cfg, plan, model, parts, *args, **kwargs)
 
     monkeypatch.setattr(final.experiment, "fit", spy)
+    return seen
+
+
+def test_the_refit_trains_at_its_trials_default_rate_not_that_of_its_longer_epochs(
+        tmp_path, rates):
+    seen = rates
     unset = {"fixed": {"layers": [8], "epochs": 3, "patience": 2, "batch_size": 4},
              "search": {"l2": {"log_uniform": [1e-4, 1e-3]}}, "tune": {"trials": 1}}
     result = search(tmp_path, space_=unset)
@@ -365,3 +372,13 @@ def test_the_refit_trains_at_its_trials_default_rate_not_that_of_its_longer_epoc
     assert trial_rate == refit_rate == pytest.approx(0.0043)
     _, record = records.load(tmp_path / "model.safetensors")
     assert record["config"]["learning_rate"] == trial_rate
+
+
+def test_a_cross_validated_refit_trains_at_the_rate_its_folds_trained_at(tmp_path, rates):
+    unset = {"fixed": {"layers": [8], "epochs": 2, "patience": 2, "batch_size": 4},
+             "search": {"l2": {"choice": [1e-4]}}, "tune": {"trials": 1, "cv": 3}}
+    result = search(tmp_path, space_=unset)
+    assert result.model["kind"] == "refit" and len(rates) == 4  # 3 folds, then the refit
+    # each fold trains on 2/3 of the 120 search rows (20 steps), not the split's 90 (23)
+    assert [steps for _, steps in rates[:3]] == [20, 20, 20]
+    assert [rate for rate, _ in rates] == pytest.approx([0.005] * 4)
