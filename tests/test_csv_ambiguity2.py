@@ -149,3 +149,6 @@ def test_train_on_batch_takes_class_weight_as_the_matching_sample_weight():
     assert losses[0] == losses[1]
     with pytest.raises(ff.FeedforwardError, match="class_weight: expected a dict"):
         model.train_on_batch(x, y, class_weight=[3.0, 1.0])
+    # one of the two, as fit takes them
+    with pytest.raises(ff.FeedforwardError, match="cannot be combined with sample_weight"):
+        model.train_on_batch(x, y, class_weight={0: 3.0}, sample_weight=np.ones(6))

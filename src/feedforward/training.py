@@ -895,7 +895,7 @@ class Trainable:
             Weights of the loss's rows, as ``fit`` takes them.
         class_weight : dict or "balanced", optional
             Weights of the classes, as ``fit`` takes them (``"balanced"``: over this batch's
-            rows); multiplied into ``sample_weight``.
+            rows); not with ``sample_weight``.
 
         Returns
         -------
@@ -904,13 +904,8 @@ class Trainable:
         """
         self.require_compiled("train_on_batch")
         x, y = self.prepare_xy(x, y)
-        if sample_weight is not None:
-            weighting.check_weighted_loss(self, "sample_weight")
-            sample_weight = weighting.check_sample_weight(sample_weight, len(x))
-        if class_weight is not None:
-            by_class = weighting.class_weights(self, class_weight)(y)
-            sample_weight = by_class if sample_weight is None else sample_weight * by_class
-        return _train_step(self, x, y, sample_weight)[0]
+        return _train_step(self, x, y,
+                           weighting.row_weights(self, y, sample_weight, class_weight))[0]
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         """:meth:`evaluate` on one batch, computed at once (as Keras's ``test_on_batch``).
@@ -1038,9 +1033,7 @@ class Trainable:
         if y is None and is_stream(x):  # gathered: every metric is over all the rows
             x, y = _gathered(self, x)
         x, y = self.prepare_xy(x, y)
-        if sample_weight is not None:
-            weighting.check_weighted_loss(self, "sample_weight")
-            sample_weight = weighting.check_sample_weight(sample_weight, len(x))
+        sample_weight = weighting.row_weights(self, y, sample_weight)
         with inference.lock(self):  # the layers' work arrays, as in predict
             logs = evaluate_prepared(self, x, y, batch_size, sample_weight)
         if return_dict:

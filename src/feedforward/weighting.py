@@ -52,6 +52,35 @@ def check_sample_weight(w, n, name="sample_weight") -> np.ndarray:
     return w.astype(np.float64)
 
 
+def row_weights(model, y, sample_weight=None, class_weight=None):
+    """The weights of a batch's rows from ``sample_weight`` or ``class_weight`` (one of the
+    two, as ``fit`` and Keras take them), checked; None for neither.
+
+    Parameters
+    ----------
+    model : Sequential
+        Compiled and built.
+    y : ndarray of shape (n, outputs)
+        Prepared targets (a class's rows are read from them).
+    sample_weight : array_like of shape (n,), optional
+    class_weight : dict or "balanced", optional
+        ``"balanced"`` counts the classes of these rows.
+
+    Returns
+    -------
+    ndarray of shape (n,) or None
+    """
+    if sample_weight is not None and class_weight is not None:
+        raise FeedforwardError("class_weight: cannot be combined with sample_weight (as in "
+                               "Keras); multiply the class weights into sample_weight")
+    if class_weight is not None:
+        return class_weights(model, class_weight)(y)
+    if sample_weight is None:
+        return None
+    check_weighted_loss(model, "sample_weight")
+    return check_sample_weight(sample_weight, len(y))
+
+
 def check_weighted_loss(model, name) -> None:
     """Refuse weights for a loss that cannot weight its rows.
 
